@@ -1,0 +1,1 @@
+"""The core layer: config, result contract, state machine, silences. Never imports Airflow."""

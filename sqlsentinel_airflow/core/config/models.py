@@ -1,0 +1,211 @@
+"""Typed, immutable models of alerts.yaml (PRODUCT section 3).
+
+Two stages:
+- *raw* models (``RawFile``, ``RawAlert``, ``RawDefaults``) mirror what may be written, every
+  setting optional, so ``defaults`` inheritance can be applied and the JSON Schema exported;
+- resolved models (``AlertsConfig``, ``AlertConfig``) are what the rest of the package uses:
+  every setting concrete, durations as ``timedelta``, the SQL text loaded from ``query_file``.
+
+The loader (``loader.py``) turns YAML into raw models, merges defaults and produces resolved
+models, locating every error. No raw dicts travel past it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sqlsentinel_airflow.core.model import Policy
+
+__all__ = [
+    "DEFAULT_DAG_ID_PREFIX",
+    "AlertConfig",
+    "AlertsConfig",
+    "ChannelConfig",
+    "DatabaseConfig",
+    "EmailChannel",
+    "FileSilence",
+    "Severity",
+    "SlackChannel",
+    "StateDbConfig",
+    "WebhookChannel",
+    "slugify",
+]
+
+DEFAULT_DAG_ID_PREFIX = "sqlsentinel_"
+DEFAULT_MAX_ROWS_SINGLE = 1
+DEFAULT_MAX_ROWS_KEYED = 1000
+
+Severity = Literal["info", "warning", "critical"]
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    """The dag_id-safe slug of an alert name: lowercase ASCII letters, digits and ``_``."""
+    return _SLUG_RE.sub("_", name.lower()).strip("_")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+class EmailChannel(_Frozen):
+    """Email through the smtp provider's SmtpHook."""
+
+    channel: Literal["email"]
+    to: tuple[str, ...] = Field(alias="recipients", min_length=1)
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str | None = None
+    conn_id: str = "smtp_default"
+    from_email: str | None = None
+
+
+class SlackChannel(_Frozen):
+    """Slack through SlackWebhookHook (a ``slackwebhook`` connection) or a per-alert webhook URL."""
+
+    channel: Literal["slack"]
+    conn_id: str | None = None
+    webhook_url: str | None = None  # a secret: never logged, shown or stored
+    slack_channel: str | None = None
+    username: str | None = None
+    icon_emoji: str | None = None
+
+
+class WebhookChannel(_Frozen):
+    """A generic HTTP webhook through HttpHook (an http connection) or a URL."""
+
+    channel: Literal["webhook"]
+    url: str | None = None
+    conn_id: str | None = None
+    endpoint: str | None = None  # path appended to the connection's host
+    method: Literal["POST", "PUT", "PATCH", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: timedelta = timedelta(seconds=10)
+    hmac_secret_conn_id: str | None = None  # the connection's password signs the body
+
+
+ChannelConfig = Annotated[
+    EmailChannel | SlackChannel | WebhookChannel, Field(discriminator="channel")
+]
+
+
+# --- file-level pieces ------------------------------------------------------------------
+
+
+class StateDbConfig(_Frozen):
+    """Where state lives: an Airflow connection, or a SQLAlchemy URL."""
+
+    conn_id: str | None = None
+    url: str | None = None
+
+
+class DatabaseConfig(_Frozen):
+    """Standalone SQL Sentinel's ``database: {url: ...}``: the default query connection."""
+
+    url: str
+
+
+class FileSilence(_Frozen):
+    """A silence declared in alerts.yaml (planned maintenance reviewed like code)."""
+
+    match: str
+    until: datetime
+    starts: datetime | None = None
+    reason: str = ""
+
+
+# --- resolved alert ---------------------------------------------------------------------
+
+
+class AlertConfig(_Frozen):
+    """One alert with defaults applied and every setting concrete."""
+
+    name: str
+    slug: str
+    dag_id: str
+    description: str = ""
+    query: str
+    query_file: str | None = None  # as written, relative to the YAML file
+    schedule: str
+    enabled: bool = True
+    key_columns: tuple[str, ...] = ()
+    conn_id: str | None = None  # None: use the file's ``database.url``
+    database_url: str | None = None  # from ``database.url`` (a secret: never shown)
+    dialect: str | None = None  # sqlglot dialect the SQL was checked with
+    timezone: str = "UTC"
+    owner: str = "airflow"
+    tags: tuple[str, ...] = ()
+    severity: Severity = "warning"
+    timeout: timedelta = timedelta(minutes=5)
+    retries: int = 2
+    retry_delay: timedelta = timedelta(minutes=1)
+    fire_after: int = 1
+    resolve_after: int = 1
+    renotify_after: timedelta | None = None
+    notify_on_recovery: bool = True
+    notify_on_error: int | None = 3
+    fail_task_on_alert: bool = False
+    max_rows: int = DEFAULT_MAX_ROWS_SINGLE
+    notify: tuple[ChannelConfig, ...] = ()
+    source_file: str | None = None
+    source_line: int | None = None
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            fire_after=self.fire_after,
+            resolve_after=self.resolve_after,
+            renotify_after=self.renotify_after,
+            notify_on_recovery=self.notify_on_recovery,
+            notify_on_error=self.notify_on_error,
+        )
+
+
+class AlertsConfig(_Frozen):
+    """A whole validated alerts file."""
+
+    version: int = 1
+    dag_id_prefix: str = DEFAULT_DAG_ID_PREFIX
+    state_db: StateDbConfig | None = None
+    database: DatabaseConfig | None = None
+    alerts: tuple[AlertConfig, ...] = ()
+    silences: tuple[FileSilence, ...] = ()
+    default_notify: tuple[ChannelConfig, ...] = ()  # ``defaults.notify``: config-watch failures
+    source_file: str | None = None
+    content_hash: str = ""
+
+    def alert(self, name: str) -> AlertConfig:
+        for a in self.alerts:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def by_dag_id(self) -> dict[str, AlertConfig]:
+        return {a.dag_id: a for a in self.alerts}
+
+
+def model_dump_public(model: BaseModel) -> dict[str, Any]:
+    """A JSON-able dump with secret-bearing fields removed (webhook URLs, database URLs)."""
+    data = model.model_dump(mode="json", by_alias=False)
+    return _strip_secrets(data)
+
+
+_SECRET_KEYS = {"webhook_url", "database_url", "url", "password"}
+
+
+def _strip_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: ("***" if k in _SECRET_KEYS and v else _strip_secrets(v)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_strip_secrets(v) for v in value]
+    return value

@@ -1,0 +1,197 @@
+"""Domain types shared by the core, the state store and the edges.
+
+Plain frozen dataclasses: the state machine is a pure function over them
+(``state_machine.decide``), and the store persists ``InstanceState`` field by field.
+
+Vocabulary
+- *alert*: one entry of alerts.yaml; *instance*: one key of a multi-row alert
+  (``key_columns``); single-row alerts have exactly one instance, key ``""``.
+- *outcome*: what one evaluation observed for an instance: ALERT, OK, ERROR, or MISSING
+  (a keyed instance that stopped appearing; it counts like OK for resolution).
+- *state*: OK, PENDING (ALERT seen, fewer than ``fire_after`` in a row), FIRING, ERROR
+  (the query failed; ``last_good_state`` keeps the state from before).
+- *event*: something to notify: firing, reminder, resolved, error.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeAlias
+
+__all__ = [
+    "Decision",
+    "Event",
+    "EventKind",
+    "InstanceResult",
+    "InstanceState",
+    "JsonValue",
+    "Observation",
+    "Outcome",
+    "Policy",
+    "QueryEvaluation",
+    "Reason",
+    "RunType",
+    "State",
+]
+
+JsonValue: TypeAlias = Any
+"""A value that ``json.dumps`` accepts (str, int, float, bool, None, list, dict)."""
+
+
+class Outcome(str, enum.Enum):
+    ALERT = "ALERT"
+    OK = "OK"
+    ERROR = "ERROR"
+    MISSING = "MISSING"
+
+
+class State(str, enum.Enum):
+    OK = "OK"
+    PENDING = "PENDING"
+    FIRING = "FIRING"
+    ERROR = "ERROR"
+
+
+class EventKind(str, enum.Enum):
+    FIRING = "firing"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+    ERROR = "error"
+
+
+class RunType(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    BACKFILL = "backfill"
+    CLI = "cli"
+    OTHER = "other"
+
+
+class Reason(str, enum.Enum):
+    """Why the notify decision came out the way it did (explicit, like Alertmanager's dedup stage)."""
+
+    FIRST_FIRING = "first firing"
+    FIRING_AFTER_SILENCE = "silence ended while firing"
+    REMINDER_DUE = "reminder due (renotify_after elapsed)"
+    STILL_FIRING = "still firing, reminder not due"
+    STILL_FIRING_NO_REMINDERS = "still firing, reminders off"
+    RESOLVED = "resolved"
+    RESOLVED_QUIETLY = "resolved (notify_on_recovery is off)"
+    RESOLVED_UNNOTIFIED = "resolved (firing was never notified)"
+    PENDING_FIRE_AFTER = "suppressed by fire_after"
+    PENDING_RESOLVE_AFTER = "suppressed by resolve_after"
+    SILENCED = "silenced"
+    OK = "ok"
+    ERROR_NOTIFIED = "query failed notify_on_error times in a row"
+    ERROR_BELOW_THRESHOLD = "query failed, below notify_on_error"
+    ERROR_ALREADY_NOTIFIED = "query still failing, already notified"
+    ERROR_NOT_NOTIFIED = "query failed, notify_on_error is off"
+    RECOVERED_FROM_ERROR = "query succeeded again"
+    BACKFILL = "backfill runs never notify"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The per-alert knobs of the state machine (resolved from the alert and defaults)."""
+
+    fire_after: int = 1
+    resolve_after: int = 1
+    renotify_after: timedelta | None = None
+    notify_on_recovery: bool = True
+    notify_on_error: int | None = 3  # None: never notify query errors
+
+
+@dataclass(frozen=True)
+class InstanceResult:
+    """One row of a successful query, checked against the contract."""
+
+    key: str  # "" for single-row alerts; canonical JSON of the key values otherwise
+    key_values: dict[str, JsonValue]
+    status: Outcome  # ALERT or OK
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
+    context: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueryEvaluation:
+    """The contract check of one query result: instances, or an error that says which rule broke."""
+
+    instances: tuple[InstanceResult, ...] = ()
+    error: str | None = None
+    columns: tuple[str, ...] = ()
+    row_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the state machine is told about one instance in one evaluation."""
+
+    outcome: Outcome
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
+    context: dict[str, JsonValue] = field(default_factory=dict)
+    error: str | None = None  # the query error, when outcome is ERROR
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """Persisted state of one alert instance (one row of the state table)."""
+
+    alert_name: str
+    instance_key: str = ""
+    state: State = State.OK
+    last_good_state: State = State.OK  # the state before ERROR; equals ``state`` otherwise
+    consecutive_alerts: int = 0
+    consecutive_oks: int = 0
+    consecutive_errors: int = 0
+    state_since: datetime | None = None  # when ``state`` was entered
+    firing_since: datetime | None = None  # start of the current incident (FIRING)
+    firing_notified: bool = False  # a firing event went out for the current incident
+    last_notified_at: datetime | None = None  # last firing/reminder event enqueued
+    error_notified: bool = False  # an error event went out for the current error streak
+    last_evaluated_at: datetime | None = None
+    last_outcome: Outcome | None = None
+    last_value: JsonValue = None
+    last_threshold: JsonValue = None
+    last_context: dict[str, JsonValue] = field(default_factory=dict)
+    last_error: str | None = None
+    key_values: dict[str, JsonValue] = field(default_factory=dict)
+
+    @property
+    def effective_state(self) -> State:
+        """The alerting state, looking through ERROR to the state kept beside it."""
+        return self.last_good_state if self.state is State.ERROR else self.state
+
+
+@dataclass(frozen=True)
+class Event:
+    """A notification to enqueue: one row per channel goes into the outbox."""
+
+    kind: EventKind
+    alert_name: str
+    instance_key: str
+    reason: Reason
+    occurred_at: datetime
+    state: State
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
+    context: dict[str, JsonValue] = field(default_factory=dict)
+    key_values: dict[str, JsonValue] = field(default_factory=dict)
+    firing_since: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Result of ``decide``: the next state, the events to enqueue, and why."""
+
+    state: InstanceState
+    events: tuple[Event, ...]
+    reason: Reason
