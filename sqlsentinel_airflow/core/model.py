@@ -33,6 +33,7 @@ __all__ = [
     "QueryEvaluation",
     "Reason",
     "RunType",
+    "Silence",
     "State",
 ]
 
@@ -195,3 +196,23 @@ class Decision:
     state: InstanceState
     events: tuple[Event, ...]
     reason: Reason
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Suppresses events (not evaluation) for alerts whose name matches ``match`` (a glob).
+
+    Whether a silence is active is computed from ``starts_at``/``ends_at``/``ended_at`` and the
+    clock, never stored (as in Alertmanager). ``ended_at`` is set when someone ends it early.
+    ``id`` is None for silences declared in alerts.yaml (they are not stored).
+    """
+
+    match: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = ""
+    author: str = ""
+    id: int | None = None
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    source: str = "cli"  # cli | ui | config
