@@ -1,0 +1,1 @@
+"""The ``sqlsentinel`` command line (an edge: it translates, the core decides)."""

@@ -1,0 +1,487 @@
+"""The CLI's commands. Each ``cmd_<name>(args) -> exit code``; heavy imports stay inside."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store, resolve_store_url
+from sqlsentinel_airflow.cli.output import Progress, emit_json, format_table, human_time, short
+from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
+from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
+from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ALERT = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _print_errors(errors: Sequence[ConfigError]) -> None:
+    for err in errors:
+        sys.stderr.write(f"{err.format()}\n")
+
+
+def _load(path: str, conn_type_of: Callable[[str], str | None] | None = None) -> LoadResult:
+    if not Path(path).exists():
+        raise UsageError(f"{path}: no such file")
+    return load_config(path, conn_type_of=conn_type_of or conn_type_from_env)
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    results = []
+    all_ok = True
+    for path in args.files:
+        conn_type_of: Callable[[str], str | None] | None = None
+        if args.check_connections:
+            from sqlsentinel_airflow.execution import conn_type_of as airflow_conn_type_of
+
+            def conn_type_of(conn_id: str) -> str | None:
+                try:
+                    return airflow_conn_type_of(conn_id)
+                except Exception:  # noqa: BLE001 - reported by the connection check below
+                    return None
+
+        result = _load(path, conn_type_of)
+        errors = list(result.errors)
+        checks: list[dict[str, Any]] = []
+        if args.check_connections and result.config is not None:
+            from sqlsentinel_airflow.cli.connections import check_alert_connection
+
+            for alert in result.config.alerts:
+                check = check_alert_connection(alert)
+                checks.append(check)
+                if not check["ok"]:
+                    errors.append(
+                        ConfigError(
+                            check["message"],
+                            file=path,
+                            line=alert.source_line,
+                            path=f"alerts[{check.get('index', '?')}]".replace("[?]", ""),
+                            alert=alert.name,
+                        )
+                    )
+        ok = not errors
+        all_ok = all_ok and ok
+        n_alerts = len(result.config.alerts) if result.config is not None else 0
+        results.append(
+            {
+                "file": path,
+                "valid": ok,
+                "alerts": n_alerts,
+                "errors": [e.to_dict() for e in errors],
+                "connection_checks": checks,
+            }
+        )
+        if args.format == "text":
+            if ok:
+                extra = " (connections checked)" if args.check_connections else ""
+                print(f"{path}: OK, {n_alerts} alert{'s' if n_alerts != 1 else ''}{extra}")
+            else:
+                _print_errors(errors)
+                print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+    if args.format == "json":
+        emit_json({"valid": all_ok, "files": results})
+    return EXIT_OK if all_ok else EXIT_INVALID
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def _select(alerts: Sequence[AlertConfig], patterns: Sequence[str] | None) -> list[AlertConfig]:
+    if not patterns:
+        return list(alerts)
+    chosen = [a for a in alerts if any(fnmatch.fnmatchcase(a.name, p) for p in patterns)]
+    if not chosen:
+        names = ", ".join(a.name for a in alerts) or "none"
+        raise UsageError(f"no alert matches {', '.join(patterns)} (alerts: {names})")
+    return chosen
+
+
+def _store_for_dry_run(config: AlertsConfig, explicit: str | None) -> Any:
+    """The state DB for reading only, or None when it does not exist yet (nothing is created)."""
+    resolved = resolve_store_url(config, explicit)
+    if resolved.url.startswith("sqlite:///"):
+        path = resolved.url[len("sqlite:///") :]
+        if not path or not Path(path).exists():
+            return None
+    from sqlsentinel_airflow.store import StateStore
+
+    return StateStore.connect(resolved.url, migrate=False)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sqlsentinel_airflow.cli.running import run_alerts
+
+    result = _load(args.file)
+    if result.file_errors and result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    assert result.config is not None
+    config = result.config
+    alerts = _select(config.alerts, args.alert)
+    store = _store_for_dry_run(config, args.state_db) if args.dry_run else open_store(config, args.state_db)
+    progress = Progress(len(alerts))
+    try:
+        reports = run_alerts(config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance)
+    finally:
+        progress.close()
+        if store is not None:
+            store.dispose()
+    if args.format == "json":
+        emit_json(
+            {
+                "dry_run": args.dry_run,
+                "config_errors": [e.to_dict() for e in result.errors],
+                "evaluations": [r.to_dict() for r in reports],
+            }
+        )
+    else:
+        _print_errors(result.errors)
+        rows = []
+        for r in reports:
+            detail = r.error or ""
+            if not detail and r.actual_value is not None:
+                detail = f"{short(r.actual_value, 20)} vs {short(r.threshold, 20)}"
+            if not detail and len(r.instances) > 1:
+                detail = f"{len(r.instances)} instances"
+            events = ", ".join(
+                f"{e['kind']}{'' if not e['instance_key'] else ' ' + e['instance_key']}"
+                for e in r.events
+            )
+            if r.dry_run and events:
+                events = f"would send: {events}"
+            rows.append([r.alert_name, r.outcome, r.state, detail, events or "-"])
+        print(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
+        if args.dry_run:
+            print("dry run: no state, history or notification was written")
+    if result.errors:
+        return EXIT_INVALID
+    if any(r.outcome == "ERROR" for r in reports):
+        return EXIT_FAILED
+    if args.fail_on_alert and any(r.firing for r in reports):
+        return EXIT_ALERT
+    return EXIT_OK
+
+
+# --- status / history / outbox -------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    config = result.config
+    store = open_store(config, args.state_db)
+    try:
+        states = store.list_states()
+        outbox = [e for e in store.outbox(limit=10_000) if e.status != "delivered"]
+        silences = store.list_silences(_now())
+    finally:
+        store.dispose()
+    from sqlsentinel_airflow.core import silences as silence_rules
+
+    by_alert: dict[str, list[Any]] = {}
+    for s in states:
+        by_alert.setdefault(s.alert_name, []).append(s)
+    entries = []
+    for alert in config.alerts:
+        inst = by_alert.get(alert.name, [])
+        pending = [e for e in outbox if e.alert_name == alert.name and e.status == "pending"]
+        dead = [e for e in outbox if e.alert_name == alert.name and e.status == "dead"]
+        active = silence_rules.active_for(alert.name, silences, _now(), dag_id=alert.dag_id)
+        entries.append(
+            {
+                "alert": alert.name,
+                "dag_id": alert.dag_id,
+                "enabled": alert.enabled,
+                "severity": alert.severity,
+                "silenced": bool(active),
+                "instances": [
+                    {
+                        "instance_key": s.instance_key,
+                        "state": s.state.value,
+                        "since": s.state_since,
+                        "firing_since": s.firing_since,
+                        "last_value": s.last_value,
+                        "last_threshold": s.last_threshold,
+                        "last_evaluated_at": s.last_evaluated_at,
+                        "last_error": s.last_error,
+                    }
+                    for s in inst
+                ],
+                "pending_notifications": [_outbox_dict(e) for e in pending],
+                "dead_notifications": [_outbox_dict(e) for e in dead],
+            }
+        )
+    if args.format == "json":
+        emit_json({"alerts": entries, "config_errors": [e.to_dict() for e in result.errors]})
+    else:
+        _print_errors(result.errors)
+        rows = []
+        for e in entries:
+            inst_rows = e["instances"] or [{"instance_key": "", "state": "never run"}]
+            for i in inst_rows:
+                state = i["state"] + (" (silenced)" if e["silenced"] else "")
+                rows.append(
+                    [
+                        e["alert"],
+                        i.get("instance_key") or "-",
+                        state,
+                        human_time(i.get("since")),
+                        i.get("last_value"),
+                        i.get("last_threshold"),
+                        human_time(i.get("last_evaluated_at")),
+                        f"{len(e['pending_notifications'])}/{len(e['dead_notifications'])}",
+                    ]
+                )
+        print(
+            format_table(
+                ["alert", "instance", "state", "since", "value", "threshold", "last run", "pending/dead"],
+                rows,
+            )
+        )
+        undelivered = [n for e in entries for n in e["pending_notifications"] + e["dead_notifications"]]
+        if undelivered:
+            print()
+            print(
+                format_table(
+                    ["outbox id", "alert", "event", "channel", "status", "attempts", "last error"],
+                    [
+                        [n["id"], n["alert"], n["kind"], n["channel"], n["status"], n["attempts"], n["last_error"]]
+                        for n in undelivered
+                    ],
+                )
+            )
+    return EXIT_INVALID if result.errors else EXIT_OK
+
+
+def _outbox_dict(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "alert": e.alert_name,
+        "instance_key": e.instance_key,
+        "kind": e.kind,
+        "channel": e.channel_kind,
+        "channel_id": e.channel_id,
+        "status": e.status,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "created_at": e.created_at,
+        "delivered_at": e.delivered_at,
+        "idempotency_key": e.idempotency_key,
+    }
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    store = open_store(None, args.state_db)
+    try:
+        entries = store.history(alert_name=args.alert, limit=args.limit)
+    finally:
+        store.dispose()
+    if args.format == "json":
+        emit_json({"history": [_history_dict(h) for h in entries]})
+        return EXIT_OK
+    rows = [
+        [
+            human_time(h.evaluated_at),
+            h.alert_name,
+            h.instance_key or "-",
+            h.outcome,
+            h.state,
+            h.actual_value,
+            h.threshold,
+            ", ".join(h.events) or "-",
+            h.error or h.reason,
+        ]
+        for h in entries
+    ]
+    print(format_table(["time", "alert", "instance", "outcome", "state", "value", "threshold", "events", "reason / error"], rows))
+    return EXIT_OK
+
+
+def _history_dict(h: Any) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "alert": h.alert_name,
+        "dag_id": h.dag_id,
+        "instance_key": h.instance_key,
+        "evaluated_at": h.evaluated_at,
+        "run_type": h.run_type,
+        "run_id": h.run_id,
+        "outcome": h.outcome,
+        "state": h.state,
+        "reason": h.reason,
+        "actual_value": h.actual_value,
+        "threshold": h.threshold,
+        "context": h.context,
+        "key_values": h.key_values,
+        "error": h.error,
+        "events": list(h.events),
+    }
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    store = open_store(None, args.state_db)
+    try:
+        entries = store.outbox(status=args.status, alert_name=args.alert, limit=args.limit)
+    finally:
+        store.dispose()
+    data = [_outbox_dict(e) for e in entries]
+    if args.format == "json":
+        emit_json({"outbox": data})
+    else:
+        print(
+            format_table(
+                ["id", "created", "alert", "event", "channel", "status", "attempts", "last error"],
+                [
+                    [d["id"], human_time(d["created_at"]), d["alert"], d["kind"], d["channel"], d["status"], d["attempts"], d["last_error"]]
+                    for d in data
+                ],
+            )
+        )
+    return EXIT_OK
+
+
+# --- silences --------------------------------------------------------------------------------
+
+
+def _silence_dict(s: Any, now: datetime) -> dict[str, Any]:
+    from sqlsentinel_airflow.core import silences as silence_rules
+
+    return {
+        "id": s.id,
+        "match": s.match,
+        "starts_at": s.starts_at,
+        "ends_at": s.ends_at,
+        "ended_at": s.ended_at,
+        "reason": s.reason,
+        "author": s.author,
+        "source": s.source,
+        "active": silence_rules.is_active(s, now),
+    }
+
+
+def _parse_until(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--until {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)") from exc
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from sqlsentinel_airflow.core import silences as silence_rules
+    from sqlsentinel_airflow.core.model import Silence
+
+    if not args.match.strip():
+        raise UsageError("NAME_OR_GLOB must not be empty")
+    if not args.reason.strip():
+        raise UsageError("--reason must not be empty: say why, for the people who see it later")
+    now = _now()
+    try:
+        duration = parse_duration(args.duration) if args.duration else None
+        until = _parse_until(args.until) if args.until else None
+        start, end = silence_rules.silence_window(now=now, duration=duration, until=until)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    author = args.author or os.environ.get("USER") or getpass.getuser()
+    store = open_store(None, args.state_db)
+    try:
+        saved = store.add_silence(
+            Silence(match=args.match, starts_at=start, ends_at=end, reason=args.reason, author=author, created_at=now, source="cli")
+        )
+    finally:
+        store.dispose()
+    if args.format == "json":
+        emit_json({"silence": _silence_dict(saved, now)})
+    else:
+        print(f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})")
+    return EXIT_OK
+
+
+def cmd_unsilence(args: argparse.Namespace) -> int:
+    now = _now()
+    store = open_store(None, args.state_db)
+    try:
+        if args.target.isdigit():
+            ended = [store.end_silence(int(args.target), now)]
+        else:
+            ended = store.end_silences_matching(args.target, now)
+    finally:
+        store.dispose()
+    if not ended:
+        raise UsageError(f"no active silence matches {args.target!r} (see `sqlsentinel silences`)")
+    if args.format == "json":
+        emit_json({"ended": [_silence_dict(s, now) for s in ended]})
+    else:
+        for s in ended:
+            print(f"ended silence #{s.id} for {s.match!r}")
+    return EXIT_OK
+
+
+def cmd_silences(args: argparse.Namespace) -> int:
+    now = _now()
+    store = open_store(None, args.state_db)
+    try:
+        found = store.list_silences(now, include_inactive=args.all)
+    finally:
+        store.dispose()
+    data = [_silence_dict(s, now) for s in found]
+    if args.format == "json":
+        emit_json({"silences": data})
+    else:
+        print(
+            format_table(
+                ["id", "match", "starts", "ends", "active", "author", "reason"],
+                [[d["id"], d["match"], human_time(d["starts_at"]), human_time(d["ended_at"] or d["ends_at"]), "yes" if d["active"] else "no", d["author"], d["reason"]] for d in data],
+            )
+        )
+    return EXIT_OK
+
+
+# --- schema / purge ----------------------------------------------------------------------------
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    try:
+        age = parse_duration(args.older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from exc
+    if age.total_seconds() <= 0:
+        raise UsageError("--older-than must be longer than 0s")
+    store = open_store(None, args.state_db)
+    try:
+        counts = store.purge(_now() - age)
+    finally:
+        store.dispose()
+    if args.format == "json":
+        emit_json({"purged": counts})
+    else:
+        print(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
+    return EXIT_OK

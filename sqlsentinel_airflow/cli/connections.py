@@ -1,0 +1,39 @@
+"""``validate --check-connections``: resolve each conn_id and check a query's columns, reading no data.
+
+The query is wrapped as ``SELECT * FROM (<query>) sst_check WHERE 1 = 0`` and run through the
+same read-only runner as real evaluations, so the check also proves the connection works and
+the SQL compiles on the real database; only the cursor description is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.errors import QueryError
+
+__all__ = ["check_alert_connection"]
+
+
+def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
+    from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
+
+    target = alert.conn_id or "database.url"
+    sql = alert.query.strip().rstrip(";")
+    probe = f"SELECT * FROM ({sql}) sst_check WHERE 1 = 0"
+    try:
+        hook = resolve_db_hook(alert.conn_id, alert.database_url)
+        rows = QueryRunner(hook, timeout=alert.timeout, max_rows=1).run(probe)
+    except QueryError as exc:
+        return {"alert": alert.name, "conn_id": target, "ok": False, "message": f"connection check failed: {exc}"}
+    columns = [c.lower() for c in rows.columns]
+    missing = [c for c in ("status", *[k.lower() for k in alert.key_columns]) if c not in columns]
+    if missing:
+        return {
+            "alert": alert.name,
+            "conn_id": target,
+            "ok": False,
+            "columns": list(rows.columns),
+            "message": f"query result lacks column(s) {', '.join(missing)} (it returns: {', '.join(rows.columns) or 'none'})",
+        }
+    return {"alert": alert.name, "conn_id": target, "ok": True, "columns": list(rows.columns), "message": "ok"}

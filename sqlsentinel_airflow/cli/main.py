@@ -1,0 +1,146 @@
+"""``sqlsentinel``: validate, run, inspect and silence alerts from a shell or a CI pipeline.
+
+Exit codes (PRODUCT section 8): 0 all went well (a firing alert is a result, not a failure);
+1 a query failed or a notification is still undelivered; 2 invalid config or usage;
+3 with ``run --fail-on-alert`` when any alert fires. User errors print one line, never a
+traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.errors import ConfigError, ConfigErrors, SentinelError
+
+__all__ = ["EXIT_ALERT", "EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_ALERT = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"sqlsentinel: error: {message}\n")
+        raise SystemExit(EXIT_INVALID)
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+
+
+def _add_state_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--state-db",
+        metavar="URL",
+        help="SQLAlchemy URL of the state database (default: PRODUCT 5 resolution order)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sqlsentinel",
+        description="SQL-first alerting for Apache Airflow: validate, run and inspect alerts.",
+    )
+    parser.add_argument("--version", action="version", version=f"sqlsentinel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="validate alerts files (exit 0 valid, 2 invalid)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--check-connections",
+        action="store_true",
+        help="also resolve every conn_id and check each query's columns without reading data",
+    )
+    _add_format(p)
+
+    p = sub.add_parser("run", help="evaluate alerts now")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--alert", action="append", metavar="NAME", help="only this alert (repeatable; globs allowed)")
+    p.add_argument("--dry-run", action="store_true", help="run the queries, decide, change nothing")
+    p.add_argument("--fail-on-alert", action="store_true", help="exit 3 when any alert is firing")
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("status", help="current state of every alert in FILE")
+    p.add_argument("file", metavar="FILE")
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("history", help="recent evaluations, newest first")
+    p.add_argument("--alert", metavar="NAME")
+    p.add_argument("--limit", type=int, default=20)
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("silence", help="suppress notifications for alerts matching a name or glob")
+    p.add_argument("match", metavar="NAME_OR_GLOB")
+    window = p.add_mutually_exclusive_group(required=True)
+    window.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 2h, 30m, 1d")
+    window.add_argument("--until", metavar="TIME", help="ISO 8601 end time (UTC unless an offset is given)")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--author", help="who silences (default: $USER)")
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("unsilence", help="end a silence by id, or every active silence for a name/glob")
+    p.add_argument("target", metavar="ID_OR_NAME")
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("silences", help="list silences")
+    p.add_argument("--all", action="store_true", help="include ended and expired silences")
+    _add_state_db(p)
+    _add_format(p)
+
+    p = sub.add_parser("outbox", help="notification deliveries (pending, delivered, dead)")
+    p.add_argument("--status", choices=["pending", "delivered", "dead"])
+    p.add_argument("--alert", metavar="NAME")
+    p.add_argument("--limit", type=int, default=50)
+    _add_state_db(p)
+    _add_format(p)
+
+    sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+
+    p = sub.add_parser("purge", help="delete old history and finished deliveries")
+    p.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 90d")
+    _add_state_db(p)
+    _add_format(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_INVALID
+    from sqlsentinel_airflow.cli import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return int(handler(args))
+    except (ConfigError, ConfigErrors) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_INVALID
+    except SentinelError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"sqlsentinel: error: {exc}\n")
+        return EXIT_FAILED
+    except commands.UsageError as exc:
+        sys.stderr.write(f"sqlsentinel: error: {exc}\n")
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        sys.stderr.write("sqlsentinel: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

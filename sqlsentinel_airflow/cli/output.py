@@ -1,0 +1,71 @@
+"""Output helpers for the CLI: aligned tables for people, JSON for machines, a progress bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+__all__ = ["Progress", "emit_json", "format_table", "human_time", "short"]
+
+
+def short(value: Any, width: int = 40) -> str:
+    """One line, at most ``width`` characters."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return human_time(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def human_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    cells = [[short(c) if not isinstance(c, str) else short(c, 60) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def emit_json(data: Any, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    json.dump(data, out, indent=2, default=str, ensure_ascii=False)
+    out.write("\n")
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and for several items."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, min_items: int = 2) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.enabled = total >= min_items and self.stream.isatty()
+
+    def advance(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {short(label, 40):<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 90 + "\r")
+            self.stream.flush()

@@ -1,0 +1,374 @@
+"""One evaluation of one alert: query result -> contract -> state machine -> state DB.
+
+This is the orchestration both edges share (the Airflow operator and ``sqlsentinel run``):
+it runs the query through an injected ``fetch`` callable, checks the result contract, and, in
+ONE state-DB transaction holding the alert's lock, advances every instance's state, writes
+history and enqueues one outbox row per (event, channel). Delivery happens after the
+transaction (``delivery.py``), so a failed send never rolls state back and never loses an
+event.
+
+Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
+- A query error never advances alert state. For keyed alerts the error is tracked on the
+  alert-level instance ``""`` so one failing query gives one error notification, not one per
+  key; the per-key instances keep their state.
+- A keyed instance that stops appearing counts as OK (MISSING); once it is OK again its
+  state row is deleted, so the table holds only instances with something to remember.
+- ``dry_run`` reads current state (without the lock) to show what would happen and writes
+  nothing. Backfill runs write history only: they neither advance state nor notify.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.events import channel_id, event_payload
+from sqlsentinel_airflow.core.model import (
+    Decision,
+    Event,
+    InstanceState,
+    Observation,
+    Outcome,
+    QueryEvaluation,
+    RunType,
+    Silence,
+    State,
+)
+from sqlsentinel_airflow.core.result import evaluate_result
+from sqlsentinel_airflow.core.state_machine import decide, initial_state
+from sqlsentinel_airflow.errors import QueryError
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
+
+__all__ = ["EvaluationReport", "InstanceReport", "QueryResultLike", "evaluate_alert"]
+
+ALERT_LEVEL_KEY = ""
+
+
+class QueryResultLike(Protocol):
+    @property
+    def columns(self) -> Sequence[str]: ...
+
+    @property
+    def rows(self) -> Sequence[Sequence[Any]]: ...
+
+
+class _Transaction(Protocol):
+    def states(self) -> dict[str, InstanceState]: ...
+    def save_state(self, state: InstanceState) -> None: ...
+    def delete_state(self, instance_key: str) -> None: ...
+    def add_history(self, entry: HistoryEntry) -> int: ...
+    def enqueue(self, entry: OutboxEntry) -> int: ...
+    def active_silences(self, now: datetime) -> list[Silence]: ...
+
+
+class StoreLike(Protocol):
+    def alert_transaction(self, alert_name: str) -> Any: ...
+    def list_states(self, alert_name: str | None = None) -> list[InstanceState]: ...
+    def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]: ...
+
+
+@dataclass(frozen=True)
+class InstanceReport:
+    instance_key: str
+    key_values: dict[str, Any]
+    outcome: str
+    previous_state: str
+    state: str
+    reason: str
+    actual_value: Any = None
+    threshold: Any = None
+    context: dict[str, Any] = field(default_factory=dict)
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """What one evaluation did; ``to_dict()`` is the operator's XCom and the CLI's JSON."""
+
+    alert_name: str
+    dag_id: str
+    evaluated_at: datetime
+    run_type: str
+    run_id: str | None
+    dry_run: bool
+    outcome: str  # ALERT | OK | ERROR (for the whole alert)
+    state: str  # FIRING | PENDING | OK | ERROR (most severe instance state)
+    silenced: bool
+    error: str | None
+    instances: tuple[InstanceReport, ...]
+    events: tuple[dict[str, Any], ...]  # {kind, instance_key, reason, outbox_ids}
+    row_count: int
+    duration_ms: float
+    query_ms: float | None = None
+
+    @property
+    def firing(self) -> bool:
+        return self.state == State.FIRING.value
+
+    @property
+    def actual_value(self) -> Any:
+        return self.instances[0].actual_value if len(self.instances) == 1 else None
+
+    @property
+    def threshold(self) -> Any:
+        return self.instances[0].threshold if len(self.instances) == 1 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["evaluated_at"] = self.evaluated_at.isoformat()
+        data["actual_value"] = self.actual_value
+        data["threshold"] = self.threshold
+        data["instances"] = [asdict(i) for i in self.instances]
+        data["events"] = [dict(e) for e in self.events]
+        return data
+
+
+_SEVERITY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _observations(
+    alert: AlertConfig, evaluation: QueryEvaluation, known: dict[str, InstanceState]
+) -> list[tuple[str, dict[str, Any], Observation]]:
+    """(instance_key, key_values, observation) for every instance this evaluation touches."""
+    if not evaluation.ok:
+        obs = Observation(outcome=Outcome.ERROR, error=evaluation.error)
+        return [(ALERT_LEVEL_KEY, {}, obs)]
+    out: list[tuple[str, dict[str, Any], Observation]] = []
+    seen: set[str] = set()
+    if alert.key_columns and ALERT_LEVEL_KEY in known:
+        # clears a previous alert-level error (and sends its recovery, if it was notified)
+        out.append((ALERT_LEVEL_KEY, {}, Observation(outcome=Outcome.OK)))
+        seen.add(ALERT_LEVEL_KEY)
+    for inst in evaluation.instances:
+        seen.add(inst.key)
+        out.append(
+            (
+                inst.key,
+                dict(inst.key_values),
+                Observation(
+                    outcome=inst.status,
+                    actual_value=inst.actual_value,
+                    threshold=inst.threshold,
+                    context=dict(inst.context),
+                ),
+            )
+        )
+    for key, prev in known.items():
+        if key not in seen:
+            out.append((key, dict(prev.key_values), Observation(outcome=Outcome.MISSING)))
+    return out
+
+
+def evaluate_alert(
+    alert: AlertConfig,
+    *,
+    fetch: Callable[[], QueryResultLike],
+    store: StoreLike | None,
+    run_type: RunType = RunType.MANUAL,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    file_silences: Sequence[Silence] = (),
+    clock: Callable[[], datetime] = _utcnow,
+) -> EvaluationReport:
+    """Evaluate ``alert`` once. Raises StateStoreError if the state DB fails (caller retries)."""
+    started = time.perf_counter()
+    query_ms: float | None = None
+    try:
+        t0 = time.perf_counter()
+        result = fetch()
+        query_ms = (time.perf_counter() - t0) * 1000
+        evaluation = evaluate_result(
+            result.columns, result.rows, key_columns=alert.key_columns, max_rows=alert.max_rows
+        )
+    except QueryError as exc:
+        evaluation = QueryEvaluation(error=str(exc))
+    now = clock()
+
+    def silenced_by(stored: Sequence[Silence]) -> bool:
+        candidates = [*stored, *file_silences]
+        return bool(silence_rules.active_for(alert.name, candidates, now, dag_id=alert.dag_id))
+
+    if dry_run or store is None:
+        known = (
+            {s.instance_key: s for s in store.list_states(alert.name)} if store is not None else {}
+        )
+        stored_silences = store.list_silences(now) if store is not None else []
+        silenced = silenced_by(stored_silences)
+        decisions = _decide_all(alert, evaluation, known, now, silenced)
+        return _report(
+            alert, evaluation, decisions, known, now, run_type, run_id, True, silenced,
+            started, query_ms, {},
+        )
+
+    with store.alert_transaction(alert.name) as tx:
+        known = tx.states()
+        silenced = silenced_by(tx.active_silences(now))
+        decisions = _decide_all(alert, evaluation, known, now, silenced)
+        outbox_ids: dict[int, list[int]] = {}
+        backfill = run_type is RunType.BACKFILL
+        for position, (key, decision, obs) in enumerate(decisions):
+            if not backfill:
+                if obs.outcome is Outcome.MISSING and decision.state.state is State.OK:
+                    tx.delete_state(key)
+                else:
+                    tx.save_state(decision.state)
+                ids: list[int] = []
+                for event in decision.events:
+                    ids.extend(_enqueue(tx, alert, event, run_id, now))
+                outbox_ids[position] = ids
+            tx.add_history(_history(alert, decision, obs, now, run_type, run_id, evaluation))
+    return _report(
+        alert, evaluation, decisions, known, now, run_type, run_id, False, silenced,
+        started, query_ms, outbox_ids,
+    )
+
+
+def _decide_all(
+    alert: AlertConfig,
+    evaluation: QueryEvaluation,
+    known: dict[str, InstanceState],
+    now: datetime,
+    silenced: bool,
+) -> list[tuple[str, Decision, Observation]]:
+    out = []
+    for key, key_values, obs in _observations(alert, evaluation, known):
+        prev = known.get(key) or initial_state(alert.name, key, key_values)
+        out.append((key, decide(prev, obs, now=now, policy=alert.policy, silenced=silenced), obs))
+    return out
+
+
+def _enqueue(
+    tx: _Transaction, alert: AlertConfig, event: Event, run_id: str | None, now: datetime
+) -> list[int]:
+    event_id = str(uuid.uuid4())
+    payload = event_payload(event, alert, event_id=event_id, run_id=run_id, evaluated_at=now)
+    ids = []
+    for index, channel in enumerate(alert.notify):
+        cid = channel_id(index, channel)
+        ids.append(
+            tx.enqueue(
+                OutboxEntry(
+                    event_id=event_id,
+                    alert_name=alert.name,
+                    instance_key=event.instance_key,
+                    kind=event.kind.value,
+                    channel_id=cid,
+                    channel_kind=channel.channel,
+                    payload=payload,
+                    idempotency_key=f"{event_id}:{cid}",
+                    created_at=now,
+                    run_id=run_id,
+                )
+            )
+        )
+    return ids
+
+
+def _history(
+    alert: AlertConfig,
+    decision: Decision,
+    obs: Observation,
+    now: datetime,
+    run_type: RunType,
+    run_id: str | None,
+    evaluation: QueryEvaluation,
+) -> HistoryEntry:
+    state = decision.state
+    return HistoryEntry(
+        alert_name=alert.name,
+        dag_id=alert.dag_id,
+        instance_key=state.instance_key,
+        evaluated_at=now,
+        run_type=run_type.value,
+        run_id=run_id,
+        outcome=obs.outcome.value,
+        state=state.state.value,
+        reason=decision.reason.value,
+        actual_value=obs.actual_value,
+        threshold=obs.threshold,
+        context=dict(obs.context),
+        key_values=dict(state.key_values),
+        error=obs.error,
+        events=[e.kind.value for e in decision.events] if run_type is not RunType.BACKFILL else [],
+    )
+
+
+def _report(
+    alert: AlertConfig,
+    evaluation: QueryEvaluation,
+    decisions: list[tuple[str, Decision, Observation]],
+    known: dict[str, InstanceState],
+    now: datetime,
+    run_type: RunType,
+    run_id: str | None,
+    dry_run: bool,
+    silenced: bool,
+    started: float,
+    query_ms: float | None,
+    outbox_ids: dict[int, list[int]],
+) -> EvaluationReport:
+    instances = []
+    events = []
+    notify = run_type is not RunType.BACKFILL
+    for position, (key, decision, obs) in enumerate(decisions):
+        prev = known.get(key)
+        instances.append(
+            InstanceReport(
+                instance_key=key,
+                key_values=dict(decision.state.key_values),
+                outcome=obs.outcome.value,
+                previous_state=(prev.state.value if prev else State.OK.value),
+                state=decision.state.state.value,
+                reason=decision.reason.value,
+                actual_value=obs.actual_value,
+                threshold=obs.threshold,
+                context=dict(obs.context),
+                events=tuple(e.kind.value for e in decision.events) if notify else (),
+            )
+        )
+        if notify:
+            for event in decision.events:
+                events.append(
+                    {
+                        "kind": event.kind.value,
+                        "instance_key": key,
+                        "reason": event.reason.value,
+                        "outbox_ids": outbox_ids.get(position, []),
+                        "channels": [c.channel for c in alert.notify],
+                    }
+                )
+    states = [State(i.state) for i in instances] or [State.OK]
+    overall = max(states, key=lambda s: _SEVERITY[s])
+    if not evaluation.ok:
+        outcome = Outcome.ERROR.value
+    elif any(i.status is Outcome.ALERT for i in evaluation.instances):
+        outcome = Outcome.ALERT.value
+    else:
+        outcome = Outcome.OK.value
+    return EvaluationReport(
+        alert_name=alert.name,
+        dag_id=alert.dag_id,
+        evaluated_at=now,
+        run_type=run_type.value,
+        run_id=run_id,
+        dry_run=dry_run,
+        outcome=outcome,
+        state=overall.value,
+        silenced=silenced,
+        error=evaluation.error,
+        instances=tuple(instances),
+        events=tuple(events),
+        row_count=evaluation.row_count,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        query_ms=query_ms,
+    )

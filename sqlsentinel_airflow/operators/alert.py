@@ -1,0 +1,204 @@
+"""``SentinelAlertOperator``: one evaluation of one alert inside an Airflow task.
+
+Thin edge over ``sqlsentinel_airflow.evaluation``: it resolves the Airflow connection to a
+DbApiHook, runs the query read-only with the database-side statement timeout, lets the engine
+decide and write state/history/outbox in one transaction, and returns the evaluation as XCom.
+
+Failure semantics (docs/adr/0002-evaluation-semantics.md):
+- a firing alert is a result, not a failure; ``fail_task_on_alert`` opts in to a red task
+  (``AirflowFailException``: retrying would not change the data);
+- a failed query is recorded as ERROR (state not advanced) and then fails the task with
+  ``AirflowException`` so Airflow retries it and shows it red; each attempt is one evaluation;
+- a state DB failure fails the task before anything is committed, so the retry redoes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.model import RunType
+
+if TYPE_CHECKING:
+    from sqlsentinel_airflow.evaluation import EvaluationReport
+    from sqlsentinel_airflow.execution import QueryRunner
+
+__all__ = ["SentinelAlertOperator", "run_type_of", "state_db_url"]
+
+log = logging.getLogger(__name__)
+
+_RUN_TYPES = {
+    "scheduled": RunType.SCHEDULED,
+    "manual": RunType.MANUAL,
+    "backfill": RunType.BACKFILL,
+}
+
+
+def run_type_of(context: Any) -> RunType:
+    """The RunType of the task's DAG run (scheduled / manual / backfill / other)."""
+    dag_run = context.get("dag_run") if hasattr(context, "get") else None
+    raw = getattr(dag_run, "run_type", None)
+    value = getattr(raw, "value", raw)
+    return _RUN_TYPES.get(str(value), RunType.OTHER) if value else RunType.OTHER
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+class SentinelAlertOperator(BaseOperator):
+    """Evaluate one SQL Sentinel alert: query, decide, record, and return the evaluation."""
+
+    ui_color = "#fde2e4"
+    template_fields: Sequence[str] = ()
+
+    def __init__(
+        self,
+        *,
+        alert: AlertConfig,
+        state_db: StateDbConfig | None = None,
+        file_silences: Sequence[FileSilence] = (),
+        dry_run_param: str = "dry_run",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.alert = alert
+        self.state_db = state_db
+        self.file_silences = tuple(file_silences)
+        self.dry_run_param = dry_run_param
+        self._runner: QueryRunner | None = None
+        self._runner_lock = threading.Lock()
+
+    # -- Airflow hooks ---------------------------------------------------------------------
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from sqlsentinel_airflow.evaluation import evaluate_alert
+
+        params = context.get("params") or {}
+        dry_run = _truthy(params.get(self.dry_run_param, False))
+        run_type = run_type_of(context)
+        run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id")
+        now = datetime.now(timezone.utc)
+        file_silences = [silence_rules.from_file(s, now) for s in self.file_silences]
+        store = self._open_store(dry_run=dry_run)
+        try:
+            report = evaluate_alert(
+                self.alert,
+                fetch=self._fetch,
+                store=store,
+                run_type=run_type,
+                run_id=run_id,
+                dry_run=dry_run,
+                file_silences=file_silences,
+            )
+        finally:
+            if store is not None:
+                store.dispose()
+        self._log_report(report)
+        result = report.to_dict()
+        if report.error is not None and not dry_run:
+            from airflow.sdk.exceptions import AirflowException
+
+            self.xcom_push_safely(context, result)
+            raise AirflowException(f"alert {self.alert.name!r}: query failed: {report.error}")
+        if report.firing and self.alert.fail_task_on_alert and not dry_run:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            self.xcom_push_safely(context, result)
+            raise AirflowFailException(
+                f"alert {self.alert.name!r} is firing (fail_task_on_alert is set)"
+            )
+        return result
+
+    def on_kill(self) -> None:
+        with self._runner_lock:
+            runner = self._runner
+        if runner is not None:
+            log.info("Cancelling the running query of alert %s", self.alert.name)
+            runner.cancel()
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _fetch(self) -> Any:
+        from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
+
+        hook = resolve_db_hook(self.alert.conn_id, self.alert.database_url)
+        runner = QueryRunner(hook, timeout=self.alert.timeout, max_rows=self.alert.max_rows)
+        with self._runner_lock:
+            self._runner = runner
+        try:
+            return runner.run(self.alert.query)
+        finally:
+            with self._runner_lock:
+                self._runner = None
+
+    def _open_store(self, *, dry_run: bool) -> Any:
+        from sqlsentinel_airflow.store import StateStore
+
+        url = state_db_url(self.state_db)
+        if dry_run and url.startswith("sqlite:///") and not os.path.exists(url[10:]):
+            return None  # a dry run creates nothing, not even the state DB file
+        return StateStore.connect(url, migrate=not dry_run)
+
+    def _log_report(self, report: EvaluationReport) -> None:
+        prefix = "DRY RUN: " if report.dry_run else ""
+        log.info(
+            "%salert %s: outcome %s, state %s%s",
+            prefix,
+            report.alert_name,
+            report.outcome,
+            report.state,
+            " (silenced)" if report.silenced else "",
+        )
+        for inst in report.instances:
+            log.info(
+                "  instance %s: %s -> %s (%s) value=%r threshold=%r events=%s",
+                inst.instance_key or "-",
+                inst.previous_state,
+                inst.state,
+                inst.reason,
+                inst.actual_value,
+                inst.threshold,
+                ",".join(inst.events) or "none",
+            )
+        if report.error:
+            log.error("query failed: %s", report.error)
+
+    @staticmethod
+    def xcom_push_safely(context: Any, value: dict[str, Any]) -> None:
+        """Push the evaluation even when the task is about to fail, so the UI shows it."""
+        ti = context.get("ti")
+        if ti is None:
+            return
+        try:
+            ti.xcom_push(key="evaluation", value=value)
+        except Exception:  # noqa: BLE001 - XCom is a convenience here, the failure matters more
+            log.warning("could not push the evaluation to XCom", exc_info=True)
+
+
+def state_db_url(state_db: StateDbConfig | None) -> str:
+    """The state DB URL by PRODUCT 5's order, from inside a task."""
+    from sqlsentinel_airflow.store.airflow_url import (
+        sqlalchemy_url_for_conn,
+        state_db_conn_id_from_airflow_config,
+    )
+    from sqlsentinel_airflow.store.url import resolve_state_db_url
+
+    return resolve_state_db_url(
+        state_db=state_db,
+        conn_url_of=sqlalchemy_url_for_conn,
+        airflow_state_db_conn_id=state_db_conn_id_from_airflow_config(),
+        env=os.environ,
+        airflow_home=os.environ.get("AIRFLOW_HOME"),
+    ).url
+
