@@ -1,0 +1,126 @@
+"""Silences: which alerts are muted at a given instant, computed from start and end, never stored.
+
+A :class:`~sqlsentinel_airflow.core.model.Silence` mutes events (not evaluation) of every
+alert whose name, or dag_id, matches its glob. Like Alertmanager, whether it is pending,
+active or expired is derived from ``starts_at``, ``ends_at``, ``ended_at`` (set when someone
+ends it early) and the clock, so nothing has to flip a flag when a silence runs out.
+
+Silences come from the CLI / UI (stored) and from ``silences:`` in alerts.yaml
+(:func:`from_file`, never stored: they live as long as the file says).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone, tzinfo
+from fnmatch import fnmatchcase
+
+from sqlsentinel_airflow.core.config.models import FileSilence
+from sqlsentinel_airflow.core.model import Silence
+
+__all__ = [
+    "SilenceStatus",
+    "active_for",
+    "from_file",
+    "is_active",
+    "matches",
+    "silence_status",
+    "silence_window",
+]
+
+
+class SilenceStatus(str, enum.Enum):
+    PENDING = "pending"  # starts in the future
+    ACTIVE = "active"
+    EXPIRED = "expired"  # ran out, or ended early
+
+
+def silence_status(silence: Silence, now: datetime) -> SilenceStatus:
+    """Whether ``silence`` is pending, active or expired at ``now``."""
+    if now >= silence.ends_at or (silence.ended_at is not None and silence.ended_at <= now):
+        return SilenceStatus.EXPIRED
+    if now < silence.starts_at:
+        return SilenceStatus.PENDING
+    return SilenceStatus.ACTIVE
+
+
+def is_active(silence: Silence, now: datetime) -> bool:
+    """``starts_at <= now < ends_at``, unless it was ended early (``ended_at <= now``)."""
+    return silence_status(silence, now) is SilenceStatus.ACTIVE
+
+
+def matches(silence: Silence, alert_name: str, dag_id: str | None = None) -> bool:
+    """Whether the silence's glob (``*``, ``?``, ``[...]``; case-sensitive) matches the alert.
+
+    The glob is tried on the alert name and, when given, on the alert's dag_id, so both
+    ``revenue_*`` and ``sqlsentinel_revenue_*`` work.
+    """
+    if fnmatchcase(alert_name, silence.match):
+        return True
+    return dag_id is not None and fnmatchcase(dag_id, silence.match)
+
+
+def active_for(
+    alert_name: str,
+    silences: Iterable[Silence],
+    now: datetime,
+    dag_id: str | None = None,
+) -> list[Silence]:
+    """The silences that mute ``alert_name`` at ``now``, in the order given."""
+    return [s for s in silences if matches(s, alert_name, dag_id) and is_active(s, now)]
+
+
+def _aware(value: datetime, tz: tzinfo) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def from_file(
+    declared: FileSilence, now: datetime, *, tz: tzinfo = timezone.utc, file: str | None = None
+) -> Silence:
+    """A silence declared in alerts.yaml (``match``, ``until``, ``starts``, ``reason``).
+
+    Without ``starts`` it is in force from ``now`` (it is rebuilt at every evaluation).
+    Times written without an offset are read in ``tz`` (pass the file's default timezone).
+    ``file`` (the alerts file) becomes the silence's author and names the file in the error
+    raised when ``until`` is not after ``starts``.
+    """
+    starts_at = _aware(declared.starts, tz) if declared.starts is not None else now
+    ends_at = _aware(declared.until, tz)
+    if declared.starts is not None and ends_at <= starts_at:
+        where = f"{file}: " if file else ""
+        raise ValueError(
+            f"{where}silence for {declared.match!r}: until ({ends_at.isoformat()}) must be after "
+            f"starts ({starts_at.isoformat()})"
+        )
+    return Silence(
+        match=declared.match,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=declared.reason,
+        author=file or "",
+        source="config",
+    )
+
+
+def silence_window(
+    *, now: datetime, duration: timedelta | None = None, until: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """``(start, end)`` of a new silence starting ``now``: for ``duration``, or ``until`` a time.
+
+    Exactly one of ``duration`` / ``until``; a naive ``until`` is read in ``now``'s timezone.
+    Raises ValueError with what to write instead when the end is not in the future.
+    """
+    if duration is not None and until is None:
+        if duration <= timedelta(0):
+            raise ValueError(f"the silence duration must be positive, got {duration}")
+        return now, now + duration
+    if until is None or duration is not None:
+        raise ValueError("give exactly one of a duration (--for 2h) or an end time (--until)")
+    end = _aware(until, now.tzinfo or timezone.utc)
+    if end <= now:
+        raise ValueError(
+            f"the silence would end at {end.isoformat()}, which is not after now "
+            f"({now.isoformat()}); give a future end time or a duration"
+        )
+    return now, end

@@ -1,0 +1,349 @@
+"""The per-instance state machine and notify decision (PRODUCT 4.3), as one pure function.
+
+:func:`decide` maps (previous state, observation, now, policy, silenced) to the next state,
+the events to enqueue, and the reason, like Alertmanager's ``notify/dedup_stage.go``: no
+clock, no database, no I/O, so every path is unit-tested and the store only persists what
+comes out (inside its row-locked transaction).
+
+Semantics, per instance
+- ALERT counts towards ``fire_after``; reaching it enters FIRING and sends ``firing``.
+  While FIRING a ``reminder`` goes out every ``renotify_after`` after the last notification.
+- OK and MISSING (a keyed instance that stopped appearing) count towards ``resolve_after``;
+  reaching it leaves FIRING and sends ``resolved`` if ``notify_on_recovery`` and the
+  incident's ``firing`` went out. Below ``fire_after``, PENDING falls back to OK silently.
+- ERROR (query failed or broke the contract) does not advance the alerting state: state
+  becomes ERROR, ``last_good_state`` keeps the state it interrupted, and the ALERT/OK counts
+  are left as they were, so an error between two ALERTs neither resets nor advances
+  ``fire_after``. After ``notify_on_error`` errors in a row one ``error`` event goes out per
+  streak. The next success continues from ``last_good_state``; if the streak was notified
+  (and ``notify_on_recovery``), a ``resolved`` event with reason RECOVERED_FROM_ERROR comes
+  before any other event of that evaluation.
+- A silence suppresses events, never evaluation. When a silence ends and the instance is
+  still FIRING, exactly one ``firing`` (reason FIRING_AFTER_SILENCE) goes out, whether the
+  incident started under the silence (``firing_notified`` unset) or before it (a silenced
+  evaluation while FIRING clears ``last_notified_at``, which restarts the reminder schedule
+  with that ``firing``; ``firing_notified`` stays set, so the eventual ``resolved`` is still
+  sent). An incident that starts and ends under a silence sends nothing, not even
+  ``resolved``; one that ends under a silence sends no ``resolved`` either (the silence
+  mutes it). A suppressed ``error`` leaves ``error_notified`` unset, so it goes out once
+  the silence ends if the query is still failing.
+
+:func:`check_event_sequence` and :func:`check_events` state the invariants an instance's
+event history must satisfy; concurrency tests replay stored history through them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlsentinel_airflow.core.model import (
+    Decision,
+    Event,
+    EventKind,
+    InstanceState,
+    JsonValue,
+    Observation,
+    Outcome,
+    Policy,
+    Reason,
+    State,
+)
+
+__all__ = ["check_event_sequence", "check_events", "check_policy", "decide", "initial_state"]
+
+
+def initial_state(
+    alert_name: str, key: str = "", key_values: Mapping[str, JsonValue] | None = None
+) -> InstanceState:
+    """The state of an instance never evaluated before: OK, no counts, no incident."""
+    return InstanceState(alert_name=alert_name, instance_key=key, key_values=dict(key_values or {}))
+
+
+def check_policy(policy: Policy) -> None:
+    """Raise ValueError if ``policy`` cannot drive the state machine (config validates earlier)."""
+    if policy.fire_after < 1:
+        raise ValueError(f"fire_after must be at least 1, got {policy.fire_after}")
+    if policy.resolve_after < 1:
+        raise ValueError(f"resolve_after must be at least 1, got {policy.resolve_after}")
+    if policy.renotify_after is not None and policy.renotify_after.total_seconds() <= 0:
+        raise ValueError(f"renotify_after must be positive, got {policy.renotify_after}")
+    if policy.notify_on_error is not None and policy.notify_on_error < 1:
+        raise ValueError(f"notify_on_error must be at least 1, got {policy.notify_on_error}")
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one branch of the machine decided: the next state, at most one event, the reason."""
+
+    state: InstanceState
+    event: EventKind | None
+    reason: Reason
+    firing_since: datetime | None = None  # the incident the event belongs to
+
+
+def _event(
+    kind: EventKind,
+    reason: Reason,
+    state: InstanceState,
+    now: datetime,
+    *,
+    firing_since: datetime | None,
+    error: str | None,
+) -> Event:
+    return Event(
+        kind=kind,
+        alert_name=state.alert_name,
+        instance_key=state.instance_key,
+        reason=reason,
+        occurred_at=now,
+        state=state.state,
+        actual_value=state.last_value,
+        threshold=state.last_threshold,
+        context=dict(state.last_context),
+        key_values=dict(state.key_values),
+        firing_since=firing_since,
+        error=error,
+    )
+
+
+def _unannounced(firing: InstanceState) -> InstanceState:
+    """A FIRING instance seen under a silence: announce it again once the silence is over.
+
+    ``firing_notified`` stays as it was (a ``resolved`` is still owed if the ``firing`` went
+    out); clearing ``last_notified_at`` restarts the reminder schedule with a new ``firing``.
+    """
+    return dataclasses.replace(firing, last_notified_at=None)
+
+
+def _on_alert(base: InstanceState, now: datetime, policy: Policy, silenced: bool) -> _Step:
+    alerts = base.consecutive_alerts + 1
+    counted = dataclasses.replace(base, consecutive_alerts=alerts, consecutive_oks=0)
+    if base.state is State.FIRING:
+        since = base.firing_since
+        if silenced:  # when the silence ends, the incident is announced again
+            return _Step(_unannounced(counted), None, Reason.SILENCED)
+        if not base.firing_notified or base.last_notified_at is None:  # a silence has ended
+            notified = dataclasses.replace(counted, firing_notified=True, last_notified_at=now)
+            return _Step(notified, EventKind.FIRING, Reason.FIRING_AFTER_SILENCE, since)
+        if policy.renotify_after is None:
+            return _Step(counted, None, Reason.STILL_FIRING_NO_REMINDERS)
+        if now - base.last_notified_at >= policy.renotify_after:
+            reminded = dataclasses.replace(counted, last_notified_at=now)
+            return _Step(reminded, EventKind.REMINDER, Reason.REMINDER_DUE, since)
+        return _Step(counted, None, Reason.STILL_FIRING)
+    if alerts < policy.fire_after:
+        return _Step(
+            dataclasses.replace(counted, state=State.PENDING), None, Reason.PENDING_FIRE_AFTER
+        )
+    firing = dataclasses.replace(counted, state=State.FIRING, firing_since=now)
+    if silenced:
+        return _Step(
+            dataclasses.replace(firing, firing_notified=False, last_notified_at=None),
+            None,
+            Reason.SILENCED,
+        )
+    notified = dataclasses.replace(firing, firing_notified=True, last_notified_at=now)
+    return _Step(notified, EventKind.FIRING, Reason.FIRST_FIRING, now)
+
+
+def _on_ok(base: InstanceState, policy: Policy, silenced: bool) -> _Step:
+    oks = base.consecutive_oks + 1
+    counted = dataclasses.replace(base, consecutive_oks=oks, consecutive_alerts=0)
+    if base.state is not State.FIRING:
+        return _Step(dataclasses.replace(counted, state=State.OK), None, Reason.OK)
+    if oks < policy.resolve_after:
+        still = _unannounced(counted) if silenced else counted
+        return _Step(still, None, Reason.PENDING_RESOLVE_AFTER)
+    resolved = dataclasses.replace(
+        counted, state=State.OK, firing_since=None, firing_notified=False
+    )
+    if silenced:
+        return _Step(resolved, None, Reason.SILENCED)
+    if not base.firing_notified:
+        return _Step(resolved, None, Reason.RESOLVED_UNNOTIFIED)
+    if not policy.notify_on_recovery:
+        return _Step(resolved, None, Reason.RESOLVED_QUIETLY)
+    return _Step(resolved, EventKind.RESOLVED, Reason.RESOLVED, base.firing_since)
+
+
+def _decide_error(
+    prev: InstanceState, obs: Observation, now: datetime, policy: Policy, silenced: bool
+) -> Decision:
+    errors = prev.consecutive_errors + 1
+    state = dataclasses.replace(
+        prev,
+        state=State.ERROR,
+        last_good_state=prev.effective_state,
+        consecutive_errors=errors,
+        state_since=now if prev.state is not State.ERROR else (prev.state_since or now),
+        last_evaluated_at=now,
+        last_outcome=Outcome.ERROR,
+        last_error=obs.error,
+    )
+    threshold = policy.notify_on_error
+    if threshold is None:
+        return Decision(state, (), Reason.ERROR_NOT_NOTIFIED)
+    if prev.error_notified:
+        return Decision(state, (), Reason.ERROR_ALREADY_NOTIFIED)
+    if errors < threshold:
+        return Decision(state, (), Reason.ERROR_BELOW_THRESHOLD)
+    if silenced:
+        return Decision(state, (), Reason.SILENCED)
+    state = dataclasses.replace(state, error_notified=True)
+    event = _event(
+        EventKind.ERROR,
+        Reason.ERROR_NOTIFIED,
+        state,
+        now,
+        firing_since=state.firing_since,
+        error=obs.error,
+    )
+    return Decision(state, (event,), Reason.ERROR_NOTIFIED)
+
+
+def decide(
+    prev: InstanceState,
+    obs: Observation,
+    *,
+    now: datetime,
+    policy: Policy,
+    silenced: bool,
+) -> Decision:
+    """The next state of one instance, the events to enqueue, and the main reason.
+
+    Pure: the same arguments always give the same decision. ``now`` must be timezone-aware
+    (and so must the datetimes in ``prev``); ``silenced`` says whether an active silence
+    covers the alert at ``now``. The reason is that of the last event emitted, else that of
+    the transition.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (use datetime.now(timezone.utc))")
+    check_policy(policy)
+    if obs.outcome is Outcome.ERROR:
+        return _decide_error(prev, obs, now, policy, silenced)
+
+    events: list[Event] = []
+    base = dataclasses.replace(
+        prev,
+        state=prev.effective_state,
+        consecutive_errors=0,
+        error_notified=False,
+        last_error=None,
+        last_evaluated_at=now,
+        last_outcome=obs.outcome,
+        last_value=obs.actual_value,
+        last_threshold=obs.threshold,
+        last_context=dict(obs.context),
+    )
+    recovered = prev.error_notified and policy.notify_on_recovery and not silenced
+    if obs.outcome is Outcome.ALERT:
+        step = _on_alert(base, now, policy, silenced)
+    else:  # OK, or MISSING: the instance is no longer in the result, which counts as OK
+        step = _on_ok(base, policy, silenced)
+
+    state = step.state
+    state = dataclasses.replace(
+        state,
+        last_good_state=state.state,
+        state_since=now if state.state is not prev.state else (prev.state_since or now),
+    )
+    if recovered:
+        events.append(
+            _event(
+                EventKind.RESOLVED,
+                Reason.RECOVERED_FROM_ERROR,
+                state,
+                now,
+                firing_since=state.firing_since,
+                error=prev.last_error,
+            )
+        )
+    if step.event is not None:
+        events.append(
+            _event(step.event, step.reason, state, now, firing_since=step.firing_since, error=None)
+        )
+    reason = events[-1].reason if events else step.reason
+    return Decision(state, tuple(events), reason)
+
+
+# --- invariants over an instance's event history ------------------------------------------
+
+
+def check_event_sequence(kinds: Sequence[EventKind]) -> None:
+    """Raise ValueError if one instance's event kinds, in order, cannot come from :func:`decide`.
+
+    Kinds alone cannot tell a quietly ended incident from a lost ``resolved``, so this strict
+    check holds for histories made with ``notify_on_recovery`` on and no silences: ``firing``
+    and ``resolved`` alternate, ``reminder`` only inside an open incident, one ``error`` per
+    streak, each followed by its recovery ``resolved`` (counted before the incident's own).
+    For histories with silences or quiet recoveries use :func:`check_events`.
+    """
+    incident_open = False
+    error_open = False
+    for position, kind in enumerate(kinds):
+        where = f"event {position} ({kind.value})"
+        if kind is EventKind.FIRING:
+            if incident_open:
+                raise ValueError(f"{where}: a second firing without a resolved in between")
+            incident_open = True
+        elif kind is EventKind.REMINDER:
+            if not incident_open:
+                raise ValueError(f"{where}: a reminder without an open incident")
+        elif kind is EventKind.ERROR:
+            if error_open:
+                raise ValueError(f"{where}: a second error event in one error streak")
+            error_open = True
+        elif error_open:  # RESOLVED: the recovery from the notified error comes first
+            error_open = False
+        elif incident_open:
+            incident_open = False
+        else:
+            raise ValueError(f"{where}: a resolved without an open incident or error")
+
+
+def check_events(events: Sequence[Event]) -> None:
+    """Raise ValueError if one instance's events, in order, cannot come from :func:`decide`.
+
+    Unlike :func:`check_event_sequence` this holds under silences and quiet recoveries: it
+    follows incidents by ``firing_since``. Incidents never go back in time; an incident gets
+    one FIRST_FIRING ``firing``, and FIRING_AFTER_SILENCE ones only while unresolved;
+    ``reminder`` and ``resolved`` belong to the current incident, after a ``firing`` of it
+    and before its ``resolved``; a RECOVERED_FROM_ERROR ``resolved`` follows an ``error``.
+    """
+    first_fired: set[datetime] = set()
+    resolved: set[datetime] = set()
+    current: datetime | None = None  # the announced incident that may get reminders / resolved
+    latest: datetime | None = None
+    error_open = False
+    for position, event in enumerate(events):
+        where = f"event {position} ({event.kind.value}, {event.reason.value})"
+        incident = event.firing_since
+        if event.kind is EventKind.ERROR:
+            error_open = True
+        elif event.kind is EventKind.RESOLVED and event.reason is Reason.RECOVERED_FROM_ERROR:
+            if not error_open:
+                raise ValueError(f"{where}: a recovery without an error event before it")
+            error_open = False
+        elif event.kind is EventKind.FIRING:
+            if incident is None:
+                raise ValueError(f"{where}: a firing event without firing_since")
+            if latest is not None and incident < latest:
+                raise ValueError(f"{where}: incident since {incident} is older than {latest}")
+            if incident in resolved:
+                raise ValueError(f"{where}: the incident since {incident} was already resolved")
+            if event.reason is not Reason.FIRING_AFTER_SILENCE:
+                if incident in first_fired:
+                    raise ValueError(f"{where}: a second firing for the incident since {incident}")
+                first_fired.add(incident)
+            current = latest = incident
+        elif incident is None or incident != current:
+            raise ValueError(
+                f"{where}: for the incident since {incident}, but the announced open incident "
+                f"is {current}"
+            )
+        elif event.kind is EventKind.RESOLVED:
+            resolved.add(incident)
+            current = None
