@@ -226,7 +226,7 @@ def evaluate_alert(
                 for event in decision.events:
                     ids.extend(_enqueue(tx, alert, event, run_id, now))
                 outbox_ids[position] = ids
-            tx.add_history(_history(alert, decision, obs, now, run_type, run_id, evaluation))
+            tx.add_history(_history(alert, decision, obs, now, run_type, run_id, query_ms))
     return _report(
         alert, evaluation, decisions, known, now, run_type, run_id, False, silenced,
         started, query_ms, outbox_ids,
@@ -261,7 +261,7 @@ def _enqueue(
                     event_id=event_id,
                     alert_name=alert.name,
                     instance_key=event.instance_key,
-                    kind=event.kind.value,
+                    kind=event.kind,
                     channel_id=cid,
                     channel_kind=channel.channel,
                     payload=payload,
@@ -281,7 +281,7 @@ def _history(
     now: datetime,
     run_type: RunType,
     run_id: str | None,
-    evaluation: QueryEvaluation,
+    query_ms: float | None,
 ) -> HistoryEntry:
     state = decision.state
     return HistoryEntry(
@@ -289,17 +289,18 @@ def _history(
         dag_id=alert.dag_id,
         instance_key=state.instance_key,
         evaluated_at=now,
-        run_type=run_type.value,
+        run_type=run_type,
         run_id=run_id,
-        outcome=obs.outcome.value,
-        state=state.state.value,
+        outcome=obs.outcome,
+        state=state.state,
         reason=decision.reason.value,
         actual_value=obs.actual_value,
         threshold=obs.threshold,
         context=dict(obs.context),
         key_values=dict(state.key_values),
         error=obs.error,
-        events=[e.kind.value for e in decision.events] if run_type is not RunType.BACKFILL else [],
+        duration_ms=int(query_ms) if query_ms is not None else None,
+        events=tuple(e.kind for e in decision.events) if run_type is not RunType.BACKFILL else (),
     )
 
 

@@ -1,0 +1,254 @@
+"""``sqlsentinel`` end to end, as a user runs it: subprocesses, real databases, real files.
+
+The warehouse and the state DB are real SQLite files, or PostgreSQL through an
+``AIRFLOW_CONN_*`` connection; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+ALERTS = """\
+defaults:
+  conn_id: wh
+  timezone: Europe/Berlin
+  notify:
+    - channel: email
+      to: [oncall@example.com]
+alerts:
+  - name: revenue_drop
+    description: Revenue below 10k
+    schedule: "0 9 * * *"
+    query: |
+      SELECT CASE WHEN SUM(amount) < 10000 THEN 'ALERT' ELSE 'OK' END AS status,
+             SUM(amount) AS actual_value, 10000 AS threshold, COUNT(*) AS orders
+      FROM orders
+  - name: orders_exist
+    schedule: "*/5 * * * *"
+    query: SELECT CASE WHEN COUNT(*) > 0 THEN 'OK' ELSE 'ALERT' END AS status FROM orders
+"""
+
+
+def sqlsentinel(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sqlsentinel_airflow.cli.main", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    env.pop("SQLSENTINEL_STATE_DB_URL", None)
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow-home")
+    return env
+
+
+@pytest.fixture
+def sqlite_setup(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+    wh = tmp_path / "warehouse.db"
+    with sqlite3.connect(wh) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount NUMERIC)")
+        conn.executemany("INSERT INTO orders (amount) VALUES (?)", [(100,), (250,), (80,)])
+    (tmp_path / "alerts.yaml").write_text(ALERTS)
+    env = base_env(tmp_path)
+    env["AIRFLOW_CONN_WH"] = json.dumps({"conn_type": "sqlite", "host": str(wh)})
+    state = tmp_path / "state.db"
+    env["SQLSENTINEL_STATE_DB_URL"] = f"sqlite:///{state}"
+    return tmp_path, env, state
+
+
+def run_json(args: list[str], env: dict[str, str], cwd: Path, code: int = 0) -> Any:
+    proc = sqlsentinel([*args, "--format", "json"], env, cwd)
+    assert proc.returncode == code, proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_validate_text_and_json(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+    cwd, env, _ = sqlite_setup
+    proc = sqlsentinel(["validate", "alerts.yaml"], env, cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert "alerts.yaml: OK, 2 alerts" in proc.stdout
+    data = run_json(["validate", "alerts.yaml"], env, cwd)
+    assert data["valid"] is True and data["files"][0]["alerts"] == 2
+
+
+def test_validate_invalid_reports_location_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        textwrap.dedent(
+            """\
+            alerts:
+              - name: a
+                schedule: "0 25 * * *"
+                query: SELECT 'OK' AS status
+                renotify_aftr: 4h
+            """
+        )
+    )
+    env = base_env(tmp_path)
+    proc = sqlsentinel(["validate", "bad.yaml"], env, tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "bad.yaml:3:" in proc.stderr and "hour" in proc.stderr
+    assert "bad.yaml:5:" in proc.stderr and "renotify_after" in proc.stderr
+    data = run_json(["validate", "bad.yaml"], env, tmp_path, code=2)
+    assert data["valid"] is False and len(data["files"][0]["errors"]) == 2
+
+
+def test_validate_standalone_format(tmp_path: Path) -> None:
+    (tmp_path / "standalone.yaml").write_text(
+        textwrap.dedent(
+            """\
+            database:
+              url: ${DATABASE_URL}
+            alerts:
+              - name: daily_revenue_check
+                description: Alert when daily revenue falls below $10,000
+                query: SELECT CASE WHEN 1 < 2 THEN 'ALERT' ELSE 'OK' END as status
+                schedule: "0 9 * * *"
+                enabled: true
+                notify:
+                  - channel: email
+                    recipients: [team@company.com]
+                    subject: "Revenue alert: {alert_name}"
+                  - channel: slack
+                    webhook_url: https://hooks.slack.com/services/T000/B000/XXXX
+                    username: SQL Sentinel
+            """
+        )
+    )
+    env = base_env(tmp_path)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.db'}"
+    proc = sqlsentinel(["validate", "standalone.yaml"], env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "hooks.slack.com" not in proc.stdout + proc.stderr
+
+
+def test_run_status_history_silence_cycle(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+    cwd, env, state = sqlite_setup
+
+    dry = run_json(["run", "alerts.yaml", "--dry-run"], env, cwd)
+    assert dry["dry_run"] is True
+    by_name = {e["alert_name"]: e for e in dry["evaluations"]}
+    assert by_name["revenue_drop"]["outcome"] == "ALERT"
+    assert [e["kind"] for e in by_name["revenue_drop"]["events"]] == ["firing"]
+    assert not state.exists(), "a dry run must not create the state database"
+
+    first = run_json(["run", "alerts.yaml"], env, cwd)
+    rev = {e["alert_name"]: e for e in first["evaluations"]}["revenue_drop"]
+    assert rev["state"] == "FIRING" and rev["actual_value"] == 430
+    assert [e["kind"] for e in rev["events"]] == ["firing"]
+    assert state.exists()
+
+    second = run_json(["run", "alerts.yaml"], env, cwd)
+    rev2 = {e["alert_name"]: e for e in second["evaluations"]}["revenue_drop"]
+    assert rev2["state"] == "FIRING" and rev2["events"] == []
+
+    status = run_json(["status", "alerts.yaml"], env, cwd)
+    st = {a["alert"]: a for a in status["alerts"]}
+    assert st["revenue_drop"]["instances"][0]["state"] == "FIRING"
+    assert [n["kind"] for n in st["revenue_drop"]["pending_notifications"]] == ["firing"]
+    assert st["orders_exist"]["instances"][0]["state"] == "OK"
+    text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
+    assert text.returncode == 0 and "FIRING" in text.stdout
+
+    hist = run_json(["history", "--alert", "revenue_drop"], env, cwd)
+    assert [h["state"] for h in hist["history"]] == ["FIRING", "FIRING"]
+    assert hist["history"][1]["events"] == ["firing"]
+
+    assert sqlsentinel(["run", "alerts.yaml", "--fail-on-alert"], env, cwd).returncode == 3
+
+    sil = run_json(["silence", "revenue_*", "--for", "2h", "--reason", "known gap"], env, cwd)
+    assert sil["silence"]["active"] is True and sil["silence"]["match"] == "revenue_*"
+    listed = run_json(["silences"], env, cwd)
+    assert [s["match"] for s in listed["silences"]] == ["revenue_*"]
+    status = run_json(["status", "alerts.yaml"], env, cwd)
+    assert {a["alert"]: a["silenced"] for a in status["alerts"]} == {
+        "revenue_drop": True,
+        "orders_exist": False,
+    }
+    ended = run_json(["unsilence", "revenue_*"], env, cwd)
+    assert len(ended["ended"]) == 1
+    assert run_json(["silences"], env, cwd)["silences"] == []
+    again = sqlsentinel(["unsilence", "revenue_*"], env, cwd)
+    assert again.returncode == 2 and "no active silence" in again.stderr
+
+    purged = run_json(["purge", "--older-than", "90d"], env, cwd)
+    assert purged["purged"]["history"] == 0
+
+
+def test_query_failure_exits_1_without_traceback(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+    cwd, env, _ = sqlite_setup
+    (cwd / "broken.yaml").write_text(
+        "alerts:\n  - name: broken\n    conn_id: wh\n    schedule: '* * * * *'\n"
+        "    query: SELECT status FROM no_such_table\n"
+    )
+    proc = sqlsentinel(["run", "broken.yaml"], env, cwd)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "no_such_table" in proc.stdout
+    proc = sqlsentinel(["run", "broken.yaml", "--alert", "nope"], env, cwd)
+    assert proc.returncode == 2 and "no alert matches nope" in proc.stderr
+
+
+def test_commands_without_file_find_state_db_from_env_alone(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
+    cwd, env, _ = sqlite_setup
+    run_json(["run", "alerts.yaml"], env, cwd)
+    elsewhere = cwd / "elsewhere"
+    elsewhere.mkdir()
+    hist = run_json(["history", "--limit", "5"], env, elsewhere)
+    assert {h["alert"] for h in hist["history"]} == {"revenue_drop", "orders_exist"}
+    outbox = run_json(["outbox", "--status", "pending"], env, elsewhere)
+    assert [o["kind"] for o in outbox["outbox"]] == ["firing"]
+
+
+def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str) -> None:
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE orders (id serial PRIMARY KEY, amount numeric)"))
+        conn.execute(sa.text("INSERT INTO orders (amount) VALUES (100), (250), (80)"))
+    engine.dispose()
+    url = sa.engine.make_url(pg_url)
+    (tmp_path / "alerts.yaml").write_text(ALERTS)
+    env = base_env(tmp_path)
+    env["AIRFLOW_CONN_WH"] = json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": url.host,
+            "port": url.port,
+            "login": url.username,
+            "password": "S3cret-pg-PW",
+            "schema": url.database,
+        }
+    )
+    env["SQLSENTINEL_STATE_DB_URL"] = pg_url
+    first = run_json(["run", "alerts.yaml"], env, tmp_path)
+    rev = {e["alert_name"]: e for e in first["evaluations"]}["revenue_drop"]
+    assert rev["state"] == "FIRING" and float(rev["actual_value"]) == 430.0
+    second = run_json(["run", "alerts.yaml"], env, tmp_path)
+    assert {e["alert_name"]: e for e in second["evaluations"]}["revenue_drop"]["events"] == []
+    check = sa.create_engine(pg_url)
+    with check.connect() as conn:
+        firing = conn.execute(
+            sa.text("SELECT count(*) FROM sqlsentinel_outbox WHERE kind = 'firing'")
+        ).scalar_one()
+    check.dispose()
+    assert firing == 1
+    proc = sqlsentinel(["status", "alerts.yaml"], env, tmp_path)
+    assert "S3cret-pg-PW" not in proc.stdout + proc.stderr
