@@ -1,0 +1,284 @@
+"""Run one alert query through a DbApiHook: read-only, time-limited, capped, cancellable.
+
+PRODUCT 4.2 step 1 and section 6. :class:`QueryRunner` opens a fresh connection from the
+hook, lets the driver's session (``dialects.py``) make it read-only with a database-side
+statement timeout, fetches at most ``max_rows + 1`` rows (one more than allowed, so the
+contract check can tell "too many rows" without reading them all), and always rolls back
+and closes. A watchdog thread cancels the statement if the database has not stopped it a
+little after the timeout, so a timeout is reported even when the database's own guard
+fails. :meth:`QueryRunner.cancel` may be called from another thread (the operator's
+``on_kill``).
+
+Every failure is a :class:`~sqlsentinel_airflow.errors.QueryError` with one line that says
+what happened (timeout, cancelled, write attempt, the database's own message) and never a
+password or connection URI.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.errors import QueryError
+from sqlsentinel_airflow.execution.connections import (
+    describe_hook,
+    hook_secrets,
+    one_line,
+    redact,
+)
+from sqlsentinel_airflow.execution.dialects import DbSession, ErrorKind, open_session
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+__all__ = ["QueryRows", "QueryRunner"]
+
+log = logging.getLogger(__name__)
+
+_CANCELLED = "query was cancelled before it finished"
+
+
+@dataclass(frozen=True)
+class QueryRows:
+    """What one query returned.
+
+    ``rows`` holds at most ``max_rows + 1`` rows; ``truncated`` is True when the query had
+    more than ``max_rows`` (the rows beyond ``max_rows + 1`` were never transferred).
+    """
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    duration_ms: float
+    backend: str
+
+
+def _format_timeout(timeout: timedelta) -> str:
+    seconds = timeout.total_seconds()
+    if seconds >= 1 and seconds.is_integer():
+        return format_duration(timeout)
+    return f"{seconds:g}s"
+
+
+def _watchdog_grace(timeout: timedelta) -> float:
+    """How long after the timeout the watchdog waits for the database to act first."""
+    return min(max(2.0, timeout.total_seconds() * 0.1), 60.0)
+
+
+def _as_tuple(row: Any) -> tuple[Any, ...]:
+    if isinstance(row, tuple):
+        return row
+    if isinstance(row, Mapping):
+        return tuple(row.values())
+    return tuple(row)
+
+
+_QUERY_KEYWORDS = frozenset({"select", "with", "values", "table"})
+_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
+
+
+def _single_select_hint(sql: str, message: str) -> str:
+    """A hint when the text is not one SELECT: PostgreSQL's cursor then reports a bare
+    'syntax error at or near "INSERT"', which does not say what is wrong."""
+    words = _LEADING_NOISE.sub("", sql).split(None, 1)
+    leading = words[0].lower() if words else ""
+    if leading not in _QUERY_KEYWORDS or "multiple commands" in message:
+        return " (an alert query must be a single SELECT statement)"
+    return ""
+
+
+class QueryRunner:
+    """Runs alert queries on connections from ``hook``, one fresh connection per query."""
+
+    def __init__(self, hook: DbApiHook, *, timeout: timedelta, max_rows: int) -> None:
+        if timeout <= timedelta(0):
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if max_rows < 0:
+            raise ValueError(f"max_rows must not be negative, got {max_rows}")
+        self._hook = hook
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self._label = describe_hook(hook)
+        self._lock = threading.Lock()
+        self._session: DbSession | None = None
+        self._cancelled = False
+
+    # -- cancellation ----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the running query (from any thread); later :meth:`run` calls are refused."""
+        with self._lock:
+            self._cancelled = True
+            session = self._session
+        if session is not None:
+            self._stop(session, why="cancel")
+
+    def _on_deadline(self, session: DbSession) -> None:
+        with self._lock:
+            if self._session is not session:
+                return
+            session.stopped_by_watchdog = True
+        self._stop(session, why="timeout watchdog")
+
+    def _stop(self, session: DbSession, *, why: str) -> None:
+        try:
+            session.cancel()
+        except Exception as exc:
+            log.warning(
+                "could not stop the query on %s (%s): %s",
+                self._label,
+                why,
+                self._redact(session.db_message(exc)),
+            )
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, sql: str) -> QueryRows:
+        """Run ``sql`` and return its columns and up to ``max_rows + 1`` rows.
+
+        Raises QueryError on any failure (timeout, cancel, write attempt, SQL error, no
+        connection). The transaction is always rolled back and the connection closed.
+        """
+        if self._cancelled:
+            raise QueryError(_CANCELLED)
+        conn = self._connect()
+        try:
+            session = open_session(
+                conn,
+                timeout=self.timeout,
+                connect=self._hook.get_conn,
+                conn_type=str(getattr(self._hook, "conn_type", "") or ""),
+            )
+        except Exception as exc:
+            with suppress(Exception):
+                conn.close()
+            raise QueryError(
+                f"could not start the query on {self._label}: {self._redact(one_line(str(exc)))}"
+            ) from None
+        with self._lock:
+            self._session = session
+        watchdog = threading.Timer(
+            self.timeout.total_seconds() + _watchdog_grace(self.timeout),
+            self._on_deadline,
+            args=(session,),
+        )
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self._run_in(session, sql)
+        finally:
+            watchdog.cancel()
+
+    def _connect(self) -> Any:
+        try:
+            return self._hook.get_conn()
+        except Exception as exc:
+            raise QueryError(
+                f"could not connect with {self._label}: {self._redact(one_line(str(exc)))}"
+            ) from None
+
+    def _run_in(self, session: DbSession, sql: str) -> QueryRows:
+        result_pending = False
+        stop_statement = False
+        started = time.monotonic()
+        try:
+            session.prepare()
+            if self._cancelled:
+                raise QueryError(_CANCELLED)
+            cursor = session.cursor()
+            started = time.monotonic()
+            cursor.execute(sql)
+            if cursor.description is None and not session.describes_after_fetch:
+                raise QueryError(self._no_result_set(session))
+            fetched = cursor.fetchmany(self.max_rows + 1)
+            description: Sequence[Sequence[Any]] | None = cursor.description
+            if description is None:
+                raise QueryError(self._no_result_set(session))
+            elapsed_s = time.monotonic() - started
+            rows = [_as_tuple(row) for row in fetched]
+            truncated = len(rows) > self.max_rows
+            result_pending = truncated
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise self._translate(session, sql, exc) from exc
+        except BaseException:
+            # AirflowTaskTimeout / AirflowTaskTerminated (BaseException) raised inside a
+            # driver call: stop the statement server-side, let Airflow see the signal.
+            stop_statement = True
+            raise
+        finally:
+            if stop_statement:
+                self._stop(session, why="interrupted")
+            with self._lock:  # from here on, cancel() and the watchdog leave it alone
+                self._session = None
+            session.finish(result_pending=result_pending)
+        if self._cancelled:
+            raise QueryError(_CANCELLED)
+        if session.stopped_by_watchdog:
+            raise QueryError(self._watchdog_message())
+        if session.swallowed_interrupt(elapsed_s):
+            raise QueryError(self._timeout_message())
+        result = QueryRows(
+            columns=tuple(str(column[0]) for column in description),
+            rows=rows,
+            truncated=truncated,
+            duration_ms=elapsed_s * 1000.0,
+            backend=session.backend,
+        )
+        log.info(
+            "query on %s (%s) returned %d row(s)%s in %.1f ms",
+            self._label,
+            session.backend,
+            len(rows),
+            " (more were not fetched)" if truncated else "",
+            result.duration_ms,
+        )
+        return result
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        return redact(text, hook_secrets(self._hook))
+
+    def _timeout_message(self) -> str:
+        return (
+            f"query exceeded timeout {_format_timeout(self.timeout)} "
+            "and was stopped by the database"
+        )
+
+    def _watchdog_message(self) -> str:
+        return (
+            f"query exceeded timeout {_format_timeout(self.timeout)}; the database did not "
+            "stop it, so SQL Sentinel cancelled it"
+        )
+
+    def _no_result_set(self, session: DbSession) -> str:
+        return (
+            f"query on {self._label} ({session.backend}) returned no result set; "
+            "an alert query must be a SELECT that returns a status column"
+        )
+
+    def _translate(self, session: DbSession, sql: str, exc: BaseException) -> QueryError:
+        kind = session.classify(exc)
+        message = self._redact(session.db_message(exc))
+        if kind is ErrorKind.TIMEOUT:
+            return QueryError(self._timeout_message())
+        if self._cancelled:
+            return QueryError(_CANCELLED)
+        if session.stopped_by_watchdog:
+            return QueryError(self._watchdog_message())
+        if kind is ErrorKind.READ_ONLY:
+            return QueryError(f"query tried to write inside the read-only transaction: {message}")
+        if kind is ErrorKind.INTERRUPTED:
+            return QueryError(f"query was interrupted by the database: {message}")
+        hint = _single_select_hint(sql, message)
+        return QueryError(f"query failed on {self._label} ({session.backend}): {message}{hint}")
