@@ -1,0 +1,168 @@
+"""Engines for the state database, and what its driver errors mean to an operator.
+
+Per-database set-up that the locking in ``store.py`` and ``migrations.py`` relies on:
+- SQLite: pysqlite's own transaction handling is switched off (SQLAlchemy's documented recipe:
+  ``isolation_level = None`` on connect, ``BEGIN`` emitted from a ``begin`` listener) so a
+  transaction can start with ``BEGIN IMMEDIATE`` (the write lock is taken up front instead of
+  failing on upgrade), a 30 s busy timeout, and WAL so readers (CLI, UI) never block a writer.
+- PostgreSQL and MySQL/MariaDB: READ COMMITTED, so that after a transaction has waited for the
+  per-alert row lock its reads see what the previous holder committed (MySQL's default,
+  REPEATABLE READ, could serve an older snapshot), and pre-ping for long-lived workers.
+
+Errors: every driver error leaving the store is a :class:`StateStoreError` naming the database
+(password redacted) and what to do; :func:`is_retryable` tells deadlocks and serialisation
+failures, which are worth retrying as a whole transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from sqlsentinel_airflow.core.redact import redact_url as core_redact_url
+from sqlsentinel_airflow.errors import StateStoreError
+
+__all__ = [
+    "SQLITE_BEGIN_OPTION",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "create_state_engine",
+    "is_retryable",
+    "redact_url",
+    "store_error",
+    "translating_errors",
+]
+
+SQLITE_BEGIN_OPTION = "sqlsentinel_sqlite_begin"
+"""Execution option: the SQLite ``BEGIN`` mode of a connection's transactions (``IMMEDIATE``)."""
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+_URL_EXAMPLE = "postgresql+psycopg2://user:password@host:5432/db or sqlite:////path/to/state.db"
+_DRIVER_HINT = {
+    "postgresql": "pip install psycopg2-binary",
+    "mysql": "pip install mysqlclient",
+    "mariadb": "pip install mysqlclient",
+}
+
+# Deadlock / serialisation failure / lock not available (PostgreSQL SQLSTATE).
+_PG_RETRYABLE = {"40001", "40P01", "55P03"}
+# ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT (MySQL/MariaDB error numbers).
+_MYSQL_RETRYABLE = {1213, 1205}
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL as it may be shown: password and query values masked (``core.redact``)."""
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    return core_redact_url(text, keep_path=True)  # a database URL's path is its name
+
+
+def create_state_engine(url: str | URL) -> Engine:
+    """An engine for the state database, with the per-database set-up described above."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        # The text may hold a password: never echo it.
+        raise StateStoreError(
+            f"the state database URL is not a valid SQLAlchemy URL (write e.g. {_URL_EXAMPLE})"
+        ) from None
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+    elif backend in ("postgresql", "mysql", "mariadb"):
+        kwargs.update(isolation_level="READ COMMITTED", pool_pre_ping=True, pool_recycle=3600)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        hint = _DRIVER_HINT.get(backend, "install the DBAPI driver the URL names")
+        raise StateStoreError(
+            f"state database {redact_url(parsed)}: no driver for {parsed.drivername!r} "
+            f"({exc.__class__.__name__}: {exc}); {hint}"
+        ) from None
+    if backend == "sqlite":
+        _install_sqlite_transaction_control(engine)
+    return engine
+
+
+def _install_sqlite_transaction_control(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Stop pysqlite from issuing BEGIN itself; our "begin" listener does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for deadlocks, serialisation failures and lock timeouts: retry the transaction."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return pgcode in _PG_RETRYABLE
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "database is locked" in text or "database is busy" in text
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and type(orig).__module__.startswith("MySQLdb"):
+        return args[0] in _MYSQL_RETRYABLE
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else orig.__class__.__name__
+
+
+def store_error(exc: SQLAlchemyError, display_url: str, doing: str) -> StateStoreError:
+    """A StateStoreError that says which database, what failed, and what to do.
+
+    Only the driver's first line is kept: SQLAlchemy's full text carries the statement
+    parameters, which do not belong in logs or CLI output.
+    """
+    if isinstance(exc, OperationalError) and is_retryable(exc):
+        hint = "another process held the lock too long; retry, and check for stuck workers"
+    elif isinstance(exc, OperationalError):
+        hint = "check that the state database is running, reachable and writable by this user"
+    elif isinstance(exc, IntegrityError):
+        hint = "a row with this key already exists"
+    elif isinstance(exc, DBAPIError):
+        hint = "the state schema may have been changed by hand; compare with `sqlsentinel` docs"
+    else:
+        hint = "a value could not be stored"
+    return StateStoreError(
+        f"state database {display_url}: {doing} failed: {_first_line(exc)} ({hint})"
+    )
+
+
+@contextmanager
+def translating_errors(display_url: str, doing: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors raised inside the block into :class:`StateStoreError`."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise store_error(exc, display_url, doing) from exc

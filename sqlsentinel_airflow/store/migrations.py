@@ -1,0 +1,184 @@
+"""Schema migrations of the state database: an ordered list of steps, applied on connect.
+
+Schema upgrades are never manual steps (PRODUCT 5): :func:`ensure_schema` runs whenever a
+``StateStore`` connects. It
+- creates everything on an empty database (step 1) and applies later steps in order;
+- records each applied step in ``sqlsentinel_schema_version`` (one row per version);
+- refuses a database whose version is newer than this code knows: an older worker must not
+  write into a schema it does not understand;
+- is safe when several processes start at once (scheduler, workers, CLI): the check and the
+  steps run under a database-wide lock: ``pg_advisory_xact_lock`` on PostgreSQL (and
+  transactional DDL), ``GET_LOCK`` on MySQL/MariaDB, ``BEGIN IMMEDIATE`` on SQLite.
+
+MySQL commits DDL implicitly, so a crash can leave a step half-applied; every step is
+therefore written to be re-runnable (``checkfirst``), and its version row is written last.
+
+Adding a step: append a :class:`Migration` with the next version, describe the change
+explicitly (never by creating from ``tables.py``), and update ``tables.py`` to match; the
+integration tests compare the migrated schema with ``tables.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
+
+from sqlsentinel_airflow.errors import StateStoreError
+from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
+from sqlsentinel_airflow.store.schema_v1 import v1_metadata
+from sqlsentinel_airflow.store.tables import TABLE_PREFIX, UtcDateTime, schema_version
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "ensure_schema",
+    "read_schema_version",
+]
+
+# Fixed key of the PostgreSQL advisory lock guarding migrations ("SQLSENT" in ASCII).
+_PG_LOCK_KEY = 0x53514C53454E54
+_MYSQL_LOCK_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``apply`` takes the database from ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _v1_create_everything(conn: Connection) -> None:
+    v1_metadata().create_all(conn, checkfirst=True)
+
+
+def _v2_purge_indexes(conn: Connection) -> None:
+    # Retention purge deletes by time across all alerts; without these it scans the tables.
+    m = MetaData()
+    hist = Table(f"{TABLE_PREFIX}history", m, Column("evaluated_at", UtcDateTime))
+    box = Table(
+        f"{TABLE_PREFIX}outbox", m, Column("status", String(16)), Column("created_at", UtcDateTime)
+    )
+    Index(f"ix_{TABLE_PREFIX}history_evaluated_at", hist.c.evaluated_at).create(
+        conn, checkfirst=True
+    )
+    Index(f"ix_{TABLE_PREFIX}outbox_status_created_at", box.c.status, box.c.created_at).create(
+        conn, checkfirst=True
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create state, silences, history, outbox, alert_lock", _v1_create_everything),
+    Migration(2, "indexes for retention purge (history, outbox)", _v2_purge_indexes),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def read_schema_version(conn: Connection) -> int:
+    """The applied schema version; 0 for a database without our tables."""
+    if not inspect(conn).has_table(schema_version.name):
+        return 0
+    return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)
+
+
+def ensure_schema(engine: Engine, *, display_url: str, target_version: int = LATEST_VERSION) -> int:
+    """Bring the schema to ``target_version`` (default: the latest); return the version found after.
+
+    ``target_version`` below the latest exists for upgrade tests (build an old schema, then
+    connect); production code always migrates to the latest.
+    """
+    if not 1 <= target_version <= LATEST_VERSION:
+        raise ValueError(f"target_version must be within 1..{LATEST_VERSION}, got {target_version}")
+    with translating_errors(display_url, "reading the schema version"), engine.connect() as conn:
+        current = read_schema_version(conn)
+    _refuse_newer(current, display_url)
+    if current >= target_version:
+        return current
+    with (
+        translating_errors(display_url, "migrating the schema"),
+        _migration_lock(engine, display_url) as conn,
+    ):
+        current = read_schema_version(conn)  # another process may have migrated meanwhile
+        _refuse_newer(current, display_url)
+        for step in MIGRATIONS:
+            if current < step.version <= target_version:
+                step.apply(conn)
+                conn.execute(
+                    schema_version.insert().values(
+                        version=step.version,
+                        description=step.description,
+                        applied_at=datetime.now(timezone.utc),
+                    )
+                )
+                if engine.dialect.name in ("mysql", "mariadb"):
+                    conn.commit()  # DDL committed anyway; make the version row durable with it
+                current = step.version
+    return current
+
+
+def _refuse_newer(found: int, display_url: str) -> None:
+    if found > LATEST_VERSION:
+        from sqlsentinel_airflow import __version__
+
+        raise StateStoreError(
+            f"state database {display_url} has schema version {found}, but this "
+            f"sqlsentinel-airflow ({__version__}) knows versions up to {LATEST_VERSION}: "
+            "upgrade sqlsentinel-airflow here (every scheduler, worker and CLI must run the "
+            "same or a newer version than the one that migrated the database)"
+        )
+
+
+@contextmanager
+def _migration_lock(engine: Engine, display_url: str) -> Iterator[Connection]:
+    """A connection inside a transaction that holds the database-wide migration lock."""
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        if dialect == "postgresql":
+            with conn.begin():
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                yield conn
+        elif dialect in ("mysql", "mariadb"):
+            name = f"sqlsentinel_schema.{conn.exec_driver_sql('SELECT DATABASE()').scalar()}"[:64]
+            got = conn.execute(
+                text("SELECT GET_LOCK(:name, :timeout)"),
+                {"name": name, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS},
+            ).scalar()
+            conn.commit()
+            if got != 1:
+                raise StateStoreError(
+                    f"state database {display_url}: another process has been migrating the "
+                    f"schema for over {_MYSQL_LOCK_TIMEOUT_SECONDS} s; check for a stuck "
+                    "process and try again"
+                )
+            try:
+                yield conn
+                conn.commit()
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+                conn.commit()
+        elif dialect == "sqlite":
+            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+        else:  # an untested dialect: no cross-process guard, still one transaction
+            with conn.begin():
+                yield conn

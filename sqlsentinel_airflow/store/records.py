@@ -1,0 +1,78 @@
+"""Rows of the history and outbox tables as immutable records.
+
+``InstanceState`` and ``Silence`` are domain types (``core.model``) and are stored as they are;
+these two records exist only because of the store: one evaluation of one instance as it is
+kept for the UI and the CLI (:class:`HistoryEntry`), and one notification to one channel
+waiting for, or done with, delivery (:class:`OutboxEntry`).
+
+JSON-typed fields hold values that ``json.dumps`` accepts; the query layer makes them so.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, RunType, State
+
+__all__ = ["HistoryEntry", "OutboxEntry", "OutboxStatus"]
+
+
+class OutboxStatus(str, enum.Enum):
+    PENDING = "pending"  # not delivered yet; retried by the task retry and the next run
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after max_attempts; kept for inspection until purged
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One evaluation of one alert instance.
+
+    ``reason`` is a ``core.model.Reason`` (read back as one when the text is known) or None;
+    ``events`` are the kinds of the events this evaluation enqueued.
+    """
+
+    alert_name: str
+    evaluated_at: datetime
+    outcome: Outcome
+    state: State
+    instance_key: str = ""
+    run_type: RunType = RunType.SCHEDULED
+    run_id: str | None = None
+    dag_id: str | None = None
+    reason: str | None = None
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
+    context: dict[str, JsonValue] = field(default_factory=dict)
+    key_values: dict[str, JsonValue] = field(default_factory=dict)
+    error: str | None = None
+    duration_ms: int | None = None
+    events: tuple[EventKind, ...] = ()
+    id: int | None = None  # set by the store
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One event for one channel. ``idempotency_key`` is unique across the outbox.
+
+    Webhook payloads carry the idempotency key so a receiver can drop a re-delivery; the
+    store's part is that one event is enqueued for a channel at most once.
+    """
+
+    event_id: str  # uuid4 text of the event; shared by the rows of its channels
+    alert_name: str
+    kind: EventKind
+    channel_id: str
+    channel_kind: str
+    payload: dict[str, JsonValue]
+    idempotency_key: str
+    created_at: datetime
+    instance_key: str = ""
+    run_id: str | None = None
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    id: int | None = None  # set by the store

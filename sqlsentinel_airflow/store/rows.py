@@ -1,0 +1,206 @@
+"""Field-by-field mapping between table rows and domain types / records.
+
+Kept apart from the queries so that a new field is one edit here (plus a migration), and so
+enum values are parsed back in exactly one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from sqlsentinel_airflow.core.model import (
+    EventKind,
+    InstanceState,
+    Outcome,
+    Reason,
+    RunType,
+    Silence,
+    State,
+)
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+
+__all__ = [
+    "history_from_row",
+    "history_to_row",
+    "key_hash",
+    "outbox_from_row",
+    "outbox_to_row",
+    "silence_from_row",
+    "silence_to_row",
+    "state_from_row",
+    "state_to_row",
+]
+
+Row = RowMapping
+
+_REASONS = {r.value: r for r in Reason}
+
+
+def key_hash(instance_key: str) -> str:
+    """The fixed-length primary-key part standing for a (possibly long) instance key."""
+    return hashlib.sha1(instance_key.encode("utf-8")).hexdigest()
+
+
+def state_to_row(s: InstanceState) -> dict[str, Any]:
+    return {
+        "alert_name": s.alert_name,
+        "key_hash": key_hash(s.instance_key),
+        "instance_key": s.instance_key,
+        "state": s.state.value,
+        "last_good_state": s.last_good_state.value,
+        "consecutive_alerts": s.consecutive_alerts,
+        "consecutive_oks": s.consecutive_oks,
+        "consecutive_errors": s.consecutive_errors,
+        "state_since": s.state_since,
+        "firing_since": s.firing_since,
+        "firing_notified": s.firing_notified,
+        "last_notified_at": s.last_notified_at,
+        "error_notified": s.error_notified,
+        "last_evaluated_at": s.last_evaluated_at,
+        "last_outcome": s.last_outcome.value if s.last_outcome is not None else None,
+        "last_value": s.last_value,
+        "last_threshold": s.last_threshold,
+        "last_context": s.last_context,
+        "last_error": s.last_error,
+        "key_values": s.key_values,
+    }
+
+
+def state_from_row(row: Row) -> InstanceState:
+    return InstanceState(
+        alert_name=row["alert_name"],
+        instance_key=row["instance_key"],
+        state=State(row["state"]),
+        last_good_state=State(row["last_good_state"]),
+        consecutive_alerts=row["consecutive_alerts"],
+        consecutive_oks=row["consecutive_oks"],
+        consecutive_errors=row["consecutive_errors"],
+        state_since=row["state_since"],
+        firing_since=row["firing_since"],
+        firing_notified=bool(row["firing_notified"]),
+        last_notified_at=row["last_notified_at"],
+        error_notified=bool(row["error_notified"]),
+        last_evaluated_at=row["last_evaluated_at"],
+        last_outcome=Outcome(row["last_outcome"]) if row["last_outcome"] is not None else None,
+        last_value=row["last_value"],
+        last_threshold=row["last_threshold"],
+        last_context=row["last_context"] or {},
+        last_error=row["last_error"],
+        key_values=row["key_values"] or {},
+    )
+
+
+def history_to_row(e: HistoryEntry) -> dict[str, Any]:
+    return {
+        "alert_name": e.alert_name,
+        "instance_key": e.instance_key,
+        "evaluated_at": e.evaluated_at,
+        "run_type": RunType(e.run_type).value,
+        "run_id": e.run_id,
+        "outcome": Outcome(e.outcome).value,
+        "state": State(e.state).value,
+        "reason": e.reason.value if isinstance(e.reason, Reason) else e.reason,
+        "actual_value": e.actual_value,
+        "threshold": e.threshold,
+        "context": e.context,
+        "key_values": e.key_values,
+        "error": e.error,
+        "duration_ms": e.duration_ms,
+        "events": [EventKind(k).value for k in e.events],
+        "dag_id": e.dag_id,
+    }
+
+
+def history_from_row(row: Row) -> HistoryEntry:
+    reason = row["reason"]
+    return HistoryEntry(
+        id=row["id"],
+        alert_name=row["alert_name"],
+        instance_key=row["instance_key"],
+        evaluated_at=row["evaluated_at"],
+        run_type=RunType(row["run_type"]),
+        run_id=row["run_id"],
+        outcome=Outcome(row["outcome"]),
+        state=State(row["state"]),
+        # Text written by a newer version may name a reason this one does not know: keep it.
+        reason=_REASONS.get(reason, reason) if reason is not None else None,
+        actual_value=row["actual_value"],
+        threshold=row["threshold"],
+        context=row["context"] or {},
+        key_values=row["key_values"] or {},
+        error=row["error"],
+        duration_ms=row["duration_ms"],
+        events=tuple(EventKind(k) for k in row["events"] or ()),
+        dag_id=row["dag_id"],
+    )
+
+
+def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "alert_name": e.alert_name,
+        "instance_key": e.instance_key,
+        "kind": EventKind(e.kind).value,
+        "channel_id": e.channel_id,
+        "channel_kind": e.channel_kind,
+        "payload": e.payload,
+        "idempotency_key": e.idempotency_key,
+        "status": OutboxStatus(e.status).value,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "created_at": e.created_at,
+        "last_attempt_at": e.last_attempt_at,
+        "delivered_at": e.delivered_at,
+        "run_id": e.run_id,
+    }
+
+
+def outbox_from_row(row: Row) -> OutboxEntry:
+    return OutboxEntry(
+        id=row["id"],
+        event_id=row["event_id"],
+        alert_name=row["alert_name"],
+        instance_key=row["instance_key"],
+        kind=EventKind(row["kind"]),
+        channel_id=row["channel_id"],
+        channel_kind=row["channel_kind"],
+        payload=row["payload"],
+        idempotency_key=row["idempotency_key"],
+        status=OutboxStatus(row["status"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        last_attempt_at=row["last_attempt_at"],
+        delivered_at=row["delivered_at"],
+        run_id=row["run_id"],
+    )
+
+
+def silence_to_row(s: Silence) -> dict[str, Any]:
+    return {
+        "match": s.match,
+        "starts_at": s.starts_at,
+        "ends_at": s.ends_at,
+        "reason": s.reason,
+        "author": s.author,
+        "created_at": s.created_at,
+        "ended_at": s.ended_at,
+        "source": s.source,
+    }
+
+
+def silence_from_row(row: Row) -> Silence:
+    return Silence(
+        id=row["id"],
+        match=row["match"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        reason=row["reason"],
+        author=row["author"],
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+        source=row["source"],
+    )

@@ -1,0 +1,391 @@
+"""The state store: alert state, history, outbox and silences in one SQL database (PRODUCT 5).
+
+:class:`StateStore` is the adapter every edge uses (operator, CLI, UI plugin). It is built
+from a SQLAlchemy URL (``StateStore.connect``), which also migrates the schema. Writes of an
+evaluation go through :meth:`StateStore.alert_transaction` (one locked transaction per
+alert, see ``transaction.py``); everything else here is the read side, the delivery
+bookkeeping of the outbox, silences, and retention.
+
+Failure semantics: every database problem leaves as a :class:`StateStoreError` naming the
+database (password redacted) and what to do. Deadlocks and serialisation failures are
+retried: when taking the alert lock always, and for the whole unit of work when it is given
+as a function (:meth:`StateStore.run_in_alert_transaction`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.errors import StateStoreError
+from sqlsentinel_airflow.store import rows
+from sqlsentinel_airflow.store.engine import (
+    SQLITE_BEGIN_OPTION,
+    create_state_engine,
+    is_retryable,
+    redact_url,
+    store_error,
+    translating_errors,
+)
+from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.tables import history, inserted_id, outbox, silences, state
+from sqlsentinel_airflow.store.transaction import AlertTransaction, ensure_lock_row, lock_alert
+
+__all__ = ["MAX_TRANSACTION_ATTEMPTS", "StateStore"]
+
+T = TypeVar("T")
+
+MAX_TRANSACTION_ATTEMPTS = 5
+_MAX_ERROR_TEXT = 4000
+
+
+class StateStore:
+    """Alert state, history, outbox and silences in the state database."""
+
+    def __init__(self, engine: Engine, *, display_url: str | None = None) -> None:
+        """Wrap an engine made by ``create_state_engine``; prefer :meth:`connect`."""
+        self._engine = engine
+        self.display_url = display_url or redact_url(engine.url)
+        self._lock_rows: set[str] = set()  # alerts whose lock row is known to exist
+
+    @classmethod
+    def connect(cls, url: str | URL, *, migrate: bool = True) -> StateStore:
+        """Open the state database at ``url`` and bring its schema up to date."""
+        engine = create_state_engine(url)
+        store = cls(engine, display_url=redact_url(engine.url))
+        if migrate:
+            try:
+                ensure_schema(engine, display_url=store.display_url)
+            except BaseException:
+                engine.dispose()
+                raise
+        return store
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def dispose(self) -> None:
+        """Close pooled connections (the store may be used again: they reopen on demand)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.display_url!r})"
+
+    def schema_version(self) -> int:
+        with self._reading("reading the schema version") as conn:
+            return read_schema_version(conn)
+
+    # --- the evaluation transaction ---------------------------------------------------------
+
+    @contextmanager
+    def alert_transaction(self, alert_name: str) -> Iterator[AlertTransaction]:
+        """ONE transaction holding the exclusive lock of ``alert_name`` (see transaction.py).
+
+        Taking the lock is retried on deadlocks; a failure inside the block rolls back and is
+        raised as is (wrap the work in :meth:`run_in_alert_transaction` to retry it whole).
+        """
+        conn = self._begin_locked(alert_name)
+        try:
+            yield AlertTransaction(conn, alert_name, self.display_url)
+            with translating_errors(self.display_url, f"committing {alert_name!r}"):
+                conn.commit()
+        except BaseException:
+            with suppress(SQLAlchemyError):  # a broken connection: the original error says more
+                conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def run_in_alert_transaction(self, alert_name: str, work: Callable[[AlertTransaction], T]) -> T:
+        """Run ``work`` in :meth:`alert_transaction`, retrying it whole on deadlocks.
+
+        ``work`` must have no effect outside the transaction, as it may run several times.
+        """
+        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+            try:
+                with self.alert_transaction(alert_name) as tx:
+                    return work(tx)
+            except StateStoreError as exc:
+                if attempt == MAX_TRANSACTION_ATTEMPTS or not _caused_by_retryable(exc):
+                    raise
+                _backoff(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _begin_locked(self, alert_name: str) -> Connection:
+        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+            conn: Connection | None = None
+            try:
+                if alert_name not in self._lock_rows:
+                    ensure_lock_row(self._engine, alert_name)
+                    self._lock_rows.add(alert_name)
+                conn = self._engine.connect()
+                lock_alert(conn, alert_name)
+                return conn
+            except SQLAlchemyError as exc:
+                if conn is not None:
+                    conn.close()
+                if attempt < MAX_TRANSACTION_ATTEMPTS and is_retryable(exc):
+                    _backoff(attempt)
+                    continue
+                if is_retryable(exc):
+                    doing = f"locking alert {alert_name!r} ({attempt} attempts)"
+                    raise _LockRetriesExhausted(
+                        str(store_error(exc, self.display_url, doing))
+                    ) from exc
+                raise store_error(exc, self.display_url, f"locking alert {alert_name!r}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- read side ---------------------------------------------------------------------------
+
+    def list_states(self, alert_name: str | None = None) -> list[InstanceState]:
+        """Stored instance states, by alert name then instance key."""
+        query = select(state).order_by(state.c.alert_name, state.c.instance_key)
+        if alert_name is not None:
+            query = query.where(state.c.alert_name == alert_name)
+        with self._reading("reading alert states") as conn:
+            return [rows.state_from_row(r) for r in conn.execute(query).mappings()]
+
+    def history(
+        self,
+        alert_name: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+        instance_key: str | None = None,
+    ) -> list[HistoryEntry]:
+        """Evaluations, newest first; page with ``before_id`` (the last id of the previous page)."""
+        query = select(history).order_by(history.c.id.desc()).limit(limit)
+        if alert_name is not None:
+            query = query.where(history.c.alert_name == alert_name)
+        if before_id is not None:
+            query = query.where(history.c.id < before_id)
+        if instance_key is not None:
+            query = query.where(history.c.instance_key == instance_key)
+        with self._reading("reading history") as conn:
+            return [rows.history_from_row(r) for r in conn.execute(query).mappings()]
+
+    def outbox(
+        self,
+        status: OutboxStatus | str | None = None,
+        alert_name: str | None = None,
+        limit: int = 200,
+    ) -> list[OutboxEntry]:
+        """Outbox rows, newest first; ``status`` as OutboxStatus or its text (``"dead"``)."""
+        query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(outbox.c.status == OutboxStatus(status).value)
+        if alert_name is not None:
+            query = query.where(outbox.c.alert_name == alert_name)
+        with self._reading("reading the outbox") as conn:
+            return [rows.outbox_from_row(r) for r in conn.execute(query).mappings()]
+
+    def pending_outbox(self, alert_name: str) -> list[OutboxEntry]:
+        """The alert's undelivered events, oldest first (delivery order)."""
+        query = (
+            select(outbox)
+            .where(
+                outbox.c.status == OutboxStatus.PENDING.value,
+                outbox.c.alert_name == alert_name,
+            )
+            .order_by(outbox.c.id)
+        )
+        with self._reading("reading the outbox") as conn:
+            return [rows.outbox_from_row(r) for r in conn.execute(query).mappings()]
+
+    # --- delivery bookkeeping ---------------------------------------------------------------
+
+    def mark_delivered(self, outbox_id: int, now: datetime) -> None:
+        """Record a successful delivery (a delivered row stays delivered)."""
+        with self._writing("marking an outbox row delivered") as conn:
+            found = conn.execute(
+                select(outbox.c.status).where(outbox.c.id == outbox_id).with_for_update()
+            ).first()
+            if found is None:
+                raise self._missing("outbox row", outbox_id)
+            if found.status == OutboxStatus.DELIVERED.value:
+                return
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == outbox_id)
+                .values(
+                    status=OutboxStatus.DELIVERED.value,
+                    attempts=outbox.c.attempts + 1,
+                    last_attempt_at=now,
+                    delivered_at=now,
+                )
+            )
+
+    def mark_attempt_failed(
+        self, outbox_id: int, error: str, now: datetime, max_attempts: int
+    ) -> OutboxStatus:
+        """Record a failed delivery; the row turns ``dead`` once it has failed ``max_attempts`` times.
+
+        Returns the row's status afterwards. A row that is no longer pending (delivered by a
+        concurrent run, or dead) is left as it is.
+        """
+        with self._writing("recording a failed delivery") as conn:
+            found = conn.execute(
+                select(outbox.c.status, outbox.c.attempts)
+                .where(outbox.c.id == outbox_id)
+                .with_for_update()
+            ).first()
+            if found is None:
+                raise self._missing("outbox row", outbox_id)
+            if found.status != OutboxStatus.PENDING.value:
+                return OutboxStatus(found.status)
+            attempts = found.attempts + 1
+            status = OutboxStatus.DEAD if attempts >= max_attempts else OutboxStatus.PENDING
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == outbox_id)
+                .values(
+                    status=status.value,
+                    attempts=attempts,
+                    last_error=error[:_MAX_ERROR_TEXT],
+                    last_attempt_at=now,
+                )
+            )
+        return status
+
+    # --- silences ---------------------------------------------------------------------------
+
+    def add_silence(self, silence: Silence) -> Silence:
+        """Store a silence; returns it with ``id`` and ``created_at`` set."""
+        if silence.ends_at <= silence.starts_at:
+            raise StateStoreError(
+                f"silence of {silence.match!r} ends ({silence.ends_at.isoformat()}) before it "
+                f"starts ({silence.starts_at.isoformat()}); give a positive duration"
+            )
+        stored = replace(silence, id=None, created_at=silence.created_at or _utcnow())
+        with self._writing("adding a silence") as conn:
+            result = conn.execute(silences.insert().values(rows.silence_to_row(stored)))
+            return replace(stored, id=inserted_id(result))
+
+    def end_silence(self, silence_id: int, now: datetime) -> Silence:
+        """End a silence early; returns it. An already expired silence is returned unchanged."""
+        with self._writing("ending a silence") as conn:
+            row = (
+                conn.execute(select(silences).where(silences.c.id == silence_id).with_for_update())
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise self._missing("silence", silence_id, "list them with `sqlsentinel silences`")
+            found = rows.silence_from_row(row)
+            if not _unexpired(found, now):
+                return found
+            conn.execute(update(silences).where(silences.c.id == silence_id).values(ended_at=now))
+            return replace(found, ended_at=now)
+
+    def end_silences_matching(self, match: str, now: datetime) -> list[Silence]:
+        """End every active or upcoming silence whose glob is exactly ``match``."""
+        with self._writing("ending silences") as conn:
+            result = conn.execute(
+                select(silences)
+                .where(silences.c.match == match, *_unexpired_clause(now))
+                .order_by(silences.c.id)
+                .with_for_update()
+            )
+            ended = [replace(rows.silence_from_row(r), ended_at=now) for r in result.mappings()]
+            if ended:
+                conn.execute(
+                    update(silences)
+                    .where(silences.c.id.in_([s.id for s in ended]))
+                    .values(ended_at=now)
+                )
+        return ended
+
+    def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]:
+        """Active and upcoming silences (plus expired and ended ones with ``include_inactive``)."""
+        query = select(silences).order_by(silences.c.starts_at, silences.c.id)
+        if not include_inactive:
+            query = query.where(*_unexpired_clause(now))
+        with self._reading("reading silences") as conn:
+            return [rows.silence_from_row(r) for r in conn.execute(query).mappings()]
+
+    # --- retention ---------------------------------------------------------------------------
+
+    def purge(self, older_than: datetime) -> dict[str, int]:
+        """Delete history, and delivered or dead outbox rows, created before ``older_than``.
+
+        Pending outbox rows are never purged: they are notifications still owed.
+        """
+        with self._writing("purging old rows") as conn:
+            purged_history = conn.execute(
+                delete(history).where(history.c.evaluated_at < older_than)
+            ).rowcount
+            purged_outbox = conn.execute(
+                delete(outbox).where(
+                    outbox.c.status.in_([OutboxStatus.DELIVERED.value, OutboxStatus.DEAD.value]),
+                    outbox.c.created_at < older_than,
+                )
+            ).rowcount
+        return {"history": int(purged_history), "outbox": int(purged_outbox)}
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[Connection]:
+        with translating_errors(self.display_url, doing), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE),
+        since upgrading a read transaction under WAL fails at once instead of waiting."""
+        with translating_errors(self.display_url, doing), self._engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    def _missing(self, what: str, ident: int, hint: str = "") -> StateStoreError:
+        text = f"state database {self.display_url}: no {what} with id {ident}"
+        return StateStoreError(f"{text} ({hint})" if hint else text)
+
+
+def _unexpired_clause(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        silences.c.ends_at > now,
+        or_(silences.c.ended_at.is_(None), silences.c.ended_at > now),
+    )
+
+
+def _unexpired(silence: Silence, now: datetime) -> bool:
+    return silence.ends_at > now and (silence.ended_at is None or silence.ended_at > now)
+
+
+class _LockRetriesExhausted(StateStoreError):
+    """Taking an alert lock failed on every attempt: retrying the whole unit would repeat it."""
+
+
+def _caused_by_retryable(exc: StateStoreError) -> bool:
+    if isinstance(exc, _LockRetriesExhausted):
+        return False
+    cause = exc.__cause__
+    return isinstance(cause, SQLAlchemyError) and is_retryable(cause)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,264 @@
+"""The state database's tables as the code reads and writes them (the current schema version).
+
+SQLAlchemy Core, every table prefixed ``sqlsentinel_`` so the store can share a database
+(even Airflow's own) without clashing. The tables are *created* by ``migrations.py``, never
+from this module: a test checks that migrating an empty database yields exactly these tables,
+columns and indexes, so the two cannot drift apart.
+
+Portability decisions (SQLite, PostgreSQL, MariaDB/MySQL):
+- Datetimes are timezone-aware UTC in Python. PostgreSQL stores ``timestamptz``; the others
+  store naive UTC with microseconds (MySQL needs ``DATETIME(6)`` for that), see
+  :class:`UtcDateTime`.
+- JSON values are text written with ``json.dumps`` (:class:`JsonText`); no JSON column types,
+  whose behaviour differs per database.
+- The state primary key is ``(alert_name, key_hash)``: the instance key of a keyed alert can
+  be long, and MariaDB limits index length, so the key is hashed (sha1) and the full key kept
+  in a TEXT column.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = [
+    "NAME_LENGTH",
+    "TABLE_PREFIX",
+    "Id",
+    "JsonText",
+    "LongText",
+    "UtcDateTime",
+    "alert_lock",
+    "history",
+    "inserted_id",
+    "metadata",
+    "outbox",
+    "schema_version",
+    "silences",
+    "state",
+    "table_kwargs",
+]
+
+TABLE_PREFIX = "sqlsentinel_"
+NAME_LENGTH = 250  # alert names, conn ids, run ids: fits a MariaDB index in utf8mb4
+
+_MYSQL = ("mysql", "mariadb")
+
+
+def table_kwargs() -> dict[str, Any]:
+    """Options every table gets on MySQL/MariaDB (ignored elsewhere).
+
+    A binary collation makes names compare case-sensitively, as on PostgreSQL and SQLite:
+    MySQL's default collation would let ``Revenue`` and ``revenue`` share one state row.
+    """
+    return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes in Python, on every database.
+
+    Naive datetimes are refused rather than guessed: a naive value reaching the store is a bug
+    that would silently shift times by the machine's UTC offset.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} given to the state store: "
+                "pass a timezone-aware datetime (e.g. datetime.now(timezone.utc))"
+            )
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class LongText(TypeDecorator[str]):
+    """Unbounded text: TEXT, except MEDIUMTEXT on MySQL whose TEXT stops at 64 KB."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.MEDIUMTEXT())
+        return dialect.type_descriptor(Text())
+
+
+class JsonText(TypeDecorator[Any]):
+    """A JSON-safe Python value stored as ``json.dumps`` text; SQL NULL for None."""
+
+    impl = LongText
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row an ``INSERT`` just created."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - only for executemany, which the store never does
+        raise RuntimeError("no primary key returned by the insert")
+    return int(key[0])
+
+
+# BIGINT ids, except on SQLite where only INTEGER PRIMARY KEY autoincrements (rowid alias).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+state = Table(
+    f"{TABLE_PREFIX}state",
+    metadata,
+    Column("alert_name", String(NAME_LENGTH), primary_key=True),
+    Column("key_hash", String(40), primary_key=True),  # sha1 hex of instance_key
+    Column("instance_key", LongText, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("last_good_state", String(16), nullable=False),
+    Column("consecutive_alerts", Integer, nullable=False),
+    Column("consecutive_oks", Integer, nullable=False),
+    Column("consecutive_errors", Integer, nullable=False),
+    Column("state_since", UtcDateTime),
+    Column("firing_since", UtcDateTime),
+    Column("firing_notified", Boolean, nullable=False),
+    Column("last_notified_at", UtcDateTime),
+    Column("error_notified", Boolean, nullable=False),
+    Column("last_evaluated_at", UtcDateTime),
+    Column("last_outcome", String(16)),
+    Column("last_value", JsonText),
+    Column("last_threshold", JsonText),
+    Column("last_context", JsonText),
+    Column("last_error", LongText),
+    Column("key_values", JsonText),
+    **table_kwargs(),
+)
+
+silences = Table(
+    f"{TABLE_PREFIX}silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("match", String(NAME_LENGTH), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("reason", LongText, nullable=False),
+    Column("author", String(NAME_LENGTH), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("source", String(16), nullable=False),
+    Index(f"ix_{TABLE_PREFIX}silences_ends_at", "ends_at"),
+    **table_kwargs(),
+)
+
+history = Table(
+    f"{TABLE_PREFIX}history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_name", String(NAME_LENGTH), nullable=False),
+    Column("instance_key", LongText, nullable=False),
+    Column("evaluated_at", UtcDateTime, nullable=False),
+    Column("run_type", String(16), nullable=False),
+    Column("run_id", String(NAME_LENGTH)),
+    Column("outcome", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(NAME_LENGTH)),
+    Column("actual_value", JsonText),
+    Column("threshold", JsonText),
+    Column("context", JsonText),
+    Column("key_values", JsonText),
+    Column("error", LongText),
+    Column("duration_ms", Integer),
+    Column("events", JsonText),
+    Column("dag_id", String(NAME_LENGTH)),
+    # newest-first pages per alert (ids grow with time: evaluations of an alert are serialised)
+    Index(f"ix_{TABLE_PREFIX}history_alert_id", "alert_name", "id"),
+    # v2: retention purge and time-range reads across alerts
+    Index(f"ix_{TABLE_PREFIX}history_evaluated_at", "evaluated_at"),
+    **table_kwargs(),
+)
+
+outbox = Table(
+    f"{TABLE_PREFIX}outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),  # uuid of the event; one row per channel
+    Column("alert_name", String(NAME_LENGTH), nullable=False),
+    Column("instance_key", LongText, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("channel_id", String(NAME_LENGTH), nullable=False),
+    Column("channel_kind", String(32), nullable=False),
+    Column("payload", JsonText, nullable=False),
+    Column("idempotency_key", String(NAME_LENGTH), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", LongText),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_attempt_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("run_id", String(NAME_LENGTH)),
+    UniqueConstraint("idempotency_key", name=f"uq_{TABLE_PREFIX}outbox_idempotency_key"),
+    # pending_outbox(alert) oldest first; outbox(status=...) listings
+    Index(f"ix_{TABLE_PREFIX}outbox_status_alert_id", "status", "alert_name", "id"),
+    Index(f"ix_{TABLE_PREFIX}outbox_alert_id", "alert_name", "id"),
+    # v2: retention purge of delivered/dead rows
+    Index(f"ix_{TABLE_PREFIX}outbox_status_created_at", "status", "created_at"),
+    **table_kwargs(),
+)
+
+alert_lock = Table(
+    f"{TABLE_PREFIX}alert_lock",
+    metadata,
+    Column("alert_name", String(NAME_LENGTH), primary_key=True),
+    **table_kwargs(),
+)
+
+schema_version = Table(
+    f"{TABLE_PREFIX}schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(NAME_LENGTH), nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+    **table_kwargs(),
+)

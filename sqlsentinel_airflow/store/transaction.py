@@ -1,0 +1,180 @@
+"""One alert's evaluation transaction: the write side of PRODUCT 4.2 step 3.
+
+An :class:`AlertTransaction` is the only way to change an alert's state. It runs inside ONE
+database transaction that holds an exclusive per-alert lock, taken by :func:`lock_alert`:
+- PostgreSQL / MySQL / MariaDB: ``SELECT ... FROM sqlsentinel_alert_lock WHERE alert_name=...
+  FOR UPDATE``. The lock row is created beforehand by :func:`ensure_lock_row` in its own short
+  autocommit insert that ignores duplicates: inserting it inside the locking transaction would
+  let two first evaluations deadlock on the insert.
+- SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the database-wide write lock).
+
+So two evaluations of the same alert (a manual run next to a scheduled one, a second
+scheduler) are serialised: the second reads the state the first committed and cannot emit a
+second ``firing``. Evaluations of different alerts do not wait for each other (except on
+SQLite, which has one writer at a time).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Executable, and_, delete, or_, select, text, update
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.exc import IntegrityError
+
+from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.core.silences import active_for
+from sqlsentinel_airflow.errors import StateStoreError
+from sqlsentinel_airflow.store import rows
+from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
+from sqlsentinel_airflow.store.tables import (
+    alert_lock,
+    history,
+    inserted_id,
+    outbox,
+    silences,
+    state,
+)
+
+__all__ = ["LOCK_WAIT_SECONDS", "AlertTransaction", "ensure_lock_row", "lock_alert"]
+
+LOCK_WAIT_SECONDS = 60
+"""How long an evaluation waits for another one of the same alert before giving up."""
+
+
+def ensure_lock_row(engine: Engine, alert_name: str) -> None:
+    """Create the alert's lock row if missing, in its own autocommit statement."""
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        return  # BEGIN IMMEDIATE locks the whole database; no row needed
+    values = {"alert_name": alert_name}
+    stmt: Executable
+    if dialect == "postgresql":
+        stmt = postgresql.insert(alert_lock).values(values).on_conflict_do_nothing()
+    elif dialect in ("mysql", "mariadb"):
+        stmt = mysql.insert(alert_lock).values(values).prefix_with("IGNORE")
+    else:
+        stmt = alert_lock.insert().values(values)
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with suppress(IntegrityError):  # generic dialects: the row exists, all we need
+            conn.execute(stmt)
+
+
+def lock_alert(conn: Connection, alert_name: str) -> None:
+    """Begin the transaction on ``conn`` and take the per-alert lock (blocking)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        conn.begin()
+        return
+    conn.begin()
+    if dialect == "postgresql":
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+    elif dialect in ("mysql", "mariadb"):
+        conn.execute(text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}"))
+    found = conn.execute(
+        select(alert_lock.c.alert_name)
+        .where(alert_lock.c.alert_name == alert_name)
+        .with_for_update()
+    ).first()
+    if found is None:  # pragma: no cover - ensure_lock_row ran just before
+        raise StateStoreError(f"the lock row of alert {alert_name!r} is missing")
+
+
+class AlertTransaction:
+    """Reads and writes of one alert inside its locked transaction (see the module doc).
+
+    Obtained from ``StateStore.alert_transaction(alert_name)``; committed when the ``with``
+    block ends normally, rolled back when it raises.
+    """
+
+    def __init__(self, conn: Connection, alert_name: str, display_url: str) -> None:
+        self._conn = conn
+        self._alert_name = alert_name
+        self._display_url = display_url
+
+    @property
+    def alert_name(self) -> str:
+        return self._alert_name
+
+    def states(self) -> dict[str, InstanceState]:
+        """Every stored instance of this alert, by instance key."""
+        with translating_errors(self._display_url, f"reading the state of {self._alert_name!r}"):
+            result = self._conn.execute(select(state).where(state.c.alert_name == self._alert_name))
+            found = [rows.state_from_row(r) for r in result.mappings()]
+        return {s.instance_key: s for s in found}
+
+    def save_state(self, instance: InstanceState) -> None:
+        """Insert or replace the state of one instance of this alert."""
+        self._check_alert(instance.alert_name, "save_state")
+        values = rows.state_to_row(instance)
+        pk = and_(
+            state.c.alert_name == values["alert_name"], state.c.key_hash == values["key_hash"]
+        )
+        with translating_errors(self._display_url, f"saving the state of {self._alert_name!r}"):
+            # The alert lock is held, so nobody inserts this row between the two statements.
+            # MySQL reports matched (not changed) rows: SQLAlchemy sets CLIENT_FOUND_ROWS.
+            updated = self._conn.execute(update(state).where(pk).values(values)).rowcount
+            if updated == 0:
+                self._conn.execute(state.insert().values(values))
+
+    def delete_state(self, instance_key: str) -> bool:
+        """Forget one instance (e.g. a keyed instance resolved and gone); True if it existed."""
+        with translating_errors(self._display_url, f"deleting state of {self._alert_name!r}"):
+            result = self._conn.execute(
+                delete(state).where(
+                    state.c.alert_name == self._alert_name,
+                    state.c.key_hash == rows.key_hash(instance_key),
+                )
+            )
+        return bool(result.rowcount)
+
+    def add_history(self, entry: HistoryEntry) -> int:
+        """Record one evaluation of one instance; returns the new row's id."""
+        self._check_alert(entry.alert_name, "add_history")
+        with translating_errors(self._display_url, f"writing history of {self._alert_name!r}"):
+            result = self._conn.execute(history.insert().values(rows.history_to_row(entry)))
+        return inserted_id(result)
+
+    def enqueue(self, entry: OutboxEntry) -> int:
+        """Put one event for one channel in the outbox; returns the new row's id.
+
+        A second row with the same ``idempotency_key`` is refused (StateStoreError), and the
+        whole transaction is then rolled back by the ``with`` block.
+        """
+        self._check_alert(entry.alert_name, "enqueue")
+        with translating_errors(self._display_url, f"writing the outbox of {self._alert_name!r}"):
+            try:
+                result = self._conn.execute(outbox.insert().values(rows.outbox_to_row(entry)))
+            except IntegrityError as exc:
+                raise StateStoreError(
+                    f"state database {self._display_url}: the outbox already holds idempotency "
+                    f"key {entry.idempotency_key!r} (alert {self._alert_name!r}); an event is "
+                    "enqueued once per channel"
+                ) from exc
+        return inserted_id(result)
+
+    def active_silences(self, now: datetime, dag_id: str | None = None) -> list[Silence]:
+        """Stored silences muting this alert at ``now`` (``dag_id`` also tried by the glob)."""
+        with translating_errors(self._display_url, "reading silences"):
+            result = self._conn.execute(
+                select(silences)
+                .where(
+                    silences.c.starts_at <= now,
+                    silences.c.ends_at > now,
+                    or_(silences.c.ended_at.is_(None), silences.c.ended_at > now),
+                )
+                .order_by(silences.c.id)
+            )
+            candidates = [rows.silence_from_row(r) for r in result.mappings()]
+        return active_for(self._alert_name, candidates, now, dag_id)
+
+    def _check_alert(self, alert_name: str, operation: str) -> None:
+        if alert_name != self._alert_name:
+            raise ValueError(
+                f"{operation}: alert {alert_name!r} inside the transaction of "
+                f"{self._alert_name!r}; open alert_transaction({alert_name!r}) for it"
+            )

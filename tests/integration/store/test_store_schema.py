@@ -1,0 +1,151 @@
+"""Migrations: from an empty database, from version 1, refusing a newer schema; errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from sqlsentinel_airflow.core.model import Outcome, State
+from sqlsentinel_airflow.errors import StateStoreError
+from sqlsentinel_airflow.store import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    HistoryEntry,
+    StateStore,
+    create_state_engine,
+    ensure_schema,
+)
+from sqlsentinel_airflow.store.tables import metadata, schema_version
+
+
+def _reflected_schema(engine: sa.Engine) -> dict[str, dict[str, object]]:
+    inspector = sa.inspect(engine)
+    schema: dict[str, dict[str, object]] = {}
+    for name in sorted(n for n in inspector.get_table_names() if n.startswith("sqlsentinel_")):
+        schema[name] = {
+            "columns": {c["name"]: c["nullable"] for c in inspector.get_columns(name)},
+            "primary_key": inspector.get_pk_constraint(name)["constrained_columns"],
+            "indexes": {
+                i["name"]: list(i["column_names"])
+                for i in inspector.get_indexes(name)
+                if not i.get("unique")  # MySQL also lists unique constraints as indexes
+            },
+            "unique": {
+                u["name"]: u["column_names"] for u in inspector.get_unique_constraints(name)
+            },
+        }
+    return schema
+
+
+def _declared_schema() -> dict[str, dict[str, object]]:
+    declared: dict[str, dict[str, object]] = {}
+    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
+        declared[table.name] = {
+            "columns": {c.name: c.nullable for c in table.columns},
+            "primary_key": [c.name for c in table.primary_key.columns],
+            "indexes": {str(i.name): [c.name for c in i.columns] for i in table.indexes},
+            "unique": {
+                str(u.name): [c.name for c in u.columns]
+                for u in table.constraints
+                if isinstance(u, sa.UniqueConstraint)
+            },
+        }
+    return declared
+
+
+def _versions(engine: sa.Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.scalars(sa.select(schema_version.c.version).order_by("version")))
+
+
+def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
+    store = StateStore.connect(any_db_url)
+    try:
+        assert store.schema_version() == LATEST_VERSION == 2
+        assert _reflected_schema(store.engine) == _declared_schema()
+        assert _versions(store.engine) == [m.version for m in MIGRATIONS]
+        # connecting again is a no-op: no step re-applied, no version row added
+        StateStore.connect(any_db_url).dispose()
+        assert _versions(store.engine) == [1, 2]
+    finally:
+        store.dispose()
+
+
+def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: str) -> None:
+    engine = create_state_engine(any_db_url)
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=1) == 1
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("sqlsentinel_history")}
+        assert "ix_sqlsentinel_history_evaluated_at" not in indexes
+        at = datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+        with StateStore(engine).alert_transaction("a") as tx:
+            old_id = tx.add_history(HistoryEntry("a", at, Outcome.OK, State.OK))
+    finally:
+        engine.dispose()
+
+    store = StateStore.connect(any_db_url)
+    try:
+        assert store.schema_version() == 2
+        assert _versions(store.engine) == [1, 2]
+        assert _reflected_schema(store.engine) == _declared_schema()
+        assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
+    finally:
+        store.dispose()
+
+
+def test_a_newer_schema_is_refused_with_what_to_do(any_db_url: str) -> None:
+    StateStore.connect(any_db_url).dispose()
+    engine = create_state_engine(any_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                schema_version.insert().values(
+                    version=LATEST_VERSION + 1,
+                    description="from the future",
+                    applied_at=datetime.now(timezone.utc),
+                )
+            )
+    finally:
+        engine.dispose()
+    with pytest.raises(
+        StateStoreError,
+        match=rf"has schema version {LATEST_VERSION + 1}, but this sqlsentinel-airflow .* knows "
+        rf"versions up to {LATEST_VERSION}: upgrade sqlsentinel-airflow",
+    ):
+        StateStore.connect(any_db_url)
+
+
+def test_display_url_redacts_the_password() -> None:
+    store = StateStore.connect(
+        "postgresql+psycopg2://alice:s3cret@127.0.0.1:5432/postgres?sslpassword=x", migrate=False
+    )
+    try:
+        assert "s3cret" not in store.display_url and "sslpassword=x" not in store.display_url
+        assert store.display_url.startswith("postgresql+psycopg2://alice:***@127.0.0.1:5432/")
+        assert "s3cret" not in repr(store)
+    finally:
+        store.dispose()
+
+
+def test_unreachable_database_names_it_and_says_what_to_do() -> None:
+    # A port nothing listens on: the error names the database, without the password.
+    with pytest.raises(StateStoreError) as caught:
+        StateStore.connect("postgresql+psycopg2://bob:hunter2@127.0.0.1:1/nowhere")
+    message = str(caught.value)
+    assert message.startswith("state database postgresql+psycopg2://bob:***@127.0.0.1:1/nowhere:")
+    assert "check that the state database is running, reachable" in message
+    assert "hunter2" not in message
+
+
+def test_invalid_url_and_missing_driver_are_explained() -> None:
+    with pytest.raises(StateStoreError, match=r"not a valid SQLAlchemy URL \(write e\.g\. "):
+        StateStore.connect("not a url :: with password hunter2")
+    with pytest.raises(StateStoreError, match=r"no driver for 'postgresql\+nosuchdriver'"):
+        StateStore.connect("postgresql+nosuchdriver://u:p@localhost/db")
+
+
+def test_missing_sqlite_folder_is_a_state_store_error(tmp_path: object) -> None:
+    with pytest.raises(StateStoreError, match=r"unable to open database file .*check that"):
+        StateStore.connect(f"sqlite:///{tmp_path}/no/such/folder/state.db")
