@@ -68,7 +68,7 @@ class _Transaction(Protocol):
 
 
 class StoreLike(Protocol):
-    def alert_transaction(self, alert_name: str) -> Any: ...
+    def run_in_alert_transaction(self, alert_name: str, work: Callable[[Any], Any]) -> Any: ...
     def list_states(self, alert_name: str | None = None) -> list[InstanceState]: ...
     def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]: ...
 
@@ -129,6 +129,14 @@ class EvaluationReport:
         return data
 
 
+@dataclass(frozen=True)
+class _Written:
+    known: dict[str, InstanceState]
+    silenced: bool
+    decisions: list[tuple[str, Decision, Observation]]
+    outbox_ids: dict[int, list[int]]
+
+
 _SEVERITY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
 
 
@@ -179,8 +187,12 @@ def evaluate_alert(
     dry_run: bool = False,
     file_silences: Sequence[Silence] = (),
     clock: Callable[[], datetime] = _utcnow,
+    task_log_url: str | None = None,
 ) -> EvaluationReport:
-    """Evaluate ``alert`` once. Raises StateStoreError if the state DB fails (caller retries)."""
+    """Evaluate ``alert`` once. Raises StateStoreError if the state DB fails (caller retries).
+
+    ``task_log_url`` (the Airflow page of the evaluating task) goes into the event payloads.
+    """
     started = time.perf_counter()
     query_ms: float | None = None
     try:
@@ -206,16 +218,28 @@ def evaluate_alert(
         silenced = silenced_by(stored_silences)
         decisions = _decide_all(alert, evaluation, known, now, silenced)
         return _report(
-            alert, evaluation, decisions, known, now, run_type, run_id, True, silenced,
-            started, query_ms, {},
+            alert,
+            evaluation,
+            decisions,
+            known,
+            now,
+            run_type,
+            run_id,
+            True,
+            silenced,
+            started,
+            query_ms,
+            {},
         )
 
-    with store.alert_transaction(alert.name) as tx:
+    backfill = run_type is RunType.BACKFILL
+
+    def work(tx: _Transaction) -> _Written:
+        # Re-run whole by the store on deadlocks, so it keeps no state outside ``tx``.
         known = tx.states()
         silenced = silenced_by(tx.active_silences(now))
         decisions = _decide_all(alert, evaluation, known, now, silenced)
         outbox_ids: dict[int, list[int]] = {}
-        backfill = run_type is RunType.BACKFILL
         for position, (key, decision, obs) in enumerate(decisions):
             if not backfill:
                 if obs.outcome is Outcome.MISSING and decision.state.state is State.OK:
@@ -224,12 +248,31 @@ def evaluate_alert(
                     tx.save_state(decision.state)
                 ids: list[int] = []
                 for event in decision.events:
-                    ids.extend(_enqueue(tx, alert, event, run_id, now))
+                    ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url))
                 outbox_ids[position] = ids
             tx.add_history(_history(alert, decision, obs, now, run_type, run_id, query_ms))
+        return _Written(known, silenced, decisions, outbox_ids)
+
+    written = store.run_in_alert_transaction(alert.name, work)
+    known, silenced, decisions, outbox_ids = (
+        written.known,
+        written.silenced,
+        written.decisions,
+        written.outbox_ids,
+    )
     return _report(
-        alert, evaluation, decisions, known, now, run_type, run_id, False, silenced,
-        started, query_ms, outbox_ids,
+        alert,
+        evaluation,
+        decisions,
+        known,
+        now,
+        run_type,
+        run_id,
+        False,
+        silenced,
+        started,
+        query_ms,
+        outbox_ids,
     )
 
 
@@ -248,10 +291,17 @@ def _decide_all(
 
 
 def _enqueue(
-    tx: _Transaction, alert: AlertConfig, event: Event, run_id: str | None, now: datetime
+    tx: _Transaction,
+    alert: AlertConfig,
+    event: Event,
+    run_id: str | None,
+    now: datetime,
+    task_log_url: str | None = None,
 ) -> list[int]:
     event_id = str(uuid.uuid4())
-    payload = event_payload(event, alert, event_id=event_id, run_id=run_id, evaluated_at=now)
+    payload = event_payload(
+        event, alert, event_id=event_id, run_id=run_id, evaluated_at=now, task_log_url=task_log_url
+    )
     ids = []
     for index, channel in enumerate(alert.notify):
         cid = channel_id(index, channel)

@@ -56,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             def conn_type_of(conn_id: str) -> str | None:
                 try:
                     return airflow_conn_type_of(conn_id)
-                except Exception:  # noqa: BLE001 - reported by the connection check below
+                except Exception:  # reported by the connection check below
                     return None
 
         result = _load(path, conn_type_of)
@@ -117,14 +117,9 @@ def _select(alerts: Sequence[AlertConfig], patterns: Sequence[str] | None) -> li
 
 def _store_for_dry_run(config: AlertsConfig, explicit: str | None) -> Any:
     """The state DB for reading only, or None when it does not exist yet (nothing is created)."""
-    resolved = resolve_store_url(config, explicit)
-    if resolved.url.startswith("sqlite:///"):
-        path = resolved.url[len("sqlite:///") :]
-        if not path or not Path(path).exists():
-            return None
     from sqlsentinel_airflow.store import StateStore
 
-    return StateStore.connect(resolved.url, migrate=False)
+    return StateStore.open_for_reading(resolve_store_url(config, explicit).url)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -137,10 +132,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     assert result.config is not None
     config = result.config
     alerts = _select(config.alerts, args.alert)
-    store = _store_for_dry_run(config, args.state_db) if args.dry_run else open_store(config, args.state_db)
+    store = (
+        _store_for_dry_run(config, args.state_db)
+        if args.dry_run
+        else open_store(config, args.state_db)
+    )
     progress = Progress(len(alerts))
     try:
-        reports = run_alerts(config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance)
+        reports = run_alerts(
+            config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance
+        )
     finally:
         progress.close()
         if store is not None:
@@ -202,7 +203,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     by_alert: dict[str, list[Any]] = {}
     for s in states:
         by_alert.setdefault(s.alert_name, []).append(s)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for alert in config.alerts:
         inst = by_alert.get(alert.name, [])
         pending = [e for e in outbox if e.alert_name == alert.name and e.status == "pending"]
@@ -255,18 +256,37 @@ def cmd_status(args: argparse.Namespace) -> int:
                 )
         print(
             format_table(
-                ["alert", "instance", "state", "since", "value", "threshold", "last run", "pending/dead"],
+                [
+                    "alert",
+                    "instance",
+                    "state",
+                    "since",
+                    "value",
+                    "threshold",
+                    "last run",
+                    "pending/dead",
+                ],
                 rows,
             )
         )
-        undelivered = [n for e in entries for n in e["pending_notifications"] + e["dead_notifications"]]
+        undelivered = [
+            n for e in entries for n in e["pending_notifications"] + e["dead_notifications"]
+        ]
         if undelivered:
             print()
             print(
                 format_table(
                     ["outbox id", "alert", "event", "channel", "status", "attempts", "last error"],
                     [
-                        [n["id"], n["alert"], n["kind"], n["channel"], n["status"], n["attempts"], n["last_error"]]
+                        [
+                            n["id"],
+                            n["alert"],
+                            n["kind"],
+                            n["channel"],
+                            n["status"],
+                            n["attempts"],
+                            n["last_error"],
+                        ]
                         for n in undelivered
                     ],
                 )
@@ -316,7 +336,22 @@ def cmd_history(args: argparse.Namespace) -> int:
         ]
         for h in entries
     ]
-    print(format_table(["time", "alert", "instance", "outcome", "state", "value", "threshold", "events", "reason / error"], rows))
+    print(
+        format_table(
+            [
+                "time",
+                "alert",
+                "instance",
+                "outcome",
+                "state",
+                "value",
+                "threshold",
+                "events",
+                "reason / error",
+            ],
+            rows,
+        )
+    )
     return EXIT_OK
 
 
@@ -355,7 +390,16 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             format_table(
                 ["id", "created", "alert", "event", "channel", "status", "attempts", "last error"],
                 [
-                    [d["id"], human_time(d["created_at"]), d["alert"], d["kind"], d["channel"], d["status"], d["attempts"], d["last_error"]]
+                    [
+                        d["id"],
+                        human_time(d["created_at"]),
+                        d["alert"],
+                        d["kind"],
+                        d["channel"],
+                        d["status"],
+                        d["attempts"],
+                        d["last_error"],
+                    ]
                     for d in data
                 ],
             )
@@ -386,7 +430,9 @@ def _parse_until(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"--until {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)") from exc
+        raise UsageError(
+            f"--until {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)"
+        ) from exc
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
@@ -409,14 +455,24 @@ def cmd_silence(args: argparse.Namespace) -> int:
     store = open_store(None, args.state_db)
     try:
         saved = store.add_silence(
-            Silence(match=args.match, starts_at=start, ends_at=end, reason=args.reason, author=author, created_at=now, source="cli")
+            Silence(
+                match=args.match,
+                starts_at=start,
+                ends_at=end,
+                reason=args.reason,
+                author=author,
+                created_at=now,
+                source="cli",
+            )
         )
     finally:
         store.dispose()
     if args.format == "json":
         emit_json({"silence": _silence_dict(saved, now)})
     else:
-        print(f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})")
+        print(
+            f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})"
+        )
     return EXIT_OK
 
 
@@ -454,7 +510,18 @@ def cmd_silences(args: argparse.Namespace) -> int:
         print(
             format_table(
                 ["id", "match", "starts", "ends", "active", "author", "reason"],
-                [[d["id"], d["match"], human_time(d["starts_at"]), human_time(d["ended_at"] or d["ends_at"]), "yes" if d["active"] else "no", d["author"], d["reason"]] for d in data],
+                [
+                    [
+                        d["id"],
+                        d["match"],
+                        human_time(d["starts_at"]),
+                        human_time(d["ended_at"] or d["ends_at"]),
+                        "yes" if d["active"] else "no",
+                        d["author"],
+                        d["reason"],
+                    ]
+                    for d in data
+                ],
             )
         )
     return EXIT_OK

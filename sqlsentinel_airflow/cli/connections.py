@@ -25,7 +25,12 @@ def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
         hook = resolve_db_hook(alert.conn_id, alert.database_url)
         rows = QueryRunner(hook, timeout=alert.timeout, max_rows=1).run(probe)
     except QueryError as exc:
-        return {"alert": alert.name, "conn_id": target, "ok": False, "message": f"connection check failed: {exc}"}
+        return {
+            "alert": alert.name,
+            "conn_id": target,
+            "ok": False,
+            "message": f"connection check failed: {exc}",
+        }
     columns = [c.lower() for c in rows.columns]
     missing = [c for c in ("status", *[k.lower() for k in alert.key_columns]) if c not in columns]
     if missing:
@@ -36,4 +41,10 @@ def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
             "columns": list(rows.columns),
             "message": f"query result lacks column(s) {', '.join(missing)} (it returns: {', '.join(rows.columns) or 'none'})",
         }
-    return {"alert": alert.name, "conn_id": target, "ok": True, "columns": list(rows.columns), "message": "ok"}
+    return {
+        "alert": alert.name,
+        "conn_id": target,
+        "ok": True,
+        "columns": list(rows.columns),
+        "message": "ok",
+    }

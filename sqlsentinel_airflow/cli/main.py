@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="evaluate alerts now")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--alert", action="append", metavar="NAME", help="only this alert (repeatable; globs allowed)")
+    p.add_argument(
+        "--alert",
+        action="append",
+        metavar="NAME",
+        help="only this alert (repeatable; globs allowed)",
+    )
     p.add_argument("--dry-run", action="store_true", help="run the queries, decide, change nothing")
     p.add_argument("--fail-on-alert", action="store_true", help="exit 3 when any alert is firing")
     _add_state_db(p)
@@ -83,13 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("match", metavar="NAME_OR_GLOB")
     window = p.add_mutually_exclusive_group(required=True)
     window.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 2h, 30m, 1d")
-    window.add_argument("--until", metavar="TIME", help="ISO 8601 end time (UTC unless an offset is given)")
+    window.add_argument(
+        "--until", metavar="TIME", help="ISO 8601 end time (UTC unless an offset is given)"
+    )
     p.add_argument("--reason", required=True)
     p.add_argument("--author", help="who silences (default: $USER)")
     _add_state_db(p)
     _add_format(p)
 
-    p = sub.add_parser("unsilence", help="end a silence by id, or every active silence for a name/glob")
+    p = sub.add_parser(
+        "unsilence", help="end a silence by id, or every active silence for a name/glob"
+    )
     p.add_argument("target", metavar="ID_OR_NAME")
     _add_state_db(p)
     _add_format(p)

@@ -146,9 +146,9 @@ class SentinelAlertOperator(BaseOperator):
         from sqlsentinel_airflow.store import StateStore
 
         url = state_db_url(self.state_db)
-        if dry_run and url.startswith("sqlite:///") and not os.path.exists(url[10:]):
-            return None  # a dry run creates nothing, not even the state DB file
-        return StateStore.connect(url, migrate=not dry_run)
+        if dry_run:
+            return StateStore.open_for_reading(url)  # creates nothing, not even the file
+        return StateStore.connect(url)
 
     def _log_report(self, report: EvaluationReport) -> None:
         prefix = "DRY RUN: " if report.dry_run else ""
@@ -182,7 +182,7 @@ class SentinelAlertOperator(BaseOperator):
             return
         try:
             ti.xcom_push(key="evaluation", value=value)
-        except Exception:  # noqa: BLE001 - XCom is a convenience here, the failure matters more
+        except Exception:  # XCom is a convenience here; the failure matters more
             log.warning("could not push the evaluation to XCom", exc_info=True)
 
 
@@ -201,4 +201,3 @@ def state_db_url(state_db: StateDbConfig | None) -> str:
         env=os.environ,
         airflow_home=os.environ.get("AIRFLOW_HOME"),
     ).url
-

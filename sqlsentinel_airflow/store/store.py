@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from sqlsentinel_airflow.core.model import InstanceState, Silence
@@ -70,6 +71,27 @@ class StateStore:
             except BaseException:
                 engine.dispose()
                 raise
+        return store
+
+    @classmethod
+    def open_for_reading(cls, url: str | URL) -> StateStore | None:
+        """The store for a dry run: None when the database or its schema does not exist yet.
+
+        Never creates a file, a table or a migration: a dry run must leave no trace.
+        """
+        parsed = url if isinstance(url, URL) else make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            path = parsed.database or ""
+            if not path or path == ":memory:" or not Path(path).exists():
+                return None
+        store = cls.connect(parsed, migrate=False)
+        try:
+            if store.schema_version() == 0:
+                store.dispose()
+                return None
+        except StateStoreError:
+            store.dispose()
+            raise
         return store
 
     @property

@@ -61,7 +61,13 @@ def _conn_json(url: str) -> str:
         return json.dumps({"conn_type": "sqlite", "host": u.database})
     kind = "postgres" if u.get_backend_name() == "postgresql" else "mysql"
     return json.dumps(
-        {"conn_type": kind, "host": u.host, "port": u.port, "login": u.username, "schema": u.database}
+        {
+            "conn_type": kind,
+            "host": u.host,
+            "port": u.port,
+            "login": u.username,
+            "schema": u.database,
+        }
     )
 
 
@@ -72,7 +78,9 @@ def _xcom(dag_id: str, run_id: str) -> Any:
     with create_session() as session:
         row = session.scalars(
             sa.select(XComModel).where(
-                XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key == "return_value"
+                XComModel.dag_id == dag_id,
+                XComModel.run_id == run_id,
+                XComModel.key == "return_value",
             )
         ).first()
         assert row is not None, f"no XCom return_value for {dag_id} {run_id}"
@@ -94,7 +102,11 @@ def _count(url: str, sql: str) -> int:
 def test_alert_dag_runs_end_to_end(
     backend: str, airflow_db: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    url = str(request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}[backend]))
+    url = str(
+        request.getfixturevalue(
+            {"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}[backend]
+        )
+    )
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE metrics (v INTEGER)"))

@@ -39,7 +39,9 @@ alerts:
 """
 
 
-def sqlsentinel(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def sqlsentinel(
+    args: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sqlsentinel_airflow.cli.main", *args],
         env=env,
@@ -191,7 +193,9 @@ def test_run_status_history_silence_cycle(sqlite_setup: tuple[Path, dict[str, st
     assert purged["purged"]["history"] == 0
 
 
-def test_query_failure_exits_1_without_traceback(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+def test_query_failure_exits_1_without_traceback(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
     cwd, env, _ = sqlite_setup
     (cwd / "broken.yaml").write_text(
         "alerts:\n  - name: broken\n    conn_id: wh\n    schedule: '* * * * *'\n"

@@ -1,0 +1,501 @@
+"""``load_alert_dags``: one Airflow DAG per alert of an alerts file, and a DAG file that never raises.
+
+A DAG file that raises hides every DAG it defines, so everything here is wrapped: each file
+is resolved in its own try block, each DAG is built in its own try block (dag-factory's good
+habit), problems are logged and shown as DAGs (``placeholder``), and the outermost call
+catches whatever is left. Broken files fall back to their last valid version (``manifest``).
+
+Parse cost: Airflow re-parses the DAG file every 30 s and at every task start. Unchanged
+alerts files are read back from the manifest instead of re-validated, and when
+``get_parsing_context().dag_id`` names one of our DAGs (a worker starting a task) only that
+DAG is built.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Param, get_parsing_context
+
+from sqlsentinel_airflow.core.config.models import (
+    DEFAULT_DAG_ID_PREFIX,
+    AlertConfig,
+    AlertsConfig,
+    ChannelConfig,
+    EmailChannel,
+    SlackChannel,
+    slugify,
+)
+from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.dags import manifest as manifests
+from sqlsentinel_airflow.dags.placeholder import (
+    CONFIG_ERRORS_DAG_SUFFIX,
+    SENTINEL_TAG,
+    STALE_TAG,
+    Problem,
+    build_config_errors_dag,
+    build_invalid_alert_dag,
+    fenced,
+    stale_banner,
+)
+from sqlsentinel_airflow.errors import ConfigError
+
+__all__ = [
+    "EXECUTION_TIMEOUT_MARGIN",
+    "START_DATE",
+    "alert_doc_md",
+    "build_alert_dag",
+    "describe_channel",
+    "load_alert_dags",
+]
+
+log = logging.getLogger(__name__)
+
+# The task's execution_timeout is the query's statement timeout plus this: connecting,
+# writing state and delivering notifications (webhooks time out after 10 s each) take time
+# too, and the database-side timeout should fire first with a clear message.
+EXECUTION_TIMEOUT_MARGIN = timedelta(minutes=2)
+# A fixed past date (naive: the alert's timezone is attached per DAG). With catchup=False the
+# first run is the next cron tick after the DAG appears; the timetable takes its timezone
+# from start_date's tzinfo.
+START_DATE = (2024, 1, 1)
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_TAG_MAX_LEN = 100
+
+
+# --- one alert DAG -----------------------------------------------------------------------
+
+
+def describe_channel(channel: ChannelConfig) -> str:
+    """One line about a notification channel, without secrets (no webhook URLs or headers)."""
+    if isinstance(channel, EmailChannel):
+        return f"email to {', '.join(channel.to)} via connection `{channel.conn_id}`"
+    if isinstance(channel, SlackChannel):
+        where = f" to {channel.slack_channel}" if channel.slack_channel else ""
+        if channel.conn_id:
+            return f"slack{where} via connection `{channel.conn_id}`"
+        return f"slack{where} via webhook URL (hidden)"
+    if channel.conn_id:
+        endpoint = f" endpoint `{channel.endpoint}`" if channel.endpoint else ""
+        return f"webhook {channel.method} via connection `{channel.conn_id}`{endpoint}"
+    return f"webhook {channel.method} to URL (hidden)"
+
+
+def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
+    """The DAG's documentation: description, SQL, schedule, channels (no secrets), source."""
+    if alert.enabled:
+        schedule = f"`{alert.schedule}` in {alert.timezone}"
+    else:
+        schedule = f"disabled (`enabled: false`): manual runs only; cron `{alert.schedule}`"
+    if alert.conn_id:
+        connection = f"connection `{alert.conn_id}`"
+    else:
+        connection = "`database.url` of the alerts file (hidden)"
+    reminders = format_duration(alert.renotify_after) if alert.renotify_after else "never"
+    source = alert.source_file or "?"
+    if alert.source_line is not None:
+        source += f":{alert.source_line}"
+    facts = [
+        f"- **Schedule:** {schedule}",
+        f"- **Severity:** {alert.severity}",
+        f"- **Runs on:** {connection}, statement timeout {format_duration(alert.timeout)}",
+        f"- **Fires after** {alert.fire_after} ALERT result(s) in a row, **resolves after** "
+        f"{alert.resolve_after} OK result(s); reminders: {reminders}",
+        f"- **Source:** `{source}`",
+    ]
+    if alert.key_columns:
+        facts.append(f"- **One instance per:** {', '.join(alert.key_columns)}")
+    if alert.query_file:
+        facts.append(f"- **Query file:** `{alert.query_file}`")
+    channels = [f"- {describe_channel(c)}" for c in alert.notify] or ["- none configured"]
+    parts = [
+        banner + f"### {alert.name}",
+        alert.description,
+        "\n".join(facts),
+        "#### Query\n\n" + fenced(alert.query, "sql"),
+        "#### Notifications\n\n" + "\n".join(channels),
+        "Trigger with **dry_run** on to run the query and see the decision without "
+        "changing state or notifying anyone.\n",
+    ]
+    return "\n\n".join(p for p in parts if p)
+
+
+def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:
+    tags: list[str] = []
+    for tag in (SENTINEL_TAG, alert.severity, *alert.tags, *extra):
+        if tag and len(tag) <= _TAG_MAX_LEN and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def build_alert_dag(
+    alert: AlertConfig,
+    *,
+    dag_id: str | None = None,
+    config: AlertsConfig | None = None,
+    banner: str = "",
+    extra_tags: Sequence[str] = (),
+) -> DAG:
+    """The DAG of one alert: its cron in its timezone, one ``SentinelAlertOperator`` task."""
+    from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
+
+    dag = DAG(
+        dag_id=dag_id or alert.dag_id,
+        dag_display_name=alert.name,
+        description=alert.description.strip().splitlines()[0]
+        if alert.description.strip()
+        else None,
+        schedule=alert.schedule if alert.enabled else None,
+        start_date=pendulum.datetime(*START_DATE, tz=alert.timezone),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        tags=_tags(alert, extra_tags),
+        default_args={
+            "owner": alert.owner,
+            "retries": alert.retries,
+            "retry_delay": alert.retry_delay,
+            "execution_timeout": alert.timeout + EXECUTION_TIMEOUT_MARGIN,
+        },
+        params={
+            "dry_run": Param(
+                False,
+                type="boolean",
+                description="Run the query and show the decision without changing state "
+                "or sending notifications.",
+            )
+        },
+        doc_md=alert_doc_md(alert, banner=banner),
+    )
+    SentinelAlertOperator(
+        task_id="evaluate",
+        alert=alert,
+        state_db=config.state_db if config is not None else None,
+        file_silences=config.silences if config is not None else (),
+        dag=dag,
+    )
+    return dag
+
+
+# --- planning: which DAGs a call defines ----------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The DAGs of one call, each buildable on its own, and the problems found so far."""
+
+    builders: dict[str, Callable[[], DAG]] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, dag_id: str, source: str, build: Callable[[], DAG]) -> None:
+        if dag_id in self.builders:
+            self.problems.append(
+                Problem(
+                    source=source,
+                    message=f"dag_id {dag_id!r} is already defined by {self.origin[dag_id]}",
+                    consequence=f"the second definition of `{dag_id}` is skipped",
+                )
+            )
+            return
+        self.builders[dag_id] = build
+        self.origin[dag_id] = source
+
+
+def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) -> None:
+    source = str(state.source)
+    config = state.config
+    file_prefix = config.dag_id_prefix if config is not None else DEFAULT_DAG_ID_PREFIX
+    effective_prefix = prefix if prefix is not None else file_prefix
+
+    def dag_id_of(alert: AlertConfig) -> str:
+        return alert.dag_id if prefix is None else f"{prefix}{alert.slug}"
+
+    whole_file_banner = ""
+    if state.fallback_since is not None:
+        whole_file_banner = stale_banner(
+            state.file_errors, whole_file=True, since=state.fallback_since
+        )
+    for error in state.file_errors:
+        if state.fallback_since is not None:
+            consequence = "the file cannot be loaded: its alerts run their last valid version"
+        elif config is None:
+            consequence = (
+                "the file cannot be loaded and no earlier version is known: none of its alerts run"
+            )
+        else:
+            consequence = "reported only: the valid alerts of the file are running"
+        plan.problems.append(Problem(source, error.format(), consequence))
+
+    if config is not None:
+        for alert in config.alerts:
+            plan.add(
+                dag_id_of(alert),
+                source,
+                _alert_builder(alert, dag_id_of(alert), config, whole_file_banner),
+            )
+    for name, errors in state.alert_errors.items():
+        messages = "\n".join(e.format() for e in errors)
+        last_valid = state.stale.get(name)
+        if last_valid is not None:
+            dag_id = dag_id_of(last_valid)
+            banner = stale_banner(errors, whole_file=False, since=None)
+            plan.add(dag_id, source, _alert_builder(last_valid, dag_id, config, banner, stale=True))
+            plan.problems.append(
+                Problem(
+                    source,
+                    messages,
+                    f"alert `{name}` keeps running its last valid version (DAG `{dag_id}`)",
+                )
+            )
+            continue
+        slug = slugify(name)
+        if not slug:
+            plan.problems.append(Problem(source, messages, f"alert `{name}` is not running"))
+            continue
+        dag_id = f"{effective_prefix}{slug}"
+        plan.add(dag_id, source, _invalid_builder(dag_id, name, errors, source))
+        plan.problems.append(
+            Problem(source, messages, f"alert `{name}` is not running; see DAG `{dag_id}`")
+        )
+    if state.fallback_since is not None:
+        # The whole file failed: alerts that were invalid in the last valid version and
+        # had a version before that keep running it, with the file-level banner.
+        for name, alert in state.stale.items():
+            if name not in state.alert_errors:
+                plan.add(
+                    dag_id_of(alert),
+                    source,
+                    _alert_builder(alert, dag_id_of(alert), config, whole_file_banner, stale=True),
+                )
+
+
+def _alert_builder(
+    alert: AlertConfig,
+    dag_id: str,
+    config: AlertsConfig | None,
+    banner: str,
+    *,
+    stale: bool = False,
+) -> Callable[[], DAG]:
+    extra = (STALE_TAG,) if stale or banner else ()
+    return lambda: build_alert_dag(
+        alert, dag_id=dag_id, config=config, banner=banner, extra_tags=extra
+    )
+
+
+def _invalid_builder(
+    dag_id: str, name: str, errors: Sequence[ConfigError], source: str
+) -> Callable[[], DAG]:
+    return lambda: build_invalid_alert_dag(
+        dag_id=dag_id, alert_name=name, errors=errors, source=source
+    )
+
+
+# --- the entry point ------------------------------------------------------------------------
+
+
+def _caller_globals() -> dict[str, Any]:
+    """The globals of the first frame outside this package: the DAG file calling us."""
+    frame = sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
+        "sqlsentinel_airflow"
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame.f_globals if frame is not None else {}
+
+
+def _sources(
+    path_or_glob: str, base_dir: Path, directory: Path
+) -> tuple[list[Path], list[Problem]]:
+    pattern = Path(os.path.expanduser(path_or_glob))
+    if not pattern.is_absolute():
+        pattern = base_dir / pattern
+    if not _GLOB_CHARS.search(str(pattern)):
+        return [pattern], []
+    matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+    if matches:
+        manifests.remember_glob(str(pattern), matches, directory)
+        return matches, []
+    remembered = manifests.remembered_glob(str(pattern), directory)
+    problem = Problem(
+        source=str(pattern),
+        message=f"no alerts file matches {pattern}",
+        consequence="the files it matched before run their last valid version"
+        if remembered
+        else "no alerts are defined by this pattern",
+    )
+    return remembered, [problem]
+
+
+def _display_name(source: Path, base_dir: Path) -> str:
+    """How messages name a file: relative to the DAG file's folder when inside it."""
+    try:
+        return str(source.absolute().relative_to(base_dir))
+    except ValueError:
+        return str(source.absolute())
+
+
+def _env_conn_types(env: Mapping[str, str]) -> Callable[[str], str | None]:
+    """Connection types from ``AIRFLOW_CONN_*`` only, like ``sqlsentinel validate``.
+
+    Looking connections up in the metadata DB or a secrets backend on every parse is what
+    Airflow's best practices warn against (slow, and a backend outage would break parsing).
+    """
+    from sqlsentinel_airflow.cli.context import conn_type_from_env
+
+    return lambda conn_id: conn_type_from_env(conn_id, env)
+
+
+def _var_name(dag_id: str, globals_: Mapping[str, Any]) -> str:
+    name = re.sub(r"\W", "_", dag_id)
+    if not name.isidentifier() or name[0].isdigit():
+        name = f"dag_{name}"
+    existing = globals_.get(name)
+    if existing is not None and not isinstance(existing, DAG):
+        name = f"sqlsentinel_dag__{name}"  # never overwrite the DAG file's own names
+    return name
+
+
+def load_alert_dags(
+    path_or_glob: str,
+    globals_: dict[str, Any] | None = None,
+    *,
+    dag_id_prefix: str | None = None,
+    errors_dag_id: str | None = None,
+    manifest_dir: str | os.PathLike[str] | None = None,
+    conn_type_of: Callable[[str], str | None] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, DAG]:
+    """Define one Airflow DAG per alert of the alerts file(s) and register them in ``globals_``.
+
+    ``path_or_glob`` is relative to the calling DAG file's folder (``globals_["__file__"]``).
+    ``dag_id_prefix`` replaces the files' ``dag_id_prefix``; ``errors_dag_id`` names the DAG
+    listing configuration problems (default ``<prefix>config_errors``). ``manifest_dir``
+    defaults to ``$AIRFLOW_HOME/sqlsentinel/manifests``; ``conn_type_of`` lets validation pick
+    each connection's SQL dialect; ``env`` replaces ``os.environ`` for ``${VAR}``.
+
+    Never raises: problems are logged and shown as DAGs. Returns the DAGs by dag_id.
+    """
+    try:
+        if globals_ is None:
+            globals_ = _caller_globals()
+        started = time.perf_counter()
+        dags = _load(
+            path_or_glob,
+            globals_,
+            dag_id_prefix=dag_id_prefix,
+            errors_dag_id=errors_dag_id,
+            manifest_dir=manifest_dir,
+            conn_type_of=conn_type_of,
+            env=os.environ if env is None else env,
+        )
+        log.info(
+            "sqlsentinel: %d DAG(s) from %s in %.3fs",
+            len(dags),
+            path_or_glob,
+            time.perf_counter() - started,
+        )
+        return dags
+    except Exception:
+        log.exception(
+            "sqlsentinel: load_alert_dags(%r) failed; no alert DAGs defined", path_or_glob
+        )
+        return {}
+
+
+def _load(
+    path_or_glob: str,
+    globals_: dict[str, Any],
+    *,
+    dag_id_prefix: str | None,
+    errors_dag_id: str | None,
+    manifest_dir: str | os.PathLike[str] | None,
+    conn_type_of: Callable[[str], str | None] | None,
+    env: Mapping[str, str],
+) -> dict[str, DAG]:
+    from sqlsentinel_airflow import __version__
+
+    caller = globals_.get("__file__")
+    base_dir = Path(caller).absolute().parent if caller else Path.cwd()
+    directory = Path(manifest_dir) if manifest_dir else manifests.default_manifest_dir(env)
+    sources, problems = _sources(path_or_glob, base_dir, directory)
+
+    if conn_type_of is None:
+        conn_type_of = _env_conn_types(env)
+    plan = _Plan(problems=problems)
+    for source in sources:
+        try:
+            state = manifests.resolve_source(
+                source,
+                directory=directory,
+                env=env,
+                conn_type_of=conn_type_of,
+                package_version=__version__,
+                display_name=_display_name(source, base_dir),
+            )
+            _plan_source(plan, state, dag_id_prefix)
+        except Exception as exc:
+            log.exception("sqlsentinel: cannot load alerts from %s", source)
+            plan.problems.append(
+                Problem(str(source), f"internal error: {exc}", "none of its alerts run")
+            )
+
+    errors_id = errors_dag_id or (
+        f"{dag_id_prefix if dag_id_prefix is not None else DEFAULT_DAG_ID_PREFIX}"
+        f"{CONFIG_ERRORS_DAG_SUFFIX}"
+    )
+    wanted = get_parsing_context().dag_id
+    if wanted is not None:
+        # A worker starting a task of ``wanted``: build that one DAG and nothing else.
+        if wanted in plan.builders:
+            return _register({wanted: plan.builders[wanted]}, plan, globals_)
+        if wanted == errors_id and plan.problems:
+            return _register({}, plan, globals_, errors_id=errors_id)
+        return {}
+    return _register(plan.builders, plan, globals_, errors_id=errors_id)
+
+
+def _register(
+    builders: Mapping[str, Callable[[], DAG]],
+    plan: _Plan,
+    globals_: dict[str, Any],
+    *,
+    errors_id: str | None = None,
+) -> dict[str, DAG]:
+    dags: dict[str, DAG] = {}
+    for dag_id, build in builders.items():
+        try:
+            dags[dag_id] = build()
+        except Exception as exc:
+            log.exception("sqlsentinel: building DAG %s failed", dag_id)
+            plan.problems.append(
+                Problem(
+                    plan.origin.get(dag_id, "?"),
+                    f"building DAG {dag_id!r} failed: {type(exc).__name__}: {exc}",
+                    f"`{dag_id}` is not running",
+                )
+            )
+    for problem in plan.problems:
+        log.warning(
+            "sqlsentinel: %s: %s -> %s", problem.source, problem.message, problem.consequence
+        )
+    if errors_id is not None and plan.problems and errors_id not in dags:
+        try:
+            dags[errors_id] = build_config_errors_dag(dag_id=errors_id, problems=plan.problems)
+        except Exception:
+            log.exception("sqlsentinel: building the configuration errors DAG failed")
+    for dag_id, dag in dags.items():
+        globals_[_var_name(dag_id, globals_)] = dag
+    return dags

@@ -1,0 +1,181 @@
+"""How broken alerts and broken alerts files show up in the Airflow UI.
+
+A DAG file that raises hides *every* DAG it defines (Airflow marks them all stale with an
+import error), and Airflow has no other channel a DAG file can use to put a message in the UI
+(captured Python warnings are logged, not shown). So configuration problems are shown as
+DAGs (docs/adr/0003-broken-alerts-in-the-ui.md):
+
+- an alert that is invalid and has never been valid gets a *placeholder DAG* under the
+  dag_id it would have had: no schedule, tag ``sqlsentinel-invalid``, the exact validation
+  messages in its description and docs, and one task that fails with them when triggered;
+- an alert running its last valid version (it broke later, or the whole file broke) keeps
+  its DAG, tagged ``sqlsentinel-stale``, with a banner naming the error on top of its docs;
+- one ``<prefix>config_errors`` DAG lists every problem of the call, including file-level
+  ones (YAML syntax error, missing file) that belong to no alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, BaseOperator
+
+from sqlsentinel_airflow.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ERRORS_DAG_SUFFIX",
+    "INVALID_TAG",
+    "SENTINEL_TAG",
+    "STALE_TAG",
+    "ConfigErrorOperator",
+    "Problem",
+    "build_config_errors_dag",
+    "build_invalid_alert_dag",
+    "fenced",
+    "stale_banner",
+]
+
+log = logging.getLogger(__name__)
+
+SENTINEL_TAG = "sqlsentinel"
+INVALID_TAG = "sqlsentinel-invalid"
+STALE_TAG = "sqlsentinel-stale"
+CONFIG_ERRORS_DAG_SUFFIX = "config_errors"
+
+# A fixed date in the past: these DAGs have no schedule, the date only has to be valid.
+_START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+_DESCRIPTION_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem of a ``load_alert_dags`` call, and what was done about it."""
+
+    source: str
+    message: str
+    consequence: str
+
+
+def fenced(text: str, language: str = "") -> str:
+    """``text`` in a Markdown code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text.rstrip()}\n{fence}"
+
+
+def _short(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
+
+
+class ConfigErrorOperator(BaseOperator):
+    """Fails with the configuration errors it carries: a broken alert is red, never silent."""
+
+    ui_color = "#f8d7da"
+    template_fields: Sequence[str] = ()
+
+    def __init__(self, *, messages: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.messages = tuple(messages)
+
+    def execute(self, context: Any) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        for message in self.messages:
+            log.error("%s", message)
+        # Retrying cannot fix a configuration file: fail without retries.
+        raise AirflowFailException("invalid alerts configuration:\n" + "\n".join(self.messages))
+
+
+def stale_banner(errors: Sequence[ConfigError], *, whole_file: bool, since: datetime | None) -> str:
+    """The doc_md banner of a DAG that runs its last valid version instead of the file's."""
+    when = f" (loaded {since.strftime('%Y-%m-%d %H:%M:%S %Z').strip()})" if since else ""
+    if whole_file:
+        head = (
+            "**⚠ The alerts file cannot be loaded.** This DAG runs the last valid version of "
+            f"the alert{when}. Fix the file; until then changes to it are not applied."
+        )
+    else:
+        head = (
+            "**⚠ This alert is invalid in the current alerts file.** This DAG runs its last "
+            f"valid version{when}. Fix the alert; until then changes to it are not applied."
+        )
+    body = "\n".join(e.format() for e in errors)
+    return f"{head}\n\n{fenced(body, 'text')}\n\n---\n\n"
+
+
+def build_invalid_alert_dag(
+    *, dag_id: str, alert_name: str, errors: Sequence[ConfigError], source: str
+) -> DAG:
+    """A visible stand-in for an alert that never validated: no schedule, fails when run."""
+    messages = [e.format() for e in errors]
+    doc = (
+        f"### ⚠ Invalid alert `{alert_name}`\n\n"
+        f"This alert in `{source}` did not validate, so it is **not running**. "
+        "Fix the errors below; the DAG becomes the real alert at the next parse.\n\n"
+        f"{fenced(chr(10).join(messages), 'text')}\n"
+    )
+    dag = DAG(
+        dag_id=dag_id,
+        dag_display_name=f"{alert_name} (invalid)",
+        description=_short(f"INVALID: {messages[0]}" if messages else "INVALID alert"),
+        schedule=None,
+        start_date=_START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        tags=[SENTINEL_TAG, INVALID_TAG],
+        doc_md=doc,
+    )
+    ConfigErrorOperator(
+        task_id="evaluate",
+        messages=messages,
+        retries=0,
+        execution_timeout=timedelta(minutes=1),
+        dag=dag,
+    )
+    return dag
+
+
+def build_config_errors_dag(*, dag_id: str, problems: Sequence[Problem]) -> DAG:
+    """One DAG listing every configuration problem of a ``load_alert_dags`` call."""
+    lines = [
+        "### ⚠ SQL Sentinel configuration errors\n",
+        "Valid alerts keep running. Each problem below says what was done about it; "
+        "this DAG disappears once every problem is fixed.\n",
+    ]
+    by_source: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_source.setdefault(problem.source, []).append(problem)
+    for source, items in by_source.items():
+        lines.append(f"#### `{source}`\n")
+        for item in items:
+            lines.append(f"- {item.consequence}\n\n{fenced(item.message, 'text')}\n")
+    messages = [f"{p.message} -> {p.consequence}" for p in problems]
+    count = len(problems)
+    dag = DAG(
+        dag_id=dag_id,
+        dag_display_name="SQL Sentinel: configuration errors",
+        description=_short(f"{count} configuration problem(s): {problems[0].message}"),
+        schedule=None,
+        start_date=_START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        tags=[SENTINEL_TAG, INVALID_TAG],
+        doc_md="\n".join(lines),
+    )
+    ConfigErrorOperator(
+        task_id="report_errors",
+        messages=messages,
+        retries=0,
+        execution_timeout=timedelta(minutes=1),
+        dag=dag,
+    )
+    return dag
