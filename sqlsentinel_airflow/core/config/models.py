@@ -1,8 +1,9 @@
 """Typed, immutable models of alerts.yaml (PRODUCT section 3).
 
 Two stages:
-- *raw* models (``RawFile``, ``RawAlert``, ``RawDefaults``) mirror what may be written, every
-  setting optional, so ``defaults`` inheritance can be applied and the JSON Schema exported;
+- *raw* models (``raw.py``: ``RawFile``, ``RawAlert``, ``RawDefaults``) mirror what may be
+  written, every setting optional, so ``defaults`` inheritance can be applied and the JSON
+  Schema exported;
 - resolved models (``AlertsConfig``, ``AlertConfig``) are what the rest of the package uses:
   every setting concrete, durations as ``timedelta``, the SQL text loaded from ``query_file``.
 
@@ -28,9 +29,11 @@ __all__ = [
     "DatabaseConfig",
     "EmailChannel",
     "FileSilence",
+    "MessageTemplates",
     "Severity",
     "SlackChannel",
     "StateDbConfig",
+    "TemplateText",
     "WebhookChannel",
     "slugify",
 ]
@@ -53,6 +56,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+# --- message templates (notify/templates.py renders them) --------------------------------
+
+EventKindName = Literal["firing", "reminder", "resolved", "error"]
+TemplateText = str | dict[EventKindName, str]
+"""A message template: one Jinja text for every event kind, or one text per kind."""
+
+
+class MessageTemplates(_Frozen):
+    """Template overrides of an alert (or ``defaults``); unset parts use the built-in defaults."""
+
+    subject: TemplateText | None = None  # email subject
+    text: TemplateText | None = None  # email plain-text body
+    html: TemplateText | None = None  # email HTML body
+    slack: TemplateText | None = None  # Slack message text (mrkdwn)
+
+
 # --- channels ---------------------------------------------------------------------------
 
 
@@ -66,6 +85,8 @@ class EmailChannel(_Frozen):
     subject: str | None = None
     conn_id: str = "smtp_default"
     from_email: str | None = None
+    text: TemplateText | None = None  # plain-text body template
+    html: TemplateText | None = None  # HTML body template
 
 
 class SlackChannel(_Frozen):
@@ -77,6 +98,7 @@ class SlackChannel(_Frozen):
     slack_channel: str | None = None
     username: str | None = None
     icon_emoji: str | None = None
+    text: TemplateText | None = None  # message text template (mrkdwn)
 
 
 class WebhookChannel(_Frozen):
@@ -155,6 +177,8 @@ class AlertConfig(_Frozen):
     fail_task_on_alert: bool = False
     max_rows: int = DEFAULT_MAX_ROWS_SINGLE
     notify: tuple[ChannelConfig, ...] = ()
+    templates: MessageTemplates = Field(default_factory=MessageTemplates)
+    delivery_attempts: int = 10  # failed sends of one outbox row before it is dead-lettered
     source_file: str | None = None
     source_line: int | None = None
 
@@ -195,7 +219,8 @@ class AlertsConfig(_Frozen):
 def model_dump_public(model: BaseModel) -> dict[str, Any]:
     """A JSON-able dump with secret-bearing fields removed (webhook URLs, database URLs)."""
     data = model.model_dump(mode="json", by_alias=False)
-    return _strip_secrets(data)
+    stripped: dict[str, Any] = _strip_secrets(data)
+    return stripped
 
 
 _SECRET_KEYS = {"webhook_url", "database_url", "url", "password"}

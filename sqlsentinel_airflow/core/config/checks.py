@@ -1,0 +1,315 @@
+"""Checks of single values in alerts.yaml, each failing with what to write instead.
+
+Every check raises :class:`InvalidValue` (a ``ValueError``, so pydantic validators can use
+them) whose message says what is wrong and whose ``hint`` says what to write. The messages
+are part of the product: ``'0 25 * * *' is not a valid cron expression (hour 25)`` tells
+the analyst which field to fix, where croniter alone would only say "invalid".
+
+Results that cost something (croniter, the timezone database) are cached: a file of
+thousands of alerts usually repeats a handful of schedules and timezones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import zoneinfo
+from collections.abc import Iterable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from croniter import croniter
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.core.redact import redact_url
+
+__all__ = [
+    "CRON_MACROS",
+    "InvalidValue",
+    "check_cron",
+    "check_email",
+    "check_http_url",
+    "check_template",
+    "check_timezone",
+    "did_you_mean",
+    "parse_notify_on_error",
+    "parse_optional_duration",
+    "parse_positive_duration",
+    "parse_template_text",
+]
+
+CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class InvalidValue(ValueError):
+    """A value that fails a check; ``hint`` says what to write instead."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """``did you mean `x`?`` for the closest choice, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+# --- cron -----------------------------------------------------------------------------
+
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_DAYS = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day-of-month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 0, 7, _DAYS),
+)
+_CRON_HINT = "minute hour day-of-month month day-of-week, e.g. '0 9 * * *'"
+
+
+def check_cron(expression: str) -> str:
+    """A five-field cron expression or macro (``@daily``) that croniter accepts."""
+    _check_cron_cached(expression)
+    return expression
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_cron_cached(expression: str) -> None:
+    text = expression.strip()
+    if text.startswith("@"):
+        if text.lower() in CRON_MACROS:
+            return
+        raise InvalidValue(
+            f"{expression!r} is not a cron macro",
+            hint=did_you_mean(text.lower(), CRON_MACROS) or f"one of {', '.join(CRON_MACROS)}",
+        )
+    fields = text.split()
+    if len(fields) != 5:
+        raise InvalidValue(
+            f"{expression!r} is not a valid cron expression "
+            f"({len(fields)} field{'' if len(fields) == 1 else 's'}, not 5)",
+            hint=_CRON_HINT,
+        )
+    if croniter.is_valid(text):
+        return
+    reason = _cron_reason(fields) or "croniter rejects it"
+    raise InvalidValue(f"{expression!r} is not a valid cron expression ({reason})")
+
+
+def _cron_reason(fields: list[str]) -> str | None:
+    """The first field that makes a cron expression invalid, e.g. ``hour 25``."""
+    for text, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+        for part in text.split(","):
+            reason = _cron_part_reason(part, name, low, high, names)
+            if reason:
+                return reason
+    return None
+
+
+def _cron_part_reason(
+    part: str, name: str, low: int, high: int, names: dict[str, int]
+) -> str | None:
+    if not part:
+        return f"{name} has an empty list item"
+    span, slash, step = part.partition("/")
+    if slash and not (step.isdigit() and int(step) > 0):
+        return f"{name} step {step!r}"
+    if span in ("*", "?"):
+        return None
+    bounds = span.split("-")
+    if len(bounds) > 2:
+        return f"{name} {span!r}"
+    values: list[int] = []
+    for bound in bounds:
+        token = bound.strip().lower()
+        if token in names:
+            values.append(names[token])
+        elif token.isdigit():
+            values.append(int(token))
+        else:
+            return f"{name} {bound!r} is not a number"
+    for value in values:
+        if not low <= value <= high:
+            return f"{name} {value}"
+    if len(values) == 2 and values[0] > values[1] and name != "day-of-week":
+        return f"{name} range {span} is reversed"
+    return None
+
+
+# --- timezone ---------------------------------------------------------------------------
+
+
+def check_timezone(name: str) -> str:
+    """An IANA timezone name known to this Python's zoneinfo (``Europe/Berlin``, ``UTC``)."""
+    if not _timezone_exists(name):
+        raise InvalidValue(
+            f"{name!r} is not an IANA timezone",
+            hint=did_you_mean(name, _all_timezones())
+            or "e.g. UTC, Europe/Berlin, America/New_York",
+        )
+    return name
+
+
+@functools.lru_cache(maxsize=256)
+def _timezone_exists(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _all_timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+# --- email and URLs -------------------------------------------------------------------
+
+_LOCAL_PART = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^{_LOCAL_PART}@(?:(?:{_LABEL}\.)+[A-Za-z]{{2,63}}|localhost)$")
+_NAMED_EMAIL = re.compile(r"^[^<>@]*<([^<>]+)>$")
+
+
+def check_email(address: str) -> str:
+    """``team@example.com`` or ``Data Team <team@example.com>``; syntax only, no DNS."""
+    text = address.strip()
+    named = _NAMED_EMAIL.match(text)
+    if not _EMAIL.match(named.group(1).strip() if named else text):
+        raise InvalidValue(
+            f"{address!r} is not an email address", hint="write it like team@example.com"
+        )
+    return text
+
+
+def check_http_url(url: str) -> str:
+    """An ``https://`` URL, or ``http://`` to this machine (localhost, 127.0.0.1, ::1)."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise InvalidValue(f"{shown} is not an http(s) URL", hint="write it like https://host/path")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise InvalidValue(
+            f"{shown} uses plain http to {host}",
+            hint="use https://, or http:// only to localhost, 127.0.0.1 or ::1",
+        )
+    return url.strip()
+
+
+# --- message templates ------------------------------------------------------------------
+
+EVENT_KINDS = ("firing", "reminder", "resolved", "error")
+_JINJA_MARKER = re.compile(r"\{\{|\{%|\{#")
+
+
+def check_template(source: str) -> str:
+    """A Jinja template that compiles (text without Jinja markers is a legacy format string)."""
+    if _JINJA_MARKER.search(source):
+        _check_jinja_cached(source)
+    return source
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_jinja_cached(source: str) -> None:
+    try:
+        _jinja().parse(source)
+    except TemplateSyntaxError as exc:
+        raise InvalidValue(
+            f"template syntax error: {exc.message} (line {exc.lineno} of the template)",
+            hint="templates are Jinja, e.g. `{{ alert.name }} is {{ status }}`",
+        ) from None
+
+
+@functools.lru_cache(maxsize=1)
+def _jinja() -> SandboxedEnvironment:
+    return SandboxedEnvironment()
+
+
+def parse_template_text(value: object) -> str | dict[str, str]:
+    """One template for every event kind, or a mapping ``{firing: ..., resolved: ...}``."""
+    if isinstance(value, str):
+        return check_template(value)
+    if isinstance(value, dict):
+        texts: dict[str, str] = {}
+        for kind, text in value.items():
+            if kind not in EVENT_KINDS:
+                raise InvalidValue(
+                    f"unknown event kind `{kind}`",
+                    hint=did_you_mean(str(kind), EVENT_KINDS) or "one of " + ", ".join(EVENT_KINDS),
+                )
+            if not isinstance(text, str):
+                raise InvalidValue(f"the `{kind}` template must be a string")
+            texts[kind] = check_template(text)
+        return texts
+    raise InvalidValue(
+        "a template is a string, or a mapping of event kind to string",
+        hint="e.g. `{firing: '...', resolved: '...'}`",
+    )
+
+
+# --- durations and counts ----------------------------------------------------------------
+
+
+def parse_positive_duration(value: object) -> timedelta:
+    """A duration greater than zero (``30s``, ``5m``, ``4h``, ``1d`` or seconds)."""
+    try:
+        delta = parse_duration(value)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
+    if delta <= timedelta(0):
+        raise InvalidValue(f"{value!r} must be longer than zero", hint="e.g. 30s, 5m, 4h")
+    return delta
+
+
+def parse_optional_duration(value: object) -> timedelta | None:
+    """A positive duration, or ``never`` / null for none (``renotify_after``)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("never", "")):
+        return None
+    return parse_positive_duration(value)
+
+
+_AFTER = re.compile(r"^\s*after\s+(\d+)\s*$", re.IGNORECASE)
+
+
+def parse_notify_on_error(value: object) -> int | None:
+    """``after 3`` or ``3``: notify after that many failed runs; ``true`` = 1; ``false``/``never``."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return 1
+    count: int | None = None
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("never", "false", "no", "off"):
+            return None
+        if text in ("true", "yes", "on"):
+            return 1
+        if text.isdigit():
+            count = int(text)
+        elif match := _AFTER.match(text):
+            count = int(match.group(1))
+    if count is None:
+        raise InvalidValue(
+            f"{value!r} is not a notify_on_error setting",
+            hint="write `after 3`, a number of failed runs, true (=1), or never",
+        )
+    if count < 1:
+        raise InvalidValue(
+            f"notify_on_error must be at least 1, got {count}", hint="write `never` to disable"
+        )
+    return count

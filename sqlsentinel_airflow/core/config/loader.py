@@ -1,0 +1,426 @@
+"""Load alerts.yaml: every error of the file in one pass, and the valid alerts regardless.
+
+The pipeline: bytes -> UTF-8 text -> YAML values with positions (``yamlpos``) -> ``${VAR}``
+expanded outside queries (``interpolate``) -> each piece checked by its raw model (``raw``,
+errors located by ``locate``) -> each alert merged over ``defaults`` and resolved
+(``resolve``) -> unique names and dag_ids -> ``AlertsConfig``.
+
+Failure semantics, decided once:
+- An error inside ``alerts[i]`` makes only that alert invalid; it carries ``alert`` /
+  ``alert_index`` so the DAG factory can skip it and show why. The other alerts load.
+- An error anywhere else (YAML syntax, top-level keys, ``defaults``, ``database``,
+  ``state_db``, ``silences``) is a *file error*: it may change the meaning of every alert
+  (a broken default timezone, a silence that no longer silences), so no config is returned
+  and the caller keeps its last valid version.
+- Of two alerts with the same name, or names that slug to the same dag_id, the later one
+  is the invalid one: the alert that already had the DAG keeps it.
+- Top-level keys starting with ``x-`` are ignored (as in docker-compose), so shared
+  settings can be anchored there and merged into alerts with ``<<: *anchor``.
+- Nothing here raises for a bad file; :func:`validate_config` is the raising variant.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
+from sqlsentinel_airflow.core.config.locate import problems_from_validation
+from sqlsentinel_airflow.core.config.models import (
+    DEFAULT_DAG_ID_PREFIX,
+    AlertConfig,
+    AlertsConfig,
+    DatabaseConfig,
+    FileSilence,
+    StateDbConfig,
+    slugify,
+)
+from sqlsentinel_airflow.core.config.raw import RawAlert, RawDefaults, RawFile
+from sqlsentinel_airflow.core.config.resolve import (
+    AIRFLOW_DAG_ID_MAX,
+    FileContext,
+    check_invalid_alert,
+    resolve_alert,
+    resolve_channels,
+)
+from sqlsentinel_airflow.core.config.yamlpos import (
+    Path,
+    Problem,
+    YamlDocument,
+    format_path,
+    parse_yaml,
+)
+from sqlsentinel_airflow.errors import ConfigError, ConfigErrors
+
+__all__ = ["ConnTypeOf", "LoadResult", "load_config", "load_config_text", "validate_config"]
+
+ConnTypeOf = Callable[[str], str | None]
+"""``conn_type_of(conn_id)``: the Airflow connection type, e.g. ``postgres``; None if unknown."""
+
+_FILE_KEYS = ("alerts", "defaults")
+EXTENSION = "x-"
+"""Top-level keys starting with ``x-`` are ignored: a place for YAML anchors to reuse."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The outcome of loading one alerts file.
+
+    ``config`` holds the valid alerts only (None when a file error makes the whole file
+    unusable); ``errors`` lists every error, sorted by position; ``file_errors`` is the
+    subset not tied to one alert.
+    """
+
+    config: AlertsConfig | None
+    errors: list[ConfigError] = field(default_factory=list)
+    file_errors: list[ConfigError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None and not self.errors
+
+    @property
+    def alert_errors(self) -> list[ConfigError]:
+        """Errors that belong to one alert (``alert_index`` set)."""
+        return [e for e in self.errors if e.alert_index is not None]
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    conn_type_of: ConnTypeOf | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load and validate an alerts file; never raises for problems in the file."""
+    filename = os.fspath(path)
+    try:
+        data = FsPath(filename).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        error = ConfigError(f"cannot read the file: {reason}", file=filename)
+        return LoadResult(None, [error], [error])
+    return load_config_text(
+        data,
+        filename,
+        base_dir=FsPath(filename).parent,
+        conn_type_of=conn_type_of,
+        env=env,
+    )
+
+
+def load_config_text(
+    text: str | bytes,
+    filename: str = "alerts.yaml",
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    conn_type_of: ConnTypeOf | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load alerts from text; ``query_file`` paths are relative to ``base_dir``.
+
+    ``filename`` is only used in messages (``alerts.yaml:14:7 ...``). ``env`` defaults to
+    ``os.environ``; ``conn_type_of`` lets the SQL be checked in the connection's dialect.
+    """
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    folder = FsPath(base_dir) if base_dir is not None else FsPath(filename).parent
+    loading = _Loading(filename, folder, conn_type_of, os.environ if env is None else env)
+    return loading.run(raw)
+
+
+def validate_config(
+    path: str | os.PathLike[str],
+    *,
+    conn_type_of: ConnTypeOf | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AlertsConfig:
+    """The validated config; raises :class:`ConfigErrors` with every error if any."""
+    result = load_config(path, conn_type_of=conn_type_of, env=env)
+    if result.errors or result.config is None:
+        raise ConfigErrors(result.errors)
+    return result.config
+
+
+class _Loading:
+    """One load: collects problems with the alert they belong to, then builds the result."""
+
+    def __init__(
+        self,
+        filename: str,
+        base_dir: FsPath,
+        conn_type_of: ConnTypeOf | None,
+        env: Mapping[str, str],
+    ) -> None:
+        self.filename = filename
+        self.base_dir = base_dir
+        self.conn_type_of = conn_type_of
+        self.env = env
+        self.doc = YamlDocument(None)
+        self.problems: list[Problem] = []
+
+    # --- stages ---------------------------------------------------------------------
+
+    def run(self, raw: bytes) -> LoadResult:
+        content_hash = hashlib.sha256(raw).hexdigest()
+        text = self._decode(raw)
+        if text is None:
+            return self._result(None, {})
+        doc, problems = parse_yaml(text)
+        self.problems.extend(problems)
+        if doc is None:
+            return self._result(None, {})
+        self.doc = doc
+        if not isinstance(doc.value, dict):
+            self.problems.append(
+                Problem(
+                    (),
+                    "the top level must be a mapping",
+                    hint="start with `alerts:` followed by a list of alerts",
+                )
+            )
+            return self._result(None, {})
+        data, problems = interpolate_tree(doc.value, self.env)
+        self.problems.extend(problems)
+        header = self._header(data)
+        defaults, broken = self._defaults(data)
+        ctx = self._context(data, header, broken)
+        items = self._alert_items(data)
+        names = self._unique_names(items, ctx.dag_id_prefix)
+        alerts = self._alerts(items, defaults, ctx, names)
+        bad_alerts = {_alert_index(p.path) for p in self.problems}
+        valid = tuple(a for i, a in alerts if i not in bad_alerts)
+        config = None
+        if header is not None and None not in bad_alerts:
+            config = AlertsConfig(
+                version=header.version or 1,
+                dag_id_prefix=ctx.dag_id_prefix,
+                state_db=StateDbConfig(**header.state_db.model_dump()) if header.state_db else None,
+                database=DatabaseConfig(url=header.database.url) if header.database else None,
+                alerts=valid,
+                silences=tuple(FileSilence(**s.model_dump()) for s in header.silences or ()),
+                default_notify=resolve_channels(defaults.notify or ()) if defaults else (),
+                source_file=self.filename,
+                content_hash=content_hash,
+            )
+        return self._result(config, {i: n for i, n in names.items() if n is not None})
+
+    def _decode(self, raw: bytes) -> str | None:
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = raw[: exc.start]
+            line = before.count(b"\n") + 1
+            column = exc.start - (before.rfind(b"\n") + 1) + 1
+            self.problems.append(
+                Problem(
+                    (),
+                    f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                    hint="save it as UTF-8",
+                    position=(line, column),
+                )
+            )
+            return None
+
+    def _header(self, data: dict[str, Any]) -> RawFile | None:
+        """Top-level keys other than alerts/defaults; None when any of them is invalid."""
+        header = {
+            k: v for k, v in data.items() if k not in _FILE_KEYS and not k.startswith(EXTENSION)
+        }
+        try:
+            return RawFile.model_validate(header)
+        except ValidationError as exc:
+            self.problems.extend(problems_from_validation(exc, RawFile))
+            return None
+
+    def _defaults(self, data: dict[str, Any]) -> tuple[RawDefaults | None, frozenset[str]]:
+        """``defaults`` and the keys of it that are invalid (alerts inherit them broken)."""
+        value = data.get("defaults")
+        if value is None:
+            return None, frozenset()
+        if not isinstance(value, dict):
+            self.problems.append(Problem(("defaults",), "expected a mapping of alert settings"))
+            return None, frozenset(RawDefaults.model_fields)
+        found: list[Problem] = []
+        try:
+            return RawDefaults.model_validate(value), frozenset()
+        except ValidationError as exc:
+            found = problems_from_validation(exc, RawDefaults, ("defaults",))
+            self.problems.extend(found)
+        broken = frozenset(str(p.path[1]) for p in found if len(p.path) > 1)
+        try:  # keep the valid defaults so alerts are not blamed for the broken ones
+            kept = {k: v for k, v in value.items() if k not in broken}
+            return RawDefaults.model_validate(kept), broken
+        except ValidationError:
+            return None, frozenset(RawDefaults.model_fields)
+
+    def _context(
+        self, data: dict[str, Any], header: RawFile | None, broken: frozenset[str]
+    ) -> FileContext:
+        prefix = DEFAULT_DAG_ID_PREFIX
+        database_url = None
+        if header is not None:
+            if header.dag_id_prefix is not None:
+                prefix = header.dag_id_prefix
+            database_url = header.database.url if header.database else None
+        elif isinstance(data.get("dag_id_prefix"), str):
+            prefix = data["dag_id_prefix"]
+        return FileContext(
+            source_file=self.filename,
+            base_dir=self.base_dir,
+            dag_id_prefix=prefix,
+            database_url=database_url,
+            database_broken="database" in data and database_url is None,
+            broken_defaults=broken,
+            conn_type_of=self.conn_type_of,
+        )
+
+    def _alert_items(self, data: dict[str, Any]) -> list[Any]:
+        if "alerts" not in data:
+            self.problems.append(
+                Problem(("alerts",), "missing required key `alerts`", hint="add a list of alerts")
+            )
+            return []
+        items = data["alerts"]
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            self.problems.append(
+                Problem(("alerts",), "expected a list of alerts", hint="write `- name: ...` items")
+            )
+            return []
+        return items
+
+    def _unique_names(self, items: list[Any], prefix: str) -> dict[int, str | None]:
+        """Each alert's name; later duplicates of a name or a dag_id are problems."""
+        names: dict[int, str | None] = {}
+        first_name: dict[str, int] = {}
+        first_dag_id: dict[str, int] = {}
+        for i, item in enumerate(items):
+            written = item.get("name") if isinstance(item, dict) else None
+            names[i] = written if isinstance(written, str) and written else None
+            name = names[i]
+            if name is None:
+                continue
+            where = ("alerts", i, "name")
+            if name in first_name:
+                j = first_name[name]
+                self.problems.append(
+                    Problem(
+                        where,
+                        f"duplicate alert name `{name}` (also alerts[{j}] at line "
+                        f"{self.doc.position(('alerts', j))[0]})",
+                        hint="alert names must be unique",
+                    )
+                )
+                continue
+            first_name[name] = i
+            slug = slugify(name)
+            dag_id = prefix + slug
+            if not slug:
+                self.problems.append(
+                    Problem(where, f"name `{name}` has no letters or digits for a dag_id")
+                )
+            elif len(dag_id) > AIRFLOW_DAG_ID_MAX:
+                self.problems.append(
+                    Problem(where, f"dag_id `{dag_id[:40]}...` is longer than 250 characters")
+                )
+            elif dag_id in first_dag_id:
+                j = first_dag_id[dag_id]
+                self.problems.append(
+                    Problem(
+                        where,
+                        f"name `{name}` gives dag_id `{dag_id}`, already used by "
+                        f"`{names[j]}` (alerts[{j}] at line {self.doc.position(('alerts', j))[0]})",
+                        hint="rename one of them: names must differ in letters or digits",
+                    )
+                )
+            else:
+                first_dag_id[dag_id] = i
+        return names
+
+    def _alerts(
+        self,
+        items: list[Any],
+        defaults: RawDefaults | None,
+        ctx: FileContext,
+        names: dict[int, str | None],
+    ) -> list[tuple[int, AlertConfig]]:
+        resolved: list[tuple[int, AlertConfig]] = []
+        for i, item in enumerate(items):
+            base: Path = ("alerts", i)
+            if not isinstance(item, dict):
+                self.problems.append(
+                    Problem(base, "expected a mapping", hint="an alert has name, query, schedule")
+                )
+                continue
+            try:
+                raw = RawAlert.model_validate(item)
+            except ValidationError as exc:
+                self.problems.extend(problems_from_validation(exc, RawAlert, base))
+                self.problems.extend(check_invalid_alert(item, defaults, ctx, base=base))
+                continue
+            name = names.get(i) or raw.name
+            alert, problems = resolve_alert(
+                raw, defaults, ctx, base=base, slug=slugify(name), line=self.doc.position(base)[0]
+            )
+            self.problems.extend(problems)
+            if alert is not None:
+                resolved.append((i, alert))
+        return resolved
+
+    # --- result ---------------------------------------------------------------------
+
+    def _result(self, config: AlertsConfig | None, names: dict[int, str]) -> LoadResult:
+        errors = sorted(
+            (self._config_error(p, names) for p in _without_noise(self.problems)),
+            key=lambda e: (e.line or 0, e.column or 0),
+        )
+        file_errors = [e for e in errors if e.alert_index is None]
+        if file_errors:
+            config = None
+        return LoadResult(config, errors, file_errors)
+
+    def _config_error(self, problem: Problem, names: dict[int, str]) -> ConfigError:
+        if problem.position is not None:
+            line, column = problem.position
+        elif problem.on_key:
+            line, column = self.doc.key_position(problem.path)
+        else:
+            line, column = self.doc.position(problem.path)
+        index = _alert_index(problem.path)
+        return ConfigError(
+            problem.message,
+            file=self.filename,
+            line=line,
+            column=column,
+            path=format_path(problem.path),
+            hint=problem.hint,
+            alert=names.get(index) if index is not None else None,
+            alert_index=index,
+        )
+
+
+def _without_noise(problems: list[Problem]) -> list[Problem]:
+    """One error per mistake: drop the consequences of a root-cause problem (``supersedes``)."""
+    causes = {p.path: p for p in problems if p.supersedes}
+    if not causes:
+        return problems
+    return [
+        p
+        for p in problems
+        if p.supersedes or not any(p.path[:end] in causes for end in range(len(p.path) + 1))
+    ]
+
+
+def _alert_index(path: Path) -> int | None:
+    if len(path) >= 2 and path[0] == "alerts" and isinstance(path[1], int):
+        return path[1]
+    return None

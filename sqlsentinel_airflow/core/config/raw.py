@@ -1,0 +1,457 @@
+"""Raw models of alerts.yaml: what may be written, each value checked, every setting optional.
+
+These mirror the file as the user writes it, before ``defaults`` are applied, so that
+(1) one model validates a piece of the file with every problem reported at once,
+(2) the JSON Schema for editors is generated from the same source of truth (``schema.py``),
+and (3) ``resolve.py`` can tell which settings were *written* (``model_fields_set``) when it
+merges an alert over ``defaults``. The resolved, concrete models are in ``models.py``.
+
+Value checks come from ``checks.py``; types that parse a value themselves (durations,
+``notify_on_error``) declare their JSON Schema explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
+
+from sqlsentinel_airflow.core.config import checks
+
+__all__ = [
+    "ALERT_ONLY_KEYS",
+    "RawAlert",
+    "RawAlertSettings",
+    "RawChannel",
+    "RawDatabase",
+    "RawDefaults",
+    "RawEmailChannel",
+    "RawFile",
+    "RawMessageTemplates",
+    "RawSilence",
+    "RawSlackChannel",
+    "RawStateDb",
+    "RawWebhookChannel",
+]
+
+ALERT_ONLY_KEYS = ("name", "query", "query_file")
+"""Keys an alert may have that make no sense in ``defaults``."""
+
+_DURATION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*(\d+\s*[smhdwSMHDW]\s*)+$|^\s*\d+\s*$"},
+        {"type": "integer", "minimum": 1},
+    ],
+    "examples": ["30s", "5m", "4h", "1d"],
+}
+
+
+def _one_or_many(value: Any) -> Any:
+    """A single string where a list is expected means a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _header_values(value: Any) -> Any:
+    """Header values written as numbers or booleans are sent as their text."""
+    if not isinstance(value, dict):
+        return value
+    return {key: _header_text(item) for key, item in value.items()}
+
+
+def _header_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _aware_utc(value: Any) -> Any:
+    """Silence times: a date is midnight UTC; a naive date-time is read as UTC."""
+    if isinstance(value, str):
+        try:
+            text = value.strip()
+            value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            raise checks.InvalidValue(
+                f"{value!r} is not a date-time", hint="write e.g. 2025-06-01T18:00:00Z"
+            ) from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    raise checks.InvalidValue(
+        f"{value!r} is not a date-time", hint="write e.g. 2025-06-01T18:00:00Z"
+    )
+
+
+def _distinct_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise checks.InvalidValue(f"key_columns repeats {', '.join(repeated)}")
+    return columns
+
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+ConnId = Annotated[str, Field(min_length=1)]
+Cron = Annotated[str, AfterValidator(checks.check_cron)]
+Timezone = Annotated[str, AfterValidator(checks.check_timezone)]
+Email = Annotated[str, AfterValidator(checks.check_email), WithJsonSchema({"type": "string"})]
+EmailList = Annotated[
+    tuple[Email, ...],
+    BeforeValidator(_one_or_many),
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
+HttpUrl = Annotated[
+    str,
+    AfterValidator(checks.check_http_url),
+    WithJsonSchema({"type": "string", "pattern": "^https?://"}),
+]
+Duration = Annotated[
+    timedelta,
+    PlainValidator(checks.parse_positive_duration),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
+OptionalDuration = Annotated[
+    timedelta | None,
+    PlainValidator(checks.parse_optional_duration),
+    WithJsonSchema({"anyOf": [*_DURATION_SCHEMA["anyOf"], {"const": "never"}, {"type": "null"}]}),
+]
+NotifyOnError = Annotated[
+    int | None,
+    PlainValidator(checks.parse_notify_on_error),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "boolean"},
+                {"type": "string", "pattern": r"^\s*([Aa]fter\s+\d+|never|\d+)\s*$"},
+                {"type": "null"},
+            ],
+            "examples": ["after 3", "never"],
+        }
+    ),
+]
+Template = Annotated[
+    str,
+    AfterValidator(checks.check_template),
+    Field(description="Jinja template (or a standalone `{alert_name}`-style format)."),
+]
+TemplateText = Annotated[
+    str | dict[str, str],
+    PlainValidator(checks.parse_template_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {k: {"type": "string"} for k in checks.EVENT_KINDS},
+                    "additionalProperties": False,
+                },
+            ],
+            "description": "One Jinja template for every event kind, or one per kind.",
+        }
+    ),
+]
+AwareDateTime = Annotated[
+    datetime,
+    PlainValidator(_aware_utc),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class _Raw(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+class RawEmailChannel(_Raw):
+    """Email through the smtp provider's SmtpHook."""
+
+    channel: Literal["email"]
+    to: EmailList | None = Field(None, description="Recipients (one address or a list).")
+    recipients: EmailList | None = Field(None, description="Alias of `to` (standalone files).")
+    cc: EmailList | None = None
+    bcc: EmailList | None = None
+    subject: Template | None = None
+    text: TemplateText | None = Field(None, description="Plain-text body template.")
+    html: TemplateText | None = Field(None, description="HTML body template (autoescaped).")
+    conn_id: ConnId | None = Field(None, description="SMTP connection (default smtp_default).")
+    from_email: Email | None = None
+
+    @model_validator(mode="after")
+    def _one_recipient_list(self) -> RawEmailChannel:
+        if self.to is None and self.recipients is None:
+            raise checks.InvalidValue(
+                "an email channel needs recipients", hint="write `to: [team@example.com]`"
+            )
+        if self.to is not None and self.recipients is not None:
+            raise checks.InvalidValue(
+                "both `to` and `recipients` are set", hint="`recipients` is an alias: keep one"
+            )
+        return self
+
+
+class RawSlackChannel(_Raw):
+    """Slack through a slackwebhook connection or a webhook URL."""
+
+    channel: Literal["slack"]
+    conn_id: ConnId | None = Field(None, description="A slackwebhook connection.")
+    webhook_url: HttpUrl | None = Field(
+        None, description="Incoming-webhook URL, e.g. ${SLACK_URL}."
+    )
+    slack_channel: str | None = Field(None, description="Channel override, e.g. #data-alerts.")
+    username: str | None = None
+    icon_emoji: str | None = None
+    text: TemplateText | None = Field(None, description="Message text template (mrkdwn).")
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> RawSlackChannel:
+        if self.conn_id is None and self.webhook_url is None:
+            raise checks.InvalidValue(
+                "a slack channel needs `conn_id` or `webhook_url`",
+                hint="write `conn_id: slack_alerts` or `webhook_url: ${SLACK_WEBHOOK_URL}`",
+            )
+        if self.conn_id is not None and self.webhook_url is not None:
+            raise checks.InvalidValue(
+                "both `conn_id` and `webhook_url` are set", hint="keep one of them"
+            )
+        return self
+
+
+_METHODS = ("POST", "PUT", "PATCH", "GET")
+
+
+class RawWebhookChannel(_Raw):
+    """A JSON webhook through an http connection or a URL."""
+
+    channel: Literal["webhook"]
+    url: HttpUrl | None = Field(None, description="https URL (http only to localhost).")
+    conn_id: ConnId | None = Field(None, description="An http connection.")
+    endpoint: str | None = Field(None, description="Path appended to the connection's host.")
+    method: Annotated[
+        Literal["POST", "PUT", "PATCH", "GET"],
+        BeforeValidator(_upper),
+        WithJsonSchema({"enum": [*_METHODS, *(m.lower() for m in _METHODS)]}),
+    ] = "POST"
+    headers: Annotated[dict[str, str], BeforeValidator(_header_values)] | None = None
+    timeout: Duration | None = None
+    hmac_secret_conn_id: ConnId | None = Field(
+        None, description="Connection whose password signs the body (HMAC-SHA256)."
+    )
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> RawWebhookChannel:
+        if self.url is None and self.conn_id is None:
+            raise checks.InvalidValue(
+                "a webhook channel needs `url` or `conn_id`",
+                hint="write `url: https://host/path` or `conn_id: my_http_conn`",
+            )
+        if self.url is not None and self.conn_id is not None:
+            raise checks.InvalidValue("both `url` and `conn_id` are set", hint="keep one of them")
+        return self
+
+
+RawChannel = Annotated[
+    RawEmailChannel | RawSlackChannel | RawWebhookChannel, Field(discriminator="channel")
+]
+
+
+# --- alert settings ---------------------------------------------------------------------
+
+
+class RawMessageTemplates(_Raw):
+    """Template overrides; a channel's own template wins over these, these over built-ins."""
+
+    subject: TemplateText | None = Field(None, description="Email subject.")
+    text: TemplateText | None = Field(None, description="Email plain-text body.")
+    html: TemplateText | None = Field(None, description="Email HTML body.")
+    slack: TemplateText | None = Field(None, description="Slack message text.")
+
+
+class RawAlertSettings(_Raw):
+    """Settings an alert may write and ``defaults`` may provide."""
+
+    description: str | None = None
+    schedule: Cron | None = Field(
+        None, description="Five-field cron expression or macro (@daily), in the alert's timezone."
+    )
+    enabled: bool | None = Field(None, description="false: the DAG exists but only runs manually.")
+    key_columns: (
+        Annotated[
+            tuple[NonEmptyStr, ...],
+            BeforeValidator(_one_or_many),
+            AfterValidator(_distinct_columns),
+        ]
+        | None
+    ) = Field(None, description="One alert instance per distinct value of these columns.")
+    conn_id: ConnId | None = Field(None, description="Airflow connection the query runs on.")
+    timezone: Timezone | None = Field(
+        None, description="IANA timezone the schedule is read in, e.g. Europe/Berlin."
+    )
+    owner: NonEmptyStr | None = None
+    tags: Annotated[tuple[NonEmptyStr, ...], BeforeValidator(_one_or_many)] | None = None
+    severity: Literal["info", "warning", "critical"] | None = None
+    timeout: Duration | None = Field(None, description="Statement timeout on the database.")
+    retries: Annotated[int, Field(ge=0)] | None = None
+    retry_delay: Duration | None = None
+    fire_after: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Consecutive ALERT results before the alert fires."
+    )
+    resolve_after: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Consecutive OK results before the alert resolves."
+    )
+    renotify_after: OptionalDuration = Field(None, description="Reminder interval while firing.")
+    notify_on_recovery: bool | None = None
+    notify_on_error: NotifyOnError = Field(
+        None, description="Notify when the query fails this many runs in a row."
+    )
+    fail_task_on_alert: bool | None = None
+    max_rows: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Row cap: default 1, or 1000 with key_columns."
+    )
+    notify: tuple[RawChannel, ...] | None = Field(None, description="Where notifications go.")
+    templates: RawMessageTemplates | None = Field(
+        None, description="Message templates (subject, text, html, slack); merged over defaults."
+    )
+    delivery_attempts: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Failed sends of one notification before it is dead-lettered (10)."
+    )
+
+
+class RawDefaults(RawAlertSettings):
+    """``defaults``: any alert setting; an alert's own value wins, ``tags`` are merged."""
+
+
+class RawAlert(RawAlertSettings):
+    """One entry of ``alerts``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["query"]}, {"required": ["query_file"]}]}
+    )
+
+    name: NonEmptyStr = Field(description="Unique; the dag_id is dag_id_prefix + slug(name).")
+    query: NonEmptyStr | None = Field(
+        None, description="The SQL; returns a `status` column ('ALERT' or 'OK')."
+    )
+    query_file: NonEmptyStr | None = Field(
+        None, description="Path of a .sql file, relative to this YAML file."
+    )
+
+
+# --- file-level pieces ------------------------------------------------------------------
+
+
+class RawStateDb(_Raw):
+    """Where alert state lives: an Airflow connection or a SQLAlchemy URL."""
+
+    conn_id: ConnId | None = None
+    url: NonEmptyStr | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RawStateDb:
+        if (self.conn_id is None) == (self.url is None):
+            raise checks.InvalidValue(
+                "state_db needs exactly one of `conn_id` or `url`",
+                hint="e.g. `state_db: {conn_id: sqlsentinel_state}`",
+            )
+        return self
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+._-]*://")
+
+
+def _sqlalchemy_url(value: str) -> str:
+    if not _URL_SCHEME.match(value.strip()):
+        raise checks.InvalidValue(
+            "database.url is not a SQLAlchemy URL",
+            hint="e.g. postgresql://user@host/db or ${DATABASE_URL}",
+        )
+    return value.strip()
+
+
+class RawDatabase(_Raw):
+    """Standalone SQL Sentinel's default query database."""
+
+    url: Annotated[str, AfterValidator(_sqlalchemy_url)] = Field(
+        description="SQLAlchemy URL used by alerts without conn_id; ${DATABASE_URL} allowed."
+    )
+
+
+class RawSilence(_Raw):
+    """Planned maintenance: events of matching alerts are suppressed until ``until``."""
+
+    match: NonEmptyStr = Field(description="Alert name or glob (daily_*).")
+    until: AwareDateTime = Field(description="End; a time without offset is UTC.")
+    starts: AwareDateTime | None = Field(None, description="Start (default: now).")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> RawSilence:
+        if self.starts is not None and self.until <= self.starts:
+            raise checks.InvalidValue("silence `until` is not after `starts`")
+        return self
+
+
+def _version(value: int) -> int:
+    if value != 1:
+        raise checks.InvalidValue(
+            f"unsupported version {value}", hint="this release reads `version: 1`"
+        )
+    return value
+
+
+_PREFIX = re.compile(r"^[A-Za-z0-9_.-]*$")
+
+
+def _dag_id_prefix(value: str) -> str:
+    if not _PREFIX.match(value):
+        raise checks.InvalidValue(
+            f"{value!r} cannot start a dag_id", hint="use letters, digits, `_`, `-` and `.`"
+        )
+    return value
+
+
+class RawFile(_Raw):
+    """The whole alerts.yaml."""
+
+    model_config = ConfigDict(
+        title="SQL Sentinel alerts file",
+        json_schema_extra={"patternProperties": {"^x-": {}}},  # ignored keys, for anchors
+    )
+
+    version: Annotated[int, AfterValidator(_version), WithJsonSchema({"const": 1})] | None = None
+    dag_id_prefix: Annotated[str, AfterValidator(_dag_id_prefix)] | None = Field(
+        None, description="Prefix of every alert's dag_id (default sqlsentinel_)."
+    )
+    state_db: RawStateDb | None = None
+    database: RawDatabase | None = None
+    defaults: RawDefaults | None = None
+    alerts: tuple[RawAlert, ...] | None = None
+    silences: tuple[RawSilence, ...] | None = None

@@ -1,0 +1,304 @@
+"""From a checked raw alert and ``defaults`` to a concrete ``AlertConfig``.
+
+Inheritance rules (PRODUCT 3.1): a setting written on the alert wins over ``defaults``;
+``tags`` are the union (defaults first, order kept, no duplicates); ``notify`` replaces;
+``templates`` merge part by part (an alert's own ``subject`` keeps the default ``html``).
+Settings nobody wrote take the resolved model's own defaults. This is also where checks
+that need more than one value happen: the SQL is loaded from ``query_file`` and checked in
+the dialect of the alert's connection, whose ``conn_id`` may come from ``defaults`` and whose
+type only the Airflow edge knows (``conn_type_of``); an alert with no connection at all is
+refused here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from sqlsentinel_airflow.core.config.models import (
+    DEFAULT_MAX_ROWS_KEYED,
+    DEFAULT_MAX_ROWS_SINGLE,
+    AlertConfig,
+    ChannelConfig,
+    EmailChannel,
+    MessageTemplates,
+    SlackChannel,
+    WebhookChannel,
+)
+from sqlsentinel_airflow.core.config.raw import (
+    RawAlert,
+    RawAlertSettings,
+    RawChannel,
+    RawEmailChannel,
+    RawSlackChannel,
+    RawWebhookChannel,
+)
+from sqlsentinel_airflow.core.config.sqlcheck import (
+    UnsafeQuery,
+    check_query,
+    dialect_for_conn_type,
+    dialect_for_url,
+)
+from sqlsentinel_airflow.core.config.yamlpos import Path, Problem
+
+__all__ = [
+    "AIRFLOW_DAG_ID_MAX",
+    "FileContext",
+    "check_invalid_alert",
+    "resolve_alert",
+    "resolve_channels",
+]
+
+AIRFLOW_DAG_ID_MAX = 250
+_NULLABLE = frozenset({"renotify_after", "notify_on_error"})
+"""Settings where an explicit null means something ("never"), not "not written"."""
+
+
+@dataclass
+class FileContext:
+    """What resolving one alert needs to know about the file it came from."""
+
+    source_file: str | None
+    base_dir: FsPath
+    dag_id_prefix: str
+    database_url: str | None = None
+    database_broken: bool = False
+    broken_defaults: frozenset[str] = frozenset()
+    conn_type_of: Callable[[str], str | None] | None = None
+    _conn_dialects: dict[str, str | None] = field(default_factory=dict)
+    _query_files: dict[FsPath, str | Problem] = field(default_factory=dict)
+
+    def dialect_of_conn(self, conn_id: str) -> str | None:
+        """The sqlglot dialect of a connection, asked once per conn_id; None if unknown."""
+        if conn_id not in self._conn_dialects:
+            conn_type: str | None = None
+            if self.conn_type_of is not None:
+                try:
+                    conn_type = self.conn_type_of(conn_id)
+                except Exception:  # a missing connection is checked at run time, not here
+                    conn_type = None
+            self._conn_dialects[conn_id] = dialect_for_conn_type(conn_type)
+        return self._conn_dialects[conn_id]
+
+    def read_query_file(self, relative: str, path: Path) -> str | Problem:
+        target = (self.base_dir / relative).resolve()
+        if target not in self._query_files:
+            self._query_files[target] = _read_sql(target, relative, path, self.base_dir)
+        return self._query_files[target]
+
+
+def _read_sql(target: FsPath, relative: str, path: Path, base_dir: FsPath) -> str | Problem:
+    try:
+        return target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Problem(
+            path,
+            f"query_file `{relative}` not found",
+            hint=f"paths are relative to the folder of the YAML file: {base_dir.resolve()}",
+        )
+    except IsADirectoryError:
+        return Problem(path, f"query_file `{relative}` is a directory, not a .sql file")
+    except UnicodeDecodeError:
+        return Problem(path, f"query_file `{relative}` is not UTF-8 text")
+    except OSError as exc:
+        return Problem(path, f"query_file `{relative}` cannot be read: {exc.strerror}")
+
+
+def resolve_alert(
+    raw: RawAlert,
+    defaults: RawAlertSettings | None,
+    ctx: FileContext,
+    *,
+    base: Path,
+    slug: str,
+    line: int | None,
+) -> tuple[AlertConfig | None, list[Problem]]:
+    """The concrete alert, or None and the problems that prevent it."""
+    settings = _merged_settings(raw, defaults)
+    checked = _check_query_and_connection(settings, raw.query, raw.query_file, ctx, base)
+    if checked.problems or checked.query is None:
+        return None, checked.problems
+    if settings.get("schedule") is None or not (settings.get("conn_id") or checked.database_url):
+        return None, []  # inherits a broken default: that error is reported once, on `defaults`
+    fields: dict[str, Any] = {
+        key: value
+        for key, value in settings.items()
+        if key in AlertConfig.model_fields and (value is not None or key in _NULLABLE)
+    }
+    key_columns = settings.get("key_columns") or ()
+    fields.update(
+        name=raw.name,
+        slug=slug,
+        dag_id=ctx.dag_id_prefix + slug,
+        query=checked.query,
+        query_file=raw.query_file,
+        database_url=checked.database_url,
+        dialect=checked.dialect,
+        notify=resolve_channels(settings.get("notify") or ()),
+        max_rows=settings.get("max_rows")
+        or (DEFAULT_MAX_ROWS_KEYED if key_columns else DEFAULT_MAX_ROWS_SINGLE),
+        source_file=ctx.source_file,
+        source_line=line,
+    )
+    try:
+        return AlertConfig(**fields), []
+    except ValidationError as exc:  # pragma: no cover - raw checks should make this unreachable
+        return None, [Problem(base, f"alert cannot be built: {exc.errors()[0]['msg']}")]
+
+
+def check_invalid_alert(
+    item: dict[str, Any], defaults: RawAlertSettings | None, ctx: FileContext, *, base: Path
+) -> list[Problem]:
+    """The checks ``resolve_alert`` would make, for an alert whose own keys failed validation.
+
+    So that one pass reports a typo'd key *and* the DELETE in the same alert. Values that
+    failed validation are left out here: they already have their problem.
+    """
+    settings: dict[str, Any] = {}
+    if defaults is not None:
+        settings.update((k, getattr(defaults, k)) for k in defaults.model_fields_set)
+    if item.get("schedule") is not None:
+        settings["schedule"] = item["schedule"]
+    conn_id = item.get("conn_id")
+    if "conn_id" in item:
+        settings["conn_id"] = conn_id if isinstance(conn_id, str) and conn_id else None
+    query, query_file = _text(item.get("query")), _text(item.get("query_file"))
+    written = "query" in item or "query_file" in item
+    return _check_query_and_connection(
+        settings,
+        query,
+        query_file,
+        ctx,
+        base,
+        check_sql=query is not None or query_file is not None or not written,
+        conn_id_invalid="conn_id" in item and settings["conn_id"] is None,
+    ).problems
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+@dataclass
+class _Checked:
+    query: str | None = None
+    dialect: str | None = None
+    database_url: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _check_query_and_connection(
+    settings: dict[str, Any],
+    query: str | None,
+    query_file: str | None,
+    ctx: FileContext,
+    base: Path,
+    *,
+    check_sql: bool = True,
+    conn_id_invalid: bool = False,
+) -> _Checked:
+    """Required settings, the SQL text (from ``query_file`` if so) and its read-only check.
+
+    ``check_sql=False`` and ``conn_id_invalid`` skip what already failed validation.
+    """
+    checked = _Checked(problems=_missing_settings(settings, ctx, base, conn_id_invalid))
+    if check_sql:
+        checked.query, problem = _query_text(query, query_file, ctx, base)
+        if problem is not None:
+            checked.problems.append(problem)
+    conn_id = settings.get("conn_id")
+    checked.database_url = None if conn_id else ctx.database_url
+    if conn_id:
+        checked.dialect = ctx.dialect_of_conn(conn_id)
+    elif checked.database_url:
+        checked.dialect = dialect_for_url(checked.database_url)
+    if checked.query is not None:
+        where = (*base, "query_file") if query_file is not None else (*base, "query")
+        try:
+            checked.dialect = check_query(checked.query, checked.dialect).dialect
+        except UnsafeQuery as exc:
+            checked.problems.append(Problem(where, exc.message, exc.hint))
+    return checked
+
+
+def _merged_settings(raw: RawAlert, defaults: RawAlertSettings | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if defaults is not None:
+        settings.update((k, getattr(defaults, k)) for k in defaults.model_fields_set)
+    settings.update((k, getattr(raw, k)) for k in raw.model_fields_set)
+    default_tags = (defaults.tags if defaults is not None else None) or ()
+    settings["tags"] = tuple(dict.fromkeys((*default_tags, *(raw.tags or ()))))
+    parts: dict[str, Any] = {}
+    for source in (defaults.templates if defaults is not None else None, raw.templates):
+        if source is not None:  # part by part: the alert's subject keeps the default body
+            parts.update((k, getattr(source, k)) for k in source.model_fields_set)
+    settings["templates"] = MessageTemplates(**parts)
+    return settings
+
+
+def _missing_settings(
+    settings: dict[str, Any], ctx: FileContext, base: Path, conn_id_invalid: bool
+) -> list[Problem]:
+    problems = []
+    if settings.get("schedule") is None and "schedule" not in ctx.broken_defaults:
+        problems.append(
+            Problem(
+                (*base, "schedule"),
+                "missing required key `schedule`",
+                hint='write e.g. `schedule: "0 9 * * *"` here or in `defaults`',
+            )
+        )
+    no_database = ctx.database_url is None and not ctx.database_broken
+    known_broken = conn_id_invalid or "conn_id" in ctx.broken_defaults
+    if not settings.get("conn_id") and no_database and not known_broken:
+        problems.append(
+            Problem(
+                (*base, "conn_id"),
+                "no connection for this alert's query",
+                hint="set `conn_id` here or in `defaults`, or a top-level `database: {url: ...}`",
+            )
+        )
+    return problems
+
+
+def _query_text(
+    query: str | None, query_file: str | None, ctx: FileContext, base: Path
+) -> tuple[str | None, Problem | None]:
+    if query is not None and query_file is not None:
+        return None, Problem(
+            (*base, "query_file"),
+            "both `query` and `query_file` are set",
+            hint="keep one of them",
+            on_key=True,
+        )
+    if query is not None:
+        return query, None
+    if query_file is not None:
+        text = ctx.read_query_file(query_file, (*base, "query_file"))
+        return (None, text) if isinstance(text, Problem) else (text, None)
+    return None, Problem(
+        (*base, "query"),
+        "missing required key `query`",
+        hint="or `query_file: sql/<name>.sql`, relative to this file",
+    )
+
+
+def resolve_channels(raws: tuple[RawChannel, ...]) -> tuple[ChannelConfig, ...]:
+    """Concrete channel models; unwritten settings take the channel model's defaults."""
+    return tuple(_resolve_channel(raw) for raw in raws)
+
+
+def _resolve_channel(raw: RawChannel) -> ChannelConfig:
+    written = {k: getattr(raw, k) for k in raw.model_fields_set if getattr(raw, k) is not None}
+    if isinstance(raw, RawEmailChannel):
+        to = written.pop("recipients", None) or written.pop("to")
+        return EmailChannel(recipients=to, **written)
+    if isinstance(raw, RawSlackChannel):
+        return SlackChannel(**written)
+    if isinstance(raw, RawWebhookChannel):
+        return WebhookChannel(**written)
+    raise TypeError(f"unknown channel model {type(raw).__name__}")  # pragma: no cover

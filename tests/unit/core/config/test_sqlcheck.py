@@ -1,0 +1,212 @@
+"""Alert SQL must be one read-only statement: a table of accepted and refused queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlsentinel_airflow.core.config.sqlcheck import (
+    READ_ONLY_RULE,
+    QueryCheck,
+    UnsafeQuery,
+    check_query,
+    dialect_for_conn_type,
+    dialect_for_url,
+)
+
+ACCEPTED: list[tuple[str | None, str]] = [
+    (None, "SELECT 'OK' AS status"),
+    (None, "select 'ALERT' as status, 3 as actual_value;"),
+    (None, "-- comment first\nSELECT 1 AS status /* ; DROP TABLE x */"),
+    (None, "(SELECT 1 AS status)"),
+    (None, "SELECT 'OK' AS status UNION ALL SELECT 'ALERT'"),
+    (None, "SELECT a FROM t INTERSECT SELECT a FROM u"),
+    (None, "SELECT a FROM t EXCEPT SELECT a FROM u"),
+    (None, "SELECT 'x; DELETE FROM t' AS status"),
+    (None, "SELECT delete_count AS status FROM updates"),
+    ("postgres", "WITH s AS (SELECT SUM(a) AS v FROM t) SELECT v, 'OK' AS status FROM s"),
+    ("postgres", "VALUES ('OK', 1)"),
+    ("postgres", "SELECT a::int, b->>'k' FROM t WHERE d > now() - interval '1 day'"),
+    ("postgres", "SELECT DISTINCT ON (a) a FROM t ORDER BY a, b"),
+    ("postgres", "SELECT $$dollar ${VAR} quoted$$ AS status"),
+    ("mysql", "SELECT `table_name`, 'OK' AS status FROM information_schema.tables LIMIT 1, 2"),
+    ("mysql", "SELECT IF(COUNT(*) > 0, 'ALERT', 'OK') AS status FROM t"),
+    (
+        "sqlite",
+        "SELECT CASE WHEN julianday('now') - julianday(MAX(ts)) > 1 THEN 'ALERT' END AS status FROM t",
+    ),
+    ("snowflake", "SELECT a FROM t QUALIFY ROW_NUMBER() OVER (PARTITION BY a ORDER BY b) = 1"),
+    ("bigquery", "SELECT COUNTIF(x IS NULL) AS n FROM `project.dataset.table`"),
+    ("tsql", "SELECT TOP 1 [status] FROM dbo.checks WITH (NOLOCK)"),
+    ("duckdb", "FROM t SELECT a"),
+    ("trino", "SELECT approx_distinct(a) FROM t"),
+    ("redshift", "SELECT GETDATE() AS now, 'OK' AS status"),
+    ("oracle", "SELECT 'OK' AS status FROM dual"),
+    ("databricks", "SELECT a FROM delta.`/path/to/table`"),
+]
+
+REFUSED: list[tuple[str | None, str, str]] = [
+    (None, "", "query is empty; " + READ_ONLY_RULE),
+    (None, "   \n  ", "query is empty; " + READ_ONLY_RULE),
+    (None, "-- nothing but a comment", "query is empty (only comments or `;`); " + READ_ONLY_RULE),
+    (None, ";", "query is empty (only comments or `;`); " + READ_ONLY_RULE),
+    (None, "DELETE FROM t", "query is a DELETE statement; " + READ_ONLY_RULE),
+    (None, "INSERT INTO t VALUES (1)", "query is an INSERT statement; " + READ_ONLY_RULE),
+    (None, "UPDATE t SET a = 1", "query is an UPDATE statement; " + READ_ONLY_RULE),
+    (
+        None,
+        "MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE",
+        "query is a MERGE statement; " + READ_ONLY_RULE,
+    ),
+    (None, "CREATE TABLE t (a INT)", "query is a CREATE statement; " + READ_ONLY_RULE),
+    (None, "DROP TABLE t", "query is a DROP statement; " + READ_ONLY_RULE),
+    (None, "ALTER TABLE t ADD COLUMN b INT", "query is an ALTER statement; " + READ_ONLY_RULE),
+    (None, "TRUNCATE TABLE t", "query is a TRUNCATE statement; " + READ_ONLY_RULE),
+    ("postgres", "GRANT SELECT ON t TO bob", "query is a GRANT statement; " + READ_ONLY_RULE),
+    ("postgres", "COPY t TO '/tmp/out.csv'", "query is a COPY statement; " + READ_ONLY_RULE),
+    ("postgres", "CALL refresh_everything()", "query is a CALL statement; " + READ_ONLY_RULE),
+    ("postgres", "EXECUTE prepared_plan", "query is an EXECUTE statement; " + READ_ONLY_RULE),
+    ("tsql", "EXEC sp_who", "query is an EXECUTE statement; " + READ_ONLY_RULE),
+    (None, "SET search_path = evil", "query is a SET statement; " + READ_ONLY_RULE),
+    ("sqlite", "PRAGMA journal_mode = DELETE", "query is a PRAGMA statement; " + READ_ONLY_RULE),
+    (
+        "postgres",
+        "SELECT * INTO backup FROM t",
+        "query is a SELECT ... INTO statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "tsql",
+        "SELECT * INTO #tmp FROM t",
+        "query is a SELECT ... INTO statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "postgres",
+        "SELECT * FROM t FOR UPDATE",
+        "query is a SELECT ... FOR UPDATE statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "postgres",
+        "SELECT * FROM t FOR SHARE SKIP LOCKED",
+        "query is a SELECT ... FOR SHARE statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "mysql",
+        "SELECT * FROM t LOCK IN SHARE MODE",
+        "query is a SELECT ... FOR SHARE statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "postgres",
+        "WITH gone AS (DELETE FROM t RETURNING *) SELECT count(*) FROM gone",
+        "query contains a DELETE statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "postgres",
+        "WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x",
+        "query contains an INSERT statement; " + READ_ONLY_RULE,
+    ),
+    (
+        "postgres",
+        "WITH x AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM x",
+        "query contains an UPDATE statement; " + READ_ONLY_RULE,
+    ),
+    (None, "SELECT 1; SELECT 2", "query contains 2 statements (SELECT, SELECT); " + READ_ONLY_RULE),
+    (
+        None,
+        "SELECT 'OK' AS status -- harmless\n; DROP TABLE t",
+        "query contains 2 statements (SELECT, DROP); " + READ_ONLY_RULE,
+    ),
+    (
+        "mysql",
+        "SELECT 1 /* */; DELETE FROM t; SELECT 2",
+        "query contains 3 statements (SELECT, DELETE, SELECT); " + READ_ONLY_RULE,
+    ),
+    ("postgres", "BEGIN", "query is a BEGIN statement; " + READ_ONLY_RULE),
+    ("postgres", "VACUUM t", "query is a VACUUM statement; " + READ_ONLY_RULE),
+    ("mysql", "SHOW TABLES", "query is a SHOW statement; " + READ_ONLY_RULE),
+    ("sqlite", "ATTACH DATABASE 'x.db' AS x", "query is an ATTACH statement; " + READ_ONLY_RULE),
+]
+
+UNPARSEABLE: list[tuple[str | None, str, str]] = [
+    (None, "SELEC 1", "query does not parse as SQL: Invalid expression / Unexpected token"),
+    ("postgres", "SELECT (1", "query does not parse as postgres SQL: Expecting )"),
+    ("mysql", "SELECT 'unterminated", "query does not parse as mysql SQL: "),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql"), ACCEPTED)
+def test_read_only_queries_are_accepted(dialect: str | None, sql: str) -> None:
+    assert check_query(sql, dialect) == QueryCheck(dialect)
+
+
+@pytest.mark.parametrize(("dialect", "sql", "message"), REFUSED)
+def test_unsafe_queries_are_refused_naming_the_statement(
+    dialect: str | None, sql: str, message: str
+) -> None:
+    with pytest.raises(UnsafeQuery) as caught:
+        check_query(sql, dialect)
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(("dialect", "sql", "start"), UNPARSEABLE)
+def test_unparseable_queries_report_the_parser_message(
+    dialect: str | None, sql: str, start: str
+) -> None:
+    with pytest.raises(UnsafeQuery) as caught:
+        check_query(sql, dialect)
+    assert caught.value.message.startswith(start)
+    assert "\x1b" not in caught.value.message  # no terminal colour codes from sqlglot
+
+
+def test_table_is_big_enough() -> None:
+    assert len(ACCEPTED) + len(REFUSED) + len(UNPARSEABLE) >= 60
+
+
+def test_fallback_to_generic_sql_when_the_dialect_cannot_parse() -> None:
+    assert check_query("SELECT IF(a, 'ALERT', 'OK') AS status FROM t", "tsql") == QueryCheck(None)
+
+
+def test_fallback_still_refuses_writes() -> None:
+    with pytest.raises(UnsafeQuery, match="query is a DELETE statement"):
+        check_query("DELETE FROM t WHERE IF(a, 1, 0) = 1", "tsql")
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "dialect"),
+    [
+        ("postgres", "postgres"),
+        ("postgresql", "postgres"),
+        ("mysql", "mysql"),
+        ("mariadb", "mysql"),
+        ("sqlite", "sqlite"),
+        ("snowflake", "snowflake"),
+        ("gcpbigquery", "bigquery"),
+        ("redshift", "redshift"),
+        ("trino", "trino"),
+        ("duckdb", "duckdb"),
+        ("mssql", "tsql"),
+        ("oracle", "oracle"),
+        ("databricks", "databricks"),
+        ("Postgres", "postgres"),
+        ("http", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_dialect_for_conn_type(conn_type: str | None, dialect: str | None) -> None:
+    assert dialect_for_conn_type(conn_type) == dialect
+
+
+@pytest.mark.parametrize(
+    ("url", "dialect"),
+    [
+        ("postgresql+psycopg2://u:p@h/db", "postgres"),
+        ("mysql+mysqldb://root@127.0.0.1/test", "mysql"),
+        ("sqlite:///tmp/x.db", "sqlite"),
+        ("mssql+pyodbc://dsn", "tsql"),
+        ("bigquery://project", "bigquery"),
+        ("snowflake://acct/db", "snowflake"),
+        ("unknown://x", None),
+        ("not a url", None),
+    ],
+)
+def test_dialect_for_url(url: str, dialect: str | None) -> None:
+    assert dialect_for_url(url) == dialect
