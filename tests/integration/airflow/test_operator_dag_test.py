@@ -9,7 +9,9 @@ and a query past its ``timeout`` is stopped by the database and recorded as ERRO
 from __future__ import annotations
 
 import json
-import textwrap
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ alerts:
     retries: 0
     notify:
       - channel: webhook
-        url: http://127.0.0.1:9/hook
+        url: http://127.0.0.1:{port}/hook
     query: |
       SELECT CASE WHEN MAX(v) > 3 THEN 'ALERT' ELSE 'OK' END AS status,
              MAX(v) AS actual_value, 3 AS threshold
@@ -53,6 +55,32 @@ SLOW = {
         "SELECT CASE WHEN MAX(x) > 0 THEN 'OK' END AS status FROM c\""
     ),
 }
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """A webhook receiver on loopback recording every JSON body it is sent."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _conn_json(url: str) -> str:
@@ -100,8 +128,13 @@ def _count(url: str, sql: str) -> int:
 @pytest.mark.airflow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
 def test_alert_dag_runs_end_to_end(
-    backend: str, airflow_db: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    backend: str,
+    airflow_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    receiver: tuple[int, list[dict[str, Any]]],
 ) -> None:
+    port, received = receiver
     url = str(
         request.getfixturevalue(
             {"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}[backend]
@@ -115,7 +148,7 @@ def test_alert_dag_runs_end_to_end(
 
     name = f"dagtest_{backend}"
     folder = airflow_db
-    (folder / "alerts.yaml").write_text(ALERTS.format(name=name, slow_query=SLOW[backend]))
+    (folder / "alerts.yaml").write_text(ALERTS.format(name=name, slow_query=SLOW[backend], port=port))
     (folder / "sqlsentinel_alerts.py").write_text(DAG_FILE)
     monkeypatch.setenv(f"AIRFLOW_CONN_WH_{name.upper()}", _conn_json(url))
     monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", url)
@@ -136,6 +169,7 @@ def test_alert_dag_runs_end_to_end(
     assert _count(url, "SELECT count(*) FROM sqlsentinel_state WHERE state = 'FIRING'") == 1
     assert _count(url, "SELECT count(*) FROM sqlsentinel_history") == 1
     assert _count(url, "SELECT count(*) FROM sqlsentinel_outbox WHERE kind = 'firing'") == 1
+    assert [(m["kind"], m["alert"]["name"]) for m in received] == [("firing", name)]
 
     run2 = dag.test()
     assert run2.state == "success"
@@ -149,6 +183,7 @@ def test_alert_dag_runs_end_to_end(
     assert dry_x["dry_run"] is True and dry_x["state"] == "FIRING"
     assert _count(url, "SELECT count(*) FROM sqlsentinel_history") == 2
     assert _count(url, "SELECT count(*) FROM sqlsentinel_outbox") == 1
+    assert len(received) == 1, "neither the second run nor the dry run may send anything"
 
     slow = bag.dags[f"t_{name}_slow"]
     slow_run = slow.test()

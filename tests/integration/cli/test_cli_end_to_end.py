@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cli_smtp import Inbox
 
 ALERTS = """\
 defaults:
@@ -60,7 +61,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def sqlite_setup(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+def sqlite_setup(tmp_path: Path, inbox: Inbox) -> tuple[Path, dict[str, str], Path]:
     wh = tmp_path / "warehouse.db"
     with sqlite3.connect(wh) as conn:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount NUMERIC)")
@@ -68,6 +69,7 @@ def sqlite_setup(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
     (tmp_path / "alerts.yaml").write_text(ALERTS)
     env = base_env(tmp_path)
     env["AIRFLOW_CONN_WH"] = json.dumps({"conn_type": "sqlite", "host": str(wh)})
+    env["AIRFLOW_CONN_SMTP_DEFAULT"] = inbox.connection_json()
     state = tmp_path / "state.db"
     env["SQLSENTINEL_STATE_DB_URL"] = f"sqlite:///{state}"
     return tmp_path, env, state
@@ -98,6 +100,7 @@ def test_validate_invalid_reports_location_and_exit_2(tmp_path: Path) -> None:
                 schedule: "0 25 * * *"
                 query: SELECT 'OK' AS status
                 renotify_aftr: 4h
+                conn_id: wh
             """
         )
     )
@@ -140,7 +143,9 @@ def test_validate_standalone_format(tmp_path: Path) -> None:
     assert "hooks.slack.com" not in proc.stdout + proc.stderr
 
 
-def test_run_status_history_silence_cycle(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+def test_run_status_history_silence_cycle(
+    sqlite_setup: tuple[Path, dict[str, str], Path], inbox: Inbox
+) -> None:
     cwd, env, state = sqlite_setup
 
     dry = run_json(["run", "alerts.yaml", "--dry-run"], env, cwd)
@@ -155,15 +160,19 @@ def test_run_status_history_silence_cycle(sqlite_setup: tuple[Path, dict[str, st
     assert rev["state"] == "FIRING" and rev["actual_value"] == 430
     assert [e["kind"] for e in rev["events"]] == ["firing"]
     assert state.exists()
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert mail["To"] == "oncall@example.com" and "revenue_drop" in mail["Subject"]
 
     second = run_json(["run", "alerts.yaml"], env, cwd)
     rev2 = {e["alert_name"]: e for e in second["evaluations"]}["revenue_drop"]
     assert rev2["state"] == "FIRING" and rev2["events"] == []
+    assert len(inbox.messages) == 1, "a still-firing alert must not notify again"
 
     status = run_json(["status", "alerts.yaml"], env, cwd)
     st = {a["alert"]: a for a in status["alerts"]}
     assert st["revenue_drop"]["instances"][0]["state"] == "FIRING"
-    assert [n["kind"] for n in st["revenue_drop"]["pending_notifications"]] == ["firing"]
+    assert st["revenue_drop"]["pending_notifications"] == []
     assert st["orders_exist"]["instances"][0]["state"] == "OK"
     text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
     assert text.returncode == 0 and "FIRING" in text.stdout
@@ -218,11 +227,11 @@ def test_commands_without_file_find_state_db_from_env_alone(
     elsewhere.mkdir()
     hist = run_json(["history", "--limit", "5"], env, elsewhere)
     assert {h["alert"] for h in hist["history"]} == {"revenue_drop", "orders_exist"}
-    outbox = run_json(["outbox", "--status", "pending"], env, elsewhere)
-    assert [o["kind"] for o in outbox["outbox"]] == ["firing"]
+    outbox = run_json(["outbox", "--status", "delivered"], env, elsewhere)
+    assert [(o["kind"], o["channel"]) for o in outbox["outbox"]] == [("firing", "email")]
 
 
-def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str) -> None:
+def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str, inbox: Inbox) -> None:
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE orders (id serial PRIMARY KEY, amount numeric)"))
@@ -242,6 +251,7 @@ def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str) -> No
         }
     )
     env["SQLSENTINEL_STATE_DB_URL"] = pg_url
+    env["AIRFLOW_CONN_SMTP_DEFAULT"] = inbox.connection_json()
     first = run_json(["run", "alerts.yaml"], env, tmp_path)
     rev = {e["alert_name"]: e for e in first["evaluations"]}["revenue_drop"]
     assert rev["state"] == "FIRING" and float(rev["actual_value"]) == 430.0
@@ -254,5 +264,6 @@ def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str) -> No
         ).scalar_one()
     check.dispose()
     assert firing == 1
+    assert len(inbox.messages) == 1
     proc = sqlsentinel(["status", "alerts.yaml"], env, tmp_path)
     assert "S3cret-pg-PW" not in proc.stdout + proc.stderr
