@@ -1,0 +1,292 @@
+"""The UI's JSON API (under ``/sqlsentinel/api``): alerts, history, silences.
+
+Imported by the api-server only (through ``app.py``): it imports Airflow's auth and DB
+dependencies at module level, which FastAPI needs to resolve the routes' annotations.
+
+Thin edge: the catalog says which alerts exist, the state stores what they did, ``overview``
+shapes it. Every route requires an authenticated Airflow user (``auth.py``); inputs are
+validated by pydantic and answered with 422 (bad duration, end time in the past, empty
+reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JSON).
+
+GET  /alerts                                 every alert the user may read, with its state
+GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries
+GET  /alerts/{dag_id}/history                its evaluations, newest first, paged by before_id
+POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "until": ISO,
+                                             "reason": "..."}; the author is the user
+POST /alerts/{dag_id}/silences/{id}/end      end a silence early
+GET  /me                                     who the API thinks you are
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.core.model import Silence
+from sqlsentinel_airflow.store import OutboxStatus, StateStore
+from sqlsentinel_airflow.ui import auth, catalog, overview
+from sqlsentinel_airflow.ui.definitions import ManifestIndex, parse_alert_doc
+from sqlsentinel_airflow.ui.stores import StateStores
+
+__all__ = ["SilenceRequest", "UiContext", "build_api_router"]
+
+_OUTBOX_SCAN = 10_000
+
+
+@dataclass
+class UiContext:
+    """What the routes share in one api-server process."""
+
+    manifests: ManifestIndex
+    stores: StateStores
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+
+class SilenceRequest(BaseModel):
+    """A new silence: for ``duration`` (``30m``, ``2h``, ``1d``, seconds) or ``until`` a time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration: str | None = Field(default=None, examples=["2h"])
+    until: datetime | None = Field(default=None, examples=["2030-01-01T06:00:00Z"])
+    reason: str = Field(max_length=2000, examples=["warehouse maintenance"])
+
+    @field_validator("duration")
+    @classmethod
+    def _duration_parses(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) <= timedelta(0):
+            raise ValueError(f"the silence duration must be positive, got {value!r}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("reason must not be empty: say why, for the people who see it later")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_end(self) -> SilenceRequest:
+        if (self.duration is None) == (self.until is None):
+            raise ValueError("give exactly one of duration (e.g. 2h) or until (an ISO 8601 time)")
+        return self
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """``(start, end)``; ValueError when ``until`` is not in the future."""
+        duration = parse_duration(self.duration) if self.duration is not None else None
+        return silence_rules.silence_window(now=now, duration=duration, until=self.until)
+
+
+def _stores_by_url(
+    ctx: UiContext, entries: Sequence[catalog.AlertEntry]
+) -> dict[str, list[catalog.AlertEntry]]:
+    grouped: dict[str, list[catalog.AlertEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(ctx.stores.url_for(entry.state_db), []).append(entry)
+    return grouped
+
+
+def _summaries(
+    ctx: UiContext, entries: Sequence[catalog.AlertEntry], *, detailed: bool
+) -> list[dict[str, Any]]:
+    now = ctx.clock()
+    out: list[dict[str, Any]] = []
+    for url, group in _stores_by_url(ctx, entries).items():
+        store = ctx.stores.for_reading(url)
+        names = {e.name for e in group}
+        states = [s for s in store.list_states() if s.alert_name in names] if store else []
+        stored_silences = store.list_silences(now) if store else []
+        pending = _count(store, OutboxStatus.PENDING, names)
+        dead = _count(store, OutboxStatus.DEAD, names)
+        for entry in group:
+            mine = [s for s in states if s.alert_name == entry.name]
+            worst = overview.worst_instance(mine)
+            spark = (
+                store.history(
+                    entry.name,
+                    limit=overview.SPARK_POINTS,
+                    instance_key=worst.instance_key,
+                )
+                if store is not None and worst is not None
+                else []
+            )
+            out.append(
+                overview.alert_summary(
+                    entry,
+                    states=mine,
+                    silences=overview.silences_for(
+                        entry, stored_silences, entry.file_silences, now
+                    ),
+                    pending=pending.get(entry.name, 0),
+                    dead=dead.get(entry.name, 0),
+                    spark=spark,
+                    now=now,
+                    all_instances=detailed,
+                )
+            )
+    return sorted(out, key=lambda a: (str(a["name"]).lower(), a["dag_id"]))
+
+
+def _count(store: StateStore | None, state: OutboxStatus, names: set[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if store is None:
+        return counts
+    for row in store.outbox(status=state, limit=_OUTBOX_SCAN):
+        if row.alert_name in names:
+            counts[row.alert_name] = counts.get(row.alert_name, 0) + 1
+    return counts
+
+
+def build_api_router(ctx: UiContext) -> APIRouter:
+    """The routes, each with Airflow's auth dependencies."""
+    router = APIRouter()
+    can_read = [Depends(requires_access_dag("GET"))]
+    can_edit = [Depends(requires_access_dag("PUT")), Depends(auth.require_json)]
+
+    def alert_or_404(session: Any, dag_id: str) -> catalog.AlertEntry:
+        entry = catalog.find_alert(session, dag_id, ctx.manifests.by_dag_id())
+        if entry is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"no SQL Sentinel alert has the DAG id {dag_id!r} (or its DAG was removed)",
+            )
+        return entry
+
+    @router.get("/me")
+    def me(user: GetUserDep) -> dict[str, Any]:
+        return {"user": auth.user_name(user)}
+
+    @router.get("/alerts")
+    def list_alerts(user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+        manifests = ctx.manifests.by_dag_id()
+        every = catalog.list_alerts(session, manifests)
+        readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
+        editable = auth.authorized_dag_ids(user, readable, "PUT", session)
+        alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], detailed=False)
+        for alert in alerts:
+            alert["can_edit"] = alert["dag_id"] in editable
+        counts = {word: 0 for word in overview.STATUS_ORDER}
+        for alert in alerts:
+            counts[alert["status"]] += 1
+        return {"generated_at": ctx.clock().isoformat(), "counts": counts, "alerts": alerts}
+
+    @router.get("/alerts/{dag_id}", dependencies=can_read)
+    def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        (summary,) = _summaries(ctx, [entry], detailed=True)
+        summary["can_edit"] = bool(auth.authorized_dag_ids(user, [dag_id], "PUT", session))
+        summary["docs"] = overview.docs_json(parse_alert_doc(catalog.alert_doc_md(session, dag_id)))
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        undelivered = [
+            row
+            for state in (OutboxStatus.PENDING, OutboxStatus.DEAD)
+            for row in (store.outbox(status=state, alert_name=entry.name) if store else [])
+        ]
+        summary["deliveries"] = [overview.outbox_json(row) for row in undelivered]
+        return {"alert": summary}
+
+    @router.get("/alerts/{dag_id}/history", dependencies=can_read)
+    def get_history(
+        dag_id: str,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        before_id: Annotated[int | None, Query(ge=1)] = None,
+        instance_key: str | None = None,
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        rows = (
+            store.history(entry.name, limit=limit, before_id=before_id, instance_key=instance_key)
+            if store
+            else []
+        )
+        next_before = rows[-1].id if len(rows) == limit and rows else None
+        return {
+            "dag_id": dag_id,
+            "entries": [overview.history_json(r) for r in rows],
+            "next_before_id": next_before,
+        }
+
+    @router.post(
+        "/alerts/{dag_id}/silences", dependencies=can_edit, status_code=status.HTTP_201_CREATED
+    )
+    def create_silence(
+        dag_id: str, body: SilenceRequest, user: GetUserDep, session: SessionDep
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        now = ctx.clock()
+        try:
+            start, end = body.window(now)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        store = ctx.stores.for_writing(ctx.stores.url_for(entry.state_db))
+        saved = store.add_silence(
+            Silence(
+                match=glob.escape(entry.name),  # this alert only, even if its name has * ? [
+                starts_at=start,
+                ends_at=end,
+                reason=body.reason,
+                author=auth.user_name(user),
+                created_at=now,
+                source="ui",
+            )
+        )
+        return {"silence": overview.silence_json(saved, now)}
+
+    @router.post("/alerts/{dag_id}/silences/{silence_id}/end", dependencies=can_edit)
+    def end_silence(
+        dag_id: str, silence_id: int, user: GetUserDep, session: SessionDep
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        now = ctx.clock()
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        known = store.list_silences(now, include_inactive=True) if store is not None else []
+        found = next((s for s in known if s.id == silence_id), None)
+        if (
+            store is None
+            or found is None
+            or not silence_rules.matches(found, entry.name, entry.dag_id)
+        ):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"no silence #{silence_id} applies to alert {entry.name!r}",
+            )
+        if silence_rules.silence_status(found, now) is silence_rules.SilenceStatus.EXPIRED:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"silence #{silence_id} is already over")
+        _require_edit_on_everything_muted(found, entry, user, session, ctx)
+        ended = store.end_silence(silence_id, now)
+        return {"silence": overview.silence_json(ended, now)}
+
+    return router
+
+
+def _require_edit_on_everything_muted(
+    silence: Silence, entry: catalog.AlertEntry, user: Any, session: Any, ctx: UiContext
+) -> None:
+    """Ending a glob silence unmutes every alert it matches: the user must be able to edit
+    each of them (in the same state database), not only the one whose page they are on."""
+    url = ctx.stores.url_for(entry.state_db)
+    muted = [
+        e.dag_id
+        for e in catalog.list_alerts(session, ctx.manifests.by_dag_id())
+        if silence_rules.matches(silence, e.name, e.dag_id)
+        and ctx.stores.url_for(e.state_db) == url
+    ]
+    editable = auth.authorized_dag_ids(user, muted, "PUT", session)
+    refused = sorted(set(muted) - editable)
+    if refused:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"silence #{silence.id} ({silence.match!r}) also mutes alerts you may not edit: "
+            + ", ".join(refused),
+        )

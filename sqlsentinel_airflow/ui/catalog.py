@@ -1,0 +1,127 @@
+"""Which alerts exist: the alert DAGs in Airflow's metadata database.
+
+The UI lists what Airflow runs, not what some file says: an alert is a DAG tagged
+``sqlsentinel`` that is not stale (removed from its file), not a placeholder for an invalid
+alert (``sqlsentinel-invalid``) and not the config-watch DAG. Per-DAG permissions refer to
+these dag_ids, so the list the UI shows is always filtered through the auth manager
+(``auth.py``). Details Airflow does not hold come from the manifests (``definitions.py``).
+
+Runs in the api-server only (it imports Airflow's ORM models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
+from sqlsentinel_airflow.dags.placeholder import INVALID_TAG, SENTINEL_TAG, STALE_TAG
+from sqlsentinel_airflow.dags.watch import WATCH_TAG
+from sqlsentinel_airflow.ui.definitions import ManifestAlert
+
+__all__ = ["SEVERITIES", "AlertEntry", "alert_doc_md", "find_alert", "list_alerts"]
+
+SEVERITIES = ("critical", "warning", "info")  # most severe first
+_NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    """One alert as the UI knows it: its DAG, plus what its manifest adds (if found).
+
+    ``tags`` are the user's tags (without ``sqlsentinel`` and the severity). ``stale`` means
+    the DAG runs the last valid version of an alert that is invalid in its file now.
+    """
+
+    dag_id: str
+    name: str
+    description: str = ""
+    severity: str = "warning"
+    owner: str = ""
+    tags: tuple[str, ...] = ()
+    paused: bool = False
+    stale: bool = False
+    state_db: StateDbConfig | None = None
+    file_silences: tuple[FileSilence, ...] = field(default=())
+    from_manifest: bool = False
+
+
+def _entry(dag: Any, manifests: Mapping[str, ManifestAlert]) -> AlertEntry:
+    tags = tuple(sorted(t.name for t in dag.tags))
+    name = str(dag.dag_display_name or dag.dag_id)
+    known = manifests.get(dag.dag_id)
+    if known is not None and known.name != name:
+        known = None  # a manifest of another alerts file that once used this dag_id
+    if known is not None:
+        severity = known.severity
+        user_tags = known.tags
+    else:
+        severity = next((s for s in SEVERITIES if s in tags), "warning")
+        user_tags = tuple(t for t in tags if t not in {SENTINEL_TAG, STALE_TAG, severity})
+    return AlertEntry(
+        dag_id=dag.dag_id,
+        name=name,
+        description=dag.description or "",
+        severity=severity,
+        owner=(known.owner if known is not None else dag.owners) or "",
+        tags=user_tags,
+        paused=bool(dag.is_paused),
+        stale=STALE_TAG in tags,
+        state_db=known.state_db if known is not None else None,
+        file_silences=known.file_silences if known is not None else (),
+        from_manifest=known is not None,
+    )
+
+
+def list_alerts(
+    session: Session,
+    manifests: Mapping[str, ManifestAlert],
+    *,
+    dag_ids: Collection[str] | None = None,
+) -> list[AlertEntry]:
+    """The alert DAGs Airflow runs (only ``dag_ids`` when given), by name."""
+    from airflow.models.dag import DagModel, DagTag
+
+    query = (
+        select(DagModel)
+        .where(
+            DagModel.is_stale.is_(False),
+            DagModel.dag_id.in_(select(DagTag.dag_id).where(DagTag.name == SENTINEL_TAG)),
+        )
+        .options(selectinload(DagModel.tags))
+    )
+    if dag_ids is not None:
+        if not dag_ids:
+            return []
+        query = query.where(DagModel.dag_id.in_(list(dag_ids)))
+    dags = session.scalars(query).all()
+    entries = [
+        _entry(dag, manifests)
+        for dag in dags
+        if not _NOT_ALERTS.intersection(t.name for t in dag.tags)
+    ]
+    return sorted(entries, key=lambda e: (e.name.lower(), e.dag_id))
+
+
+def find_alert(
+    session: Session, dag_id: str, manifests: Mapping[str, ManifestAlert]
+) -> AlertEntry | None:
+    """The alert of ``dag_id``; None when that DAG is no (longer an) alert."""
+    found = list_alerts(session, manifests, dag_ids=[dag_id])
+    return found[0] if found else None
+
+
+def alert_doc_md(session: Session, dag_id: str) -> str | None:
+    """The documentation of the DAG version Airflow last serialized (SQL, channels, facts)."""
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    row = SerializedDagModel.get(dag_id, session=session)
+    data = row.data if row is not None else None
+    if not isinstance(data, dict):
+        return None
+    doc = (data.get("dag") or {}).get("doc_md")
+    return doc if isinstance(doc, str) else None

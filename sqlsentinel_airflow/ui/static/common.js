@@ -1,0 +1,258 @@
+/* SQL Sentinel UI, shared by both pages: theme, API calls, formatting, the silence dialog.
+   Plain JavaScript, no build step, nothing fetched from elsewhere. Every value from the API is
+   put into the page as text (never as HTML): alert names, SQL and errors are data. */
+"use strict";
+
+const Sentinel = (() => {
+  const API = new URL("../api/", document.baseURI);
+  const AIRFLOW = new URL("../../", document.baseURI);
+
+  // --- theme: Airflow's own (its <html class="dark">), else its stored choice, else the OS
+  function airflowTheme() {
+    try {
+      const root = window.parent !== window ? window.parent.document.documentElement : null;
+      if (root && root.classList.contains("dark")) return "dark";
+      if (root && root.classList.contains("light")) return "light";
+    } catch (_) { /* not same-origin: fall through */ }
+    try {
+      const stored = window.localStorage.getItem("theme");
+      if (stored === "dark" || stored === "light") return stored;
+    } catch (_) { /* storage blocked */ }
+    return null;
+  }
+
+  function applyTheme() {
+    const theme = airflowTheme();
+    if (theme) document.documentElement.dataset.theme = theme;
+    else delete document.documentElement.dataset.theme;
+  }
+
+  function followTheme() {
+    if (window.parent !== window) document.documentElement.classList.add("embedded");
+    applyTheme();
+    try {
+      if (window.parent !== window) {
+        new MutationObserver(applyTheme).observe(window.parent.document.documentElement, {
+          attributes: true, attributeFilter: ["class", "style"],
+        });
+      }
+    } catch (_) { /* not same-origin */ }
+    window.addEventListener("storage", applyTheme);
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyTheme);
+  }
+
+  // --- DOM
+  function h(tag, attrs, ...children) {
+    const el = document.createElementNS(
+      tag === "svg" || (attrs && attrs.svg) ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml",
+      tag,
+    );
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "svg" || value === undefined || value === null || value === false) continue;
+      if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else if (key === "text") el.textContent = value;
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+  const s = (tag, attrs, ...children) => h(tag, { ...(attrs || {}), svg: true }, ...children);
+
+  /** Text with `code` spans (as the DAG docs write connection names) shown as <code>. */
+  function codeText(text) {
+    const parts = String(text || "").split("`");
+    return parts.map((part, i) => (i % 2 ? h("code", { text: part }) : part));
+  }
+
+  // --- API
+  class ApiError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+
+  function detailText(detail) {
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail.map((d) => {
+        const where = (d.loc || []).filter((p) => p !== "body").join(".");
+        const msg = String(d.msg || "").replace(/^Value error, /, "");
+        return where ? `${where}: ${msg}` : msg;
+      }).join("; ");
+    }
+    return "unexpected answer";
+  }
+
+  async function api(path, options = {}) {
+    const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+    if (options.json !== undefined) {
+      init.method = init.method || "POST";
+      init.headers = { ...init.headers, "Content-Type": "application/json" };
+      init.body = JSON.stringify(options.json);
+    }
+    let response;
+    try {
+      response = await fetch(new URL(path, API), init);
+    } catch (err) {
+      throw new ApiError(0, "the Airflow API server cannot be reached");
+    }
+    let body = null;
+    try { body = await response.json(); } catch (_) { /* empty or not JSON */ }
+    if (!response.ok) {
+      throw new ApiError(response.status, detailText(body && body.detail) || response.statusText);
+    }
+    return body;
+  }
+
+  /** A full-page message for an error: log in again, not allowed, not found, or broken. */
+  function errorView(err, notFoundText) {
+    const login = h("a", { href: AIRFLOW.href, target: "_top", text: "Log in to Airflow" });
+    if (err.status === 401 || err.status === 403 && /token/i.test(err.message)) {
+      return h("div", { class: "state-msg" }, h("strong", { text: "Your Airflow session has ended." }), login);
+    }
+    if (err.status === 403) {
+      return h("div", { class: "state-msg" }, h("strong", { text: "You may not see this." }),
+        "Reading an alert needs read access to its DAG.");
+    }
+    if (err.status === 404) {
+      return h("div", { class: "state-msg" }, h("strong", { text: notFoundText || "Not found." }), err.message);
+    }
+    return h("div", { class: "state-msg" }, h("strong", { text: "The alerts could not be loaded." }), err.message);
+  }
+
+  // --- formatting
+  const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+  function fmtValue(value) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "number") return numberFormat.format(value);
+    if (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))) {
+      return numberFormat.format(Number(value));
+    }
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  function fmtAgo(iso, now = Date.now()) {
+    if (!iso) return "–";
+    const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
+    const future = seconds < 0;
+    const abs = Math.abs(seconds);
+    const units = [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]];
+    let text = "just now";
+    for (const [unit, size] of units) {
+      if (abs >= size) { text = `${Math.floor(abs / size)}${unit}`; break; }
+    }
+    if (text === "just now") return text;
+    return future ? `in ${text}` : `${text} ago`;
+  }
+  const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+  /** A time as short as it can be: the time alone today, else the date and time. */
+  function fmtShortTime(iso) {
+    if (!iso) return "";
+    const when = new Date(iso);
+    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (when.toDateString() === new Date().toDateString()) return time;
+    return `${when.toLocaleDateString([], { month: "short", day: "numeric" })}, ${time}`;
+  }
+  const timeEl = (iso) => h("span", { class: "nowrap", title: fmtTime(iso), text: fmtAgo(iso) });
+
+  const BADGE_TEXT = { unknown: "not run" };
+  function badge(status, state) {
+    const el = h("span", { class: `badge ${status}`, "data-status": status, text: BADGE_TEXT[status] || status });
+    if (status === "silenced" && state && state !== "unknown") {
+      return h("span", {}, el, h("span", { class: "underneath muted", text: `underneath: ${state}` }));
+    }
+    return el;
+  }
+
+  // --- navigation: the pages live in an iframe; links to Airflow pages move the parent page
+  function airflowUrl(path) { return new URL(path, AIRFLOW).href; }
+  function dagLink(dagId, label, extra = "") {
+    const url = airflowUrl(`dags/${encodeURIComponent(dagId)}${extra}`);
+    return h("a", { href: url, target: "_top", onclick: (event) => navigateTop(event, url) }, label);
+  }
+  function navigateTop(event, url) {
+    if (window.parent === window || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    try {  // Airflow's UI is a single-page app: a history entry + popstate moves it in place
+      const target = new URL(url);
+      window.parent.history.pushState({}, "", target.pathname + target.search + target.hash);
+      window.parent.dispatchEvent(new PopStateEvent("popstate", { state: {} }));
+      event.preventDefault();
+    } catch (_) { /* let the link work as a plain link */ }
+  }
+
+  // --- toast
+  let toastTimer = null;
+  function toast(message) {
+    let el = document.querySelector(".toast");
+    if (!el) { el = h("div", { class: "toast", role: "status" }); document.body.append(el); }
+    el.textContent = message;
+    el.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => el.classList.remove("show"), 2600);
+  }
+
+  // --- the silence dialog (one per page), resolves to the created silence or null
+  const PRESETS = ["30m", "1h", "2h", "4h", "1d", "1w"];
+  function silenceDialog(alert) {
+    return new Promise((resolve) => {
+      let duration = "2h";
+      const error = h("div", { class: "form-error", role: "alert" });
+      const until = h("input", { type: "datetime-local", id: "silence-until", "aria-label": "Silence until" });
+      const custom = h("input", { type: "text", id: "silence-duration", placeholder: "e.g. 90m, 3h, 2d", size: 12, "aria-label": "Duration" });
+      const reason = h("textarea", { id: "silence-reason", name: "reason", required: true, maxlength: 2000, placeholder: "Why? e.g. warehouse maintenance until the load finishes" });
+      const presetButtons = PRESETS.map((p) => h("button", {
+        type: "button", "aria-pressed": String(p === duration), text: p,
+        onclick: () => { duration = p; custom.value = ""; until.value = ""; syncPresets(); },
+      }));
+      function syncPresets() { presetButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.textContent === duration && !custom.value && !until.value))); }
+      custom.addEventListener("input", () => { until.value = ""; syncPresets(); });
+      until.addEventListener("input", () => { custom.value = ""; syncPresets(); });
+      const submit = h("button", { type: "submit", class: "primary", text: "Silence" });
+      const dialog = h("dialog", { "aria-label": `Silence ${alert.name}` },
+        h("form", { novalidate: true },
+          h("h2", { text: `Silence ${alert.name}` }),
+          h("div", { class: "muted small", text: "Notifications are held back while the silence lasts; the alert keeps being evaluated. If it is still firing when the silence ends, one notification goes out." }),
+          h("div", { class: "field" }, h("label", { text: "For" }), h("div", { class: "segmented" }, presetButtons, custom)),
+          h("div", { class: "field" }, h("label", { for: "silence-until", text: "or until" }), until),
+          h("div", { class: "field" }, h("label", { for: "silence-reason", text: "Reason" }), reason),
+          error,
+          h("div", { class: "dialog-actions" },
+            h("button", { type: "button", text: "Cancel", onclick: () => dialog.close() }), submit)));
+      dialog.querySelector("form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const body = { reason: reason.value };
+        if (until.value) body.until = new Date(until.value).toISOString();
+        else body.duration = custom.value.trim() || duration;
+        submit.disabled = true;
+        error.textContent = "";
+        try {
+          const created = await api(`alerts/${encodeURIComponent(alert.dag_id)}/silences`, { json: body });
+          dialog.close();
+          resolve(created.silence);
+        } catch (err) {
+          error.textContent = err.message;
+          submit.disabled = false;
+        }
+      });
+      dialog.addEventListener("close", () => { dialog.remove(); resolve(null); });
+      document.body.append(dialog);
+      dialog.showModal();
+      reason.focus();
+    });
+  }
+
+  /** End every stored silence that is muting the alert now; returns how many ended. */
+  async function unsilence(alert) {
+    const ids = (alert.silences || []).filter((x) => x.can_end && x.status === "active").map((x) => x.id);
+    for (const id of ids) {
+      await api(`alerts/${encodeURIComponent(alert.dag_id)}/silences/${id}/end`, { json: {} });
+    }
+    return ids.length;
+  }
+
+  return {
+    ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
+    followTheme, h, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
+  };
+})();

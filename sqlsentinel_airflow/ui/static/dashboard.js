@@ -1,0 +1,204 @@
+/* The "SQL Sentinel" page: every alert the user may read, its state, a sparkline, filters,
+   and silence / unsilence. Filters live in the page's query string, so a reload keeps them. */
+"use strict";
+
+(() => {
+  const { api, badge, dagLink, errorView, fmtValue, h, s, timeEl, toast } = Sentinel;
+  const REFRESH_MS = 30000;
+  const STATUS_LABELS = {
+    firing: "Firing", error: "Error", pending: "Pending", silenced: "Silenced", ok: "OK", unknown: "Not run yet",
+  };
+  const $ = (id) => document.getElementById(id);
+  let data = null;
+  let timer = null;
+
+  // --- filters <-> query string
+  const FILTERS = { q: "f-search", status: "f-status", severity: "f-severity", tag: "f-tag" };
+  function readFilters() {
+    const params = new URLSearchParams(window.location.search);
+    for (const [key, id] of Object.entries(FILTERS)) $(id).value = params.get(key) || "";
+  }
+  function writeFilters() {
+    const params = new URLSearchParams();
+    for (const [key, id] of Object.entries(FILTERS)) if ($(id).value) params.set(key, $(id).value);
+    const query = params.toString();
+    window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+  }
+  function matches(alert) {
+    const q = $("f-search").value.trim().toLowerCase();
+    const status = $("f-status").value;
+    const severity = $("f-severity").value;
+    const tag = $("f-tag").value;
+    if (status && alert.status !== status) return false;
+    if (severity && alert.severity !== severity) return false;
+    if (tag && !alert.tags.includes(tag)) return false;
+    if (q && ![alert.name, alert.dag_id, alert.description, alert.owner].join(" ").toLowerCase().includes(q)) return false;
+    return true;
+  }
+
+  // --- pieces
+  function sparkline(points) {
+    const values = points.map((p) => p.value).filter((v) => v !== null);
+    if (values.length < 2) return h("span", { class: "muted small", text: values.length ? "1 run" : "no data" });
+    const W = 112, H = 30, P = 3;
+    const limits = points.map((p) => p.threshold).filter((v) => v !== null);
+    const lo = Math.min(...values, ...limits), hi = Math.max(...values, ...limits);
+    const span = hi - lo || 1;
+    const x = (i) => P + (i * (W - 2 * P)) / (points.length - 1);
+    const y = (v) => H - P - ((v - lo) * (H - 2 * P)) / span;
+    const path = points.map((p, i) => (p.value === null ? null : `${x(i).toFixed(1)},${y(p.value).toFixed(1)}`)).filter(Boolean);
+    const last = points.length - 1;
+    const svg = s("svg", { class: "spark", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `Last ${points.length} values` });
+    const limit = limits.length ? limits[limits.length - 1] : null;
+    if (limit !== null) svg.append(s("line", { class: "limit", x1: P, x2: W - P, y1: y(limit), y2: y(limit) }));
+    svg.append(s("polyline", { class: "line", points: path.join(" ") }));
+    points.forEach((p, i) => {
+      if (p.value !== null && (p.outcome !== "OK" || i === last)) {
+        svg.append(s("circle", { class: `pt-${p.outcome}`, cx: x(i), cy: y(p.value), r: i === last ? 2.6 : 1.8 },
+          s("title", { text: `${fmtValue(p.value)} (${p.outcome}) ${new Date(p.at).toLocaleString()}` })));
+      }
+    });
+    return svg;
+  }
+
+  function valueCell(alert) {
+    if (alert.status === "unknown") return h("span", { class: "muted", text: "–" });
+    if (alert.state === "error" && alert.last_error) {
+      return h("span", { class: "outcome-ERROR small", title: alert.last_error, text: "query failed" });
+    }
+    const value = h("span", { class: "value", text: fmtValue(alert.last_value) });
+    if (alert.threshold === null || alert.threshold === undefined) return value;
+    return h("span", {}, value, h("span", { class: "vs", text: ` / ${fmtValue(alert.threshold)}` }));
+  }
+
+  function deliveriesCell(alert) {
+    const parts = [];
+    if (alert.dead_deliveries) parts.push(h("span", { class: "bad", title: "gave up after every attempt", text: `${alert.dead_deliveries} dead` }));
+    if (alert.pending_deliveries) parts.push(h("span", { class: "wait", title: "waiting for a retry", text: `${alert.pending_deliveries} pending` }));
+    if (!parts.length) return h("span", { class: "muted deliv", text: "all sent" });
+    return h("span", { class: "deliv" }, parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
+  }
+
+  function actionsCell(alert) {
+    if (!alert.can_edit) return h("span", { class: "muted small", text: "read only" });
+    const active = alert.silences.filter((x) => x.status === "active");
+    if (active.length && active.some((x) => x.can_end)) {
+      return h("button", { type: "button", class: "small", "data-action": "unsilence", onclick: () => unsilence(alert) }, "Unsilence");
+    }
+    if (active.length) return h("span", { class: "muted small", title: active[0].reason, text: "silenced in alerts.yaml" });
+    return h("button", { type: "button", class: "small", "data-action": "silence", onclick: () => silence(alert) }, "Silence");
+  }
+
+  function row(alert) {
+    const silence = alert.silences.find((x) => x.status === "active");
+    const flags = [
+      alert.paused ? h("span", { class: "flag", title: "The DAG is paused: it does not run on its schedule", text: "paused" }) : null,
+      alert.stale ? h("span", { class: "flag", title: "The alert is invalid in its file: this DAG runs its last valid version", text: "config error" }) : null,
+    ];
+    const instances = alert.instance_count > 1
+      ? h("div", { class: "muted small", text: `${alert.firing_instances} of ${alert.instance_count} instances firing` })
+      : null;
+    return h("tr", { "data-dag-id": alert.dag_id, "data-status": alert.status },
+      h("td", { "data-label": "State" }, badge(alert.status, alert.state)),
+      h("td", { class: "c-name" },
+        h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags),
+        alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
+        instances,
+        silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
+        alert.tags.length ? h("div", {}, alert.tags.map((t) => h("span", { class: "tag", text: t }))) : null),
+      h("td", { "data-label": "Severity" }, h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
+      h("td", { "data-label": "Owner", class: "c-owner", text: alert.owner || "–" }),
+      h("td", { "data-label": "Value / threshold", class: "num c-value" }, valueCell(alert)),
+      h("td", { "data-label": "Recent values" }, sparkline(alert.spark)),
+      h("td", { "data-label": "Since" }, timeEl(alert.since)),
+      h("td", { "data-label": "Last run" }, timeEl(alert.last_evaluated_at)),
+      h("td", { "data-label": "Notifications" }, deliveriesCell(alert)),
+      h("td", { class: "c-actions" }, actionsCell(alert)));
+  }
+
+  // --- render
+  function renderChips() {
+    const chips = $("chips");
+    chips.replaceChildren();
+    for (const status of ["firing", "error", "pending", "silenced", "ok", "unknown"]) {
+      const count = data.counts[status] || 0;
+      if (!count && status === "unknown") continue;
+      const pressed = $("f-status").value === status;
+      chips.append(h("button", {
+        type: "button", class: "chip", "aria-pressed": String(pressed), "data-chip": status,
+        onclick: () => { $("f-status").value = pressed ? "" : status; writeFilters(); render(); },
+      }, h("span", { class: `badge ${status}`, text: STATUS_LABELS[status] }), h("span", { class: "count", text: count })));
+    }
+  }
+
+  function renderTags() {
+    const select = $("f-tag");
+    const current = select.value;
+    const tags = [...new Set(data.alerts.flatMap((a) => a.tags))].sort();
+    select.replaceChildren(h("option", { value: "", text: "All tags" }), ...tags.map((t) => h("option", { value: t, text: t })));
+    select.value = tags.includes(current) ? current : "";
+  }
+
+  function render() {
+    if (!data) return;
+    renderChips();
+    const shown = data.alerts.filter(matches);
+    const main = $("main");
+    if (!data.alerts.length) {
+      main.replaceChildren(h("div", { class: "state-msg" }, h("strong", { text: "No alerts yet." }),
+        "Alerts appear here once Airflow has parsed the DAG file that calls load_alert_dags()."));
+      return;
+    }
+    const head = h("thead", {}, h("tr", {}, ["State", "Alert", "Severity", "Owner", "Value / threshold", "Recent values", "Since", "Last run", "Notifications", ""].map((t) => h("th", { text: t }))));
+    const body = h("tbody", {}, shown.map(row));
+    if (!shown.length) body.append(h("tr", {}, h("td", { colspan: 10, class: "empty", text: "No alert matches these filters." })));
+    main.replaceChildren(h("table", { class: "alerts" }, head, body));
+    const total = data.alerts.length;
+    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"} · updated ${new Date(data.generated_at).toLocaleTimeString()}`;
+  }
+
+  async function load() {
+    try {
+      data = await api("alerts");
+      renderTags();
+      render();
+    } catch (err) {
+      data = null;
+      $("chips").replaceChildren();
+      $("main").replaceChildren(errorView(err));
+      $("subtitle").textContent = "";
+    }
+  }
+
+  async function silence(alert) {
+    const created = await Sentinel.silenceDialog(alert);
+    if (created) { toast(`${alert.name} silenced until ${new Date(created.ends_at).toLocaleString()}`); await load(); }
+  }
+
+  async function unsilence(alert) {
+    try {
+      const ended = await Sentinel.unsilence(alert);
+      toast(ended ? `${alert.name} unsilenced` : "nothing to end");
+    } catch (err) {
+      toast(err.message);
+    }
+    await load();
+  }
+
+  function schedule() {
+    clearInterval(timer);
+    if ($("auto-refresh").checked) timer = setInterval(() => { if (!document.querySelector("dialog[open]")) load(); }, REFRESH_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    Sentinel.followTheme();
+    readFilters();
+    for (const id of Object.values(FILTERS)) {
+      $(id).addEventListener(id === "f-search" ? "input" : "change", () => { writeFilters(); render(); });
+    }
+    $("refresh").addEventListener("click", load);
+    $("auto-refresh").addEventListener("change", schedule);
+    load();
+    schedule();
+  });
+})();

@@ -1,0 +1,213 @@
+"""The UI's JSON API through Airflow's auth: who may read what, and what it shows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ui_support import PREFIX, SLACK_SECRET, T0, UiServer
+
+REVENUE = f"{PREFIX}revenue_drop"
+FRESHNESS = f"{PREFIX}table_freshness"
+PAYROLL = f"{PREFIX}payroll_check"
+NEVER = f"{PREFIX}never_run"
+
+ENDPOINTS = [
+    ("GET", "/alerts"),
+    ("GET", f"/alerts/{REVENUE}"),
+    ("GET", f"/alerts/{REVENUE}/history"),
+    ("POST", f"/alerts/{REVENUE}/silences"),
+    ("POST", f"/alerts/{REVENUE}/silences/1/end"),
+    ("GET", "/me"),
+]
+
+
+def _call(ui: UiServer, method: str, path: str, headers: dict[str, str]) -> Any:
+    url = f"/sqlsentinel/api{path}"
+    if method == "GET":
+        return ui.client.get(url, headers=headers)
+    return ui.client.post(url, headers=headers, json={"duration": "1h", "reason": "x"})
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_every_endpoint_refuses_a_request_without_a_token(
+    ui: UiServer, state_url: str, method: str, path: str
+) -> None:
+    response = _call(ui, method, path, {})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_every_endpoint_refuses_a_forged_token(
+    ui: UiServer, state_url: str, method: str, path: str
+) -> None:
+    response = _call(ui, method, path, {"Authorization": "Bearer not.a.jwt"})
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Invalid JWT token"}
+
+
+def test_the_session_cookie_of_airflows_ui_authenticates_the_pages_requests(
+    ui: UiServer, state_url: str
+) -> None:
+    ui.client.cookies.set("_token", ui.tokens["viewer"])
+    try:
+        response = ui.client.get("/sqlsentinel/api/me")
+    finally:
+        ui.client.cookies.clear()
+    assert response.status_code == 200
+    assert response.json() == {"user": "viewer"}
+
+
+def test_alert_list_shows_state_value_threshold_and_deliveries(
+    ui: UiServer, state_url: str, seed: Any
+) -> None:
+    seed(state_url)
+    alerts = ui.alerts("admin")
+    assert set(alerts) == {REVENUE, FRESHNESS, PAYROLL, NEVER}
+
+    revenue = alerts[REVENUE]
+    assert (revenue["status"], revenue["state"]) == ("firing", "firing")
+    assert (revenue["last_value"], revenue["threshold"]) == (7500, 10000)
+    assert (revenue["severity"], revenue["owner"], revenue["tags"]) == (
+        "critical",
+        "data-team",
+        ["finance"],
+    )
+    assert revenue["since"] == revenue["firing_since"] == "2026-11-01T09:15:00+00:00"
+    assert revenue["last_evaluated_at"] == "2026-11-01T09:25:00+00:00"
+    assert revenue["pending_deliveries"] == 2  # the firing event, for email and slack
+    assert revenue["dead_deliveries"] == 0
+    assert [p["value"] for p in revenue["spark"]] == [12000, 11500, 10800, 9900, 8700, 7500]
+    assert [p["outcome"] for p in revenue["spark"]][-3:] == ["ALERT"] * 3
+    assert revenue["can_edit"] is True
+
+    freshness = alerts[FRESHNESS]
+    assert freshness["status"] == "firing"
+    assert (freshness["instance_count"], freshness["firing_instances"]) == (2, 1)
+    assert freshness["instances"][0]["key_values"] == {"table_name": "orders"}
+    assert freshness["spark_instance"] == freshness["instances"][0]["instance_key"]
+    assert [p["value"] for p in freshness["spark"]] == [20, 26, 30]
+
+    assert alerts[PAYROLL]["status"] == "ok"
+    assert alerts[PAYROLL]["severity"] == "info"
+    never = alerts[NEVER]
+    assert (never["status"], never["state"], never["spark"]) == ("silenced", "unknown", [])
+
+
+def test_reading_creates_no_state_database(ui: UiServer, tmp_path: Path, monkeypatch: Any) -> None:
+    missing = tmp_path / "not-yet" / "state.db"
+    monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", f"sqlite:///{missing}")
+    alerts = ui.alerts("admin")
+    assert alerts[REVENUE]["status"] == "unknown"
+    assert alerts[REVENUE]["pending_deliveries"] == 0
+    assert ui.get(f"/alerts/{REVENUE}/history").json()["entries"] == []
+    assert not missing.exists()
+    assert not missing.parent.exists()
+
+
+def test_a_viewer_sees_only_the_alerts_whose_dags_they_may_read(
+    ui: UiServer, state_url: str, seed: Any
+) -> None:
+    seed(state_url)
+    alerts = ui.alerts("viewer")
+    assert set(alerts) == {REVENUE, FRESHNESS, NEVER}  # the payroll DAG is admins-only
+    assert all(a["can_edit"] is False for a in alerts.values())
+
+    response = ui.get(f"/alerts/{PAYROLL}", "viewer")
+    assert response.status_code == 403
+    assert ui.get(f"/alerts/{PAYROLL}/history", "editor").status_code == 403
+    assert ui.get(f"/alerts/{PAYROLL}", "admin").status_code == 200
+
+
+def test_alert_detail_has_the_sql_and_channels_but_no_secret(
+    ui: UiServer, state_url: str, seed: Any
+) -> None:
+    store = seed(state_url)
+    slack_row = next(
+        r for r in store.outbox(alert_name="revenue_drop") if r.channel_kind == "slack"
+    )
+    store.mark_attempt_failed(
+        slack_row.id, f"HTTP 404 from {SLACK_SECRET}", T0, max_attempts=1
+    )  # a careless message: the API must still not show the URL
+    response = ui.get(f"/alerts/{REVENUE}")
+    assert response.status_code == 200
+    assert SLACK_SECRET not in response.text
+    assert "ui-secret-token" not in response.text
+    alert = response.json()["alert"]
+    assert alert["docs"]["query"].startswith("SELECT CASE WHEN SUM(amount) < 10000")
+    assert alert["docs"]["query"].endswith("FROM orders")
+    assert alert["docs"]["channels"] == [
+        "email to finance@example.com via connection `smtp_default`",
+        "slack to #finance via webhook URL (hidden)",
+    ]
+    assert ("Schedule", "`0 9 * * *` in UTC") in [
+        (f["label"], f["text"]) for f in alert["docs"]["facts"]
+    ]
+    assert (alert["pending_deliveries"], alert["dead_deliveries"]) == (1, 1)
+    dead = next(d for d in alert["deliveries"] if d["status"] == "dead")
+    assert dead["channel"] == "slack"
+    assert dead["last_error"] == "HTTP 404 from https://hooks.slack.com/***"
+
+
+def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
+    seed(state_url)
+    first = ui.get(f"/alerts/{REVENUE}/history", limit=4).json()
+    assert [e["actual_value"] for e in first["entries"]] == [7500, 8700, 9900, 10800]
+    assert first["entries"][0]["events"] == []
+    assert first["entries"][2]["events"] == ["firing"]
+    assert first["entries"][2]["reason"] == "first firing"
+    second = ui.get(f"/alerts/{REVENUE}/history", limit=4, before_id=first["next_before_id"]).json()
+    assert [e["actual_value"] for e in second["entries"]] == [11500, 12000]
+    assert second["next_before_id"] is None
+
+    orders = ui.get(f"/alerts/{FRESHNESS}/history", instance_key='{"table_name":"orders"}').json()
+    assert [e["actual_value"] for e in orders["entries"]] == [30, 26, 20]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit": 0}, "greater than or equal to 1"),
+        ({"limit": 501}, "less than or equal to 500"),
+        ({"limit": "ten"}, "valid integer"),
+        ({"before_id": -3}, "greater than or equal to 1"),
+    ],
+)
+def test_history_rejects_bad_paging(
+    ui: UiServer, state_url: str, params: dict[str, Any], message: str
+) -> None:
+    response = ui.get(f"/alerts/{REVENUE}/history", **params)
+    assert response.status_code == 422
+    assert message in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("dag_id", [f"{PREFIX}config_watch", "no_such_dag"])
+def test_a_dag_that_is_no_alert_is_404(ui: UiServer, state_url: str, dag_id: str) -> None:
+    response = ui.get(f"/alerts/{dag_id}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"no SQL Sentinel alert has the DAG id {dag_id!r} (or its DAG was removed)"
+    )
+
+
+def test_without_manifests_the_dag_still_tells_severity_and_docs(
+    ui: UiServer, state_url: str, seed: Any, airflow_home: Path
+) -> None:
+    """An api-server on another machine has no manifests: Airflow's metadata DB suffices."""
+    seed(state_url)
+    manifests = airflow_home / "sqlsentinel" / "manifests"
+    aside = airflow_home / "manifests-aside"
+    shutil.move(str(manifests), str(aside))
+    try:
+        alerts = ui.alerts("admin")
+        detail = ui.get(f"/alerts/{REVENUE}").json()["alert"]
+    finally:
+        shutil.move(str(aside), str(manifests))
+    assert alerts[REVENUE]["severity"] == "critical"  # from the DAG's tags
+    assert alerts[REVENUE]["tags"] == ["finance"]
+    assert alerts[REVENUE]["status"] == "firing"  # the deployment's state DB
+    assert alerts[NEVER]["status"] == "unknown"  # its file's silence is known from manifests only
+    assert detail["docs"]["query"].startswith("SELECT CASE WHEN SUM(amount)")
