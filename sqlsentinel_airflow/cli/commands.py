@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store, resolve_store_url
-from sqlsentinel_airflow.cli.output import Progress, emit_json, format_table, human_time, short
+from sqlsentinel_airflow.cli.output import (
+    Progress,
+    emit_json,
+    format_table,
+    human_time,
+    out,
+    short,
+)
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
@@ -93,10 +100,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.format == "text":
             if ok:
                 extra = " (connections checked)" if args.check_connections else ""
-                print(f"{path}: OK, {n_alerts} alert{'s' if n_alerts != 1 else ''}{extra}")
+                out(f"{path}: OK, {n_alerts} alert{'s' if n_alerts != 1 else ''}{extra}")
             else:
                 _print_errors(errors)
-                print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+                out(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
     if args.format == "json":
         emit_json({"valid": all_ok, "files": results})
     return EXIT_OK if all_ok else EXIT_INVALID
@@ -123,7 +130,7 @@ def _store_for_dry_run(config: AlertsConfig, explicit: str | None) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sqlsentinel_airflow.cli.running import run_alerts
+    from sqlsentinel_airflow.cli.running import deliver_notifications, run_alerts
 
     result = _load(args.file)
     if result.file_errors and result.config is None:
@@ -142,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reports = run_alerts(
             config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance
         )
+        deliveries = [] if args.dry_run else deliver_notifications(alerts, store=store)
     finally:
         progress.close()
         if store is not None:
@@ -152,6 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "dry_run": args.dry_run,
                 "config_errors": [e.to_dict() for e in result.errors],
                 "evaluations": [r.to_dict() for r in reports],
+                "deliveries": [d.to_dict() for d in deliveries],
             }
         )
     else:
@@ -170,16 +179,57 @@ def cmd_run(args: argparse.Namespace) -> int:
             if r.dry_run and events:
                 events = f"would send: {events}"
             rows.append([r.alert_name, r.outcome, r.state, detail, events or "-"])
-        print(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
+        out(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
+        for r in reports:
+            if r.error:
+                out(f"{r.alert_name}: {r.error}")
+        for d in deliveries:
+            if d.rows:
+                out(f"{d.alert_name}: notifications: {d.summary()}")
         if args.dry_run:
-            print("dry run: no state, history or notification was written")
+            out("dry run: no state, history or notification was written")
     if result.errors:
         return EXIT_INVALID
-    if any(r.outcome == "ERROR" for r in reports):
+    if any(r.outcome == "ERROR" for r in reports) or any(not d.complete for d in deliveries):
         return EXIT_FAILED
     if args.fail_on_alert and any(r.firing for r in reports):
         return EXIT_ALERT
     return EXIT_OK
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    """Send a sample message through each channel of one alert (exit 1 if one failed)."""
+    from sqlsentinel_airflow.core.model import EventKind
+    from sqlsentinel_airflow.notify.sample import send_samples
+
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    try:
+        alert = result.config.alert(args.alert)
+    except KeyError:
+        names = ", ".join(a.name for a in result.config.alerts) or "none"
+        raise UsageError(f"no valid alert named {args.alert!r} (alerts: {names})") from None
+    if not alert.notify:
+        raise UsageError(f"alert {alert.name!r} has no channels to test (add `notify:`)")
+    samples = send_samples(alert, EventKind(args.kind))
+    if args.format == "json":
+        emit_json(
+            {"alert": alert.name, "kind": args.kind, "results": [s.to_dict() for s in samples]}
+        )
+    else:
+        rows = [
+            [
+                s.index,
+                s.channel,
+                s.destination,
+                "sent" if s.result.delivered else f"FAILED: {s.result.error}",
+            ]
+            for s in samples
+        ]
+        out(format_table(["#", "channel", "destination", "result"], rows))
+    return EXIT_OK if all(s.result.delivered for s in samples) else EXIT_FAILED
 
 
 # --- status / history / outbox -------------------------------------------------------------
@@ -254,7 +304,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                         f"{len(e['pending_notifications'])}/{len(e['dead_notifications'])}",
                     ]
                 )
-        print(
+        out(
             format_table(
                 [
                     "alert",
@@ -273,8 +323,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             n for e in entries for n in e["pending_notifications"] + e["dead_notifications"]
         ]
         if undelivered:
-            print()
-            print(
+            out()
+            out(
                 format_table(
                     ["outbox id", "alert", "event", "channel", "status", "attempts", "last error"],
                     [
@@ -336,7 +386,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         ]
         for h in entries
     ]
-    print(
+    out(
         format_table(
             [
                 "time",
@@ -386,7 +436,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"outbox": data})
     else:
-        print(
+        out(
             format_table(
                 ["id", "created", "alert", "event", "channel", "status", "attempts", "last error"],
                 [
@@ -470,7 +520,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"silence": _silence_dict(saved, now)})
     else:
-        print(
+        out(
             f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})"
         )
     return EXIT_OK
@@ -492,7 +542,7 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
         emit_json({"ended": [_silence_dict(s, now) for s in ended]})
     else:
         for s in ended:
-            print(f"ended silence #{s.id} for {s.match!r}")
+            out(f"ended silence #{s.id} for {s.match!r}")
     return EXIT_OK
 
 
@@ -507,7 +557,7 @@ def cmd_silences(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"silences": data})
     else:
-        print(
+        out(
             format_table(
                 ["id", "match", "starts", "ends", "active", "author", "reason"],
                 [
@@ -531,7 +581,7 @@ def cmd_silences(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2))
+    out(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
 
@@ -550,5 +600,5 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"purged": counts})
     else:
-        print(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
+        out(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
     return EXIT_OK

@@ -9,6 +9,8 @@ traceback (``--debug`` shows it).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sqlsentinel {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="show Airflow's and our log lines (on stderr)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="validate alerts files (exit 0 valid, 2 invalid)")
@@ -115,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_db(p)
     _add_format(p)
 
+    p = sub.add_parser("notify-test", help="send a sample message through each channel of an alert")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--alert", required=True, metavar="NAME")
+    p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
+    _add_format(p)
+
     sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
 
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
@@ -130,11 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_INVALID
-    from sqlsentinel_airflow.cli import commands
+    if not args.verbose:
+        # Before Airflow is imported (lazily, by commands that need it): logs stay quiet.
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    from sqlsentinel_airflow.cli import commands, output
 
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+    output.use_stdout(sys.stdout)
     try:
-        return int(handler(args))
+        with contextlib.redirect_stdout(sys.stderr):
+            return int(handler(args))
     except (ConfigError, ConfigErrors) as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_INVALID

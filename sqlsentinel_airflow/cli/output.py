@@ -8,7 +8,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-__all__ = ["Progress", "emit_json", "format_table", "human_time", "short"]
+__all__ = ["Progress", "emit_json", "format_table", "human_time", "out", "short", "use_stdout"]
+
+# The stream results go to. ``main`` keeps the real stdout here and sends everything else
+# printed to stdout (Airflow's and the providers' log lines) to stderr, so that
+# ``--format json`` output stays parseable.
+_OUT: TextIO | None = None
+
+
+def use_stdout(stream: TextIO) -> None:
+    global _OUT
+    _OUT = stream
+
+
+def out(text: str = "") -> None:
+    """Print a line of results (never a log line) to the command's real stdout."""
+    stream = _OUT or sys.stdout
+    stream.write(text + "\n")
 
 
 def short(value: Any, width: int = 40) -> str:
@@ -41,9 +57,9 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def emit_json(data: Any, stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
-    json.dump(data, out, indent=2, default=str, ensure_ascii=False)
-    out.write("\n")
+    target = stream or _OUT or sys.stdout
+    json.dump(data, target, indent=2, default=str, ensure_ascii=False)
+    target.write("\n")
 
 
 class Progress:

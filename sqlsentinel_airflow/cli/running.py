@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.model import RunType
 from sqlsentinel_airflow.evaluation import EvaluationReport, evaluate_alert
 
-__all__ = ["make_fetch", "run_alerts"]
+if TYPE_CHECKING:
+    from sqlsentinel_airflow.notify.delivery import DeliveryReport
+
+__all__ = ["deliver_notifications", "make_fetch", "run_alerts"]
 
 
 def make_fetch(alert: AlertConfig) -> Callable[[], Any]:
@@ -58,3 +61,10 @@ def run_alerts(
         if on_done is not None:
             on_done(alert.name)
     return reports
+
+
+def deliver_notifications(alerts: Sequence[AlertConfig], *, store: Any) -> list[DeliveryReport]:
+    """Deliver every pending notification of ``alerts`` (this run's and earlier ones)."""
+    from sqlsentinel_airflow.notify.delivery import deliver_pending
+
+    return [deliver_pending(alert, store) for alert in alerts]

@@ -9,7 +9,13 @@ Failure semantics (docs/adr/0002-evaluation-semantics.md):
   (``AirflowFailException``: retrying would not change the data);
 - a failed query is recorded as ERROR (state not advanced) and then fails the task with
   ``AirflowException`` so Airflow retries it and shows it red; each attempt is one evaluation;
-- a state DB failure fails the task before anything is committed, so the retry redoes it.
+- a state DB failure fails the task before anything is committed, so the retry redoes it;
+- after the evaluation, every pending notification of the alert is delivered (this run's and
+  any earlier run's); if one is still undelivered once every channel was tried, the task
+  fails (``AirflowException``, or ``AirflowFailException`` when only a config fix can help);
+- a retry of a run whose evaluation is already recorded and whose notifications are still
+  owed only delivers: evaluating again would count the same scheduled run twice towards
+  ``fire_after``/``resolve_after`` (docs/adr/0004-delivery-guarantees.md).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from sqlsentinel_airflow.core.model import RunType
 if TYPE_CHECKING:
     from sqlsentinel_airflow.evaluation import EvaluationReport
     from sqlsentinel_airflow.execution import QueryRunner
+    from sqlsentinel_airflow.notify.delivery import DeliveryReport
 
 __all__ = ["SentinelAlertOperator", "run_type_of", "state_db_url"]
 
@@ -83,6 +90,7 @@ class SentinelAlertOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from sqlsentinel_airflow.evaluation import evaluate_alert
+        from sqlsentinel_airflow.notify.delivery import deliver_pending
 
         params = context.get("params") or {}
         dry_run = _truthy(params.get(self.dry_run_param, False))
@@ -91,27 +99,53 @@ class SentinelAlertOperator(BaseOperator):
         now = datetime.now(timezone.utc)
         file_silences = [silence_rules.from_file(s, now) for s in self.file_silences]
         store = self._open_store(dry_run=dry_run)
+        report: EvaluationReport | None = None
+        delivery: DeliveryReport | None = None
         try:
-            report = evaluate_alert(
-                self.alert,
-                fetch=self._fetch,
-                store=store,
-                run_type=run_type,
-                run_id=run_id,
-                dry_run=dry_run,
-                file_silences=file_silences,
-            )
+            if dry_run or not _evaluation_recorded_and_owed(store, self.alert.name, run_id):
+                report = evaluate_alert(
+                    self.alert,
+                    fetch=self._fetch,
+                    store=store,
+                    run_type=run_type,
+                    run_id=run_id,
+                    dry_run=dry_run,
+                    file_silences=file_silences,
+                    task_log_url=self._task_log_url(run_id),
+                )
+            else:
+                log.info(
+                    "alert %s: run %s is already evaluated and still owes notifications: "
+                    "this attempt only delivers them",
+                    self.alert.name,
+                    run_id,
+                )
+            if store is not None and not dry_run and run_type is not RunType.BACKFILL:
+                delivery = deliver_pending(self.alert, store)
         finally:
             if store is not None:
                 store.dispose()
-        self._log_report(report)
-        result = report.to_dict()
-        if report.error is not None and not dry_run:
+        if report is not None:
+            self._log_report(report)
+            result = report.to_dict()
+        else:
+            result = {"alert_name": self.alert.name, "dag_id": self.alert.dag_id}
+            result.update(run_id=run_id, delivery_only=True)
+        if delivery is not None:
+            result["delivery"] = delivery.to_dict()
+        undelivered = delivery is not None and not delivery.complete
+        if report is not None and report.error is not None and not dry_run:
             from airflow.sdk.exceptions import AirflowException
 
             self.xcom_push_safely(context, result)
-            raise AirflowException(f"alert {self.alert.name!r}: query failed: {report.error}")
-        if report.firing and self.alert.fail_task_on_alert and not dry_run:
+            extra = f"; notifications: {delivery.summary()}" if undelivered and delivery else ""
+            raise AirflowException(
+                f"alert {self.alert.name!r}: query failed: {report.error}{extra}"
+            )
+        if delivery is not None and undelivered:
+            self.xcom_push_safely(context, result)
+            raise _undelivered_exception(self.alert.name, delivery)
+        if report is not None and report.firing and self.alert.fail_task_on_alert and not dry_run:
             from airflow.sdk.exceptions import AirflowFailException
 
             self.xcom_push_safely(context, result)
@@ -141,6 +175,17 @@ class SentinelAlertOperator(BaseOperator):
         finally:
             with self._runner_lock:
                 self._runner = None
+
+    def _task_log_url(self, run_id: str | None) -> str | None:
+        """This task's page in the Airflow UI, from ``[api] base_url`` (read at run time)."""
+        if not run_id:
+            return None
+        from airflow.sdk.configuration import conf
+
+        from sqlsentinel_airflow.core.events import task_log_url
+
+        base_url = conf.get("api", "base_url", fallback="http://localhost:8080/")
+        return task_log_url(str(base_url), self.alert.dag_id, str(run_id), self.task_id)
 
     def _open_store(self, *, dry_run: bool) -> Any:
         from sqlsentinel_airflow.store import StateStore
@@ -184,6 +229,32 @@ class SentinelAlertOperator(BaseOperator):
             ti.xcom_push(key="evaluation", value=value)
         except Exception:  # XCom is a convenience here; the failure matters more
             log.warning("could not push the evaluation to XCom", exc_info=True)
+
+
+def _evaluation_recorded_and_owed(store: Any, alert_name: str, run_id: str | None) -> bool:
+    """Whether this run already committed a successful evaluation and notifications are still
+    owed: an Airflow retry after a failed delivery, which must not evaluate a second time."""
+    if store is None or not run_id:
+        return False
+    latest = store.history(alert_name=alert_name, limit=1)
+    if not latest or latest[0].run_id != run_id:
+        return False
+    if str(getattr(latest[0].outcome, "value", latest[0].outcome)) == "ERROR":
+        return False  # a failed query is evaluated again on retry (ADR 0002)
+    return bool(store.pending_outbox(alert_name))
+
+
+def _undelivered_exception(alert_name: str, delivery: DeliveryReport) -> Exception:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    text = f"alert {alert_name!r}: notifications undelivered after trying every channel: "
+    text += delivery.summary()
+    if delivery.retry_may_help:
+        return AirflowException(text + "; a retry delivers only what is still pending")
+    return AirflowFailException(
+        text + "; retrying now would not help: fix the channel or its connection "
+        "(pending notifications are retried by the next run; see `sqlsentinel outbox`)"
+    )
 
 
 def state_db_url(state_db: StateDbConfig | None) -> str:

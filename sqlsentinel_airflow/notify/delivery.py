@@ -1,0 +1,302 @@
+"""Delivering an alert's outbox: each pending event to each channel, oldest first, then marked.
+
+Runs after the evaluation's transaction has committed (PRODUCT 4.2 step 4); the decisions
+are in docs/adr/0004-delivery-guarantees.md. In short:
+
+- Each outbox row's channel is looked up by ``channel_id`` in the alert's *current* config.
+  A channel that is no longer configured (removed, or its destination edited) cannot ever
+  receive the row, so the row is dead-lettered at once with a message that says so. A
+  channel that only moved in the list is found by its kind and hash.
+- A row is marked delivered right after its send succeeds. A crash between the two resends
+  that one row on the next attempt, with the same idempotency key; nothing else repeats.
+- A failed send is recorded (attempts, last error); after the alert's ``delivery_attempts``
+  failures the row is dead (``sqlsentinel outbox --status dead``, ``sqlsentinel status``).
+- Order is kept per alert, instance and channel: while an older row is still pending, newer
+  rows of the same instance for that channel wait (``deferred``, no attempt counted). After
+  a *recoverable* failure (the channel looks down) the channel's other rows wait too, so an
+  outage costs one attempt per run instead of one per row.
+- Nothing raises for a failed send: the :class:`DeliveryReport` says what happened, and the
+  edges decide (the operator fails the task after every channel was tried).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal, Protocol
+
+from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
+from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
+from sqlsentinel_airflow.notify.channels import build_channel
+from sqlsentinel_airflow.store.records import OutboxEntry, OutboxStatus
+
+__all__ = ["DeliveryReport", "DeliveryStore", "RowDelivery", "deliver_pending", "undelivered_rows"]
+
+log = logging.getLogger(__name__)
+
+RowStatus = Literal["delivered", "failed", "dead", "deferred"]
+ChannelFactory = Callable[[ChannelConfig, MessageTemplates], Channel[Any]]
+
+
+class DeliveryStore(Protocol):
+    """The part of ``StateStore`` delivery uses."""
+
+    def pending_outbox(self, alert_name: str) -> list[OutboxEntry]: ...
+    def mark_delivered(self, outbox_id: int, now: datetime) -> None: ...
+    def mark_attempt_failed(
+        self, outbox_id: int, error: str, now: datetime, max_attempts: int
+    ) -> OutboxStatus: ...
+
+
+@dataclass(frozen=True)
+class RowDelivery:
+    """What happened to one outbox row in one delivery pass."""
+
+    outbox_id: int
+    event_id: str
+    kind: str
+    instance_key: str
+    channel: str  # email | slack | webhook
+    channel_id: str
+    status: RowStatus
+    error: str | None = None
+    recoverable: bool = True
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """One delivery pass over an alert's pending outbox rows."""
+
+    alert_name: str
+    rows: tuple[RowDelivery, ...] = ()
+
+    def _with(self, status: RowStatus) -> list[RowDelivery]:
+        return [r for r in self.rows if r.status == status]
+
+    @property
+    def delivered(self) -> list[RowDelivery]:
+        return self._with("delivered")
+
+    @property
+    def failed(self) -> list[RowDelivery]:
+        """Attempted and failed, still pending (retried by the task retry and the next run)."""
+        return self._with("failed")
+
+    @property
+    def deferred(self) -> list[RowDelivery]:
+        """Not attempted: an older row for the same channel is still failing."""
+        return self._with("deferred")
+
+    @property
+    def dead(self) -> list[RowDelivery]:
+        """Given up in this pass (attempts exhausted, or the channel is gone)."""
+        return self._with("dead")
+
+    @property
+    def complete(self) -> bool:
+        """Every pending row was delivered (true when there was nothing to deliver)."""
+        return all(r.status == "delivered" for r in self.rows)
+
+    @property
+    def retry_may_help(self) -> bool:
+        """Some failure may pass by itself, so an Airflow retry is worth it (deferred rows
+        only wait behind failed ones, so they follow the failures' verdict)."""
+        return any(r.recoverable for r in self.failed)
+
+    def summary(self) -> str:
+        counts = [
+            f"{len(rows)} {label}"
+            for label, rows in (
+                ("delivered", self.delivered),
+                ("failed", self.failed),
+                ("deferred", self.deferred),
+                ("dead-lettered", self.dead),
+            )
+            if rows
+        ]
+        text = ", ".join(counts) or "nothing to deliver"
+        problems = [f"{r.kind} to {r.channel}: {r.error}" for r in (*self.failed, *self.dead)]
+        return text + (" (" + "; ".join(problems[:5]) + ")" if problems else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_name": self.alert_name,
+            "complete": self.complete,
+            "delivered": len(self.delivered),
+            "failed": len(self.failed),
+            "deferred": len(self.deferred),
+            "dead": len(self.dead),
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _default_factory(config: ChannelConfig, templates: MessageTemplates) -> Channel[Any]:
+    return build_channel(config, templates=templates)
+
+
+class _CurrentChannels:
+    """The alert's configured channels, found by ``channel_id`` (or by hash if they moved)."""
+
+    def __init__(self, alert: AlertConfig, factory: ChannelFactory) -> None:
+        self._alert = alert
+        self._factory = factory
+        self._by_id: dict[str, ChannelConfig] = {}
+        self._by_hash: dict[str, ChannelConfig] = {}
+        for index, config in enumerate(alert.notify):
+            cid = channel_id(index, config)
+            self._by_id[cid] = config
+            self._by_hash.setdefault(_hash_part(cid), config)
+        self._senders: dict[str, Channel[Any] | DeliveryError] = {}
+
+    def config(self, cid: str) -> ChannelConfig | None:
+        return self._by_id.get(cid) or self._by_hash.get(_hash_part(cid))
+
+    def sender(self, cid: str, config: ChannelConfig) -> Channel[Any] | DeliveryError:
+        if cid not in self._senders:
+            try:
+                self._senders[cid] = self._factory(config, self._alert.templates)
+            except DeliveryError as exc:
+                self._senders[cid] = exc
+        return self._senders[cid]
+
+
+def _hash_part(cid: str) -> str:
+    """``kind:digest`` of a channel id: the identity without the position in the list."""
+    return cid.split(":", 1)[-1]
+
+
+def _row(
+    entry: OutboxEntry, status: RowStatus, result: DeliveryResult | None = None
+) -> RowDelivery:
+    return RowDelivery(
+        outbox_id=int(entry.id or 0),
+        event_id=entry.event_id,
+        kind=str(getattr(entry.kind, "value", entry.kind)),
+        instance_key=entry.instance_key,
+        channel=entry.channel_kind,
+        channel_id=entry.channel_id,
+        status=status,
+        error=result.error if result is not None else None,
+        recoverable=result.recoverable if result is not None else True,
+    )
+
+
+def deliver_pending(
+    alert: AlertConfig,
+    store: DeliveryStore,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+    channel_factory: ChannelFactory = _default_factory,
+) -> DeliveryReport:
+    """Deliver every pending outbox row of ``alert``, oldest first; never raises for a send.
+
+    ``alert`` is the *current* config: its channels decide where rows go. A state DB failure
+    raises StateStoreError (a row sent but not yet marked is then resent next time).
+    """
+    channels = _CurrentChannels(alert, channel_factory)
+    pending = store.pending_outbox(alert.name)
+    outcomes: list[RowDelivery] = []
+    waiting: set[tuple[str, str]] = set()  # (instance, channel) with an older row still pending
+    down: set[str] = set()  # channels that failed recoverably in this pass
+    for entry in pending:
+        assert entry.id is not None, "outbox rows read from the store have ids"
+        group = (entry.instance_key, entry.channel_id)
+        if entry.channel_id in down or group in waiting:
+            outcomes.append(_row(entry, "deferred"))
+            continue
+        config = channels.config(entry.channel_id)
+        if config is None:
+            outcomes.append(_dead_letter_gone_channel(alert, entry, store, clock()))
+            continue
+        sender = channels.sender(entry.channel_id, config)
+        if isinstance(sender, DeliveryError):
+            result = DeliveryResult.failed(str(sender), recoverable=sender.recoverable)
+        else:
+            result = sender.send(OutboundEvent(entry.payload, entry.idempotency_key))
+        outcome = _record(alert, entry, result, store, clock())
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            waiting.add(group)
+            if outcome.recoverable:
+                down.add(entry.channel_id)
+    report = DeliveryReport(alert.name, tuple(outcomes))
+    if outcomes:
+        log.info("alert %s: notifications: %s", alert.name, report.summary())
+    return report
+
+
+def _record(
+    alert: AlertConfig,
+    entry: OutboxEntry,
+    result: DeliveryResult,
+    store: DeliveryStore,
+    now: datetime,
+) -> RowDelivery:
+    assert entry.id is not None
+    kind = getattr(entry.kind, "value", entry.kind)
+    if result.delivered:
+        store.mark_delivered(entry.id, now)
+        log.info(
+            "alert %s: delivered %s event %s to %s (outbox #%s)",
+            alert.name,
+            kind,
+            entry.event_id[:8],
+            entry.channel_kind,
+            entry.id,
+        )
+        return _row(entry, "delivered", result)
+    error = result.error or "unknown error"
+    status = store.mark_attempt_failed(entry.id, error, now, alert.delivery_attempts)
+    if status is OutboxStatus.DELIVERED:  # a concurrent run got there first
+        return _row(entry, "delivered")
+    if status is OutboxStatus.DEAD:
+        log.error(
+            "alert %s: gave up on %s event %s to %s after %s attempts (outbox #%s): %s",
+            alert.name,
+            kind,
+            entry.event_id[:8],
+            entry.channel_kind,
+            alert.delivery_attempts,
+            entry.id,
+            error,
+        )
+        return _row(entry, "dead", result)
+    log.warning(
+        "alert %s: %s event %s to %s failed (%s; outbox #%s, will retry): %s",
+        alert.name,
+        kind,
+        entry.event_id[:8],
+        entry.channel_kind,
+        "recoverable" if result.recoverable else "needs a fix",
+        entry.id,
+        error,
+    )
+    return _row(entry, "failed", result)
+
+
+def _dead_letter_gone_channel(
+    alert: AlertConfig, entry: OutboxEntry, store: DeliveryStore, now: datetime
+) -> RowDelivery:
+    assert entry.id is not None
+    kind = getattr(entry.kind, "value", entry.kind)
+    error = (
+        f"channel {entry.channel_id} ({entry.channel_kind}) is no longer configured for alert "
+        f"{alert.name!r}: it was removed from alerts.yaml or its destination changed, so this "
+        f"{kind} event was not sent"
+    )
+    store.mark_attempt_failed(entry.id, error, now, 1)
+    log.error("alert %s: dead-lettered outbox #%s: %s", alert.name, entry.id, error)
+    return _row(entry, "dead", DeliveryResult.failed(error, recoverable=False))
+
+
+def undelivered_rows(reports: Sequence[DeliveryReport]) -> list[RowDelivery]:
+    """Rows of several passes that did not get delivered (failed, deferred or dead)."""
+    return [r for report in reports for r in report.rows if r.status != "delivered"]

@@ -1,0 +1,100 @@
+"""Sample messages through every channel of an alert, so people can check the wiring.
+
+``sqlsentinel notify-test FILE --alert NAME`` uses this: it builds a made-up event (marked
+``test``, shown as ``[TEST]``) for the alert, renders it with the alert's own templates
+*strictly* (a broken custom template is reported, not replaced by the default) and sends it
+through each configured channel directly, without the outbox and without touching state.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.events import channel_id, event_payload
+from sqlsentinel_airflow.core.model import Event, EventKind, Reason, State
+from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.base import DeliveryResult, OutboundEvent
+from sqlsentinel_airflow.notify.channels import build_channel
+
+__all__ = ["SampleResult", "sample_payload", "send_samples"]
+
+TEST_REASON = "test message from `sqlsentinel notify-test`, not a real alert"
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """The outcome of one sample message: which channel, where it went, what happened."""
+
+    index: int
+    channel: str
+    channel_id: str
+    destination: str
+    result: DeliveryResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "channel": self.channel,
+            "channel_id": self.channel_id,
+            "destination": self.destination,
+            "delivered": self.result.delivered,
+            "recoverable": self.result.recoverable,
+            "error": self.result.error,
+        }
+
+
+def sample_payload(
+    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """A made-up event payload for ``alert`` with example values, marked ``test``."""
+    now = now or datetime.now(timezone.utc)
+    key_values = {column: f"example_{column}" for column in alert.key_columns}
+    event = Event(
+        kind=kind,
+        alert_name=alert.name,
+        instance_key=json.dumps(key_values, sort_keys=True) if key_values else "",
+        reason=Reason.FIRST_FIRING,
+        occurred_at=now,
+        state=State.ERROR if kind is EventKind.ERROR else State.FIRING,
+        actual_value=None if kind is EventKind.ERROR else 42,
+        threshold=None if kind is EventKind.ERROR else 10,
+        context={} if kind is EventKind.ERROR else {"example_column": "example value"},
+        key_values=key_values,
+        firing_since=now - timedelta(hours=1),
+        error="example query error" if kind is EventKind.ERROR else None,
+    )
+    payload = event_payload(event, alert, event_id=str(uuid.uuid4()), run_id=None, evaluated_at=now)
+    payload["reason"] = TEST_REASON
+    payload["test"] = True
+    return payload
+
+
+def send_samples(alert: AlertConfig, kind: EventKind = EventKind.FIRING) -> list[SampleResult]:
+    """Send one sample of ``kind`` through each channel of ``alert``; one result per channel."""
+    payload = sample_payload(alert, kind)
+    results = []
+    for index, config in enumerate(alert.notify):
+        cid = channel_id(index, config)
+        try:
+            sender = build_channel(config, templates=alert.templates, strict_templates=True)
+        except DeliveryError as exc:
+            results.append(
+                SampleResult(
+                    index,
+                    config.channel,
+                    cid,
+                    config.channel,
+                    DeliveryResult.failed(str(exc), recoverable=exc.recoverable),
+                )
+            )
+            continue
+        event = OutboundEvent(payload, f"test:{payload['event_id']}:{cid}")
+        results.append(
+            SampleResult(index, config.channel, cid, sender.describe(), sender.send(event))
+        )
+    return results

@@ -1,0 +1,178 @@
+"""Slack through the slack provider's ``SlackWebhookHook``, or the alert's own ``webhook_url``.
+
+A ``conn_id`` names a ``slackwebhook`` connection and the hook builds the client from it (URL,
+timeout and proxy from the connection). A ``webhook_url`` is used as given, for this alert
+only (the standalone tool ignored it and posted to a global URL): the same
+``slack_sdk.WebhookClient`` the hook wraps posts to it, with the same success rule (HTTP 200).
+
+The message is Block Kit: a header with the status, the rendered text (the ``slack``
+template), fields for severity, value and threshold, the context as a small table, the
+query error, and a button to the task log. ``text`` is set too, as the notification
+fallback. Values are escaped (``&``, ``<``, ``>``) so they cannot become links or mentions.
+
+The URL is a secret (Slack's token is in its path): the client gets a redacting logger,
+because slack_sdk logs the URL when it retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlsentinel_airflow.core.config.models import SlackChannel
+from sqlsentinel_airflow.core.redact import redact_url
+from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
+from sqlsentinel_airflow.notify.templates import message_context, render_part, slack_escape
+
+__all__ = ["SlackSender", "slack_message"]
+
+log = logging.getLogger(__name__)
+
+_EMOJI = {
+    "firing": ":red_circle:",
+    "reminder": ":repeat:",
+    "resolved": ":large_green_circle:",
+    "error": ":warning:",
+}
+_SECTION_CHARS = 2900  # Slack's limit is 3000 per section text
+_HEADER_CHARS = 150
+_TIMEOUT_SECONDS = 30
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _context_table(rows: list[tuple[str, str]], hidden: int) -> str:
+    width = min(30, max((len(name) for name, _ in rows), default=0))
+    lines = [f"{_clip(name, width):<{width}}  {value}" for name, value in rows]
+    if hidden:
+        lines.append(f"... and {hidden} more")
+    return slack_escape(_clip("\n".join(lines), _SECTION_CHARS - 20))
+
+
+def slack_message(
+    config: SlackChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The webhook body (Block Kit) for ``event``, and any template problems."""
+    ctx = message_context(event.payload)
+    rendered = render_part(
+        "slack", ctx, channel_template=config.text, templates=sender.templates, strict=strict
+    )
+    kind = ctx["kind"]
+    name = ctx["alert"]["name"]
+    prefix = "[TEST] " if ctx["test"] else ""
+    headline = f"{prefix}{ctx['status']}: {name}"
+    if ctx["instance"]["label"]:
+        headline += f" [{ctx['instance']['label']}]"
+    fields = [
+        f"*Status*\n{ctx['status']}",
+        f"*Severity*\n{slack_escape(ctx['alert']['severity'])}",
+    ]
+    if kind != "error":
+        label = "Last value" if kind == "resolved" else "Value"
+        fields.append(f"*{label}*\n{slack_escape(ctx['actual_value'])}")
+        fields.append(f"*Threshold*\n{slack_escape(ctx['threshold'])}")
+    since = ctx["since"] + (f" ({ctx['duration']})" if ctx["duration"] and kind != "firing" else "")
+    fields.append(f"*{'Failing since' if kind == 'error' else 'Firing since'}*\n{since}")
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": _clip(f"{_EMOJI.get(kind, '')} {headline}".strip(), _HEADER_CHARS),
+                "emoji": True,
+            },
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _clip(rendered.text, _SECTION_CHARS)},
+        },
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": _clip(f, 1900)} for f in fields]},
+    ]
+    if ctx["error"]:
+        error = slack_escape(_clip(ctx["error"], _SECTION_CHARS - 40))
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Error*\n```{error}```"}}
+        )
+    if ctx["context_rows"]:
+        table = _context_table(ctx["context_rows"], ctx["context_hidden"])
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Context*\n```{table}```"}}
+        )
+    if ctx["task_log_url"]:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open task log"},
+                        "url": ctx["task_log_url"],
+                    }
+                ],
+            }
+        )
+    footer = (
+        f"SQL Sentinel · event {ctx['event']['short_id']} · {slack_escape(ctx['event']['reason'])}"
+    )
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(footer, 300)}]})
+    body: dict[str, Any] = {"text": slack_escape(headline), "blocks": blocks}
+    # legacy incoming webhooks honour these; Slack-app webhooks ignore them
+    for key, value in (
+        ("channel", config.slack_channel),
+        ("username", config.username),
+        ("icon_emoji", config.icon_emoji),
+    ):
+        if value:
+            body[key] = value
+    return body, [rendered.problem] if rendered.problem else []
+
+
+class SlackSender(Channel[SlackChannel]):
+    """A ``slack`` channel: a slackwebhook connection, or the alert's own ``webhook_url``."""
+
+    kind = "slack"
+    config_type = SlackChannel
+    required = (("conn_id", "webhook_url"),)
+    secret_fields = ("webhook_url",)
+
+    def describe(self) -> str:
+        if self.config.conn_id:
+            return f"slack via connection '{self.config.conn_id}'"
+        return f"slack via webhook_url {redact_url(self.config.webhook_url or '')}"
+
+    def deliver(self, event: OutboundEvent) -> None:
+        body, problems = slack_message(self.config, event, self, strict=self.strict_templates)
+        for problem in problems:
+            log.warning("slack message for alert %s: %s", event.alert_name, self.redactor(problem))
+        response = self._client().send_dict(body)
+        status = int(response.status_code)
+        if status != 200:
+            answer = " ".join(str(response.body or "").split())[:200]
+            raise DeliveryError(
+                f"Slack answered HTTP {status}: {answer or 'no body'}",
+                recoverable=recoverable_status(status),
+            )
+
+    def _client(self) -> Any:
+        if self.config.conn_id:
+            from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+            self.connection(self.config.conn_id, purpose="slackwebhook")
+            hook = SlackWebhookHook(
+                slack_webhook_conn_id=self.config.conn_id, logger=self.provider_logger()
+            )
+            return hook.client
+        from slack_sdk import WebhookClient
+
+        return WebhookClient(
+            url=self.config.webhook_url or "",
+            timeout=_TIMEOUT_SECONDS,
+            logger=self.provider_logger(),  # type: ignore[arg-type]
+        )
+
+    def is_recoverable(self, exc: BaseException) -> bool:
+        # "does not contain password" (connection) or "Invalid URL detected": fix the config
+        return type(exc).__name__ not in {"AirflowNotFoundException", "SlackRequestError"}

@@ -1,0 +1,421 @@
+"""Message texts: sandboxed Jinja templates over an event payload, with defaults per kind.
+
+Every event kind (``firing``, ``reminder``, ``resolved``, ``error``) has a default template
+for every message part: the email ``subject``, plain ``text`` and ``html`` bodies, and the
+``slack`` text. A template is chosen, most specific first, from the channel's own setting,
+then the alert's (or ``defaults``') ``templates:``, then the built-in default; each of those
+may be one template for every kind or a mapping ``{firing: ..., resolved: ...}``.
+
+Safety, decided once here:
+- templates run in Jinja's ``SandboxedEnvironment``;
+- query values are *data*: they reach a template as variables and are never parsed as
+  template code, so a value ``{{ 7*7 }}`` arrives literally;
+- the HTML part autoescapes, and the Slack part escapes ``&``, ``<`` and ``>`` in every
+  value (Slack's control characters), so a value cannot inject markup or links;
+- a subject from a standalone SQL Sentinel file (``"Alert: {alert_name}"``, no Jinja marker)
+  is filled in the old way, with a formatter that allows plain names only (no attribute or
+  index access);
+- a custom template that fails to render never blocks a notification: the default template
+  is used and the problem is reported (``notify-test`` renders strictly and shows it).
+
+Pure Python: no Airflow import, so the texts are unit-tested without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Literal
+
+from jinja2 import Template
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import escape
+
+from sqlsentinel_airflow.core.config.models import MessageTemplates, TemplateText
+from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.errors import DeliveryError
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "EVENT_KINDS",
+    "LEGACY_FIELDS",
+    "MAX_CONTEXT_ROWS",
+    "MAX_VALUE_CHARS",
+    "Part",
+    "Rendered",
+    "display",
+    "is_legacy_format",
+    "message_context",
+    "render_part",
+    "slack_escape",
+]
+
+Part = Literal["subject", "text", "html", "slack"]
+EVENT_KINDS = ("firing", "reminder", "resolved", "error")
+MAX_CONTEXT_ROWS = 15
+MAX_VALUE_CHARS = 200
+MAX_SUBJECT_CHARS = 250
+MAX_ERROR_CHARS = 1500
+LEGACY_FIELDS = ("alert_name", "status", "actual_value", "threshold", "description", "severity")
+"""Placeholders a standalone SQL Sentinel ``{alert_name}``-style subject may use."""
+
+_STATUS = {"firing": "FIRING", "reminder": "STILL FIRING", "resolved": "RESOLVED", "error": "ERROR"}
+_LEGACY_STATUS = {"firing": "ALERT", "reminder": "ALERT", "resolved": "OK", "error": "ERROR"}
+_JINJA_MARKER = re.compile(r"\{\{|\{%|\{#")
+_FORMAT_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(![rsa])?(:[^{}]*)?\}")
+
+
+# --- values for people ------------------------------------------------------------------------
+
+
+def display(value: Any, width: int = MAX_VALUE_CHARS) -> str:
+    """One line of at most ``width`` characters showing a query value."""
+    if value is None:
+        text = "n/a"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        text = str(int(value))
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _show_time(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "n/a"
+
+
+def slack_escape(text: str) -> str:
+    """Escape Slack's control characters so a value shows as text, never as a link or mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- the context every template sees ----------------------------------------------------------
+
+
+def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables of every template, built from a stored event payload (all values data)."""
+    kind = str(payload.get("kind") or "firing")
+    alert = dict(payload.get("alert") or {})
+    instance = dict(payload.get("instance") or {})
+    key_values = dict(instance.get("key_values") or {})
+    context = dict(payload.get("context") or {})
+    occurred = _parse_time(payload.get("occurred_at"))
+    firing_since = _parse_time(payload.get("firing_since"))
+    since = occurred if kind == "error" else (firing_since or occurred)
+    duration = ""
+    if firing_since and occurred and occurred >= firing_since:
+        duration = format_duration(
+            occurred.replace(microsecond=0) - firing_since.replace(microsecond=0)
+        )
+    rows = [(str(name), display(value)) for name, value in context.items()]
+    return {
+        "kind": kind,
+        "status": _STATUS.get(kind, kind.upper()),
+        "test": bool(payload.get("test")),
+        "alert": {
+            "name": str(alert.get("name") or ""),
+            "description": str(alert.get("description") or ""),
+            "severity": str(alert.get("severity") or "warning"),
+            "dag_id": str(alert.get("dag_id") or ""),
+            "owner": str(alert.get("owner") or ""),
+            "tags": list(alert.get("tags") or []),
+        },
+        "event": {
+            "id": str(payload.get("event_id") or ""),
+            "short_id": str(payload.get("event_id") or "")[:8],
+            "kind": kind,
+            "reason": str(payload.get("reason") or ""),
+            "state": str(payload.get("state") or ""),
+            "run_id": payload.get("run_id"),
+            "occurred_at": _show_time(occurred),
+        },
+        "instance": {
+            "key": str(instance.get("key") or ""),
+            "key_values": {k: display(v, 80) for k, v in key_values.items()},
+            "label": ", ".join(f"{k}={display(v, 80)}" for k, v in key_values.items()),
+        },
+        "actual_value": display(payload.get("actual_value")),
+        "threshold": display(payload.get("threshold")),
+        "raw": {
+            "actual_value": payload.get("actual_value"),
+            "threshold": payload.get("threshold"),
+            "context": context,
+            "key_values": key_values,
+        },
+        "context": {name: value for name, value in rows},
+        "context_rows": rows[:MAX_CONTEXT_ROWS],
+        "context_hidden": max(0, len(rows) - MAX_CONTEXT_ROWS),
+        "since": _show_time(since),
+        "firing_since": _show_time(firing_since),
+        "occurred_at": _show_time(occurred),
+        "duration": duration,
+        "error": display(payload.get("error"), MAX_ERROR_CHARS) if payload.get("error") else "",
+        "task_log_url": str((payload.get("links") or {}).get("task_log") or ""),
+    }
+
+
+# --- default templates ------------------------------------------------------------------------
+
+_HEADLINES = {
+    "firing": "{{ alert.name }} is firing",
+    "reminder": "{{ alert.name }} is still firing{% if duration %} ({{ duration }}){% endif %}",
+    "resolved": "{{ alert.name }} has resolved",
+    "error": "{{ alert.name }}: the alert query failed",
+}
+_TEST = "{% if test %}[TEST] {% endif %}"
+_INSTANCE = "{% if instance.label %} [{{ instance.label }}]{% endif %}"
+_DURATION = "{% if duration %} ({{ duration }}){% endif %}"
+
+_SUBJECTS = {
+    "firing": _TEST + "[{{ alert.severity|upper }}] FIRING: {{ alert.name }}" + _INSTANCE,
+    "reminder": _TEST
+    + "[{{ alert.severity|upper }}] STILL FIRING: {{ alert.name }}"
+    + _INSTANCE
+    + " since {{ since }}",
+    "resolved": _TEST + "[RESOLVED] {{ alert.name }}" + _INSTANCE,
+    "error": _TEST + "[ERROR] {{ alert.name }}: the alert query failed",
+}
+
+# (label, value template) rows of the detail table, per kind
+_DETAILS: dict[str, list[tuple[str, str]]] = {
+    "firing": [
+        ("Value", "{{ actual_value }} (threshold {{ threshold }})"),
+        ("Firing since", "{{ since }}"),
+    ],
+    "reminder": [
+        ("Value", "{{ actual_value }} (threshold {{ threshold }})"),
+        ("Firing since", "{{ since }}" + _DURATION),
+    ],
+    "resolved": [
+        ("Last value", "{{ actual_value }} (threshold {{ threshold }})"),
+        ("Fired", "{{ firing_since }} to {{ occurred_at }}" + _DURATION),
+    ],
+    "error": [
+        ("Error", "{{ error }}"),
+        ("Failing since", "{{ since }}"),
+    ],
+}
+
+# Jinja keeps the newlines around block tags (no trim_blocks, as users expect), so an
+# optional line is written as "{% if x %}line\n{% endif %}" and blank lines fall out right.
+_TEXT_LAYOUT = """\
+@TEST@@HEADLINE@
+{% if alert.description %}
+{{ alert.description }}
+{% endif %}
+Status:         {{ status }}
+Severity:       {{ alert.severity }}
+{% if instance.label %}Instance:       {{ instance.label }}
+{% endif %}@DETAILS@{% if context_rows %}
+Context:
+{% for name, value in context_rows %}  {{ name }}: {{ value }}
+{% endfor %}{% if context_hidden %}  ... and {{ context_hidden }} more
+{% endif %}{% endif %}
+{% if task_log_url %}Task log: {{ task_log_url }}
+
+{% endif %}-- SQL Sentinel, event {{ event.short_id }} ({{ event.reason }})
+"""
+
+
+def _text_template(kind: str) -> str:
+    details = "".join(f"{label + ':':<16}{value}\n" for label, value in _DETAILS[kind])
+    return (
+        _TEXT_LAYOUT.replace("@TEST@", _TEST)
+        .replace("@HEADLINE@", _HEADLINES[kind])
+        .replace("@DETAILS@", details)
+    )
+
+
+_COLORS = {"firing": "#c0392b", "reminder": "#d35400", "resolved": "#27ae60", "error": "#7f8c8d"}
+_TH = '<th align="left" style="padding:2px 12px 2px 0">'
+
+
+def _html_template(kind: str) -> str:
+    rows = "".join(f"<tr>{_TH}{label}</th><td>{value}</td></tr>" for label, value in _DETAILS[kind])
+    return (
+        '<html><body style="font-family:sans-serif">\n'
+        f'<h2 style="color:{_COLORS[kind]}">{_TEST}{_HEADLINES[kind]}</h2>\n'
+        "{% if alert.description %}<p>{{ alert.description }}</p>\n{% endif %}"
+        '<table cellspacing="0">\n'
+        f"<tr>{_TH}Status</th><td>{{{{ status }}}}</td></tr>\n"
+        f"<tr>{_TH}Severity</th><td>{{{{ alert.severity }}}}</td></tr>\n"
+        f"{{% if instance.label %}}<tr>{_TH}Instance</th><td>{{{{ instance.label }}}}</td></tr>\n"
+        "{% endif %}"
+        f"{rows}\n</table>\n"
+        "{% if context_rows %}<h3>Context</h3>\n"
+        '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse:collapse">\n'
+        '{% for name, value in context_rows %}<tr><th align="left">{{ name }}</th>'
+        "<td>{{ value }}</td></tr>\n{% endfor %}</table>\n"
+        "{% if context_hidden %}<p>... and {{ context_hidden }} more</p>\n{% endif %}{% endif %}"
+        '{% if task_log_url %}<p><a href="{{ task_log_url }}">Open the task log in Airflow</a>'
+        "</p>\n{% endif %}"
+        '<p style="color:#888;font-size:small">SQL Sentinel, event {{ event.short_id }} '
+        "({{ event.reason }})</p>\n"
+        "</body></html>\n"
+    )
+
+
+def _slack_template(kind: str) -> str:
+    return f"*{_TEST}{_HEADLINES[kind]}*{{% if alert.description %}}\n{{{{ alert.description }}}}{{% endif %}}"
+
+
+DEFAULT_TEMPLATES: dict[Part, dict[str, str]] = {
+    "subject": dict(_SUBJECTS),
+    "text": {kind: _text_template(kind) for kind in EVENT_KINDS},
+    "html": {kind: _html_template(kind) for kind in EVENT_KINDS},
+    "slack": {kind: _slack_template(kind) for kind in EVENT_KINDS},
+}
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def _slack_finalize(value: Any) -> str:
+    return slack_escape("" if value is None else str(value))
+
+
+_ENVIRONMENTS: dict[str, SandboxedEnvironment] = {
+    "plain": SandboxedEnvironment(autoescape=False),
+    "html": SandboxedEnvironment(autoescape=True),
+    "slack": SandboxedEnvironment(autoescape=False, finalize=_slack_finalize),
+}
+_FLAVOR: dict[Part, str] = {"subject": "plain", "text": "plain", "html": "html", "slack": "slack"}
+
+
+@lru_cache(maxsize=512)
+def _compiled(flavor: str, source: str) -> Template:
+    return _ENVIRONMENTS[flavor].from_string(source)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered part; ``problem`` says why a custom template was replaced by the default."""
+
+    text: str
+    origin: str  # "channel", "templates" or "default"
+    problem: str | None = None
+
+
+def is_legacy_format(source: str) -> bool:
+    """A standalone SQL Sentinel ``str.format`` template: ``{name}`` fields and no Jinja marker."""
+    return not _JINJA_MARKER.search(source) and bool(_FORMAT_FIELD.search(source))
+
+
+def _legacy_values(context: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Each standalone placeholder as (text shown, raw value for a format spec)."""
+    raw = context["raw"]
+    status = _LEGACY_STATUS.get(context["kind"], "ALERT")
+    return {
+        "alert_name": (context["alert"]["name"], context["alert"]["name"]),
+        "status": (status, status),
+        "actual_value": (context["actual_value"], raw["actual_value"]),
+        "threshold": (context["threshold"], raw["threshold"]),
+        "description": (context["alert"]["description"], context["alert"]["description"]),
+        "severity": (context["alert"]["severity"], context["alert"]["severity"]),
+    }
+
+
+def _format_legacy(source: str, context: Mapping[str, Any], flavor: str) -> str:
+    """``str.format`` restricted to plain names; anything else is kept as written."""
+    values = _legacy_values(context)
+    out: list[str] = []
+    for literal, field, spec, conversion in string.Formatter().parse(source):
+        out.append(literal)
+        if field is None:
+            continue
+        if field not in values:
+            written = (
+                field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            )
+            out.append("{" + written + "}")
+            continue
+        text, raw = values[field]
+        if spec:
+            # "{actual_value:.2f}" over a text value shows the text
+            with contextlib.suppress(TypeError, ValueError):
+                text = format(raw, spec)
+        if flavor == "html":
+            text = str(escape(text))
+        elif flavor == "slack":
+            text = slack_escape(text)
+        out.append(text)
+    return "".join(out)
+
+
+def _template_for(candidate: TemplateText | None, kind: str) -> str | None:
+    if candidate is None:
+        return None
+    if isinstance(candidate, str):
+        return candidate
+    value = candidate.get(kind)  # type: ignore[call-overload]
+    return value if isinstance(value, str) else None
+
+
+def _render_source(part: Part, source: str, context: Mapping[str, Any]) -> str:
+    flavor = _FLAVOR[part]
+    if is_legacy_format(source):
+        text = _format_legacy(source, context, flavor)
+    else:
+        text = _compiled(flavor, source).render(**context)
+    if part == "subject":
+        text = " ".join(text.split())
+        if len(text) > MAX_SUBJECT_CHARS:
+            text = text[: MAX_SUBJECT_CHARS - 1] + "…"
+    return text
+
+
+def render_part(
+    part: Part,
+    context: Mapping[str, Any],
+    *,
+    channel_template: TemplateText | None = None,
+    templates: MessageTemplates | None = None,
+    strict: bool = False,
+) -> Rendered:
+    """Render one message part for ``context`` (from :func:`message_context`).
+
+    With ``strict``, a failing custom template raises DeliveryError instead of falling back.
+    """
+    kind = str(context.get("kind") or "firing")
+    default = DEFAULT_TEMPLATES[part].get(kind, DEFAULT_TEMPLATES[part]["firing"])
+    chosen, origin = default, "default"
+    alert_level = getattr(templates, part, None) if templates is not None else None
+    for name, candidate in (("channel", channel_template), ("templates", alert_level)):
+        source = _template_for(candidate, kind)
+        if source is not None:
+            chosen, origin = source, name
+            break
+    if origin == "default":
+        return Rendered(_render_source(part, chosen, context), origin)
+    try:
+        return Rendered(_render_source(part, chosen, context), origin)
+    except Exception as exc:  # any failure of a user's template falls back
+        where = "the channel's" if origin == "channel" else "the alert's `templates`"
+        problem = f"{where} {part} template for {kind!r} failed ({type(exc).__name__}: {exc})"
+        if strict:
+            raise DeliveryError(problem, recoverable=False) from None
+        return Rendered(
+            _render_source(part, default, context), "default", problem + "; the default was used"
+        )

@@ -1,0 +1,206 @@
+"""The operator delivers after evaluating; the task fails while something is undelivered.
+
+``SentinelAlertOperator.execute`` runs in-process against a real SQLite warehouse (an
+``AIRFLOW_CONN_*`` connection), the real state store and loopback receivers. Airflow's retry
+is played by calling ``execute`` again with the same run id, as the task runner does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from notify_engine import make_alert
+from notify_servers import HttpReceiver
+
+from sqlsentinel_airflow.core.config.models import AlertConfig, StateDbConfig
+from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
+from sqlsentinel_airflow.store import OutboxStatus, StateStore
+
+QUERY = (
+    "SELECT CASE WHEN v > 10 THEN 'ALERT' ELSE 'OK' END AS status, v AS actual_value, "
+    "10 AS threshold FROM metric"
+)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """A SQLite warehouse behind connection ``wh``; call the result to set the metric."""
+    path = tmp_path / "warehouse.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE metric (v INTEGER)")
+        conn.execute("INSERT INTO metric VALUES (0)")
+    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+
+    def set_metric(value: int) -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE metric SET v = ?", (value,))
+
+    return set_metric
+
+
+def operator(alert: AlertConfig, sqlite_url: str) -> SentinelAlertOperator:
+    return SentinelAlertOperator(
+        task_id="evaluate", alert=alert, state_db=StateDbConfig(url=sqlite_url)
+    )
+
+
+def context(run_id: str) -> dict[str, Any]:
+    dag_run = SimpleNamespace(run_id=run_id, run_type="scheduled")
+    return {"params": {}, "dag_run": dag_run, "run_id": run_id, "ti": None}
+
+
+def alert_with(channels: list[dict[str, Any]], **settings: Any) -> AlertConfig:
+    return make_alert("load_check", channels, conn_id="wh", query=QUERY, **settings)
+
+
+# ALERT (True) / OK (False) for 50 scheduled runs: nine incidents, so 18 events per channel
+SCRIPT = [
+    False, False, True, True, True, False, False, True, False, False,
+    True, True, False, False, False, True, True, True, True, False,
+    False, True, False, True, False, False, False, True, True, True,
+    True, True, False, False, True, False, False, False, False, False,
+    True, True, True, False, False, False, False, False, False, False,
+]  # fmt: skip
+
+
+def test_outage_every_event_arrives_once_per_channel_in_order(
+    warehouse: Callable[[int], None],
+    sqlite_url: str,
+    receiver: HttpReceiver,
+    slack_api: HttpReceiver,
+) -> None:
+    alert = alert_with(
+        [
+            {"channel": "webhook", "url": receiver.url("/events")},
+            {"channel": "slack", "webhook_url": slack_api.url("/services/T/B/tok")},
+        ],
+        retries=2,
+    )
+    task = operator(alert, sqlite_url)
+    receiver.fail_next(4, 500)  # outlasts the three tries of the first firing run
+    slack_api.fail_next(2, 429)
+    runs: list[list[str]] = []  # per run, the outcome of each try
+    for index, firing in enumerate(SCRIPT):
+        warehouse(25 if firing else 3)
+        tries: list[str] = []
+        for _ in range(1 + alert.retries):
+            try:
+                task.execute(context(f"scheduled__{index:02d}"))
+            except AirflowException:
+                tries.append("failed")
+                continue
+            tries.append("success")
+            break
+        runs.append(tries)
+
+    with StateStore.connect(sqlite_url) as store:
+        rows = sorted(store.outbox(alert_name="load_check", limit=1000), key=lambda r: r.id or 0)
+        assert len(store.history(alert_name="load_check", limit=1000)) == 50  # retries only deliver
+    assert {r.status for r in rows} == {OutboxStatus.DELIVERED}
+    for channel, server in (("webhook", receiver), ("slack", slack_api)):
+        expected = [r.event_id[:8] for r in rows if r.channel_kind == channel]
+        assert len(expected) == 18
+        got = [_event_id(channel, request) for request in server.delivered]
+        assert got == expected, channel  # each event exactly once, in order
+    kinds = [r.kind for r in rows if r.channel_kind == "webhook"]
+    assert kinds == ["firing", "resolved"] * 9
+    assert runs[2] == ["failed", "failed", "failed"]  # first firing: outage outlasts retries
+    assert runs[3] == ["failed", "success"]  # the next run delivers it (and its retry helps)
+    assert all(tries == ["success"] for tries in runs[4:])
+
+
+def _event_id(channel: str, request: Any) -> str:
+    if channel == "webhook":
+        return str(request.json()["event_id"])[:8]
+    footer = request.json()["blocks"][-1]["elements"][0]["text"]
+    return str(footer.split("event ")[1][:8])
+
+
+def test_retry_after_failed_delivery_only_delivers(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    alert = alert_with([{"channel": "webhook", "url": receiver.url("/events")}])
+    task = operator(alert, sqlite_url)
+    warehouse(25)
+    receiver.fail_next(1, 503)
+
+    with pytest.raises(
+        AirflowException,
+        match=r"notifications undelivered after trying every channel: 1 failed \(firing to webhook: the receiver answered HTTP 503 Service Unavailable\); a retry delivers only what is still pending",
+    ):
+        task.execute(context("scheduled__01"))
+    warehouse(3)  # the data changed before the retry: it must not be evaluated again
+    retried = task.execute(context("scheduled__01"))
+
+    assert retried["delivery_only"] is True
+    assert retried["delivery"]["delivered"] == 1 and retried["delivery"]["complete"] is True
+    with StateStore.connect(sqlite_url) as store:
+        (history,) = store.history(alert_name="load_check")
+        assert (history.outcome, history.state) == ("ALERT", "FIRING")
+    assert [r.json()["kind"] for r in receiver.delivered] == ["firing"]
+    assert receiver.delivered[0].json()["links"]["task_log"] == (
+        "http://localhost:8080/dags/sqlsentinel_load_check/runs/scheduled__01/tasks/evaluate"
+    )
+
+    later = task.execute(context("scheduled__02"))  # the next run evaluates again
+
+    assert later["state"] == "OK" and later["delivery"]["delivered"] == 1
+    assert [r.json()["kind"] for r in receiver.delivered] == ["firing", "resolved"]
+
+
+def test_failure_only_a_fix_can_cure_fails_without_retry(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    alert = alert_with([{"channel": "webhook", "url": receiver.url("/events")}])
+    warehouse(25)
+    receiver.fail_next(1, 401)
+
+    with pytest.raises(AirflowFailException, match=r"retrying now would not help"):
+        operator(alert, sqlite_url).execute(context("scheduled__01"))
+
+    with StateStore.connect(sqlite_url) as store:
+        (row,) = store.pending_outbox("load_check")  # still owed: the next run tries again
+        assert (row.attempts, row.last_error) == (1, "the receiver answered HTTP 401 Unauthorized")
+
+
+def test_query_error_notification_is_delivered_before_the_task_fails(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    broken = alert_with(
+        [{"channel": "webhook", "url": receiver.url("/events")}],
+        notify_on_error=1,
+    ).model_copy(update={"query": "SELECT status FROM no_such_table"})
+
+    with pytest.raises(AirflowException, match=r"query failed: .*no such table"):
+        operator(broken, sqlite_url).execute(context("scheduled__01"))
+
+    (request,) = receiver.delivered
+    assert request.json()["kind"] == "error"
+    assert "no such table" in request.json()["error"]
+
+
+def test_backfill_and_dry_run_do_not_deliver(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    alert = alert_with([{"channel": "webhook", "url": receiver.url("/events")}])
+    task = operator(alert, sqlite_url)
+    warehouse(25)
+    receiver.fail_next(1, 500)
+    with pytest.raises(AirflowException):
+        task.execute(context("scheduled__01"))
+
+    backfill = {
+        **context("backfill__01"),
+        "dag_run": SimpleNamespace(run_id="b", run_type="backfill"),
+    }
+    dry = {**context("manual__01"), "params": {"dry_run": True}}
+    assert "delivery" not in task.execute(backfill)
+    assert "delivery" not in task.execute(dry)
+    assert receiver.delivered == []
