@@ -113,8 +113,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _select(alerts: Sequence[AlertConfig], patterns: Sequence[str] | None) -> list[AlertConfig]:
+    """The alerts to run: every enabled one, or those ``--alert`` names (disabled ones too,
+    as a manual trigger of a disabled alert's DAG runs it)."""
     if not patterns:
-        return list(alerts)
+        return [a for a in alerts if a.enabled]
     chosen = [a for a in alerts if any(fnmatch.fnmatchcase(a.name, p) for p in patterns)]
     if not chosen:
         names = ", ".join(a.name for a in alerts) or "none"

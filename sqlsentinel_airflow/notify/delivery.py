@@ -7,8 +7,12 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
   A channel that is no longer configured (removed, or its destination edited) cannot ever
   receive the row, so the row is dead-lettered at once with a message that says so. A
   channel that only moved in the list is found by its kind and hash.
+- A row is claimed before it is sent (``StateStore.claim_outbox_row``: one conditional
+  UPDATE), so two deliverers at once (a task and ``sqlsentinel run``) never both send it; a
+  row another deliverer holds is ``in_flight`` here. The claim lapses after ``CLAIM_LEASE``.
 - A row is marked delivered right after its send succeeds. A crash between the two resends
-  that one row on the next attempt, with the same idempotency key; nothing else repeats.
+  that one row on the first attempt after its claim lapsed, with the same idempotency key;
+  nothing else repeats.
 - A failed send is recorded (attempts, last error); after the alert's ``delivery_attempts``
   failures the row is dead (``sqlsentinel outbox --status dead``, ``sqlsentinel status``).
 - Order is kept per alert, instance and channel: while an older row is still pending, newer
@@ -22,9 +26,10 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
@@ -34,11 +39,22 @@ from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEve
 from sqlsentinel_airflow.notify.channels import build_channel
 from sqlsentinel_airflow.store.records import OutboxEntry, OutboxStatus
 
-__all__ = ["DeliveryReport", "DeliveryStore", "RowDelivery", "deliver_pending", "undelivered_rows"]
+__all__ = [
+    "CLAIM_LEASE",
+    "DeliveryReport",
+    "DeliveryStore",
+    "RowDelivery",
+    "deliver_pending",
+    "undelivered_rows",
+]
 
 log = logging.getLogger(__name__)
 
-RowStatus = Literal["delivered", "failed", "dead", "deferred"]
+RowStatus = Literal["delivered", "failed", "dead", "deferred", "in_flight"]
+
+# How long a claim on a row lasts: longer than any send takes (channel timeouts are seconds),
+# shorter than Airflow's default retry_delay, so a retry after a crash can resend.
+CLAIM_LEASE = timedelta(seconds=55)
 ChannelFactory = Callable[[ChannelConfig, MessageTemplates], Channel[Any]]
 
 
@@ -46,6 +62,9 @@ class DeliveryStore(Protocol):
     """The part of ``StateStore`` delivery uses."""
 
     def pending_outbox(self, alert_name: str) -> list[OutboxEntry]: ...
+    def claim_outbox_row(
+        self, outbox_id: int, token: str, now: datetime, lease: timedelta
+    ) -> bool: ...
     def mark_delivered(self, outbox_id: int, now: datetime) -> None: ...
     def mark_attempt_failed(
         self, outbox_id: int, error: str, now: datetime, max_attempts: int
@@ -92,6 +111,11 @@ class DeliveryReport:
         return self._with("deferred")
 
     @property
+    def in_flight(self) -> list[RowDelivery]:
+        """Not attempted: another deliverer holds the row's claim (sends it, or died sending)."""
+        return self._with("in_flight")
+
+    @property
     def dead(self) -> list[RowDelivery]:
         """Given up in this pass (attempts exhausted, or the channel is gone)."""
         return self._with("dead")
@@ -104,8 +128,9 @@ class DeliveryReport:
     @property
     def retry_may_help(self) -> bool:
         """Some failure may pass by itself, so an Airflow retry is worth it (deferred rows
-        only wait behind failed ones, so they follow the failures' verdict)."""
-        return any(r.recoverable for r in self.failed)
+        only wait behind failed ones, so they follow the failures' verdict; a row in flight
+        elsewhere is delivered by its holder, or resent once its claim lapses)."""
+        return any(r.recoverable for r in self.failed) or bool(self.in_flight)
 
     def summary(self) -> str:
         counts = [
@@ -114,6 +139,7 @@ class DeliveryReport:
                 ("delivered", self.delivered),
                 ("failed", self.failed),
                 ("deferred", self.deferred),
+                ("in flight elsewhere", self.in_flight),
                 ("dead-lettered", self.dead),
             )
             if rows
@@ -129,6 +155,7 @@ class DeliveryReport:
             "delivered": len(self.delivered),
             "failed": len(self.failed),
             "deferred": len(self.deferred),
+            "in_flight": len(self.in_flight),
             "dead": len(self.dead),
             "rows": [asdict(r) for r in self.rows],
         }
@@ -202,6 +229,7 @@ def deliver_pending(
     raises StateStoreError (a row sent but not yet marked is then resent next time).
     """
     channels = _CurrentChannels(alert, channel_factory)
+    token = str(uuid.uuid4())
     pending = store.pending_outbox(alert.name)
     outcomes: list[RowDelivery] = []
     waiting: set[tuple[str, str]] = set()  # (instance, channel) with an older row still pending
@@ -215,6 +243,10 @@ def deliver_pending(
         config = channels.config(entry.channel_id)
         if config is None:
             outcomes.append(_dead_letter_gone_channel(alert, entry, store, clock()))
+            continue
+        if not store.claim_outbox_row(entry.id, token, clock(), CLAIM_LEASE):
+            outcomes.append(_row(entry, "in_flight"))  # another deliverer is sending it
+            waiting.add(group)
             continue
         sender = channels.sender(entry.channel_id, config)
         if isinstance(sender, DeliveryError):

@@ -85,9 +85,22 @@ def _v2_purge_indexes(conn: Connection) -> None:
     )
 
 
+def _v3_outbox_claims(conn: Connection) -> None:
+    # A delivery claims its row first, so two deliverers (a task and `sqlsentinel run`, say)
+    # never send the same row at once; the claim lapses by itself if its holder dies.
+    table = f"{TABLE_PREFIX}outbox"
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    columns = (("claimed_until", UtcDateTime()), ("claim_token", String(36)))
+    for name, type_ in columns:
+        if name not in present:
+            type_sql = conn.dialect.type_compiler_instance.process(type_)
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {type_sql}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create state, silences, history, outbox, alert_lock", _v1_create_everything),
     Migration(2, "indexes for retention purge (history, outbox)", _v2_purge_indexes),
+    Migration(3, "outbox delivery claims (claimed_until, claim_token)", _v3_outbox_claims),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
@@ -233,6 +233,26 @@ class StateStore:
 
     # --- delivery bookkeeping ---------------------------------------------------------------
 
+    def claim_outbox_row(self, outbox_id: int, token: str, now: datetime, lease: timedelta) -> bool:
+        """Claim a pending row for sending; False if it is not pending or claimed by another.
+
+        One conditional UPDATE, atomic on every database: of two deliverers racing for a row
+        exactly one gets it. The claim lapses at ``now + lease`` so a deliverer that died
+        mid-send does not hold the row forever (the next attempt after that resends it, with
+        the same idempotency key). Marking the row delivered or failed releases the claim.
+        """
+        with self._writing("claiming an outbox row") as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == outbox_id,
+                    outbox.c.status == OutboxStatus.PENDING.value,
+                    or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+                )
+                .values(claimed_until=now + lease, claim_token=token)
+            )
+            return bool(result.rowcount == 1)
+
     def mark_delivered(self, outbox_id: int, now: datetime) -> None:
         """Record a successful delivery (a delivered row stays delivered)."""
         with self._writing("marking an outbox row delivered") as conn:
@@ -251,6 +271,8 @@ class StateStore:
                     attempts=outbox.c.attempts + 1,
                     last_attempt_at=now,
                     delivered_at=now,
+                    claimed_until=None,
+                    claim_token=None,
                 )
             )
 
@@ -282,6 +304,8 @@ class StateStore:
                     attempts=attempts,
                     last_error=error[:_MAX_ERROR_TEXT],
                     last_attempt_at=now,
+                    claimed_until=None,
+                    claim_token=None,
                 )
             )
         return status

@@ -238,6 +238,9 @@ outbox = Table(
     Column("last_attempt_at", UtcDateTime),
     Column("delivered_at", UtcDateTime),
     Column("run_id", String(NAME_LENGTH)),
+    # v3: a deliverer's claim on the row while it sends (see StateStore.claim_outbox_row)
+    Column("claimed_until", UtcDateTime),
+    Column("claim_token", String(36)),
     UniqueConstraint("idempotency_key", name=f"uq_{TABLE_PREFIX}outbox_idempotency_key"),
     # pending_outbox(alert) oldest first; outbox(status=...) listings
     Index(f"ix_{TABLE_PREFIX}outbox_status_alert_id", "status", "alert_name", "id"),

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from notify_servers import HttpReceiver, SmtpInbox, smtp_inbox
+from notify_servers import SMTP_LOGIN, SMTP_PASSWORD, HttpReceiver, SmtpInbox, smtp_inbox
 
 from sqlsentinel_airflow.store import StateStore
-
-SMTP_LOGIN = "mailer"
-SMTP_PASSWORD = "smtp-pw-Zq81xK"
 
 
 @pytest.fixture

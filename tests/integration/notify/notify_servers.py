@@ -27,6 +27,10 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# The SMTP inbox credentials the notify tests use (the password doubles as a secret to audit).
+SMTP_LOGIN = "mailer"
+SMTP_PASSWORD = "smtp-pw-Zq81xK"
+
 
 def free_port() -> int:
     with socket.socket() as sock:

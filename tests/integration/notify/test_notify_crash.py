@@ -9,11 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 from notify_engine import evaluate, make_alert, result
 from notify_servers import HttpReceiver, Received
 
-from sqlsentinel_airflow.notify.delivery import deliver_pending
+from sqlsentinel_airflow.notify.delivery import CLAIM_LEASE, deliver_pending
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
 
 DELIVER_ONCE = """
@@ -60,7 +61,15 @@ def test_sigkill_between_send_and_mark_resends_only_that_event(
         (OutboxStatus.PENDING, 0),
     ]
 
-    assert deliver_pending(alert, store).complete
+    # The dead sender's claim still holds the victim: an immediate attempt sends nothing.
+    blocked = deliver_pending(alert, store)
+    assert [r.status for r in blocked.rows] == ["in_flight", "deferred"]
+    assert not blocked.complete and blocked.retry_may_help
+    assert len(receiver.requests) == 3
+
+    # Once the claim lapses (before Airflow's retry_delay), the next attempt resends it.
+    after_lease = datetime.now(timezone.utc) + CLAIM_LEASE + timedelta(seconds=1)
+    assert deliver_pending(alert, store, clock=lambda: after_lease).complete
 
     sent = [(r.json()["event_id"], r.headers["Idempotency-Key"]) for r in receiver.requests]
     order = [r.event_id for r in rows]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SMTP_PASSWORD
 from notify_engine import evaluate, make_alert, result
-from notify_servers import SmtpInbox, free_port
+from notify_servers import SMTP_PASSWORD, SmtpInbox, free_port
 
 from sqlsentinel_airflow.notify.delivery import deliver_pending
 from sqlsentinel_airflow.store import OutboxStatus, StateStore

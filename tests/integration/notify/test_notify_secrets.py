@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from conftest import SMTP_PASSWORD
-from notify_servers import HttpReceiver, SmtpInbox, free_port
+from notify_servers import SMTP_PASSWORD, HttpReceiver, SmtpInbox, free_port
 
 from sqlsentinel_airflow.cli.main import main
 from sqlsentinel_airflow.core.config import load_config

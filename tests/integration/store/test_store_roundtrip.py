@@ -287,3 +287,34 @@ def test_run_in_alert_transaction_commits_and_does_not_retry_real_errors(
     with pytest.raises(StateStoreError, match=r"already holds idempotency key 'once'"):
         store.run_in_alert_transaction("revenue", work)
     assert calls == ["revenue", "revenue"]  # a duplicate key is not worth retrying
+
+
+def test_outbox_claims_let_exactly_one_deliverer_send_a_row(
+    store: StateStore, now: datetime, any_db_url: str
+) -> None:
+    with store.alert_transaction("revenue") as tx:
+        row_id = tx.enqueue(_outbox_entry(now, "claim-1"))
+    other = StateStore.connect(any_db_url)  # a second process's view of the same database
+    try:
+        lease = timedelta(minutes=2)
+        assert store.claim_outbox_row(row_id, "a" * 36, now, lease) is True
+        assert other.claim_outbox_row(row_id, "b" * 36, now, lease) is False
+        # a claim lapses by itself: the holder may have died mid-send
+        later = now + lease + timedelta(seconds=1)
+        assert other.claim_outbox_row(row_id, "b" * 36, later, lease) is True
+        other.mark_delivered(row_id, later)
+        # a delivered row cannot be claimed again, whenever
+        assert store.claim_outbox_row(row_id, "c" * 36, later + lease * 2, lease) is False
+    finally:
+        other.dispose()
+    (row,) = store.outbox(alert_name="revenue")
+    assert row.status is OutboxStatus.DELIVERED and row.attempts == 1
+
+
+def test_a_failed_attempt_releases_the_claim(store: StateStore, now: datetime) -> None:
+    with store.alert_transaction("revenue") as tx:
+        row_id = tx.enqueue(_outbox_entry(now, "claim-2"))
+    lease = timedelta(minutes=2)
+    assert store.claim_outbox_row(row_id, "a" * 36, now, lease)
+    assert store.mark_attempt_failed(row_id, "HTTP 503", now, 5) is OutboxStatus.PENDING
+    assert store.claim_outbox_row(row_id, "b" * 36, now, lease), "the next attempt may go at once"

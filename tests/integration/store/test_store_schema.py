@@ -63,12 +63,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 2
+        assert store.schema_version() == LATEST_VERSION == 3
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2]
+        assert _versions(store.engine) == [1, 2, 3]
     finally:
         store.dispose()
 
@@ -87,8 +87,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 2
-        assert _versions(store.engine) == [1, 2]
+        assert store.schema_version() == 3
+        assert _versions(store.engine) == [1, 2, 3]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
