@@ -217,20 +217,8 @@ def evaluate_alert(
         stored_silences = store.list_silences(now) if store is not None else []
         silenced = silenced_by(stored_silences)
         decisions = _decide_all(alert, evaluation, known, now, silenced)
-        return _report(
-            alert,
-            evaluation,
-            decisions,
-            known,
-            now,
-            run_type,
-            run_id,
-            True,
-            silenced,
-            started,
-            query_ms,
-            {},
-        )
+        written = _Written(known, silenced, decisions, {})
+        return _report(alert, evaluation, written, now, run_type, run_id, True, started, query_ms)
 
     backfill = run_type is RunType.BACKFILL
 
@@ -254,26 +242,7 @@ def evaluate_alert(
         return _Written(known, silenced, decisions, outbox_ids)
 
     written = store.run_in_alert_transaction(alert.name, work)
-    known, silenced, decisions, outbox_ids = (
-        written.known,
-        written.silenced,
-        written.decisions,
-        written.outbox_ids,
-    )
-    return _report(
-        alert,
-        evaluation,
-        decisions,
-        known,
-        now,
-        run_type,
-        run_id,
-        False,
-        silenced,
-        started,
-        query_ms,
-        outbox_ids,
-    )
+    return _report(alert, evaluation, written, now, run_type, run_id, False, started, query_ms)
 
 
 def _decide_all(
@@ -357,17 +326,16 @@ def _history(
 def _report(
     alert: AlertConfig,
     evaluation: QueryEvaluation,
-    decisions: list[tuple[str, Decision, Observation]],
-    known: dict[str, InstanceState],
+    written: _Written,
     now: datetime,
     run_type: RunType,
     run_id: str | None,
     dry_run: bool,
-    silenced: bool,
     started: float,
     query_ms: float | None,
-    outbox_ids: dict[int, list[int]],
 ) -> EvaluationReport:
+    known, decisions, outbox_ids = written.known, written.decisions, written.outbox_ids
+    silenced = written.silenced
     instances = []
     events = []
     notify = run_type is not RunType.BACKFILL
