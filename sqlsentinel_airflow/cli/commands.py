@@ -76,12 +76,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 check = check_alert_connection(alert)
                 checks.append(check)
                 if not check["ok"]:
+                    index = "" if alert.source_index is None else f"[{alert.source_index}]"
                     errors.append(
                         ConfigError(
                             check["message"],
                             file=path,
                             line=alert.source_line,
-                            path=f"alerts[{check.get('index', '?')}]".replace("[?]", ""),
+                            path=f"alerts{index}.query",
                             alert=alert.name,
                         )
                     )

@@ -181,6 +181,7 @@ class AlertConfig(_Frozen):
     delivery_attempts: int = 10  # failed sends of one outbox row before it is dead-lettered
     source_file: str | None = None
     source_line: int | None = None
+    source_index: int | None = None  # position in the file's `alerts` list
 
     @property
     def policy(self) -> Policy:

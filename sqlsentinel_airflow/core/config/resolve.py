@@ -143,6 +143,7 @@ def resolve_alert(
         or (DEFAULT_MAX_ROWS_KEYED if key_columns else DEFAULT_MAX_ROWS_SINGLE),
         source_file=ctx.source_file,
         source_line=line,
+        source_index=int(base[1]) if len(base) > 1 else None,
     )
     try:
         return AlertConfig(**fields), []

@@ -267,3 +267,36 @@ def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str, inbox
     assert len(inbox.messages) == 1
     proc = sqlsentinel(["status", "alerts.yaml"], env, tmp_path)
     assert "S3cret-pg-PW" not in proc.stdout + proc.stderr
+
+
+def test_schema_prints_the_json_schema(tmp_path: Path) -> None:
+    proc = sqlsentinel(["schema"], base_env(tmp_path), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(proc.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"alerts", "defaults"} <= set(schema["properties"])
+
+
+def test_validate_check_connections(sqlite_setup: tuple[Path, dict[str, str], Path]) -> None:
+    cwd, env, _ = sqlite_setup
+    data = run_json(["validate", "alerts.yaml", "--check-connections"], env, cwd)
+    checks = {c["alert"]: c for c in data["files"][0]["connection_checks"]}
+    assert checks["revenue_drop"]["ok"] is True
+    assert [c.lower() for c in checks["revenue_drop"]["columns"]] == [
+        "status",
+        "actual_value",
+        "threshold",
+        "orders",
+    ]
+    (cwd / "wrong.yaml").write_text(
+        "alerts:\n"
+        "  - name: no_status\n    conn_id: wh\n    schedule: '* * * * *'\n"
+        "    query: SELECT COUNT(*) AS n FROM orders\n"
+        "  - name: no_conn\n    conn_id: missing_conn\n    schedule: '* * * * *'\n"
+        "    query: SELECT 'OK' AS status\n"
+    )
+    proc = sqlsentinel(["validate", "wrong.yaml", "--check-connections"], env, cwd)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "wrong.yaml:2 alerts[0].query: query result lacks column(s) status" in proc.stderr
+    assert "wrong.yaml:6 alerts[1].query: connection check failed" in proc.stderr
+    assert "missing_conn" in proc.stderr and "AIRFLOW_CONN_MISSING_CONN" in proc.stderr
