@@ -377,6 +377,7 @@ def load_alert_dags(
     manifest_dir: str | os.PathLike[str] | None = None,
     conn_type_of: Callable[[str], str | None] | None = None,
     env: Mapping[str, str] | None = None,
+    config_watch: bool = True,
 ) -> dict[str, DAG]:
     """Define one Airflow DAG per alert of the alerts file(s) and register them in ``globals_``.
 
@@ -385,6 +386,7 @@ def load_alert_dags(
     listing configuration problems (default ``<prefix>config_errors``). ``manifest_dir``
     defaults to ``$AIRFLOW_HOME/sqlsentinel/manifests``; ``conn_type_of`` lets validation pick
     each connection's SQL dialect; ``env`` replaces ``os.environ`` for ``${VAR}``.
+    ``config_watch`` adds the ``<prefix>config_watch`` DAG (``dags/watch.py``).
 
     Never raises: problems are logged and shown as DAGs. Returns the DAGs by dag_id.
     """
@@ -400,6 +402,7 @@ def load_alert_dags(
             manifest_dir=manifest_dir,
             conn_type_of=conn_type_of,
             env=os.environ if env is None else env,
+            config_watch=config_watch,
         )
         log.info(
             "sqlsentinel: %d DAG(s) from %s in %.3fs",
@@ -424,6 +427,7 @@ def _load(
     manifest_dir: str | os.PathLike[str] | None,
     conn_type_of: Callable[[str], str | None] | None,
     env: Mapping[str, str],
+    config_watch: bool = True,
 ) -> dict[str, DAG]:
     from sqlsentinel_airflow import __version__
 
@@ -435,6 +439,7 @@ def _load(
     if conn_type_of is None:
         conn_type_of = _env_conn_types(env)
     plan = _Plan(problems=problems)
+    watch_notify: list[ChannelConfig] = []
     for source in sources:
         try:
             state = manifests.resolve_source(
@@ -446,12 +451,16 @@ def _load(
                 display_name=_display_name(source, base_dir),
             )
             _plan_source(plan, state, dag_id_prefix)
+            if state.config is not None:
+                watch_notify.extend(state.config.default_notify)
         except Exception as exc:
             log.exception("sqlsentinel: cannot load alerts from %s", source)
             plan.problems.append(
                 Problem(str(source), f"internal error: {exc}", "none of its alerts run")
             )
 
+    if config_watch:  # PRODUCT 4.5: the config-watch DAG (dags/watch.py)
+        _plan_config_watch(plan, path_or_glob, base_dir, watch_notify, dag_id_prefix)
     errors_id = errors_dag_id or (
         f"{dag_id_prefix if dag_id_prefix is not None else DEFAULT_DAG_ID_PREFIX}"
         f"{CONFIG_ERRORS_DAG_SUFFIX}"
@@ -465,6 +474,31 @@ def _load(
             return _register({}, plan, globals_, errors_id=errors_id)
         return {}
     return _register(plan.builders, plan, globals_, errors_id=errors_id)
+
+
+def _plan_config_watch(
+    plan: _Plan,
+    path_or_glob: str,
+    base_dir: Path,
+    notify: Sequence[ChannelConfig],
+    prefix: str | None,
+) -> None:
+    from sqlsentinel_airflow.dags.watch import CONFIG_WATCH_DAG_SUFFIX, build_config_watch_dag
+
+    pattern = Path(os.path.expanduser(path_or_glob))
+    if not pattern.is_absolute():
+        pattern = base_dir / pattern
+    dag_id = f"{prefix if prefix is not None else DEFAULT_DAG_ID_PREFIX}{CONFIG_WATCH_DAG_SUFFIX}"
+    plan.add(
+        dag_id,
+        str(pattern),
+        lambda: build_config_watch_dag(
+            dag_id=dag_id,
+            path_or_glob=str(pattern),
+            base_dir=str(base_dir),
+            default_notify=tuple(notify),
+        ),
+    )
 
 
 def _register(

@@ -133,7 +133,7 @@ def test_dags_are_registered_in_globals_under_identifier_names(tmp_path: Path) -
     )
     namespace: dict[str, Any] = {"__file__": str(tmp_path / "my_dags.py"), "sqlsentinel_x": 1}
 
-    dags = load_alert_dags("alerts.yaml", namespace, dag_id_prefix="team1_")
+    dags = load_alert_dags("alerts.yaml", namespace, dag_id_prefix="team1_", config_watch=False)
 
     assert set(dags) == {
         "team1_daily_revenue_check",
@@ -165,7 +165,7 @@ def test_without_globals_the_calling_dag_file_is_used(
 ) -> None:
     (dag_folder / "alert_dags.py").write_text(
         "# airflow dag\nfrom sqlsentinel_airflow import load_alert_dags\n"
-        "load_alert_dags('alerts.yaml')\n",
+        "load_alert_dags('alerts.yaml', config_watch=False)\n",
         encoding="utf-8",
     )
     (dag_folder / "alerts.yaml").write_text(
@@ -183,7 +183,7 @@ def test_a_glob_loads_every_matching_file_and_reports_duplicate_dag_ids(
 ) -> None:
     (dag_folder / "alert_dags.py").write_text(
         "# airflow dag\nfrom sqlsentinel_airflow import load_alert_dags\n"
-        "load_alert_dags('alerts/*.yaml', globals())\n",
+        "load_alert_dags('alerts/*.yaml', globals(), config_watch=False)\n",
         encoding="utf-8",
     )
     (dag_folder / "alerts").mkdir()

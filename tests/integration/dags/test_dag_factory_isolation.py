@@ -186,7 +186,9 @@ def test_an_unwritable_manifest_directory_does_not_break_parsing(
     (tmp_path / "not_a_dir").write_text("", encoding="utf-8")
     namespace: dict[str, Any] = {"__file__": str(tmp_path / "dag.py")}
 
-    dags = load_alert_dags("alerts.yaml", namespace, manifest_dir=tmp_path / "not_a_dir" / "m")
+    dags = load_alert_dags(
+        "alerts.yaml", namespace, manifest_dir=tmp_path / "not_a_dir" / "m", config_watch=False
+    )
 
     assert set(dags) == VALID_IDS
 
@@ -218,7 +220,7 @@ def test_a_glob_that_suddenly_matches_nothing_keeps_the_files_it_matched(
 ) -> None:
     (dag_folder / "alert_dags.py").write_text(
         "# airflow dag\nfrom sqlsentinel_airflow import load_alert_dags\n"
-        "load_alert_dags('alerts/*.yaml', globals())\n",
+        "load_alert_dags('alerts/*.yaml', globals(), config_watch=False)\n",
         encoding="utf-8",
     )
     folder = dag_folder / "alerts"
