@@ -9,33 +9,14 @@ is printed in the terminal summary.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-from e2e_deployment import AirflowDeployment
 from e2e_receivers import HttpReceiver, MailReceiver
-
-PG_ADMIN_URL = os.environ.get(
-    "SQLSENTINEL_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_DAG_FILE = ROOT / "dags" / "sqlsentinel_alerts.py"
-FIGURES: list[tuple[str, str]] = []
-_STAGE_STARTED = time.monotonic()
-
-
-def record_figure(name: str, value: str) -> None:
-    """A measured figure, printed in the terminal summary."""
-    FIGURES.append((name, value))
-    print(f"[e2e] {name}: {value}")
+from e2e_support import FIGURES, PG_ADMIN_URL, STAGE_STARTED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -44,21 +25,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("e2e figures")
     for name, value in FIGURES:
         terminalreporter.write_line(f"{name}: {value}")
-    terminalreporter.write_line(f"e2e stage so far: {time.monotonic() - _STAGE_STARTED:.0f}s")
-
-
-def pg_url(database: str) -> str:
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
-def airflow_conn_uri(database: str) -> str:
-    """``AIRFLOW_CONN_*`` URI form of a PostgreSQL database on 127.0.0.1:5432."""
-    url = sa.engine.make_url(PG_ADMIN_URL)
-    auth = url.username or "postgres"
-    if url.password:
-        auth += f":{url.password}"
-    return f"postgres://{auth}@{url.host or '127.0.0.1'}:{url.port or 5432}/{database}"
+    terminalreporter.write_line(f"e2e stage so far: {time.monotonic() - STAGE_STARTED:.0f}s")
 
 
 @pytest.fixture(scope="module")
@@ -96,59 +63,3 @@ def webhook() -> Iterator[HttpReceiver]:
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()
-
-
-@contextmanager
-def launched(
-    root: Path,
-    *,
-    label: str,
-    metadata_db: str,
-    alerts_yaml: str,
-    env: Mapping[str, str],
-    executor: str = "LocalExecutor",
-    celery_workers: int = 0,
-    celery_queue: str = "default",
-) -> Iterator[AirflowDeployment]:
-    """A running deployment; stopped (SIGINT, then SIGKILL, by PID) on exit."""
-    deployment = AirflowDeployment(
-        root,
-        metadata_url=pg_url(metadata_db),
-        executor=executor,
-        extra_env=env,
-        package_dag_file=PACKAGE_DAG_FILE,
-    )
-    deployment.env.update(api_conn_env(deployment.port, deployment.password))
-    (deployment.dags / "alerts.yaml").write_text(alerts_yaml, encoding="utf-8")
-    try:
-        record_figure(f"{label}: airflow db migrate", f"{deployment.migrate():.1f}s")
-        deployment.start_core()
-        for index in range(celery_workers):
-            deployment.start_celery_worker(f"worker{index + 1}", queue=celery_queue)
-        record_figure(f"{label}: time to healthy", f"{deployment.wait_healthy():.1f}s")
-        yield deployment
-    except BaseException:
-        print(deployment.log_tails())
-        raise
-    finally:
-        deployment.stop()
-
-
-def smtp_env(mail: MailReceiver) -> dict[str, str]:
-    return {"AIRFLOW_CONN_SMTP_DEFAULT": mail.conn_json()}
-
-
-def api_conn_env(deployment_port: int, password: str) -> dict[str, str]:
-    """The documented ``sqlsentinel_airflow_api`` http connection for the config watch."""
-    return {
-        "AIRFLOW_CONN_SQLSENTINEL_AIRFLOW_API": json.dumps(
-            {
-                "conn_type": "http",
-                "host": "127.0.0.1",
-                "port": deployment_port,
-                "schema": "http",
-                "login": "admin",
-                "password": password,
-            }
-        )
-    }

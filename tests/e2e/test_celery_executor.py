@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
-from conftest import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
 from e2e_deployment import AirflowDeployment, wait_until
 from e2e_receivers import HttpReceiver, MailReceiver
+from e2e_support import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_celery")]
 

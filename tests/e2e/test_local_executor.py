@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
 from e2e_deployment import AirflowDeployment, wait_until
 from e2e_receivers import HttpReceiver, MailReceiver
+from e2e_support import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
 
 from sqlsentinel_airflow.core.config import load_config_text
 
