@@ -66,9 +66,10 @@ log = logging.getLogger(__name__)
 # writing state and delivering notifications (webhooks time out after 10 s each) take time
 # too, and the database-side timeout should fire first with a clear message.
 EXECUTION_TIMEOUT_MARGIN = timedelta(minutes=2)
-# A fixed past date (naive: the alert's timezone is attached per DAG). With catchup=False the
-# first run is the next cron tick after the DAG appears; the timetable takes its timezone
-# from start_date's tzinfo.
+# A fixed past date (naive: the alert's timezone is attached per DAG); the timetable takes its
+# timezone from start_date's tzinfo. With catchup=False and a start date in the past, the
+# scheduler runs the most recent past cron tick as soon as the DAG appears, so a new alert is
+# evaluated once at deploy (which also proves its query works), then on its schedule.
 START_DATE = (2024, 1, 1)
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _TAG_MAX_LEN = 100
