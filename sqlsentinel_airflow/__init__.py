@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 
-def load_alert_dags(path_or_glob: str, globals_: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+def load_alert_dags(
+    path_or_glob: str, globals_: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
     """Register one Airflow DAG per alert of the alerts file(s); see ``sqlsentinel_airflow.dags``."""
     from sqlsentinel_airflow.dags.factory import load_alert_dags as _load
 

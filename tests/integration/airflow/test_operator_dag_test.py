@@ -148,7 +148,9 @@ def test_alert_dag_runs_end_to_end(
 
     name = f"dagtest_{backend}"
     folder = airflow_db
-    (folder / "alerts.yaml").write_text(ALERTS.format(name=name, slow_query=SLOW[backend], port=port))
+    (folder / "alerts.yaml").write_text(
+        ALERTS.format(name=name, slow_query=SLOW[backend], port=port)
+    )
     (folder / "sqlsentinel_alerts.py").write_text(DAG_FILE)
     monkeypatch.setenv(f"AIRFLOW_CONN_WH_{name.upper()}", _conn_json(url))
     monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", url)
