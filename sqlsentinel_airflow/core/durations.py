@@ -14,6 +14,13 @@ _WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
 
 def parse_duration(value: object) -> timedelta:
     """Parse a duration; raise ValueError with a message that says what to write instead."""
+    try:
+        return _parse_duration(value)
+    except OverflowError:  # beyond timedelta's range (about 2.7 million years)
+        raise ValueError(f"{value!r} is too long a duration (at most 999999999 days)") from None
+
+
+def _parse_duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 5m, 4h, 1d or seconds)")
     if isinstance(value, int):

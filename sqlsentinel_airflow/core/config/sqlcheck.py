@@ -147,6 +147,16 @@ def _check_cached(
     if not sql.strip():
         return dialect, ("query is empty; " + READ_ONLY_RULE, None)
     try:
+        return _check(sql, dialect)
+    except RecursionError:  # sqlglot parses and walks recursively; depth is the input's
+        return dialect, (
+            "query is nested too deeply to check (the SQL parser ran out of recursion depth)",
+            "flatten the nesting, or move the logic into a view and select from it",
+        )
+
+
+def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | None] | None]:
+    try:
         statements = _parse(sql, dialect)
         used = dialect
     except SqlglotError as first:
