@@ -1,0 +1,75 @@
+"""The benchmarks in bench/ still run and produce well-formed results (issue 7, item 4).
+
+Tiny sizes, one repetition, fresh processes as in a real run. Timings are machine noise at
+these sizes, so only the shape of the results is asserted, never a speed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PEER_CLI = REPO / "bench" / ".peer-venv" / "bin" / "sqlsentinel"
+
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
+
+
+def _run_bench(module: str, out: Path, *args: str) -> Any:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args, "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "\n|---|" in proc.stdout, proc.stdout[-1000:]  # the markdown table was printed
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
+    summaries = _run_bench("bench.parse", tmp_path / "parse.json", "--sizes", "6", "--reps", "1")
+
+    assert [s["size"] for s in summaries] == [6]
+    variants = summaries[0]["variants"]
+    expected = {"floor", "ours_cold", "ours_warm", "single_warm", "single_cold"}
+    if importlib.util.find_spec("dagfactory") is not None:
+        expected.add("dagfactory")
+    assert set(variants) == expected
+    assert variants["floor"]["dags"] == 6
+    assert variants["ours_cold"]["dags"] == variants["ours_warm"]["dags"] == 7  # + config watch
+    assert variants["single_warm"]["dags"] == variants["single_cold"]["dags"] == 1
+    if "dagfactory" in variants:
+        assert variants["dagfactory"]["dags"] == 6
+    for name, m in variants.items():
+        assert m["reps"] == 1, name
+        assert 0 < m["parse_s"] <= m["total_s"], name
+        assert m["maxrss_mb"] >= m["baseline_rss_mb"] > 0, name
+    assert variants["single_warm"]["serialize_s"] == 0  # a task start does not serialise
+    ratios = summaries[0]["ratios"]
+    assert {"ours_cold/floor", "ours_warm/floor", "single_warm/ours_warm"} <= set(ratios)
+    assert all(r > 0 for r in ratios.values())
+
+
+def test_evaluation_benchmark_runs_on_sqlite_and_postgres(tmp_path: Path) -> None:
+    results = _run_bench(
+        "bench.evaluation", tmp_path / "eval.json", "--alerts", "3", "--reps", "1", "--pg"
+    )
+
+    assert results["alerts"] == 3
+    assert set(results["state"]) == {"sqlite", "postgres"}
+    for kind, s in results["state"].items():
+        assert s["engine_s"] > 0 and s["engine_first_round_s"] > 0 and s["fetch_s"] > 0, kind
+        assert len(s["raw"]["cli_inprocess_big"]) == len(s["raw"]["ours_process_small"]) == 1
+        assert "ours_process_per_alert_s" in s and "cli_inprocess_per_alert_s" in s, kind
+    # The standalone tool runs only where its venv exists, and only on SQLite.
+    assert ("standalone_process_per_alert_s" in results["state"]["sqlite"]) == PEER_CLI.exists()
+    assert "standalone_process_per_alert_s" not in results["state"]["postgres"]
