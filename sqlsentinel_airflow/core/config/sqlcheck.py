@@ -175,6 +175,37 @@ def _parse(sql: str, dialect: str | None) -> list[Any]:
     return [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
 
 
+# Functions that reach outside the transaction: server files, large objects, other sessions,
+# the server's configuration. A read-only transaction does not stop all of them (PostgreSQL's
+# lo_import reads a server file for a superuser login), so they are refused by name.
+_SERVER_SIDE_FUNCTIONS = frozenset(
+    {
+        "lo_import",
+        "lo_export",
+        "lo_create",
+        "lo_creat",
+        "lo_unlink",
+        "lo_put",
+        "lo_from_bytea",
+        "pg_read_file",
+        "pg_read_binary_file",
+        "pg_ls_dir",
+        "pg_stat_file",
+        "pg_file_write",
+        "pg_file_unlink",
+        "pg_file_rename",
+        "dblink",
+        "dblink_exec",
+        "dblink_connect",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_rotate_logfile",
+        "load_file",
+    }
+)
+
+
 def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
     if not statements:
         return "query is empty (only comments or `;`); " + READ_ONLY_RULE, None
@@ -188,6 +219,12 @@ def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
     if not isinstance(statement, _READ_ROOTS):
         return f"query is {_a(_kind(statement))} statement; {READ_ONLY_RULE}", None
     for node in statement.walk():
+        if isinstance(node, exp.Anonymous) and str(node.name).lower() in _SERVER_SIDE_FUNCTIONS:
+            return (
+                f"query calls {node.name}(), which reaches outside the database transaction "
+                f"(server files, large objects or other sessions); {READ_ONLY_RULE}",
+                None,
+            )
         if isinstance(node, _WRITES):
             return (
                 f"query contains {_a(_kind(node))} statement; {READ_ONLY_RULE}",

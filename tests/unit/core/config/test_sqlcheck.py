@@ -210,3 +210,24 @@ def test_dialect_for_conn_type(conn_type: str | None, dialect: str | None) -> No
 )
 def test_dialect_for_url(url: str, dialect: str | None) -> None:
     assert dialect_for_url(url) == dialect
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "function"),
+    [
+        ("SELECT lo_import('/etc/passwd') AS status", "postgres", "lo_import"),
+        ("SELECT pg_read_file('/etc/passwd') AS status", "postgres", "pg_read_file"),
+        (
+            "SELECT 'OK' AS status FROM dblink('host=x', 'select 1') AS t(a int)",
+            "postgres",
+            "dblink",
+        ),
+        ("SELECT pg_terminate_backend(42) AS status", "postgres", "pg_terminate_backend"),
+        ("SELECT LOAD_FILE('/etc/passwd') AS status", "mysql", "LOAD_FILE"),
+    ],
+)
+def test_functions_reaching_outside_the_transaction_are_refused(
+    sql: str, dialect: str, function: str
+) -> None:
+    with pytest.raises(UnsafeQuery, match=rf"query calls {function}\(\), which reaches outside"):
+        check_query(sql, dialect)
