@@ -22,13 +22,24 @@ if TYPE_CHECKING:
 __all__ = ["deliver_notifications", "make_fetch", "run_alerts"]
 
 
-def make_fetch(alert: AlertConfig) -> Callable[[], Any]:
-    """A fetch callable for the engine: resolve the hook and run the query read-only."""
+def make_fetch(
+    alert: AlertConfig, hooks: dict[tuple[str | None, str | None], Any] | None = None
+) -> Callable[[], Any]:
+    """A fetch callable for the engine: resolve the hook and run the query read-only.
+
+    ``hooks`` (shared by the alerts of one run) keeps the hook of each connection once it
+    resolved, so a run of many alerts on one connection looks the connection up once.
+    """
 
     def fetch() -> Any:
         from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
-        hook = resolve_db_hook(alert.conn_id, alert.database_url)
+        where = (alert.conn_id, alert.database_url)
+        hook = hooks.get(where) if hooks is not None else None
+        if hook is None:
+            hook = resolve_db_hook(alert.conn_id, alert.database_url)
+            if hooks is not None:
+                hooks[where] = hook
         runner = QueryRunner(hook, timeout=alert.timeout, max_rows=alert.max_rows)
         return runner.run(alert.query)
 
@@ -46,11 +57,12 @@ def run_alerts(
     now = datetime.now(timezone.utc)
     file_silences = [silence_rules.from_file(s, now) for s in config.silences]
     reports = []
+    hooks: dict[tuple[str | None, str | None], Any] = {}
     for alert in alerts:
         reports.append(
             evaluate_alert(
                 alert,
-                fetch=make_fetch(alert),
+                fetch=make_fetch(alert, hooks),
                 store=store,
                 run_type=RunType.CLI,
                 run_id=None,
@@ -67,4 +79,5 @@ def deliver_notifications(alerts: Sequence[AlertConfig], *, store: Any) -> list[
     """Deliver every pending notification of ``alerts`` (this run's and earlier ones)."""
     from sqlsentinel_airflow.notify.delivery import deliver_pending
 
-    return [deliver_pending(alert, store) for alert in alerts]
+    pending = store.pending_outbox_by_alert([a.name for a in alerts])
+    return [deliver_pending(alert, store, pending=pending[alert.name]) for alert in alerts]

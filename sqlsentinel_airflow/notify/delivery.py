@@ -222,15 +222,19 @@ def deliver_pending(
     *,
     clock: Callable[[], datetime] = _utcnow,
     channel_factory: ChannelFactory = _default_factory,
+    pending: Sequence[OutboxEntry] | None = None,
 ) -> DeliveryReport:
     """Deliver every pending outbox row of ``alert``, oldest first; never raises for a send.
 
     ``alert`` is the *current* config: its channels decide where rows go. A state DB failure
     raises StateStoreError (a row sent but not yet marked is then resent next time).
+    ``pending`` is the alert's pending rows when the caller already read them (one query for
+    many alerts); rows another deliverer took since are skipped by the claim.
     """
     channels = _CurrentChannels(alert, channel_factory)
     token = str(uuid.uuid4())
-    pending = store.pending_outbox(alert.name)
+    if pending is None:
+        pending = store.pending_outbox(alert.name)
     outcomes: list[RowDelivery] = []
     waiting: set[tuple[str, str]] = set()  # (instance, channel) with an older row still pending
     down: set[str] = set()  # channels that failed recoverably in this pass

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -58,7 +58,6 @@ class StateStore:
         """Wrap an engine made by ``create_state_engine``; prefer :meth:`connect`."""
         self._engine = engine
         self.display_url = display_url or redact_url(engine.url)
-        self._lock_rows: set[str] = set()  # alerts whose lock row is known to exist
 
     @classmethod
     def connect(cls, url: str | URL, *, migrate: bool = True) -> StateStore:
@@ -155,11 +154,18 @@ class StateStore:
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             conn: Connection | None = None
             try:
-                if alert_name not in self._lock_rows:
-                    ensure_lock_row(self._engine, alert_name)
-                    self._lock_rows.add(alert_name)
                 conn = self._engine.connect()
-                lock_alert(conn, alert_name)
+                if not lock_alert(conn, alert_name):
+                    # The alert's first evaluation ever: create its lock row outside this
+                    # transaction (see transaction.py), then lock it.
+                    conn.rollback()
+                    ensure_lock_row(self._engine, alert_name)
+                    if not lock_alert(conn, alert_name):  # pragma: no cover - just inserted
+                        conn.close()
+                        raise StateStoreError(
+                            f"{self.display_url}: the lock row of alert {alert_name!r} "
+                            "vanished right after it was created"
+                        )
                 return conn
             except SQLAlchemyError as exc:
                 if conn is not None:
@@ -230,6 +236,28 @@ class StateStore:
         )
         with self._reading("reading the outbox") as conn:
             return [rows.outbox_from_row(r) for r in conn.execute(query).mappings()]
+
+    def pending_outbox_by_alert(self, alert_names: Sequence[str]) -> dict[str, list[OutboxEntry]]:
+        """The undelivered events of several alerts in one query, oldest first per alert.
+
+        Every name is a key of the result (an empty list when it has nothing pending).
+        """
+        found: dict[str, list[OutboxEntry]] = {name: [] for name in alert_names}
+        names = list(found)
+        with self._reading("reading the outbox") as conn:
+            for start in range(0, len(names), 500):  # bounded IN lists
+                query = (
+                    select(outbox)
+                    .where(
+                        outbox.c.status == OutboxStatus.PENDING.value,
+                        outbox.c.alert_name.in_(names[start : start + 500]),
+                    )
+                    .order_by(outbox.c.id)
+                )
+                for r in conn.execute(query).mappings():
+                    entry = rows.outbox_from_row(r)
+                    found[entry.alert_name].append(entry)
+        return found
 
     # --- delivery bookkeeping ---------------------------------------------------------------
 

@@ -3,9 +3,10 @@
 An :class:`AlertTransaction` is the only way to change an alert's state. It runs inside ONE
 database transaction that holds an exclusive per-alert lock, taken by :func:`lock_alert`:
 - PostgreSQL / MySQL / MariaDB: ``SELECT ... FROM sqlsentinel_alert_lock WHERE alert_name=...
-  FOR UPDATE``. The lock row is created beforehand by :func:`ensure_lock_row` in its own short
-  autocommit insert that ignores duplicates: inserting it inside the locking transaction would
-  let two first evaluations deadlock on the insert.
+  FOR UPDATE``. When the lock row does not exist yet (the alert's first evaluation ever), the
+  store rolls back, creates it with :func:`ensure_lock_row` in its own short autocommit insert
+  that ignores duplicates, and locks again: inserting it inside the locking transaction would
+  let two first evaluations deadlock on the insert. Later evaluations lock straight away.
 - SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the database-wide write lock).
 
 So two evaluations of the same alert (a manual run next to a scheduled one, a second
@@ -19,7 +20,18 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Executable, and_, delete, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -43,6 +55,34 @@ __all__ = ["LOCK_WAIT_SECONDS", "AlertTransaction", "ensure_lock_row", "lock_ale
 LOCK_WAIT_SECONDS = 60
 """How long an evaluation waits for another one of the same alert before giving up."""
 
+# Statements built once and executed with parameter dicts: SQLAlchemy then reuses their
+# compiled form from its cache instead of building (and cache-keying) a statement per call,
+# which was most of the engine's own cost per evaluation (docs/benchmarks.md, section 2).
+_SELECT_LOCK = (
+    select(alert_lock.c.alert_name)
+    .where(alert_lock.c.alert_name == bindparam("lock_name"))
+    .with_for_update()
+)
+_SELECT_STATES = select(state).where(state.c.alert_name == bindparam("of_alert"))
+_UPDATE_STATE = update(state).where(
+    and_(state.c.alert_name == bindparam("pk_alert"), state.c.key_hash == bindparam("pk_hash"))
+)
+_INSERT_STATE = state.insert()
+_DELETE_STATE = delete(state).where(
+    state.c.alert_name == bindparam("pk_alert"), state.c.key_hash == bindparam("pk_hash")
+)
+_INSERT_HISTORY = history.insert()
+_INSERT_OUTBOX = outbox.insert()
+_SELECT_SILENCES = (
+    select(silences)
+    .where(
+        silences.c.starts_at <= bindparam("now_a"),
+        silences.c.ends_at > bindparam("now_b"),
+        or_(silences.c.ended_at.is_(None), silences.c.ended_at > bindparam("now_c")),
+    )
+    .order_by(silences.c.id)
+)
+
 
 def ensure_lock_row(engine: Engine, alert_name: str) -> None:
     """Create the alert's lock row if missing, in its own autocommit statement."""
@@ -63,25 +103,27 @@ def ensure_lock_row(engine: Engine, alert_name: str) -> None:
             conn.execute(stmt)
 
 
-def lock_alert(conn: Connection, alert_name: str) -> None:
-    """Begin the transaction on ``conn`` and take the per-alert lock (blocking)."""
+_PG_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+_MYSQL_LOCK_TIMEOUT = text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+
+
+def lock_alert(conn: Connection, alert_name: str) -> bool:
+    """Begin the transaction on ``conn`` and take the per-alert lock (blocking).
+
+    Returns False, with the transaction still open, when the alert has no lock row yet: the
+    caller rolls back, runs :func:`ensure_lock_row` and tries again.
+    """
     dialect = conn.dialect.name
     if dialect == "sqlite":
         conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         conn.begin()
-        return
+        return True
     conn.begin()
     if dialect == "postgresql":
-        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+        conn.execute(_PG_LOCK_TIMEOUT)
     elif dialect in ("mysql", "mariadb"):
-        conn.execute(text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}"))
-    found = conn.execute(
-        select(alert_lock.c.alert_name)
-        .where(alert_lock.c.alert_name == alert_name)
-        .with_for_update()
-    ).first()
-    if found is None:  # pragma: no cover - ensure_lock_row ran just before
-        raise StateStoreError(f"the lock row of alert {alert_name!r} is missing")
+        conn.execute(_MYSQL_LOCK_TIMEOUT)
+    return conn.execute(_SELECT_LOCK, {"lock_name": alert_name}).first() is not None
 
 
 class AlertTransaction:
@@ -103,7 +145,7 @@ class AlertTransaction:
     def states(self) -> dict[str, InstanceState]:
         """Every stored instance of this alert, by instance key."""
         with translating_errors(self._display_url, f"reading the state of {self._alert_name!r}"):
-            result = self._conn.execute(select(state).where(state.c.alert_name == self._alert_name))
+            result = self._conn.execute(_SELECT_STATES, {"of_alert": self._alert_name})
             found = [rows.state_from_row(r) for r in result.mappings()]
         return {s.instance_key: s for s in found}
 
@@ -111,24 +153,20 @@ class AlertTransaction:
         """Insert or replace the state of one instance of this alert."""
         self._check_alert(instance.alert_name, "save_state")
         values = rows.state_to_row(instance)
-        pk = and_(
-            state.c.alert_name == values["alert_name"], state.c.key_hash == values["key_hash"]
-        )
+        keyed = {**values, "pk_alert": values["alert_name"], "pk_hash": values["key_hash"]}
         with translating_errors(self._display_url, f"saving the state of {self._alert_name!r}"):
             # The alert lock is held, so nobody inserts this row between the two statements.
             # MySQL reports matched (not changed) rows: SQLAlchemy sets CLIENT_FOUND_ROWS.
-            updated = self._conn.execute(update(state).where(pk).values(values)).rowcount
+            updated = self._conn.execute(_UPDATE_STATE, keyed).rowcount
             if updated == 0:
-                self._conn.execute(state.insert().values(values))
+                self._conn.execute(_INSERT_STATE, values)
 
     def delete_state(self, instance_key: str) -> bool:
         """Forget one instance (e.g. a keyed instance resolved and gone); True if it existed."""
         with translating_errors(self._display_url, f"deleting state of {self._alert_name!r}"):
             result = self._conn.execute(
-                delete(state).where(
-                    state.c.alert_name == self._alert_name,
-                    state.c.key_hash == rows.key_hash(instance_key),
-                )
+                _DELETE_STATE,
+                {"pk_alert": self._alert_name, "pk_hash": rows.key_hash(instance_key)},
             )
         return bool(result.rowcount)
 
@@ -136,7 +174,7 @@ class AlertTransaction:
         """Record one evaluation of one instance; returns the new row's id."""
         self._check_alert(entry.alert_name, "add_history")
         with translating_errors(self._display_url, f"writing history of {self._alert_name!r}"):
-            result = self._conn.execute(history.insert().values(rows.history_to_row(entry)))
+            result = self._conn.execute(_INSERT_HISTORY, rows.history_to_row(entry))
         return inserted_id(result)
 
     def enqueue(self, entry: OutboxEntry) -> int:
@@ -148,7 +186,7 @@ class AlertTransaction:
         self._check_alert(entry.alert_name, "enqueue")
         with translating_errors(self._display_url, f"writing the outbox of {self._alert_name!r}"):
             try:
-                result = self._conn.execute(outbox.insert().values(rows.outbox_to_row(entry)))
+                result = self._conn.execute(_INSERT_OUTBOX, rows.outbox_to_row(entry))
             except IntegrityError as exc:
                 raise StateStoreError(
                     f"state database {self._display_url}: the outbox already holds idempotency "
@@ -161,13 +199,7 @@ class AlertTransaction:
         """Stored silences muting this alert at ``now`` (``dag_id`` also tried by the glob)."""
         with translating_errors(self._display_url, "reading silences"):
             result = self._conn.execute(
-                select(silences)
-                .where(
-                    silences.c.starts_at <= now,
-                    silences.c.ends_at > now,
-                    or_(silences.c.ended_at.is_(None), silences.c.ended_at > now),
-                )
-                .order_by(silences.c.id)
+                _SELECT_SILENCES, {"now_a": now, "now_b": now, "now_c": now}
             )
             candidates = [rows.silence_from_row(r) for r in result.mappings()]
         return active_for(self._alert_name, candidates, now, dag_id)
