@@ -150,6 +150,12 @@ def test_alert_detail_has_the_sql_and_channels_but_no_secret(
     dead = next(d for d in alert["deliveries"] if d["status"] == "dead")
     assert dead["channel"] == "slack"
     assert dead["last_error"] == "HTTP 404 from https://hooks.slack.com/***"
+    # Every other read endpoint, over HTTP, for every role: the URL's token never shows.
+    for user in ("admin", "editor", "viewer"):
+        for path in ("/me", "/alerts", f"/alerts/{REVENUE}", f"/alerts/{REVENUE}/history"):
+            body = ui.get(path, user, limit=500)
+            assert body.status_code in (200, 403), (user, path, body.status_code)
+            assert "ui-secret-token" not in body.text, (user, path)
 
 
 def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
