@@ -144,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # Before Airflow is imported (lazily, by commands that need it): logs stay quiet.
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # A shell with access to Airflow's metadata DB, like `airflow connections get`: without
+    # this the task SDK looks connections up in env vars and secrets backends only, so one
+    # made with `airflow connections add` or in the UI would be "not defined".
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from sqlsentinel_airflow.cli import commands, output
 
     handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")

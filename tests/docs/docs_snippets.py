@@ -17,8 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 
-_MARK = re.compile(r"^\s*<!--\s*snippet:\s*([A-Za-z0-9_.:-]+)\s*-->\s*$")
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^\s`]*)")
+# Blocks may sit in a list item (indented) or a blockquote (``> `` prefix): both count.
+_MARK = re.compile(r"^[\s>]*<!--\s*snippet:\s*([A-Za-z0-9_.:-]+)\s*-->\s*$")
+_FENCE = re.compile(r"^((?:\s*>)*\s*)(`{3,}|~{3,})\s*([^\s`]*)")
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,17 @@ def _blocks(path: Path) -> list[Snippet]:
             indent, ticks, lang = fence.groups()
             body: list[str] = []
             j = i + 1
-            while j < len(lines) and not lines[j].strip().startswith(ticks):
-                body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j])
+            while j < len(lines):
+                inner = lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j]
+                if inner.strip().startswith(ticks) or lines[j].strip().startswith(ticks):
+                    break
+                body.append(inner)
                 j += 1
             out.append(Snippet(pending, lang, "\n".join(body) + "\n", path, i + 1))
             pending = None
             i = j + 1
             continue
-        if line.strip():
+        if line.strip().lstrip(">").strip():
             pending = None
         i += 1
     return out

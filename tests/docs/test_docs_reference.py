@@ -1,0 +1,129 @@
+"""docs/reference/alerts-yaml.md cannot drift: it is what scripts/gen_docs_reference.py makes
+from the JSON Schema right now, and every example on it loads through the real loader."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from docs_snippets import REPO
+
+from sqlsentinel_airflow.core.config import json_schema, load_config_text
+
+SCRIPT = REPO / "scripts" / "gen_docs_reference.py"
+PAGE = REPO / "docs" / "reference" / "alerts-yaml.md"
+ENV = {
+    "DATABASE_URL": "postgresql://sentinel@db.internal:5432/shop",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXX",
+}
+ALERT = {
+    "name": "example",
+    "schedule": "0 9 * * *",
+    "conn_id": "warehouse",
+    "query": "SELECT 'OK' AS status",
+}
+CHANNEL_BASE = {
+    "email": {"channel": "email", "to": ["team@example.com"]},
+    "slack": {"channel": "slack", "conn_id": "slack_alerts"},
+    "webhook": {"channel": "webhook", "url": "https://example.internal/hooks/alerts"},
+}
+# keys that replace one of the base's (the two are mutually exclusive)
+REPLACES = {
+    ("email", "recipients"): "to",
+    ("slack", "webhook_url"): "conn_id",
+    ("webhook", "conn_id"): "url",
+    ("webhook", "endpoint"): "url",
+    ("webhook", "hmac_secret_conn_id"): None,
+    ("alert", "query_file"): "query",
+}
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_docs_reference", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = _generator()
+
+
+def test_committed_page_is_a_fresh_generation() -> None:
+    assert PAGE.read_text(encoding="utf-8") == GEN.generate(), (
+        "docs/reference/alerts-yaml.md is stale: run .venv/bin/python scripts/gen_docs_reference.py"
+    )
+
+
+def test_every_key_of_the_schema_has_a_row() -> None:
+    schema = json_schema()
+    page = PAGE.read_text(encoding="utf-8")
+    sections = re.split(r"^## ", page, flags=re.M)[1:]
+    by_title = {s.splitlines()[0]: s for s in sections}
+    for _section, title, def_name, _where in GEN.SECTIONS:
+        keys = (schema["$defs"][def_name] if def_name else schema)["properties"]
+        for key in keys:
+            assert f"\n| `{key}` |" in by_title[title], f"{title}: no row for {key}"
+
+
+def _document(section: str, key: str, value: Any) -> dict[str, Any]:
+    alert = copy.deepcopy(ALERT)
+    doc: dict[str, Any] = {"alerts": [alert]}
+    replaced = REPLACES.get((section, key))
+    if section == "file":
+        doc[key] = value
+    elif section == "alert":
+        if replaced:
+            alert.pop(replaced)
+        alert[key] = value
+    elif section in CHANNEL_BASE:
+        channel = dict(CHANNEL_BASE[section])
+        if section == "webhook" and key in ("endpoint", "hmac_secret_conn_id"):
+            channel = {"channel": "webhook", "conn_id": "alerts_api"}
+        elif replaced:
+            channel.pop(replaced)
+        channel[key] = value
+        alert["notify"] = [channel]
+    elif section == "templates":
+        alert["templates"] = {key: value}
+    elif section == "state_db":
+        doc["state_db"] = {key: value}
+    elif section == "database":
+        doc["database"] = {key: value}
+        alert.pop("conn_id")
+    elif section == "silence":
+        silence = {"match": "example", "until": "2030-01-01T06:00:00Z", key: value}
+        doc["silences"] = [silence]
+    else:  # pragma: no cover
+        raise AssertionError(section)
+    return doc
+
+
+@pytest.mark.parametrize(("section", "key"), sorted(GEN.EXAMPLES))
+def test_example_loads(section: str, key: str, tmp_path: Path) -> None:
+    (tmp_path / "sql").mkdir()
+    for name in ("revenue.sql", "stuck.sql"):
+        (tmp_path / "sql" / name).write_text("SELECT 'OK' AS status\n", encoding="utf-8")
+    written = yaml.safe_load(f"{key}: {GEN.EXAMPLES[(section, key)]}")
+    document = _document(section, key, written[key])
+    result = load_config_text(
+        yaml.safe_dump(document, sort_keys=False), "alerts.yaml", base_dir=tmp_path, env=ENV
+    )
+    assert result.ok, [e.format() for e in result.errors]
+    assert result.config is not None and len(result.config.alerts) == 1
+
+
+def test_a_wrong_example_would_fail() -> None:
+    """The check above can fail: a misplaced or mistyped key does not load."""
+    document = _document("alert", "severity", "urgent")
+    result = load_config_text(yaml.safe_dump(document), "alerts.yaml", env=ENV)
+    assert not result.ok
+    document = _document("email", "slack_channel", "#x")
+    result = load_config_text(yaml.safe_dump(document), "alerts.yaml", env=ENV)
+    assert not result.ok
