@@ -67,7 +67,33 @@ class Migration:
 
 
 def _v1_create_everything(conn: Connection) -> None:
-    v1_metadata().create_all(conn, checkfirst=True)
+    metadata = v1_metadata()
+    _refuse_foreign_tables(conn, metadata)
+    metadata.create_all(conn, checkfirst=True)
+
+
+def _refuse_foreign_tables(conn: Connection, metadata: MetaData) -> None:
+    """Refuse a table of ours by name that is not ours by shape (before creating anything).
+
+    ``checkfirst`` skips existing tables, which is what makes step 1 re-runnable after a
+    crash on MySQL; but a same-named table of another tool (the standalone SQL Sentinel also
+    has ``sqlsentinel_state``) would then be taken for ours, the version recorded, and the
+    first evaluation fail on a missing column. Say so now instead.
+    """
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = sorted(c.name for c in table.columns if c.name not in present)
+        if missing:
+            url = conn.engine.url.render_as_string(hide_password=True)
+            raise StateStoreError(
+                f"state database {url} already has a table {table.name!r} that is not "
+                f"sqlsentinel-airflow's (no column {', '.join(missing)}); it may be the "
+                "standalone SQL Sentinel's state database, which is not migrated: give "
+                "sqlsentinel-airflow a database (or schema) of its own (docs/migrating.md)"
+            )
 
 
 def _v2_purge_indexes(conn: Connection) -> None:

@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_snippets import DOCS, REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
-from notify_engine import evaluate, make_alert, result
 from notify_servers import HttpReceiver, SmtpInbox, smtp_inbox
 
 from sqlsentinel_airflow.errors import StateStoreError
@@ -237,10 +236,19 @@ def test_standalone_state_database_clash(tmp_path: Path) -> None:
             )
         )
     engine.dispose()
-    expected = "no such column: sqlsentinel_state.key_hash"
+    expected = "already has a table 'sqlsentinel_state' that is not sqlsentinel-airflow's"
     assert f"`{expected}`" in PAGE.read_text(encoding="utf-8")
-    with StateStore.connect(url) as store, pytest.raises(StateStoreError, match=expected):
-        evaluate(make_alert("daily_revenue_check", []), store, result("ALERT", 8500), minute=0)
+    with pytest.raises(StateStoreError) as refused:
+        StateStore.connect(url)
+    message = str(refused.value)
+    assert expected in message and "standalone SQL Sentinel" in message, message
+    assert "no column alert_name" not in message and "key_hash" in message  # names what differs
+    # nothing was written: no table of ours, no schema version recorded
+    engine = sa.create_engine(url)
+    try:
+        assert sa.inspect(engine).get_table_names() == ["sqlsentinel_state"]
+    finally:
+        engine.dispose()
 
 
 def test_bigquery_url_passes_validate_and_fails_at_run(

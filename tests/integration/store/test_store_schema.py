@@ -149,3 +149,41 @@ def test_invalid_url_and_missing_driver_are_explained() -> None:
 def test_missing_sqlite_folder_is_a_state_store_error(tmp_path: object) -> None:
     with pytest.raises(StateStoreError, match=r"unable to open database file .*check that"):
         StateStore.connect(f"sqlite:///{tmp_path}/no/such/folder/state.db")
+
+
+def test_a_same_named_table_of_another_tool_is_refused_before_anything_is_written(
+    any_db_url: str,
+) -> None:
+    engine = sa.create_engine(any_db_url)
+    try:
+        with engine.begin() as conn:  # the standalone SQL Sentinel 0.1.0's state table, abridged
+            conn.execute(
+                sa.text(
+                    "CREATE TABLE sqlsentinel_state (alert_name VARCHAR(255) PRIMARY KEY, "
+                    "current_status VARCHAR(50), consecutive_alerts INTEGER NOT NULL)"
+                )
+            )
+        with pytest.raises(StateStoreError) as refused:
+            StateStore.connect(any_db_url)
+        message = str(refused.value)
+        assert "already has a table 'sqlsentinel_state' that is not sqlsentinel-airflow's" in (
+            message
+        )
+        assert "key_hash" in message and "database (or schema) of its own" in message
+        assert sa.inspect(engine).get_table_names() == ["sqlsentinel_state"]  # nothing created
+    finally:
+        engine.dispose()
+
+
+def test_our_own_half_created_tables_are_completed(any_db_url: str) -> None:
+    """A step 1 that crashed after some tables (MySQL commits DDL) is simply re-run."""
+    engine = sa.create_engine(any_db_url)
+    try:
+        state_table = metadata.tables["sqlsentinel_state"]
+        with engine.begin() as conn:
+            state_table.create(conn)
+        with StateStore.connect(any_db_url) as store:
+            assert store.schema_version() == LATEST_VERSION
+        assert set(metadata.tables) <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
