@@ -594,12 +594,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
+    if args.older_than is not None:
+        where, text = "--older-than", args.older_than
+    else:
+        from sqlsentinel_airflow.store.airflow_url import history_retention_from_airflow_config
+
+        where = "[sqlsentinel] history_retention (AIRFLOW__SQLSENTINEL__HISTORY_RETENTION)"
+        text = history_retention_from_airflow_config()
     try:
-        age = parse_duration(args.older_than)
+        age = parse_duration(text)
     except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from exc
+        raise UsageError(f"{where}: {exc}") from exc
     if age.total_seconds() <= 0:
-        raise UsageError("--older-than must be longer than 0s")
+        raise UsageError(f"{where} must be longer than 0s")
     store = open_store(None, args.state_db)
     try:
         counts = store.purge(_now() - age)

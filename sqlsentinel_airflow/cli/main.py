@@ -129,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
 
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
-    p.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 90d")
+    p.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help="e.g. 90d; default: [sqlsentinel] history_retention in Airflow's config (90d)",
+    )
     _add_state_db(p)
     _add_format(p)
     return parser

@@ -58,6 +58,18 @@ def state_db_conn_id_from_airflow_config() -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
+DEFAULT_HISTORY_RETENTION = "90d"
+
+
+def history_retention_from_airflow_config() -> str:
+    """``[sqlsentinel] history_retention`` (a duration text; ``90d`` when unset or empty)."""
+    from airflow.configuration import conf
+
+    value = conf.get("sqlsentinel", "history_retention", fallback=None)
+    text = value.strip() if isinstance(value, str) else ""
+    return text or DEFAULT_HISTORY_RETENTION
+
+
 def sqlalchemy_url_for_conn(conn_id: str) -> str:
     """The SQLAlchemy URL (password included) of the Airflow connection ``conn_id``."""
     from airflow.sdk import BaseHook

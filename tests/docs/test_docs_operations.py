@@ -329,8 +329,31 @@ def test_purge_dag_loads_and_runs_the_documented_command(tmp_path: Path) -> None
     dag = bag.dags["sqlsentinel_purge"]
     (task,) = dag.tasks
     args = build_parser().parse_args(task.bash_command.split()[1:])
-    assert (args.command, args.older_than) == ("purge", "90d")
-    assert task.bash_command == _console("ops-purge")[0][0]
+    assert (args.command, args.older_than) == ("purge", None)  # [sqlsentinel] history_retention
+
+
+def test_purge_without_older_than_uses_history_retention(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    alert = make_alert("orders_backlog", [])
+    now_minute = int((datetime.now(timezone.utc) - T0).total_seconds() // 60)
+    with StateStore.connect(url) as store:
+        for minute in (0, now_minute - 20 * 24 * 60, now_minute):  # >90 days, 20 days, now
+            evaluate(alert, store, result("OK", 0), minute=minute)
+    env = _env(tmp_path, SQLSENTINEL_STATE_DB_URL=url)
+    assert "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION=30d" in PAGE.read_text(encoding="utf-8")
+
+    default = _bash("sqlsentinel purge", env, tmp_path)  # 90d: only the oldest goes
+    assert default.returncode == 0 and default.stdout.startswith("1 history rows"), default
+    bad = _bash(
+        "sqlsentinel purge", {**env, "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION": "x"}, tmp_path
+    )
+    assert bad.returncode == 2 and "[sqlsentinel] history_retention" in bad.stderr, bad.stderr
+    month = _bash(
+        "sqlsentinel purge", {**env, "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION": "10d"}, tmp_path
+    )
+    assert month.returncode == 0 and month.stdout.startswith("1 history rows"), month
+    with StateStore.connect(url) as store:
+        assert len(store.history(alert_name="orders_backlog", limit=10)) == 1
 
 
 def test_silence_commands(tmp_path: Path) -> None:

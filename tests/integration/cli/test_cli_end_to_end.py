@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,17 @@ def test_run_status_history_silence_cycle(
 
     purged = run_json(["purge", "--older-than", "90d"], env, cwd)
     assert purged["purged"]["history"] == 0
+    # Without --older-than: [sqlsentinel] history_retention from Airflow's config (PRODUCT 5).
+    history_rows = len(run_json(["history", "--alert", "revenue_drop"], env, cwd)["history"])
+    assert history_rows >= 3
+    bad = sqlsentinel(["purge"], {**env, "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION": "soon"}, cwd)
+    assert bad.returncode == 2 and "[sqlsentinel] history_retention" in bad.stderr, bad.stderr
+    assert run_json(["purge"], env, cwd)["purged"]["history"] == 0  # default 90d keeps them
+    time.sleep(1.2)
+    short = {**env, "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION": "1s"}
+    purged = run_json(["purge"], short, cwd)
+    assert purged["purged"]["history"] >= history_rows
+    assert run_json(["history", "--alert", "revenue_drop"], env, cwd)["history"] == []
 
 
 def test_query_failure_exits_1_without_traceback(
