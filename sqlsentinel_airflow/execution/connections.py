@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from sqlsentinel_airflow.core.config.raw import SUPPORTED_URLS, URL_BACKENDS
 from sqlsentinel_airflow.errors import QueryError
 
 if TYPE_CHECKING:
@@ -40,14 +41,8 @@ __all__ = [
 URL_CONN_ID = "sqlsentinel_database_url"
 
 # SQLAlchemy backend name -> Airflow conn_type whose provider hook runs it.
-_URL_BACKENDS = {
-    "postgresql": "postgres",
-    "postgres": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-}
-_SUPPORTED_URLS = "postgresql://, mysql:// (or mariadb://) and sqlite:///"
+_URL_BACKENDS = URL_BACKENDS  # one list for validation and execution
+_SUPPORTED_URLS = SUPPORTED_URLS
 
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]*@")
 _PASSWORD_PAIR = re.compile(r"(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|\S+)")

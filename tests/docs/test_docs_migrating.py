@@ -251,19 +251,19 @@ def test_standalone_state_database_clash(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_bigquery_url_passes_validate_and_fails_at_run(
+def test_bigquery_url_is_refused_by_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sqlsentinel_airflow.cli.main import main
 
+    assert "a BigQuery URL is refused by `validate`" in PAGE.read_text(encoding="utf-8")
     alerts = tmp_path / "alerts.yaml"
     alerts.write_text(
         text("migr-standalone-yaml").replace(EXAMPLE_DB, "bigquery://my-project/analytics"),
         encoding="utf-8",
     )
-    assert main(["validate", str(alerts)]) == 0
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    code = main(["run", str(alerts), "--alert", "weekly_report_check", "--state-db", state])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "database.url uses 'bigquery', which cannot run from a URL" in out
+    assert main(["validate", str(alerts)]) == 2
+    err = capsys.readouterr().err
+    assert "database.url: database.url uses 'bigquery', which cannot run from a URL" in err
+    assert "set conn_id on the alerts" in err
+    assert "my-project" not in err  # the URL itself is never echoed

@@ -384,14 +384,32 @@ class RawStateDb(_Raw):
         return self
 
 
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+._-]*://")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]*)://")
+
+URL_BACKENDS: dict[str, str] = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+"""``database.url`` backends a query can run on, and the Airflow conn_type each becomes."""
+SUPPORTED_URLS = "postgresql://, mysql:// (or mariadb://) and sqlite:///"
 
 
 def _sqlalchemy_url(value: str) -> str:
-    if not _URL_SCHEME.match(value.strip()):
+    scheme = _URL_SCHEME.match(value.strip())
+    if not scheme:
         raise checks.InvalidValue(
             "database.url is not a SQLAlchemy URL",
             hint="e.g. postgresql://user@host/db or ${DATABASE_URL}",
+        )
+    backend = scheme.group(1).split("+", 1)[0].lower()
+    if backend not in URL_BACKENDS:
+        raise checks.InvalidValue(
+            f"database.url uses '{backend}', which cannot run from a URL "
+            f"(supported: {SUPPORTED_URLS})",
+            hint="create an Airflow connection for it and set conn_id on the alerts",
         )
     return value.strip()
 
