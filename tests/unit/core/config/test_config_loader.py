@@ -543,3 +543,36 @@ def test_standalone_format_subjects_are_not_jinja_checked() -> None:
     )
     [email] = config.alerts[0].notify
     assert isinstance(email, EmailChannel) and email.subject == "Alert {alert_name} {"
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("postgresql://u@h/db", True),
+        ("postgresql+psycopg2://u@h/db", True),
+        ("mysql+mysqldb://u@h/db", True),
+        ("mariadb://u@h/db", True),
+        ("sqlite:///tmp/w.db", True),
+        ("bigquery://my-project/analytics", False),
+        ("snowflake://u:secret@acct/db", False),
+        ("not a url", False),
+    ],
+)
+def test_database_url_backends_are_checked_without_echoing_the_url(
+    url: str, accepted: bool
+) -> None:
+    result = load_config_text(
+        f"database:\n  url: '{url}'\nalerts:\n  - {{name: a, query: SELECT 1, schedule: '* * * * *'}}\n",
+        "f.yaml",
+    )
+    messages = [e.format() for e in result.errors]
+    if accepted:
+        assert messages == [] and result.config is not None
+        assert result.config.alerts[0].database_url == url
+    else:
+        assert len(messages) == 1 and messages[0].startswith("f.yaml:2:8 database.url: "), messages
+        assert "secret" not in messages[0] and "my-project" not in messages[0]
+        if "://" in url:
+            backend = url.split("://")[0]
+            assert f"uses '{backend}', which cannot run from a URL" in messages[0]
+            assert "set conn_id on the alerts" in messages[0]
