@@ -26,6 +26,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -153,22 +154,32 @@ def cli_inprocess_seconds(alerts_file: Path, state_url: str) -> float:
     return _timed(run)
 
 
-def process_seconds(cli: Path, alerts_file: Path, state_url: str, env: dict[str, str]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_seconds(
+    cli: Path, alerts_file: Path, state_url: str, env: dict[str, str]
+) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one ``sqlsentinel run`` process."""
     if cli == PEER_CLI:  # the standalone tool wants its schema created first (untimed)
         subprocess.run(
             [str(cli), "init", "--state-db", state_url], env=env, capture_output=True, check=True
         )
     args = [str(cli), "run", str(alerts_file), "--state-db", state_url]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     # The standalone tool exits 1 when an alert fires ("failure"); a query error is "error".
     fired_only = (
         cli == PEER_CLI and "Execution Summary" in proc.stdout and ": error (" not in proc.stdout
     )
     if proc.returncode != 0 and not (proc.returncode == 1 and fired_only):
         raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stdout[-1500:]}")
-    return elapsed
+    return elapsed, cpu
 
 
 def per_alert(big: Sequence[float], small: Sequence[float], count: int) -> float:
@@ -203,15 +214,13 @@ def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
                 for rep in range(reps):
                     for size, path in (("big", big), ("small", small)):
                         add(f"cli_inprocess_{size}", cli_inprocess_seconds(path, dbs.fresh()))
-                        add(
-                            f"ours_process_{size}",
-                            process_seconds(OURS_CLI, path, dbs.fresh(), env),
-                        )
+                        wall, cpu = process_seconds(OURS_CLI, path, dbs.fresh(), env)
+                        add(f"ours_process_{size}", wall)
+                        add(f"ours_process_cpu_{size}", cpu)
                         if peer and kind == "sqlite":
-                            add(
-                                f"standalone_process_{size}",
-                                process_seconds(PEER_CLI, path, dbs.fresh(), env),
-                            )
+                            wall, cpu = process_seconds(PEER_CLI, path, dbs.fresh(), env)
+                            add(f"standalone_process_{size}", wall)
+                            add(f"standalone_process_cpu_{size}", cpu)
                     print(f"  {kind} rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
             finally:
                 dbs.drop_all()
@@ -221,7 +230,14 @@ def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
                 "fetch_s": median([e["fetch_s"] for e in engine]),
                 "raw": {k: [round(x, 4) for x in v] for k, v in times.items()},
             }
-            for tool in ("cli_inprocess", "ours_process", "standalone_process"):
+            tools = (
+                "cli_inprocess",
+                "ours_process",
+                "standalone_process",
+                "ours_process_cpu",
+                "standalone_process_cpu",
+            )
+            for tool in tools:
                 if f"{tool}_big" in times:
                     summary[f"{tool}_per_alert_s"] = per_alert(
                         times[f"{tool}_big"], times[f"{tool}_small"], count
@@ -230,6 +246,10 @@ def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
             if "standalone_process_per_alert_s" in summary:
                 summary["ours/standalone_per_alert"] = (
                     summary["ours_process_per_alert_s"] / summary["standalone_process_per_alert_s"]
+                )
+                summary["ours/standalone_cpu_per_alert"] = (
+                    summary["ours_process_cpu_per_alert_s"]
+                    / summary["standalone_process_cpu_per_alert_s"]
                 )
             results["state"][kind] = summary
     return results
@@ -254,6 +274,11 @@ def render(results: dict[str, Any]) -> str:
                 f"{s['ours/standalone_per_alert']:.3f}"
                 if "ours/standalone_per_alert" in s
                 else "n/a",
+                ms("ours_process_cpu_per_alert_s"),
+                ms("standalone_process_cpu_per_alert_s"),
+                f"{s['ours/standalone_cpu_per_alert']:.3f}"
+                if "ours/standalone_cpu_per_alert" in s
+                else "n/a",
             ]
         )
     return markdown_table(
@@ -266,6 +291,9 @@ def render(results: dict[str, Any]) -> str:
             "ours run ms/alert",
             "standalone run ms/alert",
             "ours/standalone",
+            "ours run CPU ms/alert",
+            "standalone run CPU ms/alert",
+            "ours/standalone CPU",
         ],
         rows,
     )

@@ -70,6 +70,7 @@ def test_evaluation_benchmark_runs_on_sqlite_and_postgres(tmp_path: Path) -> Non
         assert s["engine_s"] > 0 and s["engine_first_round_s"] > 0 and s["fetch_s"] > 0, kind
         assert len(s["raw"]["cli_inprocess_big"]) == len(s["raw"]["ours_process_small"]) == 1
         assert "ours_process_per_alert_s" in s and "cli_inprocess_per_alert_s" in s, kind
+        assert all(t > 0 for t in s["raw"]["ours_process_cpu_big"]), kind  # CPU is measured
     # The standalone tool runs only where its venv exists, and only on SQLite.
     assert ("standalone_process_per_alert_s" in results["state"]["sqlite"]) == PEER_CLI.exists()
     assert "standalone_process_per_alert_s" not in results["state"]["postgres"]
