@@ -15,6 +15,9 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
   state row is deleted, so the table holds only instances with something to remember.
 - ``dry_run`` reads current state (without the lock) to show what would happen and writes
   nothing. Backfill runs write history only: they neither advance state nor notify.
+- The evaluation time is read under the alert's lock, so an evaluation that waited for
+  another one of the same alert is stamped after it: an instance's timeline (incidents,
+  ``state_since``, reminders) follows the commit order and never goes back in time.
 """
 
 from __future__ import annotations
@@ -135,6 +138,7 @@ class _Written:
     silenced: bool
     decisions: list[tuple[str, Decision, Observation]]
     outbox_ids: dict[int, list[int]]
+    now: datetime  # the evaluation time the decisions were made at
 
 
 _SEVERITY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
@@ -204,28 +208,32 @@ def evaluate_alert(
         )
     except QueryError as exc:
         evaluation = QueryEvaluation(error=str(exc))
-    now = clock()
 
-    def silenced_by(stored: Sequence[Silence]) -> bool:
+    def silenced_by(stored: Sequence[Silence], now: datetime) -> bool:
         candidates = [*stored, *file_silences]
         return bool(silence_rules.active_for(alert.name, candidates, now, dag_id=alert.dag_id))
 
     if dry_run or store is None:
+        now = clock()
         known = (
             {s.instance_key: s for s in store.list_states(alert.name)} if store is not None else {}
         )
         stored_silences = store.list_silences(now) if store is not None else []
-        silenced = silenced_by(stored_silences)
+        silenced = silenced_by(stored_silences, now)
         decisions = _decide_all(alert, evaluation, known, now, silenced)
-        written = _Written(known, silenced, decisions, {})
-        return _report(alert, evaluation, written, now, run_type, run_id, True, started, query_ms)
+        written = _Written(known, silenced, decisions, {}, now)
+        return _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
 
     backfill = run_type is RunType.BACKFILL
 
     def work(tx: _Transaction) -> _Written:
         # Re-run whole by the store on deadlocks, so it keeps no state outside ``tx``.
+        # The clock is read once the lock is held: read before, an evaluation that waited
+        # for another one would stamp its state earlier than the state it read (a new
+        # incident could then start before the previous one ended).
+        now = clock()
         known = tx.states()
-        silenced = silenced_by(tx.active_silences(now))
+        silenced = silenced_by(tx.active_silences(now), now)
         decisions = _decide_all(alert, evaluation, known, now, silenced)
         outbox_ids: dict[int, list[int]] = {}
         for position, (key, decision, obs) in enumerate(decisions):
@@ -239,10 +247,10 @@ def evaluate_alert(
                     ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url))
                 outbox_ids[position] = ids
             tx.add_history(_history(alert, decision, obs, now, run_type, run_id, query_ms))
-        return _Written(known, silenced, decisions, outbox_ids)
+        return _Written(known, silenced, decisions, outbox_ids, now)
 
     written = store.run_in_alert_transaction(alert.name, work)
-    return _report(alert, evaluation, written, now, run_type, run_id, False, started, query_ms)
+    return _report(alert, evaluation, written, run_type, run_id, False, started, query_ms)
 
 
 def _decide_all(
@@ -327,7 +335,6 @@ def _report(
     alert: AlertConfig,
     evaluation: QueryEvaluation,
     written: _Written,
-    now: datetime,
     run_type: RunType,
     run_id: str | None,
     dry_run: bool,
@@ -335,6 +342,7 @@ def _report(
     query_ms: float | None,
 ) -> EvaluationReport:
     known, decisions, outbox_ids = written.known, written.decisions, written.outbox_ids
+    now = written.now
     silenced = written.silenced
     instances = []
     events = []
