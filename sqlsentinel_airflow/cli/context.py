@@ -10,13 +10,12 @@ import; resolving a *connection* does need Airflow and is done lazily.
 from __future__ import annotations
 
 import configparser
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlsentinel_airflow.core.config.models import AlertsConfig
+from sqlsentinel_airflow.core.databases import conn_type_from_env
 from sqlsentinel_airflow.store import StateStore
 from sqlsentinel_airflow.store.url import ResolvedStateDb, resolve_state_db_url
 
@@ -67,30 +66,3 @@ def open_store(
 ) -> StateStore:
     resolved = resolve_store_url(config, explicit_url)
     return StateStore.connect(resolved.url, migrate=migrate)
-
-
-_SCHEME_TYPES = {
-    "postgres": "postgres",
-    "postgresql": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-}
-
-
-def conn_type_from_env(conn_id: str, env: Mapping[str, str] | None = None) -> str | None:
-    """The conn_type of ``AIRFLOW_CONN_<ID>`` if set (JSON or URI form), else None."""
-    env = os.environ if env is None else env
-    raw = env.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-    if not raw:
-        return None
-    raw = raw.strip()
-    if raw.startswith("{"):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        kind = data.get("conn_type") if isinstance(data, dict) else None
-        return str(kind) if kind else None
-    scheme = urlsplit(raw).scheme.split("+")[0].replace("-", "_")
-    return _SCHEME_TYPES.get(scheme, scheme or None)

@@ -354,7 +354,7 @@ def _env_conn_types(env: Mapping[str, str]) -> Callable[[str], str | None]:
     Looking connections up in the metadata DB or a secrets backend on every parse is what
     Airflow's best practices warn against (slow, and a backend outage would break parsing).
     """
-    from sqlsentinel_airflow.cli.context import conn_type_from_env
+    from sqlsentinel_airflow.core.databases import conn_type_from_env
 
     return lambda conn_id: conn_type_from_env(conn_id, env)
 

@@ -118,8 +118,8 @@ class ValidateAlertsConfigOperator(BaseOperator):
         self.api_conn_id = api_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from sqlsentinel_airflow.cli.context import conn_type_from_env
         from sqlsentinel_airflow.core.config.loader import load_config_text
+        from sqlsentinel_airflow.core.databases import conn_type_from_env
 
         base_dir = Path(self.base_dir) if self.base_dir else None
         hashes: dict[str, str | None] = {}

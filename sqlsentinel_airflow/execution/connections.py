@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlsentinel_airflow.core.config.raw import SUPPORTED_URLS, URL_BACKENDS
+from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 from sqlsentinel_airflow.errors import QueryError
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from sqlsentinel_airflow.core.config import checks
+from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 
 __all__ = [
     "ALERT_ONLY_KEYS",
@@ -385,16 +386,6 @@ class RawStateDb(_Raw):
 
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]*)://")
-
-URL_BACKENDS: dict[str, str] = {
-    "postgresql": "postgres",
-    "postgres": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-}
-"""``database.url`` backends a query can run on, and the Airflow conn_type each becomes."""
-SUPPORTED_URLS = "postgresql://, mysql:// (or mariadb://) and sqlite:///"
 
 
 def _sqlalchemy_url(value: str) -> str:
