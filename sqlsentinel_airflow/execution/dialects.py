@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -56,6 +58,12 @@ class DbSession:
         self.timeout = timeout
         #: set by the runner's watchdog before it calls :meth:`cancel`.
         self.stopped_by_watchdog = False
+        # Read now: mysqlclient refuses any call while another thread runs a statement.
+        self._fileno: int | None = None
+        fileno = getattr(conn, "fileno", None)
+        if callable(fileno):
+            with suppress(Exception):
+                self._fileno = int(fileno())
 
     def prepare(self) -> None:
         """Put the connection into the read-only, time-limited state."""
@@ -68,6 +76,16 @@ class DbSession:
         cancel = getattr(self.conn, "cancel", None)
         if callable(cancel):
             cancel()
+
+    def abort(self) -> None:
+        """Break the connection under a statement that outlived :meth:`cancel` (a dead network
+        carries neither the answer nor the cancel request): shutting the socket down makes the
+        blocked driver call return with an error. Called with the runner's lock held, so the
+        connection is still open; a driver without ``fileno()`` (sqlite3) is left alone."""
+        if self._fileno is None:
+            return
+        with suppress(OSError), socket.socket(fileno=os.dup(self._fileno)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
 
     def classify(self, exc: BaseException) -> ErrorKind:
         return ErrorKind.OTHER

@@ -6,8 +6,9 @@ statement timeout, fetches at most ``max_rows + 1`` rows (one more than allowed,
 contract check can tell "too many rows" without reading them all), and always rolls back
 and closes. A watchdog thread cancels the statement if the database has not stopped it a
 little after the timeout, so a timeout is reported even when the database's own guard
-fails. :meth:`QueryRunner.cancel` may be called from another thread (the operator's
-``on_kill``).
+fails; if the statement still runs as long again (a dead network carries neither the answer
+nor the cancel), it shuts the connection's socket so the driver call returns.
+:meth:`QueryRunner.cancel` may be called from another thread (the operator's ``on_kill``).
 
 Every failure is a :class:`~sqlsentinel_airflow.errors.QueryError` with one line that says
 what happened (timeout, cancelled, write attempt, the database's own message) and never a
@@ -126,7 +127,21 @@ class QueryRunner:
             if self._session is not session:
                 return
             session.stopped_by_watchdog = True
+        # The cancel below may itself hang on a dead network: the abort does not wait for it.
+        abort = threading.Timer(_watchdog_grace(self.timeout), self._abort, args=(session,))
+        abort.daemon = True
+        abort.start()
         self._stop(session, why="timeout watchdog")
+
+    def _abort(self, session: DbSession) -> None:
+        with self._lock:  # _run_in clears _session under this lock before closing
+            if self._session is not session:
+                return
+            log.warning(
+                "the query on %s did not stop after a cancel; closing its connection",
+                self._label,
+            )
+            session.abort()
 
     def _stop(self, session: DbSession, *, why: str) -> None:
         try:
