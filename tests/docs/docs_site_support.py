@@ -45,7 +45,19 @@ def free_port() -> int:
 
 def docs_env(airflow_home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A shell environment like a user's: the venv's commands first, a private AIRFLOW_HOME."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "_AIRFLOW"))}
+    # Nothing of the test run's own settings leaks in: connections, our config, SMTP_* (the
+    # standalone tool's variables), and the log level `sqlsentinel` sets in its own process
+    # (a test that called `cli.main.main` in-process left WARNING behind, and `airflow dags
+    # test` then printed no task log lines).
+    private = (
+        "AIRFLOW_CONN_",
+        "_AIRFLOW",
+        "AIRFLOW__SQLSENTINEL__",
+        "AIRFLOW__LOGGING__",
+        "SQLSENTINEL_",
+        "SMTP_",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
     env.update(
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
@@ -79,6 +91,17 @@ def run_shell(
             f"rc={done.returncode}\n$ {script}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
     return done
+
+
+def console_steps(snippet_text: str) -> list[tuple[str, list[str]]]:
+    """A console snippet's ``$ command`` lines, each with the output lines that follow it."""
+    steps: list[tuple[str, list[str]]] = []
+    for line in snippet_text.splitlines():
+        if line.startswith("$ "):
+            steps.append((line[2:], []))
+        elif line.strip():
+            steps[-1][1].append(line)
+    return steps
 
 
 def commands_of(snippet_text: str) -> list[str]:

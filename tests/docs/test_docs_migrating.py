@@ -13,7 +13,6 @@ example was checked with it by hand when the page was written.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_site_support import console_steps, docs_env, run_shell
 from docs_snippets import DOCS, REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
@@ -40,39 +40,16 @@ SLACK_URL = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXX
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__SQLSENTINEL__", "SQLSENTINEL_", "SMTP_"))
-    }
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        **extra,
-    )
-    return env
+    return docs_env(home, extra)
 
 
 def _bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_shell(script, cwd=cwd, env=env, check=False)
 
 
 def _console(snippet_id: str) -> list[tuple[str, list[str]]]:
-    steps: list[tuple[str, list[str]]] = []
-    for line in text(snippet_id).splitlines():
-        if line.startswith("$ "):
-            steps.append((line[2:], []))
-        elif line.strip():
-            steps[-1][1].append(line)
-    return steps
+    """``$ command`` lines and the output lines that follow each."""
+    return console_steps(text(snippet_id))
 
 
 def test_standalone_file_validates_with_the_documented_output(tmp_path: Path) -> None:

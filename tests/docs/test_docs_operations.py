@@ -29,6 +29,7 @@ import sqlalchemy as sa
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_site_support import console_steps, docs_env, run_shell
 from docs_snippets import DOCS, REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
@@ -51,29 +52,11 @@ SIZING_TOLERANCE = 0.30
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__SQLSENTINEL__", "SQLSENTINEL_"))
-    }
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        **extra,
-    )
-    return env
+    return docs_env(home, extra)
 
 
 def _bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_shell(script, cwd=cwd, env=env, check=False)
 
 
 def _commands(snippet_id: str) -> list[str]:
@@ -287,13 +270,7 @@ def test_sizing_figures_match_a_fresh_measurement(pg_url: str) -> None:
 
 def _console(snippet_id: str) -> list[tuple[str, list[str]]]:
     """``$ command`` lines and the output lines that follow each."""
-    steps: list[tuple[str, list[str]]] = []
-    for line in text(snippet_id).splitlines():
-        if line.startswith("$ "):
-            steps.append((line[2:], []))
-        elif line.strip():
-            steps[-1][1].append(line)
-    return steps
+    return console_steps(text(snippet_id))
 
 
 def test_purge_deletes_old_history_and_keeps_owed_notifications(tmp_path: Path) -> None:

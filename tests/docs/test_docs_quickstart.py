@@ -107,7 +107,10 @@ def test_quickstart(tmp_path: Path, pg_url: str) -> None:
                 messages.append(normalise(match["msg"]).rstrip())
         expected = [normalise(line) for line in lines_of(text("quickstart-dags-test-output"))]
         found = [m for m in messages if m in expected]
-        assert found == expected, "\n".join(messages)
+        assert found == expected, (
+            "\n".join(messages)
+            or f"no sqlsentinel log line in:\n{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
+        )
 
         status = run_shell(text("quickstart-status"), cwd=home, env=env)
         assert [normalise(x) for x in lines_of(status.stdout)] == [

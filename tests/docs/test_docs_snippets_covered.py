@@ -29,7 +29,5 @@ def test_every_id_is_named_by_a_test() -> None:
         if p.name != "test_docs_snippets_covered.py"
     )
     named = set(re.findall(r"""["']([A-Za-z0-9_.:-]+)["']""", sources))
-    untested = sorted(
-        f"{s.id} ({s.where()})" for s in all_snippets() if s.id and s.id not in named
-    )
+    untested = sorted(f"{s.id} ({s.where()})" for s in all_snippets() if s.id and s.id not in named)
     assert not untested, f"docs snippets no test exercises: {untested}"

@@ -195,14 +195,18 @@ class Warehouse:
         self.execute(f"UPDATE metrics SET v = {v}")
 
     def conn_json(self, login: str, password: str) -> str:
-        raise NotImplementedError
+        """The alert's Airflow connection (JSON form): through the proxy, as ``login``."""
+        return json.dumps(
+            {"conn_type": self.kind, "host": "127.0.0.1", "port": self.proxy.port,
+             "login": login, "password": password, "schema": self.db}
+        )  # fmt: skip
 
     def slow_view(self) -> None:
         """metrics_v sleeps 10 s: the query is in flight long enough to be disturbed."""
         raise NotImplementedError
 
     def plain_view(self) -> None:
-        raise NotImplementedError
+        self.execute("CREATE OR REPLACE VIEW metrics_v AS SELECT v FROM metrics")
 
     def alert_backend(self) -> int | None:
         """The server-side id of the alert's running query, found from a second session."""
@@ -227,15 +231,6 @@ class PostgresWarehouse(Warehouse):
         super().__init__(admin_url, proxy)
         self.execute("CREATE TABLE metrics (v INTEGER)", "INSERT INTO metrics VALUES (5)")
         self.plain_view()
-
-    def conn_json(self, login: str, password: str) -> str:
-        return json.dumps(
-            {"conn_type": "postgres", "host": "127.0.0.1", "port": self.proxy.port,
-             "login": login, "password": password, "schema": self.db}
-        )  # fmt: skip
-
-    def plain_view(self) -> None:
-        self.execute("CREATE OR REPLACE VIEW metrics_v AS SELECT v FROM metrics")
 
     def slow_view(self) -> None:
         self.execute("CREATE OR REPLACE VIEW metrics_v AS SELECT v FROM metrics, pg_sleep(10) AS s")
@@ -276,15 +271,6 @@ class MariaDbWarehouse(Warehouse):
             f"GRANT SELECT ON `{self.db}`.* TO '{self.user}'@'%'",
         )
         self.plain_view()
-
-    def conn_json(self, login: str, password: str) -> str:
-        return json.dumps(
-            {"conn_type": "mysql", "host": "127.0.0.1", "port": self.proxy.port,
-             "login": login, "password": password, "schema": self.db}
-        )  # fmt: skip
-
-    def plain_view(self) -> None:
-        self.execute("CREATE OR REPLACE VIEW metrics_v AS SELECT v FROM metrics")
 
     def slow_view(self) -> None:
         self.execute(
