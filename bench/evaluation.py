@@ -13,8 +13,8 @@ network is involved) are evaluated by:
 
 Per-alert time excluding start-up: (time for N alerts - time for 1 alert) / (N - 1), each on
 a fresh state database, repetitions interleaved, medians reported. State databases: SQLite,
-and PostgreSQL on 127.0.0.1:5432 (``--pg``; the standalone tool's venv has no PostgreSQL
-driver, so it runs on SQLite only).
+and PostgreSQL on 127.0.0.1:5432 (``--pg``; the standalone tool runs there too when its venv
+has ``psycopg2``, which its own requirements lack: ``pip install psycopg2-binary`` into it).
 
 Usage: ``python -m bench.evaluation [--alerts 100] [--reps 3] [--pg] [--out FILE.json]``.
 """
@@ -182,6 +182,13 @@ def process_seconds(
     return elapsed, cpu
 
 
+def peer_has_postgres_driver() -> bool:
+    """Whether the standalone tool's venv can reach PostgreSQL (psycopg2, for our URLs)."""
+    python = PEER_VENV / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import psycopg2"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 def per_alert(big: Sequence[float], small: Sequence[float], count: int) -> float:
     return (median(big) - median(small)) / (count - 1)
 
@@ -202,6 +209,7 @@ def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
         peer = PEER_CLI.exists()
         if not peer:
             print(f"{PEER_CLI} not found: the standalone tool is skipped", file=sys.stderr)
+        peer_kinds = {"sqlite", "postgres"} if peer and peer_has_postgres_driver() else {"sqlite"}
         for kind in kinds:
             dbs = StateDbs(kind, root)
             try:
@@ -217,7 +225,7 @@ def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
                         wall, cpu = process_seconds(OURS_CLI, path, dbs.fresh(), env)
                         add(f"ours_process_{size}", wall)
                         add(f"ours_process_cpu_{size}", cpu)
-                        if peer and kind == "sqlite":
+                        if peer and kind in peer_kinds:
                             wall, cpu = process_seconds(PEER_CLI, path, dbs.fresh(), env)
                             add(f"standalone_process_{size}", wall)
                             add(f"standalone_process_cpu_{size}", cpu)

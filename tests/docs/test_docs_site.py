@@ -178,7 +178,9 @@ def test_bench_reproduce_commands() -> None:
     commands = [c.split("#", 1)[0].strip() for c in commands_of(text("bench-reproduce"))]
     assert commands[0] == ".venv/bin/pip install dag-factory"
     assert commands[1].startswith("python3 -m venv bench/.peer-venv && ")
-    assert commands[1].endswith("bench/.peer-venv/bin/pip install sqlsentinel==0.1.0")
+    assert commands[1].endswith(
+        "bench/.peer-venv/bin/pip install sqlsentinel==0.1.0 psycopg2-binary"
+    )
     for command in commands[2:]:
         program, *args = command.split()
         if program == "bench/run_all":

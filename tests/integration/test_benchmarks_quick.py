@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bench.evaluation import peer_has_postgres_driver
+
 REPO = Path(__file__).resolve().parents[2]
 PEER_CLI = REPO / "bench" / ".peer-venv" / "bin" / "sqlsentinel"
 
@@ -71,6 +73,7 @@ def test_evaluation_benchmark_runs_on_sqlite_and_postgres(tmp_path: Path) -> Non
         assert len(s["raw"]["cli_inprocess_big"]) == len(s["raw"]["ours_process_small"]) == 1
         assert "ours_process_per_alert_s" in s and "cli_inprocess_per_alert_s" in s, kind
         assert all(t > 0 for t in s["raw"]["ours_process_cpu_big"]), kind  # CPU is measured
-    # The standalone tool runs only where its venv exists, and only on SQLite.
+    # The standalone tool runs only where its venv exists, on PostgreSQL only with psycopg2.
     assert ("standalone_process_per_alert_s" in results["state"]["sqlite"]) == PEER_CLI.exists()
-    assert "standalone_process_per_alert_s" not in results["state"]["postgres"]
+    on_pg = PEER_CLI.exists() and peer_has_postgres_driver()
+    assert ("standalone_process_per_alert_s" in results["state"]["postgres"]) == on_pg
