@@ -104,6 +104,21 @@ def console_steps(snippet_text: str) -> list[tuple[str, list[str]]]:
     return steps
 
 
+def markdown_table(page: Path, heading: str) -> list[list[str]]:
+    """Rows (cells stripped, header row dropped) of the first table after ``heading`` in ``page``."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == heading)
+    rows: list[list[str]] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|") and not set(line) <= set("|-: "):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif rows and not line.startswith("|"):
+            break
+    return rows[1:]
+
+
 def commands_of(snippet_text: str) -> list[str]:
     """The commands of a bash snippet: continuation lines joined, comments and blanks dropped."""
     joined = re.sub(r"\\\n\s*", " ", snippet_text)

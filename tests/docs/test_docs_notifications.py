@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from docs_site_support import markdown_table
 from docs_snippets import DOCS, REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
@@ -254,23 +255,10 @@ def test_payload_example_has_the_real_shape(deployment: Deployment) -> None:
     )
 
 
-def _table(section: str) -> list[list[str]]:
-    """Rows of the first markdown table after the heading ``section``."""
-    lines = PAGE.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == section)
-    rows: list[list[str]] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("#"):
-            break
-        if line.startswith("|") and not set(line) <= set("|-: "):
-            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-        elif rows and not line.startswith("|"):
-            break
-    return rows[1:]  # without the header row
-
-
 def test_header_table_lists_what_the_channel_sends(deployment: Deployment) -> None:
-    documented = {row[0].strip("`") for row in _table("## The webhook payload (version 1)")}
+    documented = {
+        row[0].strip("`") for row in markdown_table(PAGE, "## The webhook payload (version 1)")
+    }
     sent = deployment.webhook_request.headers
     ours = {
         name
@@ -315,7 +303,7 @@ def _flatten(context: dict[str, Any]) -> set[str]:
 
 
 def test_template_variable_table_is_what_the_code_provides(deployment: Deployment) -> None:
-    documented = [row[0].strip("`") for row in _table("### Template variables")]
+    documented = [row[0].strip("`") for row in markdown_table(PAGE, "### Template variables")]
     assert len(documented) == len(set(documented))
     assert set(documented) == _flatten(message_context(_payload(deployment)))
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from docs_site_support import console_steps, docs_env, run_shell
+from docs_site_support import console_steps, docs_env, markdown_table, run_shell
 from docs_snippets import DOCS, REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
@@ -64,20 +64,6 @@ def _commands(snippet_id: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _table(heading: str) -> list[list[str]]:
-    lines = PAGE.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == heading)
-    rows: list[list[str]] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("#"):
-            break
-        if line.startswith("|") and not set(line) <= set("|-: "):
-            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-        elif rows and not line.startswith("|"):
-            break
-    return rows[1:]
-
-
 def _pg_form(url: str) -> str:
     """The fixture's URL in the ``postgresql://user@host:port/db`` form of the page."""
     u = sa.engine.make_url(url)
@@ -110,7 +96,7 @@ def test_state_db_from_the_documented_environment(pg_url: str, tmp_path: Path) -
 
 
 def test_migration_table_on_the_page_is_the_code_s() -> None:
-    documented = [(int(v), d) for v, d in _table("### Migrations")]
+    documented = [(int(v), d) for v, d in markdown_table(PAGE, "### Migrations")]
     assert documented == [(m.version, m.description) for m in MIGRATIONS]
     assert MIGRATIONS[-1].version == LATEST_VERSION
 
@@ -234,7 +220,7 @@ def measure(url: str, evaluations: int) -> dict[str, Any]:
 
 def _documented_sizes() -> dict[str, tuple[int, int]]:
     sizes = {}
-    for name, _, measured in _table("### Sizing"):
+    for name, _, measured in markdown_table(PAGE, "### Sizing"):
         numbers = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) bytes", measured)]
         if numbers:
             sizes[name.strip("`").removeprefix("sqlsentinel_")] = (numbers[0], numbers[1])
