@@ -18,14 +18,18 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
 - The evaluation time is read under the alert's lock, so an evaluation that waited for
   another one of the same alert is stamped after it: an instance's timeline (incidents,
   ``state_since``, reminders) follows the commit order and never goes back in time.
+- ``confirm_commit`` (the operator: Airflow may retry the task) writes the history rows
+  unconfirmed and confirms them once the commit has answered, so the next try can tell an
+  evaluation whose commit answer was lost from one that never happened (ADR 0004, item 5).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -45,12 +49,14 @@ from sqlsentinel_airflow.core.model import (
 )
 from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.core.state_machine import decide, initial_state
-from sqlsentinel_airflow.errors import QueryError
+from sqlsentinel_airflow.errors import QueryError, StateStoreError
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 
 __all__ = ["EvaluationReport", "InstanceReport", "QueryResultLike", "evaluate_alert"]
 
 ALERT_LEVEL_KEY = ""
+
+log = logging.getLogger(__name__)
 
 
 class QueryResultLike(Protocol):
@@ -74,6 +80,7 @@ class StoreLike(Protocol):
     def run_in_alert_transaction(self, alert_name: str, work: Callable[[Any], Any]) -> Any: ...
     def list_states(self, alert_name: str | None = None) -> list[InstanceState]: ...
     def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]: ...
+    def confirm_commit(self, history_ids: Sequence[int]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class _Written:
     decisions: list[tuple[str, Decision, Observation]]
     outbox_ids: dict[int, list[int]]
     now: datetime  # the evaluation time the decisions were made at
+    history_ids: tuple[int, ...] = ()
 
 
 _SEVERITY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
@@ -192,10 +200,13 @@ def evaluate_alert(
     file_silences: Sequence[Silence] = (),
     clock: Callable[[], datetime] = _utcnow,
     task_log_url: str | None = None,
+    confirm_commit: bool = False,
 ) -> EvaluationReport:
     """Evaluate ``alert`` once. Raises StateStoreError if the state DB fails (caller retries).
 
     ``task_log_url`` (the Airflow page of the evaluating task) goes into the event payloads.
+    ``confirm_commit``: write the history rows unconfirmed and confirm them after the commit
+    (for a caller that is retried when it fails: the operator).
     """
     started = time.perf_counter()
     query_ms: float | None = None
@@ -236,6 +247,7 @@ def evaluate_alert(
         silenced = silenced_by(tx.active_silences(now), now)
         decisions = _decide_all(alert, evaluation, known, now, silenced)
         outbox_ids: dict[int, list[int]] = {}
+        history_ids: list[int] = []
         for position, (key, decision, obs) in enumerate(decisions):
             if not backfill:
                 if obs.outcome is Outcome.MISSING and decision.state.state is State.OK:
@@ -246,11 +258,30 @@ def evaluate_alert(
                 for event in decision.events:
                     ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url))
                 outbox_ids[position] = ids
-            tx.add_history(_history(alert, decision, obs, now, run_type, run_id, query_ms))
-        return _Written(known, silenced, decisions, outbox_ids, now)
+            entry = _history(alert, decision, obs, now, run_type, run_id, query_ms)
+            if confirm_commit:
+                entry = replace(entry, commit_confirmed=False)
+            history_ids.append(tx.add_history(entry))
+        return _Written(known, silenced, decisions, outbox_ids, now, tuple(history_ids))
 
     written = store.run_in_alert_transaction(alert.name, work)
+    if confirm_commit:
+        _confirm(store, alert.name, written.history_ids)
     return _report(alert, evaluation, written, run_type, run_id, False, started, query_ms)
+
+
+def _confirm(store: StoreLike, alert_name: str, history_ids: Sequence[int]) -> None:
+    """Confirm a committed evaluation; when that fails the rows stay unconfirmed, which only
+    makes a later try of the same run deliver instead of evaluating: never an error here."""
+    try:
+        store.confirm_commit(history_ids)
+    except StateStoreError as exc:
+        log.warning(
+            "alert %s: evaluation committed, but confirming it failed (%s); a retry of this "
+            "run will only deliver its notifications",
+            alert_name,
+            exc,
+        )
 
 
 def _decide_all(

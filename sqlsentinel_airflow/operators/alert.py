@@ -13,9 +13,10 @@ Failure semantics (docs/adr/0002-evaluation-semantics.md):
 - after the evaluation, every pending notification of the alert is delivered (this run's and
   any earlier run's); if one is still undelivered once every channel was tried, the task
   fails (``AirflowException``, or ``AirflowFailException`` when only a config fix can help);
-- a retry of a run whose evaluation is already recorded and whose notifications are still
-  owed only delivers: evaluating again would count the same scheduled run twice towards
-  ``fire_after``/``resolve_after`` (docs/adr/0004-delivery-guarantees.md).
+- a retry of a run whose evaluation is already recorded only delivers, when notifications
+  are still owed or when the previous try never saw its commit (the answer was lost):
+  evaluating again would count the same scheduled run twice towards
+  ``fire_after``/``resolve_after`` (docs/adr/0004-delivery-guarantees.md, item 5).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class SentinelAlertOperator(BaseOperator):
         report: EvaluationReport | None = None
         delivery: DeliveryReport | None = None
         try:
-            if dry_run or not _evaluation_recorded_and_owed(store, self.alert.name, run_id):
+            recorded = None if dry_run else _already_evaluated(store, self.alert.name, run_id)
+            if recorded is None:
                 report = evaluate_alert(
                     self.alert,
                     fetch=self._fetch,
@@ -112,13 +114,15 @@ class SentinelAlertOperator(BaseOperator):
                     dry_run=dry_run,
                     file_silences=file_silences,
                     task_log_url=self._task_log_url(run_id),
+                    confirm_commit=not dry_run,
                 )
             else:
                 log.info(
-                    "alert %s: run %s is already evaluated and still owes notifications: "
-                    "this attempt only delivers them",
+                    "alert %s: run %s is already evaluated (%s): this attempt only delivers "
+                    "what is still owed",
                     self.alert.name,
                     run_id,
+                    recorded,
                 )
             if store is not None and not dry_run and run_type is not RunType.BACKFILL:
                 delivery = deliver_pending(self.alert, store)
@@ -231,17 +235,28 @@ class SentinelAlertOperator(BaseOperator):
             log.warning("could not push the evaluation to XCom", exc_info=True)
 
 
-def _evaluation_recorded_and_owed(store: Any, alert_name: str, run_id: str | None) -> bool:
-    """Whether this run already committed a successful evaluation and notifications are still
-    owed: an Airflow retry after a failed delivery, which must not evaluate a second time."""
+def _already_evaluated(store: Any, alert_name: str, run_id: str | None) -> str | None:
+    """Why this try must not evaluate again, or None when it evaluates (ADR 0004, item 5).
+
+    The alert's latest evaluation belongs to this run and succeeded, and either
+    - the try that wrote it never saw its commit answer (its rows are still unconfirmed): an
+      Airflow retry after a lost answer; the run has been counted once already; or
+    - notifications are still owed: a retry after a failed delivery.
+    A failed query is evaluated again (ADR 0002), and so is a run whose evaluation was seen
+    committed and fully delivered: that is a task cleared on purpose to evaluate again.
+    """
     if store is None or not run_id:
-        return False
+        return None
     latest = store.history(alert_name=alert_name, limit=1)
     if not latest or latest[0].run_id != run_id:
-        return False
+        return None
     if str(getattr(latest[0].outcome, "value", latest[0].outcome)) == "ERROR":
-        return False  # a failed query is evaluated again on retry (ADR 0002)
-    return bool(store.pending_outbox(alert_name))
+        return None
+    if latest[0].commit_confirmed is False:
+        return "an earlier try committed it but never saw the commit succeed"
+    if store.pending_outbox(alert_name):
+        return "its notifications are still owed"
+    return None
 
 
 def _undelivered_exception(alert_name: str, delivery: DeliveryReport) -> Exception:

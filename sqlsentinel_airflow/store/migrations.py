@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.types import TypeEngine
 
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
@@ -114,9 +117,23 @@ def _v2_purge_indexes(conn: Connection) -> None:
 def _v3_outbox_claims(conn: Connection) -> None:
     # A delivery claims its row first, so two deliverers (a task and `sqlsentinel run`, say)
     # never send the same row at once; the claim lapses by itself if its holder dies.
-    table = f"{TABLE_PREFIX}outbox"
-    present = {c["name"] for c in inspect(conn).get_columns(table)}
     columns = (("claimed_until", UtcDateTime()), ("claim_token", String(36)))
+    _add_missing_columns(conn, f"{TABLE_PREFIX}outbox", columns)
+
+
+def _v4_history_commit_confirmed(conn: Connection) -> None:
+    # A task writes its history rows unconfirmed and confirms them once it has seen the
+    # commit: a retry that finds them unconfirmed knows the previous try's evaluation counted
+    # and only delivers (ADR 0004, item 5). Nullable and not backfilled, so the step is
+    # instant on a large history: NULL (old rows, `sqlsentinel run`) means nobody waits.
+    _add_missing_columns(conn, f"{TABLE_PREFIX}history", (("commit_confirmed", Boolean()),))
+
+
+def _add_missing_columns(
+    conn: Connection, table: str, columns: tuple[tuple[str, TypeEngine[Any]], ...]
+) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each column the table lacks (re-runnable)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
     for name, type_ in columns:
         if name not in present:
             type_sql = conn.dialect.type_compiler_instance.process(type_)
@@ -127,6 +144,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create state, silences, history, outbox, alert_lock", _v1_create_everything),
     Migration(2, "indexes for retention purge (history, outbox)", _v2_purge_indexes),
     Migration(3, "outbox delivery claims (claimed_until, claim_token)", _v3_outbox_claims),
+    Migration(4, "history commit confirmation (commit_confirmed)", _v4_history_commit_confirmed),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -49,6 +49,8 @@ class HistoryEntry:
     error: str | None = None
     duration_ms: int | None = None
     events: tuple[EventKind, ...] = ()
+    # False until the evaluating task confirms it saw the commit; None when nobody will.
+    commit_confirmed: bool | None = None
     id: int | None = None  # set by the store
 
 

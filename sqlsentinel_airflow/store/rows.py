@@ -111,6 +111,7 @@ def history_to_row(e: HistoryEntry) -> dict[str, Any]:
         "duration_ms": e.duration_ms,
         "events": [EventKind(k).value for k in e.events],
         "dag_id": e.dag_id,
+        "commit_confirmed": e.commit_confirmed,
     }
 
 
@@ -135,6 +136,7 @@ def history_from_row(row: Row) -> HistoryEntry:
         duration_ms=row["duration_ms"],
         events=tuple(EventKind(k) for k in row["events"] or ()),
         dag_id=row["dag_id"],
+        commit_confirmed=None if row["commit_confirmed"] is None else bool(row["commit_confirmed"]),
     )
 
 

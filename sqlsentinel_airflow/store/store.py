@@ -209,6 +209,23 @@ class StateStore:
         with self._reading("reading history") as conn:
             return [rows.history_from_row(r) for r in conn.execute(query).mappings()]
 
+    def confirm_commit(self, history_ids: Sequence[int]) -> int:
+        """Mark history rows an evaluation wrote unconfirmed as seen committed.
+
+        The evaluating task calls this once its transaction's commit has answered; a row
+        still unconfirmed at the next try means that commit happened unseen (its answer was
+        lost), so that try only delivers (ADR 0004, item 5). Returns the rows marked.
+        """
+        if not history_ids:
+            return 0
+        query = (
+            update(history)
+            .where(history.c.id.in_(list(history_ids)), history.c.commit_confirmed.is_(False))
+            .values(commit_confirmed=True)
+        )
+        with self._writing("confirming an evaluation's commit") as conn:
+            return int(conn.execute(query).rowcount)
+
     def outbox(
         self,
         status: OutboxStatus | str | None = None,

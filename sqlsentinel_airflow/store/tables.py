@@ -212,6 +212,10 @@ history = Table(
     Column("duration_ms", Integer),
     Column("events", JsonText),
     Column("dag_id", String(NAME_LENGTH)),
+    # v4: False while the evaluating task has not yet seen its transaction commit; NULL when
+    # no task waits for the answer (`sqlsentinel run`, backfills) or the row predates v4.
+    # A retry that finds False only delivers (docs/adr/0004-delivery-guarantees.md, item 5).
+    Column("commit_confirmed", Boolean),
     # newest-first pages per alert (ids grow with time: evaluations of an alert are serialised)
     Index(f"ix_{TABLE_PREFIX}history_alert_id", "alert_name", "id"),
     # v2: retention purge and time-range reads across alerts

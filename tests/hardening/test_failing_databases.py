@@ -151,7 +151,8 @@ class StateView:
 
     def history(self, alert: str) -> list[dict[str, Any]]:
         return self.rows(
-            "SELECT run_id, outcome, state, reason, error, events FROM sqlsentinel_history "
+            "SELECT run_id, outcome, state, reason, error, events, commit_confirmed "
+            "FROM sqlsentinel_history "
             "WHERE alert_name = :a ORDER BY id",
             a=alert,
         )
@@ -800,14 +801,6 @@ def test_lost_commit_answer_with_an_event_owed_the_retry_only_delivers(
     assert [r.json()["kind"] for r in receiver.requests] == ["firing"]
 
 
-KNOWN_GAP = (
-    "known gap (docs/reliability.md, item 3): when the state DB commits an evaluation that "
-    "owes no notification but its answer is lost, the Airflow retry evaluates the same run "
-    "again (ADR 0004 skips re-evaluation only while notifications are owed), so one run "
-    "counts twice towards fire_after"
-)
-
-
 @pytest.mark.airflow
 @pytest.mark.postgres
 def test_lost_commit_answer_with_nothing_owed_counts_the_run_once(
@@ -821,10 +814,10 @@ def test_lost_commit_answer_with_nothing_owed_counts_the_run_once(
     dag_run, history = _run_with_lost_commit_answer(
         name, pg_url, pg_state, dags_folder, receiver, monkeypatch, extra="    fire_after: 2\n"
     )
-    evaluated = [(h["run_id"], h["state"]) for h in history]
-    if evaluated == [(dag_run.run_id, "PENDING"), (dag_run.run_id, "FIRING")]:
-        # exactly today's behaviour (and a firing sent after one ALERT): reported, not hidden
-        assert [r.json()["kind"] for r in receiver.requests] == ["firing"]
-        pytest.xfail(KNOWN_GAP)
-    assert evaluated == [(dag_run.run_id, "PENDING")], "one scheduled run was evaluated twice"
+    # The first try's commit landed unseen: its history row stays unconfirmed, so the retry
+    # only delivers (nothing is owed) instead of counting the run a second time.
+    evaluated = [(h["run_id"], h["state"], h["commit_confirmed"]) for h in history]
+    assert evaluated == [(dag_run.run_id, "PENDING", False)], "one run was evaluated twice"
     assert receiver.requests == []
+    xcoms = [x for x in xcom_values(dag_run.dag_id) if isinstance(x, dict)]
+    assert any(x.get("delivery_only") is True for x in xcoms), xcoms

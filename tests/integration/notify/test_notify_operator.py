@@ -155,6 +155,25 @@ def test_retry_after_failed_delivery_only_delivers(
     assert [r.json()["kind"] for r in receiver.delivered] == ["firing", "resolved"]
 
 
+def test_a_cleared_task_evaluates_again_once_its_evaluation_was_confirmed(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    """A try that saw its commit confirms its rows; clearing that task is a request to
+    evaluate again, and it does (a lost commit answer is the other case: tests/hardening)."""
+    alert = alert_with([{"channel": "webhook", "url": receiver.url("/events")}], fire_after=2)
+    task = operator(alert, sqlite_url)
+    warehouse(25)
+
+    first = task.execute(context("scheduled__01"))
+    cleared = task.execute(context("scheduled__01"))  # cleared by hand: same run, next try
+
+    assert (first["state"], cleared["state"]) == ("PENDING", "FIRING")
+    assert "delivery_only" not in cleared and cleared["delivery"]["delivered"] == 1
+    with StateStore.connect(sqlite_url) as store:
+        history = store.history(alert_name="load_check")
+    assert [(h.state, h.commit_confirmed) for h in history] == [("FIRING", True), ("PENDING", True)]
+
+
 def test_failure_only_a_fix_can_cure_fails_without_retry(
     warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
 ) -> None:

@@ -155,6 +155,25 @@ def test_history_round_trips_and_pages_newest_first(store: StateStore, now: date
     assert everything[0].reason is None and everything[0].error == "boom"
 
 
+def test_confirm_commit_marks_only_the_given_unconfirmed_rows(
+    store: StateStore, now: datetime
+) -> None:
+    with store.alert_transaction("revenue") as tx:
+        waiting = [
+            tx.add_history(
+                HistoryEntry("revenue", now, Outcome.OK, State.OK, commit_confirmed=False)
+            )
+            for _ in range(3)
+        ]
+        nobody_waits = tx.add_history(HistoryEntry("revenue", now, Outcome.OK, State.OK))
+
+    assert store.confirm_commit([waiting[0], waiting[2], nobody_waits]) == 2
+    assert store.confirm_commit([waiting[0]]) == 0  # already confirmed: nothing changes
+    assert store.confirm_commit([]) == 0
+    marks = {e.id: e.commit_confirmed for e in store.history("revenue")}
+    assert marks == {waiting[0]: True, waiting[1]: False, waiting[2]: True, nobody_waits: None}
+
+
 def _with_id(entry: HistoryEntry, id_: int) -> HistoryEntry:
     from dataclasses import replace
 

@@ -16,7 +16,9 @@ from sqlsentinel_airflow.store import (
     StateStore,
     create_state_engine,
     ensure_schema,
+    rows,
 )
+from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import metadata, schema_version
 
 
@@ -63,12 +65,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 3
+        assert store.schema_version() == LATEST_VERSION == 4
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3]
+        assert _versions(store.engine) == [1, 2, 3, 4]
     finally:
         store.dispose()
 
@@ -80,19 +82,52 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
         indexes = {i["name"] for i in sa.inspect(engine).get_indexes("sqlsentinel_history")}
         assert "ix_sqlsentinel_history_evaluated_at" not in indexes
         at = datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
-        with StateStore(engine).alert_transaction("a") as tx:
-            old_id = tx.add_history(HistoryEntry("a", at, Outcome.OK, State.OK))
+        old_id = _insert_v1_history_row(engine, "a", at)
     finally:
         engine.dispose()
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 3
-        assert _versions(store.engine) == [1, 2, 3]
+        assert store.schema_version() == 4
+        assert _versions(store.engine) == [1, 2, 3, 4]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
         store.dispose()
+
+
+def _insert_v1_history_row(engine: sa.Engine, alert: str, at: datetime) -> int:
+    """A history row as version 1 code wrote it (only the v1 columns)."""
+    v1_history = v1_metadata().tables["sqlsentinel_history"]
+    row = rows.history_to_row(HistoryEntry(alert, at, Outcome.OK, State.OK))
+    with engine.begin() as conn:
+        result = conn.execute(
+            v1_history.insert().values({k: v for k, v in row.items() if k in v1_history.c})
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str) -> None:
+    """v4 adds commit_confirmed without rewriting history: old rows read as None (nobody
+    waits for them), so a retry of a run evaluated before the upgrade evaluates as before."""
+    engine = create_state_engine(any_db_url)
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=3) == 3
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("sqlsentinel_history")}
+        assert "commit_confirmed" not in columns
+        at = datetime(2025, 6, 1, tzinfo=timezone.utc)
+        old_id = _insert_v1_history_row(engine, "a", at)
+    finally:
+        engine.dispose()
+
+    with StateStore.connect(any_db_url) as store:
+        assert _versions(store.engine) == [1, 2, 3, 4]
+        assert _reflected_schema(store.engine) == _declared_schema()
+        (old,) = store.history("a")
+        assert (old.id, old.commit_confirmed) == (old_id, None)
+        with store.alert_transaction("a") as tx:
+            tx.add_history(HistoryEntry("a", at, Outcome.OK, State.OK, commit_confirmed=False))
+        assert [e.commit_confirmed for e in store.history("a")] == [False, None]
 
 
 def test_a_newer_schema_is_refused_with_what_to_do(any_db_url: str) -> None:
