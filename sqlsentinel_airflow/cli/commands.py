@@ -134,6 +134,7 @@ def _store_for_dry_run(config: AlertsConfig, explicit: str | None) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sqlsentinel_airflow.cli.running import deliver_notifications, run_alerts
+    from sqlsentinel_airflow.execution import reusing_connections
 
     result = _load(args.file)
     if result.file_errors and result.config is None:
@@ -149,9 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress = Progress(len(alerts))
     try:
-        reports = run_alerts(
-            config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance
-        )
+        # One SQLite warehouse connection serves the alerts one after the other (each query
+        # still read-only and timed on its own): reopening it cost more than the query.
+        with reusing_connections():
+            reports = run_alerts(
+                config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance
+            )
         deliveries = [] if args.dry_run else deliver_notifications(alerts, store=store)
     finally:
         progress.close()

@@ -14,7 +14,7 @@ from sqlsentinel_airflow.execution.connections import (
     redact,
     resolve_db_hook,
 )
-from sqlsentinel_airflow.execution.query import QueryRows, QueryRunner
+from sqlsentinel_airflow.execution.query import QueryRows, QueryRunner, reusing_connections
 
 __all__ = [
     "URL_CONN_ID",
@@ -24,4 +24,5 @@ __all__ = [
     "conn_type_of",
     "redact",
     "resolve_db_hook",
+    "reusing_connections",
 ]

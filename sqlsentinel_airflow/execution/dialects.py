@@ -97,10 +97,19 @@ class DbSession:
         """True if a statement that 'succeeded' was in fact stopped at the timeout."""
         return False
 
-    def finish(self, *, result_pending: bool) -> None:
-        """End the transaction (never commit) and close the connection, whatever happens."""
+    def finish(self, *, result_pending: bool, keep_open: bool = False) -> bool:
+        """End the transaction (never commit) and close the connection, whatever happens.
+
+        With ``keep_open`` (the query ran cleanly and the caller could reuse the connection)
+        a session that can prove the connection is as it found it leaves it open and returns
+        True; this one never does.
+        """
         with suppress(Exception):
             self.conn.rollback()
+        self.close()
+        return False
+
+    def close(self) -> None:
         with suppress(Exception):
             self.conn.close()
 
@@ -262,35 +271,89 @@ class MySqlSession(DbSession):
         # instead of raising. Any statement still running at the timeout was stopped.
         return elapsed_s >= self.timeout.total_seconds()
 
-    def finish(self, *, result_pending: bool) -> None:
+    def finish(self, *, result_pending: bool, keep_open: bool = False) -> bool:
         # Unread rows of an unbuffered result would be read to the end by a rollback;
         # closing the socket ends the statement and the transaction at once.
         if not result_pending:
             with suppress(Exception):
                 self.conn.rollback()
-        with suppress(Exception):
-            self.conn.close()
+        self.close()
+        return False
 
 
 # Progress handler granularity: SQLite virtual machine instructions between clock checks.
 _SQLITE_PROGRESS_STEPS = 1000
 
+# What a statement may do and leave the connection as it was: read tables, call functions,
+# recurse. Anything else (PRAGMA, ATTACH, BEGIN, SAVEPOINT, a write, a table-valued pragma)
+# may have changed the connection's state for the next query, so it is not reused.
+_SQLITE_STATELESS_ACTIONS = frozenset(
+    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
+
 
 class SqliteSession(DbSession):
-    """sqlite3: ``PRAGMA query_only``, a progress handler as the timeout, ``interrupt()``."""
+    """sqlite3: ``PRAGMA query_only``, a progress handler as the timeout, ``interrupt()``.
+
+    With ``reuse`` the connection may serve the next query (``reusing_connections``): an
+    authorizer, which allows everything, notes whether the statement did anything but read
+    (a PRAGMA could turn ``query_only`` off or change how later queries compare text); the
+    connection is kept only if it did not, the query ran to the end, its cursor is closed
+    and the rollback left no transaction open. The next query sets ``query_only``, its own
+    timeout and progress handler again, as on a fresh connection.
+    """
 
     backend = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, timeout: timedelta) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, timeout: timedelta, *, reuse: bool = False
+    ) -> None:
         super().__init__(conn, timeout)
         self._deadline = time.monotonic() + timeout.total_seconds()
         self._cancel_requested = threading.Event()
         self.deadline_passed = False
+        self._reuse = reuse
+        self._stateless = True
+        self._cursor: sqlite3.Cursor | None = None
 
     def prepare(self) -> None:
         self.conn.execute("PRAGMA query_only = ON")
         self._deadline = time.monotonic() + self.timeout.total_seconds()
         self.conn.set_progress_handler(self._progress, _SQLITE_PROGRESS_STEPS)
+        if self._reuse:
+            self.conn.set_authorizer(self._authorize)
+
+    def _authorize(self, action: int, *_: object) -> int:
+        if action not in _SQLITE_STATELESS_ACTIONS:
+            self._stateless = False
+        return sqlite3.SQLITE_OK
+
+    def cursor(self) -> Any:
+        self._cursor = self.conn.cursor()
+        return self._cursor
+
+    def finish(self, *, result_pending: bool, keep_open: bool = False) -> bool:
+        keep = (
+            keep_open
+            and self._reuse
+            and self._stateless
+            and not self.deadline_passed
+            and not self._cancel_requested.is_set()
+        )
+        try:
+            if self._cursor is not None:
+                self._cursor.close()  # resets a statement with unread rows: no read lock held
+            self.conn.rollback()
+            if keep:
+                # The authorizer stays: it allows everything, the next prepare() replaces it,
+                # and set_authorizer(None) only clears it from Python 3.11 on.
+                self.conn.set_progress_handler(None, 0)
+                keep = not self.conn.in_transaction
+        except Exception:
+            keep = False
+        if not keep:
+            self.close()
+        return keep
 
     def _progress(self) -> int:
         if self._cancel_requested.is_set():
@@ -315,9 +378,18 @@ class SqliteSession(DbSession):
 
 
 def open_session(
-    conn: Any, *, timeout: timedelta, connect: Callable[[], Any], conn_type: str
+    conn: Any,
+    *,
+    timeout: timedelta,
+    connect: Callable[[], Any],
+    conn_type: str,
+    reuse: bool = False,
 ) -> DbSession:
-    """The session for ``conn``'s driver; ``connect`` opens a second connection (KILL QUERY)."""
+    """The session for ``conn``'s driver; ``connect`` opens a second connection (KILL QUERY).
+
+    ``reuse``: the caller may keep the connection for another query if :meth:`DbSession.finish`
+    says it can (SQLite only).
+    """
     driver = type(conn).__module__.split(".")[0]
     if driver == "psycopg":
         return PostgresSession(conn, timeout, psycopg2=False)
@@ -326,5 +398,5 @@ def open_session(
     if driver in ("MySQLdb", "mysql"):
         return MySqlSession(conn, timeout, connect)
     if isinstance(conn, sqlite3.Connection):
-        return SqliteSession(conn, timeout)
+        return SqliteSession(conn, timeout, reuse=reuse)
     return GenericSession(conn, timeout, conn_type)

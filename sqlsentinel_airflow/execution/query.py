@@ -4,11 +4,17 @@ PRODUCT 4.2 step 1 and section 6. :class:`QueryRunner` opens a fresh connection 
 hook, lets the driver's session (``dialects.py``) make it read-only with a database-side
 statement timeout, fetches at most ``max_rows + 1`` rows (one more than allowed, so the
 contract check can tell "too many rows" without reading them all), and always rolls back
-and closes. A watchdog thread cancels the statement if the database has not stopped it a
-little after the timeout, so a timeout is reported even when the database's own guard
-fails; if the statement still runs as long again (a dead network carries neither the answer
-nor the cancel), it shuts the connection's socket so the driver call returns.
-:meth:`QueryRunner.cancel` may be called from another thread (the operator's ``on_kill``).
+and closes. A watchdog (``watchdog.py``, one thread for all queries) cancels the statement
+if the database has not stopped it a little after the timeout, so a timeout is reported
+even when the database's own guard fails; if the statement still runs as long again (a dead
+network carries neither the answer nor the cancel), it shuts the connection's socket so the
+driver call returns. :meth:`QueryRunner.cancel` may be called from another thread (the
+operator's ``on_kill``).
+
+Inside :func:`reusing_connections` (``sqlsentinel run`` over many alerts) a SQLite
+connection is kept open for the next query on the same hook instead of being closed, when
+the session says it is safe (see ``SqliteSession``): opening one and reading its schema again
+cost more than the query. Every query still gets its own read-only, time-limited setup.
 
 Every failure is a :class:`~sqlsentinel_airflow.errors.QueryError` with one line that says
 what happened (timeout, cancelled, write attempt, the database's own message) and never a
@@ -21,8 +27,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,11 +43,12 @@ from sqlsentinel_airflow.execution.connections import (
     redact,
 )
 from sqlsentinel_airflow.execution.dialects import DbSession, ErrorKind, open_session
+from sqlsentinel_airflow.execution.watchdog import watchdog
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-__all__ = ["QueryRows", "QueryRunner"]
+__all__ = ["QueryRows", "QueryRunner", "reusing_connections"]
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +104,67 @@ def _single_select_hint(sql: str, message: str) -> str:
     return ""
 
 
+class _IdleConnections:
+    """Connections kept open between queries, at most one per hook, for one thread.
+
+    Keyed by the hook object (``sqlsentinel run`` resolves each connection's hook once), and
+    bounded: a caller making a new hook per query must not pile up open files.
+    """
+
+    _MAX_IDLE = 4
+
+    def __init__(self) -> None:
+        self._thread = threading.get_ident()  # sqlite3 objects belong to their thread
+        # id(hook) -> (hook, connection): holding the hook keeps its id from being reused.
+        self._idle: dict[int, tuple[Any, Any]] = {}
+
+    def take(self, hook: Any) -> Any | None:
+        if threading.get_ident() != self._thread:
+            return None
+        entry = self._idle.pop(id(hook), None)
+        return entry[1] if entry is not None else None
+
+    def give_back(self, hook: Any, conn: Any) -> bool:
+        """Keep ``conn`` for the next query on ``hook``; False (caller closes it) if not."""
+        if threading.get_ident() != self._thread:
+            return False
+        self._idle[id(hook)] = (hook, conn)
+        while len(self._idle) > self._MAX_IDLE:
+            _, oldest = self._idle.pop(next(iter(self._idle)))
+            with suppress(Exception):
+                oldest.close()
+        return True
+
+    def close_all(self) -> None:
+        idle, self._idle = self._idle, {}
+        for _, conn in idle.values():
+            with suppress(Exception):
+                conn.close()
+
+
+_reuse: ContextVar[_IdleConnections | None] = ContextVar("sqlsentinel_reuse", default=None)
+
+
+@contextmanager
+def reusing_connections() -> Iterator[None]:
+    """Let the queries run in this block, in this thread, share connections where safe.
+
+    For a ``sqlsentinel run`` over many alerts. Only SQLite connections are kept (see
+    ``SqliteSession``), and only after a query that ran cleanly; all are closed on exit.
+    Other threads, and queries outside the block, keep one fresh connection per query.
+    """
+    idle = _IdleConnections()
+    token = _reuse.set(idle)
+    try:
+        yield
+    finally:
+        _reuse.reset(token)
+        idle.close_all()
+
+
 class QueryRunner:
-    """Runs alert queries on connections from ``hook``, one fresh connection per query."""
+    """Runs alert queries on connections from ``hook``, one fresh connection per query
+    (outside :func:`reusing_connections`)."""
 
     def __init__(self, hook: DbApiHook, *, timeout: timedelta, max_rows: int) -> None:
         if timeout <= timedelta(0):
@@ -164,13 +231,17 @@ class QueryRunner:
         """
         if self._cancelled:
             raise QueryError(_CANCELLED)
-        conn = self._connect()
+        idle = _reuse.get()
+        conn = idle.take(self._hook) if idle is not None else None
+        if conn is None:
+            conn = self._connect()
         try:
             session = open_session(
                 conn,
                 timeout=self.timeout,
                 connect=self._hook.get_conn,
                 conn_type=str(getattr(self._hook, "conn_type", "") or ""),
+                reuse=idle is not None,
             )
         except Exception as exc:
             with suppress(Exception):
@@ -180,17 +251,15 @@ class QueryRunner:
             ) from None
         with self._lock:
             self._session = session
-        watchdog = threading.Timer(
+        deadline = watchdog.schedule(
             self.timeout.total_seconds() + _watchdog_grace(self.timeout),
-            self._on_deadline,
-            args=(session,),
+            lambda: self._on_deadline(session),
+            name="sqlsentinel-query-timeout",
         )
-        watchdog.daemon = True
-        watchdog.start()
         try:
-            return self._run_in(session, sql)
+            return self._run_in(session, sql, idle)
         finally:
-            watchdog.cancel()
+            watchdog.cancel(deadline)
 
     def _connect(self) -> Any:
         try:
@@ -200,9 +269,10 @@ class QueryRunner:
                 f"could not connect with {self._label}: {self._redact(one_line(str(exc)))}"
             ) from None
 
-    def _run_in(self, session: DbSession, sql: str) -> QueryRows:
+    def _run_in(self, session: DbSession, sql: str, idle: _IdleConnections | None) -> QueryRows:
         result_pending = False
         stop_statement = False
+        completed = False
         started = time.monotonic()
         try:
             session.prepare()
@@ -221,6 +291,7 @@ class QueryRunner:
             rows = [_as_tuple(row) for row in fetched]
             truncated = len(rows) > self.max_rows
             result_pending = truncated
+            completed = True
         except QueryError:
             raise
         except Exception as exc:
@@ -235,7 +306,17 @@ class QueryRunner:
                 self._stop(session, why="interrupted")
             with self._lock:  # from here on, cancel() and the watchdog leave it alone
                 self._session = None
-            session.finish(result_pending=result_pending)
+                # A cancel or the watchdog may have reached the connection: never reuse it.
+                keep = (
+                    idle is not None
+                    and completed
+                    and not self._cancelled
+                    and not session.stopped_by_watchdog
+                )
+            if session.finish(result_pending=result_pending, keep_open=keep):
+                assert idle is not None
+                if not idle.give_back(self._hook, session.conn):
+                    session.close()
         if self._cancelled:
             raise QueryError(_CANCELLED)
         if session.stopped_by_watchdog:
