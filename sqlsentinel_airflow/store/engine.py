@@ -7,7 +7,14 @@ Per-database set-up that the locking in ``store.py`` and ``migrations.py`` relie
   failing on upgrade), a 30 s busy timeout, and WAL so readers (CLI, UI) never block a writer.
 - PostgreSQL and MySQL/MariaDB: READ COMMITTED, so that after a transaction has waited for the
   per-alert row lock its reads see what the previous holder committed (MySQL's default,
-  REPEATABLE READ, could serve an older snapshot), and pre-ping for long-lived workers.
+  REPEATABLE READ, could serve an older snapshot). MySQL/MariaDB: ``innodb_lock_wait_timeout``
+  set once per connection (a session setting; PostgreSQL's ``lock_timeout`` is set per
+  transaction in ``transaction.py``).
+- PostgreSQL and MySQL/MariaDB: a pooled connection is checked before use only when it may be
+  dead (:func:`_install_liveness_check`), instead of SQLAlchemy's ``pool_pre_ping`` on every
+  checkout, which cost two round trips per evaluation on PostgreSQL (docs/benchmarks.md,
+  section 2). ``StateStore`` retries an evaluation whose connection dies before its lock is
+  taken.
 
 Errors: every driver error leaving the store is a :class:`StateStoreError` naming the database
 (password redacted) and what to do; :func:`is_retryable` tells deadlocks and serialisation
@@ -16,7 +23,9 @@ failures, which are worth retrying as a whole transaction.
 
 from __future__ import annotations
 
+import select
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +36,7 @@ from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
     IntegrityError,
+    InvalidatePoolError,
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
@@ -38,6 +48,8 @@ from sqlsentinel_airflow.core.redact import redact_url as core_redact_url
 from sqlsentinel_airflow.errors import StateStoreError
 
 __all__ = [
+    "IDLE_PING_SECONDS",
+    "LOCK_WAIT_SECONDS",
     "SQLITE_BEGIN_OPTION",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "create_state_engine",
@@ -51,6 +63,14 @@ SQLITE_BEGIN_OPTION = "sqlsentinel_sqlite_begin"
 """Execution option: the SQLite ``BEGIN`` mode of a connection's transactions (``IMMEDIATE``)."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+LOCK_WAIT_SECONDS = 60
+"""How long an evaluation waits for another one of the same alert before giving up."""
+
+IDLE_PING_SECONDS = 10.0
+"""A pooled connection idle at least this long is pinged before use (see the module doc)."""
+
+_IDLE_SINCE = "sqlsentinel_idle_since"  # connection record info key: when it was checked in
 
 _URL_EXAMPLE = "postgresql+psycopg2://user:password@host:5432/db or sqlite:////path/to/state.db"
 _DRIVER_HINT = {
@@ -85,7 +105,11 @@ def create_state_engine(url: str | URL) -> Engine:
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
     elif backend in ("postgresql", "mysql", "mariadb"):
-        kwargs.update(isolation_level="READ COMMITTED", pool_pre_ping=True, pool_recycle=3600)
+        kwargs.update(isolation_level="READ COMMITTED", pool_recycle=3600)
+    if parsed.get_driver_name() == "psycopg2":
+        # No hstore columns here: skip psycopg2's look-up of the hstore type at the first
+        # connect (three round trips in every new process, i.e. in every Airflow task).
+        kwargs["use_native_hstore"] = False
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
@@ -96,6 +120,10 @@ def create_state_engine(url: str | URL) -> Engine:
         ) from None
     if backend == "sqlite":
         _install_sqlite_transaction_control(engine)
+    elif backend in ("postgresql", "mysql", "mariadb"):
+        _install_liveness_check(engine)
+    if backend in ("mysql", "mariadb"):
+        _install_mysql_lock_wait_timeout(engine)
     return engine
 
 
@@ -115,6 +143,72 @@ def _install_sqlite_transaction_control(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _install_liveness_check(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it may be dead.
+
+    What kills a pooled connection, and how it shows without a round trip:
+    - the server ended it (restart, ``pg_terminate_backend`` / ``KILL``, ``idle_session_timeout``
+      or ``wait_timeout``, a proxy's reset): the server's goodbye (an error message, FIN or RST)
+      is waiting on the socket, which an idle connection otherwise never has;
+    - a firewall or load balancer dropped the idle flow silently: nothing shows, but that takes
+      minutes of idleness, so a connection idle ``IDLE_PING_SECONDS`` or more is pinged anyway.
+    Either way the ping is SQLAlchemy's own (``dialect.do_ping``), and a failed one makes the
+    pool reconnect, as ``pool_pre_ping`` does. A connection back-to-back evaluations reuse is
+    not pinged. Whatever slips through (a connection dying between this check and its first
+    statement) fails that statement; ``StateStore`` retries an evaluation whose connection dies
+    before its lock is taken, since nothing was done yet.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None:
+            return  # connected just now (the pool clears ``info`` on every reconnect)
+        idle = time.monotonic() - idle_since
+        if idle < IDLE_PING_SECONDS and not _has_pending_input(dbapi_connection):
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            # Like pool_pre_ping: reconnect, and recycle every connection as old as this one.
+            raise InvalidatePoolError("pooled state database connection is gone; reconnecting")
+
+
+def _has_pending_input(dbapi_connection: Any) -> bool:
+    """Whether the socket of an idle connection has something to read (or cannot be checked).
+
+    Idle, a healthy connection has nothing to read (no LISTEN, no query in flight), so
+    anything there is most likely the server's goodbye; a parameter change the server
+    announces on its own (PostgreSQL, after a configuration reload) only costs a ping.
+    """
+    try:
+        poller = select.poll()  # not select.select: descriptors above 1024 are fine
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    except Exception:  # no poll() on this platform, a driver without fileno(), a closed handle
+        return True  # cannot tell: ping
+    return bool(poller.poll(0))
+
+
+def _install_mysql_lock_wait_timeout(engine: Engine) -> None:
+    # A session variable: set once per connection, not once per transaction (a round trip).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+        finally:
+            cursor.close()
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.errors import StateStoreError
@@ -170,6 +170,11 @@ class StateStore:
             except SQLAlchemyError as exc:
                 if conn is not None:
                     conn.close()
+                if attempt < MAX_TRANSACTION_ATTEMPTS and _lost_before_locking(exc):
+                    # The pooled connection died (the pool does not ping it before every
+                    # use, see engine.py). Nothing was done in this transaction yet, and the
+                    # pool has dropped every connection as old as this one: go again at once.
+                    continue
                 if attempt < MAX_TRANSACTION_ATTEMPTS and is_retryable(exc):
                     _backoff(attempt)
                     continue
@@ -472,6 +477,15 @@ def _caused_by_retryable(exc: StateStoreError) -> bool:
         return False
     cause = exc.__cause__
     return isinstance(cause, SQLAlchemyError) and is_retryable(cause)
+
+
+def _lost_before_locking(exc: SQLAlchemyError) -> bool:
+    """A connection lost while taking an alert lock: retrying cannot do anything twice.
+
+    Only a connection that was working (SQLAlchemy invalidated it on a disconnect error) counts;
+    failing to connect at all is not retried here: that is the database being down.
+    """
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _backoff(attempt: int) -> None:

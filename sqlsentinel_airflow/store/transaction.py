@@ -9,6 +9,13 @@ database transaction that holds an exclusive per-alert lock, taken by :func:`loc
   let two first evaluations deadlock on the insert. Later evaluations lock straight away.
 - SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the database-wide write lock).
 
+Waiting for the lock is bounded by ``LOCK_WAIT_SECONDS``: PostgreSQL's ``lock_timeout`` is set
+with ``SET LOCAL``, for this transaction only, so it never reaches other work on the pooled
+connection (a schema migration waits for another one's advisory lock as long as it takes) and
+stays right behind a transaction-pooling proxy (PgBouncer); with psycopg2 it travels in the
+same message as the lock ``SELECT`` (one round trip). MySQL/MariaDB's
+``innodb_lock_wait_timeout`` is set once per connection (``engine.py``).
+
 So two evaluations of the same alert (a manual run next to a scheduled one, a second
 scheduler) are serialised: the second reads the state the first committed and cannot emit a
 second ``firing``. Evaluations of different alerts do not wait for each other (except on
@@ -39,7 +46,11 @@ from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.core.silences import active_for
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import rows
-from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
+from sqlsentinel_airflow.store.engine import (
+    LOCK_WAIT_SECONDS,
+    SQLITE_BEGIN_OPTION,
+    translating_errors,
+)
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 from sqlsentinel_airflow.store.tables import (
     alert_lock,
@@ -51,9 +62,6 @@ from sqlsentinel_airflow.store.tables import (
 )
 
 __all__ = ["LOCK_WAIT_SECONDS", "AlertTransaction", "ensure_lock_row", "lock_alert"]
-
-LOCK_WAIT_SECONDS = 60
-"""How long an evaluation waits for another one of the same alert before giving up."""
 
 # Statements built once and executed with parameter dicts: SQLAlchemy then reuses their
 # compiled form from its cache instead of building (and cache-keying) a statement per call,
@@ -103,8 +111,15 @@ def ensure_lock_row(engine: Engine, alert_name: str) -> None:
             conn.execute(stmt)
 
 
-_PG_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'")
-_MYSQL_LOCK_TIMEOUT = text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+_PG_SET_LOCK_TIMEOUT = f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"
+_PG_LOCK_TIMEOUT = text(_PG_SET_LOCK_TIMEOUT)
+# psycopg2 interpolates parameters client-side and sends the text as one simple query, so two
+# statements cost one round trip (the result is the last one's). Drivers that bind
+# server-side (psycopg 3, pg8000, asyncpg) refuse several statements: they get two.
+_PG_LOCK_TIMEOUT_THEN_SELECT_LOCK = text(
+    f"{_PG_SET_LOCK_TIMEOUT}; SELECT alert_name FROM {alert_lock.name} "
+    "WHERE alert_name = :lock_name FOR UPDATE"
+)
 
 
 def lock_alert(conn: Connection, alert_name: str) -> bool:
@@ -119,11 +134,13 @@ def lock_alert(conn: Connection, alert_name: str) -> bool:
         conn.begin()
         return True
     conn.begin()
+    select_lock: Executable = _SELECT_LOCK
     if dialect == "postgresql":
-        conn.execute(_PG_LOCK_TIMEOUT)
-    elif dialect in ("mysql", "mariadb"):
-        conn.execute(_MYSQL_LOCK_TIMEOUT)
-    return conn.execute(_SELECT_LOCK, {"lock_name": alert_name}).first() is not None
+        if conn.dialect.driver == "psycopg2":
+            select_lock = _PG_LOCK_TIMEOUT_THEN_SELECT_LOCK
+        else:
+            conn.execute(_PG_LOCK_TIMEOUT)
+    return conn.execute(select_lock, {"lock_name": alert_name}).first() is not None
 
 
 class AlertTransaction:
