@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.errors import ConfigError
 
@@ -436,6 +437,29 @@ def resolve_source(
 
     Never raises for a problem with the file itself; every problem is in the result.
     """
+    # Both paths allocate objects per alert (the manifest's models; YAML nodes, models and
+    # the validation stack's imports when cold): see core/config/gcpause for why the cyclic
+    # collector is paused meanwhile.
+    with cyclic_gc_paused():
+        return _resolve_source(
+            source,
+            directory=directory,
+            env=env,
+            conn_type_of=conn_type_of,
+            package_version=package_version,
+            display_name=display_name,
+        )
+
+
+def _resolve_source(
+    source: Path,
+    *,
+    directory: Path,
+    env: Mapping[str, str],
+    conn_type_of: Callable[[str], str | None] | None,
+    package_version: str,
+    display_name: str | None,
+) -> SourceState:
     source = source.absolute()
     key = str(source)
     name = display_name or key

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
 from sqlsentinel_airflow.core.config.models import (
@@ -131,7 +132,8 @@ def load_config_text(
     raw = text.encode("utf-8") if isinstance(text, str) else text
     folder = FsPath(base_dir) if base_dir is not None else FsPath(filename).parent
     loading = _Loading(filename, folder, conn_type_of, os.environ if env is None else env)
-    return loading.run(raw)
+    with cyclic_gc_paused():  # see gcpause: the load creates no garbage cycles
+        return loading.run(raw)
 
 
 def validate_config(

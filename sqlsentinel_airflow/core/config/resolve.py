@@ -56,6 +56,8 @@ __all__ = [
 AIRFLOW_DAG_ID_MAX = 250
 _NULLABLE = frozenset({"renotify_after", "notify_on_error"})
 """Settings where an explicit null means something ("never"), not "not written"."""
+_ALERT_FIELDS = frozenset(AlertConfig.model_fields)
+"""Read once: ``model_fields`` on the class goes through a slow descriptor in pydantic 2.11+."""
 
 
 @dataclass
@@ -127,7 +129,7 @@ def resolve_alert(
     fields: dict[str, Any] = {
         key: value
         for key, value in settings.items()
-        if key in AlertConfig.model_fields and (value is not None or key in _NULLABLE)
+        if key in _ALERT_FIELDS and (value is not None or key in _NULLABLE)
     }
     key_columns = settings.get("key_columns") or ()
     fields.update(

@@ -12,11 +12,18 @@ read-only transaction where the database supports it; this check is the first li
 The query is parsed in the dialect of its connection when known. sqlglot does not know
 every vendor extension, so a query that does not parse in its dialect is tried with the
 generic dialect before being reported as unparseable.
+
+Parsing costs about half a millisecond per query, most of the time of validating a large
+file. Files of thousands of alerts are mostly generated from a few templates whose queries
+differ only in literals (``region = 'eu'``, ``> 100``), so an *accepted* verdict is also
+kept for the query's literal shape (:func:`literal_shape`) and reused, without parsing, for
+queries of the same shape. Refusals are never reused: their messages quote the query.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +38,7 @@ __all__ = [
     "check_query",
     "dialect_for_conn_type",
     "dialect_for_url",
+    "literal_shape",
 ]
 
 READ_ONLY_RULE = "alert queries must be a single read-only SELECT"
@@ -146,13 +154,77 @@ def _check_cached(
     """(dialect used, None) or (dialect, (message, hint)); cached, as files repeat queries."""
     if not sql.strip():
         return dialect, ("query is empty; " + READ_ONLY_RULE, None)
+    shape = literal_shape(sql)
+    if shape is not None:
+        accepted = _ACCEPTED_SHAPES.get((shape, dialect), _UNKNOWN)
+        if accepted is not _UNKNOWN:
+            return accepted, None
     try:
-        return _check(sql, dialect)
+        used, problem = _check(sql, dialect)
     except RecursionError:  # sqlglot parses and walks recursively; depth is the input's
         return dialect, (
             "query is nested too deeply to check (the SQL parser ran out of recursion depth)",
             "flatten the nesting, or move the logic into a view and select from it",
         )
+    if shape is not None and problem is None:
+        if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
+            _ACCEPTED_SHAPES.clear()
+        _ACCEPTED_SHAPES[(shape, dialect)] = used
+    return used, problem
+
+
+# --- literal shapes: one parse for queries that differ only in literals --------------------
+#
+# Why an accepted verdict holds for every query of the same shape: two such queries differ
+# only in the digits of unsigned numbers and in the text between the quotes of plain '...'
+# strings. Outside those strings a shape has nothing that opens another lexical context in
+# any dialect (comments, quoted identifiers, dollar quotes, backslash escapes, prefixed
+# strings such as E'' or N'', triple quotes), so sqlglot's tokenizer cuts both queries into
+# tokens of the same types in the same order. The parser picks statement kinds, INTO,
+# locking clauses and function names from token types and identifiers, never from a
+# literal's text, and never parses a string's text as SQL. Two exceptions make a query
+# shapeless: a literal followed by `(` (after a dot sqlglot takes any token as a function
+# name, so `x.'lo_import'(1)` calls lo_import) and the word INTERVAL (the text of '1 day'
+# carries a unit, which changes how the tokens after it are read).
+# tests/unit/core/config/test_sqlcheck_shapes.py compares shape verdicts with full parses.
+
+_UNKNOWN: Any = object()
+_MAX_SHAPES = 4096
+_ACCEPTED_SHAPES: dict[tuple[str, str | None], str | None] = {}
+_LITERAL = re.compile(r"'[^'\\]*'|(?<![\w.@:?$#])[0-9]+(?:\.[0-9]+)?(?![\w.])")
+_NO_SHAPE_OUTSIDE_STRINGS = re.compile(
+    r"""[\\"`\[\]{}$#;']|--|/\*|\*/|//|\binterval\b|[\x01-\x03]\s*\(""", re.I
+)
+_NO_SHAPE_ANYWHERE = re.compile(r"'''|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_STRING_MARK, _INTEGER_MARK, _DECIMAL_MARK = "\x01", "\x02", "\x03"
+
+
+def literal_shape(sql: str) -> str | None:
+    """``sql`` with its plain literals replaced by markers; None where that would not be sound.
+
+    ``SELECT a FROM t WHERE r = 'eu' AND n > 10`` and ``... r = 'us' AND n > 7`` have the
+    same shape. None when a literal's text could change how the query parses (see the
+    comment above): comments, quoted identifiers, prefixed or escaped strings, ``$``, ``;``,
+    ``INTERVAL``, a literal called like a function and control characters.
+    """
+    if _NO_SHAPE_ANYWHERE.search(sql):
+        return None
+    prefixed = False
+
+    def mark(match: re.Match[str]) -> str:
+        nonlocal prefixed
+        text = match.group()
+        if text[0] != "'":
+            return _DECIMAL_MARK if "." in text else _INTEGER_MARK
+        start = match.start()
+        if start and (sql[start - 1].isalnum() or sql[start - 1] in "_&"):
+            prefixed = True  # E'..', N'..', U&'..', _utf8'..', q'[..]': not plain strings
+        return _STRING_MARK
+
+    shape = _LITERAL.sub(mark, sql)
+    if prefixed or _NO_SHAPE_OUTSIDE_STRINGS.search(shape):
+        return None
+    return shape
 
 
 def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | None] | None]:
@@ -167,7 +239,22 @@ def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | 
             used = None
         except SqlglotError:
             return dialect, _parse_problem(first, dialect)
-    return used, _statement_problem(statements)
+    try:
+        return used, _statement_problem(statements)
+    finally:
+        _unlink(statements)
+
+
+def _unlink(statements: list[Any]) -> None:
+    """Cut the child-to-parent links of parsed trees so reference counting frees them.
+
+    Every node points at its parent, so a parsed query is a reference cycle that only the
+    cyclic garbage collector can free; the loader pauses that collector while it validates
+    a file (``loader.load_config_text``), and thousands of unfreed trees would pile up.
+    """
+    for statement in statements:
+        for node in list(statement.walk()):
+            node.parent = None
 
 
 def _parse(sql: str, dialect: str | None) -> list[Any]:

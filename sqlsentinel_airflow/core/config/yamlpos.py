@@ -116,7 +116,7 @@ def format_path(path: Iterable[str | int]) -> str:
 
 def parse_yaml(text: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document; ``None`` and the problems when it cannot be used at all."""
-    loader = _SafeLoader(text)
+    loader = _PositionLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -145,6 +145,28 @@ def parse_yaml(text: str) -> tuple[YamlDocument | None, list[Problem]]:
         return None, [Problem((), _TOO_DEEP, position=builder.too_deep)]
     doc = YamlDocument(value, builder.positions, builder.key_positions)
     return doc, builder.problems
+
+
+class _PositionLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+    """The safe loader, with the tag of each plain scalar value resolved once per load.
+
+    The composer asks for the tag of every scalar, and for a plain one (``enabled: true``,
+    ``retries: 3``) PyYAML tries its implicit-type regexes each time; alerts files repeat
+    the same few keys and values thousands of times. Without path resolvers (SafeLoader has
+    none) the tag of a plain scalar depends on its text only, so it is memoised by text.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._plain_tags: dict[str, str] = {}
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+            return str(super().resolve(kind, value, implicit))
+        tag = self._plain_tags.get(value)
+        if tag is None:
+            tag = self._plain_tags[value] = str(super().resolve(kind, value, implicit))
+        return tag
 
 
 def _start(node: Node) -> Position:
