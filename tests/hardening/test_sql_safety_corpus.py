@@ -93,6 +93,10 @@ MYSQL_WRITES = [
     "LOCK TABLES canary WRITE",
     "DO evil_fn()",
     "UPDATE canary SET v = 'pwned' ORDER BY id LIMIT 1",
+    # MySQL/MariaDB execute the text of /*! */ and /*M! */ comments; the parser skips them
+    f"SELECT 'OK' AS status FROM canary /*! INTO OUTFILE '{EVIL_FILE}' */",
+    "SELECT v AS status FROM canary /*!50000 FOR UPDATE */",
+    "SELECT 'OK' AS status /*M! , evil_fn() */",
 ]
 
 SQLITE_WRITES = [

@@ -166,6 +166,16 @@ def _check_cached(
             "query is nested too deeply to check (the SQL parser ran out of recursion depth)",
             "flatten the nesting, or move the logic into a view and select from it",
         )
+    except Exception as exc:  # sqlglot raises plain errors on some literals
+        # e.g. ``DATEDIFF('', a, b)`` in tsql: "Cannot convert empty name into var". Without
+        # this the whole file failed to load; now it is this alert's located error.
+        language = f"{dialect} SQL" if dialect else "SQL"
+        detail = one_line_error(exc)
+        return dialect, (
+            f"query does not parse as {language}: the SQL parser failed on it ({detail})",
+            "check the arguments of the function named there; if the query is valid, "
+            "move the expression into a view and select from it",
+        )
     if shape is not None and problem is None:
         if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
             _ACCEPTED_SHAPES.clear()
@@ -240,9 +250,37 @@ def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | 
         except SqlglotError:
             return dialect, _parse_problem(first, dialect)
     try:
-        return used, _statement_problem(statements)
+        return used, _executable_comment_problem(sql, dialect) or _statement_problem(statements)
     finally:
         _unlink(statements)
+
+
+def one_line_error(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+
+
+def _executable_comment_problem(sql: str, dialect: str | None) -> tuple[str, str | None] | None:
+    """MySQL and MariaDB run the text of ``/*! ... */`` (and MariaDB ``/*M! ... */``) comments
+    as part of the statement, while the parser skips every comment: ``SELECT 1 AS status
+    /*! INTO OUTFILE '/tmp/x' */`` would pass as a plain SELECT. Refused where the database
+    may be MySQL (its dialect, or an unknown one); elsewhere such a comment is only a comment.
+    """
+    if dialect not in ("mysql", None) or "/*" not in sql:
+        return None
+    try:
+        tokens = sqlglot.tokenize(sql, read="mysql")
+    except SqlglotError:
+        return None  # the parse succeeded; a tokenizer disagreement is not a hidden statement
+    for token in tokens:
+        for comment in token.comments:
+            if comment.startswith(("!", "M!")):
+                return (
+                    "query has a /*! ... */ comment, which MySQL and MariaDB execute as part "
+                    "of the statement; " + READ_ONLY_RULE,
+                    "remove the comment, or write its text as plain SQL so it can be checked",
+                )
+    return None
 
 
 def _unlink(statements: list[Any]) -> None:

@@ -231,3 +231,55 @@ def test_functions_reaching_outside_the_transaction_are_refused(
 ) -> None:
     with pytest.raises(UnsafeQuery, match=rf"query calls {function}\(\), which reaches outside"):
         check_query(sql, dialect)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 AS status /*! INTO OUTFILE '/tmp/sqlsentinel-evil.out' */",
+        "SELECT v AS status FROM t /*!50000 FOR UPDATE */",
+        "SELECT 'OK' AS status /*M! , SLEEP(100) */",
+    ],
+)
+def test_mysql_executable_comments_are_refused_where_the_database_may_be_mysql(sql: str) -> None:
+    for dialect in ("mysql", None):
+        with pytest.raises(UnsafeQuery) as caught:
+            check_query(sql, dialect)
+        assert caught.value.message == (
+            "query has a /*! ... */ comment, which MySQL and MariaDB execute as part of the "
+            "statement; " + READ_ONLY_RULE
+        )
+    assert check_query(sql, "postgres") == QueryCheck("postgres")  # only a comment there
+
+
+def test_comment_lookalikes_inside_strings_and_plain_comments_are_fine() -> None:
+    assert check_query("SELECT '/*! x */' AS status", "mysql") == QueryCheck("mysql")
+    assert check_query("SELECT 1 AS status /* ! not executable */", "mysql") == QueryCheck("mysql")
+    assert check_query("SELECT 1 AS status -- /*! x */", "mysql") == QueryCheck("mysql")
+
+
+def test_a_parser_crash_on_one_query_is_that_alert_s_located_error() -> None:
+    from sqlsentinel_airflow.core.config.loader import load_config_text
+
+    text = (
+        "alerts:\n"
+        "  - name: crashes_the_parser\n"
+        "    conn_id: mssql_wh\n"
+        "    schedule: '0 * * * *'\n"
+        "    query: \"SELECT DATEDIFF('', a, b) AS status FROM t\"\n"
+        "  - name: fine\n"
+        "    conn_id: mssql_wh\n"
+        "    schedule: '0 * * * *'\n"
+        "    query: \"SELECT 'OK' AS status\"\n"
+    )
+    with pytest.raises(UnsafeQuery, match=r"the SQL parser failed on it \(ValueError: "):
+        check_query("SELECT DATEDIFF('', a, b) AS status FROM t", "tsql")
+
+    result = load_config_text(text, "alerts.yaml", conn_type_of=lambda _conn_id: "mssql")
+
+    assert result.config is not None and [a.name for a in result.config.alerts] == ["fine"]
+    (error,) = result.errors
+    assert error.format().startswith(
+        "alerts.yaml:5:12 alerts[0].query: query does not parse as tsql SQL: the SQL parser "
+        "failed on it (ValueError: Cannot convert empty name into var"
+    )
