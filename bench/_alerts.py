@@ -28,18 +28,25 @@ class BenchAlert:
         return f"{DAG_ID_PREFIX}{self.name}"
 
 
-def bench_alerts(count: int) -> list[BenchAlert]:
-    """``count`` alerts; even indexes fire (COUNT(*) > small number), odd ones do not."""
+def bench_alerts(count: int, *, distinct_queries: bool = False) -> list[BenchAlert]:
+    """``count`` alerts; even indexes fire (COUNT(*) > small number), odd ones do not.
+
+    The queries differ only in literals, like a file generated from one template, so our
+    SQL check parses one of them and reuses the verdict for the others
+    (``core/config/sqlcheck.literal_shape``). ``distinct_queries`` gives each query an extra
+    column with a name of its own, so every query is parsed: the worst case for that cache.
+    """
     alerts = []
     for i in range(count):
         limit = 0 if i % 2 == 0 else 1_000_000 + i
+        extra = f", MAX(region) AS region_{i}" if distinct_queries else ""
         alerts.append(
             BenchAlert(
                 name=f"alert_{i:05d}",
                 description=f"generated alert {i}",
                 query=(
                     f"SELECT CASE WHEN COUNT(*) > {limit} THEN 'ALERT' ELSE 'OK' END AS status, "
-                    f"COUNT(*) AS actual_value, {limit} AS threshold "
+                    f"COUNT(*) AS actual_value, {limit} AS threshold{extra} "
                     f"FROM orders WHERE region = 'r{i % 7}'"
                 ),
                 schedule=f"{i % 60} * * * *",

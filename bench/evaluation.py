@@ -193,15 +193,22 @@ def per_alert(big: Sequence[float], small: Sequence[float], count: int) -> float
     return (median(big) - median(small)) / (count - 1)
 
 
-def run(count: int, reps: int, kinds: Sequence[str]) -> dict[str, Any]:
-    results: dict[str, Any] = {"alerts": count, "reps": reps, "state": {}}
+def run(
+    count: int, reps: int, kinds: Sequence[str], distinct_queries: bool = False
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "alerts": count,
+        "reps": reps,
+        "distinct_queries": distinct_queries,
+        "state": {},
+    }
     with tempfile.TemporaryDirectory(prefix="sqlsentinel-bench-eval-") as tmp:
         root = Path(tmp)
         home = root / "airflow-home"
         home.mkdir()
         os.environ.update(airflow_env(home))
         warehouse = make_warehouse(root / "warehouse.db")
-        alerts = bench_alerts(count)
+        alerts = bench_alerts(count, distinct_queries=distinct_queries)
         big, small = root / "alerts.yaml", root / "one.yaml"
         big.write_text(standalone_yaml(alerts, warehouse), encoding="utf-8")
         small.write_text(standalone_yaml(alerts[:1], warehouse), encoding="utf-8")
@@ -312,9 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alerts", type=int, default=100)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--pg", action="store_true", help="also PostgreSQL state (127.0.0.1)")
+    parser.add_argument(
+        "--distinct-queries",
+        action="store_true",
+        help="every alert's query of its own shape (no reuse of SQL verdicts; see _alerts.py)",
+    )
     parser.add_argument("--out", help="write the results here as JSON (and the table as .md)")
     args = parser.parse_args(argv)
-    results = run(args.alerts, args.reps, ["sqlite", "postgres"] if args.pg else ["sqlite"])
+    kinds = ["sqlite", "postgres"] if args.pg else ["sqlite"]
+    results = run(args.alerts, args.reps, kinds, args.distinct_queries)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2), encoding="utf-8")
         Path(args.out).with_suffix(".md").write_text(render(results) + "\n", encoding="utf-8")

@@ -74,8 +74,10 @@ def _folder(root: Path, name: str, dag_file: str, yaml_name: str, yaml_text: str
     return folder
 
 
-def build_variants(root: Path, size: int, wanted: Sequence[str]) -> list[Variant]:
-    alerts = bench_alerts(size)
+def build_variants(
+    root: Path, size: int, wanted: Sequence[str], distinct_queries: bool = False
+) -> list[Variant]:
+    alerts = bench_alerts(size, distinct_queries=distinct_queries)
     ours_text = ours_yaml(alerts)
     middle = alerts[size // 2].dag_id
     ours = _folder(root, "ours", "ours_dag.py", "alerts.yaml", ours_text)
@@ -101,9 +103,11 @@ def build_variants(root: Path, size: int, wanted: Sequence[str]) -> list[Variant
     return [variants[name] for name in wanted if name in variants]
 
 
-def run_size(size: int, reps: int, wanted: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def run_size(
+    size: int, reps: int, wanted: Sequence[str], distinct_queries: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="sqlsentinel-bench-parse-") as tmp:
-        variants = build_variants(Path(tmp), size, wanted)
+        variants = build_variants(Path(tmp), size, wanted, distinct_queries)
         for variant in variants:
             # Untimed: writes bytecode caches, and the manifest the warm runs read.
             variant.measure()
@@ -179,13 +183,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--distinct-queries",
+        action="store_true",
+        help="every alert's query of its own shape (no reuse of SQL verdicts; see _alerts.py)",
+    )
     parser.add_argument("--out", help="write the results here as JSON (and the table as .md)")
     args = parser.parse_args(argv)
     wanted = [v for v in args.variants.split(",") if v]
     if "dagfactory" in wanted and not dagfactory_available():
         print("dag-factory is not installed: its variant is skipped", file=sys.stderr)
     summaries = [
-        summarise(size, run_size(size, args.reps, wanted))
+        summarise(size, run_size(size, args.reps, wanted, args.distinct_queries))
         for size in (int(s) for s in args.sizes.split(","))
     ]
     if args.out:
