@@ -97,6 +97,20 @@ def sqlite_conn_id(sqlite_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
+def sqlite_hook(sqlite_conn_id: str, sqlite_path: Path) -> Any:
+    """The hook of a SQLite warehouse holding an ``orders`` table of two rows."""
+    import sqlite3
+
+    from sqlsentinel_airflow.execution import resolve_db_hook
+
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER, amount REAL)")
+        conn.executemany("INSERT INTO orders VALUES (?, ?)", [(1, 10.0), (2, 32.5)])
+    conn.close()
+    return resolve_db_hook(sqlite_conn_id)
+
+
+@pytest.fixture
 def run_in_thread() -> Iterator[Callable[[float, Callable[[], object]], None]]:
     """Call ``fn`` from another thread after ``delay`` seconds (like Airflow's on_kill)."""
 

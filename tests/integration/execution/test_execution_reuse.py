@@ -20,7 +20,7 @@ import pytest
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from sqlsentinel_airflow.errors import QueryError
-from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook, reusing_connections
+from sqlsentinel_airflow.execution import QueryRunner, reusing_connections
 
 ENDLESS = (
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
@@ -45,12 +45,8 @@ class CountingHook:
 
 
 @pytest.fixture
-def counted(sqlite_conn_id: str, sqlite_path: Path) -> CountingHook:
-    with sqlite3.connect(sqlite_path) as conn:
-        conn.execute("CREATE TABLE orders (id INTEGER, amount REAL)")
-        conn.executemany("INSERT INTO orders VALUES (?, ?)", [(1, 10.0), (2, 32.5)])
-    conn.close()
-    return CountingHook(resolve_db_hook(sqlite_conn_id))
+def counted(sqlite_hook: DbApiHook) -> CountingHook:
+    return CountingHook(sqlite_hook)
 
 
 def run(counted: CountingHook, sql: str, *, timeout: float = 10, max_rows: int = 10) -> Any:

@@ -12,21 +12,12 @@ import pytest
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from sqlsentinel_airflow.errors import QueryError
-from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
+from sqlsentinel_airflow.execution import QueryRunner
 
 ENDLESS = (
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
     "SELECT CASE WHEN count(*) > 0 THEN 'ALERT' ELSE 'OK' END AS status FROM r"
 )
-
-
-@pytest.fixture
-def sqlite_hook(sqlite_conn_id: str, sqlite_path: Path) -> DbApiHook:
-    with sqlite3.connect(sqlite_path) as conn:
-        conn.execute("CREATE TABLE orders (id INTEGER, amount REAL)")
-        conn.executemany("INSERT INTO orders VALUES (?, ?)", [(1, 10.0), (2, 32.5)])
-    conn.close()
-    return resolve_db_hook(sqlite_conn_id)
 
 
 def runner(hook: DbApiHook, *, timeout: float = 10, max_rows: int = 1) -> QueryRunner:
