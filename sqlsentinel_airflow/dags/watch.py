@@ -313,6 +313,10 @@ def build_config_watch_dag(
         path_or_glob=path_or_glob,
         baseline_variable=variable,
         poll_interval=poll_interval,
+        # It reads the baseline Variable through the API at start: a hiccup there must not
+        # turn the watch red (it waits in the triggerer, so a retry costs nothing).
+        retries=2,
+        retry_delay=timedelta(seconds=15),
         dag=dag,
     )
     validate = ValidateAlertsConfigOperator(

@@ -328,15 +328,21 @@ def test_invalid_alerts_yaml_fails_the_watch_notifies_and_alerts_keep_running(
     path.write_text(INVALID, encoding="utf-8")
     broken_at = datetime.now(timezone.utc)
 
+    # The run that saw the broken file ends after the edit; an earlier failed watch run (a
+    # CI run once found one whose sensor had failed, cause not kept) is not this test's.
     failed = api.wait_for_run(
         WATCH,
-        lambda r: r["state"] == "failed",
+        lambda r: (
+            r["state"] == "failed" and bool(r["end_date"]) and _iso(r["end_date"]) > broken_at
+        ),
         states=("failed",),
         timeout=120,
         what="the watch run to fail",
     )
     task = api.task_instance(WATCH, failed["dag_run_id"], "validate_config")
-    assert task["state"] == "failed"
+    assert task["state"] == "failed", api.task_instance(
+        WATCH, failed["dag_run_id"], "wait_for_change"
+    )
     log = api.task_log(WATCH, failed["dag_run_id"], "validate_config", task["try_number"])
     for message in messages:
         assert message in log, f"{message!r} not in the task log:\n{log[-3000:]}"
