@@ -169,13 +169,7 @@ def _check_cached(
     except Exception as exc:  # sqlglot raises plain errors on some literals
         # e.g. ``DATEDIFF('', a, b)`` in tsql: "Cannot convert empty name into var". Without
         # this the whole file failed to load; now it is this alert's located error.
-        language = f"{dialect} SQL" if dialect else "SQL"
-        detail = one_line_error(exc)
-        return dialect, (
-            f"query does not parse as {language}: the SQL parser failed on it ({detail})",
-            "check the arguments of the function named there; if the query is valid, "
-            "move the expression into a view and select from it",
-        )
+        return dialect, _parse_problem(exc, dialect)
     if shape is not None and problem is None:
         if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
             _ACCEPTED_SHAPES.clear()
@@ -253,11 +247,6 @@ def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | 
         return used, _executable_comment_problem(sql, dialect) or _statement_problem(statements)
     finally:
         _unlink(statements)
-
-
-def one_line_error(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
 
 
 def _executable_comment_problem(sql: str, dialect: str | None) -> tuple[str, str | None] | None:
@@ -386,14 +375,26 @@ def _kind(node: exp.Expression) -> str:
     return _KEYWORDS.get(name, name.upper())
 
 
-def _parse_problem(exc: SqlglotError, dialect: str | None) -> tuple[str, str | None]:
+def _parse_problem(exc: Exception, dialect: str | None) -> tuple[str, str | None]:
+    """The message for a query sqlglot could not parse, or crashed on (a plain error)."""
     where = ""
-    description = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    description = first_line or type(exc).__name__
+    hint = None
     if isinstance(exc, ParseError) and exc.errors:
         first = exc.errors[0]
         description = str(first.get("description") or description)
         if first.get("line") is not None:
             where = f" at line {first['line']}, column {first.get('col')} of the query"
-    description = description[:120]
+    elif not isinstance(exc, SqlglotError):
+        name = type(exc).__name__
+        detail = f"{name}: {first_line[:120]}" if first_line else name
+        description = f"the SQL parser failed on it ({detail})"
+        hint = (
+            "check the arguments of the function named there; if the query is valid, "
+            "move the expression into a view and select from it"
+        )
+    if hint is None:
+        description = description[:120]
     language = f"{dialect} SQL" if dialect else "SQL"
-    return f"query does not parse as {language}: {description}{where}", None
+    return f"query does not parse as {language}: {description}{where}", hint
