@@ -18,6 +18,8 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+# The CLI keeps SQL verdicts between runs in a cache directory: never the user's ~/.cache.
+os.environ["SQLSENTINEL_CACHE_DIR"] = os.path.join(_AIRFLOW_HOME, "cli-cache")
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402

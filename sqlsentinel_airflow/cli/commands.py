@@ -8,7 +8,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,31 @@ def _print_errors(errors: Sequence[ConfigError]) -> None:
         sys.stderr.write(f"{err.format()}\n")
 
 
-def _load(path: str, conn_type_of: Callable[[str], str | None] | None = None) -> LoadResult:
+def _load(
+    path: str,
+    conn_type_of: Callable[[str], str | None] | None = None,
+    *,
+    keep_verdicts: bool = True,
+) -> LoadResult:
+    """Load and validate ``path``. SQL verdicts are kept in the cache directory between runs
+    (a cron'd ``run`` parses only edited queries); ``validate`` checks everything afresh."""
     if not Path(path).exists():
         raise UsageError(f"{path}: no such file")
-    return load_config(path, conn_type_of=conn_type_of or conn_type_from_env)
+    from sqlsentinel_airflow.core.config.sqlcheck import verdicts_file, verdicts_kept_in
+
+    kept = verdicts_file(cache_dir(), Path(path)) if keep_verdicts else None
+    with verdicts_kept_in(kept):
+        return load_config(path, conn_type_of=conn_type_of or conn_type_from_env)
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$SQLSENTINEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sqlsentinel`` (``~/.cache/...``)."""
+    env = os.environ if env is None else env
+    explicit = env.get("SQLSENTINEL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = env.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "sqlsentinel"
 
 
 # --- validate -----------------------------------------------------------------------------
@@ -66,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 except Exception:  # reported by the connection check below
                     return None
 
-        result = _load(path, conn_type_of)
+        result = _load(path, conn_type_of, keep_verdicts=False)
         errors = list(result.errors)
         checks: list[dict[str, Any]] = []
         if args.check_connections and result.config is not None:

@@ -513,18 +513,22 @@ def _validate(
     display_name: str,
 ) -> SourceState:
     from sqlsentinel_airflow.core.config.loader import load_config_text
+    from sqlsentinel_airflow.core.config.sqlcheck import verdicts_file, verdicts_kept_in
 
     recording_env = RecordingEnv(env)
     recording_types = RecordingConnTypes(conn_type_of) if conn_type_of is not None else None
     try:
         # The bytes already read and hashed are the bytes validated: no race with an edit.
-        result = load_config_text(
-            content,
-            display_name,
-            base_dir=source.parent,
-            conn_type_of=recording_types,
-            env=recording_env,
-        )
+        # SQL verdicts of the earlier version are kept beside the manifest: after an edit
+        # only the queries that changed are parsed (core/config/sqlcheck).
+        with verdicts_kept_in(verdicts_file(path.parent, source)):
+            result = load_config_text(
+                content,
+                display_name,
+                base_dir=source.parent,
+                conn_type_of=recording_types,
+                env=recording_env,
+            )
     except Exception as exc:  # a loader bug must not take the alerts down with it
         log.exception("sqlsentinel: loading %s failed unexpectedly", source)
         error = ConfigError(message=f"internal error while loading: {exc}", file=str(source))

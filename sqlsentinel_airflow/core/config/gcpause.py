@@ -6,7 +6,7 @@ tens of thousands more. Each full collection those allocations trigger scans the
 which in a DAG-parsing process is Airflow's ~200,000 objects, again and again: measured, two
 thirds of the YAML stage and half of importing sqlglot in a cold parse. Nothing a load
 creates needs the collector: its objects form no reference cycles, and parsed SQL trees are
-unlinked after their check (``sqlcheck._unlink``), so reference counting frees all of it as
+unlinked after their check (``sqltree._unlink``), so reference counting frees all of it as
 before. Only the collector's *runs* are deferred, to the first allocation after the load.
 """
 

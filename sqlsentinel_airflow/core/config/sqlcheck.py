@@ -18,28 +18,45 @@ file. Files of thousands of alerts are mostly generated from a few templates who
 differ only in literals (``region = 'eu'``, ``> 100``), so an *accepted* verdict is also
 kept for the query's literal shape (:func:`literal_shape`) and reused, without parsing, for
 queries of the same shape. Refusals are never reused: their messages quote the query.
+
+Accepted verdicts can also be kept across loads of a file (:func:`verdicts_kept_in`): the
+first parse after an edit then parses only the edited queries, and imports sqlglot (the
+tree walk lives in :mod:`sqltree`) only if there is one. A kept verdict is trusted only from
+a file written by this same checker: the same rules (this module and ``sqltree``, hashed)
+and the same sqlglot; anything else is checked again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+import hashlib
+import importlib.util
+import json
+import logging
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
 
 __all__ = [
     "READ_ONLY_RULE",
+    "VERDICTS_FORMAT",
     "QueryCheck",
     "UnsafeQuery",
     "check_query",
     "dialect_for_conn_type",
     "dialect_for_url",
     "literal_shape",
+    "verdicts_file",
+    "verdicts_kept_in",
 ]
+
+log = logging.getLogger(__name__)
 
 READ_ONLY_RULE = "alert queries must be a single read-only SELECT"
 
@@ -66,45 +83,6 @@ _DIALECTS = {
     "spark": "spark",
     "clickhouse": "clickhouse",
     "athena": "athena",
-}
-
-_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
-_WRITES: tuple[type[exp.Expression], ...] = (
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Create,
-    exp.Drop,
-    exp.Alter,
-    exp.TruncateTable,
-    exp.Grant,
-    exp.Revoke,
-    exp.Copy,
-    exp.Set,
-    exp.Command,
-    exp.Pragma,
-    exp.Use,
-    exp.Transaction,
-    exp.Commit,
-    exp.Rollback,
-    exp.LoadData,
-    exp.Execute,
-    exp.Declare,
-    exp.Attach,
-    exp.Detach,
-    exp.Comment,
-    exp.Analyze,
-    exp.Kill,
-    exp.Cache,
-    exp.Uncache,
-    exp.Refresh,
-)
-_KEYWORDS = {
-    "TruncateTable": "TRUNCATE",
-    "LoadData": "LOAD DATA",
-    "Transaction": "BEGIN",
-    "Execute": "EXECUTE",
 }
 
 
@@ -141,9 +119,19 @@ def dialect_for_url(url: str) -> str | None:
 
 def check_query(sql: str, dialect: str | None = None) -> QueryCheck:
     """Accept one read-only statement or raise :class:`UnsafeQuery` naming what it is."""
+    kept = _KEPT.get()
+    key = ""
+    if kept is not None:
+        key = _verdict_key(sql, dialect)
+        used = kept.known.get(key, _UNKNOWN)
+        if used is None or used == dialect:  # a kept verdict names no other dialect
+            kept.seen[key] = used
+            return QueryCheck(used)
     dialect_used, problem = _check_cached(sql, dialect)
     if problem is not None:
         raise UnsafeQuery(*problem)
+    if kept is not None:
+        kept.seen[key] = dialect_used
     return QueryCheck(dialect_used)
 
 
@@ -159,17 +147,9 @@ def _check_cached(
         accepted = _ACCEPTED_SHAPES.get((shape, dialect), _UNKNOWN)
         if accepted is not _UNKNOWN:
             return accepted, None
-    try:
-        used, problem = _check(sql, dialect)
-    except RecursionError:  # sqlglot parses and walks recursively; depth is the input's
-        return dialect, (
-            "query is nested too deeply to check (the SQL parser ran out of recursion depth)",
-            "flatten the nesting, or move the logic into a view and select from it",
-        )
-    except Exception as exc:  # sqlglot raises plain errors on some literals
-        # e.g. ``DATEDIFF('', a, b)`` in tsql: "Cannot convert empty name into var". Without
-        # this the whole file failed to load; now it is this alert's located error.
-        return dialect, _parse_problem(exc, dialect)
+    from sqlsentinel_airflow.core.config.sqltree import check_parsed  # imports sqlglot
+
+    used, problem = check_parsed(sql, dialect)
     if shape is not None and problem is None:
         if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
             _ACCEPTED_SHAPES.clear()
@@ -231,170 +211,118 @@ def literal_shape(sql: str) -> str | None:
     return shape
 
 
-def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | None] | None]:
-    try:
-        statements = _parse(sql, dialect)
-        used = dialect
-    except SqlglotError as first:
-        if dialect is None:
-            return None, _parse_problem(first, None)
-        try:
-            statements = _parse(sql, None)
-            used = None
-        except SqlglotError:
-            return dialect, _parse_problem(first, dialect)
-    try:
-        return used, _executable_comment_problem(sql, dialect) or _statement_problem(statements)
-    finally:
-        _unlink(statements)
+# --- verdicts kept across loads: after an edit, only the edited queries are parsed ---------
+
+VERDICTS_FORMAT = 1
 
 
-def _executable_comment_problem(sql: str, dialect: str | None) -> tuple[str, str | None] | None:
-    """MySQL and MariaDB run the text of ``/*! ... */`` (and MariaDB ``/*M! ... */``) comments
-    as part of the statement, while the parser skips every comment: ``SELECT 1 AS status
-    /*! INTO OUTFILE '/tmp/x' */`` would pass as a plain SELECT. Refused where the database
-    may be MySQL (its dialect, or an unknown one); elsewhere such a comment is only a comment.
-    """
-    if dialect not in ("mysql", None) or "/*" not in sql:
-        return None
-    try:
-        tokens = sqlglot.tokenize(sql, read="mysql")
-    except SqlglotError:
-        return None  # the parse succeeded; a tokenizer disagreement is not a hidden statement
-    for token in tokens:
-        for comment in token.comments:
-            if comment.startswith(("!", "M!")):
-                return (
-                    "query has a /*! ... */ comment, which MySQL and MariaDB execute as part "
-                    "of the statement; " + READ_ONLY_RULE,
-                    "remove the comment, or write its text as plain SQL so it can be checked",
-                )
-    return None
+@dataclass
+class _KeptVerdicts:
+    known: dict[str, str | None]  # verdict key -> dialect used, read from the file
+    seen: dict[str, str | None] = field(default_factory=dict)  # accepted in this load
 
 
-def _unlink(statements: list[Any]) -> None:
-    """Cut the child-to-parent links of parsed trees so reference counting frees them.
-
-    Every node points at its parent, so a parsed query is a reference cycle that only the
-    cyclic garbage collector can free; the loader pauses that collector while it validates
-    a file (``loader.load_config_text``), and thousands of unfreed trees would pile up.
-    """
-    for statement in statements:
-        for node in list(statement.walk()):
-            node.parent = None
-
-
-def _parse(sql: str, dialect: str | None) -> list[Any]:
-    """The statements of ``sql`` (sqlglot expressions), empty ones dropped."""
-    return [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-
-
-# Functions that reach outside the transaction: server files, large objects, other sessions,
-# the server's configuration. A read-only transaction does not stop all of them (PostgreSQL's
-# lo_import reads a server file for a superuser login), so they are refused by name.
-_SERVER_SIDE_FUNCTIONS = frozenset(
-    {
-        "lo_import",
-        "lo_export",
-        "lo_create",
-        "lo_creat",
-        "lo_unlink",
-        "lo_put",
-        "lo_from_bytea",
-        "pg_read_file",
-        "pg_read_binary_file",
-        "pg_ls_dir",
-        "pg_stat_file",
-        "pg_file_write",
-        "pg_file_unlink",
-        "pg_file_rename",
-        "dblink",
-        "dblink_exec",
-        "dblink_connect",
-        "pg_terminate_backend",
-        "pg_cancel_backend",
-        "pg_reload_conf",
-        "pg_rotate_logfile",
-        "load_file",
-    }
+_KEPT: contextvars.ContextVar[_KeptVerdicts | None] = contextvars.ContextVar(
+    "sqlsentinel_kept_verdicts", default=None
 )
 
 
-def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
-    if not statements:
-        return "query is empty (only comments or `;`); " + READ_ONLY_RULE, None
-    if len(statements) > 1:
-        kinds = ", ".join(_kind(s) for s in statements)
-        return (
-            f"query contains {len(statements)} statements ({kinds}); {READ_ONLY_RULE}",
-            "remove every statement but the SELECT, and the `;` between them",
-        )
-    statement = statements[0]
-    if not isinstance(statement, _READ_ROOTS):
-        return f"query is {_a(_kind(statement))} statement; {READ_ONLY_RULE}", None
-    for node in statement.walk():
-        if isinstance(node, exp.Anonymous) and str(node.name).lower() in _SERVER_SIDE_FUNCTIONS:
-            return (
-                f"query calls {node.name}(), which reaches outside the database transaction "
-                f"(server files, large objects or other sessions); {READ_ONLY_RULE}",
-                None,
-            )
-        if isinstance(node, _WRITES):
-            return (
-                f"query contains {_a(_kind(node))} statement; {READ_ONLY_RULE}",
-                "data-modifying statements inside WITH are not allowed",
-            )
-        if isinstance(node, exp.Select):
-            if node.args.get("into") is not None:
-                return f"query is a SELECT ... INTO statement; {READ_ONLY_RULE}", None
-            locks = node.args.get("locks")
-            if locks:
-                mode = "UPDATE" if any(lock.args.get("update") for lock in locks) else "SHARE"
-                return (
-                    f"query is a SELECT ... FOR {mode} statement; {READ_ONLY_RULE}",
-                    "remove the locking clause (FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE)",
-                )
-    return None
+def verdicts_file(directory: Path, source: Path) -> Path:
+    """Where the accepted verdicts of one alerts file are kept: ``verdicts-<sha256>.json``."""
+    name = hashlib.sha256(str(source.absolute()).encode("utf-8", "surrogatepass")).hexdigest()
+    return directory / f"verdicts-{name}.json"
 
 
-def _a(keyword: str) -> str:
-    """``a DELETE``, ``an UPDATE``: the article as the keyword is read aloud."""
-    vowel = keyword[:1] in "AEIO" or (keyword[:1] == "U" and not keyword.startswith("USE"))
-    return f"{'an' if vowel else 'a'} {keyword}"
+@contextlib.contextmanager
+def verdicts_kept_in(path: Path | None) -> Iterator[None]:
+    """Inside the block, :func:`check_query` reuses the accepted verdicts kept in ``path``;
+    after it, ``path`` keeps the verdicts of the queries accepted in the block (so verdicts
+    of queries no longer in the file are dropped). Refusals are never kept.
+
+    The file is a cache: unreadable, foreign or stale (another checker) means empty, and a
+    failed write is logged and ignored. It is written with mode 0600, and a file another
+    user owns or others can write is not trusted. ``None`` keeps nothing. A block that
+    raises, or accepts nothing (the file did not load), leaves the file as it was.
+    """
+    if path is None:
+        yield
+        return
+    kept = _KeptVerdicts(_read_verdicts(path))
+    token = _KEPT.set(kept)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+    if kept.seen and kept.seen != kept.known:
+        _write_verdicts(path, kept.seen)
 
 
-def _kind(node: exp.Expression) -> str:
-    """The SQL keyword of a statement: ``DELETE``, ``CREATE``, ``CALL`` ..."""
-    if isinstance(node, exp.Command):
-        return str(node.this).split()[0].upper() if node.this else "COMMAND"
-    if isinstance(node, exp.Subquery):
-        return "SELECT"
-    if isinstance(node, exp.SetOperation):
-        return "SELECT"
-    name = type(node).__name__
-    return _KEYWORDS.get(name, name.upper())
+def _verdict_key(sql: str, dialect: str | None) -> str:
+    text = f"{dialect or ''}\x00{sql}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).hexdigest()[:40]
 
 
-def _parse_problem(exc: Exception, dialect: str | None) -> tuple[str, str | None]:
-    """The message for a query sqlglot could not parse, or crashed on (a plain error)."""
-    where = ""
-    first_line = str(exc).splitlines()[0] if str(exc) else ""
-    description = first_line or type(exc).__name__
-    hint = None
-    if isinstance(exc, ParseError) and exc.errors:
-        first = exc.errors[0]
-        description = str(first.get("description") or description)
-        if first.get("line") is not None:
-            where = f" at line {first['line']}, column {first.get('col')} of the query"
-    elif not isinstance(exc, SqlglotError):
-        name = type(exc).__name__
-        detail = f"{name}: {first_line[:120]}" if first_line else name
-        description = f"the SQL parser failed on it ({detail})"
-        hint = (
-            "check the arguments of the function named there; if the query is valid, "
-            "move the expression into a view and select from it"
-        )
-    if hint is None:
-        description = description[:120]
-    language = f"{dialect} SQL" if dialect else "SQL"
-    return f"query does not parse as {language}: {description}{where}", hint
+@functools.cache
+def checker_id() -> str:
+    """A hash of what decides a verdict: the rules' source and the sqlglot release."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("sqlcheck.py", "sqltree.py"):
+        digest.update((here / name).read_bytes())
+    spec = importlib.util.find_spec("sqlglot")  # found, not imported
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    version = Path(folders[0]) / "_version.py" if folders else None
+    if version is not None and version.is_file():
+        digest.update(version.read_bytes())
+    elif spec is not None and spec.origin:
+        stat = os.stat(spec.origin)
+        digest.update(f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _read_verdicts(path: Path) -> dict[str, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            getuid = getattr(os, "getuid", None)
+            if (getuid is not None and stat.st_uid != getuid()) or stat.st_mode & 0o022:
+                log.warning("sqlsentinel: ignoring %s: another user owns it or may write it", path)
+                return {}
+            data = json.loads(handle.read())
+        checker = checker_id()
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.debug("sqlsentinel: SQL verdicts in %s not used: %s", path, exc)
+        return {}
+    if not isinstance(data, dict) or data.get("format") != VERDICTS_FORMAT:
+        return {}
+    accepted = data.get("accepted")
+    if data.get("checker") != checker or not isinstance(accepted, dict):
+        return {}
+    return {
+        key: used
+        for key, used in accepted.items()
+        if isinstance(key, str) and (used is None or isinstance(used, str))
+    }
+
+
+def _write_verdicts(path: Path, accepted: dict[str, str | None]) -> None:
+    text = json.dumps(
+        {"format": VERDICTS_FORMAT, "checker": checker_id(), "accepted": accepted},
+        separators=(",", ":"),
+    )
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdicts-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp's mode is 0600
+            handle.write(text)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        log.info("sqlsentinel: could not keep SQL verdicts in %s: %s", path, exc)
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -92,6 +92,39 @@ def test_validate_text_and_json(sqlite_setup: tuple[Path, dict[str, str], Path])
     assert data["valid"] is True and data["files"][0]["alerts"] == 2
 
 
+def test_run_keeps_sql_verdicts_in_the_cache_dir_and_validate_checks_afresh(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
+    cwd, env, _ = sqlite_setup
+    env["SQLSENTINEL_CACHE_DIR"] = str(cwd / "cache")
+    run_json(["validate", "alerts.yaml"], env, cwd)
+    assert not (cwd / "cache").exists(), "validate is the full check: it keeps nothing"
+
+    run_json(["run", "alerts.yaml", "--dry-run"], env, cwd)
+    (kept,) = (cwd / "cache").glob("verdicts-*.json")
+    assert len(json.loads(kept.read_text())["accepted"]) == 2  # both queries
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+    # An edit that makes a query write is refused on the next run, kept verdicts or not.
+    text = (cwd / "alerts.yaml").read_text()
+    (cwd / "alerts.yaml").write_text(
+        text.replace(
+            "FROM orders\n  - name: orders_exist",
+            "FROM orders; DELETE FROM orders\n  - name: orders_exist",
+        )
+    )
+    proc = sqlsentinel(["run", "alerts.yaml", "--dry-run"], env, cwd)
+    assert "2 statements (SELECT, DELETE)" in proc.stderr, proc.stderr
+
+
+def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
+    from sqlsentinel_airflow.cli.commands import cache_dir
+
+    assert cache_dir({"SQLSENTINEL_CACHE_DIR": "/x/y"}) == Path("/x/y")
+    assert cache_dir({"XDG_CACHE_HOME": "/c"}) == Path("/c/sqlsentinel")
+    assert cache_dir({}) == Path.home() / ".cache" / "sqlsentinel"
+
+
 def test_validate_invalid_reports_location_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
         textwrap.dedent(

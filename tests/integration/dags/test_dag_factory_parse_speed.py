@@ -6,6 +6,7 @@ asserted, since they depend on the machine.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.core.config.sqlcheck import verdicts_file
 from sqlsentinel_airflow.dags import manifest
 
 pytestmark = pytest.mark.airflow
@@ -216,7 +218,8 @@ def test_a_corrupt_manifest_is_a_cache_miss_not_a_crash(tmp_path: Path) -> None:
     assert state.config is not None
     assert [a.name for a in state.config.alerts] == ["a"]
     assert manifest.read_manifest(target) is not None  # rewritten
-    assert [p.name for p in directory.iterdir()] == [target.name]  # no temp files left
+    kept = verdicts_file(directory, path).name  # the SQL verdicts, beside the manifest
+    assert sorted(p.name for p in directory.iterdir()) == sorted([target.name, kept])  # no temp
 
 
 def test_default_manifest_dir_follows_airflow_home(airflow_home: Path) -> None:
@@ -244,3 +247,76 @@ def test_parsing_never_creates_home_airflow(
 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list(home.iterdir()) == []
+
+
+_RESOLVE_IN_A_NEW_PROCESS = """
+import json, os, sys
+from pathlib import Path
+from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.dags import manifest
+state = manifest.resolve_source(
+    Path(sys.argv[1]), directory=Path(sys.argv[2]), env=dict(os.environ),
+    conn_type_of=None, package_version=__version__, display_name="alerts.yaml",
+)
+print(json.dumps({
+    "from_cache": state.from_cache,
+    "alerts": len(state.config.alerts) if state.config else None,
+    "errors": [e.message for e in state.file_errors]
+    + [e.message for errors in state.alert_errors.values() for e in errors],
+    "sqlglot": "sqlglot" in sys.modules,
+}))
+"""
+
+
+def test_after_an_edit_only_the_edited_queries_are_parsed(tmp_path: Path) -> None:
+    """The first parse after an edit keeps the SQL verdicts of the queries it did not touch:
+    it imports sqlglot only when a query changed (each step is a new process, as in the dag
+    processor)."""
+    path = tmp_path / "alerts.yaml"
+    directory = tmp_path / "manifests"
+    text = _many_alerts(50)
+
+    def resolve() -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-c", _RESOLVE_IN_A_NEW_PROCESS, str(path), str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert result["errors"] == [] and result["alerts"] == 50
+        return result
+
+    path.write_text(text, encoding="utf-8")
+    first = resolve()
+    assert first["from_cache"] is False and first["sqlglot"] is True
+    kept = list(directory.glob("verdicts-*.json"))
+    assert len(kept) == 1
+
+    path.write_text(text.replace("generated alert 7\n", "edited alert 7\n"), encoding="utf-8")
+    described = resolve()
+    assert described["from_cache"] is False  # validated again: the file changed
+    assert described["sqlglot"] is False  # every query's verdict was kept
+
+    path.write_text(text.replace("COUNT(*) > 7 ", "COUNT(*) + 1 > 7 "), encoding="utf-8")
+    requeried = resolve()
+    assert requeried["from_cache"] is False and requeried["sqlglot"] is True
+
+    # A refusal is never kept: the same write, checked again, is refused again.
+    path.write_text(
+        text.replace(
+            "COUNT(*) > 7 ",
+            "COUNT(*) > 7 THEN 1 END FROM t; DELETE FROM orders; SELECT CASE WHEN 1 ",
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _RESOLVE_IN_A_NEW_PROCESS, str(path), str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    broken = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert broken["alerts"] == 49, broken
+    assert any("3 statements (SELECT, DELETE, SELECT)" in m for m in broken["errors"]), broken

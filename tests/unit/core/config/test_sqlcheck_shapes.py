@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sqlsentinel_airflow.core.config import sqlcheck
+from sqlsentinel_airflow.core.config import sqlcheck, sqltree
 from sqlsentinel_airflow.core.config.sqlcheck import UnsafeQuery, check_query, literal_shape
 
 DIALECTS = sorted({None, *sqlcheck._DIALECTS.values()}, key=lambda d: d or "")
@@ -114,7 +114,7 @@ CRASHED = ("sqlglot raised", False)
 def full_verdict(sql: str, dialect: str | None) -> tuple[str | None, bool]:
     """What a parse of ``sql`` itself says: (dialect used, accepted)."""
     try:
-        used, problem = sqlcheck._check(sql, dialect)
+        used, problem = sqltree._check(sql, dialect)
     except (ValueError, TypeError, OverflowError):
         # sqlglot itself fails on a few literal texts, e.g. ValueError for DATEDIFF('', a, b)
         # in tsql and spark; check_query passes that on today. A shape can only turn such a
@@ -188,7 +188,7 @@ def test_a_variant_is_accepted_without_a_parse(monkeypatch: pytest.MonkeyPatch) 
     def no_parse(sql: str, dialect: str | None) -> list[object]:
         raise AssertionError(f"parsed {sql!r}")
 
-    monkeypatch.setattr(sqlcheck, "_parse", no_parse)
+    monkeypatch.setattr(sqltree, "_parse", no_parse)
     assert check_query(twin, "postgres").dialect == "postgres"
 
 
@@ -202,7 +202,7 @@ def test_refusals_are_not_reused_and_keep_their_own_message() -> None:
             check_query(sql, "postgres")
         messages.append(caught.value.message)
     assert messages[0] != messages[1]  # each names its own column
-    assert messages[1] == sqlcheck._check(twin, "postgres")[1][0]  # type: ignore[index]
+    assert messages[1] == sqltree._check(twin, "postgres")[1][0]  # type: ignore[index]
 
 
 def test_a_string_called_as_a_function_is_judged_by_its_name() -> None:
