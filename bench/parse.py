@@ -8,6 +8,9 @@ the median is reported. Variants:
 - ``floor``       bench/_peers/floor_dag.py: same DAGs, same operator, no validation
 - ``ours_cold``   ``load_alert_dags`` with no manifest (validates every alert, writes it)
 - ``ours_warm``   ``load_alert_dags`` with the manifest of an earlier parse (the steady state)
+- ``ours_edited`` the first parse after one alert's query was edited: the manifest and the
+  kept SQL verdicts are of the previous version, so every alert is validated again but only
+  the edited query is parsed (each measurement toggles between two versions of the file)
 - ``dagfactory``  dag-factory, one ``SQLExecuteQueryOperator`` per DAG (if installed)
 - ``single_warm`` / ``single_cold``  ours with a parsing context naming one DAG (task start);
   parse only, no serialisation (a worker does not serialise)
@@ -18,6 +21,7 @@ Usage: ``python -m bench.parse [--sizes 100,1000,5000] [--reps 3] [--out FILE.js
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import shutil
@@ -33,7 +37,15 @@ from bench._stats import PYTHON, REPO, airflow_env, markdown_table, median, run_
 
 PEERS = REPO / "bench" / "_peers"
 CHILD = REPO / "bench" / "_parse_child.py"
-VARIANTS = ("floor", "ours_cold", "ours_warm", "dagfactory", "single_warm", "single_cold")
+VARIANTS = (
+    "floor",
+    "ours_cold",
+    "ours_edited",
+    "ours_warm",
+    "dagfactory",
+    "single_warm",
+    "single_cold",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Variant:
     serialize: bool
     parsing_dag_id: str | None = None
     wipe_manifests: bool = False
+    versions: tuple[str, str] | None = None  # alerts.yaml texts to toggle between
 
     def env(self) -> dict[str, str]:
         extra = {"AIRFLOW__CORE__DAGS_FOLDER": str(self.folder)}
@@ -55,6 +68,10 @@ class Variant:
     def measure(self) -> dict[str, Any]:
         if self.wipe_manifests:
             shutil.rmtree(self.home / "sqlsentinel", ignore_errors=True)
+        if self.versions is not None:
+            target = self.folder / "alerts.yaml"
+            one, other = self.versions
+            target.write_text(other if target.read_text("utf-8") == one else one, "utf-8")
         args = [PYTHON, str(CHILD), str(self.folder), "1" if self.serialize else "0"]
         result = run_json_child(args, self.env(), timeout=1200)
         if result["import_errors"]:
@@ -79,6 +96,10 @@ def build_variants(
 ) -> list[Variant]:
     alerts = bench_alerts(size, distinct_queries=distinct_queries)
     ours_text = ours_yaml(alerts)
+    edited = list(alerts)
+    k = size // 3  # one alert's query edited: a new shape, so it is parsed
+    edited[k] = dataclasses.replace(alerts[k], query=alerts[k].query + " AND id >= 0")
+    edited_text = ours_yaml(edited)
     middle = alerts[size // 2].dag_id
     ours = _folder(root, "ours", "ours_dag.py", "alerts.yaml", ours_text)
     variants: dict[str, Variant] = {
@@ -90,6 +111,13 @@ def build_variants(
         ),
         "ours_cold": Variant("ours_cold", ours, root / "h1", True, wipe_manifests=True),
         "ours_warm": Variant("ours_warm", ours, root / "h2", True),
+        "ours_edited": Variant(
+            "ours_edited",
+            _folder(root, "ours_edited", "ours_dag.py", "alerts.yaml", ours_text),
+            root / "h5",
+            True,
+            versions=(ours_text, edited_text),
+        ),
         "single_warm": Variant("single_warm", ours, root / "h2", False, parsing_dag_id=middle),
         "single_cold": Variant(
             "single_cold", ours, root / "h3", False, parsing_dag_id=middle, wipe_manifests=True
@@ -139,10 +167,10 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
         }
     v = summary["variants"]
     ratios: dict[str, float] = {}
-    for name in ("ours_cold", "ours_warm", "dagfactory"):
+    for name in ("ours_cold", "ours_edited", "ours_warm", "dagfactory"):
         if name in v and "floor" in v:
             ratios[f"{name}/floor"] = v[name]["total_s"] / v["floor"]["total_s"]
-    for name in ("ours_cold", "ours_warm"):
+    for name in ("ours_cold", "ours_edited", "ours_warm"):
         if name in v and "dagfactory" in v:
             ratios[f"dagfactory/{name}"] = v["dagfactory"]["total_s"] / v[name]["total_s"]
     for single, full in (("single_warm", "ours_warm"), ("single_cold", "ours_cold")):

@@ -216,6 +216,10 @@ class Warehouse:
     def kill_backend(self, backend: int) -> None:
         raise NotImplementedError
 
+    def running_for(self, backend: int) -> float:
+        """Seconds the server has been running the statement of ``backend``."""
+        raise NotImplementedError
+
     @contextmanager
     def table_locked(self) -> Iterator[None]:
         raise NotImplementedError
@@ -248,6 +252,16 @@ class PostgresWarehouse(Warehouse):
 
     def kill_backend(self, backend: int) -> None:
         assert self.scalar("SELECT pg_terminate_backend(:pid)", pid=backend) is True
+
+    def running_for(self, backend: int) -> float:
+        return float(
+            self.scalar(
+                "SELECT EXTRACT(EPOCH FROM clock_timestamp() - query_start) "
+                "FROM pg_stat_activity WHERE pid = :pid",
+                pid=backend,
+            )
+            or 0.0
+        )
 
     @contextmanager
     def table_locked(self) -> Iterator[None]:
@@ -287,6 +301,12 @@ class MariaDbWarehouse(Warehouse):
 
     def kill_backend(self, backend: int) -> None:
         self.execute(f"KILL CONNECTION {int(backend)}")
+
+    def running_for(self, backend: int) -> float:
+        ms = self.scalar(
+            "SELECT TIME_MS FROM information_schema.PROCESSLIST WHERE ID = :id", id=backend
+        )
+        return float(ms or 0) / 1000.0
 
     @contextmanager
     def table_locked(self) -> Iterator[None]:
@@ -388,11 +408,17 @@ def stalled(wh: Warehouse, mp: pytest.MonkeyPatch, conn_env: str) -> Iterator[No
 
 @contextmanager
 def stalled_then_back(wh: Warehouse, mp: pytest.MonkeyPatch, conn_env: str) -> Iterator[None]:
-    """The network stops forwarding mid-query and comes back 3 s after the timeout."""
+    """The network stops forwarding mid-query and comes back 3 s after the timeout.
 
-    def stall(_backend: int) -> None:
+    Timed from the statement's start on the server, not from when the injector saw it: on a
+    busy machine that can be a second later, and the watchdog (2 s after the timeout) and its
+    abort (2 s after that) count from the query's start too.
+    """
+
+    def stall(backend: int) -> None:
+        already = wh.running_for(backend)
         wh.proxy.stall()
-        time.sleep(TIMEOUT_S + 3)
+        time.sleep(max(0.5, TIMEOUT_S + 3 - already))
         wh.proxy.resume()
 
     with while_query_runs(wh, stall):

@@ -42,12 +42,13 @@ def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
 
     assert [s["size"] for s in summaries] == [6]
     variants = summaries[0]["variants"]
-    expected = {"floor", "ours_cold", "ours_warm", "single_warm", "single_cold"}
+    expected = {"floor", "ours_cold", "ours_edited", "ours_warm", "single_warm", "single_cold"}
     if importlib.util.find_spec("dagfactory") is not None:
         expected.add("dagfactory")
     assert set(variants) == expected
     assert variants["floor"]["dags"] == 6
     assert variants["ours_cold"]["dags"] == variants["ours_warm"]["dags"] == 7  # + config watch
+    assert variants["ours_edited"]["dags"] == 7
     assert variants["single_warm"]["dags"] == variants["single_cold"]["dags"] == 1
     if "dagfactory" in variants:
         assert variants["dagfactory"]["dags"] == 6
@@ -57,7 +58,8 @@ def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
         assert m["maxrss_mb"] >= m["baseline_rss_mb"] > 0, name
     assert variants["single_warm"]["serialize_s"] == 0  # a task start does not serialise
     ratios = summaries[0]["ratios"]
-    assert {"ours_cold/floor", "ours_warm/floor", "single_warm/ours_warm"} <= set(ratios)
+    assert {"ours_cold/floor", "ours_edited/floor", "ours_warm/floor"} <= set(ratios)
+    assert "single_warm/ours_warm" in ratios
     assert all(r > 0 for r in ratios.values())
 
 
@@ -73,6 +75,7 @@ def test_evaluation_benchmark_runs_on_sqlite_and_postgres(tmp_path: Path) -> Non
         assert len(s["raw"]["cli_inprocess_big"]) == len(s["raw"]["ours_process_small"]) == 1
         assert "ours_process_per_alert_s" in s and "cli_inprocess_per_alert_s" in s, kind
         assert all(t > 0 for t in s["raw"]["ours_process_cpu_big"]), kind  # CPU is measured
+        assert "ours_process_first_per_alert_s" in s, kind  # and without kept SQL verdicts
     # The standalone tool runs only where its venv exists, on PostgreSQL only with psycopg2.
     assert ("standalone_process_per_alert_s" in results["state"]["sqlite"]) == PEER_CLI.exists()
     on_pg = PEER_CLI.exists() and peer_has_postgres_driver()
