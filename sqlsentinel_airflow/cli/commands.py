@@ -55,19 +55,25 @@ def _load(
         raise UsageError(f"{path}: no such file")
     from sqlsentinel_airflow.core.config.sqlcheck import verdicts_file, verdicts_kept_in
 
-    kept = verdicts_file(cache_dir(), Path(path)) if keep_verdicts else None
-    with verdicts_kept_in(kept):
+    directory = cache_dir() if keep_verdicts else None
+    with verdicts_kept_in(verdicts_file(directory, Path(path)) if directory else None):
         return load_config(path, conn_type_of=conn_type_of or conn_type_from_env)
 
 
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$SQLSENTINEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sqlsentinel`` (``~/.cache/...``)."""
+def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$SQLSENTINEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sqlsentinel`` (``~/.cache/...``);
+    None (no cache) when there is no home directory to put it in."""
     env = os.environ if env is None else env
     explicit = env.get("SQLSENTINEL_CACHE_DIR")
     if explicit:
         return Path(explicit)
     xdg = env.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "sqlsentinel"
+    if xdg:
+        return Path(xdg) / "sqlsentinel"
+    try:
+        return Path.home() / ".cache" / "sqlsentinel"
+    except RuntimeError:  # no $HOME and no passwd entry (an arbitrary container UID)
+        return None
 
 
 # --- validate -----------------------------------------------------------------------------

@@ -125,6 +125,32 @@ def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
     assert cache_dir({}) == Path.home() / ".cache" / "sqlsentinel"
 
 
+def test_run_without_a_home_directory_runs_without_the_cache(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
+    cwd, env, _ = sqlite_setup
+    for name in ("HOME", "XDG_CACHE_HOME", "SQLSENTINEL_CACHE_DIR"):
+        env.pop(name, None)
+    # Path.home() falls back to the passwd entry; a UID without one has no home at all.
+    script = (
+        "import os, pathlib, sys\n"
+        "def no_home(cls=None): raise RuntimeError('Could not determine home directory.')\n"
+        "pathlib.Path.home = classmethod(no_home)\n"
+        "from sqlsentinel_airflow.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "run", "alerts.yaml", "--dry-run"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "revenue_drop" in proc.stdout and "Traceback" not in proc.stderr
+
+
 def test_validate_invalid_reports_location_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
         textwrap.dedent(
