@@ -20,6 +20,8 @@ the ``query_file`` files. Values of environment variables are stored as hashes o
 One manifest per alerts file: ``$AIRFLOW_HOME/sqlsentinel/manifests/<sha256 of the absolute
 path>.json``, written atomically (temp file + rename) with mode 0600, since the resolved
 config may hold values interpolated from secrets (a webhook URL from ``${SLACK_URL}``).
+Beside it, ``verdicts-<same sha256>.json`` keeps the file's accepted SQL verdicts, so the
+first parse after an edit parses only the queries that changed (``core/config/sqlcheck``).
 """
 
 from __future__ import annotations
