@@ -308,12 +308,13 @@ def _read_verdicts(path: Path) -> dict[str, str | None]:
 
 
 def _write_verdicts(path: Path, accepted: dict[str, str | None]) -> None:
-    text = json.dumps(
-        {"format": VERDICTS_FORMAT, "checker": checker_id(), "accepted": accepted},
-        separators=(",", ":"),
-    )
     tmp = None
     try:
+        checker = checker_id()  # reads the rules' source: absent in a sourceless install
+        text = json.dumps(
+            {"format": VERDICTS_FORMAT, "checker": checker, "accepted": accepted},
+            separators=(",", ":"),
+        )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdicts-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp's mode is 0600

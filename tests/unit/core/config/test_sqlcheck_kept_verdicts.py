@@ -189,6 +189,22 @@ def test_an_unwritable_directory_only_costs_the_cache(tmp_path: Path, parses: li
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
+def test_without_the_rules_source_nothing_is_kept_and_nothing_breaks(
+    tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sourceless install (only bytecode) cannot hash the rules: it keeps no verdicts."""
+
+    def no_source() -> str:
+        raise FileNotFoundError("sqlcheck.py")
+
+    monkeypatch.setattr(sqlcheck, "checker_id", no_source)
+    path = tmp_path / "v.json"
+    assert _load(path, QUERIES) == ["postgres"] * 3
+    assert not path.exists()
+    assert _load(path, QUERIES) == ["postgres"] * 3
+    assert parses == QUERIES * 2
+
+
 def test_verdicts_file_is_per_alerts_file(tmp_path: Path) -> None:
     one = verdicts_file(tmp_path, Path("/etc/alerts/a.yaml"))
     two = verdicts_file(tmp_path, Path("/etc/alerts/b.yaml"))
