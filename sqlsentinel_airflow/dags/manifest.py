@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sqlsentinel_airflow.core.atomicfile import write_atomically
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.errors import ConfigError
@@ -309,16 +309,7 @@ def write_manifest(path: Path, manifest: Manifest) -> bool:
     """Write ``manifest`` atomically (readers see the old or the new file, never half)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(manifest.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, manifest.to_json(), durable=True)
     except OSError as exc:
         log.warning("sqlsentinel: cannot write manifest %s: %s", path, exc)
         return False
@@ -594,10 +585,7 @@ def remember_glob(pattern: str, files: Sequence[Path], directory: Path) -> None:
         return
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".glob-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"pattern": pattern, "files": names}, handle)
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps({"pattern": pattern, "files": names}))
     except OSError as exc:
         log.warning("sqlsentinel: cannot write glob index %s: %s", path, exc)
 

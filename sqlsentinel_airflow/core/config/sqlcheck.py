@@ -37,11 +37,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlsentinel_airflow.core.atomicfile import write_atomically
 
 __all__ = [
     "READ_ONLY_RULE",
@@ -308,7 +309,6 @@ def _read_verdicts(path: Path) -> dict[str, str | None]:
 
 
 def _write_verdicts(path: Path, accepted: dict[str, str | None]) -> None:
-    tmp = None
     try:
         checker = checker_id()  # reads the rules' source: absent in a sourceless install
         text = json.dumps(
@@ -316,14 +316,6 @@ def _write_verdicts(path: Path, accepted: dict[str, str | None]) -> None:
             separators=(",", ":"),
         )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdicts-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp's mode is 0600
-            handle.write(text)
-        os.replace(tmp, path)
-        tmp = None
+        write_atomically(path, text)  # mode 0600
     except OSError as exc:
         log.info("sqlsentinel: could not keep SQL verdicts in %s: %s", path, exc)
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
