@@ -9,9 +9,14 @@ write anywhere inside it (``WITH x AS (DELETE ... RETURNING *) SELECT``), no
 ``SELECT ... INTO`` and no row locks (``FOR UPDATE``). The executor also runs queries in a
 read-only transaction where the database supports it; this check is the first line.
 
-The query is parsed in the dialect of its connection when known. sqlglot does not know
-every vendor extension, so a query that does not parse in its dialect is tried with the
-generic dialect before being reported as unparseable.
+The query is parsed in the dialect of its connection and in no other: a more lenient
+dialect reads comments and strings differently from the database (``--x`` is no comment in
+MySQL), so what it accepts is not what runs. A query the dialect cannot parse is refused.
+Where validation does not know the connection's type, the generic dialect is used, and the
+executor checks the query again in the live connection's dialect before running it. Names
+are resolved as the database resolves them (``sqllex``) and function calls are refused by
+family (``sqlfunctions``). This check is the first of several layers; docs/security.md says
+which layer guarantees what.
 
 Parsing costs about half a millisecond per query, most of the time of validating a large
 file. Files of thousands of alerts are mostly generated from a few templates whose queries
@@ -268,7 +273,7 @@ def checker_id() -> str:
     """A hash of what decides a verdict: the rules' source and the sqlglot release."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for name in ("sqlcheck.py", "sqltree.py"):
+    for name in ("sqlcheck.py", "sqltree.py", "sqlfunctions.py", "sqllex.py"):
         digest.update((here / name).read_bytes())
     spec = importlib.util.find_spec("sqlglot")  # found, not imported
     folders = list(spec.submodule_search_locations or ()) if spec is not None else []

@@ -15,6 +15,12 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from sqlsentinel_airflow.core.config.sqlcheck import READ_ONLY_RULE
+from sqlsentinel_airflow.core.config.sqlfunctions import refused_function
+from sqlsentinel_airflow.core.config.sqllex import (
+    UnicodeEscapeError,
+    control_character,
+    resolve_postgres_identifiers,
+)
 
 __all__ = ["check_parsed"]
 
@@ -49,12 +55,16 @@ _WRITES: tuple[type[exp.Expression], ...] = (
     exp.Cache,
     exp.Uncache,
     exp.Refresh,
+    exp.NextValueFor,
 )
+# Dialects whose identifiers follow PostgreSQL's lexer (``U&"..."``); None: not known yet.
+_POSTGRES_LEXER = ("postgres", "redshift", None)
 _KEYWORDS = {
     "TruncateTable": "TRUNCATE",
     "LoadData": "LOAD DATA",
     "Transaction": "BEGIN",
     "Execute": "EXECUTE",
+    "NextValueFor": "NEXT VALUE FOR",
 }
 
 
@@ -74,19 +84,31 @@ def check_parsed(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, 
 
 
 def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | None] | None]:
-    try:
-        statements = _parse(sql, dialect)
-        used = dialect
-    except SqlglotError as first:
-        if dialect is None:
-            return None, _parse_problem(first, None)
+    """Parse in ``dialect`` only: a more lenient dialect reads comments and strings differently
+    from the database (``--x`` is no comment in MySQL), so what it accepts may not be what runs.
+    """
+    control = control_character(sql)
+    if control is not None:
+        line, column, code = control
+        return dialect, (
+            f"query contains the control character {code} at line {line}, column {column} "
+            "of the query; databases disagree on what it means, so it is refused",
+            "remove it (write it as a function of its code, e.g. chr(27), if the data needs it)",
+        )
+    text = sql
+    if dialect in _POSTGRES_LEXER:
         try:
-            statements = _parse(sql, None)
-            used = None
-        except SqlglotError:
-            return dialect, _parse_problem(first, dialect)
+            text = resolve_postgres_identifiers(sql)
+        except UnicodeEscapeError as exc:
+            return dialect, (f"query does not parse as {dialect} SQL: {exc}", None)
     try:
-        return used, _executable_comment_problem(sql, dialect) or _statement_problem(statements)
+        statements = _parse(text, dialect)
+    except SqlglotError as exc:
+        return dialect, _parse_problem(exc, dialect)
+    try:
+        return dialect, _executable_comment_problem(sql, dialect) or _statement_problem(
+            statements, dialect
+        )
     finally:
         _unlink(statements)
 
@@ -131,38 +153,7 @@ def _parse(sql: str, dialect: str | None) -> list[Any]:
     return [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
 
 
-# Functions that reach outside the transaction: server files, large objects, other sessions,
-# the server's configuration. A read-only transaction does not stop all of them (PostgreSQL's
-# lo_import reads a server file for a superuser login), so they are refused by name.
-_SERVER_SIDE_FUNCTIONS = frozenset(
-    {
-        "lo_import",
-        "lo_export",
-        "lo_create",
-        "lo_creat",
-        "lo_unlink",
-        "lo_put",
-        "lo_from_bytea",
-        "pg_read_file",
-        "pg_read_binary_file",
-        "pg_ls_dir",
-        "pg_stat_file",
-        "pg_file_write",
-        "pg_file_unlink",
-        "pg_file_rename",
-        "dblink",
-        "dblink_exec",
-        "dblink_connect",
-        "pg_terminate_backend",
-        "pg_cancel_backend",
-        "pg_reload_conf",
-        "pg_rotate_logfile",
-        "load_file",
-    }
-)
-
-
-def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
+def _statement_problem(statements: list[Any], dialect: str | None) -> tuple[str, str | None] | None:
     if not statements:
         return "query is empty (only comments or `;`); " + READ_ONLY_RULE, None
     if len(statements) > 1:
@@ -175,12 +166,10 @@ def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
     if not isinstance(statement, _READ_ROOTS):
         return f"query is {_a(_kind(statement))} statement; {READ_ONLY_RULE}", None
     for node in statement.walk():
-        if isinstance(node, exp.Anonymous) and str(node.name).lower() in _SERVER_SIDE_FUNCTIONS:
-            return (
-                f"query calls {node.name}(), which reaches outside the database transaction "
-                f"(server files, large objects or other sessions); {READ_ONLY_RULE}",
-                None,
-            )
+        if isinstance(node, exp.Func):
+            problem = _function_problem(node, dialect)
+            if problem is not None:
+                return problem
         if isinstance(node, _WRITES):
             return (
                 f"query contains {_a(_kind(node))} statement; {READ_ONLY_RULE}",
@@ -196,6 +185,26 @@ def _statement_problem(statements: list[Any]) -> tuple[str, str | None] | None:
                     f"query is a SELECT ... FOR {mode} statement; {READ_ONLY_RULE}",
                     "remove the locking clause (FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE)",
                 )
+    return None
+
+
+def _function_names(node: exp.Func) -> tuple[str, ...]:
+    """The names a call may resolve to in the database, case-folded: the written name of a
+    function sqlglot does not know, else every SQL name of the function it parsed."""
+    if isinstance(node, exp.Anonymous):
+        return (str(node.name).lower(),)
+    return tuple(name.lower() for name in type(node).sql_names())
+
+
+def _function_problem(node: exp.Func, dialect: str | None) -> tuple[str, str | None] | None:
+    for name in _function_names(node):
+        category = refused_function(name, dialect)
+        if category is not None:
+            return (
+                f"query calls {name}(), which {category.why}; {READ_ONLY_RULE}",
+                "alert queries may call only functions without side effects; see the list "
+                "of refused functions in docs/security.md",
+            )
     return None
 
 
@@ -236,7 +245,12 @@ def _parse_problem(exc: Exception, dialect: str | None) -> tuple[str, str | None
             "check the arguments of the function named there; if the query is valid, "
             "move the expression into a view and select from it"
         )
+    language = f"{dialect} SQL" if dialect else "SQL"
     if hint is None:
         description = description[:120]
-    language = f"{dialect} SQL" if dialect else "SQL"
+        hint = (
+            f"the query is checked as {language}, exactly as the database reads it, and "
+            "refused when the parser cannot read it; if it is valid for your database, move "
+            "the part the parser does not know into a view and select from the view"
+        )
     return f"query does not parse as {language}: {description}{where}", hint

@@ -221,15 +221,21 @@ def test_a_failing_conn_type_lookup_means_generic_sql() -> None:
     assert config.alerts[0].dialect is None
 
 
-def test_dialect_specific_sql_falls_back_to_generic_parse() -> None:
-    # sqlglot's T-SQL dialect has no IF() function; the generic dialect parses it
+def test_sql_the_exact_dialect_cannot_parse_is_refused_not_tried_leniently() -> None:
+    # sqlglot's T-SQL dialect has no IF() function. The generic dialect would parse it, but
+    # a more lenient dialect reads comments and strings unlike the database: refused.
     query = "SELECT IF(n > 0, 'ALERT', 'OK') AS status FROM t"
-    config = load_ok(
+    result = load_config_text(
         f"alerts: [{{name: a, query: \"{query}\", schedule: '@daily', conn_id: ms}}]",
+        "alerts.yaml",
         env={},
         conn_type_of=lambda conn_id: "mssql",
     )
-    assert config.alerts[0].dialect is None
+    assert result.config is not None and result.config.alerts == ()
+    [error] = result.errors
+    assert error.message.startswith("query does not parse as tsql SQL: ")
+    assert error.line == 1 and error.path == "alerts[0].query"
+    assert "move the part the parser does not know into a view" in (error.hint or "")
 
 
 def test_notify_on_error_spellings() -> None:

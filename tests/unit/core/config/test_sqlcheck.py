@@ -160,13 +160,20 @@ def test_table_is_big_enough() -> None:
     assert len(ACCEPTED) + len(REFUSED) + len(UNPARSEABLE) >= 60
 
 
-def test_fallback_to_generic_sql_when_the_dialect_cannot_parse() -> None:
-    assert check_query("SELECT IF(a, 'ALERT', 'OK') AS status FROM t", "tsql") == QueryCheck(None)
+def test_no_fallback_to_a_more_lenient_dialect() -> None:
+    with pytest.raises(UnsafeQuery, match=r"query does not parse as tsql SQL: ") as raised:
+        check_query("SELECT IF(a, 'ALERT', 'OK') AS status FROM t", "tsql")
+    assert "into a view" in (raised.value.hint or "")
 
 
-def test_fallback_still_refuses_writes() -> None:
-    with pytest.raises(UnsafeQuery, match="query is a DELETE statement"):
-        check_query("DELETE FROM t WHERE IF(a, 1, 0) = 1", "tsql")
+def test_mysql_double_dash_without_space_is_no_comment() -> None:
+    # The generic dialect reads `--1; ...` as a comment; MySQL reads `1 - -1` and then the
+    # next statement. Parsed as MySQL, the hidden statements are seen.
+    sql = "SELECT 'OK' AS status, 1--1; COMMIT; DELETE FROM t; COMMIT; )("
+    with pytest.raises(UnsafeQuery, match="does not parse as mysql SQL"):
+        check_query(sql, "mysql")
+    with pytest.raises(UnsafeQuery, match=r"calls load_file\(\)"):
+        check_query("SELECT 'OK' AS status, 1--1, load_file('/etc/passwd')", "mysql")
 
 
 @pytest.mark.parametrize(
@@ -223,14 +230,65 @@ def test_dialect_for_url(url: str, dialect: str | None) -> None:
             "dblink",
         ),
         ("SELECT pg_terminate_backend(42) AS status", "postgres", "pg_terminate_backend"),
-        ("SELECT LOAD_FILE('/etc/passwd') AS status", "mysql", "LOAD_FILE"),
+        ("SELECT LOAD_FILE('/etc/passwd') AS status", "mysql", "load_file"),
+        ("SELECT `load_file`('/etc/passwd') AS status", "mysql", "load_file"),
+        ("SELECT \"PG_READ_FILE\"('/etc/passwd') AS status", "postgres", "pg_read_file"),
+        ("SELECT pg_catalog.pg_stat_reset() AS status", "postgres", "pg_stat_reset"),
+        ("SELECT pg_stat_reset_shared('bgwriter') AS status", "postgres", "pg_stat_reset_shared"),
+        ("SELECT query_to_xml('delete from t', true, false, '') AS s", "postgres", "query_to_xml"),
+        ("SELECT * FROM ts_stat('select v from t') AS status", "postgres", "ts_stat"),
+        (
+            "SELECT pg_create_physical_replication_slot('x') AS s",
+            "postgres",
+            "pg_create_physical_replication_slot",
+        ),
+        ("SELECT pg_switch_wal() AS status", "postgres", "pg_switch_wal"),
+        ("SELECT pg_advisory_lock(1) AS status", "postgres", "pg_advisory_lock"),
+        ("SELECT set_config('statement_timeout', '0', false) AS s", "postgres", "set_config"),
+        ("SELECT dblink_exec('dbname=x', 'delete from t') AS s", "postgres", "dblink_exec"),
+        ("SELECT GET_LOCK('x', 1) AS status", "mysql", "get_lock"),
+        ("SELECT load_extension('x') AS status", "sqlite", "load_extension"),
+        ("SELECT writefile('/tmp/x', 'y') AS status", None, "writefile"),
     ],
 )
-def test_functions_reaching_outside_the_transaction_are_refused(
-    sql: str, dialect: str, function: str
+def test_functions_with_side_effects_are_refused_by_family(
+    sql: str, dialect: str | None, function: str
 ) -> None:
-    with pytest.raises(UnsafeQuery, match=rf"query calls {function}\(\), which reaches outside"):
+    with pytest.raises(UnsafeQuery, match=rf"query calls {function}\(\), which "):
         check_query(sql, dialect)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT U&"pg_terminate\\005fbackend"(1) AS status',
+        "SELECT u&\"PG_READ_FILE\"('/etc/passwd') AS status",
+        "SELECT U&\"pg_read!005ffile\" UESCAPE '!' ('/etc/passwd') AS status",
+        "SELECT U&\"pg_read\\+00005ffile\"('/etc/passwd') AS status",
+        'SELECT /* U&"x" */ U&"lo\\005fexport"(1, \'/tmp/x\') AS status',
+    ],
+)
+def test_unicode_escaped_identifiers_are_resolved_before_the_rules(sql: str) -> None:
+    with pytest.raises(
+        UnsafeQuery, match=r"query calls (pg_terminate_backend|pg_read_file|lo_export)\(\)"
+    ):
+        check_query(sql, "postgres")
+
+
+def test_unicode_escapes_in_strings_and_comments_are_left_alone() -> None:
+    sql = "SELECT 'OK' AS status, U&'\\0041' AS a, 'U&\"x\"' AS b, $$ U&\"y\" $$ AS c -- U&\"z\""
+    assert check_query(sql, "postgres") == QueryCheck("postgres")
+
+
+def test_invalid_unicode_escape_is_refused() -> None:
+    with pytest.raises(UnsafeQuery, match="invalid Unicode escape"):
+        check_query('SELECT U&"\\zzzz"(1) AS status', "postgres")
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x0c", "\x7f"])
+def test_control_characters_are_refused_with_their_place(char: str) -> None:
+    with pytest.raises(UnsafeQuery, match=r"control character U\+00.. at line 2, column 8"):
+        check_query(f"SELECT\n'OK' AS{char} status", "postgres")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,170 @@
+"""Functions an alert query may not call, by category, from each database's own manual.
+
+A read-only transaction stops writes to tables, but not everything a function can do from
+inside one: run SQL text given as a string (past any name rule), open another session that is
+not read-only (dblink), read or write server files, signal other sessions, create replication
+slots, reset statistics, hold a lock after the statement, change a setting. These are refused
+by name, per category, after identifiers are resolved the way the database resolves them
+(quotes and ``U&`` escapes removed, case folded). The lists follow the manuals' own sections so
+a whole family is covered, not a hand-picked few; a prefix covers functions a later release
+adds to a family (``pg_stat_reset_*``, ``dblink_*``, ``lo_*``). What these lists cannot cover,
+user-defined functions, is the database's job: see docs/security.md.
+
+The least-privilege check (``execution.privileges``) asks PostgreSQL which of these names the
+login may execute although PUBLIC may not, so one list serves both layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Category", "categories_for", "refused_function"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """One family of refused functions: what it does, names and name prefixes."""
+
+    why: str
+    names: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        return name in self.names or name.startswith(self.prefixes)
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# --- PostgreSQL 13 to 18: "System Administration Functions", "Large Objects", dblink, tablefunc,
+# XML mapping functions, text search debugging, adminpack, pg_stat_statements ---------------
+
+POSTGRES: tuple[Category, ...] = (
+    Category(
+        "runs SQL text given as a string, past every check of the query itself",
+        _names(
+            "query_to_xml query_to_xmlschema query_to_xml_and_xmlschema cursor_to_xml "
+            "cursor_to_xmlschema table_to_xml table_to_xmlschema table_to_xml_and_xmlschema "
+            "schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml "
+            "database_to_xmlschema database_to_xml_and_xmlschema ts_stat ts_rewrite "
+            "crosstab crosstab2 crosstab3 crosstab4 connectby"
+        ),
+        ("crosstab", "connectby"),
+    ),
+    Category(
+        "opens another database session, outside the read-only transaction",
+        prefixes=("dblink", "postgres_fdw_"),
+    ),
+    Category(
+        "reads or writes server files or large objects",
+        _names("pg_read_file pg_read_binary_file pg_stat_file loread lowrite pg_logdir_ls"),
+        ("lo_", "pg_ls_", "pg_file_"),
+    ),
+    Category(
+        "signals or reconfigures the server or other sessions",
+        _names(
+            "pg_cancel_backend pg_terminate_backend pg_reload_conf pg_rotate_logfile "
+            "pg_log_backend_memory_contexts pg_promote set_config pg_notify"
+        ),
+        ("pg_wal_replay_",),
+    ),
+    Category(
+        "writes WAL, takes backups or manages replication",
+        _names(
+            "pg_switch_wal pg_switch_xlog pg_create_restore_point pg_backup_start "
+            "pg_backup_stop pg_start_backup pg_stop_backup pg_export_snapshot "
+            "pg_create_physical_replication_slot pg_create_logical_replication_slot "
+            "pg_drop_replication_slot pg_copy_physical_replication_slot "
+            "pg_copy_logical_replication_slot pg_replication_slot_advance "
+            "pg_sync_replication_slots pg_logical_emit_message"
+        ),
+        ("pg_replication_origin_", "pg_logical_slot_", "pg_xlog_replay_"),
+    ),
+    Category(
+        "resets or rewrites statistics",
+        _names(
+            "pg_stat_statements_reset pg_restore_relation_stats pg_clear_relation_stats "
+            "pg_restore_attribute_stats pg_clear_attribute_stats"
+        ),
+        ("pg_stat_reset",),
+    ),
+    Category(
+        "changes tables or indexes behind the transaction (sequences, index maintenance)",
+        _names(
+            "nextval setval brin_summarize_new_values brin_summarize_range "
+            "brin_desummarize_range gin_clean_pending_list pg_nextoid pg_prewarm "
+            "pg_import_system_collations txid_current pg_current_xact_id"
+        ),
+    ),
+    Category(
+        "holds an advisory lock past the statement",
+        prefixes=("pg_advisory", "pg_try_advisory"),
+    ),
+)
+
+# --- MySQL 8 / MariaDB 10.x and 11.x: "Miscellaneous Functions" (locking), "File functions",
+# sequences, and the UDF / plugin families known to change server state --------------------
+
+MYSQL: tuple[Category, ...] = (
+    Category(
+        "reads server files",
+        _names("load_file"),
+    ),
+    Category(
+        "takes a user-level lock that outlives the statement",
+        _names("get_lock release_lock release_all_locks"),
+        ("service_get_", "service_release_", "version_tokens_lock"),
+    ),
+    Category(
+        "changes a sequence",
+        _names("nextval setval"),
+    ),
+    Category(
+        "runs an operating-system command or changes server state through a plugin",
+        _names("sys_exec sys_eval sys_get sys_set sys_bineval"),
+        (
+            "lib_mysqludf_",
+            "keyring_",
+            "version_tokens_",
+            "audit_log_",
+            "mysql_firewall",
+            "set_firewall",
+            "group_replication_",
+            "asynchronous_connection_failover_",
+        ),
+    ),
+)
+
+# --- SQLite: the core functions that reach the file system, and the CLI's extensions --------
+
+SQLITE: tuple[Category, ...] = (
+    Category(
+        "loads code or reaches the file system",
+        _names(
+            "load_extension readfile writefile edit fts3_tokenizer fsdir zipfile "
+            "sqlar_compress sqlar_uncompress lsmode"
+        ),
+    ),
+)
+
+_BY_DIALECT: dict[str | None, tuple[Category, ...]] = {
+    "postgres": POSTGRES,
+    "redshift": POSTGRES,
+    "mysql": MYSQL,
+    "sqlite": SQLITE,
+}
+_ALL = POSTGRES + MYSQL + SQLITE
+
+
+def categories_for(dialect: str | None) -> tuple[Category, ...]:
+    """The refused families for a dialect; every family where the database is unknown."""
+    return _BY_DIALECT.get(dialect, _ALL)
+
+
+def refused_function(name: str, dialect: str | None) -> Category | None:
+    """The family ``name`` (already resolved and case-folded) belongs to, or None."""
+    for category in categories_for(dialect):
+        if category.matches(name):
+            return category
+    return None
