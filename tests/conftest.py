@@ -20,6 +20,11 @@ os.environ["AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 # The CLI keeps SQL verdicts between runs in a cache directory: never the user's ~/.cache.
 os.environ["SQLSENTINEL_CACHE_DIR"] = os.path.join(_AIRFLOW_HOME, "cli-cache")
+# The shared test servers are reached as superuser (postgres, root), which alert queries
+# refuse by default. Suites about other things opt every connection in; the least-privilege
+# tests (tests/integration/execution/test_execution_privileges.py, tests/hardening/readonly/)
+# clear this and use read-only logins.
+os.environ["AIRFLOW__SQLSENTINEL__ALLOW_PRIVILEGED_CONN_IDS"] = "*"
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402

@@ -1,10 +1,20 @@
 """Per-driver guarantees for one alert query: read-only, a database-side timeout, cancel.
 
-An alert query must not write and must not run forever (PRODUCT section 6). Airflow's
+An alert query must not write and must not run forever (docs/security.md). Airflow's
 DbApiHook offers neither, and ``execution_timeout`` (SIGALRM) may not interrupt a blocking
 C driver call, so each supported driver gets a session that, on a fresh DB-API connection:
 
 - opens a read-only transaction and sets the statement timeout in the database session;
+- makes a second statement in the text impossible below any parser: PostgreSQL receives it
+  through the extended query protocol, which refuses several commands (a psycopg2 connection
+  is probed with libpq's ``PQprepare`` first); MySQL and MariaDB get the multi-statements
+  option switched off on the connection; SQLite's ``execute`` runs one statement, and an
+  authorizer denies everything but reading (``ATTACH`` creates files even under
+  ``query_only``);
+- pins the lexical settings the SQL check assumes (PostgreSQL ``standard_conforming_strings``;
+  MySQL without ``ANSI_QUOTES`` and ``NO_BACKSLASH_ESCAPES``), so the check and the server
+  read strings and comments alike;
+- reads the login's privileges for ``privileges.ensure_least_privilege``;
 - opens a cursor that streams rows, so fetching ``max_rows + 1`` never transfers the rest
   (a PostgreSQL server-side cursor, a MySQL unbuffered cursor, SQLite's lazy stepping);
 - cancels the running statement from another thread (the operator's ``on_kill``);
@@ -30,6 +40,8 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
+from sqlsentinel_airflow.core.config.sqlcheck import dialect_for_conn_type
+from sqlsentinel_airflow.core.config.sqlfunctions import refused_function
 from sqlsentinel_airflow.execution.connections import one_line
 
 __all__ = ["DbSession", "ErrorKind", "open_session"]
@@ -43,6 +55,7 @@ class ErrorKind(enum.Enum):
     TIMEOUT = "timeout"  # the database stopped the statement at the statement timeout
     INTERRUPTED = "interrupted"  # stopped by a cancel / KILL QUERY / interrupt()
     READ_ONLY = "read_only"  # the statement tried to write in the read-only transaction
+    DENIED = "denied"  # the session's guard (SQLite's authorizer) refused to prepare it
     OTHER = "other"  # syntax error, missing table, lost connection...
 
 
@@ -50,6 +63,8 @@ class DbSession:
     """One query's life on one connection. The base class is the unguarded DB-API path."""
 
     backend = "dbapi"
+    #: the sqlglot dialect the database reads (the SQL check runs in it); None: unknown.
+    dialect: str | None = None
     #: psycopg2 named cursors describe their columns only after the first fetch.
     describes_after_fetch = False
 
@@ -70,6 +85,17 @@ class DbSession:
 
     def cursor(self) -> Any:
         return self.conn.cursor()
+
+    def execute(self, cursor: Any, sql: str) -> None:
+        """Send the alert statement; a session that can refuse a second statement does so."""
+        cursor.execute(sql)
+
+    def login_name(self) -> str:
+        return "?"
+
+    def privilege_findings(self) -> list[str]:
+        """What the login may do beyond reading (see ``privileges``); [] where unknown."""
+        return []
 
     def cancel(self) -> None:
         """Stop the running statement; called from another thread."""
@@ -117,40 +143,72 @@ class DbSession:
 class GenericSession(DbSession):
     """A driver we do not know: plain DB-API, timeout and read-only not enforced."""
 
-    def __init__(self, conn: Any, timeout: timedelta, conn_type: str) -> None:
+    def __init__(
+        self, conn: Any, timeout: timedelta, conn_type: str, dialect: str | None = None
+    ) -> None:
         super().__init__(conn, timeout)
         self.backend = conn_type or type(conn).__module__.split(".")[0]
+        self.dialect = dialect
 
     def prepare(self) -> None:
         log.warning(
-            "conn type '%s' (driver %s): SQL Sentinel cannot enforce the statement timeout "
-            "or a read-only transaction for it; the query runs with the connection's own "
-            "settings",
+            "conn type '%s' (driver %s): SQL Sentinel cannot enforce the statement timeout, "
+            "a read-only transaction, a single statement or least privilege for it; the query "
+            "runs with the connection's own settings and the login's own rights",
             self.backend,
             type(self.conn).__module__.split(".")[0],
         )
 
 
 class PostgresSession(DbSession):
-    """psycopg 3 or psycopg2: READ ONLY transaction, statement_timeout, server-side cursor."""
+    """psycopg 3 or psycopg2: READ ONLY transaction, statement_timeout, server-side cursor,
+    one statement through the extended query protocol."""
 
     backend = "postgresql"
+    dialect = "postgres"
 
     def __init__(self, conn: Any, timeout: timedelta, *, psycopg2: bool) -> None:
         super().__init__(conn, timeout)
         self.psycopg2 = psycopg2
         self.describes_after_fetch = psycopg2
+        self._login = "?"
 
     def prepare(self) -> None:
-        timeout_ms = max(1, round(self.timeout.total_seconds() * 1000))
+        timeout_ms = min(max(1, round(self.timeout.total_seconds() * 1000)), _PG_MAX_TIMEOUT_MS)
         self.conn.autocommit = False  # the driver opens the transaction before the first SET
         cur = self.conn.cursor()
         try:
-            cur.execute("SET TRANSACTION READ ONLY")
-            # Session-wide as well: if the text sneaks in a COMMIT, what follows is still
-            # read-only and still timed. The connection is closed after this one query.
-            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            cur.execute(f"SET statement_timeout = {timeout_ms}")
+            # Our own text, so one round trip for all four. Session-wide as well: the
+            # connection serves this one query and is closed. standard_conforming_strings
+            # makes '\' an ordinary character, as the SQL check reads it.
+            cur.execute(
+                "SET TRANSACTION READ ONLY;"
+                " SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;"
+                f" SET statement_timeout = {timeout_ms};"
+                " SET standard_conforming_strings = on"
+            )
+        finally:
+            cur.close()
+
+    def execute(self, cursor: Any, sql: str) -> None:
+        # psycopg 3 declares a server-side cursor through the extended protocol, which the
+        # server refuses for several commands. psycopg2 sends DECLARE as a simple query, which
+        # runs every statement in the text: the server is asked to prepare the text alone
+        # first (the unnamed statement, parsed, never executed), which it refuses likewise.
+        if self.psycopg2:
+            _probe_one_statement_psycopg2(self.conn, sql)
+        cursor.execute(sql)
+
+    def login_name(self) -> str:
+        return self._login
+
+    def privilege_findings(self) -> list[str]:
+        from sqlsentinel_airflow.execution.privileges import postgres_findings
+
+        cur = self.conn.cursor()
+        try:
+            self._login, findings = postgres_findings(cur)
+            return findings
         finally:
             cur.close()
 
@@ -187,6 +245,85 @@ class PostgresSession(DbSession):
         return str(primary) if primary else super().db_message(exc)
 
 
+#: PostgreSQL's statement_timeout is an int of milliseconds (about 24.8 days at most).
+_PG_MAX_TIMEOUT_MS = 2_147_483_647
+
+
+class _PQ:
+    """libpq's PQprepare, reached through psycopg2's own copy of libpq (ctypes)."""
+
+    _functions: Any = None
+
+    @classmethod
+    def functions(cls) -> Any:
+        if cls._functions is None:
+            import ctypes
+
+            import psycopg2._psycopg as binding
+
+            lib = ctypes.CDLL(binding.__file__)  # its libpq is resolved through it
+            lib.PQprepare.restype = ctypes.c_void_p
+            lib.PQprepare.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_char_p,
+                ctypes.c_char_p,
+                ctypes.c_int,
+                ctypes.c_void_p,
+            ]
+            lib.PQresultStatus.argtypes = [ctypes.c_void_p]
+            lib.PQresultErrorField.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            lib.PQresultErrorField.restype = ctypes.c_char_p
+            lib.PQclear.argtypes = [ctypes.c_void_p]
+            cls._functions = lib
+        return cls._functions
+
+
+_PGRES_COMMAND_OK = 1
+_PG_DIAG_SQLSTATE = ord("C")
+_PG_DIAG_MESSAGE_PRIMARY = ord("M")
+
+
+class OneStatementRefused(Exception):
+    """The server refused to prepare the text: ``several`` statements, or another error
+    (a missing table...) that the statement itself would have raised."""
+
+    def __init__(self, message: str, sqlstate: str | None, *, several: bool = False) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.several = several
+
+
+def _probe_one_statement_psycopg2(conn: Any, sql: str) -> None:
+    """Ask the server to prepare ``sql`` as the unnamed statement (parse only, no execution);
+    raise OneStatementRefused with the server's message if it refuses."""
+    try:
+        lib = _PQ.functions()
+    except (ImportError, OSError, AttributeError) as exc:
+        raise OneStatementRefused(
+            "SQL Sentinel cannot enforce a single statement on this psycopg2 build "
+            f"({exc}); install psycopg (version 3), which the postgres provider then uses",
+            None,
+            several=True,
+        ) from None
+    import psycopg2.extensions
+
+    codec = psycopg2.extensions.encodings.get(conn.encoding, "utf-8")
+    result = lib.PQprepare(conn.pgconn_ptr, b"", sql.encode(codec), 0, None)
+    try:
+        if lib.PQresultStatus(result) == _PGRES_COMMAND_OK:
+            return
+        state = lib.PQresultErrorField(result, _PG_DIAG_SQLSTATE)
+        raw = lib.PQresultErrorField(result, _PG_DIAG_MESSAGE_PRIMARY)
+        message = (raw or b"the server refused to prepare the statement").decode(errors="replace")
+        raise OneStatementRefused(
+            message,
+            state.decode() if state else None,
+            several="multiple commands" in message,
+        )
+    finally:
+        lib.PQclear(result)
+
+
 # MySQL / MariaDB error numbers.
 _ER_QUERY_INTERRUPTED = 1317  # KILL QUERY
 _ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION = 1792
@@ -196,6 +333,8 @@ _ER_QUERY_TIMEOUT = 3024  # MySQL max_execution_time
 
 class MySqlSession(DbSession):
     """mysqlclient or mysql-connector-python against MariaDB or MySQL."""
+
+    dialect = "mysql"
 
     def __init__(self, conn: Any, timeout: timedelta, connect: Callable[[], Any]) -> None:
         super().__init__(conn, timeout)
@@ -207,19 +346,55 @@ class MySqlSession(DbSession):
             thread_id, info = conn.connection_id, conn.server_info
         self.thread_id = int(thread_id)
         self.backend = "mariadb" if "mariadb" in str(info).lower() else "mysql"
+        self._login = "?"
 
     def prepare(self) -> None:
+        self._multi_statements_off()
         seconds = self.timeout.total_seconds()
+        if self.backend == "mariadb":
+            timeout = f"max_statement_time = {seconds:.3f}"
+        else:
+            timeout = f"max_execution_time = {max(1, round(seconds * 1000))}"
         cur = self.conn.cursor()
         try:
-            if self.backend == "mariadb":
-                cur.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
-            else:
-                cur.execute(f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}")
-            # Session-wide too: mysqlclient allows several statements in one text, and a
-            # COMMIT in it would otherwise end the read-only transaction.
+            # The lexical modes the SQL check assumes: with ANSI_QUOTES "..." is a name, with
+            # NO_BACKSLASH_ESCAPES '\' ends a string; either would let the server read as code
+            # what the check read as a string. ORACLE mode switches to another parser.
+            cur.execute(f"SET SESSION {timeout}, SESSION sql_mode = {_MYSQL_LEXICAL_MODE}")
             cur.execute("SET SESSION TRANSACTION READ ONLY")
             cur.execute("START TRANSACTION READ ONLY")
+        finally:
+            cur.close()
+
+    def _multi_statements_off(self) -> None:
+        """COM_SET_OPTION: the server then refuses a text with a second statement (1064).
+
+        A protocol command, not SQL: nothing in the query text can turn it back on.
+        """
+        if self.mysqlclient:
+            self.conn.set_server_option(_MYSQL_OPTION_MULTI_STATEMENTS_OFF)
+            return
+        send = getattr(self.conn, "_send_cmd", None)  # mysql-connector-python, pure Python
+        if not callable(send):
+            raise RuntimeError(
+                "SQL Sentinel cannot switch off multiple statements on this mysql-connector "
+                "connection (C extension); use mysqlclient (the provider's default client) or "
+                "set use_pure: true in the connection's extra"
+            )
+        from mysql.connector.constants import ServerCmd
+
+        send(ServerCmd.SET_OPTION, _MYSQL_OPTION_MULTI_STATEMENTS_OFF.to_bytes(2, "little"))
+
+    def login_name(self) -> str:
+        return self._login
+
+    def privilege_findings(self) -> list[str]:
+        from sqlsentinel_airflow.execution.privileges import mysql_findings
+
+        cur = self.conn.cursor()
+        try:
+            self._login, findings = mysql_findings(cur)
+            return findings
         finally:
             cur.close()
 
@@ -281,29 +456,69 @@ class MySqlSession(DbSession):
         return False
 
 
+_MYSQL_OPTION_MULTI_STATEMENTS_OFF = 1
+_MYSQL_LEXICAL_MODE = (
+    "TRIM(BOTH ',' FROM REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','),"
+    " ',ANSI_QUOTES,', ','), ',NO_BACKSLASH_ESCAPES,', ','), ',ORACLE,', ','))"
+)
+
 # Progress handler granularity: SQLite virtual machine instructions between clock checks.
 _SQLITE_PROGRESS_STEPS = 1000
 
-# What a statement may do and leave the connection as it was: read tables, call functions,
-# recurse. Anything else (PRAGMA, ATTACH, BEGIN, SAVEPOINT, a write, a table-valued pragma)
-# may have changed the connection's state for the next query, so it is not reused.
-_SQLITE_STATELESS_ACTIONS = frozenset(
-    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+# What an alert statement may do: read tables, call functions, recurse. The authorizer denies
+# everything else at prepare time (a write, ATTACH, which creates a file even under
+# query_only, PRAGMA, BEGIN, SAVEPOINT, VACUUM INTO ...), so no such statement runs and the
+# connection stays as it was for the next query.
+_SQLITE_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE}
 )
+# Pragmas that only describe the schema, as table-valued functions (pragma_table_info('t')).
+_SQLITE_READ_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_info",
+        "index_xinfo",
+        "index_list",
+        "foreign_key_list",
+        "collation_list",
+        "function_list",
+        "module_list",
+        "pragma_list",
+        "database_list",
+        "compile_options",
+    }
+)
+# SQLite reports an eponymous virtual table's (json_each, pragma_*) set-up as an UPDATE of
+# the schema table; query_only still refuses any real write to it.
+_SQLITE_SCHEMA_TABLES = frozenset(
+    {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
+)
+#: The longest string or blob a query may make (randomblob(2e9) would allocate 2 GB).
+SQLITE_MAX_VALUE_BYTES = 32 * 1024 * 1024
+
+
+def _allow_everything(*_: object) -> int:
+    return sqlite3.SQLITE_OK
 
 
 class SqliteSession(DbSession):
-    """sqlite3: ``PRAGMA query_only``, a progress handler as the timeout, ``interrupt()``.
+    """sqlite3: ``PRAGMA query_only``, an authorizer that allows only reading, a progress
+    handler as the timeout, ``interrupt()``, and a cap on the size of any value.
 
-    With ``reuse`` the connection may serve the next query (``reusing_connections``): an
-    authorizer, which allows everything, notes whether the statement did anything but read
-    (a PRAGMA could turn ``query_only`` off or change how later queries compare text); the
-    connection is kept only if it did not, the query ran to the end, its cursor is closed
-    and the rollback left no transaction open. The next query sets ``query_only``, its own
-    timeout and progress handler again, as on a fresh connection.
+    The authorizer is the database-side guard: whatever the SQL check accepted, SQLite itself
+    refuses to prepare a statement that would write, attach a file, change a pragma, open a
+    transaction or call a refused function (``load_extension``...), with "not authorized".
+
+    With ``reuse`` the connection may serve the next query (``reusing_connections``): it is
+    kept only if nothing was denied, the query ran to the end, its cursor is closed and the
+    rollback left no transaction open. The next query sets ``query_only``, the authorizer,
+    its own timeout and progress handler again, as on a fresh connection.
     """
 
     backend = "sqlite"
+    dialect = "sqlite"
 
     def __init__(
         self, conn: sqlite3.Connection, timeout: timedelta, *, reuse: bool = False
@@ -317,16 +532,28 @@ class SqliteSession(DbSession):
         self._cursor: sqlite3.Cursor | None = None
 
     def prepare(self) -> None:
+        self.conn.set_authorizer(_allow_everything)  # a reused connection has the last one's
         self.conn.execute("PRAGMA query_only = ON")
+        setlimit = getattr(self.conn, "setlimit", None)  # Python 3.11+
+        if setlimit is not None:
+            setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE_BYTES)
         self._deadline = time.monotonic() + self.timeout.total_seconds()
         self.conn.set_progress_handler(self._progress, _SQLITE_PROGRESS_STEPS)
-        if self._reuse:
-            self.conn.set_authorizer(self._authorize)
+        self.conn.set_authorizer(self._authorize)
 
-    def _authorize(self, action: int, *_: object) -> int:
-        if action not in _SQLITE_STATELESS_ACTIONS:
-            self._stateless = False
-        return sqlite3.SQLITE_OK
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+        if action in _SQLITE_READ_ACTIONS:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION:
+            if refused_function((arg2 or "").lower(), "sqlite") is None:
+                return sqlite3.SQLITE_OK
+        elif action == sqlite3.SQLITE_PRAGMA:
+            if (arg1 or "").lower() in _SQLITE_READ_PRAGMAS:
+                return sqlite3.SQLITE_OK
+        elif action == sqlite3.SQLITE_UPDATE and (arg1 or "").lower() in _SQLITE_SCHEMA_TABLES:
+            return sqlite3.SQLITE_OK
+        self._stateless = False
+        return sqlite3.SQLITE_DENY
 
     def cursor(self) -> Any:
         self._cursor = self.conn.cursor()
@@ -345,8 +572,8 @@ class SqliteSession(DbSession):
                 self._cursor.close()  # resets a statement with unread rows: no read lock held
             self.conn.rollback()
             if keep:
-                # The authorizer stays: it allows everything, the next prepare() replaces it,
-                # and set_authorizer(None) only clears it from Python 3.11 on.
+                # The authorizer stays (it only allows reading); the next prepare() replaces
+                # it, and set_authorizer(None) only clears it from Python 3.11 on.
                 self.conn.set_progress_handler(None, 0)
                 keep = not self.conn.in_transaction
         except Exception:
@@ -372,6 +599,8 @@ class SqliteSession(DbSession):
         text = str(exc).lower()
         if name == "SQLITE_INTERRUPT" or text == "interrupted":
             return ErrorKind.TIMEOUT if self.deadline_passed else ErrorKind.INTERRUPTED
+        if name == "SQLITE_AUTH" or text == "not authorized":
+            return ErrorKind.DENIED
         if name.startswith("SQLITE_READONLY") or "readonly database" in text:
             return ErrorKind.READ_ONLY
         return ErrorKind.OTHER
@@ -399,4 +628,4 @@ def open_session(
         return MySqlSession(conn, timeout, connect)
     if isinstance(conn, sqlite3.Connection):
         return SqliteSession(conn, timeout, reuse=reuse)
-    return GenericSession(conn, timeout, conn_type)
+    return GenericSession(conn, timeout, conn_type, dialect_for_conn_type(conn_type))

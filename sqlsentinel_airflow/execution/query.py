@@ -1,8 +1,9 @@
 """Run one alert query through a DbApiHook: read-only, time-limited, capped, cancellable.
 
-PRODUCT 4.2 step 1 and section 6. :class:`QueryRunner` opens a fresh connection from the
-hook, lets the driver's session (``dialects.py``) make it read-only with a database-side
-statement timeout, fetches at most ``max_rows + 1`` rows (one more than allowed, so the
+:class:`QueryRunner` opens a fresh connection from the hook, checks the SQL again in the
+dialect of the database it reached (``sqlcheck``: validation may not have known it), lets the
+driver's session (``dialects.py``) make it read-only, one statement only, with a
+database-side statement timeout, refuses a privileged login (``privileges.py``), fetches at most ``max_rows + 1`` rows (one more than allowed, so the
 contract check can tell "too many rows" without reading them all), and always rolls back
 and closes. A watchdog (``watchdog.py``, one thread for all queries) cancels the statement
 if the database has not stopped it a little after the timeout, so a timeout is reported
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlsentinel_airflow.core.config.sqlcheck import UnsafeQuery, check_query
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.errors import QueryError
 from sqlsentinel_airflow.execution.connections import (
@@ -42,7 +44,13 @@ from sqlsentinel_airflow.execution.connections import (
     one_line,
     redact,
 )
-from sqlsentinel_airflow.execution.dialects import DbSession, ErrorKind, open_session
+from sqlsentinel_airflow.execution.dialects import (
+    DbSession,
+    ErrorKind,
+    OneStatementRefused,
+    open_session,
+)
+from sqlsentinel_airflow.execution.privileges import ensure_least_privilege
 from sqlsentinel_airflow.execution.watchdog import watchdog
 
 if TYPE_CHECKING:
@@ -164,9 +172,23 @@ def reusing_connections() -> Iterator[None]:
 
 class QueryRunner:
     """Runs alert queries on connections from ``hook``, one fresh connection per query
-    (outside :func:`reusing_connections`)."""
+    (outside :func:`reusing_connections`).
 
-    def __init__(self, hook: DbApiHook, *, timeout: timedelta, max_rows: int) -> None:
+    ``check_sql`` (the default) refuses a text the read-only check refuses in the live
+    database's dialect; False leaves only the database-side guards (tests of those alone).
+    ``allow_privileged``: run even with a privileged login (True), refuse (False), or ask
+    ``[sqlsentinel] allow_privileged_conn_ids`` (None, the default).
+    """
+
+    def __init__(
+        self,
+        hook: DbApiHook,
+        *,
+        timeout: timedelta,
+        max_rows: int,
+        check_sql: bool = True,
+        allow_privileged: bool | None = None,
+    ) -> None:
         if timeout <= timedelta(0):
             raise ValueError(f"timeout must be positive, got {timeout}")
         if max_rows < 0:
@@ -174,6 +196,8 @@ class QueryRunner:
         self._hook = hook
         self.timeout = timeout
         self.max_rows = max_rows
+        self.check_sql = check_sql
+        self.allow_privileged = allow_privileged
         self._label = describe_hook(hook)
         self._lock = threading.Lock()
         self._session: DbSession | None = None
@@ -249,6 +273,16 @@ class QueryRunner:
             raise QueryError(
                 f"could not start the query on {self._label}: {self._redact(one_line(str(exc)))}"
             ) from None
+        if self.check_sql:
+            try:
+                check_query(sql, session.dialect)
+            except UnsafeQuery as exc:
+                session.close()
+                language = f"{session.dialect} SQL" if session.dialect else "SQL"
+                raise QueryError(
+                    f"query refused before it ran on {self._label} (checked as {language}): "
+                    f"{exc.message}"
+                ) from None
         with self._lock:
             self._session = session
         deadline = watchdog.schedule(
@@ -276,11 +310,18 @@ class QueryRunner:
         started = time.monotonic()
         try:
             session.prepare()
+            ensure_least_privilege(
+                session,
+                conn_id=str(self._hook.get_conn_id()),
+                key=self._login_key(),
+                label=self._label,
+                allow=self.allow_privileged,
+            )
             if self._cancelled:
                 raise QueryError(_CANCELLED)
             cursor = session.cursor()
             started = time.monotonic()
-            cursor.execute(sql)
+            session.execute(cursor, sql)
             if cursor.description is None and not session.describes_after_fetch:
                 raise QueryError(self._no_result_set(session))
             fetched = cursor.fetchmany(self.max_rows + 1)
@@ -340,6 +381,14 @@ class QueryRunner:
         )
         return result
 
+    def _login_key(self) -> tuple[str, ...]:
+        """Where and as whom the hook logs in (no password): the privilege check's cache key."""
+        try:
+            c = self._hook.connection
+            return (str(c.conn_type), str(c.host), str(c.port), str(c.schema), str(c.login))
+        except Exception:
+            return (str(id(self._hook)),)
+
     # -- messages --------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
@@ -372,8 +421,18 @@ class QueryRunner:
             return QueryError(_CANCELLED)
         if session.stopped_by_watchdog:
             return QueryError(self._watchdog_message())
+        if isinstance(exc, OneStatementRefused) and exc.several:
+            return QueryError(
+                f"query refused by {session.backend} before it ran: {message} (an alert query "
+                "must be a single SELECT statement)"
+            )
         if kind is ErrorKind.READ_ONLY:
             return QueryError(f"query tried to write inside the read-only transaction: {message}")
+        if kind is ErrorKind.DENIED:
+            return QueryError(
+                f"query refused by {session.backend}'s guard (it would write, attach a file, "
+                f"change a setting or call a refused function): {message}"
+            )
         if kind is ErrorKind.INTERRUPTED:
             return QueryError(f"query was interrupted by the database: {message}")
         hint = _single_select_hint(sql, message)

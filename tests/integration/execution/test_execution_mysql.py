@@ -25,7 +25,7 @@ def mysql_hook(mysql_conn_id: str) -> DbApiHook:
 
 
 def runner(hook: DbApiHook, *, timeout: float = 10, max_rows: int = 1) -> QueryRunner:
-    return QueryRunner(hook, timeout=timedelta(seconds=timeout), max_rows=max_rows)
+    return QueryRunner(hook, timeout=timedelta(seconds=timeout), max_rows=max_rows, check_sql=False)
 
 
 def open_sessions(engine: sa.Engine) -> int:
@@ -98,14 +98,18 @@ def test_stored_function_with_side_effect_fails_and_writes_nothing(
         assert conn.scalar(sa.text("SELECT count(*) FROM audit")) == 0
 
 
-def test_commit_inside_the_text_does_not_open_a_writable_transaction(
+def test_a_second_statement_is_refused_by_the_server(
     mysql_hook: DbApiHook, mysql_engine: sa.Engine
 ) -> None:
     with mysql_engine.connect() as conn:
         conn.execute(sa.text("CREATE TABLE audit (x INT)"))
-    # mysqlclient sends several statements in one text; the session stays read-only.
-    result = runner(mysql_hook).run("SELECT 'OK' AS status; COMMIT; INSERT INTO audit VALUES (1)")
-    assert result.rows == [("OK",)]
+    # mysqlclient asks for multiple statements by default; the session switches the option
+    # off (COM_SET_OPTION), so the server refuses the text as one syntax error. Nothing ran.
+    with pytest.raises(QueryError, match=r"near 'COMMIT; SET SESSION TRANSACTION READ WRITE"):
+        runner(mysql_hook).run(
+            "SELECT 'OK' AS status; COMMIT; SET SESSION TRANSACTION READ WRITE; "
+            "INSERT INTO audit VALUES (1); COMMIT"
+        )
     with mysql_engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM audit")) == 0
 
@@ -196,6 +200,6 @@ def test_unknown_driver_runs_plainly_and_warns_once(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         "conn type 'pymysql' (driver pymysql): SQL Sentinel cannot enforce the statement "
-        "timeout or a read-only transaction for it; the query runs with the connection's "
-        "own settings"
+        "timeout, a read-only transaction, a single statement or least privilege for it; the "
+        "query runs with the connection's own settings and the login's own rights"
     ]

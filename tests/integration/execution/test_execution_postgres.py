@@ -47,7 +47,7 @@ def pg_hook(request: pytest.FixtureRequest, pg_conn_id: str) -> DbApiHook:
 
 
 def runner(hook: DbApiHook, *, timeout: float = 10, max_rows: int = 1) -> QueryRunner:
-    return QueryRunner(hook, timeout=timedelta(seconds=timeout), max_rows=max_rows)
+    return QueryRunner(hook, timeout=timedelta(seconds=timeout), max_rows=max_rows, check_sql=False)
 
 
 def open_sessions(engine: sa.Engine) -> int:
