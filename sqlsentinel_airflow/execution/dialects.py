@@ -378,8 +378,8 @@ class MySqlSession(DbSession):
         if not callable(send):
             raise RuntimeError(
                 "SQL Sentinel cannot switch off multiple statements on this mysql-connector "
-                "connection (C extension); use mysqlclient (the provider's default client) or "
-                "set use_pure: true in the connection's extra"
+                "connection (its C extension); use mysqlclient, the mysql provider's default "
+                "client (remove `client` from the connection's extra)"
             )
         from mysql.connector.constants import ServerCmd
 
@@ -457,10 +457,23 @@ class MySqlSession(DbSession):
 
 
 _MYSQL_OPTION_MULTI_STATEMENTS_OFF = 1
-_MYSQL_LEXICAL_MODE = (
-    "TRIM(BOTH ',' FROM REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','),"
-    " ',ANSI_QUOTES,', ','), ',NO_BACKSLASH_ESCAPES,', ','), ',ORACLE,', ','))"
+# sql_mode flags that change how text is read: ANSI_QUOTES, NO_BACKSLASH_ESCAPES, and the
+# combination modes, which bring ANSI_QUOTES back when the list is set again (ORACLE mode
+# also switches to another parser). Dropped from the session's mode; the rest is kept.
+_MYSQL_LEXICAL_FLAGS = (
+    "ANSI_QUOTES",
+    "NO_BACKSLASH_ESCAPES",
+    "ANSI",
+    "DB2",
+    "MAXDB",
+    "MSSQL",
+    "ORACLE",
+    "POSTGRESQL",
 )
+_MYSQL_LEXICAL_MODE = "CONCAT(',', @@SESSION.sql_mode, ',')"
+for _flag in _MYSQL_LEXICAL_FLAGS:
+    _MYSQL_LEXICAL_MODE = f"REPLACE({_MYSQL_LEXICAL_MODE}, ',{_flag},', ',')"
+_MYSQL_LEXICAL_MODE = f"TRIM(BOTH ',' FROM {_MYSQL_LEXICAL_MODE})"
 
 # Progress handler granularity: SQLite virtual machine instructions between clock checks.
 _SQLITE_PROGRESS_STEPS = 1000
@@ -599,7 +612,7 @@ class SqliteSession(DbSession):
         text = str(exc).lower()
         if name == "SQLITE_INTERRUPT" or text == "interrupted":
             return ErrorKind.TIMEOUT if self.deadline_passed else ErrorKind.INTERRUPTED
-        if name == "SQLITE_AUTH" or text == "not authorized":
+        if name == "SQLITE_AUTH" or text in ("not authorized", "authorization denied"):
             return ErrorKind.DENIED
         if name.startswith("SQLITE_READONLY") or "readonly database" in text:
             return ErrorKind.READ_ONLY

@@ -168,9 +168,9 @@ def postgres_findings(cursor: Any) -> tuple[str, list[str]]:
     if row is None:  # pragma: no cover - current_user always has a pg_roles row
         return "?", ["the login's role could not be read from pg_roles"]
     login, superuser, replication, roles, functions, tables = row
+    if superuser:  # may do anything; the rest would only repeat it
+        return str(login), ["superuser"]
     findings: list[str] = []
-    if superuser:
-        findings.append("superuser")
     if replication:
         findings.append("REPLICATION attribute")
     if roles:

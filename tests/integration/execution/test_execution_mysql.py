@@ -3,6 +3,7 @@ and mysql-connector-python (its ``client`` extra)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -203,3 +204,87 @@ def test_unknown_driver_runs_plainly_and_warns_once(
         "timeout, a read-only transaction, a single statement or least privilege for it; the "
         "query runs with the connection's own settings and the login's own rights"
     ]
+
+
+# --- one statement, enforced below the SQL check --------------------------------------------
+
+SEVERAL_STATEMENTS = [
+    "SELECT 'OK' AS status; DELETE FROM victim",
+    "SELECT 'OK' AS status;DELETE FROM victim;",
+    "SELECT 'OK' AS status, 1--1; COMMIT; SET SESSION TRANSACTION READ WRITE; "
+    "DELETE FROM victim; COMMIT; )(",
+    "SELECT 'OK' AS status; COMMIT; START TRANSACTION READ WRITE; CREATE TABLE evil (x int)",
+    "SELECT 1 AS status # c\n; DROP TABLE victim",
+    "SELECT 1 AS status /* /* */ ; DROP TABLE victim /* */",
+]
+
+
+@pytest.fixture(params=["mysqlclient", "mysql-connector-python"])
+def any_mysql_hook(
+    request: pytest.FixtureRequest, mysql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> DbApiHook:
+    url = sa.engine.make_url(mysql_url)
+    extra = {} if request.param == "mysqlclient" else {"client": "mysql-connector-python"}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SST_MYSQL_ANY",
+        json.dumps(
+            {
+                "conn_type": "mysql",
+                "host": "127.0.0.1",
+                "port": 3306,
+                "login": "root",
+                "schema": url.database,
+                "extra": extra,
+            }
+        ),
+    )
+    return resolve_db_hook("sst_mysql_any")
+
+
+@pytest.mark.parametrize("sql", SEVERAL_STATEMENTS)
+def test_a_second_statement_never_runs_even_without_the_sql_check(
+    any_mysql_hook: DbApiHook, mysql_engine: sa.Engine, sql: str
+) -> None:
+    # runner() passes check_sql=False: only the session's guards stand here. The multi-
+    # statements option is off, so the server reads the text as one (broken) statement.
+    with mysql_engine.connect() as conn:
+        conn.execute(sa.text("CREATE TABLE victim (x INT)"))
+        conn.execute(sa.text("INSERT INTO victim VALUES (1), (2)"))
+    with pytest.raises(QueryError, match=r"You have an error in your SQL syntax"):
+        runner(any_mysql_hook).run(sql)
+    with mysql_engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM victim")) == 2
+        assert (
+            conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() AND table_name = 'evil'"
+                )
+            )
+            == 0
+        )
+
+
+def test_the_lexical_sql_mode_is_pinned_whatever_the_login_starts_with(
+    mysql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server or login whose sql_mode has ANSI_QUOTES / NO_BACKSLASH_ESCAPES would read
+    # strings unlike the SQL check. init_command stands in for such a server default.
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+    url = sa.engine.make_url(mysql_url)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SST_MYSQL_ANSI",
+        json.dumps(
+            {"conn_type": "mysql", "host": "127.0.0.1", "login": "root", "schema": url.database}
+        ),
+    )
+    hook = MySqlHook(
+        mysql_conn_id="sst_mysql_ansi",
+        init_command="SET SESSION sql_mode = 'ANSI,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES'",
+    )
+    rows = runner(hook).run("SELECT \"x\" AS status, 'a\\'b' AS s, @@SESSION.sql_mode AS mode").rows
+    status, text, mode = rows[0]
+    assert (status, text) == ("x", "a'b")
+    assert "ANSI_QUOTES" not in mode and "NO_BACKSLASH_ESCAPES" not in mode
+    assert "STRICT_ALL_TABLES" in mode and "PIPES_AS_CONCAT" in mode  # the rest is kept

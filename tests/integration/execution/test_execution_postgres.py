@@ -245,3 +245,52 @@ def test_airflow_task_timeout_inside_the_driver_stops_the_statement(
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert wait_no_sessions(pg_engine) == 0
+
+
+# --- one statement, enforced below the SQL check --------------------------------------------
+
+SEVERAL_STATEMENTS = [
+    "SELECT 'OK' AS status; DELETE FROM victim",
+    "SELECT 'OK' AS status;DELETE FROM victim;",
+    "SELECT 'OK' AS status; COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; "
+    "DELETE FROM victim; COMMIT",
+    "SELECT 'OK' AS status; COMMIT; BEGIN READ WRITE; CREATE TABLE evil (x int); COMMIT",
+    "SELECT 'OK' AS status; ROLLBACK; SET default_transaction_read_only = off; "
+    "INSERT INTO victim VALUES (99); COMMIT",
+    "/* c */ SELECT 1 AS status -- c\n; DROP TABLE victim",
+    "SELECT $$;$$ AS status; DELETE FROM victim",
+]
+
+
+@pytest.mark.parametrize("sql", SEVERAL_STATEMENTS)
+def test_a_second_statement_never_runs_even_without_the_sql_check(
+    pg_hook: DbApiHook, pg_engine: sa.Engine, sql: str
+) -> None:
+    # runner() passes check_sql=False: only the database-side guards stand here. psycopg 3
+    # declares the cursor through the extended protocol; psycopg2 is probed with PQprepare.
+    with pg_engine.connect() as conn:
+        conn.execute(sa.text("CREATE TABLE victim (x int)"))
+        conn.execute(sa.text("INSERT INTO victim VALUES (1), (2)"))
+    with pytest.raises(
+        QueryError, match=r"cannot insert multiple commands into a prepared statement"
+    ):
+        runner(pg_hook).run(sql)
+    with pg_engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM victim")) == 2
+        assert conn.scalar(sa.text("SELECT to_regclass('evil') IS NULL"))
+        assert conn.scalar(sa.text("SHOW default_transaction_read_only")) == "off"
+
+
+def test_the_psycopg2_probe_keeps_the_database_message_for_other_errors(
+    pg_engine: sa.Engine, pg_conn_id: str
+) -> None:
+    with pytest.raises(
+        QueryError, match=r"^query failed on connection 'sst_pg' \(postgresql\): relation"
+    ):
+        runner(Psycopg2Hook(postgres_conn_id=pg_conn_id)).run("SELECT 1 AS status FROM nope")
+
+
+def test_backslash_is_an_ordinary_character_in_strings(pg_hook: DbApiHook) -> None:
+    # standard_conforming_strings is pinned on, as the SQL check reads strings.
+    rows = runner(pg_hook).run("SELECT 'a\\' AS status, length('\\') AS n").rows
+    assert rows == [("a\\", 1)]

@@ -81,3 +81,46 @@ def test_cancel_from_another_thread_interrupts(
     with pytest.raises(QueryError, match=r"^query was cancelled before it finished$"):
         query.run(ENDLESS)
     assert time.monotonic() - started < 5
+
+
+# --- one statement and reads only, enforced below the SQL check ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT 'OK' AS status; DELETE FROM orders", r"one statement at a time"),
+        ("SELECT 'OK' AS status; ATTACH 'evil.db' AS e", r"one statement at a time"),
+        ("ATTACH DATABASE 'evil.db' AS e", r"not authorized"),
+        ("VACUUM INTO 'evil.db'", r"authorization denied"),
+        ("PRAGMA query_only = OFF", r"not authorized"),
+        ("PRAGMA journal_mode = DELETE", r"not authorized"),
+        ("BEGIN IMMEDIATE", r"not authorized"),
+        ("SAVEPOINT s", r"not authorized"),
+        ("CREATE TEMP TABLE evil (x)", r"not authorized"),
+        ("SELECT load_extension('evil') AS status", r"not authorized"),
+        ("SELECT 'OK' AS status, fts3_tokenizer('x') AS t", r"not authorized|no such function"),
+        ("SELECT randomblob(100000000) AS status", r"string or blob too big"),
+    ],
+)
+def test_only_reads_run_even_without_the_sql_check(
+    sqlite_hook: DbApiHook, sqlite_path: Path, sql: str, message: str
+) -> None:
+    before = sorted(p.name for p in sqlite_path.parent.iterdir())
+    digest = sqlite_path.read_bytes()
+    with pytest.raises(QueryError, match=message):
+        runner(sqlite_hook).run(sql)
+    assert sorted(p.name for p in sqlite_path.parent.iterdir()) == before  # no evil.db
+    assert sqlite_path.read_bytes() == digest
+
+
+def test_schema_pragmas_and_json_table_functions_still_read(sqlite_hook: DbApiHook) -> None:
+    rows = (
+        runner(sqlite_hook, max_rows=10)
+        .run(
+            "SELECT 'OK' AS status, (SELECT count(*) FROM pragma_table_info('orders')) AS cols,"
+            " (SELECT count(*) FROM json_each('[1,2,3]')) AS items"
+        )
+        .rows
+    )
+    assert rows == [("OK", 2, 3)]
