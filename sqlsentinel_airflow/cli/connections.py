@@ -1,8 +1,11 @@
 """``validate --check-connections``: resolve each conn_id and check a query's columns, reading no data.
 
-The query is wrapped as ``SELECT * FROM (<query>) sst_check WHERE 1 = 0`` and run through the
-same read-only runner as real evaluations, so the check also proves the connection works and
-the SQL compiles on the real database; only the cursor description is read.
+The query is wrapped as ``SELECT * FROM (<query>) sst_check WHERE 1 = 0`` (the query on lines
+of its own, so a trailing ``--`` comment stays a comment) and run through the same guarded
+runner as real evaluations: the wrapped text is checked again in the live database's dialect,
+runs as one statement in a read-only transaction, and a privileged login is refused as it
+would be at run time. The check also proves the connection works and the SQL compiles on the
+real database; only the cursor description is read.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
 
     target = alert.conn_id or "database.url"
     sql = alert.query.strip().rstrip(";")
-    probe = f"SELECT * FROM ({sql}) sst_check WHERE 1 = 0"
+    probe = f"SELECT * FROM (\n{sql}\n) sst_check WHERE 1 = 0"
     try:
         hook = resolve_db_hook(alert.conn_id, alert.database_url)
         rows = QueryRunner(hook, timeout=alert.timeout, max_rows=1).run(probe)

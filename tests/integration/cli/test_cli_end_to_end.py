@@ -371,3 +371,27 @@ def test_validate_check_connections(sqlite_setup: tuple[Path, dict[str, str], Pa
     assert "wrong.yaml:2 alerts[0].query: query result lacks column(s) status" in proc.stderr
     assert "wrong.yaml:6 alerts[1].query: connection check failed" in proc.stderr
     assert "missing_conn" in proc.stderr and "AIRFLOW_CONN_MISSING_CONN" in proc.stderr
+
+
+def test_validate_check_connections_refuses_a_privileged_login(tmp_path: Path, pg_url: str) -> None:
+    url = sa.engine.make_url(pg_url)
+    (tmp_path / "alerts.yaml").write_text(
+        "alerts:\n"
+        "  - name: su\n    conn_id: wh\n    schedule: '* * * * *'\n"
+        "    query: \"SELECT 'OK' AS status -- a trailing comment\"\n"
+    )
+    env = base_env(tmp_path)
+    env["AIRFLOW_CONN_WH"] = json.dumps(
+        {"conn_type": "postgres", "host": url.host, "login": url.username, "schema": url.database}
+    )
+    env.pop("AIRFLOW__SQLSENTINEL__ALLOW_PRIVILEGED_CONN_IDS", None)
+    proc = sqlsentinel(["validate", "alerts.yaml", "--check-connections"], env, tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (
+        "alerts.yaml:2 alerts[0].query: connection check failed: connection 'wh' logs in as "
+        "'postgres', a privileged login (superuser)"
+    ) in proc.stderr
+    env["AIRFLOW__SQLSENTINEL__ALLOW_PRIVILEGED_CONN_IDS"] = "wh"
+    proc = sqlsentinel(["validate", "alerts.yaml", "--check-connections"], env, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "alerts.yaml: OK, 1 alert (connections checked)" in proc.stdout
