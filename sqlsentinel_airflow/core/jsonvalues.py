@@ -23,6 +23,9 @@ Decisions
   :data:`MAX_NODES` nodes or :data:`MAX_TOTAL_TEXT` characters of text in total becomes one
   abbreviated, truncated string instead. Dict keys become strings.
 - Anything else becomes ``str(v)``, truncated.
+- Several mappings stored side by side (the context columns of every instance of one
+  evaluation) can be fitted into one size budget together (:func:`fit_mappings`): whole
+  entries are dropped, never an exception, and each cut mapping says so in a ``…`` entry.
 
 The conversion is idempotent: ``to_json_value(to_json_value(v)) == to_json_value(v)``.
 """
@@ -36,7 +39,7 @@ import numbers
 import re
 import reprlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -51,7 +54,9 @@ __all__ = [
     "MAX_NODES",
     "MAX_TEXT",
     "MAX_TOTAL_TEXT",
+    "fit_mappings",
     "json_dumps",
+    "stored_size",
     "to_json_value",
     "truncate_text",
 ]
@@ -258,3 +263,60 @@ def json_dumps(value: Any, *, sort_keys: bool = True) -> str:
         ensure_ascii=False,
         allow_nan=False,
     )
+
+
+def stored_size(value: JsonValue) -> int:
+    """Characters of ``value`` as the state store writes it (compact, ASCII-escaped JSON)."""
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def fit_mappings(
+    mappings: Sequence[dict[str, JsonValue]], limit: int
+) -> list[dict[str, JsonValue]]:
+    """``mappings`` (JSON values already) cut so that together they take ``limit`` characters.
+
+    Sizes are :func:`stored_size`. Small mappings are kept whole; the large ones share what
+    is left equally (each one's share is what remains divided by how many remain, smallest
+    first). A cut mapping keeps its entries in order while they fit its share and ends with
+    a ``"…": "[N of M columns cut]"`` entry. Deterministic: the same input gives the same
+    cut. Only when there are so many mappings that their markers alone exceed ``limit``
+    (about ``limit / 40``) does the total go over it, by the markers.
+    """
+    if stored_size(list(mappings)) <= limit + len(mappings) + 1:  # the list adds [ , ]
+        return list(mappings)
+    sizes = [stored_size(m) for m in mappings]
+    out = list(mappings)
+    remaining, left = limit, len(mappings)
+    for index in sorted(range(len(mappings)), key=lambda i: (sizes[i], i)):
+        share = max(0, remaining) // left
+        left -= 1
+        if sizes[index] > share and mappings[index]:
+            out[index] = _cut_mapping(mappings[index], share)
+            remaining -= stored_size(out[index])
+        else:
+            remaining -= sizes[index]
+    return out
+
+
+_SMALLEST_ENTRY = len('"":0,')
+
+
+def _cut_marker(dropped: int, total: int) -> dict[str, JsonValue]:
+    return {_TRUNCATED_ITEMS_KEY: f"[{dropped} of {total} column{'' if total == 1 else 's'} cut]"}
+
+
+def _cut_mapping(mapping: dict[str, JsonValue], budget: int) -> dict[str, JsonValue]:
+    """The entries of ``mapping`` that fit ``budget`` with the marker, in order, and the marker."""
+    total = len(mapping)
+    room = budget - stored_size(_cut_marker(total, total))  # the longest marker it may need
+    kept: dict[str, JsonValue] = {}
+    used = 2  # the braces
+    for key, value in mapping.items():
+        if used + _SMALLEST_ENTRY > room:
+            break
+        entry = stored_size({key: value}) - 2 + 1  # "key":value and a comma
+        if used + entry <= room:
+            kept[key] = value
+            used += entry
+    kept.update(_cut_marker(total - len(kept), total))
+    return kept

@@ -1,4 +1,5 @@
-"""The query contract (PRODUCT 3.3): from a raw result set to alert instances, or one clear error.
+"""The query contract (docs/query-contract.md): from a raw result set to alert instances,
+or one clear error.
 
 The executor hands over the column names and at most ``max_rows + 1`` rows (one more than
 allowed, so "too many rows" is detectable without reading everything). This module decides
@@ -22,19 +23,25 @@ The contract
   return only the offending rows (``SELECT table_name, 'ALERT' AS status ... WHERE late``),
   and an empty result then means "all is well".
 - Every value goes through :func:`~sqlsentinel_airflow.core.jsonvalues.to_json_value`.
+- The context of all instances together is at most :data:`MAX_CONTEXT_BYTES` of stored
+  JSON (history keeps it per instance, for every evaluation): beyond it, whole context
+  columns are dropped (small contexts are kept whole, the large ones share the rest) and a
+  cut context says so in a ``…`` entry. A wide result is still a valid evaluation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlsentinel_airflow.core.jsonvalues import to_json_value, truncate_text
+from sqlsentinel_airflow.core.jsonvalues import fit_mappings, to_json_value, truncate_text
 from sqlsentinel_airflow.core.model import InstanceResult, JsonValue, Outcome, QueryEvaluation
 
 __all__ = [
     "ACTUAL_VALUE_COLUMN",
+    "MAX_CONTEXT_BYTES",
     "STATUS_COLUMN",
     "THRESHOLD_COLUMN",
     "check_columns",
@@ -47,6 +54,10 @@ ACTUAL_VALUE_COLUMN = "actual_value"
 THRESHOLD_COLUMN = "threshold"
 _SPECIAL_COLUMNS = (STATUS_COLUMN, ACTUAL_VALUE_COLUMN, THRESHOLD_COLUMN)
 _SHOWN_STATUS_CHARS = 60
+MAX_CONTEXT_BYTES = 64 * 1024
+"""Most stored JSON (ASCII-escaped, as the state store writes it) for the context of all
+instances of one evaluation together. Only past about 1,700 cut contexts do their markers
+(about 40 bytes each) alone take more."""
 _STATUS_HINT = "the status column must be 'ALERT' or 'OK' (any case)"
 
 
@@ -173,7 +184,16 @@ def _instances(
                 context={columns[i]: to_json_value(row[i]) for i in context_at},
             )
         )
-    return tuple(instances)
+    return _bounded_context(instances)
+
+
+def _bounded_context(instances: list[InstanceResult]) -> tuple[InstanceResult, ...]:
+    """The instances with their contexts fitted into :data:`MAX_CONTEXT_BYTES` together."""
+    contexts = fit_mappings([i.context for i in instances], MAX_CONTEXT_BYTES)
+    return tuple(
+        inst if context is inst.context else dataclasses.replace(inst, context=context)
+        for inst, context in zip(instances, contexts, strict=True)
+    )
 
 
 def _check_row_count(row_count: int, *, keyed: bool, max_rows: int) -> None:

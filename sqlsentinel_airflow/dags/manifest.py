@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlsentinel_airflow.core.atomicfile import write_atomically
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
+from sqlsentinel_airflow.core.config.queryfile import QueryFileRefused, read_query_file
 from sqlsentinel_airflow.errors import ConfigError
 
 __all__ = [
@@ -95,11 +96,17 @@ def query_file_references(text: str) -> tuple[str, ...]:
     return tuple(sorted({m.group(1).strip() for m in _QUERY_FILE.finditer(text)}))
 
 
-def _file_hash(path: Path) -> str | None:
+def _file_hash(base_dir: Path, name: str) -> str | None:
+    """The hash of a query file as the loader reads it (``core/config/queryfile``).
+
+    None when it is missing; for a file the loader refuses (outside the folder, a FIFO,
+    ``/dev/zero``, too large) the refusal itself, read the same safe way: never blocks,
+    never reads more than the size cap.
+    """
     try:
-        return sha256_hex(path.read_bytes())
-    except OSError:
-        return None
+        return sha256_hex(read_query_file(base_dir, name))
+    except QueryFileRefused as refused:
+        return None if refused.missing else f"refused: {refused.message}"
 
 
 def _env_hash(name: str, value: str | None) -> str | None:
@@ -182,7 +189,7 @@ class Fingerprint(BaseModel):
             display_name=display_name,
             env={name: _env_hash(name, env.value_of(name)) for name in sorted(env.read)},
             conn_types=dict(sorted(conn_types.answers.items())) if conn_types else {},
-            files={name: _file_hash(base_dir / name) for name in query_files},
+            files={name: _file_hash(base_dir, name) for name in query_files},
         )
 
     def still_holds(
@@ -212,7 +219,7 @@ class Fingerprint(BaseModel):
                     return False
             except Exception:  # a failing look-up means: validate again, and see it fail there
                 return False
-        return all(_file_hash(base_dir / name) == h for name, h in self.files.items())
+        return all(_file_hash(base_dir, name) == h for name, h in self.files.items())
 
 
 _ERROR_FIELDS = tuple(f.name for f in dataclasses.fields(ConfigError))

@@ -16,10 +16,10 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -27,18 +27,24 @@ from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.redact import redact_url
 
 __all__ = [
+    "CRON_HORIZON_YEARS",
     "CRON_MACROS",
+    "MAX_STATEMENT_TIMEOUT",
+    "MAX_WEBHOOK_TIMEOUT",
     "InvalidValue",
     "check_cron",
     "check_email",
     "check_http_url",
+    "check_plain_text",
     "check_template",
     "check_timezone",
     "did_you_mean",
     "parse_notify_on_error",
     "parse_optional_duration",
     "parse_positive_duration",
+    "parse_statement_timeout",
     "parse_template_text",
+    "parse_webhook_timeout",
 ]
 
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -73,16 +79,30 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("day-of-week", 0, 7, _DAYS),
 )
 _CRON_HINT = "minute hour day-of-month month day-of-week, e.g. '0 9 * * *'"
+CRON_HORIZON_YEARS = 5
+"""A schedule must fire within this many years of a fixed start that has a 29 February."""
+_CRON_HORIZON_START = datetime(2023, 3, 1)  # fixed, so a verdict never depends on today
 
 
 def check_cron(expression: str) -> str:
-    """A five-field cron expression or macro (``@daily``) that croniter accepts."""
-    _check_cron_cached(expression)
+    """A five-field cron expression or macro (``@daily``) that croniter accepts and that fires."""
+    refused = _check_cron_cached(expression)
+    if refused is not None:
+        raise InvalidValue(refused.message, refused.hint)
     return expression
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_cron_cached(expression: str) -> None:
+def _check_cron_cached(expression: str) -> InvalidValue | None:
+    """The refusal of ``expression``, or None; cached both ways (lru_cache keeps no raise)."""
+    try:
+        _check_cron_uncached(expression)
+    except InvalidValue as refused:
+        return refused.with_traceback(None)  # keep no frames alive in the cache
+    return None
+
+
+def _check_cron_uncached(expression: str) -> None:
     text = expression.strip()
     if text.startswith("@"):
         if text.lower() in CRON_MACROS:
@@ -98,10 +118,35 @@ def _check_cron_cached(expression: str) -> None:
             f"({len(fields)} field{'' if len(fields) == 1 else 's'}, not 5)",
             hint=_CRON_HINT,
         )
-    if croniter.is_valid(text):
-        return
-    reason = _cron_reason(fields) or "croniter rejects it"
-    raise InvalidValue(f"{expression!r} is not a valid cron expression ({reason})")
+    if not croniter.is_valid(text):
+        reason = _cron_reason(fields) or "croniter rejects it"
+        raise InvalidValue(f"{expression!r} is not a valid cron expression ({reason})")
+    if not _may_fire(fields):
+        raise InvalidValue(
+            f"{expression!r} never fires: none of its months has that day",
+            hint="check day-of-month against month: February has 28 or 29 days; "
+            "April, June, September and November have 30",
+        )
+
+
+def _may_fire(fields: list[str]) -> bool:
+    """False for a valid expression that can never fire (``0 0 31 2 *``).
+
+    Only a day-of-month restricted together with the month can do that, and only when the
+    day-of-week is ``*`` (cron fires when *either* day field matches). Everything else fires
+    for sure and costs no search; the rest ask croniter for the next fire time.
+    """
+    day, month, weekday = fields[2], fields[3], fields[4]
+    if day in ("*", "?") or month in ("*", "?") or weekday not in ("*", "?"):
+        return True
+    try:
+        schedule = croniter(
+            " ".join(fields), _CRON_HORIZON_START, max_years_between_matches=CRON_HORIZON_YEARS
+        )
+        schedule.get_next(datetime)
+    except CroniterBadDateError:
+        return False
+    return True
 
 
 def _cron_reason(fields: list[str]) -> str | None:
@@ -142,6 +187,37 @@ def _cron_part_reason(
     if len(values) == 2 and values[0] > values[1] and name != "day-of-week":
         return f"{name} range {span} is reversed"
     return None
+
+
+# --- names, tags, owners, silence matches --------------------------------------------------
+
+# C0 controls and DEL, C1 controls, the line and paragraph separators, and the invisible
+# marks that reorder text (bidi embeddings, overrides, isolates): in a name they hide or
+# disguise what is shown in the UI, logs and messages, and PostgreSQL refuses NUL outright.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def check_plain_text(value: str) -> str:
+    """Text shown to people and used as an identifier: no control or bidi characters."""
+    found = _UNPRINTABLE.search(value)
+    if found is not None:
+        char = found.group()
+        raise InvalidValue(
+            f"contains {_describe_char(char)} (U+{ord(char):04X}, character {found.start() + 1})",
+            hint="names, tags, owners and silence matches are one line of printable text: "
+            "remove it; in a quoted string it may be an escape such as \\t or \\u202e",
+        )
+    return value
+
+
+def _describe_char(char: str) -> str:
+    if char in "\u2028\u2029":
+        return "a line separator"
+    if ord(char) < 0xA0:
+        return "a control character"
+    return "an invisible bidirectional-text control"
 
 
 # --- timezone ---------------------------------------------------------------------------
@@ -271,6 +347,38 @@ def parse_positive_duration(value: object) -> timedelta:
         raise InvalidValue(str(exc)) from None
     if delta <= timedelta(0):
         raise InvalidValue(f"{value!r} must be longer than zero", hint="e.g. 30s, 5m, 4h")
+    return delta
+
+
+MAX_STATEMENT_TIMEOUT = timedelta(hours=24)
+"""Longest alert ``timeout``. Every database must be able to take it as its statement
+timeout (PostgreSQL's ``statement_timeout`` stops at 2147483647 ms, about 24.8 days) and the
+task's ``execution_timeout`` and the query watchdog are built from it."""
+MAX_WEBHOOK_TIMEOUT = timedelta(minutes=10)
+"""Longest webhook ``timeout``: one request must not hold up the deliveries behind it."""
+
+
+def parse_statement_timeout(value: object) -> timedelta:
+    """An alert's ``timeout``: a positive duration of at most :data:`MAX_STATEMENT_TIMEOUT`."""
+    delta = parse_positive_duration(value)
+    if delta > MAX_STATEMENT_TIMEOUT:
+        raise InvalidValue(
+            f"timeout {value!r} is longer than 24h, the longest statement timeout allowed",
+            hint="24h is within the statement timeout range of every database (PostgreSQL's "
+            "ends at about 24.8 days); a query that needs longer should read a summary table",
+        )
+    return delta
+
+
+def parse_webhook_timeout(value: object) -> timedelta:
+    """A webhook's ``timeout``: a positive duration of at most :data:`MAX_WEBHOOK_TIMEOUT`."""
+    delta = parse_positive_duration(value)
+    if delta > MAX_WEBHOOK_TIMEOUT:
+        raise InvalidValue(
+            f"timeout {value!r} is longer than 10m, the longest webhook timeout allowed",
+            hint="a receiver that has not answered in minutes will not; "
+            "failed sends are retried, up to delivery_attempts",
+        )
     return delta
 
 

@@ -1,4 +1,4 @@
-"""Typed, immutable models of alerts.yaml (PRODUCT section 3).
+"""Typed, immutable models of alerts.yaml (docs/reference/alerts-yaml.md).
 
 Two stages:
 - *raw* models (``raw.py``: ``RawFile``, ``RawAlert``, ``RawDefaults``) mirror what may be
@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
 
 __all__ = [
@@ -166,7 +167,9 @@ class AlertConfig(_Frozen):
     owner: str = "airflow"
     tags: tuple[str, ...] = ()
     severity: Severity = "warning"
-    timeout: timedelta = timedelta(minutes=5)
+    # Bounded here too, so an alert kept from an earlier release (a manifest's last valid
+    # version) cannot bring back a timeout the databases and the query watchdog cannot take.
+    timeout: timedelta = Field(timedelta(minutes=5), gt=timedelta(0), le=MAX_STATEMENT_TIMEOUT)
     retries: int = 2
     retry_delay: timedelta = timedelta(minutes=1)
     fire_after: int = 1

@@ -109,6 +109,8 @@ def _distinct_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+PlainText = Annotated[str, Field(min_length=1), AfterValidator(checks.check_plain_text)]
+"""Names, tags, owners, silence matches: shown to people, so no control or bidi characters."""
 ConnId = Annotated[str, Field(min_length=1)]
 Cron = Annotated[str, AfterValidator(checks.check_cron)]
 Timezone = Annotated[str, AfterValidator(checks.check_timezone)]
@@ -134,6 +136,16 @@ HttpUrl = Annotated[
 Duration = Annotated[
     timedelta,
     PlainValidator(checks.parse_positive_duration),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
+StatementTimeout = Annotated[
+    timedelta,
+    PlainValidator(checks.parse_statement_timeout),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
+WebhookTimeout = Annotated[
+    timedelta,
+    PlainValidator(checks.parse_webhook_timeout),
     WithJsonSchema(_DURATION_SCHEMA),
 ]
 OptionalDuration = Annotated[
@@ -262,7 +274,7 @@ class RawWebhookChannel(_Raw):
         WithJsonSchema({"enum": [*_METHODS, *(m.lower() for m in _METHODS)]}),
     ] = "POST"
     headers: Annotated[dict[str, str], BeforeValidator(_header_values)] | None = None
-    timeout: Duration | None = None
+    timeout: WebhookTimeout | None = Field(None, description="Request timeout; at most 10m.")
     hmac_secret_conn_id: ConnId | None = Field(
         None, description="Connection whose password signs the body (HMAC-SHA256)."
     )
@@ -301,7 +313,9 @@ class RawAlertSettings(_Raw):
 
     description: str | None = None
     schedule: Cron | None = Field(
-        None, description="Five-field cron expression or macro (@daily), in the alert's timezone."
+        None,
+        description="Five-field cron expression or macro (@daily), in the alert's timezone; "
+        "one that never fires (`0 0 31 2 *`) is refused.",
     )
     enabled: bool | None = Field(None, description="false: the DAG exists but only runs manually.")
     key_columns: (
@@ -316,10 +330,18 @@ class RawAlertSettings(_Raw):
     timezone: Timezone | None = Field(
         None, description="IANA timezone the schedule is read in, e.g. Europe/Berlin."
     )
-    owner: NonEmptyStr | None = None
-    tags: Annotated[tuple[NonEmptyStr, ...], BeforeValidator(_one_or_many)] | None = None
+    owner: PlainText | None = Field(
+        None, description="Owner of the DAG's task; one line of printable text."
+    )
+    tags: Annotated[tuple[PlainText, ...], BeforeValidator(_one_or_many)] | None = Field(
+        None,
+        description="DAG tags, besides `sqlsentinel` and the severity; merged with `defaults`; "
+        "each one line of printable text.",
+    )
     severity: Literal["info", "warning", "critical"] | None = None
-    timeout: Duration | None = Field(None, description="Statement timeout on the database.")
+    timeout: StatementTimeout | None = Field(
+        None, description="Statement timeout on the database; at most 24h."
+    )
     retries: Annotated[int, Field(ge=0)] | None = None
     retry_delay: Duration | None = None
     fire_after: Annotated[int, Field(ge=1)] | None = Field(
@@ -357,12 +379,16 @@ class RawAlert(RawAlertSettings):
         json_schema_extra={"oneOf": [{"required": ["query"]}, {"required": ["query_file"]}]}
     )
 
-    name: NonEmptyStr = Field(description="Unique; the dag_id is dag_id_prefix + slug(name).")
+    name: PlainText = Field(
+        description="Unique, one line of printable text; the dag_id is dag_id_prefix + slug(name)."
+    )
     query: NonEmptyStr | None = Field(
         None, description="The SQL; returns a `status` column ('ALERT' or 'OK')."
     )
     query_file: NonEmptyStr | None = Field(
-        None, description="Path of a .sql file, relative to this YAML file."
+        None,
+        description="Path of a .sql file inside this YAML file's folder, relative to it; "
+        "a regular file of at most 1 MiB.",
     )
 
 
@@ -416,7 +442,7 @@ class RawDatabase(_Raw):
 class RawSilence(_Raw):
     """Planned maintenance: events of matching alerts are suppressed until ``until``."""
 
-    match: NonEmptyStr = Field(description="Alert name or glob (daily_*).")
+    match: PlainText = Field(description="Alert name or glob (daily_*); printable text.")
     until: AwareDateTime = Field(description="End; a time without offset is UTC.")
     starts: AwareDateTime | None = Field(None, description="Start (default: now).")
     reason: str = ""

@@ -1,8 +1,9 @@
 """From a checked raw alert and ``defaults`` to a concrete ``AlertConfig``.
 
-Inheritance rules (PRODUCT 3.1): a setting written on the alert wins over ``defaults``;
-``tags`` are the union (defaults first, order kept, no duplicates); ``notify`` replaces;
-``templates`` merge part by part (an alert's own ``subject`` keeps the default ``html``).
+Inheritance rules (docs/reference/alerts-yaml.md): a setting written on the alert wins
+over ``defaults``; ``tags`` are the union (defaults first, order kept, no duplicates);
+``notify`` replaces; ``templates`` merge part by part (an alert's own ``subject`` keeps the
+default ``html``).
 Settings nobody wrote take the resolved model's own defaults. This is also where checks
 that need more than one value happen: the SQL is loaded from ``query_file`` and checked in
 the dialect of the alert's connection, whose ``conn_id`` may come from ``defaults`` and whose
@@ -12,6 +13,9 @@ refused here.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -29,6 +33,7 @@ from sqlsentinel_airflow.core.config.models import (
     SlackChannel,
     WebhookChannel,
 )
+from sqlsentinel_airflow.core.config.queryfile import QueryFileRefused, read_query_file
 from sqlsentinel_airflow.core.config.raw import (
     RawAlert,
     RawAlertSettings,
@@ -72,7 +77,7 @@ class FileContext:
     broken_defaults: frozenset[str] = frozenset()
     conn_type_of: Callable[[str], str | None] | None = None
     _conn_dialects: dict[str, str | None] = field(default_factory=dict)
-    _query_files: dict[FsPath, str | Problem] = field(default_factory=dict)
+    _query_files: dict[str, str | Problem] = field(default_factory=dict)
 
     def dialect_of_conn(self, conn_id: str) -> str | None:
         """The sqlglot dialect of a connection, asked once per conn_id; None if unknown."""
@@ -87,27 +92,56 @@ class FileContext:
         return self._conn_dialects[conn_id]
 
     def read_query_file(self, relative: str, path: Path) -> str | Problem:
-        target = (self.base_dir / relative).resolve()
-        if target not in self._query_files:
-            self._query_files[target] = _read_sql(target, relative, path, self.base_dir)
-        return self._query_files[target]
+        """The SQL text of ``query_file: relative``, or the problem (located at ``path``)."""
+        if relative not in self._query_files:
+            self._query_files[relative] = _read_sql(self.base_dir, relative, path)
+        found = self._query_files[relative]
+        return dataclasses.replace(found, path=path) if isinstance(found, Problem) else found
 
 
-def _read_sql(target: FsPath, relative: str, path: Path, base_dir: FsPath) -> str | Problem:
+# What a text file of SQL never holds: C0 controls other than tab, newlines and form feed,
+# DEL, C1 controls. Finding one means the file is not SQL (or not only SQL), so it is refused
+# before the SQL parser could quote a piece of it back in its message.
+_NOT_SQL_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _read_sql(base_dir: FsPath, relative: str, path: Path) -> str | Problem:
+    """Read (see ``queryfile``) and decode a query file; messages never quote its contents."""
+    name = f"query_file `{relative}`"
     try:
-        return target.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = read_query_file(base_dir, relative)
+    except QueryFileRefused as refused:
+        return Problem(path, refused.message, refused.hint)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_and_column(data, exc.start)
         return Problem(
             path,
-            f"query_file `{relative}` not found",
-            hint=f"paths are relative to the folder of the YAML file: {base_dir.resolve()}",
+            f"{name} is not UTF-8 text (line {line}, column {column} of the file)",
+            hint="save it as UTF-8",
         )
-    except IsADirectoryError:
-        return Problem(path, f"query_file `{relative}` is a directory, not a .sql file")
-    except UnicodeDecodeError:
-        return Problem(path, f"query_file `{relative}` is not UTF-8 text")
-    except OSError as exc:
-        return Problem(path, f"query_file `{relative}` cannot be read: {exc.strerror}")
+    found = _NOT_SQL_TEXT.search(text)
+    if found is not None:
+        line, column = _line_and_column(text, found.start())
+        return Problem(
+            path,
+            f"{name} is not SQL text: control character U+{ord(found.group()):04X} "
+            f"at line {line}, column {column} of the file",
+            hint="a query file holds the SQL text of one query, saved as UTF-8",
+        )
+    return text
+
+
+def _line_and_column(data: str | bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` (a byte offset when ``data`` is bytes)."""
+    if isinstance(data, bytes):
+        data = data[:offset].decode("utf-8", "replace")
+        offset = len(data)
+    before = data[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def resolve_alert(
