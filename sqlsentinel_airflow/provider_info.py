@@ -35,6 +35,18 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "sqlsentinel_state",
                         "default": "",
                     },
+                    "allow_privileged_conn_ids": {
+                        "description": (
+                            "Connections (conn_ids or globs, comma-separated) whose login may be "
+                            "privileged (PostgreSQL superuser, file or signal roles, write "
+                            "grants; MySQL SUPER, FILE, write grants). Alert queries refuse such "
+                            "logins unless listed here; see docs/security.md."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "warehouse_admin",
+                        "default": "",
+                    },
                     "history_retention": {
                         "description": (
                             "How long `sqlsentinel purge` keeps history by default (duration)."

@@ -29,6 +29,11 @@ __all__ = ["Deadline", "Watchdog", "watchdog"]
 
 log = logging.getLogger(__name__)
 
+# The longest single sleep: ``Condition.wait`` raises OverflowError past threading.TIMEOUT_MAX,
+# which killed the thread (and every later deadline) for a huge timeout. The loop re-reads the
+# heap after each wake, so a capped sleep only costs a wake-up an hour.
+_MAX_WAIT = 3600.0
+
 
 class Deadline:
     """A scheduled action; :meth:`Watchdog.cancel` it once the query has ended."""
@@ -60,6 +65,8 @@ class Watchdog:
 
     def schedule(self, delay: float, action: Callable[[], None], *, name: str) -> Deadline:
         """Run ``action`` (in a new thread named ``name``) ``delay`` seconds from now."""
+        if not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"a deadline needs a finite delay >= 0, got {delay!r}")
         deadline = Deadline(time.monotonic() + delay, action, name)
         with self._cond:
             heapq.heappush(self._heap, (deadline.when, next(self._order), deadline))
@@ -86,6 +93,16 @@ class Watchdog:
             return len(self._heap)
 
     def _serve(self) -> None:
+        try:
+            self._serve_until_idle()
+        except BaseException:  # never leave a dead thread registered: the next schedule()
+            log.exception("%s stopped; the next deadline starts it again", self._name)
+            with self._cond:
+                self._thread = None
+                self._wakes_at = -math.inf
+            raise
+
+    def _serve_until_idle(self) -> None:
         idle_until: float | None = None
         while True:
             due: list[Deadline] = []
@@ -99,7 +116,7 @@ class Watchdog:
                 elif self._heap:
                     idle_until = None
                     self._wakes_at = self._heap[0][0]
-                    self._cond.wait(self._wakes_at - now)
+                    self._cond.wait(min(self._wakes_at - now, _MAX_WAIT))
                     self._wakes_at = -math.inf
                     continue
                 elif idle_until is not None and now >= idle_until:
@@ -108,7 +125,7 @@ class Watchdog:
                 else:
                     idle_until = now + self._linger if idle_until is None else idle_until
                     self._wakes_at = idle_until
-                    self._cond.wait(idle_until - now)
+                    self._cond.wait(min(idle_until - now, _MAX_WAIT))
                     self._wakes_at = -math.inf
                     continue
             for deadline in due:

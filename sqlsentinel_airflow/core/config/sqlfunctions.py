@@ -47,8 +47,7 @@ POSTGRES: tuple[Category, ...] = (
             "query_to_xml query_to_xmlschema query_to_xml_and_xmlschema cursor_to_xml "
             "cursor_to_xmlschema table_to_xml table_to_xmlschema table_to_xml_and_xmlschema "
             "schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml "
-            "database_to_xmlschema database_to_xml_and_xmlschema ts_stat ts_rewrite "
-            "crosstab crosstab2 crosstab3 crosstab4 connectby"
+            "database_to_xmlschema database_to_xml_and_xmlschema ts_stat ts_rewrite"
         ),
         ("crosstab", "connectby"),
     ),
@@ -114,7 +113,7 @@ MYSQL: tuple[Category, ...] = (
     Category(
         "takes a user-level lock that outlives the statement",
         _names("get_lock release_lock release_all_locks"),
-        ("service_get_", "service_release_", "version_tokens_lock"),
+        ("service_get_", "service_release_"),
     ),
     Category(
         "changes a sequence",

@@ -87,3 +87,26 @@ def test_the_thread_leaves_when_idle_and_comes_back_for_the_next_deadline() -> N
     dog.schedule(0.05, lambda: fired.append(2), name="test-deadline")
     assert watchdog_threads() == 1
     assert wait_until(lambda: fired == [1, 2])
+
+
+def test_a_huge_delay_neither_kills_the_thread_nor_hides_later_deadlines() -> None:
+    # A 999,999-day timeout used to make Condition.wait raise OverflowError in the thread;
+    # the dead thread stayed registered and no later deadline ever fired.
+    dog = Watchdog()
+    fired = threading.Event()
+    far = dog.schedule(999_999 * 86_400.0, lambda: None, name="test-far")
+    dog.schedule(0.05, fired.set, name="test-near")
+    assert fired.wait(5)
+    dog.cancel(far)
+
+
+def test_an_impossible_delay_is_refused() -> None:
+    dog = Watchdog()
+    for delay in (float("inf"), float("nan"), -1.0):
+        try:
+            dog.schedule(delay, lambda: None, name="test-bad")
+        except ValueError as exc:
+            assert "finite delay" in str(exc)
+        else:  # pragma: no cover - the assertion below reports it
+            raise AssertionError(f"delay {delay} was accepted")
+    assert dog.pending() == 0
