@@ -83,6 +83,49 @@ def mysql_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_reader_url(pg_url: str) -> Iterator[str]:
+    """``pg_url`` with a read-only login: SELECT on every table of ``public``, also on those
+    the admin creates later (how docs/security.md sets up an alert connection)."""
+    role = f"sst_reader_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    database = sa.engine.make_url(pg_url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'"))
+        conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO {role}'))
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+        conn.execute(
+            sa.text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}")
+        )
+    try:
+        url = sa.engine.make_url(pg_url).set(username=role, password="reader-pw")
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def mysql_reader_url(mysql_url: str) -> Iterator[str]:
+    """``mysql_url`` with a login that has SELECT on its database only."""
+    user = f"sst_reader_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(mysql_url, isolation_level="AUTOCOMMIT")
+    database = sa.engine.make_url(mysql_url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'reader-pw'"))
+        conn.execute(sa.text(f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'"))
+    try:
+        url = sa.engine.make_url(mysql_url).set(username=user, password="reader-pw")
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'%'"))
+        admin.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'state.db'}"
 

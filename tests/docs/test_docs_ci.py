@@ -30,7 +30,7 @@ WORKSPACE_VAR = "${{ github.workspace }}"
 SECRET_VAR = "${{ secrets.AIRFLOW_CONN_WAREHOUSE }}"
 
 
-def _repo(tmp_path: Path, pg_url: str, alerts_yaml: str) -> tuple[Path, dict[str, str]]:
+def _repo(tmp_path: Path, reader_url: str, alerts_yaml: str) -> tuple[Path, dict[str, str]]:
     """A repository like the page assumes: dags/ with the alerts, ci/check_dag_bag.py."""
     repo = tmp_path / "repo"
     (repo / "dags").mkdir(parents=True)
@@ -40,8 +40,8 @@ def _repo(tmp_path: Path, pg_url: str, alerts_yaml: str) -> tuple[Path, dict[str
         text("quickstart-dag-file"), encoding="utf-8"
     )
     (repo / "ci" / "check_dag_bag.py").write_text(text("ci-check-dag-bag"), encoding="utf-8")
-    url = sa.engine.make_url(pg_url)
-    secret = f"postgresql://postgres@{url.host}:{url.port}/{url.database}"
+    url = sa.engine.make_url(reader_url)  # a read-only login, as docs/security.md sets up
+    secret = f"postgresql://{url.username}:{url.password}@{url.host}:{url.port}/{url.database}"
     return repo, {"secret": secret}
 
 
@@ -104,10 +104,10 @@ def test_workflow_shape() -> None:
 
 
 def test_workflow_run_steps_pass_on_a_valid_file_and_fail_on_a_broken_one(
-    tmp_path: Path, pg_url: str
+    tmp_path: Path, pg_url: str, pg_reader_url: str
 ) -> None:
     _orders_table(pg_url)
-    repo, values = _repo(tmp_path, pg_url, text("quickstart-alerts-yaml"))
+    repo, values = _repo(tmp_path, pg_reader_url, text("quickstart-alerts-yaml"))
     steps = [
         s
         for s in _workflow()["jobs"]["validate"]["steps"]
@@ -143,7 +143,7 @@ def test_workflow_run_steps_pass_on_a_valid_file_and_fail_on_a_broken_one(
     assert printed[-2:] == lines_of(text("ci-dag-bag-broken-output")), done.stdout
 
 
-def test_pre_commit_hooks(tmp_path: Path, pg_url: str) -> None:
+def test_pre_commit_hooks(tmp_path: Path, pg_reader_url: str) -> None:
     config = yaml.safe_load(text("ci-pre-commit"))
     (local,) = config["repos"]
     assert local["repo"] == "local"
@@ -158,7 +158,7 @@ def test_pre_commit_hooks(tmp_path: Path, pg_url: str) -> None:
         assert not files.search("dags/sqlsentinel_alerts.py")
     assert hooks["sqlsentinel-check-connections"]["stages"] == ["manual"]
 
-    repo, values = _repo(tmp_path, pg_url, text("quickstart-alerts-yaml"))
+    repo, values = _repo(tmp_path, pg_reader_url, text("quickstart-alerts-yaml"))
     env = docs_env(repo / ".airflow", {"AIRFLOW_CONN_WAREHOUSE": values["secret"]})
     # What the connection check adds: the database has no `orders` table yet -> refused.
     check = hooks["sqlsentinel-check-connections"]["entry"]

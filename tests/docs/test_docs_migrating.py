@@ -92,7 +92,7 @@ def test_dag_file_turns_the_standalone_file_into_the_documented_dags(tmp_path: P
 
 
 @pytest.fixture
-def warehouse(pg_url: str) -> Iterator[str]:
+def warehouse(pg_url: str, pg_reader_url: str) -> Iterator[str]:
     """The example's warehouse on PostgreSQL: yesterday's orders sum to 8,500."""
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
@@ -101,8 +101,8 @@ def warehouse(pg_url: str) -> Iterator[str]:
             sa.text("INSERT INTO orders VALUES (CURRENT_DATE - 1, 5000), (CURRENT_DATE - 1, 3500)")
         )
     engine.dispose()
-    u = sa.engine.make_url(pg_url)
-    yield f"postgresql://{u.username}@{u.host}:{u.port}/{u.database}"
+    u = sa.engine.make_url(pg_reader_url)  # a read-only login, as docs/security.md sets up
+    yield f"postgresql://{u.username}:{u.password}@{u.host}:{u.port}/{u.database}"
 
 
 def _subjects() -> dict[str, str]:

@@ -97,7 +97,8 @@ def _airflow_conn(database: str, url: str, tmp_path: Path) -> str:
         return json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")})
     parsed = sa.engine.make_url(url)
     scheme = "postgresql" if database == "postgres" else "mysql"
-    return f"{scheme}://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
+    login = f"{parsed.username}:{parsed.password}" if parsed.password else parsed.username
+    return f"{scheme}://{login}@{parsed.host}:{parsed.port}/{parsed.database}"
 
 
 @pytest.mark.airflow
@@ -120,7 +121,17 @@ def test_example_runs_on_the_real_database(
         with engine.begin() as conn:
             for statement in setup:
                 conn.exec_driver_sql(statement)
-        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", _airflow_conn(database, url, tmp_path))
+        # The alert reads through a read-only login, as docs/security.md sets one up.
+        reader = (
+            url
+            if database == "sqlite"
+            else str(
+                request.getfixturevalue(
+                    "pg_reader_url" if database == "postgres" else "mysql_reader_url"
+                )
+            )
+        )
+        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", _airflow_conn(database, reader, tmp_path))
 
         def evaluate() -> tuple[str, object, object, dict[str, object]]:
             hook = resolve_db_hook(alert.conn_id, alert.database_url)
@@ -189,7 +200,9 @@ def test_snowflake_and_bigquery_validate_in_their_dialect(
 
 
 @pytest.mark.postgres
-def test_keyed_alert_fires_and_resolves_per_instance(tmp_path: Path, pg_url: str) -> None:
+def test_keyed_alert_fires_and_resolves_per_instance(
+    tmp_path: Path, pg_url: str, pg_reader_url: str
+) -> None:
     engine = sa.create_engine(pg_url)
     try:
         with engine.begin() as conn:
@@ -201,12 +214,13 @@ def test_keyed_alert_fires_and_resolves_per_instance(tmp_path: Path, pg_url: str
                 "('orders', now() - interval '1 hour'), ('payments', now() - interval '1 hour')"
             )
         (tmp_path / "alerts.yaml").write_text(text("contract-keyed-yaml"), encoding="utf-8")
-        url = sa.engine.make_url(pg_url)
+        url = sa.engine.make_url(pg_reader_url)
         env = docs_env(
             tmp_path / "airflow",
             {
                 "AIRFLOW_CONN_WAREHOUSE": (
-                    f"postgresql://{url.username}@{url.host}:{url.port}/{url.database}"
+                    f"postgresql://{url.username}:{url.password}@{url.host}:{url.port}"
+                    f"/{url.database}"
                 )
             },
         )

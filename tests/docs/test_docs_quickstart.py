@@ -42,7 +42,7 @@ def _airflow_uri(sa_url: str) -> sa.engine.URL:
     return sa.engine.make_url(sa_url)
 
 
-def test_quickstart(tmp_path: Path, pg_url: str) -> None:
+def test_quickstart(tmp_path: Path, pg_url: str, pg_reader_url: str) -> None:
     home = tmp_path / "airflow"
     dags = home / "dags"
     dags.mkdir(parents=True)
@@ -70,12 +70,13 @@ def test_quickstart(tmp_path: Path, pg_url: str) -> None:
         engine.dispose()
 
     # 3. Connections: the page's commands, with the test's database and SMTP port.
-    url = _airflow_uri(pg_url)
+    url = _airflow_uri(pg_reader_url)  # a read-only login, as docs/security.md sets up
     connections = text("quickstart-connections")
     placeholder = "postgresql://alerts_reader:change-me@warehouse.example.com:5432/analytics"
     assert placeholder in connections and "--conn-port 1025" in connections
     connections = connections.replace(
-        placeholder, f"postgresql://postgres:change-me@{url.host}:{url.port}/{url.database}"
+        placeholder,
+        f"postgresql://{url.username}:change-me@{url.host}:{url.port}/{url.database}",
     ).replace("--conn-port 1025", f"--conn-port {smtp_port}")
     added = run_shell(connections, cwd=home, env=env)
     assert "Successfully added `conn_id`=warehouse" in added.stdout

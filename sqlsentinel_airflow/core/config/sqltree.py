@@ -170,6 +170,11 @@ def _statement_problem(statements: list[Any], dialect: str | None) -> tuple[str,
             problem = _function_problem(node, dialect)
             if problem is not None:
                 return problem
+        if isinstance(node, exp.PropertyEQ) and isinstance(node.this, exp.SessionParameter):
+            return (
+                f"query assigns the server variable @@{node.this.name}; {READ_ONLY_RULE}",
+                "read variables with @@name; an alert query may not set them",
+            )
         if isinstance(node, _WRITES):
             return (
                 f"query contains {_a(_kind(node))} statement; {READ_ONLY_RULE}",

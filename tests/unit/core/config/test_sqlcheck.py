@@ -341,3 +341,19 @@ def test_a_parser_crash_on_one_query_is_that_alert_s_located_error() -> None:
         "alerts.yaml:5:12 alerts[0].query: query does not parse as tsql SQL: the SQL parser "
         "failed on it (ValueError: Cannot convert empty name into var"
     )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT @@global.net_write_timeout := 61 AS status",
+        "SELECT 'OK' AS status, (@@session.sql_mode := '') AS m",
+    ],
+)
+def test_assigning_a_server_variable_is_refused(sql: str) -> None:
+    with pytest.raises(UnsafeQuery, match=r"query assigns the server variable @@"):
+        check_query(sql, "mysql")
+
+
+def test_user_variables_stay_allowed() -> None:
+    assert check_query("SELECT @n := 1 AS status, @@version AS v", "mysql") == QueryCheck("mysql")
