@@ -26,6 +26,11 @@ class HostileCase:
     ``db_layer_only``: why the checker cannot judge it (the database has to stop it).
     ``server_wide``: never run it as root unless the checker refused it (it could stop or
     reconfigure the shared server for everyone).
+    ``opt_in_risk``: what a privileged login that an operator opted in
+    (``allow_privileged_conn_ids``) lets through, as docs/security.md says: the body of a
+    function or view the database's own users created runs with the login's rights. Such
+    a case is not run as root (mode A); the read-only login (B) and the refusal of a
+    privileged login (C) are what stop it.
     """
 
     name: str
@@ -34,6 +39,7 @@ class HostileCase:
     note: str
     db_layer_only: str | None = None
     server_wide: bool = False
+    opt_in_risk: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,13 @@ def _h(
     *,
     db_layer_only: str | None = None,
     server_wide: bool = False,
+    opt_in_risk: str | None = None,
 ) -> None:
     name = f"{klass}-{sum(1 for c in _HOSTILE if c.klass == klass) + 1:02d}"
-    _HOSTILE.append(HostileCase(name, klass, sql, note, db_layer_only, server_wide))
+    _HOSTILE.append(HostileCase(name, klass, sql, note, db_layer_only, server_wide, opt_in_risk))
+
+
+OPT_IN_BODY = "a function or view body runs with the opted-in login's rights"
 
 
 STORED_FN = "the function body is not in the text; the read-only transaction stops its write"
@@ -751,18 +761,21 @@ _h(
     "SELECT evil_global_fn() AS status",
     "a stored function that changes a global setting (SET GLOBAL is not a table write)",
     db_layer_only="the function body is not in the text",
+    opt_in_risk=OPT_IN_BODY,
 )
 _h(
     "routine",
     "SELECT evil_read_fn() AS status",
     "a stored function that returns LOAD_FILE of the canary",
     db_layer_only="the function body is not in the text",
+    opt_in_risk=OPT_IN_BODY,
 )
 _h(
     "routine",
     "SELECT s AS status FROM canary_view",
     "a DEFINER view over LOAD_FILE: reads a server file with its definer's FILE privilege",
     db_layer_only="the view's definition is not in the text",
+    opt_in_risk=OPT_IN_BODY,
 )
 _h(
     "routine",
