@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Category", "categories_for", "refused_function"]
+__all__ = ["Category", "categories_for", "refused_function", "refused_relation"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ POSTGRES: tuple[Category, ...] = (
     ),
     Category(
         "reads or writes server files or large objects",
-        _names("pg_read_file pg_read_binary_file pg_stat_file loread lowrite pg_logdir_ls"),
+        _names(
+            "pg_read_file pg_read_binary_file pg_stat_file loread lowrite pg_logdir_ls "
+            "pg_show_all_file_settings pg_hba_file_rules pg_ident_file_mappings"
+        ),
         ("lo_", "pg_ls_", "pg_file_"),
     ),
     Category(
@@ -154,6 +157,21 @@ _BY_DIALECT: dict[str | None, tuple[Category, ...]] = {
     "sqlite": SQLITE,
 }
 _ALL = POSTGRES + MYSQL + SQLITE
+
+
+# System views that read server files when selected from (PostgreSQL 10 to 16: superusers
+# only, but an opted-in superuser login would read pg_hba.conf through them).
+POSTGRES_FILE_VIEWS = frozenset({"pg_hba_file_rules", "pg_file_settings", "pg_ident_file_mappings"})
+_RELATIONS: dict[str | None, frozenset[str]] = {
+    "postgres": POSTGRES_FILE_VIEWS,
+    "redshift": POSTGRES_FILE_VIEWS,
+    None: POSTGRES_FILE_VIEWS,
+}
+
+
+def refused_relation(name: str, dialect: str | None) -> bool:
+    """A table or view that reads server files when selected from (``name`` case-folded)."""
+    return name in _RELATIONS.get(dialect, frozenset())
 
 
 def categories_for(dialect: str | None) -> tuple[Category, ...]:

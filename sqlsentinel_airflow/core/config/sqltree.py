@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from sqlsentinel_airflow.core.config.sqlcheck import READ_ONLY_RULE
-from sqlsentinel_airflow.core.config.sqlfunctions import refused_function
+from sqlsentinel_airflow.core.config.sqlfunctions import refused_function, refused_relation
 from sqlsentinel_airflow.core.config.sqllex import (
     UnicodeEscapeError,
     control_character,
@@ -170,6 +170,11 @@ def _statement_problem(statements: list[Any], dialect: str | None) -> tuple[str,
             problem = _function_problem(node, dialect)
             if problem is not None:
                 return problem
+        if isinstance(node, exp.Table) and refused_relation(str(node.name).lower(), dialect):
+            return (
+                f"query reads {node.name}, a system view over server files; {READ_ONLY_RULE}",
+                None,
+            )
         if isinstance(node, exp.PropertyEQ) and isinstance(node.this, exp.SessionParameter):
             return (
                 f"query assigns the server variable @@{node.this.name}; {READ_ONLY_RULE}",

@@ -767,15 +767,11 @@ _h(
     "file",
     "SELECT * FROM pg_hba_file_rules",
     "reads pg_hba.conf",
-    db_layer_only="a view, not a function call: only superusers may read it, and the "
-    "least-privilege check refuses them",
 )
 _h(
     "file",
     "SELECT * FROM pg_show_all_file_settings() AS status",
     "reads every configuration file",
-    db_layer_only="revoked from PUBLIC: only superusers may call it, and the least-privilege "
-    "check refuses them",
 )
 _h(
     "file",

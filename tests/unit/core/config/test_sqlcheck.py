@@ -357,3 +357,16 @@ def test_assigning_a_server_variable_is_refused(sql: str) -> None:
 
 def test_user_variables_stay_allowed() -> None:
     assert check_query("SELECT @n := 1 AS status, @@version AS v", "mysql") == QueryCheck("mysql")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 'OK' AS status FROM pg_hba_file_rules",
+        "SELECT 'OK' AS status FROM pg_catalog.PG_FILE_SETTINGS",
+        "SELECT 'OK' AS status FROM (SELECT * FROM pg_ident_file_mappings) AS m",
+    ],
+)
+def test_system_views_over_server_files_are_refused(sql: str) -> None:
+    with pytest.raises(UnsafeQuery, match=r"a system view over server files"):
+        check_query(sql, "postgres")
