@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 from e2e_receivers import HttpReceiver, MailReceiver
-from e2e_support import FIGURES, PG_ADMIN_URL, STAGE_STARTED
+from e2e_support import FIGURES, PG_ADMIN_URL, READER_PREFIX, STAGE_STARTED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -48,6 +48,9 @@ def databases() -> Iterator[Callable[[str], str]]:
     with admin.connect() as conn:
         for name in created:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in created:  # read-only logins made by e2e_support.reader_conn_uri
+            role = READER_PREFIX + name.removeprefix("sse2e_")
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
     admin.dispose()
 
 

@@ -46,6 +46,32 @@ def airflow_conn_uri(database: str) -> str:
     return f"postgres://{auth}@{url.host or '127.0.0.1'}:{url.port or 5432}/{database}"
 
 
+READER_PREFIX = "sse2e_reader_"
+
+
+def reader_conn_uri(database: str) -> str:
+    """``AIRFLOW_CONN_*`` URI of a read-only login on ``database`` (SELECT on its tables,
+    also on those created later), made as docs/security.md shows: alert queries refuse a
+    superuser. The ``databases`` fixture drops these roles with the databases."""
+    role = READER_PREFIX + database.removeprefix("sse2e_")
+    admin = sa.create_engine(pg_url(database), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'"))
+            conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO {role}'))
+            conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+            conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+            conn.execute(
+                sa.text(
+                    f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}"
+                )
+            )
+    finally:
+        admin.dispose()
+    url = sa.engine.make_url(PG_ADMIN_URL)
+    return f"postgres://{role}:reader-pw@{url.host or '127.0.0.1'}:{url.port or 5432}/{database}"
+
+
 @contextmanager
 def launched(
     root: Path,

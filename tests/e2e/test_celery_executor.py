@@ -29,7 +29,14 @@ import redis
 import sqlalchemy as sa
 from e2e_deployment import AirflowDeployment, wait_until
 from e2e_receivers import HttpReceiver, MailReceiver
-from e2e_support import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
+from e2e_support import (
+    airflow_conn_uri,
+    launched,
+    pg_url,
+    reader_conn_uri,
+    record_figure,
+    smtp_env,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_celery")]
 
@@ -76,7 +83,7 @@ def pg(databases: Callable[[str], str]) -> Iterator[Databases]:
         conn.execute(sa.text("CREATE TABLE control (name text PRIMARY KEY, firing boolean)"))
         for name in NAMES:
             conn.execute(sa.text("INSERT INTO control VALUES (:n, true)"), {"n": name})
-    yield Databases(engine, airflow_conn_uri(warehouse), airflow_conn_uri(state))
+    yield Databases(engine, reader_conn_uri(warehouse), airflow_conn_uri(state))
     engine.dispose()
 
 

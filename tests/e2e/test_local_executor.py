@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from e2e_deployment import AirflowDeployment, wait_until
 from e2e_receivers import HttpReceiver, MailReceiver
-from e2e_support import airflow_conn_uri, launched, pg_url, record_figure, smtp_env
+from e2e_support import launched, pg_url, reader_conn_uri, record_figure, smtp_env
 
 from sqlsentinel_airflow.core.config import load_config_text
 
@@ -90,7 +90,7 @@ def warehouse(databases: Callable[[str], str]) -> Iterator[Warehouse]:
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE backlog (id integer PRIMARY KEY)"))
         conn.execute(sa.text("INSERT INTO backlog SELECT generate_series(1, 9)"))
-    yield Warehouse(engine, airflow_conn_uri(name))
+    yield Warehouse(engine, reader_conn_uri(name))
     engine.dispose()
 
 
