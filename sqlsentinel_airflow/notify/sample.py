@@ -4,15 +4,22 @@
 ``test``, shown as ``[TEST]``) for the alert, renders it with the alert's own templates
 *strictly* (a broken custom template is reported, not replaced by the default) and sends it
 through each configured channel directly, without the outbox and without touching state.
+
+The loader uses the same sample events to refuse a template that exceeds a rendering limit
+(:func:`template_problem`): a template is checked once per text, before the alert it belongs
+to is known, so it is rendered for :data:`SAMPLE_ALERT`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.events import channel_id, event_payload
@@ -20,10 +27,29 @@ from sqlsentinel_airflow.core.model import Event, EventKind, Reason, State
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
+from sqlsentinel_airflow.notify.templates import (
+    TemplateLimitError,
+    message_context,
+    render_template,
+)
 
-__all__ = ["SampleResult", "sample_payload", "send_samples"]
+__all__ = ["SAMPLE_ALERT", "SampleResult", "sample_payload", "send_samples", "template_problem"]
 
 TEST_REASON = "test message from `sqlsentinel notify-test`, not a real alert"
+
+SAMPLE_ALERT = AlertConfig.model_validate(
+    {
+        "name": "Example alert",
+        "slug": "example_alert",
+        "dag_id": "sqlsentinel_example_alert",
+        "description": "An example alert, to check a template",
+        "query": "SELECT 1",
+        "schedule": "@daily",
+        "key_columns": ("region",),
+        "tags": ("example",),
+    }
+)
+"""The alert a template is rendered for when it is checked on its own (see template_problem)."""
 
 
 @dataclass(frozen=True)
@@ -98,3 +124,33 @@ def send_samples(alert: AlertConfig, kind: EventKind = EventKind.FIRING) -> list
             SampleResult(index, config.channel, cid, sender.describe(), sender.send(event))
         )
     return results
+
+
+@functools.lru_cache(maxsize=1024)
+def template_problem(source: str) -> str | None:
+    """Why ``source`` cannot render on a sample event of every kind within the limits, or None.
+
+    Only a limit (``notify.sandbox``) or a sandbox refusal is a problem here: both come from
+    the template itself. Any other failure may come from the sample's made-up values (a
+    context column the sample lacks), so it is left to ``notify-test`` and, at delivery, to
+    the fallback to the default template. A syntax error is raised (TemplateSyntaxError):
+    the caller says where. Cached per text: alerts often share templates.
+    """
+    for kind, payload in _sample_payloads():
+        context = message_context(payload)  # fresh per render: a template may mutate a list
+        try:
+            render_template("text", source, context)
+        except TemplateLimitError as exc:
+            return f"template exceeds a limit on a sample `{kind.value}` event: {exc}"
+        except SecurityError as exc:
+            return f"template is refused by the sandbox on a sample `{kind.value}` event: {exc}"
+        except TemplateSyntaxError:
+            raise
+        except Exception:  # it may depend on the sample's made-up values, see above
+            continue
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _sample_payloads() -> tuple[tuple[EventKind, dict[str, Any]], ...]:
+    return tuple((kind, sample_payload(SAMPLE_ALERT, kind)) for kind in EventKind)

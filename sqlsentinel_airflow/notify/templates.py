@@ -7,7 +7,9 @@ then the alert's (or ``defaults``') ``templates:``, then the built-in default; e
 may be one template for every kind or a mapping ``{firing: ..., resolved: ...}``.
 
 Safety, decided once here:
-- templates run in Jinja's ``SandboxedEnvironment``;
+- templates run in a bounded Jinja sandbox (``notify.sandbox``): no Python internals, and
+  limits on value and output size, loop work, call depth and CPU time, so a template can
+  neither hang a run nor exhaust memory (docs/notifications.md, "Template limits");
 - query values are *data*: they reach a template as variables and are never parsed as
   template code, so a value ``{{ 7*7 }}`` arrives literally;
 - the HTML part autoescapes, and the Slack part escapes ``&``, ``<`` and ``>`` in every
@@ -15,8 +17,9 @@ Safety, decided once here:
 - a subject from a standalone SQL Sentinel file (``"Alert: {alert_name}"``, no Jinja marker)
   is filled in the old way, with a formatter that allows plain names only (no attribute or
   index access);
-- a custom template that fails to render never blocks a notification: the default template
-  is used and the problem is reported (``notify-test`` renders strictly and shows it).
+- a custom template that fails to render, or exceeds a limit, never blocks a notification:
+  the default template is used and the problem is reported (``notify-test`` renders strictly
+  and shows it; ``validate`` refuses a template that exceeds a limit on a sample event).
 
 Pure Python: no Airflow import, so the texts are unit-tested without it.
 """
@@ -34,12 +37,17 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from jinja2 import Template
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
 from sqlsentinel_airflow.core.config.models import MessageTemplates, TemplateText
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.sandbox import (
+    BoundedEnvironment,
+    TemplateLimitError,
+    check_format_spec,
+    render_bounded,
+)
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -49,10 +57,12 @@ __all__ = [
     "MAX_VALUE_CHARS",
     "Part",
     "Rendered",
+    "TemplateLimitError",
     "display",
     "is_legacy_format",
     "message_context",
     "render_part",
+    "render_template",
     "slack_escape",
 ]
 
@@ -296,10 +306,10 @@ def _slack_finalize(value: Any) -> str:
     return slack_escape("" if value is None else str(value))
 
 
-_ENVIRONMENTS: dict[str, SandboxedEnvironment] = {
-    "plain": SandboxedEnvironment(autoescape=False),
-    "html": SandboxedEnvironment(autoescape=True),
-    "slack": SandboxedEnvironment(autoescape=False, finalize=_slack_finalize),
+_ENVIRONMENTS: dict[str, BoundedEnvironment] = {
+    "plain": BoundedEnvironment(autoescape=False),
+    "html": BoundedEnvironment(autoescape=True),
+    "slack": BoundedEnvironment(autoescape=False, finalize=_slack_finalize),
 }
 _FLAVOR: dict[Part, str] = {"subject": "plain", "text": "plain", "html": "html", "slack": "slack"}
 
@@ -353,6 +363,7 @@ def _format_legacy(source: str, context: Mapping[str, Any], flavor: str) -> str:
             continue
         text, raw = values[field]
         if spec:
+            check_format_spec(spec, f"the format of `{{{field}}}`")
             # "{actual_value:.2f}" over a text value shows the text
             with contextlib.suppress(TypeError, ValueError):
                 text = format(raw, spec)
@@ -373,12 +384,20 @@ def _template_for(candidate: TemplateText | None, kind: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _render_source(part: Part, source: str, context: Mapping[str, Any]) -> str:
+def render_template(part: Part, source: str, context: Mapping[str, Any]) -> str:
+    """``source`` rendered for ``part`` as is, within the sandbox's limits; raises on failure.
+
+    Raises TemplateLimitError when the template exceeds a limit, or whatever the template
+    raised (an undefined value called, a type error...).
+    """
     flavor = _FLAVOR[part]
     if is_legacy_format(source):
-        text = _format_legacy(source, context, flavor)
-    else:
-        text = _compiled(flavor, source).render(**context)
+        return _format_legacy(source, context, flavor)
+    return render_bounded(_compiled(flavor, source), dict(context))
+
+
+def _render_source(part: Part, source: str, context: Mapping[str, Any]) -> str:
+    text = render_template(part, source, context)
     if part == "subject":
         text = " ".join(text.split())
         if len(text) > MAX_SUBJECT_CHARS:
@@ -413,7 +432,10 @@ def render_part(
         return Rendered(_render_source(part, chosen, context), origin)
     except Exception as exc:  # any failure of a user's template falls back
         where = "the channel's" if origin == "channel" else "the alert's `templates`"
-        problem = f"{where} {part} template for {kind!r} failed ({type(exc).__name__}: {exc})"
+        if isinstance(exc, TemplateLimitError):
+            problem = f"{where} {part} template for {kind!r} exceeds a limit: {exc}"
+        else:
+            problem = f"{where} {part} template for {kind!r} failed ({type(exc).__name__}: {exc})"
         if strict:
             raise DeliveryError(problem, recoverable=False) from None
         return Rendered(
