@@ -4,6 +4,7 @@ Modules, one concept each:
 
 - ``base``       the declarative ``Channel`` base, ``DeliveryResult``, redaction of secrets
 - ``templates``  sandboxed Jinja message texts with a default per event kind and part
+- ``sandbox``    the bounded Jinja sandbox: output, value, loop, call, integer and time limits
 - ``email``      ``EmailSender`` over the smtp provider's ``SmtpHook`` (text + HTML)
 - ``slack``      ``SlackSender`` over ``SlackWebhookHook`` or a per-alert ``webhook_url``
 - ``webhook``    ``WebhookSender`` over ``HttpHook``: versioned JSON, idempotency key, HMAC
