@@ -40,7 +40,9 @@ def make_fetch(
             hook = resolve_db_hook(alert.conn_id, alert.database_url)
             if hooks is not None:
                 hooks[where] = hook
-        runner = QueryRunner(hook, timeout=alert.timeout, max_rows=alert.max_rows)
+        runner = QueryRunner(
+            hook, timeout=alert.timeout, max_rows=alert.max_rows, checked_dialect=alert.dialect
+        )
         return runner.run(alert.query)
 
     return fetch

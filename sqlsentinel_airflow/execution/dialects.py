@@ -612,7 +612,7 @@ class SqliteSession(DbSession):
         text = str(exc).lower()
         if name == "SQLITE_INTERRUPT" or text == "interrupted":
             return ErrorKind.TIMEOUT if self.deadline_passed else ErrorKind.INTERRUPTED
-        if name == "SQLITE_AUTH" or text in ("not authorized", "authorization denied"):
+        if name == "SQLITE_AUTH" or text.startswith(("not authorized", "authorization denied")):
             return ErrorKind.DENIED
         if name.startswith("SQLITE_READONLY") or "readonly database" in text:
             return ErrorKind.READ_ONLY

@@ -1,11 +1,12 @@
 """Run one alert query through a DbApiHook: read-only, time-limited, capped, cancellable.
 
 :class:`QueryRunner` opens a fresh connection from the hook, checks the SQL again in the
-dialect of the database it reached (``sqlcheck``: validation may not have known it), lets the
-driver's session (``dialects.py``) make it read-only, one statement only, with a
-database-side statement timeout, refuses a privileged login (``privileges.py``), fetches at most ``max_rows + 1`` rows (one more than allowed, so the
-contract check can tell "too many rows" without reading them all), and always rolls back
-and closes. A watchdog (``watchdog.py``, one thread for all queries) cancels the statement
+dialect of the database it reached unless it was already accepted in that very dialect
+(``sqlcheck``: validation may not have known the connection's type), lets the driver's
+session (``dialects.py``) make it read-only, one statement only, with a database-side
+statement timeout, refuses a privileged login (``privileges.py``), fetches at most
+``max_rows + 1`` rows (one more than allowed, so the contract check can tell "too many rows"
+without reading them all), and always rolls back and closes. A watchdog (``watchdog.py``, one thread for all queries) cancels the statement
 if the database has not stopped it a little after the timeout, so a timeout is reported
 even when the database's own guard fails; if the statement still runs as long again (a dead
 network carries neither the answer nor the cancel), it shuts the connection's socket so the
@@ -176,6 +177,9 @@ class QueryRunner:
 
     ``check_sql`` (the default) refuses a text the read-only check refuses in the live
     database's dialect; False leaves only the database-side guards (tests of those alone).
+    ``checked_dialect``: the dialect this exact text was already accepted in (an alert's
+    ``dialect`` from validation); the check is not repeated when the live database reads
+    that same dialect, so a task does not import the SQL parser again.
     ``allow_privileged``: run even with a privileged login (True), refuse (False), or ask
     ``[sqlsentinel] allow_privileged_conn_ids`` (None, the default).
     """
@@ -187,6 +191,7 @@ class QueryRunner:
         timeout: timedelta,
         max_rows: int,
         check_sql: bool = True,
+        checked_dialect: str | None = None,
         allow_privileged: bool | None = None,
     ) -> None:
         if timeout <= timedelta(0):
@@ -197,6 +202,7 @@ class QueryRunner:
         self.timeout = timeout
         self.max_rows = max_rows
         self.check_sql = check_sql
+        self.checked_dialect = checked_dialect
         self.allow_privileged = allow_privileged
         self._label = describe_hook(hook)
         self._lock = threading.Lock()
@@ -273,7 +279,9 @@ class QueryRunner:
             raise QueryError(
                 f"could not start the query on {self._label}: {self._redact(one_line(str(exc)))}"
             ) from None
-        if self.check_sql:
+        if self.check_sql and (
+            self.checked_dialect is None or self.checked_dialect != session.dialect
+        ):
             try:
                 check_query(sql, session.dialect)
             except UnsafeQuery as exc:

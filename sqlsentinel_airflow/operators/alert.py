@@ -171,7 +171,12 @@ class SentinelAlertOperator(BaseOperator):
         from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
         hook = resolve_db_hook(self.alert.conn_id, self.alert.database_url)
-        runner = QueryRunner(hook, timeout=self.alert.timeout, max_rows=self.alert.max_rows)
+        runner = QueryRunner(
+            hook,
+            timeout=self.alert.timeout,
+            max_rows=self.alert.max_rows,
+            checked_dialect=self.alert.dialect,
+        )
         with self._runner_lock:
             self._runner = runner
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -98,7 +100,7 @@ def test_cancel_from_another_thread_interrupts(
         ("BEGIN IMMEDIATE", r"not authorized"),
         ("SAVEPOINT s", r"not authorized"),
         ("CREATE TEMP TABLE evil (x)", r"not authorized"),
-        ("SELECT load_extension('evil') AS status", r"not authorized"),
+        ("SELECT load_extension('evil') AS status", r"guard .*not authorized to use function"),
         ("SELECT 'OK' AS status, fts3_tokenizer('x') AS t", r"not authorized|no such function"),
         ("SELECT randomblob(100000000) AS status", r"string or blob too big"),
     ],
@@ -124,3 +126,42 @@ def test_schema_pragmas_and_json_table_functions_still_read(sqlite_hook: DbApiHo
         .rows
     )
     assert rows == [("OK", 2, 3)]
+
+
+# --- the SQL check again, in the dialect of the database reached ------------------------------
+
+
+def test_the_text_is_checked_again_unless_accepted_in_this_very_dialect(
+    sqlite_hook: DbApiHook,
+) -> None:
+    sql = "SELECT load_extension('evil') AS status"
+
+    def run_with(**kwargs: object) -> None:
+        QueryRunner(sqlite_hook, timeout=timedelta(seconds=5), max_rows=1, **kwargs).run(sql)  # type: ignore[arg-type]
+
+    with pytest.raises(
+        QueryError, match=r"^query refused before it ran .*\(checked as sqlite SQL\)"
+    ):
+        run_with()
+    with pytest.raises(QueryError, match=r"\(checked as sqlite SQL\): query calls load_extension"):
+        run_with(checked_dialect="postgres")  # validated for another database: checked again
+    with pytest.raises(QueryError, match=r"sqlite's guard .*not authorized"):
+        run_with(checked_dialect="sqlite")  # trusted as checked; the authorizer still stands
+
+
+def test_a_text_checked_in_this_dialect_does_not_import_the_parser(
+    sqlite_hook: DbApiHook, sqlite_path: Path
+) -> None:
+    script = f"""
+import json, os, sys
+from datetime import timedelta
+os.environ["AIRFLOW_CONN_SST_SQLITE"] = json.dumps({{"conn_type": "sqlite", "host": {str(sqlite_path)!r}}})
+from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
+runner = QueryRunner(resolve_db_hook("sst_sqlite"), timeout=timedelta(seconds=5), max_rows=1,
+                     checked_dialect="sqlite")
+print(runner.run("SELECT 'OK' AS status").rows, "sqlglot" in sys.modules)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "[('OK',)] False"
