@@ -16,55 +16,10 @@ directory the server may write, ``%CANARY%`` a file in it whose content must nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from readonly_corpus import Corpus, HostileCase, ReadCase
 
-
-@dataclass(frozen=True)
-class HostileCase:
-    """One attack: SQL text shaped like an alert, what kind it is and what it would do.
-
-    ``db_layer_only``: why the checker cannot judge it (the database has to stop it).
-    ``server_wide``: never run it as root unless the checker refused it (it could stop or
-    reconfigure the shared server for everyone).
-    ``opt_in_risk``: what a privileged login that an operator opted in
-    (``allow_privileged_conn_ids``) lets through, as docs/security.md says: the body of a
-    function or view the database's own users created runs with the login's rights. Such
-    a case is not run as root (mode A); the read-only login (B) and the refusal of a
-    privileged login (C) are what stop it.
-    """
-
-    name: str
-    klass: str
-    sql: str
-    note: str
-    db_layer_only: str | None = None
-    server_wide: bool = False
-    opt_in_risk: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadCase:
-    """A legitimate analytics query that must be accepted and run."""
-
-    sql: str
-    note: str
-
-
-_HOSTILE: list[HostileCase] = []
-
-
-def _h(
-    klass: str,
-    sql: str,
-    note: str,
-    *,
-    db_layer_only: str | None = None,
-    server_wide: bool = False,
-    opt_in_risk: str | None = None,
-) -> None:
-    name = f"{klass}-{sum(1 for c in _HOSTILE if c.klass == klass) + 1:02d}"
-    _HOSTILE.append(HostileCase(name, klass, sql, note, db_layer_only, server_wide, opt_in_risk))
-
+_CORPUS = Corpus()
+_h = _CORPUS.add
 
 OPT_IN_BODY = "a function or view body runs with the opted-in login's rights"
 
@@ -929,7 +884,7 @@ _h(
     "a wide select list hiding INTO OUTFILE at the end",
 )
 
-HOSTILE: list[HostileCase] = list(_HOSTILE)
+HOSTILE: list[HostileCase] = _CORPUS.cases
 
 # --- legitimate analytics ------------------------------------------------------------------
 READS: list[ReadCase] = [

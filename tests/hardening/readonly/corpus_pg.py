@@ -18,48 +18,10 @@ random suffix that names everything an attack would create (``sst_evil_%TAG%``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from readonly_corpus import Corpus, HostileCase, ReadCase
 
-
-@dataclass(frozen=True)
-class HostileCase:
-    """One attack: SQL text shaped like an alert, its class and what it would do.
-
-    ``db_layer_only``: why the checker cannot judge it, and what in the database stops it.
-    ``db_layer_gap``: why the database lets it through for any login, so that only the
-    checker stops it (mode B expects the side effect; the day it does not, it says so).
-    """
-
-    name: str
-    klass: str
-    sql: str
-    note: str
-    db_layer_only: str | None = None
-    db_layer_gap: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadCase:
-    """A legitimate analytics query that must be accepted and run."""
-
-    sql: str
-    note: str
-
-
-_HOSTILE: list[HostileCase] = []
-
-
-def _h(
-    klass: str,
-    sql: str,
-    note: str,
-    *,
-    db_layer_only: str | None = None,
-    db_layer_gap: str | None = None,
-) -> None:
-    name = f"{klass}-{sum(1 for c in _HOSTILE if c.klass == klass) + 1:02d}"
-    _HOSTILE.append(HostileCase(name, klass, sql, note, db_layer_only, db_layer_gap))
-
+_CORPUS = Corpus()
+_h = _CORPUS.add
 
 #: The victim session's pid, as an alert would look it up.
 PID = "(SELECT pid FROM pg_stat_activity WHERE application_name = '%APP%')"
@@ -1039,7 +1001,7 @@ _h(
     "the call at the end of 5000 ANDs",
 )
 
-HOSTILE: list[HostileCase] = _HOSTILE
+HOSTILE: list[HostileCase] = _CORPUS.cases
 
 # --- legitimate analytics ---------------------------------------------------------------------
 

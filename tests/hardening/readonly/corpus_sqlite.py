@@ -14,15 +14,10 @@ the victim's folder (the test runs with it as the working directory).
 
 from __future__ import annotations
 
-from corpus_mysql import HostileCase, ReadCase
+from readonly_corpus import Corpus, HostileCase, ReadCase
 
-_HOSTILE: list[HostileCase] = []
-
-
-def _h(klass: str, sql: str, note: str, *, db_layer_only: str | None = None) -> None:
-    name = f"{klass}-{sum(1 for c in _HOSTILE if c.klass == klass) + 1:02d}"
-    _HOSTILE.append(HostileCase(name, klass, sql, note, db_layer_only))
-
+_CORPUS = Corpus()
+_h = _CORPUS.add
 
 READ_BOUNDED = "a read: the timeout and the length limit bound it, there is no side effect"
 NO_SIDE_EFFECT_PRAGMA = "table-valued pragma functions exist only for pragmas without side effects"
@@ -347,7 +342,7 @@ _h(
     "a wide select list then VACUUM",
 )
 
-HOSTILE: list[HostileCase] = list(_HOSTILE)
+HOSTILE: list[HostileCase] = _CORPUS.cases
 
 READS: list[ReadCase] = [
     ReadCase("SELECT count(*) AS n FROM victim", "count"),

@@ -46,7 +46,8 @@ from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 from sqlsentinel_airflow.execution.privileges import forget_checked_logins
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus_pg import HOSTILE, READS, HostileCase
+from corpus_pg import HOSTILE, READS
+from readonly_corpus import HostileCase
 
 pytestmark = pytest.mark.postgres
 

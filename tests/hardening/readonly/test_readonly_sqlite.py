@@ -32,8 +32,8 @@ from sqlsentinel_airflow.errors import QueryError
 from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus_mysql import HostileCase
 from corpus_sqlite import HOSTILE, READS
+from readonly_corpus import HostileCase
 
 TIMEOUT = timedelta(seconds=2)
 RUN_BOUND_S = TIMEOUT.total_seconds() + 2.0 + 3.0

@@ -1,0 +1,75 @@
+"""The vocabulary of the read-only corpora (``corpus_pg``, ``corpus_mysql``, ``corpus_sqlite``):
+one hostile case, one legitimate read, and the registry that names cases per class.
+
+The marks say which layer is expected to stop a case, so each test mode knows what to demand
+(see the modes in docs/reliability.md, section 4.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    """One attack: SQL text shaped like an alert, its class and what it would do.
+
+    ``db_layer_only``: why the SQL check cannot judge it, and what in the database stops it.
+    ``db_layer_gap``: why the database lets it through for any login, so that only the check
+    stops it (mode B expects the side effect; the day it does not, the test says so).
+    ``server_wide``: never run it as a superuser unless the check refused it (it could stop
+    or reconfigure the shared server for everyone).
+    ``opt_in_risk``: what a privileged login that an operator opted in
+    (``allow_privileged_conn_ids``) lets through, as docs/security.md says: the body of a
+    function or view the database's own users created runs with the login's rights. Not run
+    as a superuser; the read-only login and the refusal of a privileged login stop it.
+    """
+
+    name: str
+    klass: str
+    sql: str
+    note: str
+    db_layer_only: str | None = None
+    db_layer_gap: str | None = None
+    server_wide: bool = False
+    opt_in_risk: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadCase:
+    """A legitimate analytics query that must be accepted and run."""
+
+    sql: str
+    note: str
+
+
+@dataclass
+class Corpus:
+    """Hostile cases in the order written, named ``<class>-NN``."""
+
+    cases: list[HostileCase] = field(default_factory=list)
+
+    def add(
+        self,
+        klass: str,
+        sql: str,
+        note: str,
+        *,
+        db_layer_only: str | None = None,
+        db_layer_gap: str | None = None,
+        server_wide: bool = False,
+        opt_in_risk: str | None = None,
+    ) -> None:
+        number = sum(1 for case in self.cases if case.klass == klass) + 1
+        self.cases.append(
+            HostileCase(
+                f"{klass}-{number:02d}",
+                klass,
+                sql,
+                note,
+                db_layer_only=db_layer_only,
+                db_layer_gap=db_layer_gap,
+                server_wide=server_wide,
+                opt_in_risk=opt_in_risk,
+            )
+        )
