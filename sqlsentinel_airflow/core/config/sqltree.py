@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from sqlsentinel_airflow.core.config.sqlcheck import READ_ONLY_RULE
 from sqlsentinel_airflow.core.config.sqlfunctions import refused_function, refused_relation
@@ -242,7 +242,12 @@ def _parse_problem(exc: Exception, dialect: str | None) -> tuple[str, str | None
     first_line = str(exc).splitlines()[0] if str(exc) else ""
     description = first_line or type(exc).__name__
     hint = None
-    if isinstance(exc, ParseError) and exc.errors:
+    if isinstance(exc, TokenError):
+        # sqlglot's message quotes the text up to the error, and the text may come from a
+        # query_file: messages never echo a file's content.
+        description = "a string, quoted name or comment is not closed"
+        hint = "close it; an alert query is checked exactly as the database reads it"
+    elif isinstance(exc, ParseError) and exc.errors:
         first = exc.errors[0]
         description = str(first.get("description") or description)
         if first.get("line") is not None:

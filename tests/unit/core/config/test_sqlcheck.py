@@ -370,3 +370,15 @@ def test_user_variables_stay_allowed() -> None:
 def test_system_views_over_server_files_are_refused(sql: str) -> None:
     with pytest.raises(UnsafeQuery, match=r"a system view over server files"):
         check_query(sql, "postgres")
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite", None])
+@pytest.mark.parametrize(
+    "sql", ["SELECT 'SECRET-MARKER", 'SELECT "SECRET-MARKER', "SELECT 1 /* SECRET-MARKER"]
+)
+def test_an_unclosed_literal_is_refused_without_echoing_the_text(
+    sql: str, dialect: str | None
+) -> None:
+    with pytest.raises(UnsafeQuery, match="a string, quoted name or comment is not closed") as e:
+        check_query(sql, dialect)
+    assert "SECRET" not in e.value.message and "SECRET" not in (e.value.hint or "")
