@@ -6,13 +6,15 @@ other sessions, create replication slots or write tables, turns any gap in them 
 So before the first query on a connection in a process, the login's privileges are read from
 the database's own catalogs, on the same read-only connection:
 
-- PostgreSQL: superuser, the REPLICATION attribute, membership in ``pg_read_server_files``,
-  ``pg_write_server_files``, ``pg_execute_server_program``, ``pg_signal_backend``, EXECUTE on
-  a refused function (``core.config.sqlfunctions``) that PUBLIC may not execute, and
-  INSERT/UPDATE/DELETE/TRUNCATE on any table.
+- PostgreSQL: superuser, the REPLICATION attribute, membership (inherited or not) in
+  ``pg_read_server_files``, ``pg_write_server_files``, ``pg_execute_server_program``,
+  ``pg_signal_backend``, ``pg_write_all_data`` or any superuser or replication role, EXECUTE
+  on a refused function (``core.config.sqlfunctions``) that PUBLIC may not execute,
+  INSERT/UPDATE/DELETE/TRUNCATE on any table (column grants too), UPDATE on a sequence.
 - MySQL / MariaDB: ``SHOW GRANTS`` of the login and of the roles granted to it: ALL, SUPER,
-  FILE, SHUTDOWN, RELOAD, CREATE USER, GRANT OPTION, any ``... ADMIN`` / ``*_ADMIN``
-  privilege, and any privilege that writes (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ...).
+  FILE, SHUTDOWN, RELOAD, CREATE USER, PROCESS, GRANT OPTION, any ``... ADMIN`` /
+  ``*_ADMIN`` privilege, any privilege that writes (INSERT, UPDATE, DELETE, CREATE, DROP,
+  ALTER ...), and a granted role whose grants the login may not read.
 
 A privileged login is refused with a message naming what was found and what to do, unless
 its conn_id matches Airflow's ``[sqlsentinel] allow_privileged_conn_ids`` (an operator's
@@ -129,14 +131,18 @@ _PG_DANGEROUS_ROLES = (
     "pg_write_server_files",
     "pg_execute_server_program",
     "pg_signal_backend",
+    "pg_write_all_data",
 )
 _PG_FUNCTION_NAMES = sorted({name for category in POSTGRES for name in category.names})
 _PG_FUNCTION_PREFIXES = sorted({prefix for category in POSTGRES for prefix in category.prefixes})
 
+# Memberships count with or without INHERIT ('MEMBER'): a NOINHERIT member can still
+# SET ROLE to the role (set_config('role', ...) inside a statement) and act with its rights.
 POSTGRES_PRIVILEGES_SQL = """
 SELECT r.rolname, r.rolsuper, r.rolreplication,
   ARRAY(SELECT g.rolname::text FROM pg_roles g
-        WHERE g.rolname = ANY(%(roles)s) AND pg_has_role(r.oid, g.oid, 'USAGE')
+        WHERE g.oid <> r.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
+          AND (g.rolname = ANY(%(roles)s) OR g.rolsuper OR g.rolreplication)
         ORDER BY 1),
   ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
         WHERE (p.proname = ANY(%(functions)s) OR p.proname LIKE ANY(%(prefixes)s))
@@ -148,7 +154,14 @@ SELECT r.rolname, r.rolsuper, r.rolreplication,
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname !~ '^pg_(toast|temp_)'
-          AND has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+          AND (has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+               OR has_any_column_privilege(r.oid, c.oid, 'INSERT, UPDATE'))
+        ORDER BY 1 LIMIT 6),
+  ARRAY(SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND CASE WHEN c.relkind = 'S'  -- the planner may test privileges before relkind
+                   THEN has_sequence_privilege(r.oid, c.oid, 'UPDATE') ELSE false END
         ORDER BY 1 LIMIT 6)
 FROM pg_roles r WHERE r.rolname = current_user
 """
@@ -167,7 +180,7 @@ def postgres_findings(cursor: Any) -> tuple[str, list[str]]:
     row = cursor.fetchone()
     if row is None:  # pragma: no cover - current_user always has a pg_roles row
         return "?", ["the login's role could not be read from pg_roles"]
-    login, superuser, replication, roles, functions, tables = row
+    login, superuser, replication, roles, functions, tables, sequences = row
     if superuser:  # may do anything; the rest would only repeat it
         return str(login), ["superuser"]
     findings: list[str] = []
@@ -179,6 +192,8 @@ def postgres_findings(cursor: Any) -> tuple[str, list[str]]:
         findings.append("may execute " + _some(functions))
     if tables:
         findings.append("may write " + _some(tables))
+    if sequences:
+        findings.append("may change the sequences " + _some(sequences))
     return str(login), findings
 
 
@@ -199,6 +214,7 @@ _MYSQL_HARMFUL = frozenset(
         "SHUTDOWN",
         "RELOAD",
         "CREATE USER",
+        "PROCESS",
         "INSERT",
         "UPDATE",
         "DELETE",
@@ -258,8 +274,11 @@ def mysql_findings(cursor: Any) -> tuple[str, list[str]]:
         quoted = "'" + role.replace("'", "''") + "'"
         try:
             cursor.execute(f"SHOW GRANTS FOR {quoted}")
-        except Exception as exc:  # a role granted but dropped since: nothing it can give
+        except Exception as exc:
+            # A login may not read the grants of a role it holds but has not set as its
+            # default; what cannot be read counts as privileged.
             log.debug("SHOW GRANTS FOR role %s failed: %s", role, exc)
+            findings.append(f"role {role}, whose privileges it may not read (SHOW GRANTS)")
             continue
         more, nested = mysql_grant_findings(str(row[0]) for row in cursor.fetchall())
         findings.extend(f"{finding} (through role {role})" for finding in more)

@@ -172,9 +172,10 @@ def _check_cached(
 # strings such as E'' or N'', triple quotes), so sqlglot's tokenizer cuts both queries into
 # tokens of the same types in the same order. The parser picks statement kinds, INTO,
 # locking clauses and function names from token types and identifiers, never from a
-# literal's text, and never parses a string's text as SQL. Two exceptions make a query
+# literal's text, and never parses a string's text as SQL. Three exceptions make a query
 # shapeless: a literal followed by `(` (after a dot sqlglot takes any token as a function
-# name, so `x.'lo_import'(1)` calls lo_import) and the word INTERVAL (the text of '1 day'
+# name, so `x.'lo_import'(1)` calls lo_import), a string after a dot (`x.'lo_get'` is a field
+# name, which PostgreSQL may read as a call) and the word INTERVAL (the text of '1 day'
 # carries a unit, which changes how the tokens after it are read).
 # tests/unit/core/config/test_sqlcheck_shapes.py compares shape verdicts with full parses.
 
@@ -183,7 +184,7 @@ _MAX_SHAPES = 4096
 _ACCEPTED_SHAPES: dict[tuple[str, str | None], str | None] = {}
 _LITERAL = re.compile(r"'[^'\\]*'|(?<![\w.@:?$#])[0-9]+(?:\.[0-9]+)?(?![\w.])")
 _NO_SHAPE_OUTSIDE_STRINGS = re.compile(
-    r"""[\\"`\[\]{}$#;']|--|/\*|\*/|//|\binterval\b|[\x01-\x03]\s*\(""", re.I
+    r"""[\\"`\[\]{}$#;']|--|/\*|\*/|//|\binterval\b|[\x01-\x03]\s*\(|\.\s*\x01""", re.I
 )
 _NO_SHAPE_ANYWHERE = re.compile(r"'''|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STRING_MARK, _INTEGER_MARK, _DECIMAL_MARK = "\x01", "\x02", "\x03"

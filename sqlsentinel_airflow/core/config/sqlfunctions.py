@@ -29,8 +29,16 @@ class Category:
     names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
 
-    def matches(self, name: str) -> bool:
-        return name in self.names or name.startswith(self.prefixes)
+    def matches(self, name: str, *, as_column: bool = False) -> bool:
+        if name in self.names:
+            return True
+        prefixes = self.prefixes
+        if as_column:  # a column may well be called lo_bound; lo_* calls are named in full
+            prefixes = tuple(p for p in prefixes if p not in _COMMON_COLUMN_PREFIXES)
+        return name.startswith(prefixes)
+
+
+_COMMON_COLUMN_PREFIXES = frozenset({"lo_"})
 
 
 def _names(text: str) -> frozenset[str]:
@@ -38,7 +46,8 @@ def _names(text: str) -> frozenset[str]:
 
 
 # --- PostgreSQL 13 to 18: "System Administration Functions", "Large Objects", dblink, tablefunc,
-# XML mapping functions, text search debugging, adminpack, pg_stat_statements ---------------
+# XML mapping functions, text search debugging, and the contrib modules adminpack, xml2,
+# pg_stat_statements, pg_prewarm, pg_surgery, pg_visibility, pageinspect, pg_background --
 
 POSTGRES: tuple[Category, ...] = (
     Category(
@@ -47,9 +56,10 @@ POSTGRES: tuple[Category, ...] = (
             "query_to_xml query_to_xmlschema query_to_xml_and_xmlschema cursor_to_xml "
             "cursor_to_xmlschema table_to_xml table_to_xmlschema table_to_xml_and_xmlschema "
             "schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml "
-            "database_to_xmlschema database_to_xml_and_xmlschema ts_stat ts_rewrite"
+            "database_to_xmlschema database_to_xml_and_xmlschema ts_stat ts_rewrite "
+            "xpath_table xslt_process"
         ),
-        ("crosstab", "connectby"),
+        ("crosstab", "connectby", "pg_background_"),
     ),
     Category(
         "opens another database session, outside the read-only transaction",
@@ -58,8 +68,11 @@ POSTGRES: tuple[Category, ...] = (
     Category(
         "reads or writes server files or large objects",
         _names(
-            "pg_read_file pg_read_binary_file pg_stat_file loread lowrite pg_logdir_ls "
-            "pg_show_all_file_settings pg_hba_file_rules pg_ident_file_mappings"
+            "pg_read_file pg_read_file_old pg_read_binary_file pg_stat_file pg_current_logfile "
+            "pg_logdir_ls pg_show_all_file_settings pg_hba_file_rules pg_ident_file_mappings "
+            "get_raw_page loread lowrite lo_import lo_export lo_get lo_put lo_create lo_creat "
+            "lo_unlink lo_from_bytea lo_open lo_close lo_lseek lo_lseek64 lo_tell lo_tell64 "
+            "lo_truncate lo_truncate64"
         ),
         ("lo_", "pg_ls_", "pg_file_"),
     ),
@@ -67,7 +80,8 @@ POSTGRES: tuple[Category, ...] = (
         "signals or reconfigures the server or other sessions",
         _names(
             "pg_cancel_backend pg_terminate_backend pg_reload_conf pg_rotate_logfile "
-            "pg_log_backend_memory_contexts pg_promote set_config pg_notify"
+            "pg_rotate_logfile_old pg_log_backend_memory_contexts pg_promote set_config "
+            "pg_notify"
         ),
         ("pg_wal_replay_",),
     ),
@@ -79,7 +93,7 @@ POSTGRES: tuple[Category, ...] = (
             "pg_create_physical_replication_slot pg_create_logical_replication_slot "
             "pg_drop_replication_slot pg_copy_physical_replication_slot "
             "pg_copy_logical_replication_slot pg_replication_slot_advance "
-            "pg_sync_replication_slots pg_logical_emit_message"
+            "pg_sync_replication_slots pg_logical_emit_message pg_log_standby_snapshot"
         ),
         ("pg_replication_origin_", "pg_logical_slot_", "pg_xlog_replay_"),
     ),
@@ -96,8 +110,10 @@ POSTGRES: tuple[Category, ...] = (
         _names(
             "nextval setval brin_summarize_new_values brin_summarize_range "
             "brin_desummarize_range gin_clean_pending_list pg_nextoid pg_prewarm "
-            "pg_import_system_collations txid_current pg_current_xact_id"
+            "pg_import_system_collations txid_current pg_current_xact_id "
+            "pg_truncate_visibility_map"
         ),
+        ("heap_force_", "autoprewarm_"),
     ),
     Category(
         "holds an advisory lock past the statement",
@@ -162,15 +178,21 @@ _ALL = POSTGRES + MYSQL + SQLITE
 # System views that read server files when selected from (PostgreSQL 10 to 16: superusers
 # only, but an opted-in superuser login would read pg_hba.conf through them).
 POSTGRES_FILE_VIEWS = frozenset({"pg_hba_file_rules", "pg_file_settings", "pg_ident_file_mappings"})
+# MySQL / MariaDB information_schema tables whose reading resets server-wide statistics.
+MYSQL_RESETTING_TABLES = frozenset(
+    {"innodb_cmp_reset", "innodb_cmpmem_reset", "innodb_cmp_per_index_reset"}
+)
 _RELATIONS: dict[str | None, frozenset[str]] = {
     "postgres": POSTGRES_FILE_VIEWS,
     "redshift": POSTGRES_FILE_VIEWS,
-    None: POSTGRES_FILE_VIEWS,
+    "mysql": MYSQL_RESETTING_TABLES,
+    None: POSTGRES_FILE_VIEWS | MYSQL_RESETTING_TABLES,
 }
 
 
 def refused_relation(name: str, dialect: str | None) -> bool:
-    """A table or view that reads server files when selected from (``name`` case-folded)."""
+    """A table or view whose reading has an effect: it reads server files, or resets
+    statistics (``name`` case-folded)."""
     return name in _RELATIONS.get(dialect, frozenset())
 
 
@@ -179,9 +201,18 @@ def categories_for(dialect: str | None) -> tuple[Category, ...]:
     return _BY_DIALECT.get(dialect, _ALL)
 
 
-def refused_function(name: str, dialect: str | None) -> Category | None:
-    """The family ``name`` (already resolved and case-folded) belongs to, or None."""
+def refused_function(name: str, dialect: str | None, *, as_column: bool = False) -> Category | None:
+    """The family ``name`` (already resolved and case-folded) belongs to, or None.
+
+    ``as_column``: ``name`` is the last part of a column or field reference, which
+    PostgreSQL reads as a call where no such column exists (``(expr).f`` is ``f(expr)``).
+    """
     for category in categories_for(dialect):
-        if category.matches(name):
+        if category.matches(name, as_column=as_column):
             return category
     return None
+
+
+# Schemas of extensions whose every function acts outside the query (pg_cron schedules jobs
+# that run later with the scheduler's rights).
+POSTGRES_REFUSED_SCHEMAS = {"cron": "schedules jobs that run outside the query (pg_cron)"}

@@ -22,11 +22,19 @@ import re
 
 __all__ = ["control_character", "resolve_postgres_identifiers"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and every non-ASCII character Python (so the SQL parser) takes for
+# white space while the databases do not: PostgreSQL reads U+00A0 as part of a name, so
+# `AS\u00a0$$` is a name there and a dollar quote to the parser; MySQL starts a `--` comment
+# only before ASCII white space.
+NON_ASCII_SPACE = "\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Every character above ASCII that ``str.isspace`` accepts (a regex class; a unit test
+compares it with Python's own table)."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f" + NON_ASCII_SPACE + "]")
 
 
 def control_character(sql: str) -> tuple[int, int, str] | None:
-    """(line, column, U+XXXX) of the first control character in ``sql``, or None."""
+    """(line, column, U+XXXX) of the first control character or non-ASCII white space in
+    ``sql``, or None."""
     match = _CONTROL.search(sql)
     if match is None:
         return None

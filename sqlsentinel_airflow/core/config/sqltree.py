@@ -15,7 +15,11 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from sqlsentinel_airflow.core.config.sqlcheck import READ_ONLY_RULE
-from sqlsentinel_airflow.core.config.sqlfunctions import refused_function, refused_relation
+from sqlsentinel_airflow.core.config.sqlfunctions import (
+    POSTGRES_REFUSED_SCHEMAS,
+    refused_function,
+    refused_relation,
+)
 from sqlsentinel_airflow.core.config.sqllex import (
     UnicodeEscapeError,
     control_character,
@@ -91,8 +95,9 @@ def _check(sql: str, dialect: str | None) -> tuple[str | None, tuple[str, str | 
     if control is not None:
         line, column, code = control
         return dialect, (
-            f"query contains the control character {code} at line {line}, column {column} "
-            "of the query; databases disagree on what it means, so it is refused",
+            f"query contains the character {code} at line {line}, column {column} of the "
+            "query, a control character or non-ASCII white space, which databases and the SQL "
+            "parser read differently",
             "remove it (write it as a function of its code, e.g. chr(27), if the data needs it)",
         )
     text = sql
@@ -172,9 +177,14 @@ def _statement_problem(statements: list[Any], dialect: str | None) -> tuple[str,
                 return problem
         if isinstance(node, exp.Table) and refused_relation(str(node.name).lower(), dialect):
             return (
-                f"query reads {node.name}, a system view over server files; {READ_ONLY_RULE}",
+                f"query reads {node.name}, a system table whose reading reads server files or "
+                f"resets statistics; {READ_ONLY_RULE}",
                 None,
             )
+        if dialect in _POSTGRES_LEXER:
+            problem = _functional_notation_problem(node, dialect)
+            if problem is not None:
+                return problem
         if isinstance(node, exp.PropertyEQ) and isinstance(node.this, exp.SessionParameter):
             return (
                 f"query assigns the server variable @@{node.this.name}; {READ_ONLY_RULE}",
@@ -216,6 +226,35 @@ def _function_problem(node: exp.Func, dialect: str | None) -> tuple[str, str | N
                 "of refused functions in docs/security.md",
             )
     return None
+
+
+def _functional_notation_problem(node: Any, dialect: str | None) -> tuple[str, str | None] | None:
+    """PostgreSQL reads ``x.f`` and ``(expr).f`` as ``f(x)`` where no such column exists
+    (manual, "Function Call Syntax"), so the last name of a column or field reference may be
+    a call sqlglot sees as a column; so may the schema of a qualified call (pg_cron)."""
+    name: str | None = None
+    if isinstance(node, exp.Column) and node.table:
+        name = node.name
+    elif isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        name = node.expression.name
+    elif isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        schema = node.this.name.lower() if isinstance(node.this, exp.Identifier) else ""
+        if schema in POSTGRES_REFUSED_SCHEMAS:
+            return (
+                f"query calls a function of schema {schema}, which "
+                f"{POSTGRES_REFUSED_SCHEMAS[schema]}; {READ_ONLY_RULE}",
+                None,
+            )
+    if name is None:
+        return None
+    category = refused_function(name.lower(), dialect, as_column=True)
+    if category is None:
+        return None
+    return (
+        f"query refers to .{name}, which PostgreSQL reads as a call of {name.lower()}() "
+        f"(functional notation), which {category.why}; {READ_ONLY_RULE}",
+        "rename the column in the query (an alias), or remove the call",
+    )
 
 
 def _a(keyword: str) -> str:

@@ -121,6 +121,11 @@ def test_postgres_superuser_is_refused_before_anything_runs(
         ("GRANT pg_signal_backend TO {role}", "member of pg_signal_backend"),
         ("GRANT EXECUTE ON FUNCTION pg_stat_reset() TO {role}", "may execute pg_stat_reset()"),
         ("ALTER ROLE {role} REPLICATION", "REPLICATION attribute"),
+        ("GRANT UPDATE (v) ON metrics TO {role}", "may write public.metrics"),
+        ("GRANT pg_write_all_data TO {role}", "member of pg_write_all_data"),
+        ("CREATE SEQUENCE s; GRANT UPDATE ON SEQUENCE s TO {role}", "may change the sequences"),
+        # NOINHERIT: no inherited rights, but set_config('role', ...) switches to the role
+        ("ALTER ROLE {role} NOINHERIT; GRANT pg_signal_backend TO {role}", "pg_signal_backend"),
     ],
 )
 def test_postgres_privileged_grants_are_named(
@@ -131,6 +136,24 @@ def test_postgres_privileged_grants_are_named(
     with pytest.raises(QueryError, match="a privileged login") as raised:
         run(conn_id, "SELECT 'OK' AS status")
     assert finding in str(raised.value)
+
+
+def test_postgres_membership_in_a_superuser_role_is_found(
+    pg: tuple[sa.Engine, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, database, prefix = pg
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{prefix}_admins" SUPERUSER NOLOGIN'))
+    conn_id = pg_login(
+        monkeypatch,
+        engine,
+        database,
+        f"{prefix}_y",
+        "ALTER ROLE {role} NOINHERIT",
+        f'GRANT "{prefix}_admins" TO {{role}}',
+    )
+    with pytest.raises(QueryError, match=rf"member of {prefix}_admins"):
+        run(conn_id, "SELECT 'OK' AS status")
 
 
 def test_postgres_opt_in_by_glob_runs_and_warns(
@@ -230,6 +253,7 @@ def test_mariadb_root_is_refused_before_anything_runs(
         ("GRANT SUPER ON *.* TO {user}", "SUPER ON *.*"),
         ("GRANT BINLOG ADMIN ON *.* TO {user}", "BINLOG ADMIN ON *.*"),
         ("GRANT SELECT ON {db}.* TO {user} WITH GRANT OPTION", "GRANT OPTION ON `"),
+        ("GRANT PROCESS ON *.* TO {user}", "PROCESS ON *.*"),
     ],
 )
 def test_mariadb_privileged_grants_are_named(
@@ -259,6 +283,22 @@ def test_mariadb_privileges_through_a_default_role_are_found(
         f"SET DEFAULT ROLE '{role}' FOR {{user}}",
     )
     with pytest.raises(QueryError, match=rf"DELETE ON `{database}`\.\* \(through role {role}\)"):
+        run(conn_id, "SELECT 'OK' AS status")
+
+
+def test_mariadb_a_role_whose_grants_cannot_be_read_counts_as_privileged(
+    maria: tuple[sa.Engine, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Granted but not the default role: the login may not run SHOW GRANTS FOR it.
+    engine, database, prefix = maria
+    role = f"{prefix}_hidden"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE '{role}'"))
+        conn.execute(sa.text(f"GRANT FILE ON *.* TO '{role}'"))
+    conn_id = maria_login(
+        monkeypatch, engine, database, f"{prefix}_h", f"GRANT '{role}' TO {{user}}"
+    )
+    with pytest.raises(QueryError, match=rf"role {role}, whose privileges it may not read"):
         run(conn_id, "SELECT 'OK' AS status")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sqlsentinel_airflow.core.config.sqlcheck import (
@@ -285,10 +287,88 @@ def test_invalid_unicode_escape_is_refused() -> None:
         check_query('SELECT U&"\\zzzz"(1) AS status', "postgres")
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x0c", "\x7f"])
-def test_control_characters_are_refused_with_their_place(char: str) -> None:
-    with pytest.raises(UnsafeQuery, match=r"control character U\+00.. at line 2, column 8"):
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x0c", "\x7f", "\xa0", "\u3000", "\u2028"])
+def test_control_characters_and_unicode_spaces_are_refused_with_their_place(char: str) -> None:
+    with pytest.raises(UnsafeQuery, match=r"character U\+.... at line 2, column 8 .*white space"):
         check_query(f"SELECT\n'OK' AS{char} status", "postgres")
+
+
+def test_the_unicode_space_class_is_pythons_own() -> None:
+    from sqlsentinel_airflow.core.config.sqllex import NON_ASCII_SPACE
+
+    spaces = {c for c in map(chr, range(0x80, 0x110000)) if c.isspace()}
+    matched = {
+        c for c in map(chr, range(0x80, 0x110000)) if re.fullmatch(f"[{NON_ASCII_SPACE}]", c)
+    }
+    assert matched == spaces
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        # PostgreSQL reads U+00A0 as part of a name: `AS\u00a0$$` is no dollar quote there
+        (
+            "SELECT 'OK' AS status, 1 AS\u00a0$$, pg_terminate_backend(1) AS k, 2 AS\u00a0$$",
+            "postgres",
+        ),
+        # MySQL starts a `--` comment only before ASCII white space
+        ("SELECT 1 --\u00a0 AS x, load_file('/etc/hostname') AS status", "mysql"),
+    ],
+)
+def test_lexer_disagreements_on_unicode_space_are_refused(sql: str, dialect: str) -> None:
+    with pytest.raises(UnsafeQuery, match=r"character U\+00A0"):
+        check_query(sql, dialect)
+
+
+@pytest.mark.parametrize(
+    ("sql", "function"),
+    [
+        (
+            "SELECT (pid).pg_terminate_backend AS status FROM pg_stat_activity",
+            "pg_terminate_backend",
+        ),
+        ("SELECT ('/etc/hostname'::text).pg_read_file AS status", "pg_read_file"),
+        ("SELECT ('bgwriter'::text).PG_STAT_RESET_SHARED AS status", "pg_stat_reset_shared"),
+        ("SELECT f.pg_read_file AS status FROM unnest(ARRAY['/etc/hostname']) f", "pg_read_file"),
+        ("SELECT f.\"pg_read_file\" AS status FROM unnest(ARRAY['x']) f", "pg_read_file"),
+        ("SELECT (s.q).ts_stat AS status FROM (SELECT 'select 1'::text AS q) s", "ts_stat"),
+        ("SELECT ((('/x'::text).lo_import)).lo_get AS status", "lo_get"),
+    ],
+)
+def test_postgres_functional_notation_is_a_call(sql: str, function: str) -> None:
+    with pytest.raises(UnsafeQuery, match=rf"PostgreSQL reads as a call of {function}\(\)"):
+        check_query(sql, "postgres")
+
+
+def test_columns_that_merely_look_like_a_family_stay_allowed() -> None:
+    sql = "SELECT 'OK' AS status, t.lo_bound, t.set_config_name, t.nextval_at FROM t"
+    assert check_query(sql, "postgres") == QueryCheck("postgres")
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "message"),
+    [
+        ("SELECT cron.schedule('x', '* * * * *', 'delete from t') AS s", "postgres", "schema cron"),
+        ("SELECT pg_read_file_old('/etc/hostname', 0, 10) AS s", "postgres", "pg_read_file_old"),
+        ("SELECT * FROM xpath_table('a', 'b', 't', 'x', 'true') AS s", "postgres", "xpath_table"),
+        (
+            "SELECT heap_force_kill('t'::regclass, ARRAY['(0,1)']::tid[]) AS s",
+            "postgres",
+            "heap_force_kill",
+        ),
+        ("SELECT autoprewarm_dump_now() AS s", "postgres", "autoprewarm_dump_now"),
+        ("SELECT pg_truncate_visibility_map('t') AS s", "postgres", "pg_truncate_visibility_map"),
+        ("SELECT pg_log_standby_snapshot() AS s", "postgres", "pg_log_standby_snapshot"),
+        (
+            "SELECT SUM(compress_ops) AS status FROM information_schema.INNODB_CMP_RESET",
+            "mysql",
+            "INNODB_CMP_RESET",
+        ),
+    ],
+)
+def test_red_team_findings_are_refused(sql: str, dialect: str, message: str) -> None:
+    with pytest.raises(UnsafeQuery, match=message):
+        check_query(sql, dialect)
 
 
 @pytest.mark.parametrize(
@@ -368,7 +448,7 @@ def test_user_variables_stay_allowed() -> None:
     ],
 )
 def test_system_views_over_server_files_are_refused(sql: str) -> None:
-    with pytest.raises(UnsafeQuery, match=r"a system view over server files"):
+    with pytest.raises(UnsafeQuery, match=r"a system table whose reading reads server files"):
         check_query(sql, "postgres")
 
 
