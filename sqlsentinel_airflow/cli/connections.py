@@ -21,11 +21,11 @@ __all__ = ["check_alert_connection"]
 def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
     from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
-    target = alert.conn_id or "database.url"
+    target = alert.query_target
     sql = alert.query.strip().rstrip(";")
     probe = f"SELECT * FROM (\n{sql}\n) sst_check WHERE 1 = 0"
     try:
-        hook = resolve_db_hook(alert.conn_id, alert.database_url)
+        hook = resolve_db_hook(alert.conn_id, alert.query_database_url())
         rows = QueryRunner(hook, timeout=alert.timeout, max_rows=1).run(probe)
     except QueryError as exc:
         return {

@@ -34,10 +34,10 @@ def make_fetch(
     def fetch() -> Any:
         from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
-        where = (alert.conn_id, alert.database_url)
+        where = (alert.conn_id, alert.query_database_url())
         hook = hooks.get(where) if hooks is not None else None
         if hook is None:
-            hook = resolve_db_hook(alert.conn_id, alert.database_url)
+            hook = resolve_db_hook(*where)
             if hooks is not None:
                 hooks[where] = hook
         runner = QueryRunner(

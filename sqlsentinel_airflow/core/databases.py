@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["SUPPORTED_URLS", "URL_BACKENDS", "conn_type_from_env"]
+__all__ = ["DATABASE_URL_ENV", "SUPPORTED_URLS", "URL_BACKENDS", "conn_type_from_env"]
 
 URL_BACKENDS: dict[str, str] = {
     "postgresql": "postgres",
@@ -23,6 +23,11 @@ URL_BACKENDS: dict[str, str] = {
 """``database.url`` backends a query can run on, and the Airflow conn_type each becomes."""
 
 SUPPORTED_URLS = "postgresql://, mysql:// (or mariadb://) and sqlite:///"
+
+DATABASE_URL_ENV = "DATABASE_URL"
+"""The environment variable standalone SQL Sentinel takes the query database from when a file
+has no ``database:``; the last fallback here too (docs/migrating.md). Its value, a URL that
+may hold a password, is read when the query runs and never stored or shown."""
 
 
 def conn_type_from_env(conn_id: str, env: Mapping[str, str] | None = None) -> str | None:

@@ -101,6 +101,8 @@ def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
         schedule = f"disabled (`enabled: false`): manual runs only; cron `{alert.schedule}`"
     if alert.conn_id:
         connection = f"connection `{alert.conn_id}`"
+    elif alert.database_url_env:
+        connection = f"the `{alert.database_url_env}` environment variable (hidden)"
     else:
         connection = "`database.url` of the alerts file (hidden)"
     reminders = format_duration(alert.renotify_after) if alert.renotify_after else "never"

@@ -170,7 +170,7 @@ class SentinelAlertOperator(BaseOperator):
     def _fetch(self) -> Any:
         from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
-        hook = resolve_db_hook(self.alert.conn_id, self.alert.database_url)
+        hook = resolve_db_hook(self.alert.conn_id, self.alert.query_database_url())
         runner = QueryRunner(
             hook,
             timeout=self.alert.timeout,

@@ -244,3 +244,20 @@ def test_bigquery_url_is_refused_by_validate(
     assert "database.url: database.url uses 'bigquery', which cannot run from a URL" in err
     assert "set conn_id on the alerts" in err
     assert "my-project" not in err  # the URL itself is never echoed
+
+
+def test_file_without_database_section_runs_on_database_url(tmp_path: Path) -> None:
+    """The page's file with no ``database:``: valid with DATABASE_URL set, a located error
+    naming the variable without it; the URL's password is never printed."""
+    (tmp_path / "alerts.yaml").write_text(text("migr-no-database-yaml"), encoding="utf-8")
+    steps = _console("migr-database-url-env")
+    assert [command.startswith("DATABASE_URL=") for command, _ in steps] == [True, False]
+
+    env = _env(tmp_path)
+    env.pop("DATABASE_URL", None)  # the second command runs without it, whatever CI sets
+    for command, expected in steps:
+        proc = _bash(command, env, tmp_path)
+
+        assert proc.returncode == (0 if command.startswith("DATABASE_URL=") else 2), proc.stderr
+        assert proc.stderr.splitlines() + proc.stdout.splitlines() == expected
+        assert "change-me" not in proc.stdout + proc.stderr

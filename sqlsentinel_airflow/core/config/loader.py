@@ -282,6 +282,7 @@ class _Loading:
             database_broken="database" in data and database_url is None,
             broken_defaults=broken,
             conn_type_of=self.conn_type_of,
+            fallback_env=None if "database" in data else self.env,
         )
 
     def _alert_items(self, data: dict[str, Any]) -> list[Any]:

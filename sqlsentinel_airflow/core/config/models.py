@@ -13,7 +13,9 @@ models, locating every error. No raw dicts travel past it.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
+from sqlsentinel_airflow.errors import QueryError
 
 __all__ = [
     "DEFAULT_DAG_ID_PREFIX",
@@ -160,8 +163,11 @@ class AlertConfig(_Frozen):
     schedule: str
     enabled: bool = True
     key_columns: tuple[str, ...] = ()
-    conn_id: str | None = None  # None: use the file's ``database.url``
+    conn_id: str | None = None  # None: the file's ``database.url``, else DATABASE_URL
     database_url: str | None = None  # from ``database.url`` (a secret: never shown)
+    # No conn_id and no ``database.url``: the name of the variable the URL is read from when
+    # the query runs (DATABASE_URL). Only the name is kept, so no manifest or DAG holds it.
+    database_url_env: str | None = None
     dialect: str | None = None  # sqlglot dialect the SQL was checked with
     timezone: str = "UTC"
     owner: str = "airflow"
@@ -195,6 +201,29 @@ class AlertConfig(_Frozen):
             notify_on_recovery=self.notify_on_recovery,
             notify_on_error=self.notify_on_error,
         )
+
+    @property
+    def query_target(self) -> str:
+        """What messages call the query's database: the conn_id, ``database.url`` or the
+        environment variable's name; never a URL."""
+        return self.conn_id or self.database_url_env or "database.url"
+
+    def query_database_url(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The URL the query runs on when there is no conn_id: ``database.url``, else the
+        current value of ``database_url_env`` (QueryError, naming only the variable, when
+        it is gone); None with a conn_id."""
+        if self.conn_id:
+            return None
+        if self.database_url or not self.database_url_env:
+            return self.database_url
+        value = (os.environ if env is None else env).get(self.database_url_env, "").strip()
+        if not value:
+            raise QueryError(
+                f"environment variable {self.database_url_env} is not set in this process; "
+                "the alert has no conn_id and its file no database.url, so its query runs on "
+                f"{self.database_url_env}: set it where the task runs, or set conn_id"
+            )
+        return value
 
 
 class AlertsConfig(_Frozen):

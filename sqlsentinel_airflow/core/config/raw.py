@@ -44,6 +44,7 @@ __all__ = [
     "RawSlackChannel",
     "RawStateDb",
     "RawWebhookChannel",
+    "check_database_url",
 ]
 
 ALERT_ONLY_KEYS = ("name", "query", "query_file")
@@ -414,21 +415,27 @@ class RawStateDb(_Raw):
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]*)://")
 
 
-def _sqlalchemy_url(value: str) -> str:
+def check_database_url(value: str, name: str = "database.url") -> str:
+    """A query-database URL an alert can run on, stripped; messages name ``name``, never the value."""
     scheme = _URL_SCHEME.match(value.strip())
     if not scheme:
         raise checks.InvalidValue(
-            "database.url is not a SQLAlchemy URL",
-            hint="e.g. postgresql://user@host/db or ${DATABASE_URL}",
+            f"{name} is not a SQLAlchemy URL",
+            hint="e.g. postgresql://user@host/db or ${DATABASE_URL}"
+            if name == "database.url"
+            else f"set {name} to e.g. postgresql://user@host/db, or set conn_id on the alerts",
         )
     backend = scheme.group(1).split("+", 1)[0].lower()
     if backend not in URL_BACKENDS:
         raise checks.InvalidValue(
-            f"database.url uses '{backend}', which cannot run from a URL "
-            f"(supported: {SUPPORTED_URLS})",
+            f"{name} uses '{backend}', which cannot run from a URL (supported: {SUPPORTED_URLS})",
             hint="create an Airflow connection for it and set conn_id on the alerts",
         )
     return value.strip()
+
+
+def _sqlalchemy_url(value: str) -> str:
+    return check_database_url(value)
 
 
 class RawDatabase(_Raw):

@@ -7,8 +7,10 @@ default ``html``).
 Settings nobody wrote take the resolved model's own defaults. This is also where checks
 that need more than one value happen: the SQL is loaded from ``query_file`` and checked in
 the dialect of the alert's connection, whose ``conn_id`` may come from ``defaults`` and whose
-type only the Airflow edge knows (``conn_type_of``); an alert with no connection at all is
-refused here.
+type only the Airflow edge knows (``conn_type_of``). The query's database is, in order: the
+alert's ``conn_id``, the one in ``defaults``, the file's ``database.url``, the
+``DATABASE_URL`` environment variable (as standalone SQL Sentinel reads it); an alert with
+none of them is refused here.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import ValidationError
 
+from sqlsentinel_airflow.core.config.checks import InvalidValue
 from sqlsentinel_airflow.core.config.models import (
     DEFAULT_MAX_ROWS_KEYED,
     DEFAULT_MAX_ROWS_SINGLE,
@@ -41,6 +44,7 @@ from sqlsentinel_airflow.core.config.raw import (
     RawEmailChannel,
     RawSlackChannel,
     RawWebhookChannel,
+    check_database_url,
 )
 from sqlsentinel_airflow.core.config.sqlcheck import (
     UnsafeQuery,
@@ -49,6 +53,7 @@ from sqlsentinel_airflow.core.config.sqlcheck import (
     dialect_for_url,
 )
 from sqlsentinel_airflow.core.config.yamlpos import Path, Problem
+from sqlsentinel_airflow.core.databases import DATABASE_URL_ENV
 
 __all__ = [
     "AIRFLOW_DAG_ID_MAX",
@@ -76,8 +81,29 @@ class FileContext:
     database_broken: bool = False
     broken_defaults: frozenset[str] = frozenset()
     conn_type_of: Callable[[str], str | None] | None = None
+    # Where DATABASE_URL is read from; None when the file has a `database:` of its own.
+    fallback_env: Mapping[str, str] | None = None
     _conn_dialects: dict[str, str | None] = field(default_factory=dict)
     _query_files: dict[str, str | Problem] = field(default_factory=dict)
+    _fallback: tuple[str | None, InvalidValue | None] | None = None
+
+    def fallback_database_url(self) -> tuple[str | None, InvalidValue | None]:
+        """DATABASE_URL for alerts with no conn_id in a file with no ``database:``.
+
+        ``(url, None)``, ``(None, None)`` when it is not set, ``(None, problem)`` when it is
+        no URL an alert can run on. Read once, and only when an alert needs it, so a file
+        whose alerts all name a connection does not depend on the variable.
+        """
+        if self._fallback is None:
+            value = (self.fallback_env or {}).get(DATABASE_URL_ENV, "").strip()
+            if not value:
+                self._fallback = (None, None)
+            else:
+                try:
+                    self._fallback = (check_database_url(value, DATABASE_URL_ENV), None)
+                except InvalidValue as exc:
+                    self._fallback = (None, exc)
+        return self._fallback
 
     def dialect_of_conn(self, conn_id: str) -> str | None:
         """The sqlglot dialect of a connection, asked once per conn_id; None if unknown."""
@@ -158,7 +184,8 @@ def resolve_alert(
     checked = _check_query_and_connection(settings, raw.query, raw.query_file, ctx, base)
     if checked.problems or checked.query is None:
         return None, checked.problems
-    if settings.get("schedule") is None or not (settings.get("conn_id") or checked.database_url):
+    has_database = settings.get("conn_id") or checked.database_url or checked.database_url_env
+    if settings.get("schedule") is None or not has_database:
         return None, []  # inherits a broken default: that error is reported once, on `defaults`
     fields: dict[str, Any] = {
         key: value
@@ -173,6 +200,7 @@ def resolve_alert(
         query=checked.query,
         query_file=raw.query_file,
         database_url=checked.database_url,
+        database_url_env=checked.database_url_env,
         dialect=checked.dialect,
         notify=resolve_channels(settings.get("notify") or ()),
         max_rows=settings.get("max_rows")
@@ -225,6 +253,7 @@ class _Checked:
     query: str | None = None
     dialect: str | None = None
     database_url: str | None = None
+    database_url_env: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -253,6 +282,11 @@ def _check_query_and_connection(
         checked.dialect = ctx.dialect_of_conn(conn_id)
     elif checked.database_url:
         checked.dialect = dialect_for_url(checked.database_url)
+    elif ctx.fallback_env is not None:
+        url, _ = ctx.fallback_database_url()
+        if url is not None:  # only its name travels on; the value is read again at run time
+            checked.database_url_env = DATABASE_URL_ENV
+            checked.dialect = dialect_for_url(url)
     if checked.query is not None:
         where = (*base, "query_file") if query_file is not None else (*base, "query")
         try:
@@ -292,13 +326,25 @@ def _missing_settings(
     no_database = ctx.database_url is None and not ctx.database_broken
     known_broken = conn_id_invalid or "conn_id" in ctx.broken_defaults
     if not settings.get("conn_id") and no_database and not known_broken:
-        problems.append(
-            Problem(
-                (*base, "conn_id"),
-                "no connection for this alert's query",
-                hint="set `conn_id` here or in `defaults`, or a top-level `database: {url: ...}`",
+        url, invalid = ctx.fallback_database_url()
+        if invalid is not None:
+            problems.append(
+                Problem(
+                    (*base, "conn_id"),
+                    f"{invalid.message}; this alert's query runs there (it has no `conn_id`, "
+                    "the file no `database:`)",
+                    hint=invalid.hint,
+                )
             )
-        )
+        elif url is None:
+            problems.append(
+                Problem(
+                    (*base, "conn_id"),
+                    "no connection for this alert's query",
+                    hint="set `conn_id` here or in `defaults`, a top-level `database: {url: ...}`, "
+                    f"or the {DATABASE_URL_ENV} environment variable",
+                )
+            )
     return problems
 
 

@@ -346,7 +346,8 @@ def test_alert_without_any_connection_is_refused() -> None:
     [error] = result.errors
     assert error.format() == (
         "f.yaml:2:5 alerts[0].conn_id: no connection for this alert's query (set `conn_id` "
-        "here or in `defaults`, or a top-level `database: {url: ...}`)"
+        "here or in `defaults`, a top-level `database: {url: ...}`, or the DATABASE_URL "
+        "environment variable)"
     )
 
 
