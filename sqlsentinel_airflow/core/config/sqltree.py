@@ -237,8 +237,11 @@ def _functional_notation_problem(node: Any, dialect: str | None) -> tuple[str, s
         name = node.name
     elif isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
         name = node.expression.name
-    elif isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
-        schema = node.this.name.lower() if isinstance(node.this, exp.Identifier) else ""
+    elif isinstance(node, (exp.Dot, exp.Table)) and isinstance(
+        node.expression if isinstance(node, exp.Dot) else node.this, exp.Func
+    ):
+        qualifier = node.this if isinstance(node, exp.Dot) else node.args.get("db")
+        schema = qualifier.name.lower() if isinstance(qualifier, exp.Identifier) else ""
         if schema in POSTGRES_REFUSED_SCHEMAS:
             return (
                 f"query calls a function of schema {schema}, which "

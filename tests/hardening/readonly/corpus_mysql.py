@@ -884,6 +884,24 @@ _h(
     "a wide select list hiding INTO OUTFILE at the end",
 )
 
+# --- found by an attacking review (a later session) ------------------------------------------
+_h(
+    "redteam",
+    "SELECT 1 --\u00a0 AS x, load_file('%CANARY%') AS status\nFROM (SELECT 1 AS `\u00a0`) d",
+    "MariaDB opens a -- comment only before ASCII white space: the call is code to it",
+)
+_h(
+    "redteam",
+    "SELECT 1 --\u00a0 AS status INTO OUTFILE '%DIR%/nbsp.txt'\nFROM (SELECT 1 AS `\u00a0`) d",
+    "the same disagreement hiding INTO OUTFILE",
+)
+_h(
+    "redteam",
+    "SELECT CASE WHEN SUM(compress_ops) > 0 THEN 'ALERT' ELSE 'OK' END AS status "
+    "FROM information_schema.INNODB_CMP_RESET",
+    "reading the table resets InnoDB compression statistics",
+)
+
 HOSTILE: list[HostileCase] = _CORPUS.cases
 
 # --- legitimate analytics ------------------------------------------------------------------

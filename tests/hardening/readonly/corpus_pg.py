@@ -1001,6 +1001,44 @@ _h(
     "the call at the end of 5000 ANDs",
 )
 
+# --- found by an attacking review (a later session): PostgreSQL reads (expr).f and t.f as f(expr)
+# ("functional notation"), and U+00A0 as part of a name where the parser sees white space ---
+_h(
+    "redteam",
+    "SELECT (pid).pg_terminate_backend AS status FROM pg_stat_activity "
+    "WHERE application_name = '%APP%'",
+    "functional notation kills the victim",
+)
+_h("redteam", "SELECT ('bgwriter'::text).pg_stat_reset_shared AS status", "resets bgwriter stats")
+_h(
+    "redteam",
+    "SELECT f.pg_read_file AS status FROM unnest(ARRAY['/etc/hostname']) f",
+    "a table function's alias as the argument",
+)
+_h(
+    "redteam",
+    'SELECT f."pg_create_physical_replication_slot" AS status '
+    "FROM unnest(ARRAY['" + EVIL + "_slot'::name]) f",
+    "a persistent slot through functional notation, quoted",
+)
+_h(
+    "redteam",
+    "SELECT (s.q).ts_stat AS status FROM (SELECT 'SELECT to_tsvector(pg_terminate_backend("
+    "pid)::text) FROM pg_stat_activity WHERE application_name = ''%APP%''' AS q) s",
+    "SQL text run by ts_stat through functional notation",
+)
+_h(
+    "redteam",
+    "SELECT 'OK' AS status, 1 AS\u00a0$$, pg_terminate_backend(" + PID + ") AS k, 2 AS\u00a0$$",
+    "a no-break space: a name to PostgreSQL, so no dollar quote hides the call",
+)
+_h("redteam", "SELECT pg_read_file_old('/etc/hostname', 0, 100) AS status", "an old file reader")
+_h(
+    "redteam",
+    "SELECT 'OK' AS status FROM cron.schedule('" + EVIL + "', '* * * * *', 'SELECT 1')",
+    "pg_cron schedules a job (the extension is absent here: the name is refused regardless)",
+)
+
 HOSTILE: list[HostileCase] = _CORPUS.cases
 
 # --- legitimate analytics ---------------------------------------------------------------------

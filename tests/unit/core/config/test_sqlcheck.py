@@ -349,6 +349,11 @@ def test_columns_that_merely_look_like_a_family_stay_allowed() -> None:
     ("sql", "dialect", "message"),
     [
         ("SELECT cron.schedule('x', '* * * * *', 'delete from t') AS s", "postgres", "schema cron"),
+        (
+            "SELECT 1 AS s FROM cron.schedule('x', '* * * * *', 'delete from t')",
+            "postgres",
+            "schema cron",
+        ),
         ("SELECT pg_read_file_old('/etc/hostname', 0, 10) AS s", "postgres", "pg_read_file_old"),
         ("SELECT * FROM xpath_table('a', 'b', 't', 'x', 'true') AS s", "postgres", "xpath_table"),
         (
