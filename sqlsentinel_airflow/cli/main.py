@@ -173,6 +173,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("sqlsentinel: interrupted\n")
         return 130
+    except Exception as exc:  # a bug, or an environment we do not support: still one line
+        if args.debug:
+            raise
+        sys.stderr.write(f"sqlsentinel: error: {_unexpected(exc)}\n")
+        return EXIT_FAILED
+
+
+def _unexpected(exc: Exception) -> str:
+    """One redacted line for an unexpected failure, naming the Airflow release it ran on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from sqlsentinel_airflow.execution.connections import one_line, redact
+
+    try:
+        airflow = f"Airflow {version('apache-airflow-core')}"
+    except PackageNotFoundError:
+        airflow = "Airflow not installed"
+    return (
+        f"unexpected {type(exc).__name__}: {redact(one_line(str(exc)))} "
+        f"({airflow}; sqlsentinel-airflow {__version__} supports Airflow 3.1 to 3.3, "
+        "see docs/compatibility.md; --debug shows the traceback)"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

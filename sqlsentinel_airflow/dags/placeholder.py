@@ -85,7 +85,7 @@ class ConfigErrorOperator(BaseOperator):
         self.messages = tuple(messages)
 
     def execute(self, context: Any) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
+        from sqlsentinel_airflow.airflow_compat import AirflowFailException
 
         for message in self.messages:
             log.error("%s", message)

@@ -194,7 +194,7 @@ class ValidateAlertsConfigOperator(BaseOperator):
         context: Any,
         digest: str,
     ) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
+        from sqlsentinel_airflow.airflow_compat import AirflowFailException
 
         messages = [e.format() for e in errors]
         log.error("The alerts configuration is invalid (%d error(s)):", len(messages))

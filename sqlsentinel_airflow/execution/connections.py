@@ -178,7 +178,8 @@ def resolve_db_hook(conn_id: str | None, database_url: str | None = None) -> DbA
     """
     if conn_id:
         from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException
 
         try:
             connection = BaseHook.get_connection(conn_id)
@@ -206,7 +207,8 @@ def conn_type_of(conn_id: str) -> str | None:
     raises QueryError (redacted).
     """
     from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException
 
     try:
         connection = BaseHook.get_connection(conn_id)

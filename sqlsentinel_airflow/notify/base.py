@@ -275,7 +275,8 @@ class Channel(ABC, Generic[ConfigT]):
         A connection that is not defined is not recoverable: someone has to create it.
         """
         from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException
 
         try:
             conn = BaseHook.get_connection(conn_id)

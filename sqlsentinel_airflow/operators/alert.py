@@ -150,7 +150,7 @@ class SentinelAlertOperator(BaseOperator):
             self.xcom_push_safely(context, result)
             raise _undelivered_exception(self.alert.name, delivery)
         if report is not None and report.firing and self.alert.fail_task_on_alert and not dry_run:
-            from airflow.sdk.exceptions import AirflowFailException
+            from sqlsentinel_airflow.airflow_compat import AirflowFailException
 
             self.xcom_push_safely(context, result)
             raise AirflowFailException(
@@ -189,11 +189,10 @@ class SentinelAlertOperator(BaseOperator):
         """This task's page in the Airflow UI, from ``[api] base_url`` (read at run time)."""
         if not run_id:
             return None
-        from airflow.sdk.configuration import conf
-
+        from sqlsentinel_airflow.airflow_compat import airflow_conf
         from sqlsentinel_airflow.core.events import task_log_url
 
-        base_url = conf.get("api", "base_url", fallback="http://localhost:8080/")
+        base_url = airflow_conf().get("api", "base_url", fallback="http://localhost:8080/")
         return task_log_url(str(base_url), self.alert.dag_id, str(run_id), self.task_id)
 
     def _open_store(self, *, dry_run: bool) -> Any:
@@ -265,7 +264,9 @@ def _already_evaluated(store: Any, alert_name: str, run_id: str | None) -> str |
 
 
 def _undelivered_exception(alert_name: str, delivery: DeliveryReport) -> Exception:
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import AirflowException
+
+    from sqlsentinel_airflow.airflow_compat import AirflowFailException
 
     text = f"alert {alert_name!r}: notifications undelivered after trying every channel: "
     text += delivery.summary()

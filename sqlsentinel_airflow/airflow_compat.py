@@ -1,0 +1,39 @@
+"""Airflow names that moved between the supported releases, imported from where they live.
+
+Supported: Airflow 3.1, 3.2 and 3.3 (docs/compatibility.md). The task SDK (``airflow.sdk``)
+gained names over these releases that 3.1 has only in ``airflow.*``; each name here is taken
+from the task SDK first (newer releases warn on the old location), then from its 3.1 home.
+On 3.1 the task SDK itself raises and catches those ``airflow.*`` classes, so catching the
+name imported here catches what the running Airflow raises.
+
+This module imports Airflow: import it only where Airflow is needed (a task, a hook call).
+``tests/compat/import_audit.py`` checks every ``airflow.*`` import of the package against
+each release of the compatibility matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,assignment]
+
+try:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import (  # type: ignore[no-redef,assignment,attr-defined]
+        AirflowNotFoundException,
+    )
+
+__all__ = ["AirflowFailException", "AirflowNotFoundException", "airflow_conf"]
+
+
+def airflow_conf() -> Any:
+    """Airflow's configuration parser (``conf.get(section, key, fallback=...)``)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow 3.1: no task-SDK configuration module yet
+        from airflow.configuration import conf
+    return conf
