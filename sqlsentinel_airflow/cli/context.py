@@ -1,6 +1,6 @@
 """Where the CLI finds things: the state database, and cheap connection-type look-ups.
 
-Commands without a FILE argument find the state DB by PRODUCT section 5's order without a
+Commands without a FILE argument find the state DB by the order of docs/operations.md without a
 file: ``[sqlsentinel] state_db_conn_id`` (env ``AIRFLOW__SQLSENTINEL__STATE_DB_CONN_ID`` or
 ``$AIRFLOW_HOME/airflow.cfg``), then ``SQLSENTINEL_STATE_DB_URL``, then the SQLite default.
 Reading airflow.cfg with configparser keeps ``sqlsentinel history`` from paying Airflow's

@@ -1,4 +1,4 @@
-"""The per-instance state machine and notify decision (PRODUCT 4.3), as one pure function.
+"""The per-instance state machine and notify decision (ADR 2), as one pure function.
 
 :func:`decide` maps (previous state, observation, now, policy, silenced) to the next state,
 the events to enqueue, and the reason, like Alertmanager's ``notify/dedup_stage.go``: no

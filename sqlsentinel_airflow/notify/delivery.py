@@ -1,6 +1,6 @@
 """Delivering an alert's outbox: each pending event to each channel, oldest first, then marked.
 
-Runs after the evaluation's transaction has committed (PRODUCT 4.2 step 4); the decisions
+Runs after the evaluation's transaction has committed (ADR 4); the decisions
 are in docs/adr/0004-delivery-guarantees.md. In short:
 
 - Each outbox row's channel is looked up by ``channel_id`` in the alert's *current* config.

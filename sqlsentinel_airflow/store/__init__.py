@@ -1,4 +1,4 @@
-"""The state store adapter: alert state, history, outbox and silences in SQL (PRODUCT 5).
+"""The state store adapter: alert state, history, outbox and silences in SQL (docs/operations.md).
 
 SQLAlchemy 2 on SQLite, PostgreSQL and MySQL/MariaDB. Modules, one concept each:
 
@@ -11,7 +11,7 @@ SQLAlchemy 2 on SQLite, PostgreSQL and MySQL/MariaDB. Modules, one concept each:
 - ``rows``         row <-> record / domain type mapping
 - ``transaction``  the per-alert locked evaluation transaction
 - ``store``        StateStore: connect, the evaluation transaction, read side, silences, purge
-- ``url``          which database (PRODUCT 5's order of precedence)
+- ``url``          which database (the order in docs/operations.md)
 - ``airflow_url``  Airflow connection -> SQLAlchemy URL (the only module importing Airflow)
 
 Airflow is never imported by importing this package.

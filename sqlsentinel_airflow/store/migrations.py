@@ -1,6 +1,6 @@
 """Schema migrations of the state database: an ordered list of steps, applied on connect.
 
-Schema upgrades are never manual steps (PRODUCT 5): :func:`ensure_schema` runs whenever a
+Schema upgrades are never manual steps (docs/operations.md): :func:`ensure_schema` runs whenever a
 ``StateStore`` connects. It
 - creates everything on an empty database (step 1) and applies later steps in order;
 - records each applied step in ``sqlsentinel_schema_version`` (one row per version);

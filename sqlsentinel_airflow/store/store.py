@@ -1,4 +1,4 @@
-"""The state store: alert state, history, outbox and silences in one SQL database (PRODUCT 5).
+"""The state store: alert state, history, outbox and silences in one SQL database (docs/operations.md).
 
 :class:`StateStore` is the adapter every edge uses (operator, CLI, UI plugin). It is built
 from a SQLAlchemy URL (``StateStore.connect``), which also migrates the schema. Writes of an

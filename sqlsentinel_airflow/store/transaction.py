@@ -1,4 +1,4 @@
-"""One alert's evaluation transaction: the write side of PRODUCT 4.2 step 3.
+"""One alert's evaluation transaction: the write side of an evaluation (ADR 2).
 
 An :class:`AlertTransaction` is the only way to change an alert's state. It runs inside ONE
 database transaction that holds an exclusive per-alert lock, taken by :func:`lock_alert`:

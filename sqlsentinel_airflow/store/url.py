@@ -1,4 +1,4 @@
-"""Which state database to use: PRODUCT 5's order of precedence, in one pure function.
+"""Which state database to use: the order of docs/operations.md, in one pure function.
 
 1. ``state_db`` in alerts.yaml: ``conn_id`` (an Airflow connection) or ``url``;
 2. ``[sqlsentinel] state_db_conn_id`` in Airflow's config;
@@ -56,7 +56,7 @@ def resolve_state_db_url(
     env: Mapping[str, str],
     airflow_home: str | None,
 ) -> ResolvedStateDb:
-    """The state database to use, by PRODUCT 5's order (see the module doc)."""
+    """The state database to use, in the order of the module doc."""
     if state_db is not None and state_db.conn_id and state_db.url:
         raise StateStoreError(
             "alerts.yaml state_db: set either conn_id (an Airflow connection) or url, not both"

@@ -1,4 +1,4 @@
-"""Airflow's auth manager, as the UI's endpoints use it (PRODUCT 6).
+"""Airflow's auth manager, as the UI's endpoints use it (ADR 5).
 
 Airflow mounts a plugin's FastAPI app as it is, without adding any auth, so every route of
 ours declares it, with the dependencies Airflow's own REST API uses

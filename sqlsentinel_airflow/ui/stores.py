@@ -2,7 +2,7 @@
 
 Each alert's state lives in the state database its alerts file names (``state_db``), else
 the deployment's (``[sqlsentinel] state_db_conn_id``, ``SQLSENTINEL_STATE_DB_URL``, SQLite
-under ``$AIRFLOW_HOME``): PRODUCT 5's order, resolved by ``store.url`` exactly as the
+under ``$AIRFLOW_HOME``): the order of docs/operations.md, resolved by ``store.url`` exactly as the
 operator does. Alerts are grouped by that URL so one page view costs a few queries per
 database, not per alert.
 
