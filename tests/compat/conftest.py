@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -130,6 +131,12 @@ def run(args: list[str], *, timeout: float = 300, **env: str) -> subprocess.Comp
 def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert done.returncode == 0, f"{done.args}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done
+
+
+def pytest_unconfigure() -> None:
+    """The private home goes with the session (``SQLSENTINEL_COMPAT_KEEP=1`` keeps it)."""
+    if not os.environ.get("SQLSENTINEL_COMPAT_KEEP"):
+        shutil.rmtree(_HOME, ignore_errors=True)
 
 
 def pytest_report_header() -> list[str]:
