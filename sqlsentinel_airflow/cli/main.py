@@ -1,6 +1,6 @@
 """``sqlsentinel``: validate, run, inspect and silence alerts from a shell or a CI pipeline.
 
-Exit codes (PRODUCT section 8): 0 all went well (a firing alert is a result, not a failure);
+Exit codes (README, "Command line"): 0 all went well (a firing alert is a result, not a failure);
 1 a query failed or a notification is still undelivered; 2 invalid config or usage;
 3 with ``run --fail-on-alert`` when any alert fires. User errors print one line, never a
 traceback (``--debug`` shows it).
@@ -40,7 +40,10 @@ def _add_state_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--state-db",
         metavar="URL",
-        help="SQLAlchemy URL of the state database (default: PRODUCT 5 resolution order)",
+        help=(
+            "SQLAlchemy URL of the state database (default: [sqlsentinel] state_db_conn_id, "
+            "then SQLSENTINEL_STATE_DB_URL, then SQLite in $AIRFLOW_HOME/sqlsentinel)"
+        ),
     )
 
 

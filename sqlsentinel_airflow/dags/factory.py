@@ -462,7 +462,7 @@ def _load(
                 Problem(str(source), f"internal error: {exc}", "none of its alerts run")
             )
 
-    if config_watch:  # PRODUCT 4.5: the config-watch DAG (dags/watch.py)
+    if config_watch:  # the config-watch DAG (dags/watch.py, ADR 6)
         _plan_config_watch(plan, path_or_glob, base_dir, watch_notify, dag_id_prefix)
     errors_id = errors_dag_id or (
         f"{dag_id_prefix if dag_id_prefix is not None else DEFAULT_DAG_ID_PREFIX}"

@@ -1,6 +1,6 @@
 """The ``sqlsentinel_config_watch`` DAG: notice edits of alerts.yaml, validate them, apply them.
 
-Created by the same ``load_alert_dags`` call as the alert DAGs (PRODUCT 4.5). Three tasks:
+Created by the same ``load_alert_dags`` call as the alert DAGs (ADR 6). Three tasks:
 
 1. ``wait_for_change`` (``ConfigChangeSensor``, deferrable): waits in the triggerer until the
    content of the watched file(s) differs from the baseline the last run recorded (an edit,

@@ -279,7 +279,7 @@ def _undelivered_exception(alert_name: str, delivery: DeliveryReport) -> Excepti
 
 
 def state_db_url(state_db: StateDbConfig | None) -> str:
-    """The state DB URL by PRODUCT 5's order, from inside a task."""
+    """The state DB URL in the order of docs/operations.md, from inside a task."""
     from sqlsentinel_airflow.store.airflow_url import (
         sqlalchemy_url_for_conn,
         state_db_conn_id_from_airflow_config,
