@@ -1,5 +1,6 @@
 """The vocabulary of the read-only corpora (``corpus_pg``, ``corpus_mysql``, ``corpus_sqlite``):
-one hostile case, one legitimate read, and the registry that names cases per class.
+one hostile case, one legitimate read, the registry that names cases per class, and how two
+snapshots of facts are compared.
 
 The marks say which layer is expected to stop a case, so each test mode knows what to demand
 (see the modes in docs/reliability.md, section 4.2).
@@ -8,6 +9,7 @@ The marks say which layer is expected to stop a case, so each test mode knows wh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,24 @@ class Corpus:
                 opt_in_risk=opt_in_risk,
             )
         )
+
+
+def fact_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """One readable line per fact that differs between two snapshots: a changed value, the
+    changed entries of a mapping, the removed and added items of a list."""
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for sub in sorted(set(old) | set(new)):
+                if old.get(sub) != new.get(sub):
+                    lines.append(f"{key}.{sub}: {old.get(sub)!r} -> {new.get(sub)!r}")
+        elif isinstance(old, list) and isinstance(new, list):
+            gone = [x for x in old if x not in new]
+            added = [x for x in new if x not in old]
+            lines.append(f"{key}: removed {gone!r}, added {added!r}")
+        else:
+            lines.append(f"{key}: {old!r} -> {new!r}")
+    return lines

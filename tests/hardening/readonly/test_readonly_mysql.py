@@ -44,7 +44,7 @@ from sqlsentinel_airflow.execution.privileges import forget_checked_logins
 
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus_mysql import HOSTILE, READS
-from readonly_corpus import HostileCase
+from readonly_corpus import HostileCase, fact_changes
 
 pytestmark = pytest.mark.mysql
 
@@ -349,22 +349,7 @@ def _rows_lockable(world: World) -> bool:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    lines = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            for sub in sorted(set(old) | set(new)):
-                if old.get(sub) != new.get(sub):
-                    lines.append(f"  {key}[{sub}]: {old.get(sub)!r} -> {new.get(sub)!r}")
-        elif isinstance(old, list) and isinstance(new, list):
-            gone = [x for x in old if x not in new]
-            added = [x for x in new if x not in old]
-            lines.append(f"  {key}: removed {gone!r}, added {added!r}")
-        else:
-            lines.append(f"  {key}: {old!r} -> {new!r}")
-    return lines
+    return fact_changes(before, after)
 
 
 def restore(world: World, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -465,7 +450,7 @@ def judge(world: World, mode: str, case: HostileCase, outcome: Outcome) -> None:
     changes = diff(before, after)
     problems = []
     if changes:
-        problems.append("facts changed:\n" + "\n".join(changes))
+        problems.append("facts changed:\n  " + "\n  ".join(changes))
     if leaked_secret(world, outcome.rows):
         problems.append("the canary file's secret came back in the rows (a server file read)")
     if outcome.elapsed_s > RUN_BOUND_S:

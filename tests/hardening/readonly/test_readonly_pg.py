@@ -47,7 +47,7 @@ from sqlsentinel_airflow.execution.privileges import forget_checked_logins
 
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus_pg import HOSTILE, READS
-from readonly_corpus import HostileCase
+from readonly_corpus import HostileCase, fact_changes
 
 pytestmark = pytest.mark.postgres
 
@@ -489,25 +489,11 @@ class Sandbox:
         return self._last if self._last is not None else self.facts()
 
     def differences(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-        lines: list[str] = []
-        for key in sorted(set(before) | set(after)):
-            if key == "wal":
-                lines += self._wal_records(before["wal"], after["wal"])
-                continue
-            old, new = before.get(key), after.get(key)
-            if old == new:
-                continue
-            if isinstance(old, dict) and isinstance(new, dict):
-                for sub in sorted(set(old) | set(new)):
-                    if old.get(sub) != new.get(sub):
-                        lines.append(f"{key}.{sub}: {old.get(sub)!r} -> {new.get(sub)!r}")
-            elif isinstance(old, list) and isinstance(new, list):
-                gone = [x for x in old if x not in new]
-                added = [x for x in new if x not in old]
-                lines.append(f"{key}: removed {gone!r}, added {added!r}")
-            else:
-                lines.append(f"{key}: {old!r} -> {new!r}")
-        return lines
+        lines = self._wal_records(before["wal"], after["wal"]) if "wal" in before else []
+        others = [k for k in set(before) | set(after) if k != "wal"]
+        return lines + fact_changes(
+            {k: before.get(k) for k in others}, {k: after.get(k) for k in others}
+        )
 
     def _wal_records(self, before: dict[str, str], after: dict[str, str]) -> list[str]:
         """WAL records that outlive a rollback: a segment switch, a restore point, the end of
