@@ -14,7 +14,7 @@ the victim's folder (the test runs with it as the working directory).
 
 from __future__ import annotations
 
-from readonly_corpus import Corpus, HostileCase, ReadCase
+from readonly_corpus import Corpus, HostileCase, ReadCase, add_size_cases
 
 _CORPUS = Corpus()
 _h = _CORPUS.add
@@ -319,23 +319,7 @@ _h(
 )
 
 # --- size and nesting --------------------------------------------------------------------
-_h(
-    "size",
-    "SELECT 'OK' AS status /* " + "x" * 200_000 + " */; DELETE FROM victim",
-    "a 200 kB comment hiding the ;",
-)
-_h(
-    "size",
-    "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS status; DELETE FROM victim",
-    "deep parentheses then a DELETE",
-)
-_h(
-    "size",
-    "SELECT 'OK' AS status FROM victim WHERE "
-    + " OR ".join(f"id = {i}" for i in range(5000))
-    + "; DELETE FROM victim",
-    "a 5000-term WHERE then a DELETE",
-)
+add_size_cases(_CORPUS)
 _h(
     "size",
     "SELECT 'OK' AS status, " + ", ".join(f"'{i}'" for i in range(2000)) + "; VACUUM",

@@ -96,3 +96,25 @@ def fact_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"{key}: {old!r} -> {new!r}")
     return lines
+
+
+def add_size_cases(corpus: Corpus) -> None:
+    """Huge inputs hiding a second statement, shared by the MySQL and SQLite corpora: a 200 kB
+    comment, 3,000 nested parentheses and a 5,000-term WHERE, each followed by a DELETE."""
+    corpus.add(
+        "size",
+        "SELECT 'OK' AS status /* " + "x" * 200_000 + " */; DELETE FROM victim",
+        "a 200 kB comment hiding the ;",
+    )
+    corpus.add(
+        "size",
+        "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS status; DELETE FROM victim",
+        "deep parentheses then a DELETE",
+    )
+    corpus.add(
+        "size",
+        "SELECT 'OK' AS status FROM victim WHERE "
+        + " OR ".join(f"id = {i}" for i in range(5000))
+        + "; DELETE FROM victim",
+        "a 5000-term WHERE then a DELETE",
+    )
