@@ -149,9 +149,6 @@ class _Written:
     history_ids: tuple[int, ...] = ()
 
 
-_SEVERITY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -406,7 +403,7 @@ def _report(
                     }
                 )
     states = [State(i.state) for i in instances] or [State.OK]
-    overall = max(states, key=lambda s: _SEVERITY[s])
+    overall = max(states, key=lambda s: s.urgency)
     if not evaluation.ok:
         outcome = Outcome.ERROR.value
     elif any(i.status is Outcome.ALERT for i in evaluation.instances):

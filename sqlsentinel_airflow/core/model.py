@@ -54,6 +54,14 @@ class State(str, enum.Enum):
     FIRING = "FIRING"
     ERROR = "ERROR"
 
+    @property
+    def urgency(self) -> int:
+        """How urgent the state is, for "the worst instance": FIRING > ERROR > PENDING > OK."""
+        return _URGENCY[self]
+
+
+_URGENCY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
+
 
 class EventKind(str, enum.Enum):
     FIRING = "firing"
@@ -91,6 +99,22 @@ class Reason(str, enum.Enum):
     ERROR_NOT_NOTIFIED = "query failed, notify_on_error is off"
     RECOVERED_FROM_ERROR = "query succeeded again"
     BACKFILL = "backfill runs never notify"
+
+    @property
+    def code(self) -> str:
+        """The stable name (``first_firing``): what is stored and what programs match on.
+
+        The value is the English a person reads; it may be reworded, the code may not.
+        """
+        return self.name.lower()
+
+    @classmethod
+    def from_code(cls, code: str) -> Reason:
+        """The reason named ``code`` (``first_firing``); ValueError for an unknown one."""
+        try:
+            return cls[code.upper()]
+        except KeyError:
+            raise ValueError(f"unknown reason code {code!r}") from None
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,20 @@ logs or stores about a URL goes through :func:`redact_url` first, so a message c
 
 from __future__ import annotations
 
+import re
 from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["MASK", "redact_url"]
+__all__ = ["MASK", "redact_text", "redact_url"]
 
 MASK = "***"
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_text(text: str | None) -> str | None:
+    """``text`` with every URL in it redacted (password, path, query values)."""
+    if text is None:
+        return None
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def redact_url(url: str, *, keep_path: bool = False) -> str:

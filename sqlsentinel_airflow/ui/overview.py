@@ -12,7 +12,6 @@ URL's secrets even if some message upstream forgot to redact one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -21,7 +20,7 @@ from typing import Any
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import FileSilence
 from sqlsentinel_airflow.core.model import InstanceState, Silence, State
-from sqlsentinel_airflow.core.redact import redact_url
+from sqlsentinel_airflow.core.redact import redact_text
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 from sqlsentinel_airflow.ui.catalog import AlertEntry
 from sqlsentinel_airflow.ui.definitions import AlertDocs
@@ -44,16 +43,7 @@ __all__ = [
 
 SPARK_POINTS = 30
 STATUS_ORDER = ("silenced", "firing", "error", "pending", "ok", "unknown")
-_RANK = {State.FIRING: 4, State.ERROR: 3, State.PENDING: 2, State.OK: 1}
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 _MAX_INSTANCES_IN_LIST = 25
-
-
-def redact_text(text: str | None) -> str | None:
-    """``text`` with every URL in it redacted (password, path, query values)."""
-    if text is None:
-        return None
-    return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -64,7 +54,7 @@ def worst_instance(states: Sequence[InstanceState]) -> InstanceState | None:
     """The instance whose state is most urgent (the first one on ties)."""
     if not states:
         return None
-    return max(states, key=lambda s: _RANK.get(s.state, 0))
+    return max(states, key=lambda s: s.state.urgency)
 
 
 def alert_status(states: Sequence[InstanceState], silenced: bool) -> tuple[str, str]:
@@ -172,7 +162,7 @@ def alert_summary(
     status, state = alert_status(states, bool(active))
     worst = worst_instance(states)
     evaluated = [s.last_evaluated_at for s in states if s.last_evaluated_at is not None]
-    ordered = sorted(states, key=lambda s: (-_RANK.get(s.state, 0), s.instance_key))
+    ordered = sorted(states, key=lambda s: (-s.state.urgency, s.instance_key))
     shown = ordered if all_instances else ordered[:_MAX_INSTANCES_IN_LIST]
     return {
         "dag_id": entry.dag_id,

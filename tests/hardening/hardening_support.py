@@ -73,7 +73,7 @@ def timed_load(text: str | bytes, name: str, *, measure_memory: bool = False) ->
 
 
 def assert_well_behaved(load: TimedLoad, name: str) -> None:
-    """The contract of the loader under hostile input (PRODUCT 3.2, issue 8 item 1)."""
+    """The contract of the loader under hostile input (docs/reliability.md)."""
     result = load.result
     assert load.seconds < MAX_SECONDS_PER_CASE, f"load took {load.seconds:.1f}s"
     if result.config is None:

@@ -9,8 +9,8 @@ is over (this one used to hang the task: see ``QueryRunner._abort``), a lock hel
 the alert reads, and a statement past the alert's timeout. After each run: the task failed, the state
 is ERROR with a message naming the cause and no secret, history has exactly one row for that
 run, the state row keeps what the error interrupted (``last_good_state``, counters,
-``firing_since``), and the error notification follows ``notify_on_error: after 2`` (PRODUCT
-4.3): one ``error`` event for the streak. The run after the faults recovers with the right
+``firing_since``), and the error notification follows ``notify_on_error: after 2``
+(docs/adr/0002-evaluation-semantics.md): one ``error`` event for the streak. The run after the faults recovers with the right
 ``resolved`` (recovered from error) event, and the next one resolves the incident.
 
 The state DB tests put a PostgreSQL state DB behind the proxy and use Airflow's own retries

@@ -38,7 +38,7 @@ EXPECTED: dict[str, tuple[str | None, str, set[str]]] = {
     "sqlsentinel_stuck_orders": ("*/30 * * * *", "warning", {"finance"}),
     "sqlsentinel_new_customers_drop": (None, "info", set()),
 }
-# The DAG the same load_alert_dags call adds beside the alerts (PRODUCT 4.5).
+# The DAG the same load_alert_dags call adds beside the alerts (the config watch, docs/adr/0006-config-watch.md).
 CONFIG_WATCH = "sqlsentinel_config_watch"
 
 

@@ -260,7 +260,7 @@ def test_run_status_history_silence_cycle(
 
     purged = run_json(["purge", "--older-than", "90d"], env, cwd)
     assert purged["purged"]["history"] == 0
-    # Without --older-than: [sqlsentinel] history_retention from Airflow's config (PRODUCT 5).
+    # Without --older-than: [sqlsentinel] history_retention from Airflow's config (docs/operations.md).
     history_rows = len(run_json(["history", "--alert", "revenue_drop"], env, cwd)["history"])
     assert history_rows >= 3
     bad = sqlsentinel(["purge"], {**env, "AIRFLOW__SQLSENTINEL__HISTORY_RETENTION": "soon"}, cwd)

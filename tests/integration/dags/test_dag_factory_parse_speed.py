@@ -44,7 +44,7 @@ def _many_alerts(count: int) -> str:
 
 @pytest.fixture
 def parsing_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """Set the dag_id a worker would put in the environment before parsing (AIRFLOW_NOTES)."""
+    """Set the dag_id a worker would put in the environment before parsing."""
 
     def _set(dag_id: str) -> None:
         monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", dag_id)

@@ -1,4 +1,4 @@
-"""Which state database is used: PRODUCT 5's order of precedence (no database needed)."""
+"""Which state database is used: the order of docs/operations.md (no database needed)."""
 
 from __future__ import annotations
 

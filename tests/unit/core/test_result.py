@@ -1,4 +1,4 @@
-"""evaluate_result: the query contract of PRODUCT 3.3, rule by rule."""
+"""evaluate_result: the query contract of docs/query-contract.md, rule by rule."""
 
 from __future__ import annotations
 

@@ -1,0 +1,28 @@
+"""The package's one notion of "now" and its one timestamp format.
+
+Times are timezone-aware UTC everywhere inside the package; whatever leaves it as text (JSON of
+the CLI and the UI API, event payloads) is RFC 3339 in UTC, written by :func:`rfc3339`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+__all__ = ["rfc3339", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """``value`` as RFC 3339 in UTC (``2026-12-05T19:48:19.123456+00:00``); None stays None.
+
+    A naive datetime is taken to be UTC already (the stores return UTC, some drivers naive).
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
