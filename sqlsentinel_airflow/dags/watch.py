@@ -26,16 +26,28 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, BaseOperator
 
+from sqlsentinel_airflow.airflow_contract import (
+    DEFAULT_API_CONN_ID,
+    REQUEST_REPARSE_TASK_ID,
+    SENTINEL_OWNER,
+    SENTINEL_TAG,
+    VALIDATE_CONFIG_TASK_ID,
+    WAIT_FOR_CHANGE_TASK_ID,
+    WATCH_TAG,
+    baseline_variable_name,
+)
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
 from sqlsentinel_airflow.dags.config_diff import diff_snapshots, snapshot_alerts
-from sqlsentinel_airflow.dags.reparse import DEFAULT_API_CONN_ID, request_reparse
+from sqlsentinel_airflow.dags.manifest import display_name
+from sqlsentinel_airflow.dags.reparse import request_reparse
 from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.sensors.config_change import (
     ConfigChangeSensor,
@@ -46,18 +58,14 @@ from sqlsentinel_airflow.sensors.config_change import (
 from sqlsentinel_airflow.triggers.fingerprint import content_hash, digest_of, watched_files
 
 __all__ = [
-    "CONFIG_WATCH_DAG_SUFFIX",
-    "WATCH_TAG",
+    "CONFIG_ERROR_TEMPLATES",
     "RequestReparseOperator",
     "ValidateAlertsConfigOperator",
-    "baseline_variable_name",
     "build_config_watch_dag",
 ]
 
 log = logging.getLogger(__name__)
 
-CONFIG_WATCH_DAG_SUFFIX = "config_watch"
-WATCH_TAG = "sqlsentinel-watch"
 _START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 
 # The texts of the notification sent when alerts.yaml is invalid (a channel's own subject or
@@ -73,25 +81,6 @@ CONFIG_ERROR_TEMPLATES = MessageTemplates(
         "running their last valid version)\n```{{ error }}```"
     },
 )
-
-
-def baseline_variable_name(dag_id: str) -> str:
-    """The Airflow Variable holding the watch's baseline."""
-    return f"{dag_id}__baseline"
-
-
-def _display_name(source: Path, base_dir: Path | None) -> str:
-    """How messages name a file: relative to the DAG file's folder, as the factory does."""
-    if base_dir is not None:
-        try:
-            return str(source.relative_to(base_dir))
-        except ValueError:
-            pass
-    return str(source)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ValidateAlertsConfigOperator(BaseOperator):
@@ -131,7 +120,7 @@ class ValidateAlertsConfigOperator(BaseOperator):
             errors.append(ConfigError(f"no alerts file matches {self.path_or_glob}"))
         for name in sources:
             source = Path(name)
-            display = _display_name(source, base_dir)
+            display = display_name(source, base_dir)
             try:
                 content = source.read_bytes()
             except OSError as exc:
@@ -163,7 +152,7 @@ class ValidateAlertsConfigOperator(BaseOperator):
                 files=hashes,
                 alerts=after,
                 valid=valid,
-                updated_at=_utcnow().isoformat(),
+                updated_at=rfc3339(utcnow()) or "",
             ),
         )
         if not valid:
@@ -214,7 +203,7 @@ class ValidateAlertsConfigOperator(BaseOperator):
         from sqlsentinel_airflow.notify.base import OutboundEvent
         from sqlsentinel_airflow.notify.channels import build_channel
 
-        now = _utcnow().isoformat()
+        now = utcnow().isoformat()
         run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id")
         payload = {
             "version": 1,
@@ -286,10 +275,12 @@ def build_config_watch_dag(
     """
     doc = (
         "### SQL Sentinel: configuration watch\n\n"
-        f"Watches `{path_or_glob}`. When its content changes, `validate_config` validates "
+        f"Watches `{path_or_glob}`. When its content changes, `{VALIDATE_CONFIG_TASK_ID}` "
+        "validates "
         "it and returns the diff of alerts (added / removed / changed) as XCom; an invalid "
         "file fails that task with the validation messages and notifies `defaults.notify` "
-        "(the alerts keep running their last valid version). Then `request_reparse` asks "
+        f"(the alerts keep running their last valid version). Then `{REQUEST_REPARSE_TASK_ID}` "
+        "asks "
         f"Airflow to re-parse the alerts DAG file through the http connection `{api_conn_id}`"
         " (without it, the normal parse interval applies).\n\n"
         f"The last validated state is kept in the Variable `{baseline_variable_name(dag_id)}`."
@@ -303,13 +294,13 @@ def build_config_watch_dag(
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=False,
-        tags=["sqlsentinel", WATCH_TAG],
+        tags=[SENTINEL_TAG, WATCH_TAG],
         doc_md=doc,
-        default_args={"owner": "sqlsentinel", "retries": 0},
+        default_args={"owner": SENTINEL_OWNER, "retries": 0},
     )
     variable = baseline_variable_name(dag_id)
     wait = ConfigChangeSensor(
-        task_id="wait_for_change",
+        task_id=WAIT_FOR_CHANGE_TASK_ID,
         path_or_glob=path_or_glob,
         baseline_variable=variable,
         poll_interval=poll_interval,
@@ -320,7 +311,7 @@ def build_config_watch_dag(
         dag=dag,
     )
     validate = ValidateAlertsConfigOperator(
-        task_id="validate_config",
+        task_id=VALIDATE_CONFIG_TASK_ID,
         path_or_glob=path_or_glob,
         baseline_variable=variable,
         base_dir=base_dir,
@@ -333,7 +324,7 @@ def build_config_watch_dag(
         dag=dag,
     )
     reparse = RequestReparseOperator(
-        task_id="request_reparse",
+        task_id=REQUEST_REPARSE_TASK_ID,
         api_conn_id=api_conn_id,
         execution_timeout=timedelta(minutes=2),
         dag=dag,

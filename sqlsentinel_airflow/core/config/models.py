@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
 from sqlsentinel_airflow.errors import QueryError
@@ -42,7 +43,6 @@ __all__ = [
     "slugify",
 ]
 
-DEFAULT_DAG_ID_PREFIX = "sqlsentinel_"
 DEFAULT_MAX_ROWS_SINGLE = 1
 DEFAULT_MAX_ROWS_KEYED = 1000
 
