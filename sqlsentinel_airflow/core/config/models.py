@@ -168,7 +168,9 @@ class AlertConfig(_Frozen):
     # No conn_id and no ``database.url``: the name of the variable the URL is read from when
     # the query runs (DATABASE_URL). Only the name is kept, so no manifest or DAG holds it.
     database_url_env: str | None = None
-    dialect: str | None = None  # sqlglot dialect the SQL was checked with
+    # The SQL dialect (sqlglot) the query was checked in; not the backend it runs on
+    # (execution/backends.py says both).
+    dialect: str | None = None
     timezone: str = "UTC"
     owner: str = "airflow"
     tags: tuple[str, ...] = ()
