@@ -254,6 +254,7 @@ def test_the_serialized_dag_embeds_the_alert_definition_without_a_secret(
     slack_token = "xoxb-slack-connection-token"
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_TOKEN_CONN", f"slack://:{slack_token}@/")
     monkeypatch.setenv("AIRFLOW_CONN_PAGER", "http://user:pager-conn-pw@pager.example.org")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://reader:warehouse-pw@wh.internal/dw")
     write_alerts(SECRET_ALERTS)
     bag = parse()
     assert bag.import_errors == {}
@@ -266,7 +267,7 @@ def test_the_serialized_dag_embeds_the_alert_definition_without_a_secret(
     assert (definition.name, definition.conn_id, definition.sql_dialect) == (
         "guarded",
         "warehouse",
-        None,  # the connection's type is unknown at parse here: no dialect was picked
+        "postgres",  # the SQL dialect of the connection's type, from AIRFLOW_CONN_WAREHOUSE
     )
     assert definition.query == "SELECT 'OK' AS status -- a closing comment --> here"
     assert definition.description.endswith("--> and <b>tags</b>")
@@ -294,5 +295,6 @@ def test_the_serialized_dag_embeds_the_alert_definition_without_a_secret(
 
     for dag in bag.dags.values():
         text = json.dumps(DagSerialization.to_dict(dag), default=str)
-        for secret in (*secrets, slack_token, "header-secret-token", "pager-conn-pw", "Bearer"):
+        leaks = ("header-secret-token", "pager-conn-pw", "warehouse-pw", "Bearer")
+        for secret in (*secrets, slack_token, *leaks):
             assert secret not in text, f"{secret!r} leaked into serialized {dag.dag_id}"
