@@ -16,15 +16,13 @@ DAGs (docs/adr/0003-broken-alerts-in-the-ui.md):
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, BaseOperator
+from airflow.sdk import DAG
 
 from sqlsentinel_airflow.airflow_contract import (
     EVALUATE_TASK_ID,
@@ -33,9 +31,9 @@ from sqlsentinel_airflow.airflow_contract import (
     SENTINEL_TAG,
 )
 from sqlsentinel_airflow.errors import ConfigError
+from sqlsentinel_airflow.operators.config_errors import ConfigErrorOperator
 
 __all__ = [
-    "ConfigErrorOperator",
     "LoadProblem",
     "StaleBanner",
     "build_config_errors_dag",
@@ -43,8 +41,6 @@ __all__ = [
     "fenced",
     "stale_banner",
 ]
-
-log = logging.getLogger(__name__)
 
 # A fixed date in the past: these DAGs have no schedule, the date only has to be valid.
 _START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -74,25 +70,6 @@ def fenced(text: str, language: str = "") -> str:
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
-
-
-class ConfigErrorOperator(BaseOperator):
-    """Fails with the configuration errors it carries: a broken alert is red, never silent."""
-
-    ui_color = "#f8d7da"
-    template_fields: Sequence[str] = ()
-
-    def __init__(self, *, messages: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.messages = tuple(messages)
-
-    def execute(self, context: Any) -> None:
-        from sqlsentinel_airflow.airflow_compat import AirflowFailException
-
-        for message in self.messages:
-            log.error("%s", message)
-        # Retrying cannot fix a configuration file: fail without retries.
-        raise AirflowFailException("invalid alerts configuration:\n" + "\n".join(self.messages))
 
 
 @dataclass(frozen=True)
