@@ -17,6 +17,8 @@ try:  # the task SDK's class (what providers inherit from); core accepts it by n
 except ImportError:  # pragma: no cover - older Airflow 3.x
     from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef,assignment]
 
+from sqlsentinel_airflow.airflow_contract import PLUGIN_NAME
+
 __all__ = ["SqlSentinelPlugin"]
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class _LazyFastApiApps:
 
 
 class SqlSentinelPlugin(AirflowPlugin):
-    name = "sqlsentinel"
+    name = PLUGIN_NAME
     fastapi_apps = _LazyFastApiApps()  # type: ignore[assignment]
     external_views = [
         {

@@ -13,6 +13,12 @@ __all__ = ["get_provider_info"]
 
 def get_provider_info() -> dict[str, Any]:
     from sqlsentinel_airflow import __version__
+    from sqlsentinel_airflow.airflow_contract import (
+        ALLOW_PRIVILEGED_CONN_IDS_OPTION,
+        CONFIG_SECTION,
+        HISTORY_RETENTION_OPTION,
+        STATE_DB_CONN_ID_OPTION,
+    )
 
     return {
         "package-name": "sqlsentinel-airflow",
@@ -20,10 +26,10 @@ def get_provider_info() -> dict[str, Any]:
         "description": "SQL-first alerting: one DAG per SQL alert, state, dedup, notifications.",
         "versions": [__version__],
         "config": {
-            "sqlsentinel": {
+            CONFIG_SECTION: {
                 "description": "SQL Sentinel for Airflow.",
                 "options": {
-                    "state_db_conn_id": {
+                    STATE_DB_CONN_ID_OPTION: {
                         "description": (
                             "Airflow connection of the SQL Sentinel state database (PostgreSQL, "
                             "MySQL or SQLite). Used when alerts.yaml has no `state_db`. When "
@@ -35,7 +41,7 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "sqlsentinel_state",
                         "default": "",
                     },
-                    "allow_privileged_conn_ids": {
+                    ALLOW_PRIVILEGED_CONN_IDS_OPTION: {
                         "description": (
                             "Connections (conn_ids or globs, comma-separated) whose login may be "
                             "privileged (PostgreSQL superuser, file or signal roles, write "
@@ -47,7 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "warehouse_admin",
                         "default": "",
                     },
-                    "history_retention": {
+                    HISTORY_RETENTION_OPTION: {
                         "description": (
                             "How long `sqlsentinel purge` keeps history by default (duration)."
                         ),

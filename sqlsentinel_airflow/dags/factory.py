@@ -28,8 +28,19 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param, get_parsing_context
 
+from sqlsentinel_airflow.airflow_contract import (
+    DRY_RUN_PARAM,
+    EVALUATE_TASK_ID,
+    SENTINEL_TAG,
+    STALE_TAG,
+    TAG_MAX_LEN,
+    AlertDefinition,
+    alert_dag_id,
+    config_errors_dag_id,
+    config_watch_dag_id,
+    embed_definition,
+)
 from sqlsentinel_airflow.core.config.models import (
-    DEFAULT_DAG_ID_PREFIX,
     AlertConfig,
     AlertsConfig,
     ChannelConfig,
@@ -37,23 +48,22 @@ from sqlsentinel_airflow.core.config.models import (
     SlackChannel,
     slugify,
 )
-from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
-    CONFIG_ERRORS_DAG_SUFFIX,
-    SENTINEL_TAG,
-    STALE_TAG,
-    Problem,
+    LoadProblem,
+    StaleBanner,
     build_config_errors_dag,
     build_invalid_alert_dag,
     fenced,
     stale_banner,
 )
 from sqlsentinel_airflow.errors import ConfigError
+from sqlsentinel_airflow.triggers.fingerprint import is_pattern
 
 __all__ = [
     "EXECUTION_TIMEOUT_MARGIN",
     "START_DATE",
+    "alert_definition",
     "alert_doc_md",
     "build_alert_dag",
     "describe_channel",
@@ -71,8 +81,6 @@ EXECUTION_TIMEOUT_MARGIN = timedelta(minutes=2)
 # scheduler runs the most recent past cron tick as soon as the DAG appears, so a new alert is
 # evaluated once at deploy (which also proves its query works), then on its schedule.
 START_DATE = (2024, 1, 1)
-_GLOB_CHARS = re.compile(r"[*?\[]")
-_TAG_MAX_LEN = 100
 
 
 # --- one alert DAG -----------------------------------------------------------------------
@@ -93,51 +101,58 @@ def describe_channel(channel: ChannelConfig) -> str:
     return f"webhook {channel.method} to URL (hidden)"
 
 
-def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
-    """The DAG's documentation: description, SQL, schedule, channels (no secrets), source."""
-    if alert.enabled:
-        schedule = f"`{alert.schedule}` in {alert.timezone}"
-    else:
-        schedule = f"disabled (`enabled: false`): manual runs only; cron `{alert.schedule}`"
-    if alert.conn_id:
-        connection = f"connection `{alert.conn_id}`"
-    elif alert.database_url_env:
-        connection = f"the `{alert.database_url_env}` environment variable (hidden)"
-    else:
-        connection = "`database.url` of the alerts file (hidden)"
-    reminders = format_duration(alert.renotify_after) if alert.renotify_after else "never"
-    source = alert.source_file or "?"
-    if alert.source_line is not None:
-        source += f":{alert.source_line}"
-    facts = [
-        f"- **Schedule:** {schedule}",
-        f"- **Severity:** {alert.severity}",
-        f"- **Runs on:** {connection}, statement timeout {format_duration(alert.timeout)}",
-        f"- **Fires after** {alert.fire_after} ALERT result(s) in a row, **resolves after** "
-        f"{alert.resolve_after} OK result(s); reminders: {reminders}",
-        f"- **Source:** `{source}`",
-    ]
-    if alert.key_columns:
-        facts.append(f"- **One instance per:** {', '.join(alert.key_columns)}")
-    if alert.query_file:
-        facts.append(f"- **Query file:** `{alert.query_file}`")
-    channels = [f"- {describe_channel(c)}" for c in alert.notify] or ["- none configured"]
+def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -> AlertDefinition:
+    """The alert's secret-free definition, embedded in its DAG for the UI (``airflow_contract``)."""
+    renotify = alert.renotify_after
+    return AlertDefinition(
+        name=alert.name,
+        description=alert.description,
+        severity=alert.severity,
+        owner=alert.owner,
+        tags=alert.tags,
+        enabled=alert.enabled,
+        schedule=alert.schedule,
+        timezone=alert.timezone,
+        conn_id=alert.conn_id,
+        database_url_env=alert.database_url_env,
+        sql_dialect=alert.dialect,
+        query=alert.query,
+        query_file=alert.query_file,
+        timeout_seconds=int(alert.timeout.total_seconds()),
+        fire_after=alert.fire_after,
+        resolve_after=alert.resolve_after,
+        renotify_after_seconds=int(renotify.total_seconds()) if renotify else None,
+        notify_on_recovery=alert.notify_on_recovery,
+        notify_on_error=alert.notify_on_error,
+        key_columns=alert.key_columns,
+        channels=tuple(describe_channel(c) for c in alert.notify),
+        source_file=alert.source_file,
+        source_line=alert.source_line,
+        banner=banner.text if banner is not None else "",
+    )
+
+
+def alert_doc_md(alert: AlertConfig, *, banner: StaleBanner | None = None) -> str:
+    """The DAG's documentation, rendered from the alert's definition, which it embeds."""
+    definition = alert_definition(alert, banner=banner)
+    facts = [f"- **{label}:** {text}" for label, text in definition.facts()]
+    channels = [f"- {c}" for c in definition.channels] or ["- none configured"]
     parts = [
-        banner + f"### {alert.name}",
-        alert.description,
+        (banner.markdown() if banner is not None else "") + f"### {definition.name}",
+        definition.description,
         "\n".join(facts),
-        "#### Query\n\n" + fenced(alert.query, "sql"),
+        "#### Query\n\n" + fenced(definition.query, "sql"),
         "#### Notifications\n\n" + "\n".join(channels),
-        "Trigger with **dry_run** on to run the query and see the decision without "
+        f"Trigger with **{DRY_RUN_PARAM}** on to run the query and see the decision without "
         "changing state or notifying anyone.\n",
     ]
-    return "\n\n".join(p for p in parts if p)
+    return embed_definition("\n\n".join(p for p in parts if p), definition)
 
 
 def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:
     tags: list[str] = []
     for tag in (SENTINEL_TAG, alert.severity, *alert.tags, *extra):
-        if tag and len(tag) <= _TAG_MAX_LEN and tag not in tags:
+        if tag and len(tag) <= TAG_MAX_LEN and tag not in tags:
             tags.append(tag)
     return tags
 
@@ -147,7 +162,7 @@ def build_alert_dag(
     *,
     dag_id: str | None = None,
     config: AlertsConfig | None = None,
-    banner: str = "",
+    banner: StaleBanner | None = None,
     extra_tags: Sequence[str] = (),
 ) -> DAG:
     """The DAG of one alert: its cron in its timezone, one ``SentinelAlertOperator`` task."""
@@ -172,7 +187,7 @@ def build_alert_dag(
             "execution_timeout": alert.timeout + EXECUTION_TIMEOUT_MARGIN,
         },
         params={
-            "dry_run": Param(
+            DRY_RUN_PARAM: Param(
                 False,
                 type="boolean",
                 description="Run the query and show the decision without changing state "
@@ -182,7 +197,7 @@ def build_alert_dag(
         doc_md=alert_doc_md(alert, banner=banner),
     )
     SentinelAlertOperator(
-        task_id="evaluate",
+        task_id=EVALUATE_TASK_ID,
         alert=alert,
         state_db=config.state_db if config is not None else None,
         file_silences=config.silences if config is not None else (),
@@ -200,12 +215,12 @@ class _Plan:
 
     builders: dict[str, Callable[[], DAG]] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
 
     def add(self, dag_id: str, source: str, build: Callable[[], DAG]) -> None:
         if dag_id in self.builders:
             self.problems.append(
-                Problem(
+                LoadProblem(
                     source=source,
                     message=f"dag_id {dag_id!r} is already defined by {self.origin[dag_id]}",
                     consequence=f"the second definition of `{dag_id}` is skipped",
@@ -219,13 +234,13 @@ class _Plan:
 def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) -> None:
     source = str(state.source)
     config = state.config
-    file_prefix = config.dag_id_prefix if config is not None else DEFAULT_DAG_ID_PREFIX
+    file_prefix = config.dag_id_prefix if config is not None else None
     effective_prefix = prefix if prefix is not None else file_prefix
 
     def dag_id_of(alert: AlertConfig) -> str:
-        return alert.dag_id if prefix is None else f"{prefix}{alert.slug}"
+        return alert.dag_id if prefix is None else alert_dag_id(prefix, alert.slug)
 
-    whole_file_banner = ""
+    whole_file_banner: StaleBanner | None = None
     if state.fallback_since is not None:
         whole_file_banner = stale_banner(
             state.file_errors, whole_file=True, since=state.fallback_since
@@ -239,7 +254,7 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
             )
         else:
             consequence = "reported only: the valid alerts of the file are running"
-        plan.problems.append(Problem(source, error.format(), consequence))
+        plan.problems.append(LoadProblem(source, error.format(), consequence))
 
     if config is not None:
         for alert in config.alerts:
@@ -256,7 +271,7 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
             banner = stale_banner(errors, whole_file=False, since=None)
             plan.add(dag_id, source, _alert_builder(last_valid, dag_id, config, banner, stale=True))
             plan.problems.append(
-                Problem(
+                LoadProblem(
                     source,
                     messages,
                     f"alert `{name}` keeps running its last valid version (DAG `{dag_id}`)",
@@ -265,12 +280,12 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
             continue
         slug = slugify(name)
         if not slug:
-            plan.problems.append(Problem(source, messages, f"alert `{name}` is not running"))
+            plan.problems.append(LoadProblem(source, messages, f"alert `{name}` is not running"))
             continue
-        dag_id = f"{effective_prefix}{slug}"
+        dag_id = alert_dag_id(effective_prefix, slug)
         plan.add(dag_id, source, _invalid_builder(dag_id, name, errors, source))
         plan.problems.append(
-            Problem(source, messages, f"alert `{name}` is not running; see DAG `{dag_id}`")
+            LoadProblem(source, messages, f"alert `{name}` is not running; see DAG `{dag_id}`")
         )
     if state.fallback_since is not None:
         # The whole file failed: alerts that were invalid in the last valid version and
@@ -288,11 +303,11 @@ def _alert_builder(
     alert: AlertConfig,
     dag_id: str,
     config: AlertsConfig | None,
-    banner: str,
+    banner: StaleBanner | None,
     *,
     stale: bool = False,
 ) -> Callable[[], DAG]:
-    extra = (STALE_TAG,) if stale or banner else ()
+    extra = (STALE_TAG,) if stale or banner is not None else ()
     return lambda: build_alert_dag(
         alert, dag_id=dag_id, config=config, banner=banner, extra_tags=extra
     )
@@ -321,18 +336,18 @@ def _caller_globals() -> dict[str, Any]:
 
 def _sources(
     path_or_glob: str, base_dir: Path, directory: Path
-) -> tuple[list[Path], list[Problem]]:
+) -> tuple[list[Path], list[LoadProblem]]:
     pattern = Path(os.path.expanduser(path_or_glob))
     if not pattern.is_absolute():
         pattern = base_dir / pattern
-    if not _GLOB_CHARS.search(str(pattern)):
+    if not is_pattern(str(pattern)):
         return [pattern], []
     matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
     if matches:
         manifests.remember_glob(str(pattern), matches, directory)
         return matches, []
     remembered = manifests.remembered_glob(str(pattern), directory)
-    problem = Problem(
+    problem = LoadProblem(
         source=str(pattern),
         message=f"no alerts file matches {pattern}",
         consequence="the files it matched before run their last valid version"
@@ -340,14 +355,6 @@ def _sources(
         else "no alerts are defined by this pattern",
     )
     return remembered, [problem]
-
-
-def _display_name(source: Path, base_dir: Path) -> str:
-    """How messages name a file: relative to the DAG file's folder when inside it."""
-    try:
-        return str(source.absolute().relative_to(base_dir))
-    except ValueError:
-        return str(source.absolute())
 
 
 def _env_conn_types(env: Mapping[str, str]) -> Callable[[str], str | None]:
@@ -451,7 +458,7 @@ def _load(
                 env=env,
                 conn_type_of=conn_type_of,
                 package_version=__version__,
-                display_name=_display_name(source, base_dir),
+                display_name=manifests.display_name(source, base_dir),
             )
             _plan_source(plan, state, dag_id_prefix)
             if state.config is not None:
@@ -459,15 +466,12 @@ def _load(
         except Exception as exc:
             log.exception("sqlsentinel: cannot load alerts from %s", source)
             plan.problems.append(
-                Problem(str(source), f"internal error: {exc}", "none of its alerts run")
+                LoadProblem(str(source), f"internal error: {exc}", "none of its alerts run")
             )
 
     if config_watch:  # the config-watch DAG (dags/watch.py, ADR 6)
         _plan_config_watch(plan, path_or_glob, base_dir, watch_notify, dag_id_prefix)
-    errors_id = errors_dag_id or (
-        f"{dag_id_prefix if dag_id_prefix is not None else DEFAULT_DAG_ID_PREFIX}"
-        f"{CONFIG_ERRORS_DAG_SUFFIX}"
-    )
+    errors_id = errors_dag_id or config_errors_dag_id(dag_id_prefix)
     wanted = get_parsing_context().dag_id
     if wanted is not None:
         # A worker starting a task of ``wanted``: build that one DAG and nothing else.
@@ -486,12 +490,12 @@ def _plan_config_watch(
     notify: Sequence[ChannelConfig],
     prefix: str | None,
 ) -> None:
-    from sqlsentinel_airflow.dags.watch import CONFIG_WATCH_DAG_SUFFIX, build_config_watch_dag
+    from sqlsentinel_airflow.dags.watch import build_config_watch_dag
 
     pattern = Path(os.path.expanduser(path_or_glob))
     if not pattern.is_absolute():
         pattern = base_dir / pattern
-    dag_id = f"{prefix if prefix is not None else DEFAULT_DAG_ID_PREFIX}{CONFIG_WATCH_DAG_SUFFIX}"
+    dag_id = config_watch_dag_id(prefix)
     plan.add(
         dag_id,
         str(pattern),
@@ -518,7 +522,7 @@ def _register(
         except Exception as exc:
             log.exception("sqlsentinel: building DAG %s failed", dag_id)
             plan.problems.append(
-                Problem(
+                LoadProblem(
                     plan.origin.get(dag_id, "?"),
                     f"building DAG {dag_id!r} failed: {type(exc).__name__}: {exc}",
                     f"`{dag_id}` is not running",

@@ -55,6 +55,7 @@ __all__ = [
     "SourceState",
     "clear_memory_cache",
     "default_manifest_dir",
+    "display_name",
     "manifest_path",
     "query_file_references",
     "read_manifest",
@@ -84,6 +85,17 @@ def default_manifest_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     home = env.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
     return Path(home).expanduser() / "sqlsentinel" / "manifests"
+
+
+def display_name(source: Path, base_dir: Path | None) -> str:
+    """How messages name an alerts file: relative to the DAG file's folder when inside it
+    (the factory and the config watch name files alike)."""
+    if base_dir is not None:
+        try:
+            return str(source.absolute().relative_to(base_dir))
+        except ValueError:
+            pass
+    return str(source.absolute())
 
 
 def manifest_path(source: Path, directory: Path) -> Path:

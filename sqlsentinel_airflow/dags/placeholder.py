@@ -16,37 +16,31 @@ DAGs (docs/adr/0003-broken-alerts-in-the-ui.md):
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, BaseOperator
+from airflow.sdk import DAG
 
+from sqlsentinel_airflow.airflow_contract import (
+    EVALUATE_TASK_ID,
+    INVALID_TAG,
+    REPORT_ERRORS_TASK_ID,
+    SENTINEL_TAG,
+)
 from sqlsentinel_airflow.errors import ConfigError
+from sqlsentinel_airflow.operators.config_errors import ConfigErrorOperator
 
 __all__ = [
-    "CONFIG_ERRORS_DAG_SUFFIX",
-    "INVALID_TAG",
-    "SENTINEL_TAG",
-    "STALE_TAG",
-    "ConfigErrorOperator",
-    "Problem",
+    "LoadProblem",
+    "StaleBanner",
     "build_config_errors_dag",
     "build_invalid_alert_dag",
     "fenced",
     "stale_banner",
 ]
-
-log = logging.getLogger(__name__)
-
-SENTINEL_TAG = "sqlsentinel"
-INVALID_TAG = "sqlsentinel-invalid"
-STALE_TAG = "sqlsentinel-stale"
-CONFIG_ERRORS_DAG_SUFFIX = "config_errors"
 
 # A fixed date in the past: these DAGs have no schedule, the date only has to be valid.
 _START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -54,8 +48,12 @@ _DESCRIPTION_LIMIT = 300
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One configuration problem of a ``load_alert_dags`` call, and what was done about it."""
+class LoadProblem:
+    """One configuration problem of a ``load_alert_dags`` call, and what was done about it.
+
+    (Not ``core.config.yamlpos.Problem``, a loader's finding at a YAML path before it
+    becomes a ``ConfigError``: this is what the config-errors DAG lists.)
+    """
 
     source: str
     message: str
@@ -74,40 +72,46 @@ def _short(text: str) -> str:
     return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
 
 
-class ConfigErrorOperator(BaseOperator):
-    """Fails with the configuration errors it carries: a broken alert is red, never silent."""
+@dataclass(frozen=True)
+class StaleBanner:
+    """The warning on top of a DAG that runs the last valid version of an alert.
 
-    ui_color = "#f8d7da"
-    template_fields: Sequence[str] = ()
+    ``text`` is plain (the alert definition carries it, the UI shows it); ``markdown`` is
+    the top of the DAG's docs, with the current validation errors.
+    """
 
-    def __init__(self, *, messages: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.messages = tuple(messages)
+    headline: str
+    detail: str
+    errors: tuple[str, ...] = ()
 
-    def execute(self, context: Any) -> None:
-        from sqlsentinel_airflow.airflow_compat import AirflowFailException
+    @property
+    def text(self) -> str:
+        return f"{self.headline} {self.detail}"
 
-        for message in self.messages:
-            log.error("%s", message)
-        # Retrying cannot fix a configuration file: fail without retries.
-        raise AirflowFailException("invalid alerts configuration:\n" + "\n".join(self.messages))
+    def markdown(self) -> str:
+        body = "\n".join(self.errors)
+        return f"**{self.headline}** {self.detail}\n\n{fenced(body, 'text')}\n\n---\n\n"
 
 
-def stale_banner(errors: Sequence[ConfigError], *, whole_file: bool, since: datetime | None) -> str:
-    """The doc_md banner of a DAG that runs its last valid version instead of the file's."""
+def stale_banner(
+    errors: Sequence[ConfigError], *, whole_file: bool, since: datetime | None
+) -> StaleBanner:
+    """The banner of a DAG that runs its last valid version instead of the file's."""
     when = f" (loaded {since.strftime('%Y-%m-%d %H:%M:%S %Z').strip()})" if since else ""
+    messages = tuple(e.format() for e in errors)
     if whole_file:
-        head = (
-            "**⚠ The alerts file cannot be loaded.** This DAG runs the last valid version of "
-            f"the alert{when}. Fix the file; until then changes to it are not applied."
+        return StaleBanner(
+            "⚠ The alerts file cannot be loaded.",
+            f"This DAG runs the last valid version of the alert{when}. Fix the file; until "
+            "then changes to it are not applied.",
+            messages,
         )
-    else:
-        head = (
-            "**⚠ This alert is invalid in the current alerts file.** This DAG runs its last "
-            f"valid version{when}. Fix the alert; until then changes to it are not applied."
-        )
-    body = "\n".join(e.format() for e in errors)
-    return f"{head}\n\n{fenced(body, 'text')}\n\n---\n\n"
+    return StaleBanner(
+        "⚠ This alert is invalid in the current alerts file.",
+        f"This DAG runs its last valid version{when}. Fix the alert; until then changes to "
+        "it are not applied.",
+        messages,
+    )
 
 
 def build_invalid_alert_dag(
@@ -134,7 +138,7 @@ def build_invalid_alert_dag(
         doc_md=doc,
     )
     ConfigErrorOperator(
-        task_id="evaluate",
+        task_id=EVALUATE_TASK_ID,
         messages=messages,
         retries=0,
         execution_timeout=timedelta(minutes=1),
@@ -143,14 +147,14 @@ def build_invalid_alert_dag(
     return dag
 
 
-def build_config_errors_dag(*, dag_id: str, problems: Sequence[Problem]) -> DAG:
+def build_config_errors_dag(*, dag_id: str, problems: Sequence[LoadProblem]) -> DAG:
     """One DAG listing every configuration problem of a ``load_alert_dags`` call."""
     lines = [
         "### ⚠ SQL Sentinel configuration errors\n",
         "Valid alerts keep running. Each problem below says what was done about it; "
         "this DAG disappears once every problem is fixed.\n",
     ]
-    by_source: dict[str, list[Problem]] = {}
+    by_source: dict[str, list[LoadProblem]] = {}
     for problem in problems:
         by_source.setdefault(problem.source, []).append(problem)
     for source, items in by_source.items():
@@ -172,7 +176,7 @@ def build_config_errors_dag(*, dag_id: str, problems: Sequence[Problem]) -> DAG:
         doc_md="\n".join(lines),
     )
     ConfigErrorOperator(
-        task_id="report_errors",
+        task_id=REPORT_ERRORS_TASK_ID,
         messages=messages,
         retries=0,
         execution_timeout=timedelta(minutes=1),

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["DEFAULT_API_CONN_ID", "ReparseOutcome", "api_base_url", "request_reparse"]
+from sqlsentinel_airflow.airflow_contract import DEFAULT_API_CONN_ID
+
+__all__ = ["ReparseOutcome", "api_base_url", "request_reparse"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_CONN_ID = "sqlsentinel_airflow_api"
 _FALLBACK = (
     "the DAG file is re-parsed at the normal interval ([dag_processor] min_file_process_interval)"
 )

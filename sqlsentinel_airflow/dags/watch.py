@@ -23,250 +23,32 @@ the waiting sensor. The baseline lives in an Airflow Variable (``sensors/config_
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, BaseOperator
+from airflow.sdk import DAG
 
-from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
-from sqlsentinel_airflow.dags.config_diff import diff_snapshots, snapshot_alerts
-from sqlsentinel_airflow.dags.reparse import DEFAULT_API_CONN_ID, request_reparse
-from sqlsentinel_airflow.errors import ConfigError
-from sqlsentinel_airflow.sensors.config_change import (
-    ConfigChangeSensor,
-    WatchBaseline,
-    read_baseline,
-    write_baseline,
+from sqlsentinel_airflow.airflow_contract import (
+    DEFAULT_API_CONN_ID,
+    REQUEST_REPARSE_TASK_ID,
+    SENTINEL_OWNER,
+    SENTINEL_TAG,
+    VALIDATE_CONFIG_TASK_ID,
+    WAIT_FOR_CHANGE_TASK_ID,
+    WATCH_TAG,
+    baseline_variable_name,
 )
-from sqlsentinel_airflow.triggers.fingerprint import content_hash, digest_of, watched_files
+from sqlsentinel_airflow.core.config.models import ChannelConfig
+from sqlsentinel_airflow.operators.config_watch import (
+    RequestReparseOperator,
+    ValidateAlertsConfigOperator,
+)
+from sqlsentinel_airflow.sensors.config_change import ConfigChangeSensor
 
-__all__ = [
-    "CONFIG_WATCH_DAG_SUFFIX",
-    "WATCH_TAG",
-    "RequestReparseOperator",
-    "ValidateAlertsConfigOperator",
-    "baseline_variable_name",
-    "build_config_watch_dag",
-]
+__all__ = ["build_config_watch_dag"]
 
-log = logging.getLogger(__name__)
-
-CONFIG_WATCH_DAG_SUFFIX = "config_watch"
-WATCH_TAG = "sqlsentinel-watch"
 _START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
-
-# The texts of the notification sent when alerts.yaml is invalid (a channel's own subject or
-# body template still wins over these).
-CONFIG_ERROR_TEMPLATES = MessageTemplates(
-    subject={"error": "[ERROR] SQL Sentinel: the alerts configuration is invalid"},
-    text={
-        "error": "The alerts configuration is invalid; the alerts keep running their last "
-        "valid version until it is fixed.\n\n{{ error }}\n\nWatch DAG: {{ alert.dag_id }}\n"
-    },
-    slack={
-        "error": ":x: *The SQL Sentinel alerts configuration is invalid* (alerts keep "
-        "running their last valid version)\n```{{ error }}```"
-    },
-)
-
-
-def baseline_variable_name(dag_id: str) -> str:
-    """The Airflow Variable holding the watch's baseline."""
-    return f"{dag_id}__baseline"
-
-
-def _display_name(source: Path, base_dir: Path | None) -> str:
-    """How messages name a file: relative to the DAG file's folder, as the factory does."""
-    if base_dir is not None:
-        try:
-            return str(source.relative_to(base_dir))
-        except ValueError:
-            pass
-    return str(source)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class ValidateAlertsConfigOperator(BaseOperator):
-    """Validate the watched alerts file(s), record the baseline, return (or fail with) the result."""
-
-    ui_color = "#fff3cd"
-    template_fields: Sequence[str] = ()
-
-    def __init__(
-        self,
-        *,
-        path_or_glob: str,
-        baseline_variable: str,
-        base_dir: str | None = None,
-        default_notify: Sequence[ChannelConfig] = (),
-        api_conn_id: str = DEFAULT_API_CONN_ID,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.path_or_glob = path_or_glob
-        self.baseline_variable = baseline_variable
-        self.base_dir = base_dir
-        self.default_notify = tuple(default_notify)
-        self.api_conn_id = api_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from sqlsentinel_airflow.core.config.loader import load_config_text
-        from sqlsentinel_airflow.core.databases import conn_type_from_env
-
-        base_dir = Path(self.base_dir) if self.base_dir else None
-        hashes: dict[str, str | None] = {}
-        errors: list[ConfigError] = []
-        alerts: list[AlertConfig] = []
-        channels: list[ChannelConfig] = []
-        sources = watched_files(self.path_or_glob)
-        if not sources:
-            errors.append(ConfigError(f"no alerts file matches {self.path_or_glob}"))
-        for name in sources:
-            source = Path(name)
-            display = _display_name(source, base_dir)
-            try:
-                content = source.read_bytes()
-            except OSError as exc:
-                hashes[name] = None
-                reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror
-                errors.append(ConfigError(f"cannot read the alerts file: {reason}", file=display))
-                continue
-            # The bytes hashed are the bytes validated: an edit in between is the next change.
-            hashes[name] = content_hash(content)
-            result = load_config_text(
-                content, display, base_dir=source.parent, conn_type_of=conn_type_from_env
-            )
-            errors.extend(result.errors)
-            if result.config is not None:
-                alerts.extend(result.config.alerts)
-                channels.extend(result.config.default_notify)
-
-        previous = read_baseline(self.baseline_variable)
-        before = previous.alerts if previous is not None else {}
-        valid = not errors
-        after = snapshot_alerts(alerts) if valid else before
-        digest = digest_of(hashes)
-        # Recorded before anything can fail, so the next run waits for the next change
-        # instead of re-validating (and re-notifying) this one in a loop.
-        write_baseline(
-            self.baseline_variable,
-            WatchBaseline(
-                digest=digest,
-                files=hashes,
-                alerts=after,
-                valid=valid,
-                updated_at=_utcnow().isoformat(),
-            ),
-        )
-        if not valid:
-            self._fail(errors, channels or list(self.default_notify), context, digest)
-        diff = diff_snapshots(before, after)
-        initial = previous is None
-        log.info(
-            "Alerts configuration %s is valid: %d alert(s)%s",
-            self.path_or_glob,
-            len(alerts),
-            " (first validation: every alert counts as added)" if initial else "",
-        )
-        for line in diff.lines():
-            log.info("  %s", line)
-        return {
-            "valid": True,
-            "initial": initial,
-            "digest": digest,
-            "files": sorted(hashes),
-            "alerts": len(alerts),
-            **diff.to_dict(),
-        }
-
-    def _fail(
-        self,
-        errors: Sequence[ConfigError],
-        channels: Sequence[ChannelConfig],
-        context: Any,
-        digest: str,
-    ) -> None:
-        from sqlsentinel_airflow.airflow_compat import AirflowFailException
-
-        messages = [e.format() for e in errors]
-        log.error("The alerts configuration is invalid (%d error(s)):", len(messages))
-        for message in messages:
-            log.error("  %s", message)
-        self._notify(channels, messages, context, digest)
-        request_reparse(self.dag_id, conn_id=self.api_conn_id)  # shows the errors in the UI now
-        # No retry: only an edit of the file can fix it, and that starts a new run.
-        raise AirflowFailException("the alerts configuration is invalid:\n" + "\n".join(messages))
-
-    def _notify(
-        self, channels: Sequence[ChannelConfig], messages: Sequence[str], context: Any, digest: str
-    ) -> None:
-        if not channels:
-            log.warning("defaults.notify is empty: nobody is notified of the invalid file")
-            return
-        from sqlsentinel_airflow.notify.base import OutboundEvent
-        from sqlsentinel_airflow.notify.channels import build_channel
-
-        now = _utcnow().isoformat()
-        run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id")
-        payload = {
-            "version": 1,
-            "event_id": str(uuid.uuid4()),
-            "kind": "error",
-            "reason": "invalid alerts configuration",
-            "state": "ERROR",
-            "alert": {
-                "name": "alerts configuration",
-                "description": f"validation of {self.path_or_glob}",
-                "severity": "critical",
-                "dag_id": self.dag_id,
-                "owner": self.owner,
-                "tags": [],
-            },
-            "instance": {"key": "", "key_values": {}},
-            "actual_value": None,
-            "threshold": None,
-            "context": {"file": self.path_or_glob, "errors": len(messages)},
-            "firing_since": None,
-            "occurred_at": now,
-            "evaluated_at": now,
-            "error": "\n".join(messages),
-            "run_id": run_id,
-        }
-        event = OutboundEvent(payload, idempotency_key=f"{self.dag_id}:{digest}")
-        for channel_config in channels:
-            try:
-                channel = build_channel(channel_config, templates=CONFIG_ERROR_TEMPLATES)
-            except Exception as exc:  # a broken channel must not hide the validation errors
-                log.error("cannot notify through a %s channel: %s", channel_config.channel, exc)
-                continue
-            result = channel.send(event)
-            if result.delivered:
-                log.info("notified %s of the invalid configuration", channel.describe())
-            else:
-                log.error("notifying %s failed: %s", channel.describe(), result.error)
-
-
-class RequestReparseOperator(BaseOperator):
-    """Ask Airflow to re-parse the DAG file now (``reparse.request_reparse``); never fails."""
-
-    ui_color = "#e2f0d9"
-    template_fields: Sequence[str] = ()
-
-    def __init__(self, *, api_conn_id: str = DEFAULT_API_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.api_conn_id = api_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        # The watch DAG lives in the same DAG file as the alerts: its own file token is theirs.
-        return request_reparse(self.dag_id, conn_id=self.api_conn_id).to_dict()
 
 
 def build_config_watch_dag(
@@ -286,10 +68,12 @@ def build_config_watch_dag(
     """
     doc = (
         "### SQL Sentinel: configuration watch\n\n"
-        f"Watches `{path_or_glob}`. When its content changes, `validate_config` validates "
+        f"Watches `{path_or_glob}`. When its content changes, `{VALIDATE_CONFIG_TASK_ID}` "
+        "validates "
         "it and returns the diff of alerts (added / removed / changed) as XCom; an invalid "
         "file fails that task with the validation messages and notifies `defaults.notify` "
-        "(the alerts keep running their last valid version). Then `request_reparse` asks "
+        f"(the alerts keep running their last valid version). Then `{REQUEST_REPARSE_TASK_ID}` "
+        "asks "
         f"Airflow to re-parse the alerts DAG file through the http connection `{api_conn_id}`"
         " (without it, the normal parse interval applies).\n\n"
         f"The last validated state is kept in the Variable `{baseline_variable_name(dag_id)}`."
@@ -303,13 +87,13 @@ def build_config_watch_dag(
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=False,
-        tags=["sqlsentinel", WATCH_TAG],
+        tags=[SENTINEL_TAG, WATCH_TAG],
         doc_md=doc,
-        default_args={"owner": "sqlsentinel", "retries": 0},
+        default_args={"owner": SENTINEL_OWNER, "retries": 0},
     )
     variable = baseline_variable_name(dag_id)
     wait = ConfigChangeSensor(
-        task_id="wait_for_change",
+        task_id=WAIT_FOR_CHANGE_TASK_ID,
         path_or_glob=path_or_glob,
         baseline_variable=variable,
         poll_interval=poll_interval,
@@ -320,7 +104,7 @@ def build_config_watch_dag(
         dag=dag,
     )
     validate = ValidateAlertsConfigOperator(
-        task_id="validate_config",
+        task_id=VALIDATE_CONFIG_TASK_ID,
         path_or_glob=path_or_glob,
         baseline_variable=variable,
         base_dir=base_dir,
@@ -333,7 +117,7 @@ def build_config_watch_dag(
         dag=dag,
     )
     reparse = RequestReparseOperator(
-        task_id="request_reparse",
+        task_id=REQUEST_REPARSE_TASK_ID,
         api_conn_id=api_conn_id,
         execution_timeout=timedelta(minutes=2),
         dag=dag,

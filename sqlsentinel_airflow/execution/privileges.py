@@ -19,7 +19,7 @@ the database's own catalogs, on the same read-only connection:
 A privileged login is refused with a message naming what was found and what to do, unless
 its conn_id matches Airflow's ``[sqlsentinel] allow_privileged_conn_ids`` (an operator's
 decision, not something alerts.yaml can say). SQLite has no logins: its connection is guarded
-by an authorizer instead (``dialects.SqliteSession``). See docs/security.md.
+by an authorizer instead (``backends.SqliteSession``). See docs/security.md.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlsentinel_airflow.airflow_contract import ALLOW_PRIVILEGED_CONN_IDS_OPTION, CONFIG_SECTION
 from sqlsentinel_airflow.core.config.sqlfunctions import POSTGRES
 from sqlsentinel_airflow.errors import QueryError
 
@@ -44,9 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-CONFIG_SECTION = "sqlsentinel"
-CONFIG_KEY = "allow_privileged_conn_ids"
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ def allowed_privileged_conn_ids() -> frozenset[str]:
         from airflow.configuration import conf
     except ImportError:  # pragma: no cover - Airflow is a dependency
         return frozenset()
-    value = conf.get(CONFIG_SECTION, CONFIG_KEY, fallback=None)
+    value = conf.get(CONFIG_SECTION, ALLOW_PRIVILEGED_CONN_IDS_OPTION, fallback=None)
     if not isinstance(value, str):
         return frozenset()
     return frozenset(part for part in re.split(r"[\s,]+", value) if part)
@@ -113,14 +111,14 @@ def ensure_least_privilege(
             known.login,
             found,
             CONFIG_SECTION,
-            CONFIG_KEY,
+            ALLOW_PRIVILEGED_CONN_IDS_OPTION,
         )
         return known
     raise QueryError(
         f"{label} logs in as '{known.login}', a privileged login ({found}); SQL Sentinel "
         "refuses to run alert queries with it. Give the connection a read-only login (see "
         "docs/security.md, 'A read-only login'), or, to accept the risk, add "
-        f"'{conn_id}' to [{CONFIG_SECTION}] {CONFIG_KEY} in Airflow's configuration"
+        f"'{conn_id}' to [{CONFIG_SECTION}] {ALLOW_PRIVILEGED_CONN_IDS_OPTION} in Airflow's configuration"
     )
 
 

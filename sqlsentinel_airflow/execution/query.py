@@ -3,7 +3,7 @@
 :class:`QueryRunner` opens a fresh connection from the hook, checks the SQL again in the
 dialect of the database it reached unless it was already accepted in that very dialect
 (``sqlcheck``: validation may not have known the connection's type), lets the driver's
-session (``dialects.py``) make it read-only, one statement only, with a database-side
+session (``backends.py``) make it read-only, one statement only, with a database-side
 statement timeout, refuses a privileged login (``privileges.py``), fetches at most
 ``max_rows + 1`` rows (one more than allowed, so the contract check can tell "too many rows"
 without reading them all), and always rolls back and closes. A watchdog (``watchdog.py``, one thread for all queries) cancels the statement
@@ -39,17 +39,17 @@ from typing import TYPE_CHECKING, Any
 from sqlsentinel_airflow.core.config.sqlcheck import UnsafeQuery, check_query
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.errors import QueryError
+from sqlsentinel_airflow.execution.backends import (
+    DbSession,
+    ErrorKind,
+    OneStatementRefused,
+    open_session,
+)
 from sqlsentinel_airflow.execution.connections import (
     describe_hook,
     hook_secrets,
     one_line,
     redact,
-)
-from sqlsentinel_airflow.execution.dialects import (
-    DbSession,
-    ErrorKind,
-    OneStatementRefused,
-    open_session,
 )
 from sqlsentinel_airflow.execution.privileges import ensure_least_privilege
 from sqlsentinel_airflow.execution.watchdog import watchdog
@@ -280,13 +280,13 @@ class QueryRunner:
                 f"could not start the query on {self._label}: {self._redact(one_line(str(exc)))}"
             ) from None
         if self.check_sql and (
-            self.checked_dialect is None or self.checked_dialect != session.dialect
+            self.checked_dialect is None or self.checked_dialect != session.sql_dialect
         ):
             try:
-                check_query(sql, session.dialect)
+                check_query(sql, session.sql_dialect)
             except UnsafeQuery as exc:
                 session.close()
-                language = f"{session.dialect} SQL" if session.dialect else "SQL"
+                language = f"{session.sql_dialect} SQL" if session.sql_dialect else "SQL"
                 raise QueryError(
                     f"query refused before it ran on {self._label} (checked as {language}): "
                     f"{exc.message}"

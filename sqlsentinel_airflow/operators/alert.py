@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from sqlsentinel_airflow.airflow_contract import DRY_RUN_PARAM, EVALUATION_XCOM_KEY
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
 from sqlsentinel_airflow.core.model import RunType
@@ -76,7 +77,7 @@ class SentinelAlertOperator(BaseOperator):
         alert: AlertConfig,
         state_db: StateDbConfig | None = None,
         file_silences: Sequence[FileSilence] = (),
-        dry_run_param: str = "dry_run",
+        dry_run_param: str = DRY_RUN_PARAM,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -234,7 +235,7 @@ class SentinelAlertOperator(BaseOperator):
         if ti is None:
             return
         try:
-            ti.xcom_push(key="evaluation", value=value)
+            ti.xcom_push(key=EVALUATION_XCOM_KEY, value=value)
         except Exception:  # XCom is a convenience here; the failure matters more
             log.warning("could not push the evaluation to XCom", exc_info=True)
 

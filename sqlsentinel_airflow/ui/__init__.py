@@ -20,7 +20,8 @@ only when the api-server asks for it.
 
 from __future__ import annotations
 
+from sqlsentinel_airflow.airflow_contract import UI_URL_PREFIX as URL_PREFIX
+
 __all__ = ["API_PREFIX", "URL_PREFIX"]
 
-URL_PREFIX = "/sqlsentinel"
 API_PREFIX = "/api"

@@ -35,7 +35,7 @@ from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.model import Silence
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
 from sqlsentinel_airflow.ui import auth, catalog, overview
-from sqlsentinel_airflow.ui.definitions import ManifestIndex, parse_alert_doc
+from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 
 __all__ = ["SilenceRequest", "UiContext", "build_api_router"]
@@ -185,7 +185,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         entry = alert_or_404(session, dag_id)
         (summary,) = _summaries(ctx, [entry], detailed=True)
         summary["can_edit"] = bool(auth.authorized_dag_ids(user, [dag_id], "PUT", session))
-        summary["docs"] = overview.docs_json(parse_alert_doc(catalog.alert_doc_md(session, dag_id)))
+        summary["docs"] = overview.docs_json(catalog.serialized_alert_docs(session, dag_id))
         store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
         undelivered = [
             row

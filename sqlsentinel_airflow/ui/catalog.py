@@ -4,7 +4,9 @@ The UI lists what Airflow runs, not what some file says: an alert is a DAG tagge
 ``sqlsentinel`` that is not stale (removed from its file), not a placeholder for an invalid
 alert (``sqlsentinel-invalid``) and not the config-watch DAG. Per-DAG permissions refer to
 these dag_ids, so the list the UI shows is always filtered through the auth manager
-(``auth.py``). Details Airflow does not hold come from the manifests (``definitions.py``).
+(``auth.py``). An alert's settings come from the definition the factory embeds in the
+serialized DAG (``airflow_contract``); what Airflow does not hold (the file's state DB and
+silences) from the manifests (``definitions.py``).
 
 Runs in the api-server only (it imports Airflow's ORM models).
 """
@@ -18,12 +20,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from sqlsentinel_airflow.airflow_contract import INVALID_TAG, SENTINEL_TAG, STALE_TAG, WATCH_TAG
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
-from sqlsentinel_airflow.dags.placeholder import INVALID_TAG, SENTINEL_TAG, STALE_TAG
-from sqlsentinel_airflow.dags.watch import WATCH_TAG
-from sqlsentinel_airflow.ui.definitions import ManifestAlert
+from sqlsentinel_airflow.ui.definitions import AlertDocs, ManifestAlert, alert_docs
 
-__all__ = ["SEVERITIES", "AlertEntry", "alert_doc_md", "find_alert", "list_alerts"]
+__all__ = ["SEVERITIES", "AlertEntry", "find_alert", "list_alerts", "serialized_alert_docs"]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
 _NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
@@ -115,13 +116,15 @@ def find_alert(
     return found[0] if found else None
 
 
-def alert_doc_md(session: Session, dag_id: str) -> str | None:
-    """The documentation of the DAG version Airflow last serialized (SQL, channels, facts)."""
+def serialized_alert_docs(session: Session, dag_id: str) -> AlertDocs:
+    """The alert's settings as the DAG version Airflow last serialized holds them.
+
+    Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata
+    database has it even when this api-server does not share the DAG folder.
+    """
     from airflow.models.serialized_dag import SerializedDagModel
 
     row = SerializedDagModel.get(dag_id, session=session)
     data = row.data if row is not None else None
-    if not isinstance(data, dict):
-        return None
-    doc = (data.get("dag") or {}).get("doc_md")
-    return doc if isinstance(doc, str) else None
+    doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
+    return alert_docs(doc if isinstance(doc, str) else None)

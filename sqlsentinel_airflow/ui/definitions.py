@@ -2,10 +2,11 @@
 
 Two sources, both written by the DAG factory (docs/adr/0005-ui-plugin.md):
 
-- **The DAG's documentation** (``doc_md``, serialized into Airflow's metadata database) holds
-  the SQL, the schedule, the policy and the channels, already without secrets
-  (``factory.alert_doc_md`` / ``describe_channel``). It is the text of the DAG version
-  Airflow runs, and the api-server always has it. :func:`parse_alert_doc` reads it back.
+- **The alert definition** (``airflow_contract.AlertDefinition``), embedded by the factory
+  in the DAG's ``doc_md`` and so serialized into Airflow's metadata database: the SQL, the
+  schedule, the policy and the channels, without secrets. It belongs to the DAG version
+  Airflow runs, and the api-server always has it. :func:`alert_docs` reads it; no Markdown
+  is parsed.
 - **The manifests** (``$AIRFLOW_HOME/sqlsentinel/manifests/*.json``, ``dags/manifest.py``)
   hold the resolved config of each alerts file. The UI takes from them only what the DAG
   does not carry: the exact severity, the file's ``state_db`` and the silences declared in
@@ -18,13 +19,13 @@ Nothing here imports Airflow.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlsentinel_airflow.airflow_contract import read_definition, strip_definition
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
 from sqlsentinel_airflow.dags.manifest import read_manifest
 
@@ -32,23 +33,18 @@ __all__ = [
     "AlertDocs",
     "ManifestAlert",
     "ManifestIndex",
-    "parse_alert_doc",
+    "alert_docs",
 ]
-
-_HEADING = re.compile(r"^### (?P<name>.+)$", re.MULTILINE)
-_FACT = re.compile(r"^- \*\*(?P<label>[^*]+?):?\*\* ?(?P<text>.*)$")
-_QUERY = re.compile(r"^#### Query\n\n(?P<fence>`{3,})sql\n(?P<sql>.*?)\n(?P=fence)$", re.M | re.S)
-_SECTION = re.compile(r"^#### (?P<title>.+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class AlertDocs:
-    """An alert DAG's documentation, read back into parts.
+    """An alert DAG's settings as the UI shows them.
 
-    ``facts`` are the bullet points under the heading as (label, text), e.g.
-    ``("Schedule", "`*/5 * * * *` in UTC")``; ``channels`` the lines under "Notifications".
-    ``banner`` is the warning the factory puts on top of a DAG that runs the last valid
-    version of an alert whose current version is invalid ("" when there is none).
+    ``facts`` are (label, text) pairs, e.g. ``("Schedule", "`*/5 * * * *` in UTC")``
+    (``AlertDefinition.facts``); ``channels`` the channel descriptions. ``banner`` is the
+    warning on a DAG that runs the last valid version of an alert whose current version is
+    invalid ("" when there is none).
     """
 
     name: str = ""
@@ -65,56 +61,23 @@ class AlertDocs:
         return None
 
 
-def parse_alert_doc(doc_md: str | None) -> AlertDocs:
-    """The parts of a ``factory.alert_doc_md`` text; missing parts stay empty, never raise."""
-    if not doc_md:
-        return AlertDocs()
-    heading = _HEADING.search(doc_md)
-    if heading is None:
-        return AlertDocs(description=doc_md.strip())
-    banner = _plain_banner(doc_md[: heading.start()])
-    body = doc_md[heading.end() :]
-    first_section = _SECTION.search(body)
-    head = body[: first_section.start()] if first_section else body
-    description_lines: list[str] = []
-    facts: list[tuple[str, str]] = []
-    for line in head.strip().splitlines():
-        fact = _FACT.match(line)
-        if fact:
-            facts.append(
-                (fact.group("label").strip(), fact.group("text").replace("**", "").strip())
-            )
-        elif not facts:
-            description_lines.append(line)
-    query = _QUERY.search(body)
+def alert_docs(doc_md: str | None) -> AlertDocs:
+    """The settings of the definition embedded in ``doc_md``; never raises.
+
+    A DAG without one (not an alert's, or serialized by a release before the definition)
+    shows its docs as the description, and nothing else.
+    """
+    definition = read_definition(doc_md)
+    if definition is None:
+        return AlertDocs(description=strip_definition(doc_md).strip() if doc_md else "")
     return AlertDocs(
-        name=heading.group("name").strip(),
-        description="\n".join(description_lines).strip(),
-        facts=tuple(facts),
-        query=query.group("sql") if query else None,
-        channels=_section_bullets(body, "Notifications"),
-        banner=banner,
+        name=definition.name,
+        description=definition.description.strip(),
+        facts=definition.facts(),
+        query=definition.query.rstrip(),
+        channels=definition.channels,
+        banner=definition.banner,
     )
-
-
-def _section_bullets(body: str, title: str) -> tuple[str, ...]:
-    start = re.search(rf"^#### {re.escape(title)}\n", body, re.MULTILINE)
-    if start is None:
-        return ()
-    bullets: list[str] = []
-    for line in body[start.end() :].lstrip("\n").splitlines():
-        if not line.startswith("- "):
-            break
-        text = line[2:].strip()
-        if text != "none configured":
-            bullets.append(text)
-    return tuple(bullets)
-
-
-def _plain_banner(text: str) -> str:
-    """The stale-alert banner without its Markdown: the first paragraph, bold marks removed."""
-    paragraph = text.strip().split("\n\n", 1)[0] if text.strip() else ""
-    return paragraph.replace("**", "").strip()
 
 
 # --- manifests ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
 from sqlsentinel_airflow.errors import QueryError
@@ -42,7 +43,6 @@ __all__ = [
     "slugify",
 ]
 
-DEFAULT_DAG_ID_PREFIX = "sqlsentinel_"
 DEFAULT_MAX_ROWS_SINGLE = 1
 DEFAULT_MAX_ROWS_KEYED = 1000
 
@@ -168,7 +168,9 @@ class AlertConfig(_Frozen):
     # No conn_id and no ``database.url``: the name of the variable the URL is read from when
     # the query runs (DATABASE_URL). Only the name is kept, so no manifest or DAG holds it.
     database_url_env: str | None = None
-    dialect: str | None = None  # sqlglot dialect the SQL was checked with
+    # The SQL dialect (sqlglot) the query was checked in; not the backend it runs on
+    # (execution/backends.py says both).
+    dialect: str | None = None
     timezone: str = "UTC"
     owner: str = "airflow"
     tags: tuple[str, ...] = ()

@@ -207,3 +207,94 @@ def test_a_glob_loads_every_matching_file_and_reports_duplicate_dag_ids(
     errors_doc = bag.dags["sqlsentinel_config_errors"].doc_md
     assert "dag_id 'sqlsentinel_from_a' is already defined by" in errors_doc
     assert "a.yaml" in errors_doc
+
+
+SECRET_ALERTS = """\
+database:
+  url: postgresql://reporter:db-secret-pw@db.internal:5432/shop
+alerts:
+  - name: guarded
+    description: "Ends with an HTML comment closer --> and <b>tags</b>"
+    conn_id: warehouse
+    query: SELECT 'OK' AS status -- a closing comment --> here
+    schedule: "*/5 * * * *"
+    key_columns: [region]
+    renotify_after: 4h
+    notify:
+      - channel: slack
+        webhook_url: ${TEST_SLACK_WEBHOOK}
+      - channel: slack
+        conn_id: slack_token_conn
+        channel: "#ops"
+      - channel: webhook
+        url: https://hooks.example.com/alerts?token=webhook-secret-token
+        headers: {Authorization: "Bearer header-secret-token"}
+      - channel: webhook
+        conn_id: pager
+        endpoint: /v2/enqueue
+        hmac_secret_conn_id: pager_hmac
+  - name: on_file_database
+    conn_id: null
+    query: SELECT 'OK' AS status
+    schedule: "0 6 * * *"
+"""
+
+
+def test_the_serialized_dag_embeds_the_alert_definition_without_a_secret(
+    write_alerts: Callable[[str], Path],
+    parse: Callable[[], Any],
+    secrets: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the api-server reads: the definition inside the serialized DAG's doc_md."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from sqlsentinel_airflow.airflow_contract import DEFINITION_VERSION, read_definition
+
+    slack_token = "xoxb-slack-connection-token"
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_TOKEN_CONN", f"slack://:{slack_token}@/")
+    monkeypatch.setenv("AIRFLOW_CONN_PAGER", "http://user:pager-conn-pw@pager.example.org")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://reader:warehouse-pw@wh.internal/dw")
+    write_alerts(SECRET_ALERTS)
+    bag = parse()
+    assert bag.import_errors == {}
+
+    serialized = DagSerialization.to_dict(bag.dags["sqlsentinel_guarded"])
+    doc_md = serialized["dag"]["doc_md"]
+    definition = read_definition(doc_md)
+    assert definition is not None
+    assert definition.version == DEFINITION_VERSION
+    assert (definition.name, definition.conn_id, definition.sql_dialect) == (
+        "guarded",
+        "warehouse",
+        "postgres",  # the SQL dialect of the connection's type, from AIRFLOW_CONN_WAREHOUSE
+    )
+    assert definition.query == "SELECT 'OK' AS status -- a closing comment --> here"
+    assert definition.description.endswith("--> and <b>tags</b>")
+    assert definition.key_columns == ("region",)
+    assert definition.renotify_after_seconds == 4 * 3600
+    assert definition.channels == (
+        "slack via webhook URL (hidden)",
+        "slack to #ops via connection `slack_token_conn`",
+        "webhook POST to URL (hidden)",
+        "webhook POST via connection `pager` endpoint `/v2/enqueue`",
+    )
+    # The embedded line is one HTML comment at the very end that no text of the alert closes.
+    comment = doc_md.rstrip("\n").rsplit("\n", 1)[-1]
+    assert comment.startswith("<!-- sqlsentinel:alert-definition {")
+    assert comment.endswith("} -->") and comment.count("-->") == 1
+
+    hidden = read_definition(
+        DagSerialization.to_dict(bag.dags["sqlsentinel_on_file_database"])["dag"]["doc_md"]
+    )
+    assert hidden is not None and hidden.conn_id is None
+    assert (
+        "Runs on",
+        "`database.url` of the alerts file (hidden), statement timeout 5m",
+    ) in hidden.facts()
+
+    for dag in bag.dags.values():
+        text = json.dumps(DagSerialization.to_dict(dag), default=str)
+        leaks = ("header-secret-token", "pager-conn-pw", "warehouse-pw", "Bearer")
+        for secret in (*secrets, slack_token, *leaks):
+            assert secret not in text, f"{secret!r} leaked into serialized {dag.dag_id}"

@@ -16,7 +16,7 @@ from ui_support import PREFIX, UiServer
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, StateDbConfig
 from sqlsentinel_airflow.dags.manifest import read_manifest, write_manifest
-from sqlsentinel_airflow.ui.definitions import ManifestIndex, parse_alert_doc
+from sqlsentinel_airflow.ui.definitions import ManifestIndex, alert_docs
 
 PACKAGE = Path(__file__).resolve().parents[3] / "sqlsentinel_airflow"
 
@@ -111,10 +111,11 @@ def _alert(**overrides: Any) -> AlertConfig:
     return AlertConfig.model_validate(base)
 
 
-def test_the_dag_docs_the_factory_writes_read_back_into_their_parts() -> None:
+def test_the_ui_reads_the_definition_the_factory_embeds_not_the_markdown() -> None:
     from sqlsentinel_airflow.dags.factory import alert_doc_md
 
-    docs = parse_alert_doc(alert_doc_md(_alert()))
+    text = alert_doc_md(_alert())
+    docs = alert_docs(text)
     assert docs.name == "orders_backlog"
     assert docs.description == "Too many orders wait.\nSecond line."
     assert docs.query == "SELECT 'OK' AS status -- ``` inside the SQL\nFROM orders"
@@ -126,6 +127,13 @@ def test_the_dag_docs_the_factory_writes_read_back_into_their_parts() -> None:
     assert docs.fact("One instance per") == "region"
     assert docs.fact("Source") == "`alerts.yaml:12`"
     assert docs.banner == ""
+    # The Markdown people read is not what the UI reads: rewriting it changes nothing.
+    _, _, embedded = text.rpartition("<!-- sqlsentinel:alert-definition ")
+    assert (
+        alert_docs("### something else entirely\n\n<!-- sqlsentinel:alert-definition " + embedded)
+        == docs
+    )
+    assert "hooks.example.com" not in text and "secret-path" not in text
 
 
 def test_a_stale_alerts_docs_carry_the_banner() -> None:
@@ -139,17 +147,20 @@ def test_a_stale_alerts_docs_carry_the_banner() -> None:
     text = alert_doc_md(
         _alert(notify=()), banner=stale_banner([error], whole_file=False, since=None)
     )
-    docs = parse_alert_doc(text)
-    assert docs.banner.startswith("⚠ This alert is invalid in the current alerts file.")
+    assert text.startswith("**⚠ This alert is invalid in the current alerts file.**")
+    docs = alert_docs(text)
+    assert docs.banner.startswith("⚠ This alert is invalid in the current alerts file. This")
     assert docs.name == "orders_backlog"
     assert docs.channels == ()
     assert docs.query is not None and docs.query.endswith("FROM orders")
 
 
-def test_docs_that_are_not_an_alerts_read_as_a_description_only() -> None:
-    assert parse_alert_doc(None).query is None
-    docs = parse_alert_doc("Some other DAG's docs.")
+def test_docs_without_a_definition_read_as_a_description_only() -> None:
+    assert alert_docs(None).query is None
+    docs = alert_docs("Some other DAG's docs.")
     assert (docs.description, docs.query, docs.channels) == ("Some other DAG's docs.", None, ())
+    newer = 'Docs.\n\n<!-- sqlsentinel:alert-definition {"version": 99, "name": "x"} -->\n'
+    assert alert_docs(newer) == alert_docs("Docs.")
 
 
 def test_the_newest_manifest_wins_and_edits_are_picked_up(

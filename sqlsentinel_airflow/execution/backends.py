@@ -1,4 +1,11 @@
-"""Per-driver guarantees for one alert query: read-only, a database-side timeout, cancel.
+"""Per-backend guarantees for one alert query: read-only, a database-side timeout, cancel.
+
+Two words, two meanings, in the whole package: the **backend** is the database a query
+executes on, as its driver reports it (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``,
+or a conn_type for plain DB-API; ``DbSession.backend``); the **SQL dialect** is the sqlglot
+dialect the query text is checked in (``postgres``, ``mysql``, ``sqlite``;
+``DbSession.sql_dialect``, ``AlertConfig.dialect``, ``core/config/sqlcheck``). A backend
+reads one SQL dialect; a SQL dialect serves several backends (MySQL and MariaDB).
 
 An alert query must not write and must not run forever (docs/security.md). Airflow's
 DbApiHook offers neither, and ``execution_timeout`` (SIGALRM) may not interrupt a blocking
@@ -63,8 +70,8 @@ class DbSession:
     """One query's life on one connection. The base class is the unguarded DB-API path."""
 
     backend = "dbapi"
-    #: the sqlglot dialect the database reads (the SQL check runs in it); None: unknown.
-    dialect: str | None = None
+    #: the SQL dialect the database reads (the SQL check runs in it); None: unknown.
+    sql_dialect: str | None = None
     #: psycopg2 named cursors describe their columns only after the first fetch.
     describes_after_fetch = False
 
@@ -144,11 +151,11 @@ class GenericSession(DbSession):
     """A driver we do not know: plain DB-API, timeout and read-only not enforced."""
 
     def __init__(
-        self, conn: Any, timeout: timedelta, conn_type: str, dialect: str | None = None
+        self, conn: Any, timeout: timedelta, conn_type: str, sql_dialect: str | None = None
     ) -> None:
         super().__init__(conn, timeout)
         self.backend = conn_type or type(conn).__module__.split(".")[0]
-        self.dialect = dialect
+        self.sql_dialect = sql_dialect
 
     def prepare(self) -> None:
         log.warning(
@@ -165,7 +172,7 @@ class PostgresSession(DbSession):
     one statement through the extended query protocol."""
 
     backend = "postgresql"
-    dialect = "postgres"
+    sql_dialect = "postgres"
 
     def __init__(self, conn: Any, timeout: timedelta, *, psycopg2: bool) -> None:
         super().__init__(conn, timeout)
@@ -334,7 +341,7 @@ _ER_QUERY_TIMEOUT = 3024  # MySQL max_execution_time
 class MySqlSession(DbSession):
     """mysqlclient or mysql-connector-python against MariaDB or MySQL."""
 
-    dialect = "mysql"
+    sql_dialect = "mysql"
 
     def __init__(self, conn: Any, timeout: timedelta, connect: Callable[[], Any]) -> None:
         super().__init__(conn, timeout)
@@ -531,7 +538,7 @@ class SqliteSession(DbSession):
     """
 
     backend = "sqlite"
-    dialect = "sqlite"
+    sql_dialect = "sqlite"
 
     def __init__(
         self, conn: sqlite3.Connection, timeout: timedelta, *, reuse: bool = False

@@ -1,0 +1,255 @@
+"""The Airflow contract: every name the package and Airflow share, and the alert definition.
+
+The DAG factory writes these names into Airflow (tags, dag_ids, task ids, a param, an XCom
+key, a Variable, ``[sqlsentinel]`` options); the operators, the config watch, the UI and the
+CLI read them back. They live here once. Pure Python: importable without Airflow.
+
+**The alert definition** (:class:`AlertDefinition`) is what the UI knows about an alert's
+settings: typed, versioned, and free of secrets by construction (it holds conn_ids, the
+*name* of an environment variable, and channel descriptions already masked by the factory,
+never a URL, header or password). The factory embeds it in the DAG's ``doc_md`` as one JSON
+line inside an HTML comment at the end (:func:`embed_definition`):
+
+- ``doc_md`` travels inside the serialized DAG, so the api-server reads it from Airflow's
+  metadata database even when it does not share the DAG folder (the manifests may be absent
+  there; see docs/adr/0005-ui-plugin.md);
+- Airflow's UI renders ``doc_md`` with raw HTML skipped, so the comment is invisible and the
+  Markdown people read is unchanged;
+- ``<`` and ``>`` are written as JSON escapes, so no text of the alert (a SQL comment ``-->``)
+  can end the comment early.
+
+Versioning: :data:`DEFINITION_VERSION` changes only when a field changes meaning or goes away;
+new fields get defaults and keep the version. A reader takes every version up to its own and
+returns None for a newer one (a DAG parsed by a newer release), as for a DAG without one.
+
+"Dialect" has one meaning in this package: the SQL dialect (a sqlglot dialect name such as
+``postgres``) a query is checked in, ``AlertConfig.dialect`` and ``sql_dialect`` here. The
+database a query *executes* on is its backend (``execution/backends.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sqlsentinel_airflow.core.durations import format_duration
+
+__all__ = [
+    "ALLOW_PRIVILEGED_CONN_IDS_OPTION",
+    "CONFIG_ERRORS_DAG_SUFFIX",
+    "CONFIG_SECTION",
+    "CONFIG_WATCH_DAG_SUFFIX",
+    "DEFAULT_API_CONN_ID",
+    "DEFAULT_DAG_ID_PREFIX",
+    "DEFINITION_VERSION",
+    "DRY_RUN_PARAM",
+    "EVALUATE_TASK_ID",
+    "EVALUATION_XCOM_KEY",
+    "HISTORY_RETENTION_OPTION",
+    "INVALID_TAG",
+    "PLUGIN_NAME",
+    "REPORT_ERRORS_TASK_ID",
+    "REQUEST_REPARSE_TASK_ID",
+    "SENTINEL_OWNER",
+    "SENTINEL_TAG",
+    "STALE_TAG",
+    "STATE_DB_CONN_ID_OPTION",
+    "TAG_MAX_LEN",
+    "UI_URL_PREFIX",
+    "VALIDATE_CONFIG_TASK_ID",
+    "WAIT_FOR_CHANGE_TASK_ID",
+    "WATCH_TAG",
+    "AlertDefinition",
+    "alert_dag_id",
+    "baseline_variable_name",
+    "config_errors_dag_id",
+    "config_watch_dag_id",
+    "embed_definition",
+    "read_definition",
+    "strip_definition",
+]
+
+# --- tags: every DAG the package generates carries SENTINEL_TAG ------------------------------
+
+SENTINEL_TAG = "sqlsentinel"
+INVALID_TAG = "sqlsentinel-invalid"  # a placeholder for an invalid alert, the errors DAG
+STALE_TAG = "sqlsentinel-stale"  # an alert DAG running its last valid version
+WATCH_TAG = "sqlsentinel-watch"  # the config-watch DAG
+TAG_MAX_LEN = 100  # Airflow's limit on a tag; longer user tags are left out
+
+# --- dag_ids: ``<prefix><slug>`` for alerts and their placeholders, ``<prefix><suffix>`` else -
+
+DEFAULT_DAG_ID_PREFIX = "sqlsentinel_"  # alerts.yaml's ``dag_id_prefix`` default
+CONFIG_WATCH_DAG_SUFFIX = "config_watch"
+CONFIG_ERRORS_DAG_SUFFIX = "config_errors"
+SENTINEL_OWNER = "sqlsentinel"  # owner of the DAGs that are not an alert's
+
+
+def _prefix(prefix: str | None) -> str:
+    return DEFAULT_DAG_ID_PREFIX if prefix is None else prefix
+
+
+def alert_dag_id(prefix: str | None, slug: str) -> str:
+    """The dag_id of an alert (or of the placeholder of an invalid one)."""
+    return f"{_prefix(prefix)}{slug}"
+
+
+def config_watch_dag_id(prefix: str | None) -> str:
+    return f"{_prefix(prefix)}{CONFIG_WATCH_DAG_SUFFIX}"
+
+
+def config_errors_dag_id(prefix: str | None) -> str:
+    return f"{_prefix(prefix)}{CONFIG_ERRORS_DAG_SUFFIX}"
+
+
+def baseline_variable_name(watch_dag_id: str) -> str:
+    """The Airflow Variable holding what the config watch last validated."""
+    return f"{watch_dag_id}__baseline"
+
+
+# --- task ids, params, XCom ----------------------------------------------------------------
+
+EVALUATE_TASK_ID = "evaluate"  # the one task of an alert DAG (and of its placeholder)
+REPORT_ERRORS_TASK_ID = "report_errors"  # the config-errors DAG
+WAIT_FOR_CHANGE_TASK_ID = "wait_for_change"  # the config-watch DAG, in order
+VALIDATE_CONFIG_TASK_ID = "validate_config"
+REQUEST_REPARSE_TASK_ID = "request_reparse"
+DRY_RUN_PARAM = "dry_run"  # the alert DAG's boolean param
+EVALUATION_XCOM_KEY = "evaluation"  # what the evaluate task pushes, besides its return value
+
+# --- configuration, connections, plugin -----------------------------------------------------
+
+CONFIG_SECTION = "sqlsentinel"  # [sqlsentinel] in airflow.cfg, AIRFLOW__SQLSENTINEL__*
+STATE_DB_CONN_ID_OPTION = "state_db_conn_id"
+ALLOW_PRIVILEGED_CONN_IDS_OPTION = "allow_privileged_conn_ids"
+HISTORY_RETENTION_OPTION = "history_retention"
+DEFAULT_API_CONN_ID = "sqlsentinel_airflow_api"  # http connection of the re-parse request
+PLUGIN_NAME = "sqlsentinel"
+UI_URL_PREFIX = "/sqlsentinel"  # where the api-server mounts the UI's FastAPI app
+
+# --- the alert definition ------------------------------------------------------------------
+
+DEFINITION_VERSION = 1
+_MARKER = "sqlsentinel:alert-definition"
+_EMBEDDED = re.compile(rf"\n*<!-- {re.escape(_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
+
+
+class AlertDefinition(BaseModel):
+    """An alert's settings as the DAG factory resolved them, without a secret.
+
+    ``channels`` are the factory's one-line descriptions (``email to a@x via connection
+    `smtp_default```, ``webhook POST to URL (hidden)``). ``banner`` is the plain-text warning
+    of a DAG running the last valid version of an alert ("" when it runs the current one).
+    Durations are whole seconds.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    version: int = DEFINITION_VERSION
+    name: str
+    description: str = ""
+    severity: str = "warning"
+    owner: str = ""
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    schedule: str = ""
+    timezone: str = "UTC"
+    conn_id: str | None = None
+    database_url_env: str | None = None  # the variable's name; its value is never here
+    sql_dialect: str | None = None
+    query: str = ""
+    query_file: str | None = None
+    timeout_seconds: int = 0
+    fire_after: int = 1
+    resolve_after: int = 1
+    renotify_after_seconds: int | None = None
+    notify_on_recovery: bool = True
+    notify_on_error: int | None = None
+    key_columns: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    source_file: str | None = None
+    source_line: int | None = None
+    banner: str = ""
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.banner)
+
+    def facts(self) -> tuple[tuple[str, str], ...]:
+        """The settings as (label, text) lines: the DAG docs' bullets and the UI's list."""
+        if self.enabled:
+            schedule = f"`{self.schedule}` in {self.timezone}"
+        else:
+            schedule = f"disabled (`enabled: false`): manual runs only; cron `{self.schedule}`"
+        if self.conn_id:
+            connection = f"connection `{self.conn_id}`"
+        elif self.database_url_env:
+            connection = f"the `{self.database_url_env}` environment variable (hidden)"
+        else:
+            connection = "`database.url` of the alerts file (hidden)"
+        timeout = format_duration(timedelta(seconds=self.timeout_seconds))
+        renotify = self.renotify_after_seconds
+        reminders = format_duration(timedelta(seconds=renotify)) if renotify else "never"
+        source = self.source_file or "?"
+        if self.source_line is not None:
+            source += f":{self.source_line}"
+        facts = [
+            ("Schedule", schedule),
+            ("Severity", self.severity),
+            ("Runs on", f"{connection}, statement timeout {timeout}"),
+            (
+                "Fires after",
+                f"{self.fire_after} ALERT result(s) in a row, resolves after "
+                f"{self.resolve_after} OK result(s); reminders: {reminders}",
+            ),
+            ("Source", f"`{source}`"),
+        ]
+        if self.key_columns:
+            facts.append(("One instance per", ", ".join(self.key_columns)))
+        if self.query_file:
+            facts.append(("Query file", f"`{self.query_file}`"))
+        return tuple(facts)
+
+    def to_json(self) -> str:
+        """One line of JSON without ``<`` or ``>`` (escaped), safe inside an HTML comment."""
+        text = json.dumps(self.model_dump(mode="json"), ensure_ascii=True, sort_keys=True)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e")
+
+    @classmethod
+    def from_json(cls, text: str) -> AlertDefinition | None:
+        """The definition in ``text``; None when it is not one, or of a newer version."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        version = data.get("version")
+        if not isinstance(version, int) or not 1 <= version <= DEFINITION_VERSION:
+            return None
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            return None
+
+
+def embed_definition(doc_md: str, definition: AlertDefinition) -> str:
+    """``doc_md`` with the definition appended as an HTML comment (invisible when rendered)."""
+    return f"{strip_definition(doc_md).rstrip()}\n\n<!-- {_MARKER} {definition.to_json()} -->\n"
+
+
+def read_definition(doc_md: str | None) -> AlertDefinition | None:
+    """The definition embedded in a DAG's ``doc_md``; None when there is none (not an alert's
+    DAG, a DAG serialized before the definition existed, or a newer version)."""
+    if not doc_md:
+        return None
+    found = _EMBEDDED.search(doc_md)
+    return AlertDefinition.from_json(found.group("json")) if found else None
+
+
+def strip_definition(doc_md: str) -> str:
+    """``doc_md`` without its embedded definition: the Markdown people read."""
+    return _EMBEDDED.sub("\n", doc_md) if _EMBEDDED.search(doc_md) else doc_md

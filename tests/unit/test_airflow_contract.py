@@ -1,0 +1,175 @@
+"""The Airflow contract: names, dag_ids, and the alert definition embedded in doc_md."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sqlsentinel_airflow import airflow_contract as contract
+from sqlsentinel_airflow.airflow_contract import (
+    DEFINITION_VERSION,
+    AlertDefinition,
+    embed_definition,
+    read_definition,
+    strip_definition,
+)
+
+DOC = "### orders\n\nToo many orders.\n\n#### Query\n\n```sql\nSELECT 1\n```\n"
+
+
+def _definition(**overrides: object) -> AlertDefinition:
+    base: dict[str, object] = {
+        "name": "orders",
+        "description": "Too many orders wait -->  <!-- and <script>",
+        "severity": "critical",
+        "owner": "ops",
+        "tags": ("shop",),
+        "schedule": "*/5 * * * *",
+        "timezone": "Europe/Berlin",
+        "conn_id": "warehouse",
+        "sql_dialect": "postgres",
+        "query": "SELECT 'ALERT' AS status -- closes a comment? -->\nFROM orders\n",
+        "timeout_seconds": 300,
+        "fire_after": 2,
+        "resolve_after": 3,
+        "renotify_after_seconds": 3600,
+        "key_columns": ("region",),
+        "channels": ("email to a@example.com via connection `smtp_default`",),
+        "source_file": "alerts.yaml",
+        "source_line": 12,
+    }
+    base.update(overrides)
+    return AlertDefinition.model_validate(base)
+
+
+def test_the_contract_module_imports_without_airflow() -> None:
+    code = (
+        "import sys, sqlsentinel_airflow.airflow_contract; "
+        "print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_dag_ids_and_names() -> None:
+    assert contract.alert_dag_id(None, "orders") == "sqlsentinel_orders"
+    assert contract.alert_dag_id("team1_", "orders") == "team1_orders"
+    assert contract.alert_dag_id("", "orders") == "orders"
+    assert contract.config_watch_dag_id(None) == "sqlsentinel_config_watch"
+    assert contract.config_errors_dag_id("team1_") == "team1_config_errors"
+    assert contract.baseline_variable_name("x_config_watch") == "x_config_watch__baseline"
+    tags = {contract.SENTINEL_TAG, contract.INVALID_TAG, contract.STALE_TAG, contract.WATCH_TAG}
+    assert len(tags) == 4 and all(t.startswith(contract.SENTINEL_TAG) for t in tags)
+
+
+def test_the_definition_round_trips_through_doc_md() -> None:
+    definition = _definition()
+    doc_md = embed_definition(DOC, definition)
+
+    assert read_definition(doc_md) == definition
+    assert definition.version == DEFINITION_VERSION == 1
+    assert doc_md.startswith(DOC.rstrip())
+    assert strip_definition(doc_md).rstrip() == DOC.rstrip()
+    # Embedding again replaces the definition, it does not stack a second one.
+    again = embed_definition(doc_md, _definition(severity="info"))
+    assert again.count("sqlsentinel:alert-definition") == 1
+    assert read_definition(again) == _definition(severity="info")
+
+
+def test_no_text_of_the_alert_can_close_the_html_comment() -> None:
+    doc_md = embed_definition(DOC, _definition())
+    comment = doc_md.rstrip("\n").rsplit("\n", 1)[-1]
+    assert comment.startswith("<!-- sqlsentinel:alert-definition {")
+    assert comment.count("-->") == 1 and comment.endswith(" -->")
+    assert comment.count("<") == 1  # only the comment's own opener
+    json_text = comment.removeprefix("<!-- sqlsentinel:alert-definition ").removesuffix(" -->")
+    assert json.loads(json_text)["query"].endswith("-->\nFROM orders\n")
+
+
+@pytest.mark.parametrize(
+    ("doc_md", "why"),
+    [
+        (None, "no docs"),
+        ("", "empty docs"),
+        (DOC, "docs of a DAG serialized before the definition existed"),
+        (
+            DOC + '\n<!-- sqlsentinel:alert-definition {"version": 2, "name": "x"} -->\n',
+            "a newer version",
+        ),
+        (DOC + '\n<!-- sqlsentinel:alert-definition {"version": 0, "name": "x"} -->\n', "v0"),
+        (DOC + "\n<!-- sqlsentinel:alert-definition {not json} -->\n", "broken JSON"),
+        (DOC + '\n<!-- sqlsentinel:alert-definition {"version": 1} -->\n', "no name"),
+        (
+            '<!-- sqlsentinel:alert-definition {"version": 1, "name": "x"} -->\n\n' + DOC,
+            "not at the end",
+        ),
+    ],
+)
+def test_docs_without_a_readable_definition_read_as_none(doc_md: str | None, why: str) -> None:
+    assert read_definition(doc_md) is None, why
+
+
+def test_fields_a_newer_release_adds_are_ignored() -> None:
+    data = json.loads(_definition().to_json()) | {"escalation": "later"}
+    doc_md = f"{DOC}\n<!-- sqlsentinel:alert-definition {json.dumps(data)} -->\n"
+    assert read_definition(doc_md) == _definition()
+
+
+def test_facts_are_the_settings_people_read() -> None:
+    facts = dict(_definition().facts())
+    assert facts == {
+        "Schedule": "`*/5 * * * *` in Europe/Berlin",
+        "Severity": "critical",
+        "Runs on": "connection `warehouse`, statement timeout 5m",
+        "Fires after": "2 ALERT result(s) in a row, resolves after 3 OK result(s); reminders: 1h",
+        "Source": "`alerts.yaml:12`",
+        "One instance per": "region",
+    }
+    disabled = dict(
+        _definition(enabled=False, conn_id=None, database_url_env="DATABASE_URL").facts()
+    )
+    assert disabled["Schedule"] == (
+        "disabled (`enabled: false`): manual runs only; cron `*/5 * * * *`"
+    )
+    assert disabled["Runs on"].startswith("the `DATABASE_URL` environment variable (hidden)")
+    assert dict(_definition(conn_id=None).facts())["Runs on"].startswith(
+        "`database.url` of the alerts file (hidden)"
+    )
+
+
+def test_the_definition_has_no_field_for_a_secret() -> None:
+    """Secret-free by construction: only names, masked descriptions and the query text."""
+    assert set(AlertDefinition.model_fields) == {
+        "version",
+        "name",
+        "description",
+        "severity",
+        "owner",
+        "tags",
+        "enabled",
+        "schedule",
+        "timezone",
+        "conn_id",
+        "database_url_env",
+        "sql_dialect",
+        "query",
+        "query_file",
+        "timeout_seconds",
+        "fire_after",
+        "resolve_after",
+        "renotify_after_seconds",
+        "notify_on_recovery",
+        "notify_on_error",
+        "key_columns",
+        "channels",
+        "source_file",
+        "source_line",
+        "banner",
+    }
