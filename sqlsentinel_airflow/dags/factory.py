@@ -38,6 +38,7 @@ from sqlsentinel_airflow.core.config.models import (
     slugify,
 )
 from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.core.redact import Redactor, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
     CONFIG_ERRORS_DAG_SUFFIX,
@@ -94,7 +95,11 @@ def describe_channel(channel: ChannelConfig) -> str:
 
 
 def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
-    """The DAG's documentation: description, SQL, schedule, channels (no secrets), source."""
+    """The DAG's documentation: description, SQL, schedule, channels (no secrets), source.
+
+    Channels are described without their secret fields; the alert's declared secret values
+    are masked in the whole text too (a webhook URL pasted into the description or the SQL).
+    """
     if alert.enabled:
         schedule = f"`{alert.schedule}` in {alert.timezone}"
     else:
@@ -131,7 +136,7 @@ def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
         "Trigger with **dry_run** on to run the query and see the decision without "
         "changing state or notifying anyone.\n",
     ]
-    return "\n\n".join(p for p in parts if p)
+    return Redactor(secret_values(alert)).mask_known("\n\n".join(p for p in parts if p))
 
 
 def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:
