@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, overload
-from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from pydantic import BaseModel
 
@@ -34,6 +34,7 @@ __all__ = [
     "Redactor",
     "SecretField",
     "is_maskable",
+    "mask_values",
     "one_line",
     "public_dump",
     "redact_db_url",
@@ -181,8 +182,8 @@ class Redactor:
     """Masks known secret values, then every URL and bare token, in a text.
 
     ``add`` takes a value in every form a library may print it: as given, URL-quoted (a
-    password inside a connection URI) and, for a URL, its path and query on their own (HTTP
-    clients log ``with url: /services/T0/B0/x``) and each query value.
+    password inside a connection URI) and, for a URL, its path and its query on their own
+    (urllib3 reports ``with url: /services/T0/B0/x``).
     """
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
@@ -201,8 +202,7 @@ class Redactor:
                 except ValueError:
                     parts = None
                 if parts is not None:
-                    forms.update((parts.path, parts.path.strip("/"), parts.query))
-                    forms.update(v for _, v in parse_qsl(parts.query))
+                    forms.update((parts.path, parts.query))
             self._secrets.update(form for form in forms if is_maskable(form.strip("/")))
 
     @property
@@ -211,10 +211,8 @@ class Redactor:
         return frozenset(self._secrets)
 
     def mask_known(self, text: str) -> str:
-        """``text`` with the known values masked, and nothing else changed."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        return text
+        """``text`` with the known values (in every form) masked, and nothing else changed."""
+        return mask_values(text, self._secrets)
 
     def __call__(self, text: str) -> str:
         """``text`` with the known values, every URL's secrets and every bare token masked."""
@@ -224,6 +222,18 @@ class Redactor:
         text = _AUTHORIZATION.sub(lambda m: m.group(1) + _masked_value(m.group(2)), text)
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         return _KEY_VALUE.sub(lambda m: m.group(1) + m.group(2) + _masked_value(m.group(3)), text)
+
+
+def mask_values(text: str, values: Iterable[str | None]) -> str:
+    """``text`` with exactly ``values`` masked (longest first; too short ones left alone).
+
+    For texts people wrote (a DAG's description, SQL), where a URL or a word that happens
+    to be part of a secret URL must stay readable.
+    """
+    maskable = {v.strip() for v in values if v is not None and is_maskable(v)}
+    for value in sorted(maskable, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
 
 
 def _masked_value(value: str) -> str:

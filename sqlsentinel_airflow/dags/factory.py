@@ -38,7 +38,7 @@ from sqlsentinel_airflow.core.config.models import (
     slugify,
 )
 from sqlsentinel_airflow.core.durations import format_duration
-from sqlsentinel_airflow.core.redact import Redactor, secret_values
+from sqlsentinel_airflow.core.redact import mask_values, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
     CONFIG_ERRORS_DAG_SUFFIX,
@@ -136,7 +136,7 @@ def alert_doc_md(alert: AlertConfig, *, banner: str = "") -> str:
         "Trigger with **dry_run** on to run the query and see the decision without "
         "changing state or notifying anyone.\n",
     ]
-    return Redactor(secret_values(alert)).mask_known("\n\n".join(p for p in parts if p))
+    return mask_values("\n\n".join(p for p in parts if p), secret_values(alert))
 
 
 def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:

@@ -19,6 +19,7 @@ from sqlsentinel_airflow.core.redact import (
     MIN_SECRET_LENGTH,
     Redactor,
     is_maskable,
+    mask_values,
     one_line,
     public_dump,
     redact_db_url,
@@ -87,13 +88,21 @@ def test_known_values_are_masked_in_every_form_a_library_prints() -> None:
     redact = Redactor([url, "pw/with space", None, ""])
     text = (
         f"POST {url} failed; with url: /services/T000/B000/s3cretTokenValue; "
-        "key qK81vd; dsn postgresql://u:pw%2Fwith%20space@h/db; login pw/with space"
+        "query key=qK81vd; dsn postgresql://u:pw%2Fwith%20space@h/db; login pw/with space"
     )
     cleaned = redact(text)
     for leaked in ("s3cretTokenValue", "qK81vd", "pw/with space", "pw%2Fwith%20space"):
         assert leaked not in cleaned
     assert cleaned == (
-        "POST *** failed; with url: ***; key ***; dsn postgresql://u:***@h/db; login ***"
+        "POST *** failed; with url: ***; query ***; dsn postgresql://u:***@h/db; login ***"
+    )
+
+
+def test_mask_values_masks_exactly_the_values_given() -> None:
+    url = "https://hooks.example.com/alerts?token=webhook-secret-token"
+    doc = f"Slack #data-alerts; post to {url} by hand; file dags/alerts/alerts.yaml; tok"
+    assert mask_values(doc, [url, "tok", None]) == (
+        "Slack #data-alerts; post to *** by hand; file dags/alerts/alerts.yaml; tok"
     )
 
 

@@ -52,7 +52,7 @@ def test_a_channel_masks_the_secret_fields_its_config_model_declares() -> None:
         WebhookChannel(channel="webhook", url=hook_url, headers={"X-Api-Key": "apiKeyQ9z"})
     )
     assert isinstance(sender, WebhookSender)
-    text = sender.redactor(f"POST {hook_url} with X-Api-Key apiKeyQ9z; or in/hookTokenK2v")
+    text = sender.redactor(f"POST {hook_url} with X-Api-Key apiKeyQ9z; or /in/hookTokenK2v")
     assert text == "POST *** with X-Api-Key ***; or ***"
     slack = build_channel(SlackChannel(channel="slack", webhook_url=SLACK_URL))
     assert slack.redactor("no_service: T000/B000/s3cretTokenValue") == "no_service: ***"
