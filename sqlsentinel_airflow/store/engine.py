@@ -44,7 +44,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from sqlsentinel_airflow.core.redact import redact_db_url
+from sqlsentinel_airflow.core.redact import one_line, redact_db_url, redact_text
 from sqlsentinel_airflow.errors import StateStoreError
 
 __all__ = [
@@ -220,9 +220,9 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The driver's first line, redacted (a driver may quote a DSN or a key=value pair)."""
     orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
-    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    return lines[0] if lines else orig.__class__.__name__
+    return redact_text(one_line(str(orig))) or orig.__class__.__name__
 
 
 def store_error(exc: SQLAlchemyError, display_url: str, doing: str) -> StateStoreError:
