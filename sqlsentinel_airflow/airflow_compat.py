@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlsentinel_airflow.core.redact import is_maskable
+
 try:
     from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 3.1
@@ -27,7 +29,7 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
     )
 
-__all__ = ["AirflowFailException", "AirflowNotFoundException", "airflow_conf"]
+__all__ = ["AirflowFailException", "AirflowNotFoundException", "airflow_conf", "mask_in_task_logs"]
 
 
 def airflow_conf() -> Any:
@@ -37,3 +39,16 @@ def airflow_conf() -> Any:
     except ImportError:  # Airflow 3.1: no task-SDK configuration module yet
         from airflow.configuration import conf
     return conf
+
+
+def mask_in_task_logs(*secrets: str | None) -> None:
+    """Register secrets with Airflow's task-log masker, so task logs hide them wherever they
+    appear. The one wrapper: values too short to mask (``core.redact.MIN_SECRET_LENGTH``)
+    are skipped here, for every caller alike."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - older task SDKs
+        return
+    for secret in secrets:
+        if secret is not None and is_maskable(secret):
+            mask_secret(secret)

@@ -187,14 +187,14 @@ def _unexpected(exc: Exception) -> str:
     """One redacted line for an unexpected failure, naming the Airflow release it ran on."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from sqlsentinel_airflow.execution.connections import one_line, redact
+    from sqlsentinel_airflow.core.redact import one_line, redact_text
 
     try:
         airflow = f"Airflow {version('apache-airflow-core')}"
     except PackageNotFoundError:
         airflow = "Airflow not installed"
     return (
-        f"unexpected {type(exc).__name__}: {redact(one_line(str(exc)))} "
+        f"unexpected {type(exc).__name__}: {redact_text(one_line(str(exc)))} "
         f"({airflow}; sqlsentinel-airflow {__version__} supports Airflow 3.1 to 3.3, "
         "see docs/compatibility.md; --debug shows the traceback)"
     )

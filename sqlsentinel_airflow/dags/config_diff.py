@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.core.redact import secret_field_names
 
 __all__ = [
     "SHOWN_FIELDS",
@@ -59,7 +60,9 @@ SHOWN_FIELDS = (
     "max_rows",
     "query_file",
 )
-"""Settings whose values are shown in the diff; every other setting is compared by hash."""
+"""Settings whose values are shown in the diff; every other setting is compared by hash.
+A setting declared secret on the model (``core.redact.SECRET``) is only hashed, even if
+listed here."""
 
 _IGNORED_FIELDS = frozenset({"name", "slug", "dialect"})
 _WHERE_WRITTEN = "source_"  # source_file, source_line, source_index: where, not what
@@ -84,8 +87,13 @@ def _hash(value: Any) -> str:
 
 def snapshot_alert(alert: AlertConfig) -> AlertSnapshot:
     """The secret-free comparable form of one alert."""
-    dumped = alert.model_dump(mode="json")
-    values = {name: _shown(getattr(alert, name)) for name in SHOWN_FIELDS if name in dumped}
+    dumped = alert.model_dump(mode="json")  # hashed only: a secret changing is still a change
+    secret = secret_field_names(alert)
+    values = {
+        name: _shown(getattr(alert, name))
+        for name in SHOWN_FIELDS
+        if name in dumped and name not in secret
+    }
     hashes = {
         name: _hash(value)
         for name, value in sorted(dumped.items())

@@ -48,6 +48,7 @@ from sqlsentinel_airflow.core.config.models import (
     SlackChannel,
     slugify,
 )
+from sqlsentinel_airflow.core.redact import mask_values, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
     LoadProblem,
@@ -102,11 +103,16 @@ def describe_channel(channel: ChannelConfig) -> str:
 
 
 def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -> AlertDefinition:
-    """The alert's secret-free definition, embedded in its DAG for the UI (``airflow_contract``)."""
+    """The alert's secret-free definition, embedded in its DAG for the UI (``airflow_contract``).
+
+    Channels are described without their secret fields, and the alert's declared secret values
+    are masked in the free text too (a webhook URL pasted into the description or the SQL).
+    """
     renotify = alert.renotify_after
+    secrets = tuple(secret_values(alert))
     return AlertDefinition(
         name=alert.name,
-        description=alert.description,
+        description=mask_values(alert.description, secrets),
         severity=alert.severity,
         owner=alert.owner,
         tags=alert.tags,
@@ -116,7 +122,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         conn_id=alert.conn_id,
         database_url_env=alert.database_url_env,
         sql_dialect=alert.dialect,
-        query=alert.query,
+        query=mask_values(alert.query, secrets),
         query_file=alert.query_file,
         timeout_seconds=int(alert.timeout.total_seconds()),
         fire_after=alert.fire_after,
@@ -146,7 +152,8 @@ def alert_doc_md(alert: AlertConfig, *, banner: StaleBanner | None = None) -> st
         f"Trigger with **{DRY_RUN_PARAM}** on to run the query and see the decision without "
         "changing state or notifying anyone.\n",
     ]
-    return embed_definition("\n\n".join(p for p in parts if p), definition)
+    markdown = "\n\n".join(p for p in parts if p)
+    return embed_definition(mask_values(markdown, secret_values(alert)), definition)
 
 
 def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:

@@ -11,7 +11,6 @@ from sqlsentinel_airflow.execution.connections import (
     URL_CONN_ID,
     conn_type_for_url,
     conn_type_of,
-    redact,
     resolve_db_hook,
 )
 from sqlsentinel_airflow.execution.query import QueryRows, QueryRunner, reusing_connections
@@ -22,7 +21,6 @@ __all__ = [
     "QueryRunner",
     "conn_type_for_url",
     "conn_type_of",
-    "redact",
     "resolve_db_hook",
     "reusing_connections",
 ]

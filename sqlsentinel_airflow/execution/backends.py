@@ -49,7 +49,7 @@ from typing import Any
 
 from sqlsentinel_airflow.core.config.sqlcheck import dialect_for_conn_type
 from sqlsentinel_airflow.core.config.sqlfunctions import refused_function
-from sqlsentinel_airflow.execution.connections import one_line
+from sqlsentinel_airflow.core.redact import one_line
 
 __all__ = ["DbSession", "ErrorKind", "open_session"]
 

@@ -8,7 +8,7 @@ in-memory Airflow ``Connection`` of the matching type so the same provider hooks
 Airflow is imported inside the functions: the core and the DAG-file fast path must not pay
 its import cost. Nothing here lets a password or a whole URL into a message or a log line:
 connection passwords are registered with Airflow's secrets masker and every message goes
-through :func:`redact`.
+through ``core.redact.redact_text``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
+from sqlsentinel_airflow.core.redact import one_line, redact_text
 from sqlsentinel_airflow.errors import QueryError
 
 if TYPE_CHECKING:
@@ -32,8 +32,6 @@ __all__ = [
     "conn_type_of",
     "describe_hook",
     "hook_secrets",
-    "one_line",
-    "redact",
     "resolve_db_hook",
 ]
 
@@ -43,26 +41,6 @@ URL_CONN_ID = "sqlsentinel_database_url"
 # SQLAlchemy backend name -> Airflow conn_type whose provider hook runs it.
 _URL_BACKENDS = URL_BACKENDS  # one list for validation and execution
 _SUPPORTED_URLS = SUPPORTED_URLS
-
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]*@")
-_PASSWORD_PAIR = re.compile(r"(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|\S+)")
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without the given secrets, URL credentials or ``password=...`` pairs."""
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, "***")
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
-    return _PASSWORD_PAIR.sub(r"\1\2***", text)
-
-
-def one_line(text: str) -> str:
-    """The first non-blank line of a driver message (drivers add context lines and carets)."""
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 def _connection_not_defined(conn_id: str) -> QueryError:
@@ -127,16 +105,6 @@ def _connection_from_url(database_url: str) -> Connection:
     )
 
 
-def _mask(secret: str | None) -> None:
-    if not secret:
-        return
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        return
-    mask_secret(secret)
-
-
 def _db_hook_of(connection: Connection, label: str) -> DbApiHook:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
     from airflow.sdk.exceptions import AirflowException
@@ -152,7 +120,7 @@ def _db_hook_of(connection: Connection, label: str) -> DbApiHook:
         secrets = (connection.password,)
         raise QueryError(
             f"{label} has conn_type '{conn_type}', for which no hook could be loaded "
-            f"({redact(one_line(str(exc)), secrets)}); install the provider package "
+            f"({redact_text(one_line(str(exc)), secrets)}); install the provider package "
             "for that database"
         ) from None
     if not isinstance(hook, DbApiHook):
@@ -187,12 +155,14 @@ def resolve_db_hook(conn_id: str | None, database_url: str | None = None) -> DbA
             raise _connection_not_defined(conn_id) from None
         except Exception as exc:
             raise QueryError(
-                f"connection '{conn_id}' could not be read: {redact(one_line(str(exc)))}"
+                f"connection '{conn_id}' could not be read: {redact_text(one_line(str(exc)))}"
             ) from None
         return _db_hook_of(connection, f"connection '{conn_id}'")
     if database_url:
+        from sqlsentinel_airflow.airflow_compat import mask_in_task_logs
+
         connection = _connection_from_url(database_url)
-        _mask(connection.password)
+        mask_in_task_logs(connection.password)
         return _db_hook_of(connection, "database.url")
     raise QueryError(
         "no database to run the query on: set conn_id on the alert (or in defaults) "
@@ -216,7 +186,7 @@ def conn_type_of(conn_id: str) -> str | None:
         return None
     except Exception as exc:
         raise QueryError(
-            f"connection '{conn_id}' could not be read: {redact(one_line(str(exc)))}"
+            f"connection '{conn_id}' could not be read: {redact_text(one_line(str(exc)))}"
         ) from None
     conn_type = connection.conn_type
     return str(conn_type) if conn_type else None

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlsentinel_airflow.core.config.sqlcheck import UnsafeQuery, check_query
 from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.core.redact import one_line, redact_text
 from sqlsentinel_airflow.errors import QueryError
 from sqlsentinel_airflow.execution.backends import (
     DbSession,
@@ -45,12 +46,7 @@ from sqlsentinel_airflow.execution.backends import (
     OneStatementRefused,
     open_session,
 )
-from sqlsentinel_airflow.execution.connections import (
-    describe_hook,
-    hook_secrets,
-    one_line,
-    redact,
-)
+from sqlsentinel_airflow.execution.connections import describe_hook, hook_secrets
 from sqlsentinel_airflow.execution.privileges import ensure_least_privilege
 from sqlsentinel_airflow.execution.watchdog import watchdog
 
@@ -400,7 +396,7 @@ class QueryRunner:
     # -- messages --------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return redact(text, hook_secrets(self._hook))
+        return redact_text(text, hook_secrets(self._hook))
 
     def _timeout_message(self) -> str:
         return (

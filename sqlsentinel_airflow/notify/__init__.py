@@ -21,7 +21,6 @@ from sqlsentinel_airflow.notify.base import (
     Channel,
     DeliveryResult,
     OutboundEvent,
-    Redactor,
     recoverable_status,
 )
 from sqlsentinel_airflow.notify.channels import CHANNEL_TYPES, build_channel
@@ -43,7 +42,6 @@ __all__ = [
     "DeliveryReport",
     "DeliveryResult",
     "OutboundEvent",
-    "Redactor",
     "RowDelivery",
     "SampleResult",
     "build_channel",

@@ -1,16 +1,18 @@
 """The shape every notification channel shares: declared fields, a verdict, no leaked secrets.
 
 Channels are declarative, like astronomer-cosmos profiles: a subclass of :class:`Channel`
-names the config model it accepts, the fields of which at least one must be set
-(``required``) and the fields that hold secrets (``secret_fields``); the base validates the
-config on construction, so a channel that cannot work is refused before anything is sent.
+names the config model it accepts and the fields of which at least one must be set
+(``required``); the base validates the config on construction, so a channel that cannot work
+is refused before anything is sent. Which fields hold secrets is declared on the config
+model itself (``SECRET`` in ``core/config/models.py``).
 
 Sending returns a :class:`DeliveryResult` instead of raising, like Alertmanager receivers
 returning ``(retry, err)``: ``recoverable`` tells whether a later attempt may succeed (a
 timeout, a 5xx, a 429) or not until someone fixes something (a 4xx, a missing connection).
-Every error text goes through the channel's :class:`Redactor` first, which masks the
-channel's secrets (webhook URLs, connection passwords, HMAC keys) and the path and query of
-any URL, so a message says *which* endpoint failed without saying how to call it.
+Every error text goes through the channel's ``core.redact.Redactor`` first, which masks the
+channel's secrets (declared fields, connection passwords, HMAC keys), the path and query of
+any URL and bare tokens (a Slack token echoed in an error body), so a message says *which*
+endpoint failed without saying how to call it.
 
 Airflow is imported inside functions only: importing ``sqlsentinel_airflow.notify`` is cheap.
 """
@@ -20,15 +22,14 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
-from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel
 
 from sqlsentinel_airflow.core.config.models import MessageTemplates
-from sqlsentinel_airflow.core.redact import MASK, redact_url
+from sqlsentinel_airflow.core.redact import Redactor, one_line, secret_values
 from sqlsentinel_airflow.errors import DeliveryError
 
 if TYPE_CHECKING:
@@ -39,16 +40,12 @@ __all__ = [
     "DeliveryResult",
     "OutboundEvent",
     "RedactingLogger",
-    "Redactor",
     "recoverable_status",
 ]
 
 log = logging.getLogger(__name__)
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
-
-_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}|\\^`]+")
-_MIN_SECRET = 4  # shorter strings would mask ordinary words
 
 
 @dataclass(frozen=True)
@@ -91,34 +88,6 @@ class DeliveryResult:
 def recoverable_status(status: int) -> bool:
     """Whether an HTTP status may turn into a success later: 5xx, 408, 425 and 429."""
     return status >= 500 or status in (408, 425, 429)
-
-
-class Redactor:
-    """Masks known secret strings, and the path and query of every URL, in a text."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._secrets: set[str] = set()
-        self.add(*secrets)
-
-    def add(self, *values: str | None) -> None:
-        for value in values:
-            text = (value or "").strip()
-            if len(text) < _MIN_SECRET:
-                continue
-            self._secrets.add(text)
-            if "://" in text:  # providers quote a URL's path on its own ("with url: /T0/B0/x")
-                try:
-                    parts = urlsplit(text)
-                except ValueError:
-                    continue
-                for piece in (parts.path, parts.query):
-                    if len(piece.strip("/")) >= _MIN_SECRET:
-                        self._secrets.add(piece)
-
-    def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 class RedactingLogger:
@@ -169,31 +138,18 @@ class RedactingLogger:
         self._log(logging.CRITICAL, msg, args)
 
 
-def mask_in_airflow_logs(*secrets: str | None) -> None:
-    """Register secrets with Airflow's masker too, so task logs hide them wherever they appear."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        return
-    for secret in secrets:
-        if secret and len(secret.strip()) >= _MIN_SECRET:
-            mask_secret(secret)
-
-
 class Channel(ABC, Generic[ConfigT]):
     """One configured notification channel. Subclasses declare; the base validates and redacts.
 
     Class attributes a subclass sets:
     - ``kind``: the ``channel:`` value in alerts.yaml;
     - ``config_type``: the pydantic model of its config;
-    - ``required``: groups of field names, at least one field of each group must be set;
-    - ``secret_fields``: config fields whose values never appear in errors or logs.
+    - ``required``: groups of field names, at least one field of each group must be set.
     """
 
     kind: ClassVar[str]
     config_type: ClassVar[type[BaseModel]]
     required: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    secret_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -216,7 +172,7 @@ class Channel(ABC, Generic[ConfigT]):
         self.config: ConfigT = config
         self.templates = templates or MessageTemplates()
         self.strict_templates = strict_templates
-        self.redactor = Redactor(self._secret_values(config))
+        self.redactor = Redactor(secret_values(config))
 
     @classmethod
     def config_problems(cls, config: BaseModel) -> list[str]:
@@ -226,17 +182,6 @@ class Channel(ABC, Generic[ConfigT]):
             if not any(_is_set(getattr(config, name, None)) for name in group):
                 problems.append(f"set {' or '.join(f'`{name}`' for name in group)}")
         return problems
-
-    @classmethod
-    def _secret_values(cls, config: BaseModel) -> list[str]:
-        values: list[str] = []
-        for name in cls.secret_fields:
-            value = getattr(config, name, None)
-            if isinstance(value, str):
-                values.append(value)
-            elif isinstance(value, Mapping):
-                values.extend(str(v) for v in value.values())
-        return values
 
     # --- what subclasses implement -----------------------------------------------------------
 
@@ -256,13 +201,15 @@ class Channel(ABC, Generic[ConfigT]):
 
     def send(self, event: OutboundEvent) -> DeliveryResult:
         """Send ``event``; never raises for a failed send, the result says what happened."""
-        mask_in_airflow_logs(*self._secret_values(self.config))
+        from sqlsentinel_airflow.airflow_compat import mask_in_task_logs
+
+        mask_in_task_logs(*secret_values(self.config))
         try:
             self.deliver(event)
         except DeliveryError as exc:
             return DeliveryResult.failed(self.redactor(str(exc)), recoverable=exc.recoverable)
         except Exception as exc:  # a receiver reports failures, it does not raise
-            text = _first_line(str(exc)) or "no details"
+            text = one_line(str(exc)) or "no details"
             return DeliveryResult.failed(
                 self.redactor(f"{type(exc).__name__}: {text}"),
                 recoverable=self.is_recoverable(exc),
@@ -276,7 +223,7 @@ class Channel(ABC, Generic[ConfigT]):
         """
         from airflow.sdk import BaseHook
 
-        from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException
+        from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException, mask_in_task_logs
 
         try:
             conn = BaseHook.get_connection(conn_id)
@@ -287,9 +234,8 @@ class Channel(ABC, Generic[ConfigT]):
                 f"Admin > Connections or set {env_name}",
                 recoverable=False,
             ) from None
-        if conn.password:
-            self.redactor.add(conn.password, quote(conn.password, safe=""))
-        mask_in_airflow_logs(conn.password)
+        self.redactor.add(conn.password)
+        mask_in_task_logs(conn.password)
         return conn
 
     def provider_logger(self) -> RedactingLogger:
@@ -308,10 +254,3 @@ def _is_set(value: object) -> bool:
     if isinstance(value, (str, tuple, list, dict)):
         return bool(value)
     return True
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""

@@ -68,7 +68,6 @@ class EmailSender(Channel[EmailChannel]):
     kind = "email"
     config_type = EmailChannel
     required = (("to",), ("conn_id",))
-    secret_fields = ()
 
     def describe(self) -> str:
         return f"email to {len(self.config.to) + len(self.config.cc)} recipient(s) via connection '{self.config.conn_id}'"

@@ -136,7 +136,6 @@ class SlackSender(Channel[SlackChannel]):
     kind = "slack"
     config_type = SlackChannel
     required = (("conn_id", "webhook_url"),)
-    secret_fields = ("webhook_url",)
 
     def describe(self) -> str:
         if self.config.conn_id:

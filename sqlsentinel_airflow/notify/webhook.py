@@ -128,7 +128,6 @@ class WebhookSender(Channel[WebhookChannel]):
     kind = "webhook"
     config_type = WebhookChannel
     required = (("url", "conn_id"),)
-    secret_fields = ("url", "headers")
 
     def describe(self) -> str:
         if self.config.conn_id:

@@ -19,7 +19,7 @@ Airflow is never imported by importing this package.
 
 from __future__ import annotations
 
-from sqlsentinel_airflow.store.engine import create_state_engine, redact_url
+from sqlsentinel_airflow.store.engine import create_state_engine
 from sqlsentinel_airflow.store.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
@@ -45,6 +45,5 @@ __all__ = [
     "StateStore",
     "create_state_engine",
     "ensure_schema",
-    "redact_url",
     "resolve_state_db_url",
 ]

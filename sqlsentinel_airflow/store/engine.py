@@ -44,7 +44,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from sqlsentinel_airflow.core.redact import redact_url as core_redact_url
+from sqlsentinel_airflow.core.redact import one_line, redact_db_url, redact_text
 from sqlsentinel_airflow.errors import StateStoreError
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "create_state_engine",
     "is_retryable",
-    "redact_url",
     "store_error",
     "translating_errors",
 ]
@@ -85,12 +84,6 @@ _PG_RETRYABLE = {"40001", "40P01", "55P03"}
 _MYSQL_RETRYABLE = {1213, 1205}
 
 
-def redact_url(url: str | URL) -> str:
-    """The URL as it may be shown: password and query values masked (``core.redact``)."""
-    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
-    return core_redact_url(text, keep_path=True)  # a database URL's path is its name
-
-
 def create_state_engine(url: str | URL) -> Engine:
     """An engine for the state database, with the per-database set-up described above."""
     try:
@@ -115,7 +108,7 @@ def create_state_engine(url: str | URL) -> Engine:
     except (NoSuchModuleError, ImportError) as exc:
         hint = _DRIVER_HINT.get(backend, "install the DBAPI driver the URL names")
         raise StateStoreError(
-            f"state database {redact_url(parsed)}: no driver for {parsed.drivername!r} "
+            f"state database {redact_db_url(parsed)}: no driver for {parsed.drivername!r} "
             f"({exc.__class__.__name__}: {exc}); {hint}"
         ) from None
     if backend == "sqlite":
@@ -227,9 +220,9 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The driver's first line, redacted (a driver may quote a DSN or a key=value pair)."""
     orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
-    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    return lines[0] if lines else orig.__class__.__name__
+    return redact_text(one_line(str(orig))) or orig.__class__.__name__
 
 
 def store_error(exc: SQLAlchemyError, display_url: str, doing: str) -> StateStoreError:

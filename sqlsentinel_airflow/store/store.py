@@ -28,13 +28,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import rows
 from sqlsentinel_airflow.store.engine import (
     SQLITE_BEGIN_OPTION,
     create_state_engine,
     is_retryable,
-    redact_url,
     store_error,
     translating_errors,
 )
@@ -57,13 +57,13 @@ class StateStore:
     def __init__(self, engine: Engine, *, display_url: str | None = None) -> None:
         """Wrap an engine made by ``create_state_engine``; prefer :meth:`connect`."""
         self._engine = engine
-        self.display_url = display_url or redact_url(engine.url)
+        self.display_url = display_url or redact_db_url(engine.url)
 
     @classmethod
     def connect(cls, url: str | URL, *, migrate: bool = True) -> StateStore:
         """Open the state database at ``url`` and bring its schema up to date."""
         engine = create_state_engine(url)
-        store = cls(engine, display_url=redact_url(engine.url))
+        store = cls(engine, display_url=redact_db_url(engine.url))
         if migrate:
             try:
                 ensure_schema(engine, display_url=store.display_url)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlsentinel_airflow.core.config.models import StateDbConfig
+from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
-from sqlsentinel_airflow.store.engine import redact_url
 
 __all__ = ["STATE_DB_URL_ENV", "ResolvedStateDb", "default_sqlite_path", "resolve_state_db_url"]
 
@@ -36,7 +36,7 @@ class ResolvedStateDb:
 
     @property
     def display_url(self) -> str:
-        return redact_url(self.url)
+        return redact_db_url(self.url)
 
     def __repr__(self) -> str:  # never leak the password through a repr in logs
         return f"ResolvedStateDb(url={self.display_url!r}, source={self.source!r})"

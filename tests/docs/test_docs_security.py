@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_site_support import docs_env
 from docs_snippets import DOCS, text
 
-from sqlsentinel_airflow.core.config import sqlfunctions
+from sqlsentinel_airflow.core.config import models, sqlfunctions
+from sqlsentinel_airflow.core.redact import MIN_SECRET_LENGTH, secret_field_names
 from sqlsentinel_airflow.errors import QueryError
 from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 from sqlsentinel_airflow.execution.privileges import forget_checked_logins
@@ -250,3 +251,21 @@ def test_the_function_tables_list_exactly_what_is_refused(
         prefixes = set(re.findall(r"`([a-z0-9_]+)\*`", listed))
         assert names == set(category.names)
         assert prefixes == set(category.prefixes)
+
+
+def test_the_masked_settings_table_lists_exactly_the_declared_secret_fields() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    section = page[page.index("## What is masked, where") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = set(re.findall(r"\| `([A-Z]\w+)\.(\w+)` \|", section))
+    declared = {
+        (model.__name__, name)
+        for model in vars(models).values()
+        if isinstance(model, type)
+        and issubclass(model, models.BaseModel)
+        and model.__module__ == models.__name__
+        for name in secret_field_names(model)
+    }
+    assert listed == declared
+    assert f"shorter than {MIN_SECRET_LENGTH} characters are not masked" in section
+    assert "`sqlsentinel_airflow/core/redact.py`" in section

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         dialect_for_conn_type,
         dialect_for_url,
     )
-    from sqlsentinel_airflow.core.redact import redact_url
 
 # Imported on first use (PEP 562): a task start imports ``core.config.models`` through this
 # package, and must not pay for the loader and sqlglot, which only validation needs.
@@ -69,10 +68,6 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "redact_url":
-        from sqlsentinel_airflow.core.redact import redact_url
-
-        return redact_url
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -102,7 +97,6 @@ __all__ = [
     "json_schema",
     "load_config",
     "load_config_text",
-    "redact_url",
     "slugify",
     "validate_config",
 ]

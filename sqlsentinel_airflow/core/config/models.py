@@ -9,6 +9,10 @@ Two stages:
 
 The loader (``loader.py``) turns YAML into raw models, merges defaults and produces resolved
 models, locating every error. No raw dicts travel past it.
+
+Fields that hold secrets are declared here, once, with ``Annotated[..., SECRET]``;
+``core.redact`` collects their values (``secret_values``) and masks them (``public_dump``),
+so no other module keeps its own list (docs/security.md, "What is masked, where").
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
+from sqlsentinel_airflow.core.redact import SECRET
 from sqlsentinel_airflow.errors import QueryError
 
 __all__ = [
@@ -98,7 +103,7 @@ class SlackChannel(_Frozen):
 
     channel: Literal["slack"]
     conn_id: str | None = None
-    webhook_url: str | None = None  # a secret: never logged, shown or stored
+    webhook_url: Annotated[str | None, SECRET] = None  # Slack's token is in the path
     slack_channel: str | None = None
     username: str | None = None
     icon_emoji: str | None = None
@@ -109,11 +114,11 @@ class WebhookChannel(_Frozen):
     """A generic HTTP webhook through HttpHook (an http connection) or a URL."""
 
     channel: Literal["webhook"]
-    url: str | None = None
+    url: Annotated[str | None, SECRET] = None  # tokens live in webhook paths and queries
     conn_id: str | None = None
     endpoint: str | None = None  # path appended to the connection's host
     method: Literal["POST", "PUT", "PATCH", "GET"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Annotated[dict[str, str], SECRET] = Field(default_factory=dict)  # API keys
     timeout: timedelta = timedelta(seconds=10)
     hmac_secret_conn_id: str | None = None  # the connection's password signs the body
 
@@ -130,13 +135,13 @@ class StateDbConfig(_Frozen):
     """Where state lives: an Airflow connection, or a SQLAlchemy URL."""
 
     conn_id: str | None = None
-    url: str | None = None
+    url: Annotated[str | None, SECRET] = None  # may hold a password
 
 
 class DatabaseConfig(_Frozen):
     """Standalone SQL Sentinel's ``database: {url: ...}``: the default query connection."""
 
-    url: str
+    url: Annotated[str, SECRET]  # may hold a password
 
 
 class FileSilence(_Frozen):
@@ -164,7 +169,7 @@ class AlertConfig(_Frozen):
     enabled: bool = True
     key_columns: tuple[str, ...] = ()
     conn_id: str | None = None  # None: the file's ``database.url``, else DATABASE_URL
-    database_url: str | None = None  # from ``database.url`` (a secret: never shown)
+    database_url: Annotated[str | None, SECRET] = None  # from ``database.url``
     # No conn_id and no ``database.url``: the name of the variable the URL is read from when
     # the query runs (DATABASE_URL). Only the name is kept, so no manifest or DAG holds it.
     database_url_env: str | None = None
@@ -249,23 +254,3 @@ class AlertsConfig(_Frozen):
 
     def by_dag_id(self) -> dict[str, AlertConfig]:
         return {a.dag_id: a for a in self.alerts}
-
-
-def model_dump_public(model: BaseModel) -> dict[str, Any]:
-    """A JSON-able dump with secret-bearing fields removed (webhook URLs, database URLs)."""
-    data = model.model_dump(mode="json", by_alias=False)
-    stripped: dict[str, Any] = _strip_secrets(data)
-    return stripped
-
-
-_SECRET_KEYS = {"webhook_url", "database_url", "url", "password"}
-
-
-def _strip_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: ("***" if k in _SECRET_KEYS and v else _strip_secrets(v)) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_strip_secrets(v) for v in value]
-    return value

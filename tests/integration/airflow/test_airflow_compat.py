@@ -62,3 +62,19 @@ def test_the_task_sdk_names_are_used_where_they_exist() -> None:
     assert airflow_compat.airflow_conf() is conf
     assert airflow_compat.AirflowNotFoundException is sdk_exceptions.AirflowNotFoundException
     assert airflow_compat.AirflowFailException is sdk_exceptions.AirflowFailException
+
+
+def test_mask_in_task_logs_registers_what_core_redact_would_mask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one wrapper of Airflow's masker: the values reach Airflow's task-log masker, and
+    values under core.redact's minimum length are skipped for every caller alike."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import _secrets_masker
+
+    from sqlsentinel_airflow.airflow_compat import mask_in_task_logs
+
+    masker = _secrets_masker()
+    monkeypatch.setattr(masker, "min_length_to_mask", 1)  # only our rule decides here
+    mask_in_task_logs("tLogSecret-9xQ", "qz7", None, "")
+    assert masker.redact("x tLogSecret-9xQ y") == "x *** y"
+    assert masker.redact("code qz7") == "code qz7"

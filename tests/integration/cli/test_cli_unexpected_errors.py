@@ -21,7 +21,7 @@ def test_an_unexpected_error_is_one_redacted_line(
     err = capsys.readouterr().err
     (line,) = err.splitlines()
     assert line.startswith("sqlsentinel: error: unexpected ImportError: cannot import name 'X'")
-    assert "s3cr3t" not in err and "postgresql://***@db/wh" in err
+    assert "s3cr3t" not in err and "postgresql://reader:***@db/wh" in err
     assert "Airflow 3." in line and "supports Airflow 3.1 to 3.3" in line
     assert "--debug shows the traceback" in line
 

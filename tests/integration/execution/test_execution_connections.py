@@ -15,7 +15,6 @@ from sqlsentinel_airflow.execution import (
     QueryRunner,
     conn_type_for_url,
     conn_type_of,
-    redact,
     resolve_db_hook,
 )
 
@@ -163,19 +162,6 @@ def test_unparsable_url_is_not_echoed(password: str) -> None:
 )
 def test_conn_type_for_url(url: str, conn_type: str) -> None:
     assert conn_type_for_url(url) == conn_type
-
-
-# -- redaction -------------------------------------------------------------------------------
-
-
-def test_redact_removes_passwords_and_url_credentials() -> None:
-    text = (
-        "failed: postgresql://alice:hunter22@db/x and host=db password=hunter22 "
-        "and token S3cr3t-PW-123"
-    )
-    assert redact(text, ["S3cr3t-PW-123"]) == (
-        "failed: postgresql://***@db/x and host=db password=*** and token ***"
-    )
 
 
 def test_runner_rejects_nonsense_limits(sqlite_conn_id: str) -> None:

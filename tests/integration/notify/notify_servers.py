@@ -4,8 +4,10 @@
 records every request (method, path, headers, exact body bytes) and answers from a script
 (``fail_next(3, 500)``), so outages, rate limits and recoveries are driven from the test.
 ``on_request`` runs before the answer is written (returning False sends none): the crash
-test kills the sender there.
-``SmtpInbox`` is an aiosmtpd server that requires AUTH LOGIN with a known password.
+test kills the sender there. ``respond`` replaces the script with an answer of its own
+(status and body), for a receiver that speaks an API's error bodies.
+``SmtpInbox`` is an aiosmtpd server that requires AUTH LOGIN with a known password; it
+answers each message with ``data_reply`` (``250 OK`` unless a test scripts a refusal).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class HttpReceiver:
         self.default_status = 200
         self.delay_seconds = 0.0
         self.on_request: Callable[[Received], bool | None] | None = None
+        self.respond: Callable[[Received], tuple[int, bytes]] | None = None
         self._lock = threading.Lock()
         receiver = self
 
@@ -79,6 +82,8 @@ class HttpReceiver:
                 if receiver.delay_seconds:
                     time.sleep(receiver.delay_seconds)
                 answer = b"ok" if status == 200 else b"error"
+                if receiver.respond is not None:
+                    status, answer = receiver.respond(got)
                 try:
                     self.send_response(status)
                     if status == 429:
@@ -141,12 +146,13 @@ class SmtpInbox:
     password: str
     mails: list[Mail] = field(default_factory=list)
     auth_attempts: list[tuple[str, bool]] = field(default_factory=list)
+    data_reply: str = "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 OK"
+        return self.data_reply
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any

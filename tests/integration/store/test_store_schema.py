@@ -222,3 +222,19 @@ def test_our_own_half_created_tables_are_completed(any_db_url: str) -> None:
         assert set(metadata.tables) <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_driver_message_quoting_a_dsn_is_redacted_in_the_store_error() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from sqlsentinel_airflow.store.engine import store_error
+
+    driver = Exception(
+        'invalid dsn: "postgresql://alice:s3cret-Pw9@db/state" password=s3cret-Pw9\nDETAIL: x'
+    )
+    error = store_error(OperationalError("SELECT 1", {}, driver), "postgresql://db/state", "read")
+    assert str(error) == (
+        "state database postgresql://db/state: read failed: invalid dsn: "
+        '"postgresql://alice:***@db/state" password=*** (check that the state database is '
+        "running, reachable and writable by this user)"
+    )

@@ -11,15 +11,11 @@ from typing import Any
 import pytest
 
 from sqlsentinel_airflow.core.config.models import SlackChannel, WebhookChannel
+from sqlsentinel_airflow.core.redact import Redactor
 from sqlsentinel_airflow.errors import DeliveryError
-from sqlsentinel_airflow.notify.base import (
-    OutboundEvent,
-    RedactingLogger,
-    Redactor,
-    recoverable_status,
-)
+from sqlsentinel_airflow.notify.base import OutboundEvent, RedactingLogger, recoverable_status
 from sqlsentinel_airflow.notify.channels import CHANNEL_TYPES, build_channel
-from sqlsentinel_airflow.notify.slack import SlackSender, slack_message
+from sqlsentinel_airflow.notify.slack import slack_message
 from sqlsentinel_airflow.notify.webhook import WebhookSender, sign_body, webhook_body
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/s3cretTokenValue"
@@ -48,8 +44,18 @@ def event(**changes: Any) -> OutboundEvent:
 
 def test_channel_types_cover_every_configurable_channel() -> None:
     assert set(CHANNEL_TYPES) == {"email", "slack", "webhook"}
-    assert SlackSender.secret_fields == ("webhook_url",)
-    assert "url" in WebhookSender.secret_fields
+
+
+def test_a_channel_masks_the_secret_fields_its_config_model_declares() -> None:
+    hook_url = "https://hooks.example.com/in/hookTokenK2v"
+    sender = build_channel(
+        WebhookChannel(channel="webhook", url=hook_url, headers={"X-Api-Key": "apiKeyQ9z"})
+    )
+    assert isinstance(sender, WebhookSender)
+    text = sender.redactor(f"POST {hook_url} with X-Api-Key apiKeyQ9z; or /in/hookTokenK2v")
+    assert text == "POST *** with X-Api-Key ***; or ***"
+    slack = build_channel(SlackChannel(channel="slack", webhook_url=SLACK_URL))
+    assert slack.redactor("no_service: T000/B000/s3cretTokenValue") == "no_service: ***"
 
 
 def test_base_refuses_a_channel_without_its_required_fields() -> None:

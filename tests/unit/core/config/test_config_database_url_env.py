@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from sqlsentinel_airflow.core.config import load_config_text
-from sqlsentinel_airflow.core.config.models import AlertConfig, model_dump_public
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.redact import public_dump
 from sqlsentinel_airflow.errors import QueryError
 
 SECRET = "envPw-Fallb4ck-Q7"
@@ -72,7 +73,7 @@ def test_the_url_itself_is_stored_nowhere_on_the_alert() -> None:
 
     assert SECRET not in alert.model_dump_json()  # what the DAG manifest stores
     assert SECRET not in repr(alert)
-    assert SECRET not in str(model_dump_public(alert))
+    assert SECRET not in str(public_dump(alert))
 
 
 def test_precedence_alert_conn_id_then_defaults_then_database_url_then_env() -> None:
