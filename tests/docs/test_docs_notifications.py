@@ -33,7 +33,7 @@ from notify_servers import HttpReceiver, Mail, Received, SmtpInbox, smtp_inbox
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.core.config.models import MessageTemplates
-from sqlsentinel_airflow.core.events import PAYLOAD_VERSION
+from sqlsentinel_airflow.core.payload import PAYLOAD_VERSION
 from sqlsentinel_airflow.notify.templates import message_context, render_part
 from sqlsentinel_airflow.notify.webhook import PAYLOAD_SCHEMA
 
