@@ -134,7 +134,9 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
 def _raw_reasons(engine: sa.Engine) -> dict[int, str | None]:
     history = metadata.tables["sqlsentinel_history"]
     with engine.connect() as conn:
-        return {row.id: row.reason for row in conn.execute(sa.select(history.c.id, history.c.reason))}
+        return {
+            row.id: row.reason for row in conn.execute(sa.select(history.c.id, history.c.reason))
+        }
 
 
 def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url: str) -> None:
