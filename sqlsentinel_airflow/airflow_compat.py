@@ -29,7 +29,13 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
     )
 
-__all__ = ["AirflowFailException", "AirflowNotFoundException", "airflow_conf", "mask_in_task_logs"]
+__all__ = [
+    "AirflowFailException",
+    "AirflowNotFoundException",
+    "airflow_conf",
+    "api_base_url",
+    "mask_in_task_logs",
+]
 
 
 def airflow_conf() -> Any:
@@ -39,6 +45,11 @@ def airflow_conf() -> Any:
     except ImportError:  # Airflow 3.1: no task-SDK configuration module yet
         from airflow.configuration import conf
     return conf
+
+
+def api_base_url() -> str:
+    """Where people reach this Airflow's UI: ``[api] base_url``, read when a message is built."""
+    return str(airflow_conf().get("api", "base_url", fallback="http://localhost:8080/"))
 
 
 def mask_in_task_logs(*secrets: str | None) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig
-from sqlsentinel_airflow.core.events import channel_id, event_payload
+from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import (
     Decision,
     Event,
@@ -47,6 +47,7 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
+from sqlsentinel_airflow.core.payload import event_payload
 from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.core.state_machine import decide, initial_state
 from sqlsentinel_airflow.errors import QueryError, StateStoreError
@@ -306,7 +307,7 @@ def _enqueue(
     event_id = str(uuid.uuid4())
     payload = event_payload(
         event, alert, event_id=event_id, run_id=run_id, evaluated_at=now, task_log_url=task_log_url
-    )
+    ).to_json()
     ids = []
     for index, channel in enumerate(alert.notify):
         cid = channel_id(index, channel)

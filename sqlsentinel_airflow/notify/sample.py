@@ -16,14 +16,16 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
-from sqlsentinel_airflow.core.events import channel_id, event_payload
-from sqlsentinel_airflow.core.model import Event, EventKind, Reason, State
+from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
+from sqlsentinel_airflow.core.payload import EventPayload, event_payload
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -33,9 +35,14 @@ from sqlsentinel_airflow.notify.templates import (
     render_template,
 )
 
-__all__ = ["SAMPLE_ALERT", "SampleResult", "sample_payload", "send_samples", "template_problem"]
-
-TEST_REASON = "test message from `sqlsentinel notify-test`, not a real alert"
+__all__ = [
+    "SAMPLE_ALERT",
+    "SampleResult",
+    "sample_event",
+    "sample_payload",
+    "send_samples",
+    "template_problem",
+]
 
 SAMPLE_ALERT = AlertConfig.model_validate(
     {
@@ -76,9 +83,16 @@ class SampleResult:
 
 def sample_payload(
     alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, now: datetime | None = None
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """A made-up event payload for ``alert`` with example values, marked ``test``."""
-    now = now or datetime.now(timezone.utc)
+    return sample_event(alert, kind, now=now).to_json()
+
+
+def sample_event(
+    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, now: datetime | None = None
+) -> EventPayload:
+    """The typed form of :func:`sample_payload` (``EventPayload.as_test``)."""
+    now = now or utcnow()
     key_values = {column: f"example_{column}" for column in alert.key_columns}
     event = Event(
         kind=kind,
@@ -95,9 +109,7 @@ def sample_payload(
         error="example query error" if kind is EventKind.ERROR else None,
     )
     payload = event_payload(event, alert, event_id=str(uuid.uuid4()), run_id=None, evaluated_at=now)
-    payload["reason"] = TEST_REASON
-    payload["test"] = True
-    return payload
+    return payload.as_test()
 
 
 def send_samples(alert: AlertConfig, kind: EventKind = EventKind.FIRING) -> list[SampleResult]:
@@ -152,5 +164,5 @@ def template_problem(source: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _sample_payloads() -> tuple[tuple[EventKind, dict[str, Any]], ...]:
+def _sample_payloads() -> tuple[tuple[EventKind, dict[str, JsonValue]], ...]:
     return tuple((kind, sample_payload(SAMPLE_ALERT, kind)) for kind in EventKind)

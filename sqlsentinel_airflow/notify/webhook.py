@@ -4,9 +4,9 @@ Destination: an ``http`` connection (``conn_id``, plus an optional ``endpoint`` 
 ``url``; the URL is treated as a secret (tokens live in webhook paths), so it is handed to
 the hook as an in-memory connection and never printed whole.
 
-The body is the stored event payload (``version`` 1, :data:`PAYLOAD_SCHEMA`) plus its
-``idempotency_key``, serialised once to bytes with sorted keys. The same bytes are sent on
-every attempt, so the ``X-SQLSentinel-Signature: sha256=<hex>`` header (HMAC-SHA256 over
+The body is the stored event payload (``core.payload.WebhookBody``, ``version`` 1,
+:data:`PAYLOAD_SCHEMA`) plus its ``idempotency_key``, serialised once to bytes with sorted
+keys. The same bytes are sent on every attempt, so the ``X-SQLSentinel-Signature: sha256=<hex>`` header (HMAC-SHA256 over
 those exact bytes, keyed with the password of ``hmac_secret_conn_id``) is stable too, and a
 receiver drops a re-delivery by its ``Idempotency-Key`` header. ``GET`` sends no body (the
 headers still identify the event; the signature covers the empty body).
@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.core.config.models import WebhookChannel
+from sqlsentinel_airflow.core.model import JsonValue
+from sqlsentinel_airflow.core.payload import payload_schema
 from sqlsentinel_airflow.core.redact import redact_url
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
@@ -41,72 +43,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 SIGNATURE_HEADER = "X-SQLSentinel-Signature"
 URL_CONN_ID = "sqlsentinel_webhook_url"
 
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-PAYLOAD_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "SQL Sentinel webhook event, version 1",
-    "type": "object",
-    "required": [
-        "version",
-        "event_id",
-        "idempotency_key",
-        "kind",
-        "reason",
-        "state",
-        "alert",
-        "instance",
-        "actual_value",
-        "threshold",
-        "context",
-        "firing_since",
-        "occurred_at",
-        "evaluated_at",
-        "error",
-        "run_id",
-        "links",
-    ],
-    "properties": {
-        "version": {"const": 1},
-        "event_id": {"type": "string", "description": "uuid4; shared by every channel's copy"},
-        "idempotency_key": {"type": "string", "description": "event_id:channel_id; drop repeats"},
-        "kind": {"enum": ["firing", "reminder", "resolved", "error"]},
-        "reason": {"type": "string"},
-        "state": {"enum": ["OK", "PENDING", "FIRING", "ERROR"]},
-        "alert": {
-            "type": "object",
-            "required": ["name", "description", "severity", "dag_id", "owner", "tags"],
-            "properties": {
-                "name": {"type": "string"},
-                "description": {"type": "string"},
-                "severity": {"enum": ["info", "warning", "critical"]},
-                "dag_id": {"type": "string"},
-                "owner": {"type": "string"},
-                "tags": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "instance": {
-            "type": "object",
-            "required": ["key", "key_values"],
-            "properties": {
-                "key": {"type": "string", "description": "'' for single-row alerts"},
-                "key_values": {"type": "object"},
-            },
-        },
-        "actual_value": {"description": "any JSON value from the query"},
-        "threshold": {"description": "any JSON value from the query"},
-        "context": {"type": "object", "description": "the other columns of the row"},
-        "firing_since": _NULLABLE_TIME,
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "evaluated_at": {"type": "string", "format": "date-time"},
-        "error": {"type": ["string", "null"]},
-        "run_id": {"type": ["string", "null"]},
-        "links": {
-            "type": "object",
-            "properties": {"task_log": {"type": ["string", "null"]}},
-        },
-    },
-}
-"""JSON Schema of the webhook body (additive changes keep ``version`` 1)."""
+PAYLOAD_SCHEMA: dict[str, JsonValue] = payload_schema()
+"""JSON Schema of the webhook body, generated from ``core.payload.WebhookBody`` and published
+as docs/reference/event-payload.schema.json (additive changes keep ``version`` 1)."""
 
 
 def webhook_body(event: OutboundEvent) -> bytes:

@@ -171,35 +171,26 @@ class ValidateAlertsConfigOperator(BaseOperator):
         if not channels:
             log.warning("defaults.notify is empty: nobody is notified of the invalid file")
             return
+        from sqlsentinel_airflow.airflow_compat import api_base_url
+        from sqlsentinel_airflow.core.events import task_log_url
+        from sqlsentinel_airflow.core.payload import config_error_payload
         from sqlsentinel_airflow.notify.base import OutboundEvent
         from sqlsentinel_airflow.notify.channels import build_channel
 
-        now = utcnow().isoformat()
         run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id")
-        payload = {
-            "version": 1,
-            "event_id": str(uuid.uuid4()),
-            "kind": "error",
-            "reason": "invalid alerts configuration",
-            "state": "ERROR",
-            "alert": {
-                "name": "alerts configuration",
-                "description": f"validation of {self.path_or_glob}",
-                "severity": "critical",
-                "dag_id": self.dag_id,
-                "owner": self.owner,
-                "tags": [],
-            },
-            "instance": {"key": "", "key_values": {}},
-            "actual_value": None,
-            "threshold": None,
-            "context": {"file": self.path_or_glob, "errors": len(messages)},
-            "firing_since": None,
-            "occurred_at": now,
-            "evaluated_at": now,
-            "error": "\n".join(messages),
-            "run_id": run_id,
-        }
+        log_url = (
+            task_log_url(api_base_url(), self.dag_id, str(run_id), self.task_id) if run_id else None
+        )
+        payload = config_error_payload(
+            event_id=str(uuid.uuid4()),
+            source=self.path_or_glob,
+            messages=messages,
+            dag_id=self.dag_id,
+            owner=self.owner,
+            run_id=run_id,
+            occurred_at=utcnow(),
+            task_log_url=log_url,
+        ).to_json()
         event = OutboundEvent(payload, idempotency_key=f"{self.dag_id}:{digest}")
         for channel_config in channels:
             try:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     func,
     inspect,
     select,
@@ -45,11 +46,17 @@ from sqlalchemy.types import TypeEngine
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
-from sqlsentinel_airflow.store.tables import TABLE_PREFIX, UtcDateTime, schema_version
+from sqlsentinel_airflow.store.tables import (
+    NAME_LENGTH,
+    TABLE_PREFIX,
+    UtcDateTime,
+    schema_version,
+)
 
 __all__ = [
     "LATEST_VERSION",
     "MIGRATIONS",
+    "V5_REASON_CODES",
     "Migration",
     "ensure_schema",
     "read_schema_version",
@@ -129,6 +136,44 @@ def _v4_history_commit_confirmed(conn: Connection) -> None:
     _add_missing_columns(conn, f"{TABLE_PREFIX}history", (("commit_confirmed", Boolean()),))
 
 
+# The English texts history rows held up to schema v4, and the code each stands for. Written
+# out, not derived from ``Reason``: a later rewording of a text must not change what this step
+# rewrites (rows.reason_from_column still reads a text it does not rewrite).
+V5_REASON_CODES: dict[str, str] = {
+    "first firing": "first_firing",
+    "silence ended while firing": "firing_after_silence",
+    "reminder due (renotify_after elapsed)": "reminder_due",
+    "still firing, reminder not due": "still_firing",
+    "still firing, reminders off": "still_firing_no_reminders",
+    "resolved": "resolved",
+    "resolved (notify_on_recovery is off)": "resolved_quietly",
+    "resolved (firing was never notified)": "resolved_unnotified",
+    "suppressed by fire_after": "pending_fire_after",
+    "suppressed by resolve_after": "pending_resolve_after",
+    "silenced": "silenced",
+    "ok": "ok",
+    "query failed notify_on_error times in a row": "error_notified",
+    "query failed, below notify_on_error": "error_below_threshold",
+    "query still failing, already notified": "error_already_notified",
+    "query failed, notify_on_error is off": "error_not_notified",
+    "query succeeded again": "recovered_from_error",
+    "backfill runs never notify": "backfill",
+}
+
+
+def _v5_history_reason_codes(conn: Connection) -> None:
+    # History keeps why by name (first_firing), not by the English text a person reads, so a
+    # reworded text never orphans old rows. One UPDATE, one pass over the table; re-runnable
+    # (a code is never one of the texts it replaces, except where the two are equal).
+    hist = Table(f"{TABLE_PREFIX}history", MetaData(), Column("reason", String(NAME_LENGTH)))
+    changed = {text_: code for text_, code in V5_REASON_CODES.items() if text_ != code}
+    conn.execute(
+        hist.update()
+        .where(hist.c.reason.in_(list(changed)))
+        .values(reason=case(changed, value=hist.c.reason))
+    )
+
+
 def _add_missing_columns(
     conn: Connection, table: str, columns: tuple[tuple[str, TypeEngine[Any]], ...]
 ) -> None:
@@ -145,6 +190,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "indexes for retention purge (history, outbox)", _v2_purge_indexes),
     Migration(3, "outbox delivery claims (claimed_until, claim_token)", _v3_outbox_claims),
     Migration(4, "history commit confirmation (commit_confirmed)", _v4_history_commit_confirmed),
+    Migration(5, "history reasons stored by code (first_firing)", _v5_history_reason_codes),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, RunType, State
+from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason, RunType, State
 
 __all__ = ["HistoryEntry", "OutboxEntry", "OutboxStatus"]
 
@@ -29,8 +29,9 @@ class OutboxStatus(str, enum.Enum):
 class HistoryEntry:
     """One evaluation of one alert instance.
 
-    ``reason`` is a ``core.model.Reason`` (read back as one when the text is known) or None;
-    ``events`` are the kinds of the events this evaluation enqueued.
+    ``reason`` is a ``core.model.Reason``, stored by its code (``first_firing``) and read back
+    as one; a name this version does not know is kept as the raw string. ``events`` are the
+    kinds of the events this evaluation enqueued.
     """
 
     alert_name: str
@@ -41,7 +42,7 @@ class HistoryEntry:
     run_type: RunType = RunType.SCHEDULED
     run_id: str | None = None
     dag_id: str | None = None
-    reason: str | None = None
+    reason: Reason | str | None = None
     actual_value: JsonValue = None
     threshold: JsonValue = None
     context: dict[str, JsonValue] = field(default_factory=dict)

@@ -28,6 +28,8 @@ __all__ = [
     "key_hash",
     "outbox_from_row",
     "outbox_to_row",
+    "reason_from_column",
+    "reason_to_column",
     "silence_from_row",
     "silence_to_row",
     "state_from_row",
@@ -36,7 +38,8 @@ __all__ = [
 
 Row = RowMapping
 
-_REASONS = {r.value: r for r in Reason}
+_REASON_BY_CODE = {r.code: r for r in Reason}
+_REASON_BY_TEXT = {r.value: r for r in Reason}
 
 
 def key_hash(instance_key: str) -> str:
@@ -102,7 +105,7 @@ def history_to_row(e: HistoryEntry) -> dict[str, Any]:
         "run_id": e.run_id,
         "outcome": Outcome(e.outcome).value,
         "state": State(e.state).value,
-        "reason": e.reason.value if isinstance(e.reason, Reason) else e.reason,
+        "reason": reason_to_column(e.reason),
         "actual_value": e.actual_value,
         "threshold": e.threshold,
         "context": e.context,
@@ -115,8 +118,30 @@ def history_to_row(e: HistoryEntry) -> dict[str, Any]:
     }
 
 
+def reason_to_column(reason: Reason | str | None) -> str | None:
+    """How a history reason is stored: by its code (``first_firing``, schema v5).
+
+    A string naming a reason by its English text is stored as the code too; any other
+    string is kept as it is.
+    """
+    if reason is None:
+        return None
+    if isinstance(reason, Reason):
+        return reason.code
+    known = _REASON_BY_TEXT.get(reason) or _REASON_BY_CODE.get(reason)
+    return known.code if known is not None else reason
+
+
+def reason_from_column(value: str | None) -> Reason | str | None:
+    """A stored history reason as a ``Reason``: by code, else by English text (a row a worker
+    still on the previous release wrote during an upgrade), else the raw string (a name a
+    newer release knows and this one does not)."""
+    if value is None:
+        return None
+    return _REASON_BY_CODE.get(value) or _REASON_BY_TEXT.get(value) or value
+
+
 def history_from_row(row: Row) -> HistoryEntry:
-    reason = row["reason"]
     return HistoryEntry(
         id=row["id"],
         alert_name=row["alert_name"],
@@ -126,8 +151,7 @@ def history_from_row(row: Row) -> HistoryEntry:
         run_id=row["run_id"],
         outcome=Outcome(row["outcome"]),
         state=State(row["state"]),
-        # Text written by a newer version may name a reason this one does not know: keep it.
-        reason=_REASONS.get(reason, reason) if reason is not None else None,
+        reason=reason_from_column(row["reason"]),
         actual_value=row["actual_value"],
         threshold=row["threshold"],
         context=row["context"] or {},

@@ -203,6 +203,7 @@ history = Table(
     Column("run_id", String(NAME_LENGTH)),
     Column("outcome", String(16), nullable=False),
     Column("state", String(16), nullable=False),
+    # v5: the reason's code (``first_firing``, ``Reason.code``), no longer its English text
     Column("reason", String(NAME_LENGTH)),
     Column("actual_value", JsonText),
     Column("threshold", JsonText),

@@ -21,9 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from sqlsentinel_airflow.core.config import AlertConfig, SlackChannel, load_config_text
-from sqlsentinel_airflow.core.events import event_payload
 from sqlsentinel_airflow.core.jsonvalues import MAX_BYTES, MAX_TEXT
 from sqlsentinel_airflow.core.model import Event, EventKind, QueryEvaluation, Reason, State
+from sqlsentinel_airflow.core.payload import event_payload
 from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.execution import QueryRows, QueryRunner, resolve_db_hook
 from sqlsentinel_airflow.notify import (
@@ -102,7 +102,9 @@ def messages(evaluation: QueryEvaluation, alert: AlertConfig) -> dict[str, str]:
         key_values=instance.key_values,
         firing_since=NOW,
     )
-    payload = event_payload(event, alert, event_id=str(uuid.uuid4()), run_id="r", evaluated_at=NOW)
+    payload = event_payload(
+        event, alert, event_id=str(uuid.uuid4()), run_id="r", evaluated_at=NOW
+    ).to_json()
     stored = json.dumps(payload, allow_nan=False)  # what history and the outbox keep
     outbound = OutboundEvent(json.loads(stored), "idem-1")
     body = webhook_body(outbound)

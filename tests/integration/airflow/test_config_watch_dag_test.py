@@ -18,9 +18,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import jsonschema
 import pytest
 
+PAYLOAD_SCHEMA_FILE = (
+    Path(__file__).resolve().parents[3] / "docs/reference/event-payload.schema.json"
+)
 pytestmark = pytest.mark.airflow
 
 WATCH = "cw_config_watch"
@@ -172,6 +177,11 @@ def test_the_watch_records_reports_defers_and_fails_visibly(
     assert _task_states(fourth)["request_reparse"] == "upstream_failed"
     (event,) = received
     assert event["kind"] == "error" and event["alert"]["name"] == "alerts configuration"
+    # the published schema (it requires links, which this event once lacked)
+    jsonschema.Draft202012Validator(json.loads(PAYLOAD_SCHEMA_FILE.read_text())).validate(event)
+    assert event["links"]["task_log"].endswith(
+        f"/runs/{quote(fourth.run_id, safe='')}/tasks/validate_config"
+    )
     assert event["error"] == "\n".join(expected)
     assert event["alert"]["dag_id"] == WATCH
     after = _baseline()

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from sqlsentinel_airflow.core.model import Outcome, State
+from sqlsentinel_airflow.core.model import Outcome, Reason, State
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import (
     LATEST_VERSION,
@@ -18,6 +18,7 @@ from sqlsentinel_airflow.store import (
     ensure_schema,
     rows,
 )
+from sqlsentinel_airflow.store.migrations import V5_REASON_CODES
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import metadata, schema_version
 
@@ -65,12 +66,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 4
+        assert store.schema_version() == LATEST_VERSION == 5
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3, 4]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5]
     finally:
         store.dispose()
 
@@ -88,8 +89,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 4
-        assert _versions(store.engine) == [1, 2, 3, 4]
+        assert store.schema_version() == 5
+        assert _versions(store.engine) == [1, 2, 3, 4, 5]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
@@ -121,13 +122,106 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5]
         assert _reflected_schema(store.engine) == _declared_schema()
         (old,) = store.history("a")
         assert (old.id, old.commit_confirmed) == (old_id, None)
         with store.alert_transaction("a") as tx:
             tx.add_history(HistoryEntry("a", at, Outcome.OK, State.OK, commit_confirmed=False))
         assert [e.commit_confirmed for e in store.history("a")] == [False, None]
+
+
+def _raw_reasons(engine: sa.Engine) -> dict[int, str | None]:
+    history = metadata.tables["sqlsentinel_history"]
+    with engine.connect() as conn:
+        return {
+            row.id: row.reason for row in conn.execute(sa.select(history.c.id, history.c.reason))
+        }
+
+
+def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url: str) -> None:
+    """v5 stores a reason by its code: rows written in the English of v4 are rewritten, NULL
+    and text that names no reason stay as they are, and everything reads back as before."""
+    engine = create_state_engine(any_db_url)
+    at = datetime(2025, 7, 1, tzinfo=timezone.utc)
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=4) == 4
+        history = metadata.tables["sqlsentinel_history"]  # v5 changes no column
+        old_texts: list[str | None] = [*V5_REASON_CODES, None, "a reason from 2030"]
+        with engine.begin() as conn:
+            for text in old_texts:
+                row = rows.history_to_row(HistoryEntry("a", at, Outcome.OK, State.OK))
+                conn.execute(history.insert().values({**row, "reason": text}))
+        before = _raw_reasons(engine)
+        assert sorted(before.values(), key=str) == sorted(old_texts, key=str)  # as v4 wrote them
+    finally:
+        engine.dispose()
+
+    with StateStore.connect(any_db_url) as store:
+        assert _versions(store.engine) == [1, 2, 3, 4, 5]
+        assert _reflected_schema(store.engine) == _declared_schema()
+        codes = list(V5_REASON_CODES.values())
+        assert sorted(_raw_reasons(store.engine).values(), key=str) == sorted(
+            [*codes, None, "a reason from 2030"], key=str
+        )
+        read = [e.reason for e in reversed(store.history("a", limit=100))]
+        assert read == [Reason.from_code(c) for c in codes] + [None, "a reason from 2030"]
+        assert all(type(r) is Reason for r in read[: len(codes)])  # members, not look-alikes
+
+        # re-running the step (MySQL may crash between it and its version row) changes nothing
+        after = _raw_reasons(store.engine)
+        with store.engine.begin() as conn:
+            MIGRATIONS[4].apply(conn)
+        assert _raw_reasons(store.engine) == after
+
+
+def test_history_reasons_are_written_by_code_and_read_back_as_reasons(any_db_url: str) -> None:
+    at = datetime(2025, 7, 2, tzinfo=timezone.utc)
+    written: list[Reason | str | None] = [
+        Reason.FIRST_FIRING,
+        Reason.ERROR_NOTIFIED.value,  # the English text, as an older caller passes it
+        "recovered_from_error",  # a code, as a string
+        "not a reason at all",
+    ]
+    with StateStore.connect(any_db_url) as store:
+        with store.alert_transaction("a") as tx:
+            for reason in written:
+                tx.add_history(HistoryEntry("a", at, Outcome.OK, State.OK, reason=reason))
+        # a worker still on the previous release writes English text until it restarts
+        history = metadata.tables["sqlsentinel_history"]
+        row = rows.history_to_row(HistoryEntry("a", at, Outcome.OK, State.OK))
+        with store.engine.begin() as conn:
+            conn.execute(history.insert().values({**row, "reason": Reason.REMINDER_DUE.value}))
+
+        assert sorted(_raw_reasons(store.engine).values()) == sorted(
+            [
+                "first_firing",
+                "error_notified",
+                "recovered_from_error",
+                "not a reason at all",
+                Reason.REMINDER_DUE.value,
+            ]
+        )
+        read = [e.reason for e in reversed(store.history("a"))]
+        assert read == [
+            Reason.FIRST_FIRING,
+            Reason.ERROR_NOTIFIED,
+            Reason.RECOVERED_FROM_ERROR,
+            "not a reason at all",
+            Reason.REMINDER_DUE,
+        ]
+        assert [type(r) for r in read] == [Reason, Reason, Reason, str, Reason]
+
+
+def test_the_v5_mapping_names_real_codes_once_each() -> None:
+    codes = list(V5_REASON_CODES.values())
+    assert len(set(codes)) == len(codes)
+    for text, code in V5_REASON_CODES.items():
+        assert Reason.from_code(code).code == code, text
+    for reason in Reason:  # a text v5 rewrites becomes the code of the reason it names
+        if reason.value in V5_REASON_CODES:
+            assert V5_REASON_CODES[reason.value] == reason.code, reason
+    assert len(V5_REASON_CODES) == 18  # every reason version 4 could write
 
 
 def test_a_newer_schema_is_refused_with_what_to_do(any_db_url: str) -> None:

@@ -1,0 +1,252 @@
+"""The event payload as a type: the one document every channel renders and every webhook gets.
+
+:class:`EventPayload` is what an evaluation stores in the outbox (and what templates render),
+:class:`WebhookBody` is the same plus the row's ``idempotency_key``: the generic webhook's
+body. The published JSON Schema (``docs/reference/event-payload.schema.json``) is generated
+from :class:`WebhookBody` by :func:`payload_schema`; nobody writes it by hand.
+
+Every producer builds the payload here: evaluation (:func:`event_payload`), the config watch
+(:func:`config_error_payload`) and the ``notify-test`` / template samples
+(:meth:`EventPayload.as_test`). Version 1 keeps the wire values it was published with
+(``kind`` lower-case, ``state`` upper-case, see docs/adr/0008-event-payload-v1.md); fields
+added within version 1 (``reason_code``, ``test``) are optional in the schema, so events
+enqueued by an earlier release still validate. Query values are JSON data, never secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from sqlsentinel_airflow.core.clock import rfc3339
+from sqlsentinel_airflow.core.config.models import AlertConfig, Severity
+from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
+
+__all__ = [
+    "ADDED_IN_VERSION_1",
+    "CONFIG_ERROR_REASON",
+    "PAYLOAD_REASON_CODES",
+    "PAYLOAD_VERSION",
+    "TEST_REASON",
+    "EventPayload",
+    "PayloadAlert",
+    "PayloadInstance",
+    "PayloadLinks",
+    "WebhookBody",
+    "config_error_payload",
+    "event_payload",
+    "payload_schema",
+]
+
+PAYLOAD_VERSION: Literal[1] = 1
+
+CONFIG_ERROR_REASON = ("invalid_config", "invalid alerts configuration")
+"""(code, text) of the config watch's event: the alerts file failed validation."""
+TEST_REASON = ("test", "test message from `sqlsentinel notify-test`, not a real alert")
+"""(code, text) of a sample event (``notify-test``, template checks)."""
+
+PAYLOAD_REASON_CODES: tuple[str, ...] = (
+    *(reason.code for reason in Reason),
+    CONFIG_ERROR_REASON[0],
+    TEST_REASON[0],
+)
+"""Every ``reason_code`` a payload can carry: the state machine's reasons plus the two above."""
+
+ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test")
+"""Fields added after version 1 was published: always sent, but not required by the schema
+(an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A timezone-aware time, written as RFC 3339 in UTC (``core.clock.rfc3339``)."""
+
+_JSON = "any JSON value from the query"
+
+
+class _Frozen(BaseModel):
+    # extra="forbid" catches a producer's typo; the published schema stays open to additions
+    # (``_PublishedSchema``). In the output every field is present, defaults included.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
+
+
+class PayloadAlert(_Frozen):
+    """The alert the event is about (from alerts.yaml)."""
+
+    name: str
+    description: str
+    severity: Severity
+    dag_id: str
+    owner: str
+    tags: list[str]
+
+
+class PayloadInstance(_Frozen):
+    """Which instance of the alert: its key, and the key columns' values."""
+
+    key: str = Field(description="'' for single-row alerts")
+    key_values: dict[str, JsonValue]
+
+
+class PayloadLinks(_Frozen):
+    """Where to look next."""
+
+    task_log: str | None = Field(description="the Airflow page of the task that sent the event")
+
+
+class EventPayload(_Frozen):
+    """One event, as stored in the outbox and rendered by every channel (version 1)."""
+
+    model_config = ConfigDict(title="SQL Sentinel event payload, version 1")
+
+    version: Literal[1] = PAYLOAD_VERSION
+    event_id: str = Field(description="uuid4; shared by every channel's copy")
+    kind: EventKind
+    reason: str = Field(description="why, in English (may be reworded: match on reason_code)")
+    reason_code: str = Field(
+        description="why, as a stable name (Reason.code, e.g. first_firing)",
+        json_schema_extra={"enum": list(PAYLOAD_REASON_CODES)},
+    )
+    state: State = Field(description="the instance's state after the evaluation (upper-case)")
+    alert: PayloadAlert
+    instance: PayloadInstance
+    actual_value: JsonValue = Field(description=_JSON)
+    threshold: JsonValue = Field(description=_JSON)
+    context: dict[str, JsonValue] = Field(description="the other columns of the row")
+    firing_since: Timestamp | None
+    occurred_at: Timestamp
+    evaluated_at: Timestamp
+    error: str | None
+    run_id: str | None
+    links: PayloadLinks
+    test: bool = Field(default=False, description="a sample from notify-test, not a real alert")
+
+    def to_json(self) -> dict[str, JsonValue]:
+        """The JSON document (what the outbox stores and templates read)."""
+        return self.model_dump(mode="json")
+
+    def as_test(self) -> EventPayload:
+        """This payload marked as a sample (``notify-test``, template checks): ``[TEST]``."""
+        code, text = TEST_REASON
+        return self.model_copy(update={"reason": text, "reason_code": code, "test": True})
+
+
+class WebhookBody(EventPayload):
+    """The generic webhook's body: the payload plus the outbox row's idempotency key."""
+
+    model_config = ConfigDict(title="SQL Sentinel webhook event, version 1")
+
+    idempotency_key: str = Field(description="event_id:channel_id; drop repeats")
+
+
+def event_payload(
+    event: Event,
+    alert: AlertConfig,
+    *,
+    event_id: str,
+    run_id: str | None,
+    evaluated_at: datetime,
+    task_log_url: str | None = None,
+) -> EventPayload:
+    """The payload of one event of ``alert``. ``task_log_url``: the evaluating task's page."""
+    return EventPayload(
+        event_id=event_id,
+        kind=event.kind,
+        reason=event.reason.value,
+        reason_code=event.reason.code,
+        state=event.state,
+        alert=PayloadAlert(
+            name=alert.name,
+            description=alert.description,
+            severity=alert.severity,
+            dag_id=alert.dag_id,
+            owner=alert.owner,
+            tags=list(alert.tags),
+        ),
+        instance=PayloadInstance(key=event.instance_key, key_values=dict(event.key_values)),
+        actual_value=event.actual_value,
+        threshold=event.threshold,
+        context=dict(event.context),
+        firing_since=event.firing_since,
+        occurred_at=event.occurred_at,
+        evaluated_at=evaluated_at,
+        error=event.error,
+        run_id=run_id,
+        links=PayloadLinks(task_log=task_log_url),
+    )
+
+
+def config_error_payload(
+    *,
+    event_id: str,
+    source: str,
+    messages: Sequence[str],
+    dag_id: str,
+    owner: str,
+    run_id: str | None,
+    occurred_at: datetime,
+    task_log_url: str | None = None,
+) -> EventPayload:
+    """The config watch's event: the alerts file ``source`` is invalid (``messages``)."""
+    code, text = CONFIG_ERROR_REASON
+    return EventPayload(
+        event_id=event_id,
+        kind=EventKind.ERROR,
+        reason=text,
+        reason_code=code,
+        state=State.ERROR,
+        alert=PayloadAlert(
+            name="alerts configuration",
+            description=f"validation of {source}",
+            severity="critical",
+            dag_id=dag_id,
+            owner=owner,
+            tags=[],
+        ),
+        instance=PayloadInstance(key="", key_values={}),
+        actual_value=None,
+        threshold=None,
+        context={"file": source, "errors": len(messages)},
+        firing_since=None,
+        occurred_at=occurred_at,
+        evaluated_at=occurred_at,
+        error="\n".join(messages),
+        run_id=run_id,
+        links=PayloadLinks(task_log=task_log_url),
+    )
+
+
+class _PublishedSchema(GenerateJsonSchema):
+    """Without field titles ("Event Id" repeats the name) and open to fields added later:
+    version 1 promises additive changes, so a receiver validating with this schema must
+    accept a field it does not know yet."""
+
+    def field_title_should_be_set(self, schema: object) -> bool:  # type: ignore[override]
+        return False
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        generated = super().model_schema(schema)
+        generated.pop("additionalProperties", None)
+        return generated
+
+
+def payload_schema() -> dict[str, JsonValue]:
+    """The JSON Schema (draft 2020-12) of the webhook body, generated from :class:`WebhookBody`.
+
+    ``docs/reference/event-payload.schema.json`` is this, committed
+    (``scripts/gen_event_payload_schema.py`` writes it; a test compares).
+    """
+    generated: JsonSchemaValue = WebhookBody.model_json_schema(
+        mode="serialization", schema_generator=_PublishedSchema
+    )
+    generated["required"] = [f for f in generated["required"] if f not in ADDED_IN_VERSION_1]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **generated}
