@@ -230,25 +230,30 @@ def test_run_status_history_silence_cycle(
     assert len(inbox.messages) == 1, "a still-firing alert must not notify again"
 
     status = run_json(["status", "alerts.yaml"], env, cwd)
-    st = {a["alert"]: a for a in status["alerts"]}
-    assert st["revenue_drop"]["instances"][0]["state"] == "FIRING"
-    assert st["revenue_drop"]["pending_notifications"] == []
-    assert st["orders_exist"]["instances"][0]["state"] == "OK"
+    st = {a["name"]: a for a in status["alerts"]}
+    assert st["revenue_drop"]["instances"][0]["state"] == "firing"
+    assert (st["revenue_drop"]["status"], st["orders_exist"]["status"]) == ("firing", "ok")
+    assert st["revenue_drop"]["deliveries"] == []
+    assert st["revenue_drop"]["pending_deliveries"] == st["revenue_drop"]["dead_deliveries"] == 0
+    assert st["orders_exist"]["instances"][0]["state"] == "ok"
     text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
     assert text.returncode == 0 and "FIRING" in text.stdout
 
     hist = run_json(["history", "--alert", "revenue_drop"], env, cwd)
-    assert [h["state"] for h in hist["history"]] == ["FIRING", "FIRING"]
+    assert [h["state"] for h in hist["history"]] == ["firing", "firing"]
     assert hist["history"][1]["events"] == ["firing"]
+    assert hist["history"][1]["reason"] == "first firing"
+    assert hist["history"][1]["reason_code"] == "first_firing"
 
     assert sqlsentinel(["run", "alerts.yaml", "--fail-on-alert"], env, cwd).returncode == 3
 
     sil = run_json(["silence", "revenue_*", "--for", "2h", "--reason", "known gap"], env, cwd)
-    assert sil["silence"]["active"] is True and sil["silence"]["match"] == "revenue_*"
+    assert sil["silence"]["status"] == "active" and sil["silence"]["match"] == "revenue_*"
+    assert sil["silence"]["can_end"] is True
     listed = run_json(["silences"], env, cwd)
     assert [s["match"] for s in listed["silences"]] == ["revenue_*"]
     status = run_json(["status", "alerts.yaml"], env, cwd)
-    assert {a["alert"]: a["silenced"] for a in status["alerts"]} == {
+    assert {a["name"]: a["silenced"] for a in status["alerts"]} == {
         "revenue_drop": True,
         "orders_exist": False,
     }
