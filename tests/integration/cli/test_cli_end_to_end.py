@@ -294,6 +294,55 @@ def test_query_failure_exits_1_without_traceback(
     assert proc.returncode == 2 and "no alert matches nope" in proc.stderr
 
 
+def test_status_honours_the_silences_declared_in_the_file(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
+    """Evaluation and the UI mute an alert matched by the file's ``silences:``; so does status."""
+    cwd, env, _ = sqlite_setup
+    (cwd / "alerts.yaml").write_text(
+        ALERTS
+        + "silences:\n"
+        + "  - match: revenue_*\n"
+        + "    starts: 2026-01-01T00:00:00Z\n"
+        + "    until: 2099-01-01T00:00:00Z\n"
+        + "    reason: migration\n"
+        + "  - match: orders_exist\n"
+        + "    until: 2020-01-01T00:00:00Z\n"
+        + "    reason: long over\n"
+    )
+    run_json(["run", "alerts.yaml"], env, cwd)
+
+    status = {a["name"]: a for a in run_json(["status", "alerts.yaml"], env, cwd)["alerts"]}
+
+    revenue, orders = status["revenue_drop"], status["orders_exist"]
+    assert (revenue["silenced"], revenue["status"], revenue["state"]) == (
+        True,
+        "silenced",
+        "firing",
+    )
+    (declared,) = revenue["silences"]
+    assert declared == {
+        "id": None,
+        "match": "revenue_*",
+        "starts_at": "2026-01-01T00:00:00+00:00",
+        "ends_at": "2099-01-01T00:00:00+00:00",
+        "ended_at": None,
+        "created_at": None,
+        "reason": "migration",
+        "author": "",
+        "source": "config",
+        "status": "active",
+        "can_end": False,
+    }
+    assert (orders["silenced"], orders["status"], orders["silences"]) == (False, "ok", [])
+    text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
+    assert text.returncode == 0, text.stderr
+    assert "FIRING (silenced)" in text.stdout
+    # what `run` decided agrees: the firing went out to nobody
+    (first,) = run_json(["history", "--alert", "revenue_drop"], env, cwd)["history"][-1:]
+    assert (first["events"], first["reason_code"]) == ([], "silenced")
+
+
 def test_commands_without_file_find_state_db_from_env_alone(
     sqlite_setup: tuple[Path, dict[str, str], Path],
 ) -> None:

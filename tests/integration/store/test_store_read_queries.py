@@ -106,7 +106,10 @@ def test_outbox_of_several_statuses_newest_first(
         first[1],
     ]
     # one status, as text or enum, still works as before
-    assert [e.id for e in store.outbox(status="delivered", alert_name=FIRST)] == [first[4], first[3]]
+    assert [e.id for e in store.outbox(status="delivered", alert_name=FIRST)] == [
+        first[4],
+        first[3],
+    ]
     assert [e.alert_name for e in store.outbox(status=DEAD)] == ["other", MIDDLE, FIRST]
 
 
@@ -127,6 +130,10 @@ def test_states_of_chosen_alerts(store: StateStore) -> None:
             store.run_in_alert_transaction(alert, work)
 
     found = store.list_states(alert_names=NAMES)
-    assert [(s.alert_name, s.instance_key) for s in found] == [(FIRST, ""), (LAST, "a"), (LAST, "b")]
+    assert [(s.alert_name, s.instance_key) for s in found] == [
+        (FIRST, ""),
+        (LAST, "a"),
+        (LAST, "b"),
+    ]
     assert store.list_states(alert_names=[]) == []
     assert len(store.list_states()) == 4
