@@ -512,6 +512,7 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
 
 def cmd_silences(args: argparse.Namespace) -> int:
     """The stored silences (``silences:`` of a file show in ``sqlsentinel status FILE``)."""
+    from sqlsentinel_airflow.core.silences import SilenceStatus
     from sqlsentinel_airflow.readmodel import silence_view
 
     now = utcnow()
@@ -529,13 +530,13 @@ def cmd_silences(args: argparse.Namespace) -> int:
             v.match,
             human_time(v.starts_at),
             human_time(v.ended_at or v.ends_at),
-            v.status.value,
+            "yes" if v.status is SilenceStatus.ACTIVE else "no",
             v.author,
             v.reason,
         ]
         for v in views
     ]
-    out(format_table(["id", "match", "starts", "ends", "status", "author", "reason"], rows))
+    out(format_table(["id", "match", "starts", "ends", "active", "author", "reason"], rows))
     return EXIT_OK
 
 
