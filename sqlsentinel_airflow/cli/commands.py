@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store, resolve_store_url
 from sqlsentinel_airflow.cli.output import (
@@ -22,20 +22,21 @@ from sqlsentinel_airflow.cli.output import (
     out,
     short,
 )
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.core.model import InstanceState
 from sqlsentinel_airflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlsentinel_airflow.readmodel import AlertSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ALERT = 0, 1, 2, 3
 
 
 class UsageError(Exception):
     """Bad command-line input: printed as one line, exit code 2."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _print_errors(errors: Sequence[ConfigError]) -> None:
@@ -270,249 +271,170 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Every alert of FILE as ``readmodel.AlertSummary``: the same object the UI's API shows,
+    less what only Airflow knows (paused, stale, recent values, docs)."""
+    from sqlsentinel_airflow import readmodel
+
     result = _load(args.file)
     if result.config is None:
         _print_errors(result.errors)
         return EXIT_INVALID
     config = result.config
+    names = [a.name for a in config.alerts]
+    now = utcnow()
     store = open_store(config, args.state_db)
     try:
-        states = store.list_states()
-        # Only what is still owed: filtering in SQL, so thousands of delivered rows can
-        # neither slow this down nor push an old pending row out of the listing.
-        outbox = [
-            *store.outbox(status="pending", limit=10_000),
-            *store.outbox(status="dead", limit=10_000),
-        ]
-        silences = store.list_silences(_now())
+        # Filtered and counted in SQL: thousands of delivered rows, or another file's
+        # alerts, can neither slow this down nor push an owed row out of the listing.
+        states = store.list_states(alert_names=names)
+        stored_silences = store.list_silences(now)
+        counts = store.outbox_counts(names, readmodel.UNDELIVERED)
+        owed = {
+            name: store.outbox(
+                status=readmodel.UNDELIVERED, alert_name=name, limit=readmodel.DELIVERIES_SHOWN
+            )
+            for name in names
+            if any(counts[name].values())
+        }
     finally:
         store.dispose()
-    from sqlsentinel_airflow.core import silences as silence_rules
-
-    by_alert: dict[str, list[Any]] = {}
+    by_alert: dict[str, list[InstanceState]] = {}
     for s in states:
         by_alert.setdefault(s.alert_name, []).append(s)
-    entries: list[dict[str, Any]] = []
-    for alert in config.alerts:
-        inst = by_alert.get(alert.name, [])
-        pending = [e for e in outbox if e.alert_name == alert.name and e.status == "pending"]
-        dead = [e for e in outbox if e.alert_name == alert.name and e.status == "dead"]
-        active = silence_rules.active_for(alert.name, silences, _now(), dag_id=alert.dag_id)
-        entries.append(
+    summaries = [
+        readmodel.alert_summary(
+            readmodel.AlertFacts.of_config(alert),
+            states=by_alert.get(alert.name, []),
+            silences=readmodel.silences_for(
+                alert.name, alert.dag_id, stored_silences, config.silences, now
+            ),
+            outbox_counts=counts[alert.name],
+            deliveries=owed.get(alert.name, []),
+            now=now,
+            all_instances=True,
+        )
+        for alert in config.alerts
+    ]
+    if args.format == "json":
+        emit_json(
             {
-                "alert": alert.name,
-                "dag_id": alert.dag_id,
-                "enabled": alert.enabled,
-                "severity": alert.severity,
-                "silenced": bool(active),
-                "instances": [
-                    {
-                        "instance_key": s.instance_key,
-                        "state": s.state.value,
-                        "since": s.state_since,
-                        "firing_since": s.firing_since,
-                        "last_value": s.last_value,
-                        "last_threshold": s.last_threshold,
-                        "last_evaluated_at": s.last_evaluated_at,
-                        "last_error": s.last_error,
-                    }
-                    for s in inst
-                ],
-                "pending_notifications": [_outbox_dict(e) for e in pending],
-                "dead_notifications": [_outbox_dict(e) for e in dead],
+                "alerts": [s.to_json() for s in summaries],
+                "config_errors": [e.to_dict() for e in result.errors],
             }
         )
-    if args.format == "json":
-        emit_json({"alerts": entries, "config_errors": [e.to_dict() for e in result.errors]})
-    else:
-        _print_errors(result.errors)
-        rows = []
-        for e in entries:
-            inst_rows = e["instances"] or [{"instance_key": "", "state": "never run"}]
-            for i in inst_rows:
-                state = i["state"] + (" (silenced)" if e["silenced"] else "")
-                rows.append(
-                    [
-                        e["alert"],
-                        i.get("instance_key") or "-",
-                        state,
-                        human_time(i.get("since")),
-                        i.get("last_value"),
-                        i.get("last_threshold"),
-                        human_time(i.get("last_evaluated_at")),
-                        f"{len(e['pending_notifications'])}/{len(e['dead_notifications'])}",
-                    ]
-                )
+        return EXIT_INVALID if result.errors else EXIT_OK
+    _print_errors(result.errors)
+    out(_status_table(summaries))
+    undelivered = [d for s in summaries for d in s.deliveries or ()]
+    if undelivered:
+        out()
         out(
             format_table(
+                ["outbox id", "alert", "event", "channel", "status", "attempts", "last error"],
                 [
-                    "alert",
-                    "instance",
-                    "state",
-                    "since",
-                    "value",
-                    "threshold",
-                    "last run",
-                    "pending/dead",
+                    [
+                        d.id,
+                        d.alert,
+                        d.kind.value,
+                        d.channel,
+                        d.status.value,
+                        d.attempts,
+                        d.last_error,
+                    ]
+                    for d in undelivered
                 ],
-                rows,
             )
         )
-        undelivered = [
-            n for e in entries for n in e["pending_notifications"] + e["dead_notifications"]
-        ]
-        if undelivered:
-            out()
-            out(
-                format_table(
-                    ["outbox id", "alert", "event", "channel", "status", "attempts", "last error"],
-                    [
-                        [
-                            n["id"],
-                            n["alert"],
-                            n["kind"],
-                            n["channel"],
-                            n["status"],
-                            n["attempts"],
-                            n["last_error"],
-                        ]
-                        for n in undelivered
-                    ],
-                )
-            )
     return EXIT_INVALID if result.errors else EXIT_OK
 
 
-def _outbox_dict(e: Any) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "alert": e.alert_name,
-        "instance_key": e.instance_key,
-        "kind": e.kind,
-        "channel": e.channel_kind,
-        "channel_id": e.channel_id,
-        "status": e.status,
-        "attempts": e.attempts,
-        "last_error": e.last_error,
-        "created_at": e.created_at,
-        "delivered_at": e.delivered_at,
-        "idempotency_key": e.idempotency_key,
-    }
+def _status_table(summaries: Sequence[AlertSummary]) -> str:
+    rows: list[list[object]] = []
+    for s in summaries:
+        owed = f"{s.pending_deliveries}/{s.dead_deliveries}"
+        muted = " (silenced)" if s.silenced else ""
+        if not s.instances:
+            rows.append([s.name, "-", f"never run{muted}", "-", None, None, "-", owed])
+        for i in s.instances:
+            rows.append(
+                [
+                    s.name,
+                    i.instance_key or "-",
+                    i.state.value + muted,
+                    human_time(i.since),
+                    i.last_value,
+                    i.last_threshold,
+                    human_time(i.last_evaluated_at),
+                    owed,
+                ]
+            )
+    headers = ["alert", "instance", "state", "since", "value", "threshold", "last run"]
+    return format_table([*headers, "pending/dead"], rows)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from sqlsentinel_airflow.readmodel import evaluation_view
+
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     store = open_store(None, args.state_db)
     try:
-        entries = store.history(alert_name=args.alert, limit=args.limit)
+        views = [evaluation_view(h) for h in store.history(alert_name=args.alert, limit=args.limit)]
     finally:
         store.dispose()
     if args.format == "json":
-        emit_json({"history": [_history_dict(h) for h in entries]})
+        emit_json({"history": [v.to_json() for v in views]})
         return EXIT_OK
     rows = [
         [
-            human_time(h.evaluated_at),
-            h.alert_name,
-            h.instance_key or "-",
-            h.outcome,
-            h.state,
-            h.actual_value,
-            h.threshold,
-            ", ".join(h.events) or "-",
-            h.error or h.reason,
+            human_time(v.evaluated_at),
+            v.alert,
+            v.instance_key or "-",
+            v.outcome.value,
+            v.state.value,
+            v.actual_value,
+            v.threshold,
+            ", ".join(e.value for e in v.events) or "-",
+            v.error or v.reason,
         ]
-        for h in entries
+        for v in views
     ]
-    out(
-        format_table(
-            [
-                "time",
-                "alert",
-                "instance",
-                "outcome",
-                "state",
-                "value",
-                "threshold",
-                "events",
-                "reason / error",
-            ],
-            rows,
-        )
-    )
+    headers = ["time", "alert", "instance", "outcome", "state", "value", "threshold", "events"]
+    out(format_table([*headers, "reason / error"], rows))
     return EXIT_OK
 
 
-def _history_dict(h: Any) -> dict[str, Any]:
-    return {
-        "id": h.id,
-        "alert": h.alert_name,
-        "dag_id": h.dag_id,
-        "instance_key": h.instance_key,
-        "evaluated_at": h.evaluated_at,
-        "run_type": h.run_type,
-        "run_id": h.run_id,
-        "outcome": h.outcome,
-        "state": h.state,
-        "reason": h.reason,
-        "actual_value": h.actual_value,
-        "threshold": h.threshold,
-        "context": h.context,
-        "key_values": h.key_values,
-        "error": h.error,
-        "events": list(h.events),
-    }
-
-
 def cmd_outbox(args: argparse.Namespace) -> int:
+    from sqlsentinel_airflow.readmodel import delivery_view
+
     store = open_store(None, args.state_db)
     try:
         entries = store.outbox(status=args.status, alert_name=args.alert, limit=args.limit)
     finally:
         store.dispose()
-    data = [_outbox_dict(e) for e in entries]
+    views = [delivery_view(e) for e in entries]
     if args.format == "json":
-        emit_json({"outbox": data})
-    else:
-        out(
-            format_table(
-                ["id", "created", "alert", "event", "channel", "status", "attempts", "last error"],
-                [
-                    [
-                        d["id"],
-                        human_time(d["created_at"]),
-                        d["alert"],
-                        d["kind"],
-                        d["channel"],
-                        d["status"],
-                        d["attempts"],
-                        d["last_error"],
-                    ]
-                    for d in data
-                ],
-            )
-        )
+        emit_json({"outbox": [v.to_json() for v in views]})
+        return EXIT_OK
+    rows = [
+        [
+            v.id,
+            human_time(v.created_at),
+            v.alert,
+            v.kind.value,
+            v.channel,
+            v.status.value,
+            v.attempts,
+            v.last_error,
+        ]
+        for v in views
+    ]
+    headers = ["id", "created", "alert", "event", "channel", "status", "attempts"]
+    out(format_table([*headers, "last error"], rows))
     return EXIT_OK
 
 
 # --- silences --------------------------------------------------------------------------------
-
-
-def _silence_dict(s: Any, now: datetime) -> dict[str, Any]:
-    from sqlsentinel_airflow.core import silences as silence_rules
-
-    return {
-        "id": s.id,
-        "match": s.match,
-        "starts_at": s.starts_at,
-        "ends_at": s.ends_at,
-        "ended_at": s.ended_at,
-        "reason": s.reason,
-        "author": s.author,
-        "source": s.source,
-        "active": silence_rules.is_active(s, now),
-    }
 
 
 def _parse_until(text: str) -> datetime:
@@ -528,12 +450,13 @@ def _parse_until(text: str) -> datetime:
 def cmd_silence(args: argparse.Namespace) -> int:
     from sqlsentinel_airflow.core import silences as silence_rules
     from sqlsentinel_airflow.core.model import Silence
+    from sqlsentinel_airflow.readmodel import silence_view
 
     if not args.match.strip():
         raise UsageError("NAME_OR_GLOB must not be empty")
     if not args.reason.strip():
         raise UsageError("--reason must not be empty: say why, for the people who see it later")
-    now = _now()
+    now = utcnow()
     try:
         duration = parse_duration(args.duration) if args.duration else None
         until = _parse_until(args.until) if args.until else None
@@ -557,7 +480,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     if args.format == "json":
-        emit_json({"silence": _silence_dict(saved, now)})
+        emit_json({"silence": silence_view(saved, now).to_json()})
     else:
         out(
             f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})"
@@ -566,7 +489,9 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_unsilence(args: argparse.Namespace) -> int:
-    now = _now()
+    from sqlsentinel_airflow.readmodel import silence_view
+
+    now = utcnow()
     store = open_store(None, args.state_db)
     try:
         if args.target.isdigit():
@@ -578,7 +503,7 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
     if not ended:
         raise UsageError(f"no active silence matches {args.target!r} (see `sqlsentinel silences`)")
     if args.format == "json":
-        emit_json({"ended": [_silence_dict(s, now) for s in ended]})
+        emit_json({"ended": [silence_view(s, now).to_json() for s in ended]})
     else:
         for s in ended:
             out(f"ended silence #{s.id} for {s.match!r}")
@@ -586,33 +511,32 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
 
 
 def cmd_silences(args: argparse.Namespace) -> int:
-    now = _now()
+    """The stored silences (``silences:`` of a file show in ``sqlsentinel status FILE``)."""
+    from sqlsentinel_airflow.core.silences import SilenceStatus
+    from sqlsentinel_airflow.readmodel import silence_view
+
+    now = utcnow()
     store = open_store(None, args.state_db)
     try:
-        found = store.list_silences(now, include_inactive=args.all)
+        views = [silence_view(s, now) for s in store.list_silences(now, include_inactive=args.all)]
     finally:
         store.dispose()
-    data = [_silence_dict(s, now) for s in found]
     if args.format == "json":
-        emit_json({"silences": data})
-    else:
-        out(
-            format_table(
-                ["id", "match", "starts", "ends", "active", "author", "reason"],
-                [
-                    [
-                        d["id"],
-                        d["match"],
-                        human_time(d["starts_at"]),
-                        human_time(d["ended_at"] or d["ends_at"]),
-                        "yes" if d["active"] else "no",
-                        d["author"],
-                        d["reason"],
-                    ]
-                    for d in data
-                ],
-            )
-        )
+        emit_json({"silences": [v.to_json() for v in views]})
+        return EXIT_OK
+    rows = [
+        [
+            v.id,
+            v.match,
+            human_time(v.starts_at),
+            human_time(v.ended_at or v.ends_at),
+            "yes" if v.status is SilenceStatus.ACTIVE else "no",
+            v.author,
+            v.reason,
+        ]
+        for v in views
+    ]
+    out(format_table(["id", "match", "starts", "ends", "active", "author", "reason"], rows))
     return EXIT_OK
 
 
@@ -640,7 +564,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         raise UsageError(f"{where} must be longer than 0s")
     store = open_store(None, args.state_db)
     try:
-        counts = store.purge(_now() - age)
+        counts = store.purge(utcnow() - age)
     finally:
         store.dispose()
     if args.format == "json":

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
@@ -188,13 +189,23 @@ class StateStore:
 
     # --- read side ---------------------------------------------------------------------------
 
-    def list_states(self, alert_name: str | None = None) -> list[InstanceState]:
-        """Stored instance states, by alert name then instance key."""
+    def list_states(
+        self, alert_name: str | None = None, *, alert_names: Sequence[str] | None = None
+    ) -> list[InstanceState]:
+        """Stored instance states, by alert name then instance key (of ``alert_names`` only,
+        when given: filtered in SQL)."""
         query = select(state).order_by(state.c.alert_name, state.c.instance_key)
         if alert_name is not None:
             query = query.where(state.c.alert_name == alert_name)
+        if alert_names is None:
+            with self._reading("reading alert states") as conn:
+                return [rows.state_from_row(r) for r in conn.execute(query).mappings()]
+        found: list[InstanceState] = []
         with self._reading("reading alert states") as conn:
-            return [rows.state_from_row(r) for r in conn.execute(query).mappings()]
+            for names in _chunks(alert_names):
+                chunk = query.where(state.c.alert_name.in_(names))
+                found.extend(rows.state_from_row(r) for r in conn.execute(chunk).mappings())
+        return sorted(found, key=lambda s: (s.alert_name, s.instance_key))
 
     def history(
         self,
@@ -233,18 +244,42 @@ class StateStore:
 
     def outbox(
         self,
-        status: OutboxStatus | str | None = None,
+        status: OutboxStatus | str | Collection[OutboxStatus | str] | None = None,
         alert_name: str | None = None,
         limit: int = 200,
     ) -> list[OutboxEntry]:
-        """Outbox rows, newest first; ``status`` as OutboxStatus or its text (``"dead"``)."""
+        """Outbox rows, newest first; ``status`` as OutboxStatus or its text (``"dead"``), or
+        several of them (``(PENDING, DEAD)``: what is still owed or given up on)."""
         query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
         if status is not None:
-            query = query.where(outbox.c.status == OutboxStatus(status).value)
+            query = query.where(outbox.c.status.in_(_status_values(status)))
         if alert_name is not None:
             query = query.where(outbox.c.alert_name == alert_name)
         with self._reading("reading the outbox") as conn:
             return [rows.outbox_from_row(r) for r in conn.execute(query).mappings()]
+
+    def outbox_counts(
+        self,
+        alert_names: Sequence[str],
+        status: OutboxStatus | str | Collection[OutboxStatus | str] | None = None,
+    ) -> dict[str, dict[OutboxStatus, int]]:
+        """How many outbox rows each alert has per status, counted in SQL (one GROUP BY).
+
+        Every name is a key of the result and every status (or each of ``status``, when
+        given) a key of its counts, zero when it has none.
+        """
+        wanted = [OutboxStatus(v) for v in _status_values(status)] if status else list(OutboxStatus)
+        counts = {name: dict.fromkeys(wanted, 0) for name in alert_names}
+        query = select(outbox.c.alert_name, outbox.c.status, func.count()).group_by(
+            outbox.c.alert_name, outbox.c.status
+        )
+        if status is not None:
+            query = query.where(outbox.c.status.in_([s.value for s in wanted]))
+        with self._reading("counting outbox rows") as conn:
+            for names in _chunks(list(counts)):
+                for name, found, n in conn.execute(query.where(outbox.c.alert_name.in_(names))):
+                    counts[name][OutboxStatus(found)] = int(n)
+        return counts
 
     def pending_outbox(self, alert_name: str) -> list[OutboxEntry]:
         """The alert's undelivered events, oldest first (delivery order)."""
@@ -265,14 +300,13 @@ class StateStore:
         Every name is a key of the result (an empty list when it has nothing pending).
         """
         found: dict[str, list[OutboxEntry]] = {name: [] for name in alert_names}
-        names = list(found)
         with self._reading("reading the outbox") as conn:
-            for start in range(0, len(names), 500):  # bounded IN lists
+            for names in _chunks(list(found)):
                 query = (
                     select(outbox)
                     .where(
                         outbox.c.status == OutboxStatus.PENDING.value,
-                        outbox.c.alert_name.in_(names[start : start + 500]),
+                        outbox.c.alert_name.in_(names),
                     )
                     .order_by(outbox.c.id)
                 )
@@ -369,7 +403,7 @@ class StateStore:
                 f"silence of {silence.match!r} ends ({silence.ends_at.isoformat()}) before it "
                 f"starts ({silence.starts_at.isoformat()}); give a positive duration"
             )
-        stored = replace(silence, id=None, created_at=silence.created_at or _utcnow())
+        stored = replace(silence, id=None, created_at=silence.created_at or utcnow())
         with self._writing("adding a silence") as conn:
             result = conn.execute(silences.insert().values(rows.silence_to_row(stored)))
             return replace(stored, id=inserted_id(result))
@@ -457,6 +491,22 @@ class StateStore:
         return StateStoreError(f"{text} ({hint})" if hint else text)
 
 
+_IN_LIST = 500  # names per IN list: well below every database's limit on bound parameters
+
+
+def _chunks(names: Sequence[str]) -> Iterator[list[str]]:
+    """``names`` in bounded slices, for ``IN`` lists; nothing for no names."""
+    unique = list(dict.fromkeys(names))
+    for start in range(0, len(unique), _IN_LIST):
+        yield unique[start : start + _IN_LIST]
+
+
+def _status_values(status: OutboxStatus | str | Collection[OutboxStatus | str]) -> list[str]:
+    """The stored texts of one status or several (ValueError for an unknown one)."""
+    several = [status] if isinstance(status, str) else list(status)
+    return [OutboxStatus(s).value for s in several]
+
+
 def _unexpired_clause(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
         silences.c.ends_at > now,
@@ -490,7 +540,3 @@ def _lost_before_locking(exc: SQLAlchemyError) -> bool:
 
 def _backoff(attempt: int) -> None:
     time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)

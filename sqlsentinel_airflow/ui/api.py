@@ -3,8 +3,8 @@
 Imported by the api-server only (through ``app.py``): it imports Airflow's auth and DB
 dependencies at module level, which FastAPI needs to resolve the routes' annotations.
 
-Thin edge: the catalog says which alerts exist, the state stores what they did, ``overview``
-shapes it. Every route requires an authenticated Airflow user (``auth.py``); inputs are
+Thin edge: the catalog says which alerts exist, the state stores what they did, the read
+model (``sqlsentinel_airflow.readmodel``, the shapes the CLI prints too) shapes it. Every route requires an authenticated Airflow user (``auth.py``); inputs are
 validated by pydantic and answered with 422 (bad duration, end time in the past, empty
 reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JSON).
 
@@ -20,9 +20,9 @@ GET  /me                                     who the API thinks you are
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
@@ -30,17 +30,16 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_da
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.model import Silence
-from sqlsentinel_airflow.store import OutboxStatus, StateStore
 from sqlsentinel_airflow.ui import auth, catalog, overview
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 
 __all__ = ["SilenceRequest", "UiContext", "build_api_router"]
-
-_OUTBOX_SCAN = 10_000
 
 
 @dataclass
@@ -49,7 +48,7 @@ class UiContext:
 
     manifests: ManifestIndex
     stores: StateStores
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = utcnow
 
 
 class SilenceRequest(BaseModel):
@@ -97,54 +96,60 @@ def _stores_by_url(
 
 
 def _summaries(
-    ctx: UiContext, entries: Sequence[catalog.AlertEntry], *, detailed: bool
-) -> list[dict[str, Any]]:
+    ctx: UiContext,
+    entries: Sequence[catalog.AlertEntry],
+    editable: Collection[str],
+    *,
+    docs: Callable[[catalog.AlertEntry], readmodel.DocsView] | None = None,
+) -> list[readmodel.AlertSummary]:
+    """The alerts' summaries, by name; with ``docs`` (one alert's page) also every instance,
+    the undelivered notifications and the DAG's docs."""
     now = ctx.clock()
-    out: list[dict[str, Any]] = []
+    found: list[readmodel.AlertSummary] = []
     for url, group in _stores_by_url(ctx, entries).items():
         store = ctx.stores.for_reading(url)
-        names = {e.name for e in group}
-        states = [s for s in store.list_states() if s.alert_name in names] if store else []
+        names = [e.name for e in group]
+        states = store.list_states(alert_names=names) if store else []
         stored_silences = store.list_silences(now) if store else []
-        pending = _count(store, OutboxStatus.PENDING, names)
-        dead = _count(store, OutboxStatus.DEAD, names)
+        counts = store.outbox_counts(names, readmodel.UNDELIVERED) if store else {}
         for entry in group:
             mine = [s for s in states if s.alert_name == entry.name]
-            worst = overview.worst_instance(mine)
+            worst = readmodel.worst_instance(mine)
             spark = (
                 store.history(
-                    entry.name,
-                    limit=overview.SPARK_POINTS,
-                    instance_key=worst.instance_key,
+                    entry.name, limit=readmodel.SPARK_POINTS, instance_key=worst.instance_key
                 )
                 if store is not None and worst is not None
                 else []
             )
-            out.append(
-                overview.alert_summary(
-                    entry,
+            undelivered = None
+            if docs is not None:
+                undelivered = (
+                    store.outbox(
+                        status=readmodel.UNDELIVERED,
+                        alert_name=entry.name,
+                        limit=readmodel.DELIVERIES_SHOWN,
+                    )
+                    if store is not None
+                    else []
+                )
+            found.append(
+                readmodel.alert_summary(
+                    overview.facts_of(entry),
                     states=mine,
-                    silences=overview.silences_for(
-                        entry, stored_silences, entry.file_silences, now
+                    silences=readmodel.silences_for(
+                        entry.name, entry.dag_id, stored_silences, entry.file_silences, now
                     ),
-                    pending=pending.get(entry.name, 0),
-                    dead=dead.get(entry.name, 0),
-                    spark=spark,
+                    outbox_counts=counts.get(entry.name, {}),
                     now=now,
-                    all_instances=detailed,
+                    deliveries=undelivered,
+                    spark=spark,
+                    docs=docs(entry) if docs is not None else None,
+                    can_edit=entry.dag_id in editable,
+                    all_instances=docs is not None,
                 )
             )
-    return sorted(out, key=lambda a: (str(a["name"]).lower(), a["dag_id"]))
-
-
-def _count(store: StateStore | None, state: OutboxStatus, names: set[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    if store is None:
-        return counts
-    for row in store.outbox(status=state, limit=_OUTBOX_SCAN):
-        if row.alert_name in names:
-            counts[row.alert_name] = counts.get(row.alert_name, 0) + 1
-    return counts
+    return sorted(found, key=lambda a: (a.name.lower(), a.dag_id))
 
 
 def build_api_router(ctx: UiContext) -> APIRouter:
@@ -172,28 +177,26 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         every = catalog.list_alerts(session, manifests)
         readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
         editable = auth.authorized_dag_ids(user, readable, "PUT", session)
-        alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], detailed=False)
+        alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], editable)
+        counts = {status.value: 0 for status in overview.STATUS_ORDER}
         for alert in alerts:
-            alert["can_edit"] = alert["dag_id"] in editable
-        counts = {word: 0 for word in overview.STATUS_ORDER}
-        for alert in alerts:
-            counts[alert["status"]] += 1
-        return {"generated_at": ctx.clock().isoformat(), "counts": counts, "alerts": alerts}
+            counts[alert.status.value] += 1
+        return {
+            "generated_at": rfc3339(ctx.clock()),
+            "counts": counts,
+            "alerts": [a.to_json() for a in alerts],
+        }
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
         entry = alert_or_404(session, dag_id)
-        (summary,) = _summaries(ctx, [entry], detailed=True)
-        summary["can_edit"] = bool(auth.authorized_dag_ids(user, [dag_id], "PUT", session))
-        summary["docs"] = overview.docs_json(catalog.serialized_alert_docs(session, dag_id))
-        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
-        undelivered = [
-            row
-            for state in (OutboxStatus.PENDING, OutboxStatus.DEAD)
-            for row in (store.outbox(status=state, alert_name=entry.name) if store else [])
-        ]
-        summary["deliveries"] = [overview.outbox_json(row) for row in undelivered]
-        return {"alert": summary}
+        editable = auth.authorized_dag_ids(user, [dag_id], "PUT", session)
+
+        def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:
+            return overview.docs_view(catalog.serialized_alert_docs(session, entry.dag_id))
+
+        (summary,) = _summaries(ctx, [entry], editable, docs=docs)
+        return {"alert": summary.to_json()}
 
     @router.get("/alerts/{dag_id}/history", dependencies=can_read)
     def get_history(
@@ -213,7 +216,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         next_before = rows[-1].id if len(rows) == limit and rows else None
         return {
             "dag_id": dag_id,
-            "entries": [overview.history_json(r) for r in rows],
+            "entries": [readmodel.evaluation_view(r).to_json() for r in rows],
             "next_before_id": next_before,
         }
 
@@ -241,7 +244,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
                 source="ui",
             )
         )
-        return {"silence": overview.silence_json(saved, now)}
+        return {"silence": readmodel.silence_view(saved, now).to_json()}
 
     @router.post("/alerts/{dag_id}/silences/{silence_id}/end", dependencies=can_edit)
     def end_silence(
@@ -265,7 +268,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             raise HTTPException(status.HTTP_409_CONFLICT, f"silence #{silence_id} is already over")
         _require_edit_on_everything_muted(found, entry, user, session, ctx)
         ended = store.end_silence(silence_id, now)
-        return {"silence": overview.silence_json(ended, now)}
+        return {"silence": readmodel.silence_view(ended, now).to_json()}
 
     return router
 

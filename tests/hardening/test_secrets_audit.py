@@ -6,8 +6,8 @@ password that is refused, so the error path is covered), a ``database.url`` with
 written in a standalone file, a state DB URL with a password, and the CLI as users run it: a
 subprocess of ``python -m sqlsentinel_airflow.cli.main`` with ``--verbose`` logging. Each
 secret is distinctive; the haystack is every output, log, error, XCom-equivalent report,
-history/outbox/state row, UI API response body (built by the endpoints' own serializers in
-``ui.overview``; not over HTTP) and message received by the loopback servers. Zero hits.
+history/outbox/state row, UI API response body (built by the read model the endpoints
+render, ``readmodel``; not over HTTP) and message received by the loopback servers. Zero hits.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import sqlalchemy as sa
 from hardening_support import ROOT
 from notify_servers import HttpReceiver, smtp_inbox
 
+from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core.config import load_config
 from sqlsentinel_airflow.core.config.models import StateDbConfig
 from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
 from sqlsentinel_airflow.store import StateStore
-from sqlsentinel_airflow.ui import overview
 
 PG_SECRET = "pgPw-Aud1t-7Hq"
 MYSQL_SECRET = "myPw-Aud1t-K2z"
@@ -195,9 +195,13 @@ def test_no_secret_of_any_connection_kind_appears_anywhere(
         history = store.history(limit=1000)
         # the UI API's responses, built by the same functions its endpoints call
         ui_json = {
-            "history": [overview.history_json(entry) for entry in history],
-            "deliveries": [overview.outbox_json(entry) for entry in store.outbox(limit=1000)],
-            "instances": [overview.instance_json(state) for state in store.list_states()],
+            "history": [readmodel.evaluation_view(entry).to_json() for entry in history],
+            "deliveries": [
+                readmodel.delivery_view(entry).to_json() for entry in store.outbox(limit=1000)
+            ],
+            "instances": [
+                readmodel.instance_view(state, None).to_json() for state in store.list_states()
+            ],
         }
     seen.append(json.dumps(ui_json, default=str))
     seen.extend(mails)

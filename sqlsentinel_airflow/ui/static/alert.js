@@ -59,11 +59,11 @@
     svg.append(s("polyline", { class: "line", points: line.join(" ") }));
     for (const p of values) {
       svg.append(s("circle", { class: `pt-${p.outcome}`, cx: x(p), cy: y(p.value), r: 3.2 },
-        s("title", { text: `${fmtValue(p.value)}${p.threshold !== null ? ` / ${fmtValue(p.threshold)}` : ""} · ${p.outcome} · ${fmtTime(p.at)}` })));
+        s("title", { text: `${fmtValue(p.value)}${p.threshold !== null ? ` / ${fmtValue(p.threshold)}` : ""} · ${p.outcome.toUpperCase()} · ${fmtTime(p.at)}` })));
     }
     return h("div", {}, svg, h("div", { class: "legend" },
-      h("span", {}, h("i", { class: "ALERT" }), "ALERT"), h("span", {}, h("i", { class: "OK" }), "OK"),
-      h("span", {}, h("i", { class: "ERROR" }), "query error"), h("span", {}, h("i", { class: "limit" }), "threshold")));
+      h("span", {}, h("i", { class: "alert" }), "ALERT"), h("span", {}, h("i", { class: "ok" }), "OK"),
+      h("span", {}, h("i", { class: "error" }), "query error"), h("span", {}, h("i", { class: "limit" }), "threshold")));
   }
 
   async function chartSection() {
@@ -103,7 +103,7 @@
     return history.map((e) => h("tr", {},
       h("td", {}, h("span", { title: fmtTime(e.evaluated_at), class: "nowrap", text: fmtTime(e.evaluated_at) })),
       alert.instance_count > 1 ? h("td", { text: instanceLabel(e) }) : null,
-      h("td", {}, h("span", { class: `outcome-${e.outcome}`, text: e.outcome })),
+      h("td", {}, h("span", { class: `outcome-${e.outcome}`, text: e.outcome.toUpperCase() })),
       h("td", { text: e.state }),
       h("td", { class: "num", text: fmtValue(e.actual_value) }),
       h("td", { class: "num", text: fmtValue(e.threshold) }),
@@ -172,7 +172,7 @@
   function deliveriesSection() {
     if (!alert.deliveries.length) return null;
     const rows = alert.deliveries.map((d) => h("tr", {},
-      h("td", {}, h("span", { class: d.status === "dead" ? "outcome-ALERT" : "outcome-ERROR", text: d.status })),
+      h("td", {}, h("span", { class: d.status === "dead" ? "outcome-alert" : "outcome-error", text: d.status })),
       h("td", { text: d.kind }), h("td", { text: d.channel }), h("td", { class: "num", text: d.attempts }),
       h("td", { class: "small", text: d.last_error || "" }), h("td", {}, timeEl(d.created_at))));
     return section("Undelivered notifications", "deliveries", h("div", { class: "scroll-x" }, h("table", { class: "rows" },

@@ -53,9 +53,9 @@
     if (limit !== null) svg.append(s("line", { class: "limit", x1: P, x2: W - P, y1: y(limit), y2: y(limit) }));
     svg.append(s("polyline", { class: "line", points: path.join(" ") }));
     points.forEach((p, i) => {
-      if (p.value !== null && (p.outcome !== "OK" || i === last)) {
+      if (p.value !== null && (p.outcome !== "ok" || i === last)) {
         svg.append(s("circle", { class: `pt-${p.outcome}`, cx: x(i), cy: y(p.value), r: i === last ? 2.6 : 1.8 },
-          s("title", { text: `${fmtValue(p.value)} (${p.outcome}) ${new Date(p.at).toLocaleString()}` })));
+          s("title", { text: `${fmtValue(p.value)} (${p.outcome.toUpperCase()}) ${new Date(p.at).toLocaleString()}` })));
       }
     });
     return svg;
@@ -64,7 +64,7 @@
   function valueCell(alert) {
     if (alert.status === "unknown") return h("span", { class: "muted", text: "–" });
     if (alert.state === "error" && alert.last_error) {
-      return h("span", { class: "outcome-ERROR small", title: alert.last_error, text: "query failed" });
+      return h("span", { class: "outcome-error small", title: alert.last_error, text: "query failed" });
     }
     const value = h("span", { class: "value", text: fmtValue(alert.last_value) });
     if (alert.threshold === null || alert.threshold === undefined) return value;

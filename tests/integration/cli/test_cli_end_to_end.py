@@ -230,25 +230,30 @@ def test_run_status_history_silence_cycle(
     assert len(inbox.messages) == 1, "a still-firing alert must not notify again"
 
     status = run_json(["status", "alerts.yaml"], env, cwd)
-    st = {a["alert"]: a for a in status["alerts"]}
-    assert st["revenue_drop"]["instances"][0]["state"] == "FIRING"
-    assert st["revenue_drop"]["pending_notifications"] == []
-    assert st["orders_exist"]["instances"][0]["state"] == "OK"
+    st = {a["name"]: a for a in status["alerts"]}
+    assert st["revenue_drop"]["instances"][0]["state"] == "firing"
+    assert (st["revenue_drop"]["status"], st["orders_exist"]["status"]) == ("firing", "ok")
+    assert st["revenue_drop"]["deliveries"] == []
+    assert st["revenue_drop"]["pending_deliveries"] == st["revenue_drop"]["dead_deliveries"] == 0
+    assert st["orders_exist"]["instances"][0]["state"] == "ok"
     text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
     assert text.returncode == 0 and "FIRING" in text.stdout
 
     hist = run_json(["history", "--alert", "revenue_drop"], env, cwd)
-    assert [h["state"] for h in hist["history"]] == ["FIRING", "FIRING"]
+    assert [h["state"] for h in hist["history"]] == ["firing", "firing"]
     assert hist["history"][1]["events"] == ["firing"]
+    assert hist["history"][1]["reason"] == "first firing"
+    assert hist["history"][1]["reason_code"] == "first_firing"
 
     assert sqlsentinel(["run", "alerts.yaml", "--fail-on-alert"], env, cwd).returncode == 3
 
     sil = run_json(["silence", "revenue_*", "--for", "2h", "--reason", "known gap"], env, cwd)
-    assert sil["silence"]["active"] is True and sil["silence"]["match"] == "revenue_*"
+    assert sil["silence"]["status"] == "active" and sil["silence"]["match"] == "revenue_*"
+    assert sil["silence"]["can_end"] is True
     listed = run_json(["silences"], env, cwd)
     assert [s["match"] for s in listed["silences"]] == ["revenue_*"]
     status = run_json(["status", "alerts.yaml"], env, cwd)
-    assert {a["alert"]: a["silenced"] for a in status["alerts"]} == {
+    assert {a["name"]: a["silenced"] for a in status["alerts"]} == {
         "revenue_drop": True,
         "orders_exist": False,
     }
@@ -287,6 +292,55 @@ def test_query_failure_exits_1_without_traceback(
     assert "no_such_table" in proc.stdout
     proc = sqlsentinel(["run", "broken.yaml", "--alert", "nope"], env, cwd)
     assert proc.returncode == 2 and "no alert matches nope" in proc.stderr
+
+
+def test_status_honours_the_silences_declared_in_the_file(
+    sqlite_setup: tuple[Path, dict[str, str], Path],
+) -> None:
+    """Evaluation and the UI mute an alert matched by the file's ``silences:``; so does status."""
+    cwd, env, _ = sqlite_setup
+    (cwd / "alerts.yaml").write_text(
+        ALERTS
+        + "silences:\n"
+        + "  - match: revenue_*\n"
+        + "    starts: 2026-01-01T00:00:00Z\n"
+        + "    until: 2099-01-01T00:00:00Z\n"
+        + "    reason: migration\n"
+        + "  - match: orders_exist\n"
+        + "    until: 2020-01-01T00:00:00Z\n"
+        + "    reason: long over\n"
+    )
+    run_json(["run", "alerts.yaml"], env, cwd)
+
+    status = {a["name"]: a for a in run_json(["status", "alerts.yaml"], env, cwd)["alerts"]}
+
+    revenue, orders = status["revenue_drop"], status["orders_exist"]
+    assert (revenue["silenced"], revenue["status"], revenue["state"]) == (
+        True,
+        "silenced",
+        "firing",
+    )
+    (declared,) = revenue["silences"]
+    assert declared == {
+        "id": None,
+        "match": "revenue_*",
+        "starts_at": "2026-01-01T00:00:00+00:00",
+        "ends_at": "2099-01-01T00:00:00+00:00",
+        "ended_at": None,
+        "created_at": None,
+        "reason": "migration",
+        "author": "",
+        "source": "config",
+        "status": "active",
+        "can_end": False,
+    }
+    assert (orders["silenced"], orders["status"], orders["silences"]) == (False, "ok", [])
+    text = sqlsentinel(["status", "alerts.yaml"], env, cwd)
+    assert text.returncode == 0, text.stderr
+    assert "FIRING (silenced)" in text.stdout
+    # what `run` decided agrees: the firing went out to nobody
+    (first,) = run_json(["history", "--alert", "revenue_drop"], env, cwd)["history"][-1:]
+    assert (first["events"], first["reason_code"]) == ([], "silenced")
 
 
 def test_commands_without_file_find_state_db_from_env_alone(

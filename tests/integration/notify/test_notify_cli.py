@@ -90,8 +90,9 @@ def test_run_delivers_and_exits_1_while_something_is_undelivered(
     assert [m.message["Subject"] for m in smtp.mails] == ["load_check: FIRING"]
 
     code, out, _ = cli(capsys, "status", str(alerts_file), "--state-db", state, "--format", "json")
-    (load_check,) = [a for a in json.loads(out)["alerts"] if a["alert"] == "load_check"]
-    (pending,) = load_check["pending_notifications"]
+    (load_check,) = [a for a in json.loads(out)["alerts"] if a["name"] == "load_check"]
+    (pending,) = load_check["deliveries"]
+    assert (pending["status"], load_check["pending_deliveries"]) == ("pending", 1)
     assert (pending["channel"], pending["attempts"]) == ("webhook", 1)
 
     code, out, _ = cli(

@@ -81,7 +81,7 @@ def test_alert_list_shows_state_value_threshold_and_deliveries(
     assert revenue["pending_deliveries"] == 2  # the firing event, for email and slack
     assert revenue["dead_deliveries"] == 0
     assert [p["value"] for p in revenue["spark"]] == [12000, 11500, 10800, 9900, 8700, 7500]
-    assert [p["outcome"] for p in revenue["spark"]][-3:] == ["ALERT"] * 3
+    assert [p["outcome"] for p in revenue["spark"]][-3:] == ["alert"] * 3
     assert revenue["can_edit"] is True
 
     freshness = alerts[FRESHNESS]

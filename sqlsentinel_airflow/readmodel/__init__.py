@@ -1,0 +1,82 @@
+"""The read model: what people and programs are shown about alerts, one typed view per record.
+
+The CLI (``--format json`` and its tables) and the UI's JSON API render these views and
+nothing else, so one record reads the same everywhere. The shapes are published in
+docs/reference/read-model.md, generated from these types (``scripts/gen_docs_read_model.py``).
+
+Each view is built from the store's records by one function and written as JSON by one
+method, ``to_json()``, with one set of rules:
+
+- enum values in lower case (``"firing"``, ``"alert"``, ``"scheduled"``);
+- times as RFC 3339 in UTC (``core.clock.rfc3339``);
+- a reason as ``reason`` (the English) and ``reason_code`` (its stable name);
+- every error text redacted once, when the view is built (``core.redact.redact_text``).
+
+Facts only Airflow knows (paused, stale, the DAG's docs, who may edit) and the recent values
+are optional inputs of :func:`alert_summary`: null in the JSON of a caller that does not know
+them (the CLI). Nothing here imports Airflow.
+
+Modules: ``views`` (the types and their JSON), ``build`` (the views from store records).
+"""
+
+from __future__ import annotations
+
+from sqlsentinel_airflow.readmodel.build import (
+    AlertFacts,
+    alert_status,
+    alert_summary,
+    delivery_view,
+    evaluation_view,
+    instance_view,
+    reason_fields,
+    silence_view,
+    silences_for,
+    spark_points,
+    worst_instance,
+)
+from sqlsentinel_airflow.readmodel.views import (
+    DELIVERIES_SHOWN,
+    INSTANCES_IN_LIST,
+    SPARK_POINTS,
+    UNDELIVERED,
+    VIEWS,
+    AlertStatus,
+    AlertSummary,
+    DeliveryView,
+    DocsFact,
+    DocsView,
+    EvaluationView,
+    InstanceView,
+    SilenceView,
+    SparkPoint,
+    View,
+)
+
+__all__ = [
+    "DELIVERIES_SHOWN",
+    "INSTANCES_IN_LIST",
+    "SPARK_POINTS",
+    "UNDELIVERED",
+    "VIEWS",
+    "AlertFacts",
+    "AlertStatus",
+    "AlertSummary",
+    "DeliveryView",
+    "DocsFact",
+    "DocsView",
+    "EvaluationView",
+    "InstanceView",
+    "SilenceView",
+    "SparkPoint",
+    "View",
+    "alert_status",
+    "alert_summary",
+    "delivery_view",
+    "evaluation_view",
+    "instance_view",
+    "reason_fields",
+    "silence_view",
+    "silences_for",
+    "spark_points",
+    "worst_instance",
+]

@@ -1,0 +1,298 @@
+"""Building the views from the store's records: one function per view, and the alert summary.
+
+Here, and only here, error texts are redacted (``core.redact.redact_text``) and reasons split
+into ``reason`` and ``reason_code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
+from sqlsentinel_airflow.core.model import (
+    EventKind,
+    InstanceState,
+    JsonValue,
+    Outcome,
+    Reason,
+    RunType,
+    Silence,
+    State,
+)
+from sqlsentinel_airflow.core.redact import redact_text
+from sqlsentinel_airflow.readmodel.views import (
+    DELIVERIES_SHOWN,
+    INSTANCES_IN_LIST,
+    AlertStatus,
+    AlertSummary,
+    DeliveryView,
+    DocsView,
+    EvaluationView,
+    InstanceView,
+    SilenceView,
+    SparkPoint,
+)
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+
+__all__ = [
+    "AlertFacts",
+    "alert_status",
+    "alert_summary",
+    "delivery_view",
+    "evaluation_view",
+    "instance_view",
+    "reason_fields",
+    "silence_view",
+    "silences_for",
+    "spark_points",
+    "worst_instance",
+]
+
+_REASON_BY_TEXT = {r.value: r for r in Reason}
+
+
+def reason_fields(reason: Reason | str | None) -> tuple[str | None, str | None]:
+    """``(reason, reason_code)`` of a stored reason: a Reason, its English, or its code.
+
+    Text naming no known reason (written by a newer version) is shown as is, without code.
+    """
+    if reason is None:
+        return None, None
+    known = reason if isinstance(reason, Reason) else _REASON_BY_TEXT.get(reason)
+    if known is None:
+        try:
+            known = Reason.from_code(reason)
+        except ValueError:
+            return reason, None
+    return known.value, known.code
+
+
+def instance_view(state: InstanceState, dag_id: str | None) -> InstanceView:
+    return InstanceView(
+        alert=state.alert_name,
+        dag_id=dag_id,
+        instance_key=state.instance_key,
+        key_values=state.key_values,
+        state=state.state,
+        last_good_state=state.last_good_state,
+        since=state.state_since,
+        firing_since=state.firing_since,
+        last_evaluated_at=state.last_evaluated_at,
+        last_outcome=state.last_outcome,
+        last_value=state.last_value,
+        last_threshold=state.last_threshold,
+        last_context=state.last_context,
+        last_error=redact_text(state.last_error),
+        last_notified_at=state.last_notified_at,
+    )
+
+
+def evaluation_view(entry: HistoryEntry) -> EvaluationView:
+    reason, code = reason_fields(entry.reason)
+    return EvaluationView(
+        id=entry.id,
+        alert=entry.alert_name,
+        dag_id=entry.dag_id,
+        instance_key=entry.instance_key,
+        key_values=entry.key_values,
+        evaluated_at=entry.evaluated_at,
+        run_type=RunType(entry.run_type),
+        run_id=entry.run_id,
+        outcome=Outcome(entry.outcome),
+        state=State(entry.state),
+        reason=reason,
+        reason_code=code,
+        actual_value=entry.actual_value,
+        threshold=entry.threshold,
+        context=entry.context,
+        error=redact_text(entry.error),
+        duration_ms=entry.duration_ms,
+        events=tuple(EventKind(k) for k in entry.events),
+    )
+
+
+def delivery_view(entry: OutboxEntry) -> DeliveryView:
+    return DeliveryView(
+        id=entry.id,
+        alert=entry.alert_name,
+        instance_key=entry.instance_key,
+        kind=EventKind(entry.kind),
+        channel=entry.channel_kind,
+        channel_id=entry.channel_id,
+        status=OutboxStatus(entry.status),
+        attempts=entry.attempts,
+        last_error=redact_text(entry.last_error),
+        created_at=entry.created_at,
+        last_attempt_at=entry.last_attempt_at,
+        delivered_at=entry.delivered_at,
+        idempotency_key=entry.idempotency_key,
+    )
+
+
+def silence_view(silence: Silence, now: datetime) -> SilenceView:
+    return SilenceView(
+        id=silence.id,
+        match=silence.match,
+        starts_at=silence.starts_at,
+        ends_at=silence.ends_at,
+        ended_at=silence.ended_at,
+        created_at=silence.created_at,
+        reason=silence.reason,
+        author=silence.author,
+        source=silence.source,
+        status=silence_rules.silence_status(silence, now),
+        can_end=silence.id is not None,  # a declared silence ends when the file says so
+    )
+
+
+def silences_for(
+    alert_name: str,
+    dag_id: str | None,
+    stored: Iterable[Silence],
+    declared: Iterable[FileSilence],
+    now: datetime,
+) -> list[Silence]:
+    """The unexpired silences, stored and declared in the alert's file, that match the alert."""
+    found = [s for s in stored if silence_rules.matches(s, alert_name, dag_id)]
+    for item in declared:
+        try:
+            silence = silence_rules.from_file(item, now)
+        except ValueError:  # invalid in the file: validation reports it, nothing to show
+            continue
+        if silence_rules.matches(silence, alert_name, dag_id):
+            found.append(silence)
+    return [
+        s
+        for s in found
+        if silence_rules.silence_status(s, now) is not silence_rules.SilenceStatus.EXPIRED
+    ]
+
+
+def _number(value: JsonValue) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(Decimal(value.strip()))
+        except (InvalidOperation, ValueError):
+            return None
+    return None
+
+
+def spark_points(history: Sequence[HistoryEntry]) -> tuple[SparkPoint, ...]:
+    """Evaluations (as the store lists them, newest first) as points, oldest first."""
+    return tuple(
+        SparkPoint(
+            at=h.evaluated_at,
+            value=_number(h.actual_value),
+            threshold=_number(h.threshold),
+            outcome=Outcome(h.outcome),
+        )
+        for h in reversed(history)
+    )
+
+
+def worst_instance(states: Sequence[InstanceState]) -> InstanceState | None:
+    """The instance whose state is most urgent (the first one on ties)."""
+    return max(states, key=lambda s: s.state.urgency) if states else None
+
+
+def alert_status(
+    states: Sequence[InstanceState], silenced: bool
+) -> tuple[AlertStatus, AlertStatus]:
+    """``(status, state)``: the badge word and the alerting state beneath any silence."""
+    worst = worst_instance(states)
+    state = AlertStatus(worst.state.value.lower()) if worst is not None else AlertStatus.UNKNOWN
+    return (AlertStatus.SILENCED if silenced else state), state
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What the caller knows of an alert besides the state DB (None: does not know)."""
+
+    dag_id: str
+    name: str
+    description: str = ""
+    severity: str = "warning"
+    owner: str = ""
+    tags: tuple[str, ...] = ()
+    enabled: bool | None = None
+    paused: bool | None = None
+    stale: bool | None = None
+
+    @classmethod
+    def of_config(cls, alert: AlertConfig) -> AlertFacts:
+        """The facts an alerts file gives (the CLI's)."""
+        return cls(
+            dag_id=alert.dag_id,
+            name=alert.name,
+            description=alert.description,
+            severity=alert.severity,
+            owner=alert.owner,
+            tags=tuple(alert.tags),
+            enabled=alert.enabled,
+        )
+
+
+def alert_summary(
+    facts: AlertFacts,
+    *,
+    states: Sequence[InstanceState],
+    silences: Sequence[Silence],
+    outbox_counts: Mapping[OutboxStatus, int],
+    now: datetime,
+    deliveries: Sequence[OutboxEntry] | None = None,
+    spark: Sequence[HistoryEntry] | None = None,
+    docs: DocsView | None = None,
+    can_edit: bool | None = None,
+    all_instances: bool = False,
+) -> AlertSummary:
+    """One alert from its stored states, the silences that apply (:func:`silences_for`), its
+    outbox counts (``StateStore.outbox_counts``) and what else the caller knows."""
+    active = [s for s in silences if silence_rules.is_active(s, now)]
+    status, state = alert_status(states, bool(active))
+    worst = worst_instance(states)
+    evaluated = [s.last_evaluated_at for s in states if s.last_evaluated_at is not None]
+    ordered = sorted(states, key=lambda s: (-s.state.urgency, s.instance_key))
+    shown = ordered if all_instances else ordered[:INSTANCES_IN_LIST]
+    return AlertSummary(
+        dag_id=facts.dag_id,
+        name=facts.name,
+        description=facts.description,
+        severity=facts.severity,
+        owner=facts.owner,
+        tags=facts.tags,
+        enabled=facts.enabled,
+        paused=facts.paused,
+        stale=facts.stale,
+        status=status,
+        state=state,
+        since=worst.state_since if worst else None,
+        firing_since=worst.firing_since if worst else None,
+        last_value=worst.last_value if worst else None,
+        threshold=worst.last_threshold if worst else None,
+        last_error=redact_text(worst.last_error) if worst else None,
+        last_evaluated_at=max(evaluated) if evaluated else None,
+        instance_count=len(states),
+        firing_instances=sum(1 for s in states if s.state is State.FIRING),
+        instances=tuple(instance_view(s, facts.dag_id) for s in shown),
+        pending_deliveries=outbox_counts.get(OutboxStatus.PENDING, 0),
+        dead_deliveries=outbox_counts.get(OutboxStatus.DEAD, 0),
+        deliveries=(
+            tuple(delivery_view(d) for d in deliveries[:DELIVERIES_SHOWN])
+            if deliveries is not None
+            else None
+        ),
+        silenced=bool(active),
+        silences=tuple(silence_view(s, now) for s in silences),
+        spark_instance=worst.instance_key if worst else None,
+        spark=spark_points(spark) if spark is not None else None,
+        docs=docs,
+        can_edit=can_edit,
+    )

@@ -1,0 +1,201 @@
+"""The read model's rules: one casing, RFC 3339 UTC, reason and reason_code, one redaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sqlsentinel_airflow import readmodel
+from sqlsentinel_airflow.core.config.models import FileSilence
+from sqlsentinel_airflow.core.model import (
+    EventKind,
+    InstanceState,
+    Outcome,
+    Reason,
+    RunType,
+    Silence,
+    State,
+)
+from sqlsentinel_airflow.core.redact import redact_text
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+URL = "postgresql://reader:s3cret-pw@db.internal:5432/shop?sslpassword=k3y"
+
+
+def _state(key: str, state: State, **kw: object) -> InstanceState:
+    return InstanceState("orders_late", key, state=state, state_since=NOW, **kw)  # type: ignore[arg-type]
+
+
+def _history(**kw: object) -> HistoryEntry:
+    fields: dict[str, object] = {
+        "alert_name": "orders_late",
+        "evaluated_at": NOW,
+        "outcome": Outcome.ALERT,
+        "state": State.FIRING,
+        "run_type": RunType.MANUAL,
+        "reason": Reason.FIRST_FIRING,
+        "events": (EventKind.FIRING,),
+        "id": 7,
+    }
+    fields.update(kw)
+    return HistoryEntry(**fields)  # type: ignore[arg-type]
+
+
+def _outbox(**kw: object) -> OutboxEntry:
+    fields: dict[str, object] = {
+        "event_id": "e1",
+        "alert_name": "orders_late",
+        "kind": EventKind.RESOLVED,
+        "channel_id": "0:webhook:abc",
+        "channel_kind": "webhook",
+        "payload": {"secret": "never shown"},
+        "idempotency_key": "e1:0:webhook:abc",
+        "created_at": NOW,
+        "status": OutboxStatus.DEAD,
+        "id": 3,
+    }
+    fields.update(kw)
+    return OutboxEntry(**fields)  # type: ignore[arg-type]
+
+
+def test_enum_values_are_lower_case_and_times_rfc3339_utc() -> None:
+    berlin = timezone(timedelta(hours=1))
+    entry = _history(evaluated_at=datetime(2026, 11, 1, 10, 0, 0, 250, tzinfo=berlin))
+    data = readmodel.evaluation_view(entry).to_json()
+    assert (data["outcome"], data["state"], data["run_type"]) == ("alert", "firing", "manual")
+    assert data["events"] == ["firing"]
+    assert data["evaluated_at"] == "2026-11-01T09:00:00.000250+00:00"
+    naive = readmodel.instance_view(
+        _state("", State.ERROR, last_good_state=State.PENDING, last_outcome=Outcome.MISSING),
+        "dag",
+    ).to_json()
+    assert (naive["state"], naive["last_good_state"], naive["last_outcome"]) == (
+        "error",
+        "pending",
+        "missing",
+    )
+    plain = readmodel.instance_view(
+        InstanceState("a", state_since=datetime(2026, 1, 2, 3, 4, 5)), None
+    ).to_json()
+    assert plain["since"] == "2026-01-02T03:04:05+00:00"  # naive: taken as UTC
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (Reason.FIRST_FIRING, ("first firing", "first_firing")),
+        ("first firing", ("first firing", "first_firing")),  # older rows: the English
+        ("reminder_due", ("reminder due (renotify_after elapsed)", "reminder_due")),  # by code
+        ("a reason of a newer version", ("a reason of a newer version", None)),
+        (None, (None, None)),
+    ],
+)
+def test_reason_and_reason_code(stored: Reason | str | None, expected: tuple[object, ...]) -> None:
+    assert readmodel.reason_fields(stored) == expected
+    data = readmodel.evaluation_view(_history(reason=stored)).to_json()
+    assert (data["reason"], data["reason_code"]) == expected
+
+
+def test_every_error_text_is_redacted_once_when_the_view_is_built() -> None:
+    error = f"could not connect to {URL}"
+    instance = readmodel.instance_view(_state("", State.ERROR, last_error=error), "dag")
+    evaluation = readmodel.evaluation_view(_history(error=error))
+    delivery = readmodel.delivery_view(_outbox(last_error=error))
+    summary = readmodel.alert_summary(
+        readmodel.AlertFacts("dag", "orders_late"),
+        states=[_state("", State.ERROR, last_error=error)],
+        silences=[],
+        outbox_counts={},
+        now=NOW,
+    )
+    expected = redact_text(error)  # the one redactor, applied once
+    assert expected is not None and "s3cret-pw" not in expected and "k3y" not in expected
+    assert instance.last_error == evaluation.error == delivery.last_error == expected
+    assert summary.last_error == summary.instances[0].last_error == expected
+    assert "payload" not in delivery.to_json()
+    assert readmodel.delivery_view(_outbox()).to_json()["status"] == "dead"
+
+
+def test_summary_status_silenced_over_the_worst_state() -> None:
+    states = [
+        _state("a", State.OK),
+        _state("b", State.FIRING, last_value=9, firing_since=NOW - timedelta(hours=1)),
+        _state("c", State.ERROR),
+    ]
+    silence = Silence("orders_*", NOW - timedelta(hours=1), NOW + timedelta(hours=1), id=4)
+    upcoming = Silence("orders_*", NOW + timedelta(hours=2), NOW + timedelta(hours=3), id=5)
+    summary = readmodel.alert_summary(
+        readmodel.AlertFacts("dag", "orders_late", tags=("ops",)),
+        states=states,
+        silences=[silence, upcoming],
+        outbox_counts={OutboxStatus.PENDING: 2, OutboxStatus.DEAD: 1},
+        now=NOW,
+    )
+    data = summary.to_json()
+    assert (data["status"], data["state"], data["silenced"]) == ("silenced", "firing", True)
+    assert [i["instance_key"] for i in data["instances"]] == ["b", "c", "a"]  # most urgent first
+    assert (data["last_value"], data["spark_instance"], data["firing_instances"]) == (9, "b", 1)
+    assert [s["status"] for s in data["silences"]] == ["active", "pending"]
+    assert (data["pending_deliveries"], data["dead_deliveries"]) == (2, 1)
+    assert (data["deliveries"], data["spark"], data["docs"], data["paused"]) == (None,) * 4
+    assert data["tags"] == ["ops"]
+
+    never = readmodel.alert_summary(
+        readmodel.AlertFacts("dag", "x"), states=[], silences=[], outbox_counts={}, now=NOW
+    )
+    assert (never.status, never.state, never.since) == ("unknown", "unknown", None)
+
+
+def test_lists_carry_the_first_instances_and_a_page_all_of_them() -> None:
+    states = [_state(f"k{i:03d}", State.OK) for i in range(30)]
+    facts = readmodel.AlertFacts("dag", "orders_late")
+    listed = readmodel.alert_summary(facts, states=states, silences=[], outbox_counts={}, now=NOW)
+    page = readmodel.alert_summary(
+        facts, states=states, silences=[], outbox_counts={}, now=NOW, all_instances=True
+    )
+    assert (len(listed.instances), listed.instance_count) == (readmodel.INSTANCES_IN_LIST, 30)
+    assert len(page.instances) == 30
+
+
+def test_spark_points_oldest_first_with_numbers_only() -> None:
+    newest_first = [
+        _history(actual_value="12.5", threshold=10, evaluated_at=NOW),
+        _history(
+            actual_value=True,
+            threshold="n/a",
+            outcome=Outcome.OK,
+            evaluated_at=NOW - timedelta(minutes=5),
+        ),
+    ]
+    points = [p.to_json() for p in readmodel.spark_points(newest_first)]
+    assert points == [
+        {"at": "2026-11-01T08:55:00+00:00", "value": None, "threshold": None, "outcome": "ok"},
+        {"at": "2026-11-01T09:00:00+00:00", "value": 12.5, "threshold": 10.0, "outcome": "alert"},
+    ]
+
+
+def test_silences_for_an_alert_stored_and_declared_unexpired_only() -> None:
+    stored = [
+        Silence("orders_*", NOW - timedelta(hours=1), NOW + timedelta(hours=1), id=1),
+        Silence("revenue", NOW - timedelta(hours=1), NOW + timedelta(hours=1), id=2),
+        Silence("sqlsentinel_orders_late", NOW, NOW + timedelta(hours=1), id=3),  # the dag_id
+    ]
+    declared = [
+        FileSilence(match="orders_late", until=NOW + timedelta(days=1), reason="planned"),
+        FileSilence(match="*", until=NOW - timedelta(days=1)),  # over
+        FileSilence(match="*", starts=NOW, until=NOW - timedelta(hours=1)),  # invalid: skipped
+    ]
+    found = readmodel.silences_for("orders_late", "sqlsentinel_orders_late", stored, declared, NOW)
+    assert [(s.id, s.match, s.source) for s in found] == [
+        (1, "orders_*", "cli"),
+        (3, "sqlsentinel_orders_late", "cli"),
+        (None, "orders_late", "config"),
+    ]
+    views = [readmodel.silence_view(s, NOW).to_json() for s in found]
+    assert [(v["status"], v["can_end"]) for v in views] == [
+        ("active", True),
+        ("active", True),
+        ("active", False),
+    ]
