@@ -37,12 +37,12 @@ from notify_engine import T0, Rows, evaluate, make_alert, result
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.store import StateStore
+from sqlsentinel_airflow.store.locator import resolve_state_db_url
 from sqlsentinel_airflow.store.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
     ensure_schema,
 )
-from sqlsentinel_airflow.store.url import resolve_state_db_url
 
 PAGE = DOCS / "operations.md"
 BIN = Path(sys.executable).parent

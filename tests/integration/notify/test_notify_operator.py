@@ -151,7 +151,7 @@ def test_retry_after_failed_delivery_only_delivers(
 
     later = task.execute(context("scheduled__02"))  # the next run evaluates again
 
-    assert later["state"] == "OK" and later["delivery"]["delivered"] == 1
+    assert later["state"] == "ok" and later["delivery"]["delivered"] == 1
     assert [r.json()["kind"] for r in receiver.delivered] == ["firing", "resolved"]
 
 
@@ -167,7 +167,7 @@ def test_a_cleared_task_evaluates_again_once_its_evaluation_was_confirmed(
     first = task.execute(context("scheduled__01"))
     cleared = task.execute(context("scheduled__01"))  # cleared by hand: same run, next try
 
-    assert (first["state"], cleared["state"]) == ("PENDING", "FIRING")
+    assert (first["state"], cleared["state"]) == ("pending", "firing")
     assert "delivery_only" not in cleared and cleared["delivery"]["delivered"] == 1
     with StateStore.connect(sqlite_url) as store:
         history = store.history(alert_name="load_check")
