@@ -107,16 +107,16 @@ def _constant(result: Any) -> Callable[[], Any]:
 
 def engine_per_evaluation(alerts_file: Path, state_url: str, rounds: int) -> dict[str, float]:
     """Median seconds per evaluation of the engine (query precomputed) and of the query."""
-    from sqlsentinel_airflow.cli.running import make_fetch
     from sqlsentinel_airflow.core.config.loader import load_config
     from sqlsentinel_airflow.core.model import RunType
     from sqlsentinel_airflow.evaluation import evaluate_alert
+    from sqlsentinel_airflow.service import QueryFetcher
     from sqlsentinel_airflow.store import StateStore
 
     config = load_config(alerts_file).config
     assert config is not None and config.alerts, f"{alerts_file} has no valid alerts"
     alerts = config.alerts
-    fetches = [make_fetch(a) for a in alerts]
+    fetches = [QueryFetcher().fetch_for(a) for a in alerts]  # each resolves its hook
     results = [fetch() for fetch in fetches]  # warm-up, and the precomputed results
     started = time.perf_counter()
     for fetch in fetches:

@@ -1,7 +1,7 @@
 """One evaluation of one alert: query result -> contract -> state machine -> state DB.
 
-This is the orchestration both edges share (the Airflow operator and ``sqlsentinel run``):
-it runs the query through an injected ``fetch`` callable, checks the result contract, and, in
+The run-an-alert service (``service.py``) calls it for both edges (the Airflow operator and
+``sqlsentinel run``): it runs the query through an injected ``fetch`` callable, checks the result contract, and, in
 ONE state-DB transaction holding the alert's lock, advances every instance's state, writes
 history and enqueues one outbox row per (event, channel). Delivery happens after the
 transaction (``delivery.py``), so a failed send never rolls state back and never loses an
@@ -29,11 +29,12 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlsentinel_airflow.core import silences as silence_rules
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import (
@@ -43,6 +44,7 @@ from sqlsentinel_airflow.core.model import (
     Observation,
     Outcome,
     QueryEvaluation,
+    Reason,
     RunType,
     Silence,
     State,
@@ -59,6 +61,8 @@ ALERT_LEVEL_KEY = ""
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class QueryResultLike(Protocol):
     @property
@@ -71,14 +75,16 @@ class QueryResultLike(Protocol):
 class _Transaction(Protocol):
     def states(self) -> dict[str, InstanceState]: ...
     def save_state(self, state: InstanceState) -> None: ...
-    def delete_state(self, instance_key: str) -> None: ...
+    def delete_state(self, instance_key: str) -> bool: ...
     def add_history(self, entry: HistoryEntry) -> int: ...
     def enqueue(self, entry: OutboxEntry) -> int: ...
     def active_silences(self, now: datetime) -> list[Silence]: ...
 
 
 class StoreLike(Protocol):
-    def run_in_alert_transaction(self, alert_name: str, work: Callable[[Any], Any]) -> Any: ...
+    """The part of ``StateStore`` an evaluation uses."""
+
+    def run_in_alert_transaction(self, alert_name: str, work: Callable[[_Transaction], T]) -> T: ...
     def list_states(self, alert_name: str | None = None) -> list[InstanceState]: ...
     def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]: ...
     def confirm_commit(self, history_ids: Sequence[int]) -> int: ...
@@ -88,39 +94,56 @@ class StoreLike(Protocol):
 class InstanceReport:
     instance_key: str
     key_values: dict[str, Any]
-    outcome: str
-    previous_state: str
-    state: str
-    reason: str
+    outcome: Outcome
+    previous_state: State
+    state: State
+    reason: Reason
     actual_value: Any = None
     threshold: Any = None
     context: dict[str, Any] = field(default_factory=dict)
-    events: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()  # event kinds (lower-case)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instance_key": self.instance_key,
+            "key_values": dict(self.key_values),
+            "outcome": self.outcome.value.lower(),
+            "previous_state": self.previous_state.value.lower(),
+            "state": self.state.value.lower(),
+            "reason": self.reason.value,
+            "reason_code": self.reason.code,
+            "actual_value": self.actual_value,
+            "threshold": self.threshold,
+            "context": dict(self.context),
+            "events": list(self.events),
+        }
 
 
 @dataclass(frozen=True)
 class EvaluationReport:
-    """What one evaluation did; ``to_dict()`` is the operator's XCom and the CLI's JSON."""
+    """What one evaluation did; ``to_dict()`` is the operator's XCom and the CLI's JSON
+    (enum values lower-case, RFC 3339 UTC times, reasons as ``reason`` + ``reason_code``)."""
 
     alert_name: str
     dag_id: str
     evaluated_at: datetime
-    run_type: str
+    run_type: RunType
     run_id: str | None
     dry_run: bool
-    outcome: str  # ALERT | OK | ERROR (for the whole alert)
-    state: str  # FIRING | PENDING | OK | ERROR (most severe instance state)
+    outcome: Outcome  # ALERT | OK | ERROR (for the whole alert)
+    state: State  # the most urgent instance state (State.urgency)
     silenced: bool
     error: str | None
     instances: tuple[InstanceReport, ...]
-    events: tuple[dict[str, Any], ...]  # {kind, instance_key, reason, outbox_ids}
+    # {kind, instance_key, reason, reason_code, outbox_ids, channels}, JSON-ready
+    events: tuple[dict[str, Any], ...]
     row_count: int
     duration_ms: float
     query_ms: float | None = None
 
     @property
     def firing(self) -> bool:
-        return self.state == State.FIRING.value
+        return self.state is State.FIRING
 
     @property
     def actual_value(self) -> Any:
@@ -131,13 +154,25 @@ class EvaluationReport:
         return self.instances[0].threshold if len(self.instances) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["evaluated_at"] = self.evaluated_at.isoformat()
-        data["actual_value"] = self.actual_value
-        data["threshold"] = self.threshold
-        data["instances"] = [asdict(i) for i in self.instances]
-        data["events"] = [dict(e) for e in self.events]
-        return data
+        return {
+            "alert_name": self.alert_name,
+            "dag_id": self.dag_id,
+            "evaluated_at": rfc3339(self.evaluated_at),
+            "run_type": self.run_type.value,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "outcome": self.outcome.value.lower(),
+            "state": self.state.value.lower(),
+            "silenced": self.silenced,
+            "error": self.error,
+            "instances": [i.to_dict() for i in self.instances],
+            "events": [dict(e) for e in self.events],
+            "row_count": self.row_count,
+            "duration_ms": self.duration_ms,
+            "query_ms": self.query_ms,
+            "actual_value": self.actual_value,
+            "threshold": self.threshold,
+        }
 
 
 @dataclass(frozen=True)
@@ -148,10 +183,6 @@ class _Written:
     outbox_ids: dict[int, list[int]]
     now: datetime  # the evaluation time the decisions were made at
     history_ids: tuple[int, ...] = ()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _observations(
@@ -196,7 +227,7 @@ def evaluate_alert(
     run_id: str | None = None,
     dry_run: bool = False,
     file_silences: Sequence[Silence] = (),
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     task_log_url: str | None = None,
     confirm_commit: bool = False,
 ) -> EvaluationReport:
@@ -382,10 +413,10 @@ def _report(
             InstanceReport(
                 instance_key=key,
                 key_values=dict(decision.state.key_values),
-                outcome=obs.outcome.value,
-                previous_state=(prev.state.value if prev else State.OK.value),
-                state=decision.state.state.value,
-                reason=decision.reason.value,
+                outcome=obs.outcome,
+                previous_state=prev.state if prev else State.OK,
+                state=decision.state.state,
+                reason=decision.reason,
                 actual_value=obs.actual_value,
                 threshold=obs.threshold,
                 context=dict(obs.context),
@@ -399,27 +430,28 @@ def _report(
                         "kind": event.kind.value,
                         "instance_key": key,
                         "reason": event.reason.value,
+                        "reason_code": event.reason.code,
                         "outbox_ids": outbox_ids.get(position, []),
                         "channels": [c.channel for c in alert.notify],
                     }
                 )
-    states = [State(i.state) for i in instances] or [State.OK]
+    states = [i.state for i in instances] or [State.OK]
     overall = max(states, key=lambda s: s.urgency)
     if not evaluation.ok:
-        outcome = Outcome.ERROR.value
+        outcome = Outcome.ERROR
     elif any(i.status is Outcome.ALERT for i in evaluation.instances):
-        outcome = Outcome.ALERT.value
+        outcome = Outcome.ALERT
     else:
-        outcome = Outcome.OK.value
+        outcome = Outcome.OK
     return EvaluationReport(
         alert_name=alert.name,
         dag_id=alert.dag_id,
         evaluated_at=now,
-        run_type=run_type.value,
+        run_type=run_type,
         run_id=run_id,
         dry_run=dry_run,
         outcome=outcome,
-        state=overall.value,
+        state=overall,
         silenced=silenced,
         error=evaluation.error,
         instances=tuple(instances),

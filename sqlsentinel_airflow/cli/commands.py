@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store, resolve_store_url
+from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store
+from sqlsentinel_airflow.cli.exit_codes import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from sqlsentinel_airflow.cli.output import (
     Progress,
     emit_json,
@@ -24,15 +25,13 @@ from sqlsentinel_airflow.cli.output import (
 )
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
-from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.model import InstanceState
 from sqlsentinel_airflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlsentinel_airflow.readmodel import AlertSummary
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ALERT = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -153,16 +152,11 @@ def _select(alerts: Sequence[AlertConfig], patterns: Sequence[str] | None) -> li
     return chosen
 
 
-def _store_for_dry_run(config: AlertsConfig, explicit: str | None) -> Any:
-    """The state DB for reading only, or None when it does not exist yet (nothing is created)."""
-    from sqlsentinel_airflow.store import StateStore
-
-    return StateStore.open_for_reading(resolve_store_url(config, explicit).url)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from sqlsentinel_airflow.cli.running import deliver_notifications, run_alerts
-    from sqlsentinel_airflow.execution import reusing_connections
+    from sqlsentinel_airflow.cli.context import locator
+    from sqlsentinel_airflow.cli.exit_codes import exit_code_for_run
+    from sqlsentinel_airflow.core.model import RunType
+    from sqlsentinel_airflow.service import RunRequest, run_alerts
 
     result = _load(args.file)
     if result.file_errors and result.config is None:
@@ -171,30 +165,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     assert result.config is not None
     config = result.config
     alerts = _select(config.alerts, args.alert)
-    store = (
-        _store_for_dry_run(config, args.state_db)
-        if args.dry_run
-        else open_store(config, args.state_db)
-    )
     progress = Progress(len(alerts))
     try:
-        # One SQLite warehouse connection serves the alerts one after the other (each query
-        # still read-only and timed on its own): reopening it cost more than the query.
-        with reusing_connections():
-            reports = run_alerts(
-                config, alerts, store=store, dry_run=args.dry_run, on_done=progress.advance
-            )
-        deliveries = [] if args.dry_run else deliver_notifications(alerts, store=store)
+        runs = run_alerts(
+            alerts,
+            RunRequest(run_type=RunType.CLI, dry_run=args.dry_run),
+            locator=locator(),
+            state_db=config.state_db,
+            explicit_url=args.state_db,
+            file_silences=config.silences,
+            reuse_connections=True,
+            on_evaluated=progress.advance,
+        )
     finally:
         progress.close()
-        if store is not None:
-            store.dispose()
+    reports = [run.evaluation for run in runs if run.evaluation is not None]
+    deliveries = [run.delivery for run in runs if run.delivery is not None]
     if args.format == "json":
         emit_json(
             {
                 "dry_run": args.dry_run,
                 "config_errors": [e.to_dict() for e in result.errors],
-                "evaluations": [r.to_dict() for r in reports],
+                "evaluations": [
+                    {**run.evaluation.to_dict(), "verdict": run.verdict.value}
+                    for run in runs
+                    if run.evaluation is not None
+                ],
                 "deliveries": [d.to_dict() for d in deliveries],
             }
         )
@@ -213,7 +209,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             if r.dry_run and events:
                 events = f"would send: {events}"
-            rows.append([r.alert_name, r.outcome, r.state, detail, events or "-"])
+            rows.append([r.alert_name, r.outcome.value, r.state.value, detail, events or "-"])
         out(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
         for r in reports:
             if r.error:
@@ -223,13 +219,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 out(f"{d.alert_name}: notifications: {d.summary()}")
         if args.dry_run:
             out("dry run: no state, history or notification was written")
-    if result.errors:
-        return EXIT_INVALID
-    if any(r.outcome == "ERROR" for r in reports) or any(not d.complete for d in deliveries):
-        return EXIT_FAILED
-    if args.fail_on_alert and any(r.firing for r in reports):
-        return EXIT_ALERT
-    return EXIT_OK
+    return exit_code_for_run(
+        (run.verdict for run in runs),
+        config_errors=bool(result.errors),
+        fail_on_alert=args.fail_on_alert,
+    )
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:

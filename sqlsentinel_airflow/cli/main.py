@@ -1,9 +1,7 @@
 """``sqlsentinel``: validate, run, inspect and silence alerts from a shell or a CI pipeline.
 
-Exit codes (README, "Command line"): 0 all went well (a firing alert is a result, not a failure);
-1 a query failed or a notification is still undelivered; 2 invalid config or usage;
-3 with ``run --fail-on-alert`` when any alert fires. User errors print one line, never a
-traceback (``--debug`` shows it).
+Exit codes: ``cli/exit_codes.py``. User errors print one line, never a traceback
+(``--debug`` shows it).
 """
 
 from __future__ import annotations
@@ -15,14 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.cli.exit_codes import EXIT_ALERT, EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from sqlsentinel_airflow.errors import ConfigError, ConfigErrors, SentinelError
 
 __all__ = ["EXIT_ALERT", "EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-EXIT_ALERT = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,8 +35,9 @@ def _add_state_db(p: argparse.ArgumentParser) -> None:
         "--state-db",
         metavar="URL",
         help=(
-            "SQLAlchemy URL of the state database (default: [sqlsentinel] state_db_conn_id, "
-            "then SQLSENTINEL_STATE_DB_URL, then SQLite in $AIRFLOW_HOME/sqlsentinel)"
+            "SQLAlchemy URL of the state database (default: state_db in FILE, then "
+            "[sqlsentinel] state_db_conn_id, then SQLSENTINEL_STATE_DB_URL, then SQLite in "
+            "$AIRFLOW_HOME/sqlsentinel; see docs/operations.md)"
         ),
     )
 

@@ -1,6 +1,6 @@
 """Delivering an alert's outbox: each pending event to each channel, oldest first, then marked.
 
-Runs after the evaluation's transaction has committed (ADR 4); the decisions
+Runs after the evaluation's transaction has committed (``service.py`` calls it); the decisions
 are in docs/adr/0004-delivery-guarantees.md. In short:
 
 - Each outbox row's channel is looked up by ``channel_id`` in the alert's *current* config.
@@ -29,9 +29,10 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.errors import DeliveryError
@@ -161,10 +162,6 @@ class DeliveryReport:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _default_factory(config: ChannelConfig, templates: MessageTemplates) -> Channel[Any]:
     return build_channel(config, templates=templates)
 
@@ -220,7 +217,7 @@ def deliver_pending(
     alert: AlertConfig,
     store: DeliveryStore,
     *,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     channel_factory: ChannelFactory = _default_factory,
     pending: Sequence[OutboxEntry] | None = None,
 ) -> DeliveryReport:

@@ -11,7 +11,7 @@ SQLAlchemy 2 on SQLite, PostgreSQL and MySQL/MariaDB. Modules, one concept each:
 - ``rows``         row <-> record / domain type mapping
 - ``transaction``  the per-alert locked evaluation transaction
 - ``store``        StateStore: connect, the evaluation transaction, read side, silences, purge
-- ``url``          which database (the order in docs/operations.md)
+- ``locator``      which database (the order in docs/operations.md), and opening it
 - ``airflow_url``  Airflow connection -> SQLAlchemy URL (the only module importing Airflow)
 
 Airflow is never imported by importing this package.
@@ -20,6 +20,12 @@ Airflow is never imported by importing this package.
 from __future__ import annotations
 
 from sqlsentinel_airflow.store.engine import create_state_engine
+from sqlsentinel_airflow.store.locator import (
+    STATE_DB_URL_ENV,
+    ResolvedStateDb,
+    StateDbLocator,
+    resolve_state_db_url,
+)
 from sqlsentinel_airflow.store.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
@@ -29,7 +35,6 @@ from sqlsentinel_airflow.store.migrations import (
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
 from sqlsentinel_airflow.store.store import MAX_TRANSACTION_ATTEMPTS, StateStore
 from sqlsentinel_airflow.store.transaction import AlertTransaction
-from sqlsentinel_airflow.store.url import STATE_DB_URL_ENV, ResolvedStateDb, resolve_state_db_url
 
 __all__ = [
     "LATEST_VERSION",
@@ -42,6 +47,7 @@ __all__ = [
     "OutboxEntry",
     "OutboxStatus",
     "ResolvedStateDb",
+    "StateDbLocator",
     "StateStore",
     "create_state_engine",
     "ensure_schema",

@@ -2,7 +2,8 @@
 
 The only module of the store that touches Airflow, and only inside its functions: importing
 Airflow costs over a second and creates ``~/airflow`` when ``AIRFLOW_HOME`` is unset, which
-the CLI must not pay just to read a SQLite file.
+the CLI must not pay just to read a SQLite file. Which connection to use is decided by
+``locator.py`` (which also reads ``[sqlsentinel] state_db_conn_id``, without Airflow).
 
 ``BaseHook.get_connection`` reads the metadata DB (through the execution API inside a task),
 ``AIRFLOW_CONN_*`` environment variables and secrets backends, so the state database's
@@ -18,9 +19,10 @@ from sqlalchemy.engine import URL
 from sqlsentinel_airflow.errors import StateStoreError
 
 __all__ = [
+    "DEFAULT_HISTORY_RETENTION",
     "SUPPORTED_CONN_TYPES",
+    "history_retention_from_airflow_config",
     "sqlalchemy_url_for_conn",
-    "state_db_conn_id_from_airflow_config",
 ]
 
 SUPPORTED_CONN_TYPES = ("postgres", "mysql", "sqlite")
@@ -48,14 +50,6 @@ _URL_EXTRAS = {
     ),
     "mysql": ("charset", "unix_socket", "connect_timeout"),
 }
-
-
-def state_db_conn_id_from_airflow_config() -> str | None:
-    """``[sqlsentinel] state_db_conn_id`` (or ``AIRFLOW__SQLSENTINEL__STATE_DB_CONN_ID``)."""
-    from airflow.configuration import conf
-
-    value = conf.get("sqlsentinel", "state_db_conn_id", fallback=None)
-    return (value.strip() or None) if isinstance(value, str) else None
 
 
 DEFAULT_HISTORY_RETENTION = "90d"

@@ -150,7 +150,7 @@ def _run_example(
 
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     (evaluation,) = json.loads(proc.stdout)["evaluations"]
-    assert (evaluation["outcome"], evaluation["state"]) == ("ALERT", "FIRING")
+    assert (evaluation["outcome"], evaluation["state"]) == ("alert", "firing")
     (mail,) = inbox.mails
     assert mail.rcpt_tos == ["finance@example.com"]
     assert mail.mail_from == "sqlsentinel@example.com"

@@ -37,12 +37,12 @@ from notify_engine import T0, Rows, evaluate, make_alert, result
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.store import StateStore
+from sqlsentinel_airflow.store.locator import resolve_state_db_url
 from sqlsentinel_airflow.store.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
     ensure_schema,
 )
-from sqlsentinel_airflow.store.url import resolve_state_db_url
 
 PAGE = DOCS / "operations.md"
 BIN = Path(sys.executable).parent
@@ -101,14 +101,14 @@ def test_migration_table_on_the_page_is_the_code_s() -> None:
     assert MIGRATIONS[-1].version == LATEST_VERSION
 
 
-def test_airflow_cfg_section_is_read_by_airflow_and_by_the_cli(tmp_path: Path) -> None:
+def test_airflow_cfg_section_is_read_by_the_locator_as_airflow_reads_it(tmp_path: Path) -> None:
     (tmp_path / "airflow.cfg").write_text(text("ops-airflow-cfg"), encoding="utf-8")
     probe = (
         "import os\n"
-        "from sqlsentinel_airflow.cli.context import airflow_state_db_conn_id\n"
-        "from sqlsentinel_airflow.store.airflow_url import state_db_conn_id_from_airflow_config\n"
-        "print(airflow_state_db_conn_id(os.environ))\n"
-        "print(state_db_conn_id_from_airflow_config())\n"
+        "from sqlsentinel_airflow.store.locator import state_db_conn_id\n"
+        "print(state_db_conn_id(os.environ))\n"
+        "from airflow.configuration import conf\n"  # Airflow reads the same value
+        "print(conf.get('sqlsentinel', 'state_db_conn_id'))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", probe],

@@ -189,7 +189,7 @@ def test_dry_run_returns_the_evaluation_and_touches_nothing(
     assert done["state"] == "success"
     evaluation = airflow.api.xcom("sqlsentinel_manual_check", run["dag_run_id"], "evaluate")
     assert evaluation["dry_run"] is True
-    assert evaluation["outcome"] == "ALERT"
+    assert evaluation["outcome"] == "alert"
     assert evaluation["actual_value"] == 42
     assert evaluation["run_type"] == "manual"
     assert not [m for m in mail.mails if "manual_check" in m.subject]
@@ -222,7 +222,7 @@ def test_firing_alert_notifies_once_then_resolves_once(
         FIRING_DAG, scheduled, timeout=3 * TICK, what="the first scheduled run"
     )
     assert first["state"] == "success"
-    assert api.xcom(FIRING_DAG, first["dag_run_id"], "evaluate")["state"] == "FIRING"
+    assert api.xcom(FIRING_DAG, first["dag_run_id"], "evaluate")["state"] == "firing"
     wait_until(
         lambda: (
             _mails(mail, "FIRING: orders_backlog") and _posts(webhook, "orders_backlog", "firing")
@@ -252,7 +252,7 @@ def test_firing_alert_notifies_once_then_resolves_once(
         what="a scheduled run after the fix",
     )
     assert resolved_run["state"] == "success"
-    assert api.xcom(FIRING_DAG, resolved_run["dag_run_id"], "evaluate")["state"] == "OK"
+    assert api.xcom(FIRING_DAG, resolved_run["dag_run_id"], "evaluate")["state"] == "ok"
     wait_until(
         lambda: (
             _mails(mail, "[RESOLVED] orders_backlog")

@@ -164,7 +164,7 @@ def test_alert_dag_runs_end_to_end(
     run = dag.test()
     assert run.state == "success"
     xcom = _xcom(dag.dag_id, run.run_id)
-    assert xcom["alert_name"] == name and xcom["state"] == "FIRING" and xcom["outcome"] == "ALERT"
+    assert xcom["alert_name"] == name and xcom["state"] == "firing" and xcom["outcome"] == "alert"
     assert xcom["actual_value"] == 5 and xcom["threshold"] == 3
     assert xcom["run_type"] == "manual" and xcom["dry_run"] is False
     assert [e["kind"] for e in xcom["events"]] == ["firing"]
@@ -182,7 +182,7 @@ def test_alert_dag_runs_end_to_end(
     dry = dag.test(run_conf={"dry_run": True})
     assert dry.state == "success"
     dry_x = _xcom(dag.dag_id, dry.run_id)
-    assert dry_x["dry_run"] is True and dry_x["state"] == "FIRING"
+    assert dry_x["dry_run"] is True and dry_x["state"] == "firing"
     assert _count(url, "SELECT count(*) FROM sqlsentinel_history") == 2
     assert _count(url, "SELECT count(*) FROM sqlsentinel_outbox") == 1
     assert len(received) == 1, "neither the second run nor the dry run may send anything"

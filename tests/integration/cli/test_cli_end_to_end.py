@@ -211,13 +211,13 @@ def test_run_status_history_silence_cycle(
     dry = run_json(["run", "alerts.yaml", "--dry-run"], env, cwd)
     assert dry["dry_run"] is True
     by_name = {e["alert_name"]: e for e in dry["evaluations"]}
-    assert by_name["revenue_drop"]["outcome"] == "ALERT"
+    assert by_name["revenue_drop"]["outcome"] == "alert"
     assert [e["kind"] for e in by_name["revenue_drop"]["events"]] == ["firing"]
     assert not state.exists(), "a dry run must not create the state database"
 
     first = run_json(["run", "alerts.yaml"], env, cwd)
     rev = {e["alert_name"]: e for e in first["evaluations"]}["revenue_drop"]
-    assert rev["state"] == "FIRING" and rev["actual_value"] == 430
+    assert rev["state"] == "firing" and rev["actual_value"] == 430
     assert [e["kind"] for e in rev["events"]] == ["firing"]
     assert state.exists()
     assert len(inbox.messages) == 1
@@ -226,7 +226,7 @@ def test_run_status_history_silence_cycle(
 
     second = run_json(["run", "alerts.yaml"], env, cwd)
     rev2 = {e["alert_name"]: e for e in second["evaluations"]}["revenue_drop"]
-    assert rev2["state"] == "FIRING" and rev2["events"] == []
+    assert rev2["state"] == "firing" and rev2["events"] == []
     assert len(inbox.messages) == 1, "a still-firing alert must not notify again"
 
     status = run_json(["status", "alerts.yaml"], env, cwd)
@@ -379,7 +379,7 @@ def test_run_on_postgres_through_airflow_conn(tmp_path: Path, pg_url: str, inbox
     env["AIRFLOW_CONN_SMTP_DEFAULT"] = inbox.connection_json()
     first = run_json(["run", "alerts.yaml"], env, tmp_path)
     rev = {e["alert_name"]: e for e in first["evaluations"]}["revenue_drop"]
-    assert rev["state"] == "FIRING" and float(rev["actual_value"]) == 430.0
+    assert rev["state"] == "firing" and float(rev["actual_value"]) == 430.0
     second = run_json(["run", "alerts.yaml"], env, tmp_path)
     assert {e["alert_name"]: e for e in second["evaluations"]}["revenue_drop"]["events"] == []
     check = sa.create_engine(pg_url)

@@ -152,8 +152,8 @@ def test_run_evaluates_on_database_url_and_delivers_the_legacy_subject(
     assert evaluation["alert_name"] == "Low Daily Revenue"
     assert evaluation["dag_id"] == "sqlsentinel_low_daily_revenue"
     assert (evaluation["outcome"], evaluation["state"], evaluation["error"]) == (
-        "ALERT",
-        "FIRING",
+        "alert",
+        "firing",
         None,
     )
     assert (float(evaluation["actual_value"]), evaluation["threshold"]) == (6000.0, 10000)
@@ -170,7 +170,7 @@ def test_run_evaluates_on_database_url_and_delivers_the_legacy_subject(
 
     report, output = _run(workdir, env, "metrics.yaml")  # `enabled: false` is not run
     outcomes = {e["alert_name"]: (e["outcome"], e["actual_value"]) for e in report["evaluations"]}
-    assert outcomes == {"Signup Volume": ("OK", 250)}
+    assert outcomes == {"Signup Volume": ("ok", 250)}
     assert len(inbox.messages) == 1
     assert _password(warehouse) not in output
 
@@ -181,7 +181,7 @@ def test_run_evaluates_on_database_url_and_delivers_the_legacy_subject(
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     (evaluation,) = json.loads(proc.stdout)["evaluations"]
-    assert (evaluation["outcome"], evaluation["actual_value"]) == ("ALERT", 3)
+    assert (evaluation["outcome"], evaluation["actual_value"]) == ("alert", 3)
 
 
 def test_check_connections_names_the_variable_not_the_url(
@@ -219,7 +219,7 @@ def test_the_files_own_database_url_wins_over_database_url(
         for e in report["evaluations"]
     }
     assert outcomes == {
-        "Always OK": ("OK", None, None),
-        "Rows In File Warehouse": ("ALERT", 2, None),
+        "Always OK": ("ok", None, None),
+        "Rows In File Warehouse": ("alert", 2, None),
     }
     assert _password(warehouse) not in output

@@ -8,6 +8,7 @@ is played by calling ``execute`` again with the same run id, as the task runner 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,9 @@ from notify_engine import make_alert
 from notify_servers import HttpReceiver
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, StateDbConfig
-from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
+from sqlsentinel_airflow.notify.delivery import DeliveryReport, RowDelivery
+from sqlsentinel_airflow.operators.alert import SentinelAlertOperator, task_failure
+from sqlsentinel_airflow.service import AlertRun, Verdict
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
 
 QUERY = (
@@ -151,7 +154,7 @@ def test_retry_after_failed_delivery_only_delivers(
 
     later = task.execute(context("scheduled__02"))  # the next run evaluates again
 
-    assert later["state"] == "OK" and later["delivery"]["delivered"] == 1
+    assert later["state"] == "ok" and later["delivery"]["delivered"] == 1
     assert [r.json()["kind"] for r in receiver.delivered] == ["firing", "resolved"]
 
 
@@ -167,7 +170,7 @@ def test_a_cleared_task_evaluates_again_once_its_evaluation_was_confirmed(
     first = task.execute(context("scheduled__01"))
     cleared = task.execute(context("scheduled__01"))  # cleared by hand: same run, next try
 
-    assert (first["state"], cleared["state"]) == ("PENDING", "FIRING")
+    assert (first["state"], cleared["state"]) == ("pending", "firing")
     assert "delivery_only" not in cleared and cleared["delivery"]["delivered"] == 1
     with StateStore.connect(sqlite_url) as store:
         history = store.history(alert_name="load_check")
@@ -223,3 +226,89 @@ def test_backfill_and_dry_run_do_not_deliver(
     assert "delivery" not in task.execute(backfill)
     assert "delivery" not in task.execute(dry)
     assert receiver.delivered == []
+
+
+def test_firing_fails_the_task_only_with_fail_task_on_alert(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    hook = [{"channel": "webhook", "url": receiver.url("/events")}]
+    warehouse(25)
+    assert operator(alert_with(hook), sqlite_url).execute(context("r1"))["verdict"] == "firing"
+
+    strict = make_alert("strict", hook, conn_id="wh", query=QUERY, fail_task_on_alert=True)
+    with pytest.raises(AirflowFailException, match=r"'strict' is firing \(fail_task_on_alert"):
+        operator(strict, sqlite_url).execute(context("r1"))
+    assert len(receiver.delivered) == 2  # notified first: the red task comes after
+
+
+def test_a_dry_run_never_fails_the_task(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    broken = alert_with(
+        [{"channel": "webhook", "url": receiver.url("/events")}], fail_task_on_alert=True
+    ).model_copy(update={"query": "SELECT status FROM no_such_table"})
+    dry = {**context("manual__01"), "params": {"dry_run": "true"}}
+
+    result = operator(broken, sqlite_url).execute(dry)
+
+    assert (result["verdict"], result["dry_run"], result["outcome"]) == (
+        "query_failed",
+        True,
+        "error",
+    )
+
+
+def _run_with(verdict: Verdict, *, dry_run: bool = False) -> AlertRun:
+    failed = RowDelivery(1, "e", "firing", "", "webhook", "0:webhook:x", "failed", "HTTP 503")
+    delivery = DeliveryReport("load_check", (failed,) if verdict.name.startswith("UNDEL") else ())
+    evaluation = SimpleNamespace(error="no such table: metric")
+    return AlertRun(
+        alert_name="load_check",
+        dag_id="sqlsentinel_load_check",
+        run_id="r",
+        dry_run=dry_run,
+        verdict=verdict,
+        evaluation=evaluation if verdict is Verdict.QUERY_FAILED else None,  # type: ignore[arg-type]
+        delivery=delivery,
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdict", "fail_task_on_alert", "raised", "message"),
+    [
+        (Verdict.OK, True, None, None),
+        (Verdict.FIRING, False, None, None),
+        (Verdict.FIRING, True, AirflowFailException, r"is firing \(fail_task_on_alert is set\)"),
+        (Verdict.QUERY_FAILED, False, AirflowException, r"query failed: no such table: metric$"),
+        (
+            Verdict.UNDELIVERED_RETRY_MAY_HELP,
+            False,
+            AirflowException,
+            r"undelivered .*HTTP 503\); a retry delivers only what is still pending",
+        ),
+        (
+            Verdict.UNDELIVERED_NEEDS_FIX,
+            False,
+            AirflowFailException,
+            r"retrying now would not help: fix the channel",
+        ),
+    ],
+)
+def test_each_verdict_maps_to_one_task_outcome(
+    verdict: Verdict,
+    fail_task_on_alert: bool,
+    raised: type[Exception] | None,
+    message: str | None,
+) -> None:
+    alert = alert_with([], fail_task_on_alert=fail_task_on_alert)
+
+    failure = task_failure(_run_with(verdict), alert)
+
+    assert task_failure(_run_with(verdict, dry_run=True), alert) is None
+    if raised is None:
+        assert failure is None
+        return
+    assert type(failure) is raised
+    assert re.search(message or "", str(failure)), str(failure)
+    if raised is AirflowException:  # Airflow retries it: not the no-retry subclass
+        assert not isinstance(failure, AirflowFailException)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import StateStore
-from sqlsentinel_airflow.store.airflow_url import (
-    sqlalchemy_url_for_conn,
-    state_db_conn_id_from_airflow_config,
-)
+from sqlsentinel_airflow.store.airflow_url import sqlalchemy_url_for_conn
+from sqlsentinel_airflow.store.locator import state_db_conn_id
 
 pytestmark = pytest.mark.airflow
 
@@ -93,8 +92,16 @@ def test_unknown_and_unsuitable_connections_name_the_conn_id(
         sqlalchemy_url_for_conn("state_nohost")
 
 
-def test_conn_id_from_airflow_config(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conn_id_from_the_environment_reads_as_airflow_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The locator reads ``[sqlsentinel] state_db_conn_id`` without Airflow; Airflow agrees."""
+    from airflow.configuration import conf
+
+    monkeypatch.setenv("AIRFLOW_CONFIG", str(tmp_path / "absent.cfg"))
     monkeypatch.delenv("AIRFLOW__SQLSENTINEL__STATE_DB_CONN_ID", raising=False)
-    assert state_db_conn_id_from_airflow_config() is None
-    monkeypatch.setenv("AIRFLOW__SQLSENTINEL__STATE_DB_CONN_ID", "sqlsentinel_state")
-    assert state_db_conn_id_from_airflow_config() == "sqlsentinel_state"
+    assert state_db_conn_id(dict(os.environ)) is None
+    assert not conf.get("sqlsentinel", "state_db_conn_id", fallback=None)
+    monkeypatch.setenv("AIRFLOW__SQLSENTINEL__STATE_DB_CONN_ID", " sqlsentinel_state ")
+    assert state_db_conn_id(dict(os.environ)) == "sqlsentinel_state"
+    assert conf.get("sqlsentinel", "state_db_conn_id").strip() == "sqlsentinel_state"
