@@ -1,4 +1,4 @@
-"""Benchmarks (docs/benchmarks.md, issue 7): parse cost and evaluation overhead.
+"""Benchmarks (docs/benchmarks.md): parse cost and evaluation overhead.
 
 Runnable as modules from the repository root (``python -m bench.parse``,
 ``python -m bench.evaluation``); ``bench/run_all`` runs them all. Results go to

@@ -1,4 +1,4 @@
-"""Evaluation-overhead benchmark (issue 7 item 2; docs/benchmarks.md): cost per alert, per tool.
+"""Evaluation-overhead benchmark (docs/benchmarks.md): cost per alert, per tool.
 
 The same alerts (standalone-format file, SQLite warehouse, no notification channels so no
 network is involved) are evaluated by:

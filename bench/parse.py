@@ -1,4 +1,4 @@
-"""Parse benchmark (issue 7 item 1; docs/benchmarks.md): DAG-file parse + serialisation, per tool.
+"""Parse benchmark (docs/benchmarks.md): DAG-file parse + serialisation, per tool.
 
 For each size (alerts in one YAML) and each variant, one fresh Python process parses a DAG
 folder with ``DagBag`` and serialises every DAG as the dag processor does; repetitions are

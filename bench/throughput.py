@@ -1,4 +1,4 @@
-"""Throughput benchmark (issue 7 item 3; docs/benchmarks.md): task runs per minute in a running Airflow.
+"""Throughput benchmark (docs/benchmarks.md): task runs per minute in a running Airflow.
 
 One Airflow deployment (the e2e fixture's ``AirflowDeployment``, imported from tests/e2e:
 api-server, scheduler, dag-processor and triggerer as processes, LocalExecutor, a PostgreSQL

@@ -67,7 +67,12 @@ def _string_constants(tree: ast.Module) -> Iterator[str]:
 
 
 def _masking(tree: ast.Module) -> bool:
-    return _defines(tree, lambda n: any(w in n.lower() for w in ("redact", "mask", "public_dump")))
+    """A module-level function or class named for masking (methods that call one are uses)."""
+    return any(
+        isinstance(node, ast.FunctionDef | ast.ClassDef)
+        and any(w in node.name.lower() for w in ("redact", "mask", "public_dump"))
+        for node in tree.body
+    )
 
 
 def _read_shape(tree: ast.Module) -> bool:
@@ -75,7 +80,13 @@ def _read_shape(tree: ast.Module) -> bool:
 
 
 def _payload(tree: ast.Module) -> bool:
-    return _dicts_with(tree, _PAYLOAD_KEYS, 3) or any(
+    """A dict literal in the payload's shape (its ``event_id`` and two more of its keys)."""
+    return any(
+        isinstance(node, ast.Dict)
+        and "event_id" in _dict_keys(node)
+        and len(_dict_keys(node) & _PAYLOAD_KEYS) >= 3
+        for node in _walk(tree)
+    ) or any(
         isinstance(node, ast.Dict) and "links" in _dict_keys(node) and "version" in _dict_keys(node)
         for node in _walk(tree)
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone, tzinfo
 from fnmatch import fnmatchcase
 
+from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.config.models import FileSilence
 from sqlsentinel_airflow.core.model import Silence
 
@@ -90,8 +91,8 @@ def from_file(
     if declared.starts is not None and ends_at <= starts_at:
         where = f"{file}: " if file else ""
         raise ValueError(
-            f"{where}silence for {declared.match!r}: until ({ends_at.isoformat()}) must be after "
-            f"starts ({starts_at.isoformat()})"
+            f"{where}silence for {declared.match!r}: until ({rfc3339(ends_at)}) must be after "
+            f"starts ({rfc3339(starts_at)})"
         )
     return Silence(
         match=declared.match,
@@ -120,7 +121,7 @@ def silence_window(
     end = _aware(until, now.tzinfo or timezone.utc)
     if end <= now:
         raise ValueError(
-            f"the silence would end at {end.isoformat()}, which is not after now "
-            f"({now.isoformat()}); give a future end time or a duration"
+            f"the silence would end at {rfc3339(end)}, which is not after now "
+            f"({rfc3339(now)}); give a future end time or a duration"
         )
     return now, end

@@ -34,13 +34,14 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.core.atomicfile import write_atomically
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.config.queryfile import QueryFileRefused, read_query_file
@@ -259,7 +260,7 @@ class Manifest:
     config: AlertsConfig
     errors: tuple[ConfigError, ...] = ()
     last_valid: Mapping[str, AlertConfig] = field(default_factory=dict)
-    written_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    written_at: datetime = field(default_factory=utcnow)
 
     def previous_version(self, alert_name: str) -> AlertConfig | None:
         """The last valid version this manifest knows of an alert, if any."""
@@ -414,7 +415,7 @@ def _fallback(
     log.error(
         "sqlsentinel: %s cannot be loaded; running its last valid version from %s",
         source,
-        previous.written_at.isoformat(),
+        rfc3339(previous.written_at),
     )
     return SourceState(
         source=source,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from sqlsentinel_airflow.airflow_contract import CONFIG_SECTION, HISTORY_RETENTION_OPTION
 from sqlsentinel_airflow.errors import StateStoreError
 
 __all__ = [
@@ -57,9 +58,9 @@ DEFAULT_HISTORY_RETENTION = "90d"
 
 def history_retention_from_airflow_config() -> str:
     """``[sqlsentinel] history_retention`` (a duration text; ``90d`` when unset or empty)."""
-    from airflow.configuration import conf
+    from sqlsentinel_airflow.airflow_compat import airflow_conf
 
-    value = conf.get("sqlsentinel", "history_retention", fallback=None)
+    value = airflow_conf().get(CONFIG_SECTION, HISTORY_RETENTION_OPTION, fallback=None)
     text = value.strip() if isinstance(value, str) else ""
     return text or DEFAULT_HISTORY_RETENTION
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlsentinel_airflow.airflow_contract import CONFIG_SECTION, STATE_DB_CONN_ID_OPTION
 from sqlsentinel_airflow.core.config.models import StateDbConfig
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
@@ -89,7 +90,7 @@ def state_db_conn_id(env: Mapping[str, str]) -> str | None:
             parser.read(cfg, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError):
             return None
-        value = parser.get("sqlsentinel", "state_db_conn_id", fallback="").strip()
+        value = parser.get(CONFIG_SECTION, STATE_DB_CONN_ID_OPTION, fallback="").strip()
     # Airflow expands $VARS and ~ in both places; a conn id rarely has either, but agree.
     return os.path.expanduser(os.path.expandvars(value)) or None
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
@@ -228,7 +228,7 @@ def ensure_schema(engine: Engine, *, display_url: str, target_version: int = LAT
                     schema_version.insert().values(
                         version=step.version,
                         description=step.description,
-                        applied_at=datetime.now(timezone.utc),
+                        applied_at=utcnow(),
                     )
                 )
                 if engine.dialect.name in ("mysql", "mariadb"):

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, func, or_, sel
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
@@ -400,8 +400,8 @@ class StateStore:
         """Store a silence; returns it with ``id`` and ``created_at`` set."""
         if silence.ends_at <= silence.starts_at:
             raise StateStoreError(
-                f"silence of {silence.match!r} ends ({silence.ends_at.isoformat()}) before it "
-                f"starts ({silence.starts_at.isoformat()}); give a positive duration"
+                f"silence of {silence.match!r} ends ({rfc3339(silence.ends_at)}) before it "
+                f"starts ({rfc3339(silence.starts_at)}); give a positive duration"
             )
         stored = replace(silence, id=None, created_at=silence.created_at or utcnow())
         with self._writing("adding a silence") as conn:

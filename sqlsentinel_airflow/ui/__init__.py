@@ -1,4 +1,4 @@
-"""The Airflow UI plugin: a dashboard of every alert, a tab per alert DAG, silences (issue 6).
+"""The Airflow UI plugin: a dashboard of every alert, a tab per alert DAG, silences (ADR 5).
 
 Served by Airflow's own api-server as a FastAPI sub-application (``fastapi_apps``) under
 ``/sqlsentinel``, and shown inside Airflow's UI through ``external_views`` (iframes on the

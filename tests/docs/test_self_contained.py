@@ -1,7 +1,7 @@
 """The project explains itself: no file cites a document that is not in the repository.
 
-The product brief the first sessions worked from is not shipped; code, docs, ADRs, tests and
-``--help`` cite the project's own docs pages and ADRs instead (``docs/operations.md``,
+The product brief and the issue tracker the first sessions worked from are not shipped; code,
+docs, ADRs, tests and ``--help`` cite the project's own docs pages and ADRs instead (``docs/operations.md``,
 ``docs/adr/0002-evaluation-semantics.md``) or say it inline.
 """
 
@@ -12,7 +12,10 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-_OUTSIDE = re.compile(r"\bPRODUCT(?:\.md)?\s+\d|\bPRODUCT\.md\b|\bSTYLE\.md\b|AIRFLOW_NOTES")
+_OUTSIDE = re.compile(
+    r"\bPRODUCT(?:\.md)?\s+\d|\bPRODUCT\.md\b|\bSTYLE\.md\b|AIRFLOW_NOTES|\bissue\s+#?\d+",
+    re.IGNORECASE,
+)
 
 
 def _tracked_text_files() -> list[Path]:

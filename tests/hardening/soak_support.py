@@ -1,4 +1,4 @@
-"""The concurrency soak (issue 8 item 5): worker processes, and the replay that checks them.
+"""The concurrency soak (docs/reliability.md): worker processes, and the replay that checks them.
 
 ``run_soak`` starts N real OS processes (multiprocessing, forkserver), each with its own
 ``StateStore.connect(pg_url)``. For the soak duration every worker picks one of

@@ -1,4 +1,4 @@
-"""Concurrency soak (issue 8 item 5): 16 processes, 6 overlapping alerts, one PostgreSQL state DB.
+"""Concurrency soak (docs/reliability.md): 16 processes, 6 overlapping alerts, one PostgreSQL state DB.
 
 Sixteen real OS processes evaluate random outcomes of the same six alerts through the real
 engine for ``SQLSENTINEL_SOAK_SECONDS`` (100 s by default, ~120 s for the whole test); four

@@ -1,4 +1,4 @@
-"""Config fuzzing (issue 8 item 1): hostile mutations of the valid alerts files.
+"""Config fuzzing (docs/reliability.md): hostile mutations of the valid alerts files.
 
 Every case goes through the real loader (``load_config_text``) and must come back without an
 exception, within :data:`MAX_SECONDS_PER_CASE`, with every error located (``file:line``);

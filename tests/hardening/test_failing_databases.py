@@ -1,4 +1,4 @@
-"""Failing databases (issue 8 item 3), through the real path: ``dag.test()`` of generated DAGs.
+"""Failing databases (docs/reliability.md), through the real path: ``dag.test()`` of generated DAGs.
 
 The warehouse (PostgreSQL or MariaDB) sits behind a TCP proxy the test owns
 (``faults_support.FaultProxy``); the shared servers are never stopped. Each alert runs one

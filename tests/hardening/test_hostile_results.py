@@ -1,4 +1,4 @@
-"""Hostile query results (issue 8 item 2), through the real engine path.
+"""Hostile query results (docs/reliability.md), through the real engine path.
 
 A real SQLite or PostgreSQL query runs through QueryRunner; its columns and rows go through
 ``evaluate_result`` (the contract, ``jsonvalues`` bounds); a good result becomes an event

@@ -1,4 +1,4 @@
-"""Secrets audit across every connection kind (issue 8 item 6).
+"""Secrets audit across every connection kind (docs/reliability.md).
 
 tests/integration/notify/test_notify_secrets.py audits the notification channels in process.
 This audit adds what it leaves out: database connections (a PostgreSQL password, a MariaDB

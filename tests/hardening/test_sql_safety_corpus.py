@@ -1,4 +1,4 @@
-"""SQL safety corpus (issue 8 item 4): writes are refused or fail read-only; reads all run.
+"""SQL safety corpus (docs/reliability.md): writes are refused or fail read-only; reads all run.
 
 Each write statement targets a canary (a table ``canary`` with one row, plus a sequence, a
 function or procedure that writes, on the real PostgreSQL, MariaDB and SQLite). It must be

@@ -1,4 +1,4 @@
-"""The benchmarks in bench/ still run and produce well-formed results (issue 7, item 4).
+"""The benchmarks in bench/ still run and produce well-formed results (docs/benchmarks.md).
 
 Tiny sizes, one repetition, fresh processes as in a real run. Timings are machine noise at
 these sizes, so only the shape of the results is asserted, never a speed.

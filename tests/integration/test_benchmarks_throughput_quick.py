@@ -1,4 +1,4 @@
-"""The throughput benchmark (bench/throughput.py) still runs end to end (issue 7, items 3-4).
+"""The throughput benchmark (bench/throughput.py) still runs end to end (docs/benchmarks.md).
 
 A real Airflow deployment (api-server, scheduler, dag-processor, triggerer; LocalExecutor on
 a PostgreSQL metadata database of its own) runs three alert DAGs and three plain

@@ -1,4 +1,4 @@
-"""Round trips of one evaluation transaction, and pooled connections that die (issue 7).
+"""Round trips of one evaluation transaction, and pooled connections that die (docs/benchmarks.md).
 
 The evaluation transaction's cost on PostgreSQL and MariaDB is mostly round trips, so they
 are counted where they happen: on the wire, by a proxy in front of the server that counts
