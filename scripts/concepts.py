@@ -21,7 +21,7 @@ Finder = Callable[[ast.Module], bool]
 
 _READ_SHAPE_KEYS = frozenset({"instance_key", "last_error", "attempts", "ends_at", "firing_since"})
 _PAYLOAD_KEYS = frozenset({"event_id", "kind", "alert", "instance"})
-_SMALL_HELPERS = ("_display_name", "one_line", "alert_doc_md", "_glob_chars", "_GLOB_CHARS")
+_SMALL_HELPERS = ("_display_name", "one_line", "alert_doc_md", "_GLOB_CHARS")
 
 
 def _walk(tree: ast.Module) -> Iterator[ast.AST]:

@@ -6,12 +6,12 @@ same origin, so Airflow's login cookie authenticates them). Decisions: docs/adr/
 
 Modules, one concept each:
 
-- ``definitions``  what the UI may show about an alert (no secrets), from the manifests the
-                   DAG factory writes or, failing that, from the DAG's documentation
+- ``definitions``  what the UI may show about an alert (no secrets): the definition the DAG
+                   factory embeds in the DAG, and what the manifests add
 - ``catalog``      which alerts exist: the alert DAGs in Airflow's metadata database
 - ``stores``       the state databases the alerts write to, opened once per process
-- ``overview``     the JSON the pages read: state per instance, sparklines, history, silences
 - ``auth``         Airflow's auth manager as FastAPI dependencies (per-DAG read / edit)
+- ``api``          the JSON API: ``readmodel`` views, the same objects the CLI prints
 - ``app``          the FastAPI app: JSON API under ``/api``, the pages and their static files
 
 Importing this package imports neither FastAPI nor Airflow: the plugin class builds the app

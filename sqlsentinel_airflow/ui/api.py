@@ -35,7 +35,7 @@ from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.model import Silence
-from sqlsentinel_airflow.ui import auth, catalog, overview
+from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 
@@ -135,7 +135,7 @@ def _summaries(
                 )
             found.append(
                 readmodel.alert_summary(
-                    overview.facts_of(entry),
+                    entry,
                     states=mine,
                     silences=readmodel.silences_for(
                         entry.name, entry.dag_id, stored_silences, entry.file_silences, now
@@ -178,7 +178,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
         editable = auth.authorized_dag_ids(user, readable, "PUT", session)
         alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], editable)
-        counts = {status.value: 0 for status in overview.STATUS_ORDER}
+        counts = {status.value: 0 for status in readmodel.AlertStatus}
         for alert in alerts:
             counts[alert.status.value] += 1
         return {
@@ -193,7 +193,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         editable = auth.authorized_dag_ids(user, [dag_id], "PUT", session)
 
         def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:
-            return overview.docs_view(catalog.serialized_alert_docs(session, entry.dag_id))
+            return catalog.serialized_alert_docs(session, entry.dag_id)
 
         (summary,) = _summaries(ctx, [entry], editable, docs=docs)
         return {"alert": summary.to_json()}

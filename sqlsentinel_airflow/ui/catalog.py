@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from sqlsentinel_airflow.airflow_contract import INVALID_TAG, SENTINEL_TAG, STALE_TAG, WATCH_TAG
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
-from sqlsentinel_airflow.ui.definitions import AlertDocs, ManifestAlert, alert_docs
+from sqlsentinel_airflow.readmodel import AlertFacts, DocsView
+from sqlsentinel_airflow.ui.definitions import ManifestAlert, alert_docs
 
 __all__ = ["SEVERITIES", "AlertEntry", "find_alert", "list_alerts", "serialized_alert_docs"]
 
@@ -31,19 +32,14 @@ _NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
 
 
 @dataclass(frozen=True)
-class AlertEntry:
-    """One alert as the UI knows it: its DAG, plus what its manifest adds (if found).
+class AlertEntry(AlertFacts):
+    """One alert as the UI knows it: the read model's facts of its DAG, plus what its
+    manifest adds (if found), which the UI needs to find its state and silences.
 
     ``tags`` are the user's tags (without ``sqlsentinel`` and the severity). ``stale`` means
     the DAG runs the last valid version of an alert that is invalid in its file now.
     """
 
-    dag_id: str
-    name: str
-    description: str = ""
-    severity: str = "warning"
-    owner: str = ""
-    tags: tuple[str, ...] = ()
     paused: bool = False
     stale: bool = False
     state_db: StateDbConfig | None = None
@@ -116,7 +112,7 @@ def find_alert(
     return found[0] if found else None
 
 
-def serialized_alert_docs(session: Session, dag_id: str) -> AlertDocs:
+def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
     """The alert's settings as the DAG version Airflow last serialized holds them.
 
     Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata

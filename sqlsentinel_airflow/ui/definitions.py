@@ -28,40 +28,12 @@ from pathlib import Path
 from sqlsentinel_airflow.airflow_contract import read_definition, strip_definition
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
 from sqlsentinel_airflow.dags.manifest import read_manifest
+from sqlsentinel_airflow.readmodel import DocsFact, DocsView
 
-__all__ = [
-    "AlertDocs",
-    "ManifestAlert",
-    "ManifestIndex",
-    "alert_docs",
-]
+__all__ = ["ManifestAlert", "ManifestIndex", "alert_docs"]
 
 
-@dataclass(frozen=True)
-class AlertDocs:
-    """An alert DAG's settings as the UI shows them.
-
-    ``facts`` are (label, text) pairs, e.g. ``("Schedule", "`*/5 * * * *` in UTC")``
-    (``AlertDefinition.facts``); ``channels`` the channel descriptions. ``banner`` is the
-    warning on a DAG that runs the last valid version of an alert whose current version is
-    invalid ("" when there is none).
-    """
-
-    name: str = ""
-    description: str = ""
-    facts: tuple[tuple[str, str], ...] = ()
-    query: str | None = None
-    channels: tuple[str, ...] = ()
-    banner: str = ""
-
-    def fact(self, label: str) -> str | None:
-        for name, text in self.facts:
-            if name.lower() == label.lower():
-                return text
-        return None
-
-
-def alert_docs(doc_md: str | None) -> AlertDocs:
+def alert_docs(doc_md: str | None) -> DocsView:
     """The settings of the definition embedded in ``doc_md``; never raises.
 
     A DAG without one (not an alert's, or serialized by a release before the definition)
@@ -69,13 +41,13 @@ def alert_docs(doc_md: str | None) -> AlertDocs:
     """
     definition = read_definition(doc_md)
     if definition is None:
-        return AlertDocs(description=strip_definition(doc_md).strip() if doc_md else "")
-    return AlertDocs(
-        name=definition.name,
+        description = strip_definition(doc_md).strip() if doc_md else ""
+        return DocsView(description=description, facts=(), query=None, channels=(), banner="")
+    return DocsView(
         description=definition.description.strip(),
-        facts=definition.facts(),
+        facts=tuple(DocsFact(label=label, text=text) for label, text in definition.facts()),
         query=definition.query.rstrip(),
-        channels=definition.channels,
+        channels=tuple(definition.channels),
         banner=definition.banner,
     )
 

@@ -116,16 +116,16 @@ def test_the_ui_reads_the_definition_the_factory_embeds_not_the_markdown() -> No
 
     text = alert_doc_md(_alert())
     docs = alert_docs(text)
-    assert docs.name == "orders_backlog"
     assert docs.description == "Too many orders wait.\nSecond line."
     assert docs.query == "SELECT 'OK' AS status -- ``` inside the SQL\nFROM orders"
     assert docs.channels == (
         "email to a@example.com via connection `smtp_default`",
         "webhook POST to URL (hidden)",
     )
-    assert docs.fact("Severity") == "critical"
-    assert docs.fact("One instance per") == "region"
-    assert docs.fact("Source") == "`alerts.yaml:12`"
+    facts = {fact.label: fact.text for fact in docs.facts}
+    assert facts["Severity"] == "critical"
+    assert facts["One instance per"] == "region"
+    assert facts["Source"] == "`alerts.yaml:12`"
     assert docs.banner == ""
     # The Markdown people read is not what the UI reads: rewriting it changes nothing.
     _, _, embedded = text.rpartition("<!-- sqlsentinel:alert-definition ")
@@ -150,7 +150,6 @@ def test_a_stale_alerts_docs_carry_the_banner() -> None:
     assert text.startswith("**⚠ This alert is invalid in the current alerts file.**")
     docs = alert_docs(text)
     assert docs.banner.startswith("⚠ This alert is invalid in the current alerts file. This")
-    assert docs.name == "orders_backlog"
     assert docs.channels == ()
     assert docs.query is not None and docs.query.endswith("FROM orders")
 
