@@ -26,6 +26,7 @@ from pydantic_core import core_schema
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.config.models import AlertConfig, Severity
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
+from sqlsentinel_airflow.core.redact import public_text
 
 __all__ = [
     "ADDED_IN_VERSION_1",
@@ -166,7 +167,7 @@ def event_payload(
         state=event.state,
         alert=PayloadAlert(
             name=alert.name,
-            description=alert.description,
+            description=public_text(alert, alert.description),
             severity=alert.severity,
             dag_id=alert.dag_id,
             owner=alert.owner,

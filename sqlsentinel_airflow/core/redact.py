@@ -37,6 +37,7 @@ __all__ = [
     "mask_values",
     "one_line",
     "public_dump",
+    "public_text",
     "redact_db_url",
     "redact_text",
     "redact_url",
@@ -284,6 +285,13 @@ def secret_values(model: BaseModel) -> Iterator[str]:
         else:
             for nested in _models(value):
                 yield from secret_values(nested)
+
+
+def public_text(model: BaseModel, text: str) -> str:
+    """``text`` people wrote for ``model`` (an alert's description or SQL) with the model's
+    declared secret values masked: a webhook URL interpolated into a description must not
+    reach the DAG list, the UI, the CLI or a message."""
+    return mask_values(text, secret_values(model))
 
 
 def public_dump(model: BaseModel) -> dict[str, object]:

@@ -48,7 +48,7 @@ from sqlsentinel_airflow.core.config.models import (
     SlackChannel,
     slugify,
 )
-from sqlsentinel_airflow.core.redact import mask_values, secret_values
+from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
     LoadProblem,
@@ -178,7 +178,7 @@ def build_alert_dag(
     dag = DAG(
         dag_id=dag_id or alert.dag_id,
         dag_display_name=alert.name,
-        description=alert.description.strip().splitlines()[0]
+        description=public_text(alert, alert.description).strip().splitlines()[0]
         if alert.description.strip()
         else None,
         schedule=alert.schedule if alert.enabled else None,

@@ -23,7 +23,7 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
-from sqlsentinel_airflow.core.redact import redact_text
+from sqlsentinel_airflow.core.redact import public_text, redact_text
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
     INSTANCES_IN_LIST,
@@ -232,7 +232,7 @@ class AlertFacts:
         return cls(
             dag_id=alert.dag_id,
             name=alert.name,
-            description=alert.description,
+            description=public_text(alert, alert.description),
             severity=alert.severity,
             owner=alert.owner,
             tags=tuple(alert.tags),

@@ -9,10 +9,13 @@ docs without a test that exercises it breaks CI.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -86,3 +89,13 @@ def snippet(snippet_id: str) -> Snippet:
 
 def text(snippet_id: str) -> str:
     return snippet(snippet_id).text
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` as a module, so a test can call the generator the docs came from."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)  # dataclasses look their module up while defined
+    spec.loader.exec_module(module)
+    return module

@@ -4,11 +4,9 @@ counts now."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 
-from docs_snippets import DOCS, REPO, text
+from docs_snippets import DOCS, REPO, load_script, text
 
 PACKAGE = REPO / "sqlsentinel_airflow"
 PAGE = DOCS / "architecture.md"
@@ -40,11 +38,7 @@ def test_every_module_the_concept_table_names_exists() -> None:
 
 
 def test_the_census_figures_are_the_current_ones() -> None:
-    spec = importlib.util.spec_from_file_location("concepts", REPO / "scripts" / "concepts.py")
-    assert spec is not None and spec.loader is not None
-    concepts = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("concepts", concepts)
-    spec.loader.exec_module(concepts)
+    concepts = load_script("concepts")
     now = {name: len(places) for name, places in concepts.census(PACKAGE).items()}
     page = PAGE.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| (.+?) \| \d+ \| (\d+) \|$", page, flags=re.M))

@@ -5,33 +5,22 @@ schema the webhook module exports, and it keeps every promise of version 1 as fi
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jsonschema
-from docs_snippets import REPO
+from docs_snippets import REPO, load_script
 
 from sqlsentinel_airflow.core.model import Reason
 from sqlsentinel_airflow.core.payload import ADDED_IN_VERSION_1, PAYLOAD_REASON_CODES
 from sqlsentinel_airflow.notify.webhook import PAYLOAD_SCHEMA
 
-SCRIPT = REPO / "scripts" / "gen_event_payload_schema.py"
 SCHEMA_FILE = REPO / "docs" / "reference" / "event-payload.schema.json"
 V1_AS_PUBLISHED = REPO / "tests" / "fixtures" / "payload" / "webhook-v1-as-published.schema.json"
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_event_payload_schema", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = load_script("gen_event_payload_schema")
 
 
 def _load(path: Path) -> dict[str, Any]:

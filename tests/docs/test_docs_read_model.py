@@ -3,32 +3,21 @@ from the read model's view types right now, and the generator refuses an undocum
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import Annotated
 
 import pytest
-from docs_snippets import REPO
+from docs_snippets import REPO, load_script
 
 from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core.model import State
 
-SCRIPT = REPO / "scripts" / "gen_docs_read_model.py"
 PAGE = REPO / "docs" / "reference" / "read-model.md"
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs_read_model", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = load_script("gen_docs_read_model")
 
 
 def test_committed_page_is_a_fresh_generation() -> None:

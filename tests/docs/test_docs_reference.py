@@ -4,19 +4,16 @@ from the JSON Schema right now, and every example on it loads through the real l
 from __future__ import annotations
 
 import copy
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from docs_snippets import REPO
+from docs_snippets import REPO, load_script
 
 from sqlsentinel_airflow.core.config import json_schema, load_config_text
 
-SCRIPT = REPO / "scripts" / "gen_docs_reference.py"
 PAGE = REPO / "docs" / "reference" / "alerts-yaml.md"
 ENV = {
     "DATABASE_URL": "postgresql://sentinel@db.internal:5432/shop",
@@ -44,15 +41,7 @@ REPLACES = {
 }
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs_reference", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = load_script("gen_docs_reference")
 
 
 def test_committed_page_is_a_fresh_generation() -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from sqlsentinel_airflow.dags import manifest
 from sqlsentinel_airflow.errors import QueryError
+from sqlsentinel_airflow.service import QueryFetcher
 
 SECRET = "dagEnvPw-Hx81"
 ALERTS = """\
@@ -70,11 +71,12 @@ def test_the_task_queries_the_value_of_database_url(
     write_alerts(ALERTS)
 
     task = parse().dags["sqlsentinel_stuck_orders"].tasks[0]
-    rows = task._fetch()
+    fetch = QueryFetcher().fetch_for(task.alert)  # what the task's run executes
+    rows = fetch()
 
     assert [c.lower() for c in rows.columns] == ["status", "actual_value", "threshold"]
     assert [tuple(r) for r in rows.rows] == [("ALERT", 1, 0)]
 
     monkeypatch.delenv("DATABASE_URL")  # gone where the task runs: a query error naming it
     with pytest.raises(QueryError, match=r"^environment variable DATABASE_URL is not set"):
-        task._fetch()
+        fetch()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from notify_servers import SMTP_LOGIN, SMTP_PASSWORD, HttpReceiver, SmtpInbox, smtp_inbox
@@ -36,3 +39,19 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
 def store(sqlite_url: str) -> Iterator[StateStore]:
     with StateStore.connect(sqlite_url) as state_store:
         yield state_store
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """A SQLite warehouse behind connection ``wh``; call the result to set the metric."""
+    path = tmp_path / "warehouse.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE metric (v INTEGER)")
+        conn.execute("INSERT INTO metric VALUES (0)")
+    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+
+    def set_metric(value: int) -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE metric SET v = ?", (value,))
+
+    return set_metric

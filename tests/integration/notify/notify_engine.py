@@ -15,6 +15,12 @@ from sqlsentinel_airflow.store import StateStore
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 
+# The query of the ``warehouse`` fixture's table (conftest.py): ALERT above 10.
+METRIC_QUERY = (
+    "SELECT CASE WHEN v > 10 THEN 'ALERT' ELSE 'OK' END AS status, v AS actual_value, "
+    "10 AS threshold FROM metric"
+)
+
 
 def make_alert(name: str, notify: Sequence[dict[str, Any]], **settings: Any) -> AlertConfig:
     slug = slugify(name)

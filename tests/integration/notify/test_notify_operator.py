@@ -7,16 +7,14 @@ is played by calling ``execute`` again with the same run id, as the task runner 
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from notify_engine import METRIC_QUERY as QUERY
 from notify_engine import make_alert
 from notify_servers import HttpReceiver
 
@@ -25,27 +23,6 @@ from sqlsentinel_airflow.notify.delivery import DeliveryReport, RowDelivery
 from sqlsentinel_airflow.operators.alert import SentinelAlertOperator, task_failure
 from sqlsentinel_airflow.service import AlertRun, Verdict
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
-
-QUERY = (
-    "SELECT CASE WHEN v > 10 THEN 'ALERT' ELSE 'OK' END AS status, v AS actual_value, "
-    "10 AS threshold FROM metric"
-)
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    """A SQLite warehouse behind connection ``wh``; call the result to set the metric."""
-    path = tmp_path / "warehouse.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE metric (v INTEGER)")
-        conn.execute("INSERT INTO metric VALUES (0)")
-    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-
-    def set_metric(value: int) -> None:
-        with sqlite3.connect(path) as conn:
-            conn.execute("UPDATE metric SET v = ?", (value,))
-
-    return set_metric
 
 
 def operator(alert: AlertConfig, sqlite_url: str) -> SentinelAlertOperator:

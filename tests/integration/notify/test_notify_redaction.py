@@ -21,7 +21,7 @@ from notify_servers import SMTP_PASSWORD, HttpReceiver, Received, SmtpInbox
 
 from sqlsentinel_airflow.cli.main import main
 from sqlsentinel_airflow.core.config import load_config
-from sqlsentinel_airflow.dags.factory import alert_doc_md
+from sqlsentinel_airflow.dags.factory import alert_doc_md, build_alert_dag
 from sqlsentinel_airflow.store import StateStore
 from sqlsentinel_airflow.store.tables import history, outbox
 
@@ -125,6 +125,11 @@ def test_planted_secrets_are_absent_from_rows_cli_output_and_docs(
     loaded = load_config(str(alerts)).config
     assert loaded is not None
     docs = {alert.name: alert_doc_md(alert) for alert in loaded.alerts}
+    # what Airflow's DAG list and the messages people read show of the description
+    dag_descriptions = [build_alert_dag(alert).description or "" for alert in loaded.alerts]
+    messages = [m.part("text/plain") for m in smtp.mails] + [
+        r.body.decode() for r in slack_api.requests
+    ]
 
     # every error path ran and said what failed
     assert len(slack_api.requests) == 2 and len(receiver.requests) == 1
@@ -136,12 +141,15 @@ def test_planted_secrets_are_absent_from_rows_cli_output_and_docs(
     assert any("answered HTTP 500" in e for e in stored), stored
     assert history_errors and all("invalid input syntax" in (e or "") for e in history_errors)
     assert "Runbook: replay the event to *** by hand" in docs["revenue"]
+    assert "Runbook: replay the event to *** by hand" in dag_descriptions
 
     haystacks = {
         **outputs,
         "outbox rows": json.dumps(stored),
         "history rows": json.dumps(history_errors),
         **{f"doc_md {name}": doc for name, doc in docs.items()},
+        "DAG descriptions": json.dumps(dag_descriptions),
+        "messages sent": json.dumps(messages),
     }
     leaked = {where: [s for s in SECRETS if s in text] for where, text in haystacks.items()}
     assert leaked == {where: [] for where in haystacks}

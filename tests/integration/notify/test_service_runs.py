@@ -7,14 +7,12 @@ state DB on SQLite found through a ``StateDbLocator``, and a webhook receiver on
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
+from notify_engine import METRIC_QUERY as QUERY
 from notify_engine import make_alert
 from notify_servers import HttpReceiver
 
@@ -30,27 +28,7 @@ from sqlsentinel_airflow.service import (
 )
 from sqlsentinel_airflow.store import StateDbLocator, StateStore
 
-QUERY = (
-    "SELECT CASE WHEN v > 10 THEN 'ALERT' ELSE 'OK' END AS status, v AS actual_value, "
-    "10 AS threshold FROM metric"
-)
 SCHEDULED = RunRequest(run_type=RunType.SCHEDULED, run_id="scheduled__01")
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    """A SQLite warehouse behind connection ``wh``; call the result to set the metric."""
-    path = tmp_path / "warehouse.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE metric (v INTEGER)")
-        conn.execute("INSERT INTO metric VALUES (0)")
-    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-
-    def set_metric(value: int) -> None:
-        with sqlite3.connect(path) as conn:
-            conn.execute("UPDATE metric SET v = ?", (value,))
-
-    return set_metric
 
 
 def alert_on(receiver: HttpReceiver, name: str = "load_check", **settings: Any) -> AlertConfig:
