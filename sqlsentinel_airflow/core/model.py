@@ -116,6 +116,17 @@ class Reason(str, enum.Enum):
         except KeyError:
             raise ValueError(f"unknown reason code {code!r}") from None
 
+    @classmethod
+    def parse(cls, text: str) -> Reason | None:
+        """The reason ``text`` names by its code (``first_firing``) or by its English (what
+        releases before the codes stored); None for a name this release does not know."""
+        return _REASONS_BY_NAME.get(text)
+
+
+# Codes and English texts never name two different reasons (``ok``, ``resolved`` and
+# ``silenced`` are both the code and the text of the same one).
+_REASONS_BY_NAME = {**{r.value: r for r in Reason}, **{r.code: r for r in Reason}}
+
 
 @dataclass(frozen=True)
 class Policy:

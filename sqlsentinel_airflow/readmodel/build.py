@@ -52,8 +52,6 @@ __all__ = [
     "worst_instance",
 ]
 
-_REASON_BY_TEXT = {r.value: r for r in Reason}
-
 
 def reason_fields(reason: Reason | str | None) -> tuple[str | None, str | None]:
     """``(reason, reason_code)`` of a stored reason: a Reason, its English, or its code.
@@ -62,12 +60,9 @@ def reason_fields(reason: Reason | str | None) -> tuple[str | None, str | None]:
     """
     if reason is None:
         return None, None
-    known = reason if isinstance(reason, Reason) else _REASON_BY_TEXT.get(reason)
+    known = reason if isinstance(reason, Reason) else Reason.parse(reason)
     if known is None:
-        try:
-            known = Reason.from_code(reason)
-        except ValueError:
-            return reason, None
+        return reason, None
     return known.value, known.code
 
 

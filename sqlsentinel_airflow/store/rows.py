@@ -38,9 +38,6 @@ __all__ = [
 
 Row = RowMapping
 
-_REASON_BY_CODE = {r.code: r for r in Reason}
-_REASON_BY_TEXT = {r.value: r for r in Reason}
-
 
 def key_hash(instance_key: str) -> str:
     """The fixed-length primary-key part standing for a (possibly long) instance key."""
@@ -126,9 +123,7 @@ def reason_to_column(reason: Reason | str | None) -> str | None:
     """
     if reason is None:
         return None
-    if isinstance(reason, Reason):
-        return reason.code
-    known = _REASON_BY_TEXT.get(reason) or _REASON_BY_CODE.get(reason)
+    known = reason if isinstance(reason, Reason) else Reason.parse(reason)
     return known.code if known is not None else reason
 
 
@@ -138,7 +133,7 @@ def reason_from_column(value: str | None) -> Reason | str | None:
     newer release knows and this one does not)."""
     if value is None:
         return None
-    return _REASON_BY_CODE.get(value) or _REASON_BY_TEXT.get(value) or value
+    return Reason.parse(value) or value
 
 
 def history_from_row(row: Row) -> HistoryEntry:
