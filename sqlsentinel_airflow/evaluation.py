@@ -335,6 +335,8 @@ def _enqueue(
     now: datetime,
     task_log_url: str | None = None,
 ) -> list[int]:
+    if not alert.notify:  # nobody to tell: no payload to build
+        return []
     event_id = str(uuid.uuid4())
     payload = event_payload(
         event, alert, event_id=event_id, run_id=run_id, evaluated_at=now, task_log_url=task_log_url
