@@ -12,7 +12,6 @@ Written here by hand: which CLI commands and API routes answer with which views 
 
 from __future__ import annotations
 
-import argparse
 import enum
 import sys
 import types
@@ -22,6 +21,9 @@ from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from generated import write_or_check  # noqa: E402  (scripts/generated.py)
+
 PAGE = REPO / "docs" / "reference" / "read-model.md"
 sys.path.insert(0, str(REPO))
 
@@ -142,18 +144,7 @@ def generate() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    args = parser.parse_args(argv)
-    text = generate()
-    if args.check:
-        if PAGE.read_text(encoding="utf-8") != text:
-            print(f"{PAGE.relative_to(REPO)} is stale: run scripts/gen_docs_read_model.py")
-            return 1
-        return 0
-    PAGE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(REPO)}")
-    return 0
+    return write_or_check(PAGE, generate(), script=__file__, doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ without an example makes this script fail, so a new key cannot reach the page un
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +23,9 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from generated import write_or_check  # noqa: E402  (scripts/generated.py)
+
 PAGE = REPO / "docs" / "reference" / "alerts-yaml.md"
 
 # section id -> (title, $defs name or "" for the top level, resolved model, where it sits)
@@ -468,21 +470,7 @@ def _has_key(schema: dict[str, Any], section: str, key: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    args = parser.parse_args(argv)
-    text = generate()
-    if args.check:
-        current = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
-        if current != text:
-            print(f"{PAGE.relative_to(REPO)} is stale: run scripts/gen_docs_reference.py")
-            return 1
-        print(f"{PAGE.relative_to(REPO)} is up to date")
-        return 0
-    PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(REPO)}")
-    return 0
+    return write_or_check(PAGE, generate(), script=__file__, doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

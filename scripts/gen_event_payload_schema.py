@@ -11,12 +11,14 @@ fails when the committed file differs from a fresh generation.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from generated import write_or_check  # noqa: E402  (scripts/generated.py)
+
 SCHEMA_FILE = REPO / "docs" / "reference" / "event-payload.schema.json"
 
 
@@ -28,22 +30,7 @@ def generate() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
-    args = parser.parse_args(argv)
-    text = generate()
-    where = SCHEMA_FILE.relative_to(REPO)
-    if args.check:
-        current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
-        if current != text:
-            print(f"{where} is stale: run .venv/bin/python scripts/gen_event_payload_schema.py")
-            return 1
-        print(f"{where} is up to date")
-        return 0
-    SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_FILE.write_text(text, encoding="utf-8")
-    print(f"wrote {where}")
-    return 0
+    return write_or_check(SCHEMA_FILE, generate(), script=__file__, doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":
