@@ -251,3 +251,5 @@ class Silence:
     created_at: datetime | None = None
     ended_at: datetime | None = None
     source: str = "cli"  # cli | ui | config
+    # the one instance it covers (an ``instance_key``); None: every instance of the alert
+    instance_key: str | None = None

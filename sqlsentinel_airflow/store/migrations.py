@@ -48,6 +48,7 @@ from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_er
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import (
     NAME_LENGTH,
+    LongText,
     TABLE_PREFIX,
     UtcDateTime,
     schema_version,
@@ -174,6 +175,14 @@ def _v5_history_reason_codes(conn: Connection) -> None:
     )
 
 
+def _v6_instance_silences_and_destinations(conn: Connection) -> None:
+    # A silence may cover one instance of a keyed alert (NULL: all of them), and a delivery
+    # row names where it goes (without secrets) so the UI and `sqlsentinel outbox` can say it.
+    # Both nullable, not backfilled: instant on a large outbox.
+    _add_missing_columns(conn, f"{TABLE_PREFIX}silences", (("instance_key", LongText()),))
+    _add_missing_columns(conn, f"{TABLE_PREFIX}outbox", (("destination", String(NAME_LENGTH)),))
+
+
 def _add_missing_columns(
     conn: Connection, table: str, columns: tuple[tuple[str, TypeEngine[Any]], ...]
 ) -> None:
@@ -191,6 +200,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "outbox delivery claims (claimed_until, claim_token)", _v3_outbox_claims),
     Migration(4, "history commit confirmation (commit_confirmed)", _v4_history_commit_confirmed),
     Migration(5, "history reasons stored by code (first_firing)", _v5_history_reason_codes),
+    Migration(
+        6,
+        "instance silences, delivery destinations (silences.instance_key, outbox.destination)",
+        _v6_instance_silences_and_destinations,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

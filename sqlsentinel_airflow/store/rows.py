@@ -176,6 +176,7 @@ def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:
         "last_attempt_at": e.last_attempt_at,
         "delivered_at": e.delivered_at,
         "run_id": e.run_id,
+        "destination": e.destination,
     }
 
 
@@ -197,6 +198,7 @@ def outbox_from_row(row: Row) -> OutboxEntry:
         last_attempt_at=row["last_attempt_at"],
         delivered_at=row["delivered_at"],
         run_id=row["run_id"],
+        destination=row["destination"],
     )
 
 
@@ -210,6 +212,7 @@ def silence_to_row(s: Silence) -> dict[str, Any]:
         "created_at": s.created_at,
         "ended_at": s.ended_at,
         "source": s.source,
+        "instance_key": s.instance_key,
     }
 
 
@@ -224,4 +227,5 @@ def silence_from_row(row: Row) -> Silence:
         created_at=row["created_at"],
         ended_at=row["ended_at"],
         source=row["source"],
+        instance_key=row["instance_key"],
     )

@@ -188,6 +188,8 @@ silences = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
     Column("source", String(16), nullable=False),
+    # v6: the one instance a silence covers (its instance_key); NULL: every instance
+    Column("instance_key", LongText),
     Index(f"ix_{TABLE_PREFIX}silences_ends_at", "ends_at"),
     **table_kwargs(),
 )
@@ -246,6 +248,9 @@ outbox = Table(
     # v3: a deliverer's claim on the row while it sends (see StateStore.claim_outbox_row)
     Column("claimed_until", UtcDateTime),
     Column("claim_token", String(36)),
+    # v6: where the row goes, as far as that is not secret (email addresses, a Slack channel,
+    # a webhook's host); NULL on rows written before v6
+    Column("destination", String(NAME_LENGTH)),
     UniqueConstraint("idempotency_key", name=f"uq_{TABLE_PREFIX}outbox_idempotency_key"),
     # pending_outbox(alert) oldest first; outbox(status=...) listings
     Index(f"ix_{TABLE_PREFIX}outbox_status_alert_id", "status", "alert_name", "id"),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from e2e_receivers import HttpReceiver, MailReceiver
 from e2e_support import FIGURES, PG_ADMIN_URL, READER_PREFIX, STAGE_STARTED
+from ui_browser import Server, launch_browser, start_server
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -66,3 +68,17 @@ def webhook() -> Iterator[HttpReceiver]:
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The api-server every browser test uses (``ui_browser.start_server``)."""
+    with start_server(tmp_path_factory.mktemp("ui_browser")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, under Playwright (``ui_browser.launch_browser``)."""
+    with launch_browser() as launched:
+        yield launched

@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from sqlsentinel_airflow.core.model import Outcome, Reason, State
+from sqlsentinel_airflow.core.model import EventKind, Outcome, Reason, Silence, State
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import (
     LATEST_VERSION,
     MIGRATIONS,
     HistoryEntry,
+    OutboxEntry,
     StateStore,
     create_state_engine,
     ensure_schema,
@@ -66,12 +67,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 5
+        assert store.schema_version() == LATEST_VERSION == 6
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3, 4, 5]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
     finally:
         store.dispose()
 
@@ -89,8 +90,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 5
-        assert _versions(store.engine) == [1, 2, 3, 4, 5]
+        assert store.schema_version() == 6
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
@@ -122,7 +123,7 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
         assert _reflected_schema(store.engine) == _declared_schema()
         (old,) = store.history("a")
         assert (old.id, old.commit_confirmed) == (old_id, None)
@@ -158,7 +159,7 @@ def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
         assert _reflected_schema(store.engine) == _declared_schema()
         codes = list(V5_REASON_CODES.values())
         assert sorted(_raw_reasons(store.engine).values(), key=str) == sorted(
@@ -173,6 +174,62 @@ def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url
         with store.engine.begin() as conn:
             MIGRATIONS[4].apply(conn)
         assert _raw_reasons(store.engine) == after
+
+
+def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveries_unnamed(
+    any_db_url: str,
+) -> None:
+    """v6 adds silences.instance_key and outbox.destination, nullable and not backfilled: a
+    silence stored before covers every instance, a delivery row from before names no
+    destination; rows written after keep both."""
+    engine = create_state_engine(any_db_url)
+    at = datetime(2025, 8, 1, tzinfo=timezone.utc)
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=5) == 5
+        for table, column in (("sqlsentinel_silences", "instance_key"), ("sqlsentinel_outbox", "destination")):
+            assert column not in {c["name"] for c in sa.inspect(engine).get_columns(table)}
+        old_silence = {
+            k: v
+            for k, v in rows.silence_to_row(Silence("a", at, at.replace(year=2099), created_at=at)).items()
+            if k != "instance_key"
+        }
+        old_row = {
+            k: v
+            for k, v in rows.outbox_to_row(
+                OutboxEntry("e1", "a", EventKind.FIRING, "0-email-x", "email", {}, "k1", at)
+            ).items()
+            if k != "destination"
+        }
+        with engine.begin() as conn:
+            conn.execute(metadata.tables["sqlsentinel_silences"].insert().values(old_silence))
+            conn.execute(metadata.tables["sqlsentinel_outbox"].insert().values(old_row))
+    finally:
+        engine.dispose()
+
+    with StateStore.connect(any_db_url) as store:
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert _reflected_schema(store.engine) == _declared_schema()
+        (silence,) = store.list_silences(at)
+        assert (silence.match, silence.instance_key) == ("a", None)
+        (entry,) = store.outbox()
+        assert (entry.idempotency_key, entry.destination) == ("k1", None)
+
+        key = '["orders"]'
+        stored = store.add_silence(
+            Silence("a", at, at.replace(year=2099), created_at=at, instance_key=key)
+        )
+        assert {s.id: s.instance_key for s in store.list_silences(at)}[stored.id] == key
+        with store.alert_transaction("a") as tx:
+            tx.enqueue(
+                OutboxEntry(
+                    "e2", "a", EventKind.FIRING, "0-email-x", "email", {}, "k2", at,
+                    destination="oncall@example.com",
+                )
+            )
+        assert {e.idempotency_key: e.destination for e in store.outbox()} == {
+            "k1": None,
+            "k2": "oncall@example.com",
+        }
 
 
 def test_history_reasons_are_written_by_code_and_read_back_as_reasons(any_db_url: str) -> None:

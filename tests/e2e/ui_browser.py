@@ -1,0 +1,290 @@
+"""The UI plugin in a real browser: one Airflow api-server and one Chromium for every browser test.
+
+Debian's Chromium, headless, driven by Playwright.
+
+A real ``airflow api-server`` (its own AIRFLOW_HOME, SQLite metadata DB, SimpleAuthManager)
+serves Airflow's UI with our plugin. The alert DAGs are written to its metadata DB by
+``airflow dags reserialize`` (as the dag-processor would), and the state DB is seeded by
+the real evaluation engine over canned query results. Then, as a user: log in through
+Airflow's login page, open "SQL Sentinel", see the firing alert, silence it, see its badge
+change, unsilence it; open the alert's tab on its DAG page; look at it in dark mode and
+on a narrow window. Screenshots go to ``screenshots/`` (CI artifacts, gitignored); those the
+docs show are also written to ``docs/img/`` when ``SQLSENTINEL_DOC_SCREENSHOTS=1`` (:func:`shot`).
+
+``tests/e2e/conftest.py`` makes :func:`start_server` and :func:`launch_browser` session
+fixtures (``ui_server``, ``browser``): the ``test_ui_*`` modules share one server, so each test
+leaves the alerts as it found them (end the silences it adds) or uses an alert of its own.
+
+Playwright's own browser download is never used: ``executable_path=/usr/bin/chromium``
+(``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+from e2e_receivers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "screenshots"
+DOC_IMAGES = ROOT / "docs" / "img"
+CHROMIUM = "/usr/bin/chromium"
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+PASSWORD = secrets.token_urlsafe(12)
+FIRING = "e2eui_api_error_rate"
+
+ALERTS_YAML = """\
+dag_id_prefix: e2eui_
+defaults:
+  conn_id: warehouse
+  owner: data-team
+  timezone: UTC
+  notify:
+    - channel: email
+      to: [oncall@example.com]
+alerts:
+  - name: api_error_rate
+    description: More than 5% of API requests failed in the last hour.
+    schedule: "* * * * *"
+    severity: critical
+    tags: [platform]
+    query: |
+      SELECT CASE WHEN 100.0 * SUM(failed) / COUNT(*) > 5 THEN 'ALERT' ELSE 'OK' END AS status,
+             ROUND(100.0 * SUM(failed) / COUNT(*), 2) AS actual_value, 5 AS threshold
+      FROM api_requests
+  - name: daily_revenue
+    description: Yesterday's revenue fell below 10,000 EUR.
+    schedule: "0 9 * * *"
+    tags: [finance]
+    query: SELECT 'OK' AS status, 15230.5 AS actual_value, 10000 AS threshold
+  - name: table_freshness
+    description: A monitored table was not loaded within its SLA.
+    schedule: "*/5 * * * *"
+    key_columns: [table_name]
+    tags: [data-quality]
+    query: SELECT table_name, 'OK' AS status, age AS actual_value, 24 AS threshold FROM t
+  - name: stuck_orders
+    description: More than 25 orders have been pending for over two hours.
+    schedule: "*/30 * * * *"
+    fire_after: 3
+    tags: [finance]
+    query: SELECT 'ALERT' AS status, 31 AS actual_value, 25 AS threshold
+  - name: new_customers_drop
+    description: Fewer than 5 customers signed up yesterday.
+    schedule: "0 8 * * 1-5"
+    severity: info
+    query: SELECT 'OK' AS status, 12 AS actual_value, 5 AS threshold
+"""
+
+
+@dataclass(frozen=True)
+class _Rows:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    state_url: str  # the alerts' state database (SQLite), for tests that add rows
+    dags: Path  # the dags folder (alerts.yaml)
+    env: dict[str, str]  # the environment the server runs with (for `airflow ...` commands)
+
+
+def seed(alerts_file: Path, state_url: str) -> None:
+    """Evaluations over the last hours, recorded by the real engine with an injected clock."""
+    from sqlsentinel_airflow.core.config import load_config
+    from sqlsentinel_airflow.core.model import RunType
+    from sqlsentinel_airflow.evaluation import evaluate_alert
+    from sqlsentinel_airflow.store import StateStore
+
+    config = load_config(str(alerts_file)).config
+    assert config is not None
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    store = StateStore.connect(state_url)
+
+    def run(name: str, step: int, columns: list[str], rows: list[list[Any]]) -> None:
+        evaluate_alert(
+            config.alert(name),
+            fetch=lambda: _Rows(columns, rows),
+            store=store,
+            run_type=RunType.SCHEDULED,
+            run_id=f"scheduled__{name}_{step}",
+            clock=lambda: start + timedelta(minutes=6 * step),
+        )
+
+    error_rates = [1.2, 0.8, 1.9, 2.4, 1.1, 3.0, 2.2, 4.1, 3.6, 4.8, 6.3, 7.9, 9.4, 11.8, 12.4]
+    for step, rate in enumerate(error_rates):
+        status = "ALERT" if rate > 5 else "OK"
+        run("api_error_rate", step, ["status", "actual_value", "threshold"], [[status, rate, 5]])
+    for step, amount in enumerate([14210, 15020.4, 13980, 16110, 15230.5]):
+        run(
+            "daily_revenue",
+            step * 3,
+            ["status", "actual_value", "threshold"],
+            [["OK", amount, 10000]],
+        )
+    for step, age in enumerate([3, 5, 8, 12]):
+        run(
+            "table_freshness",
+            step * 4,
+            ["table_name", "status", "actual_value", "threshold"],
+            [["orders", "OK", age, 24], ["customers", "OK", age + 2, 24]],
+        )
+    for step in range(2):
+        run(
+            "stuck_orders",
+            step * 5,
+            ["status", "actual_value", "threshold"],
+            [["ALERT", 28 + step * 3, 25]],
+        )
+    store.dispose()
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"api-server exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"api-server not healthy after 90 s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT to the server's process group, then SIGKILL whatever is left (by PID)."""
+    for sig, grace in ((signal.SIGINT, 20.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            if sig == signal.SIGKILL:
+                return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def start_server(root: Path) -> Iterator[Server]:
+    """An api-server with the alerts of ALERTS_YAML serialized and seeded, stopped after."""
+    home, dags = root / "airflow_home", root / "dags"
+    home.mkdir()
+    dags.mkdir()
+    shutil.copy(ROOT / "dags" / "sqlsentinel_alerts.py", dags / "sqlsentinel_alerts.py")
+    (dags / "alerts.yaml").write_text(ALERTS_YAML, encoding="utf-8")
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({"admin": PASSWORD}))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    state_url = f"sqlite:///{root / 'state.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__BASE_URL": base_url,
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
+            "SQLSENTINEL_STATE_DB_URL": state_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for args in (["db", "migrate"], ["dags", "reserialize"]):
+        done = subprocess.run(
+            [AIRFLOW, *args], env=env, cwd=root, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, (
+            f"airflow {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
+    seed(dags / "alerts.yaml", state_url)
+    log = root / "api-server.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [AIRFLOW, "api-server", "--port", str(port)],
+            env=env,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopped with its workers
+        )
+    try:
+        _wait_healthy(base_url, process, log)
+        yield Server(base_url, process, log, state_url, dags, env)
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def launch_browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's Chromium is required: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+def shot(page: Any, name: str, *, full_page: bool = False, doc: bool = False) -> None:
+    """``screenshots/<name>.png``; with ``doc`` also ``docs/img/<name>.png`` when
+    ``SQLSENTINEL_DOC_SCREENSHOTS=1`` (how the docs' screenshots are refreshed)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    if doc and os.environ.get("SQLSENTINEL_DOC_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(exist_ok=True)
+        shutil.copy(SCREENSHOTS / f"{name}.png", DOC_IMAGES / f"{name}.png")
+
+
+def status(frame: Any, dag_id: str) -> str | None:
+    """The status word of an alert's row on the dashboard (its badge's data-status)."""
+    return frame.locator(f"tr[data-dag-id='{dag_id}'] .badge").first.get_attribute("data-status")
+
+
+def log_in(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=30_000)
+
+
