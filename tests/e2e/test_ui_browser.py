@@ -12,6 +12,7 @@ from ui_browser import FIRING, Server, log_in, shot, status
 
 pytestmark = pytest.mark.e2e
 
+
 def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
     ui_server: Server, browser: Any
 ) -> None:

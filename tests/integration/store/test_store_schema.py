@@ -186,11 +186,16 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
     at = datetime(2025, 8, 1, tzinfo=timezone.utc)
     try:
         assert ensure_schema(engine, display_url="test", target_version=5) == 5
-        for table, column in (("sqlsentinel_silences", "instance_key"), ("sqlsentinel_outbox", "destination")):
+        for table, column in (
+            ("sqlsentinel_silences", "instance_key"),
+            ("sqlsentinel_outbox", "destination"),
+        ):
             assert column not in {c["name"] for c in sa.inspect(engine).get_columns(table)}
         old_silence = {
             k: v
-            for k, v in rows.silence_to_row(Silence("a", at, at.replace(year=2099), created_at=at)).items()
+            for k, v in rows.silence_to_row(
+                Silence("a", at, at.replace(year=2099), created_at=at)
+            ).items()
             if k != "instance_key"
         }
         old_row = {
@@ -222,7 +227,14 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
         with store.alert_transaction("a") as tx:
             tx.enqueue(
                 OutboxEntry(
-                    "e2", "a", EventKind.FIRING, "0-email-x", "email", {}, "k2", at,
+                    "e2",
+                    "a",
+                    EventKind.FIRING,
+                    "0-email-x",
+                    "email",
+                    {},
+                    "k2",
+                    at,
                     destination="oncall@example.com",
                 )
             )
