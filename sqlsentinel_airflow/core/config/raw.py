@@ -39,6 +39,7 @@ __all__ = [
     "RawDefaults",
     "RawEmailChannel",
     "RawFile",
+    "RawLink",
     "RawMessageTemplates",
     "RawSilence",
     "RawSlackChannel",
@@ -134,6 +135,12 @@ HttpUrl = Annotated[
     AfterValidator(checks.check_http_url),
     WithJsonSchema({"type": "string", "pattern": "^https?://"}),
 ]
+LinkUrl = Annotated[
+    str,
+    AfterValidator(checks.check_link_url),
+    WithJsonSchema({"type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "maxLength": 2000}),
+]
+"""A link people open from the UI and messages: http(s) only (never ``javascript:``)."""
 Duration = Annotated[
     timedelta,
     PlainValidator(checks.parse_positive_duration),
@@ -299,6 +306,18 @@ RawChannel = Annotated[
 
 # --- alert settings ---------------------------------------------------------------------
 
+MAX_LINKS = 10
+
+
+class RawLink(_Raw):
+    """A link shown on the alert's page and in its messages (a dashboard, a playbook)."""
+
+    title: Annotated[PlainText, Field(max_length=80)] = Field(
+        description="What the link opens, shown as its text; at most 80 characters."
+    )
+    url: LinkUrl = Field(description="An http(s) URL.")
+
+
 
 class RawMessageTemplates(_Raw):
     """Template overrides; a channel's own template wins over these, these over built-ins."""
@@ -366,6 +385,16 @@ class RawAlertSettings(_Raw):
     )
     delivery_attempts: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Failed sends of one notification before it is dead-lettered (10)."
+    )
+    runbook_url: LinkUrl | None = Field(
+        None,
+        description="What to do when it fires: an http(s) link shown on its page and in every "
+        "message.",
+    )
+    links: Annotated[tuple[RawLink, ...], Field(max_length=MAX_LINKS)] | None = Field(
+        None,
+        description="More links (`{title, url}`, at most 10) shown beside the runbook; merged "
+        "with `defaults` (defaults first).",
     )
 
 
