@@ -106,6 +106,7 @@ def _clean_env(home: Path) -> dict[str, str]:
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
+        AIRFLOW__API__BASE_URL="http://localhost:8080",  # the links to the alert's tab
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env

@@ -318,7 +318,6 @@ class RawLink(_Raw):
     url: LinkUrl = Field(description="An http(s) URL.")
 
 
-
 class RawMessageTemplates(_Raw):
     """Template overrides; a channel's own template wins over these, these over built-ins."""
 
@@ -326,6 +325,15 @@ class RawMessageTemplates(_Raw):
     text: TemplateText | None = Field(None, description="Email plain-text body.")
     html: TemplateText | None = Field(None, description="Email HTML body.")
     slack: TemplateText | None = Field(None, description="Slack message text.")
+
+
+def _at_most_links(links: tuple[RawLink, ...]) -> tuple[RawLink, ...]:
+    if len(links) > MAX_LINKS:
+        raise checks.InvalidValue(
+            f"{len(links)} links; at most {MAX_LINKS}",
+            hint="link the rest from the runbook page",
+        )
+    return links
 
 
 class RawAlertSettings(_Raw):
@@ -391,8 +399,9 @@ class RawAlertSettings(_Raw):
         description="What to do when it fires: an http(s) link shown on its page and in every "
         "message.",
     )
-    links: Annotated[tuple[RawLink, ...], Field(max_length=MAX_LINKS)] | None = Field(
+    links: Annotated[tuple[RawLink, ...], AfterValidator(_at_most_links)] | None = Field(
         None,
+        json_schema_extra={"maxItems": MAX_LINKS},
         description="More links (`{title, url}`, at most 10) shown beside the runbook; merged "
         "with `defaults` (defaults first).",
     )
