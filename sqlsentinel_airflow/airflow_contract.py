@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlsentinel_airflow.core.durations import format_duration
 
 __all__ = [
+    "ALERT_TAB_ROUTE",
     "ALLOW_PRIVILEGED_CONN_IDS_OPTION",
     "CONFIG_ERRORS_DAG_SUFFIX",
     "CONFIG_SECTION",
@@ -61,7 +62,6 @@ __all__ = [
     "STALE_TAG",
     "STATE_DB_CONN_ID_OPTION",
     "TAG_MAX_LEN",
-    "ALERT_TAB_ROUTE",
     "UI_URL_PREFIX",
     "VALIDATE_CONFIG_TASK_ID",
     "WAIT_FOR_CHANGE_TASK_ID",
@@ -157,6 +157,7 @@ def alert_tab_url(
     if instance_key:
         params[INSTANCE_KEY_PARAM] = instance_key
     return f"{url}?{urlencode(params, quote_via=quote)}"
+
 
 # --- the alert definition ------------------------------------------------------------------
 

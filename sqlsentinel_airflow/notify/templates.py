@@ -31,11 +31,11 @@ import json
 import re
 import string
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from jinja2 import Template
 from markupsafe import escape

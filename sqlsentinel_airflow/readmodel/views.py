@@ -27,9 +27,9 @@ __all__ = [
     "DeliveryView",
     "DocsFact",
     "DocsView",
-    "LinkView",
     "EvaluationView",
     "InstanceView",
+    "LinkView",
     "SilenceView",
     "SparkPoint",
     "View",
@@ -197,8 +197,8 @@ class DocsView(View):
     query: Annotated[str | None, "the SQL"]
     channels: Annotated[tuple[str, ...], "where notifications go, one line per channel"]
     banner: Annotated[str, "the warning on a DAG that runs a stale version (or empty)"]
-    runbook_url: Annotated[str | None, "`runbook_url`: what to do when it fires (http(s))"] = None
-    links: Annotated[tuple[LinkView, ...], "`links`: more pages about it, as written"] = ()
+    runbook_url: Annotated[str | None, "`runbook_url`: what to do when it fires (http(s))"]
+    links: Annotated[tuple[LinkView, ...], "`links`: more pages about it, as written"]
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class AlertSummary(View):
     can_edit: Annotated[bool | None, "the user may silence it (the UI only)"]
     runbook_url: Annotated[
         str | None, "`runbook_url` (http(s); null: none, or its file is not known here)"
-    ] = None
+    ]
 
 
 VIEWS: tuple[type[View], ...] = (

@@ -43,7 +43,15 @@ def alert_docs(doc_md: str | None) -> DocsView:
     definition = read_definition(doc_md)
     if definition is None:
         description = strip_definition(doc_md).strip() if doc_md else ""
-        return DocsView(description=description, facts=(), query=None, channels=(), banner="")
+        return DocsView(
+            description=description,
+            facts=(),
+            query=None,
+            channels=(),
+            banner="",
+            runbook_url=None,
+            links=(),
+        )
     return DocsView(
         description=definition.description.strip(),
         facts=tuple(DocsFact(label=label, text=text) for label, text in definition.facts()),

@@ -153,9 +153,7 @@ def test_the_silence_link_of_a_message_opens_the_dialog_and_changes_nothing(
         assert _silences(page, ui_server.base_url, KEYED) == []
 
         # the tab opened on its own (not inside Airflow's page) reads its own URL
-        page.goto(
-            f"{ui_server.base_url}/sqlsentinel/ui/alert?dag_id={FIRING}&silence=open"
-        )
+        page.goto(f"{ui_server.base_url}/sqlsentinel/ui/alert?dag_id={FIRING}&silence=open")
         page.locator("dialog[open]").wait_for(timeout=30_000)
         page.locator("dialog[open] button", has_text="Cancel").click()
 

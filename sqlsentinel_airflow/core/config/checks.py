@@ -303,7 +303,11 @@ def check_link_url(url: str) -> str:
             f"{text[:80]!r} is not an http(s) URL",
             hint="write a link people can open, like https://wiki.example.com/runbooks/x",
         )
-    if len(text) > MAX_LINK_URL_CHARS or _UNPRINTABLE.search(text) or any(c.isspace() for c in text):
+    if (
+        len(text) > MAX_LINK_URL_CHARS
+        or _UNPRINTABLE.search(text)
+        or any(c.isspace() for c in text)
+    ):
         raise InvalidValue(
             f"{text[:80]!r} is not one line of at most {MAX_LINK_URL_CHARS} characters "
             "without spaces",

@@ -31,9 +31,7 @@ def _payload(kind: EventKind = EventKind.FIRING, **alert: Any) -> dict[str, Any]
 def test_the_variables_templates_see() -> None:
     ctx = message_context(_payload())
     assert ctx["runbook_url"] == "https://wiki.example.com/runbooks/example"
-    assert ctx["links"] == [
-        {"title": "Dashboard", "url": "https://grafana.example.com/d/example"}
-    ]
+    assert ctx["links"] == [{"title": "Dashboard", "url": "https://grafana.example.com/d/example"}]
     assert ctx["alert_url"] == TAB
     assert ctx["silence_url"].startswith(f"{TAB}?silence=open&instance_key=%7B%22region%22")
     resolved = message_context(_payload(EventKind.RESOLVED))

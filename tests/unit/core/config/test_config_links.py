@@ -71,10 +71,16 @@ def test_an_alert_without_them_has_none() -> None:
         ("javascript:alert(1)", "'javascript:alert(1)' is not an http(s) URL"),
         ("JavaScript://x.example/%0aalert(1)", "is not an http(s) URL"),
         ("data:text/html,<script>", "is not an http(s) URL"),
-        ("ftp://files.example.com/runbook", "'ftp://files.example.com/runbook' is not an http(s) URL"),
+        (
+            "ftp://files.example.com/runbook",
+            "'ftp://files.example.com/runbook' is not an http(s) URL",
+        ),
         ("/runbooks/x", "'/runbooks/x' is not an http(s) URL"),
         ("https://", "'https://' is not an http(s) URL"),
-        ("https://wiki.example.com/a b", "is not one line of at most 2000 characters without spaces"),
+        (
+            "https://wiki.example.com/a b",
+            "is not one line of at most 2000 characters without spaces",
+        ),
         ("https://wiki.example.com/" + "x" * 2000, "is not one line of at most 2000 characters"),
     ],
 )
