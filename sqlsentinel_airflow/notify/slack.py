@@ -41,6 +41,7 @@ _HEADER_CHARS = 150
 _TIMEOUT_SECONDS = 30
 _BUTTON_CHARS = 75  # Slack's limit on a button's text
 _BUTTONS = 25  # ... and on the elements of an actions block
+_BUTTON_URL_CHARS = 3000  # ... and on a button's URL
 
 
 def _clip(text: str, limit: int) -> str:
@@ -113,7 +114,7 @@ def slack_message(
             ("Silence…", ctx["silence_url"]),
             ("Open task log", ctx["task_log_url"]),
         )
-        if url
+        if url and len(url) <= _BUTTON_URL_CHARS  # a longer one would refuse the message
     ]
     if buttons:
         blocks.append(

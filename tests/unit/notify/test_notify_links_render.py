@@ -137,3 +137,16 @@ def test_the_example_files_email_subject_keeps_severity_and_state(kind: EventKin
             assert subject.problem is None
             wanted = expected.format(sev=alert.severity.upper(), name=alert.name)
             assert subject.text.startswith(wanted), (alert.name, subject.text)
+
+
+def test_a_button_whose_url_slack_would_refuse_is_left_out() -> None:
+    payload = _payload()
+    payload["links"] = {
+        **payload["links"],
+        "silence": f"{TAB}?silence=open&instance_key={'x' * 3000}",
+    }  # type: ignore[dict-item]
+    config = SlackChannel(channel="slack", conn_id="slack_alerts")
+    body, _ = slack_message(config, OutboundEvent(payload, "k"), build_channel(config))
+    (actions,) = [b for b in body["blocks"] if b["type"] == "actions"]
+    texts = [e["text"]["text"] for e in actions["elements"]]
+    assert texts == ["Runbook", "Dashboard", "Open in SQL Sentinel"]  # the message still goes out
