@@ -56,6 +56,7 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
     readmodel.SparkPoint: ("—", "`alerts[].spark[]`, `alert.spark[]`"),
     readmodel.DocsView: ("—", "`GET /alerts/{dag_id}`: `alert.docs`"),
     readmodel.DocsFact: ("—", "`alert.docs.facts[]`"),
+    readmodel.LinkView: ("—", "`alert.docs.links[]`"),
 }
 
 INTRO = """\

@@ -46,6 +46,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "RawMessageTemplates",
         "`templates:` of an alert or `defaults`",
     ),
+    ("link", "Links", "RawLink", "each item of `links:` of an alert or `defaults`"),
     ("state_db", "state_db", "RawStateDb", "`state_db:` at the top level"),
     ("database", "database", "RawDatabase", "`database:` at the top level (standalone files)"),
     ("silence", "Silences", "RawSilence", "each item of `silences:` at the top level"),
@@ -88,6 +89,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "notify"): "[{channel: email, to: [team@example.com]}]",
     ("alert", "templates"): "{subject: 'Revenue: {{ alert.name }}'}",
     ("alert", "delivery_attempts"): "20",
+    ("alert", "runbook_url"): "https://wiki.example.com/runbooks/revenue",
+    ("alert", "links"): "[{title: Revenue dashboard, url: 'https://bi.example.com/d/revenue'}]",
+    ("link", "title"): "Revenue dashboard",
+    ("link", "url"): "https://bi.example.com/d/revenue",
     ("email", "channel"): "email",
     ("email", "to"): "[team@example.com]",
     ("email", "recipients"): "[team@example.com]",
@@ -241,6 +246,8 @@ def _type_of(option: dict[str, Any]) -> str:
             return "duration (`30s`, `5m`, `4h`, `1d`, `1h30m`)"
         if pattern == "^https?://":
             return "URL (https, or http to localhost)"
+        if pattern == "^[Hh][Tt][Tt][Pp][Ss]?://":
+            return "URL (http or https)"
         if pattern and "[Aa]fter" in pattern:  # notify_on_error
             return "`after N` or `never`"
         if pattern:
@@ -420,8 +427,9 @@ def generate() -> str:
             lines += [
                 "",
                 f"{only} belong to an alert only; every other key may also be written once "
-                "in `defaults`. An alert's own value wins, except that `tags` are merged and "
-                "`templates` are merged part by part (`notify` replaces).",
+                "in `defaults`. An alert's own value wins, except that `tags` and `links` are "
+                "merged (defaults first) and `templates` are merged part by part (`notify` "
+                "replaces).",
             ]
         lines += [
             "",

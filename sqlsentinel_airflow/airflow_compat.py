@@ -34,6 +34,7 @@ __all__ = [
     "AirflowNotFoundException",
     "airflow_conf",
     "api_base_url",
+    "configured_api_base_url",
     "mask_in_task_logs",
 ]
 
@@ -50,6 +51,15 @@ def airflow_conf() -> Any:
 def api_base_url() -> str:
     """Where people reach this Airflow's UI: ``[api] base_url``, read when a message is built."""
     return str(airflow_conf().get("api", "base_url", fallback="http://localhost:8080/"))
+
+
+def configured_api_base_url() -> str | None:
+    """``[api] base_url`` as set, or None when it is not: Airflow cannot guess the address
+    people reach it at, so messages leave out the links that need it rather than show a
+    wrong one."""
+    value = airflow_conf().get("api", "base_url", fallback=None)
+    text = str(value).strip() if value else ""
+    return text or None
 
 
 def mask_in_task_logs(*secrets: str | None) -> None:

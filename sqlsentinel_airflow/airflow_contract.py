@@ -32,12 +32,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sqlsentinel_airflow.core.durations import format_duration
 
 __all__ = [
+    "ALERT_TAB_ROUTE",
     "ALLOW_PRIVILEGED_CONN_IDS_OPTION",
     "CONFIG_ERRORS_DAG_SUFFIX",
     "CONFIG_SECTION",
@@ -49,12 +51,14 @@ __all__ = [
     "EVALUATE_TASK_ID",
     "EVALUATION_XCOM_KEY",
     "HISTORY_RETENTION_OPTION",
+    "INSTANCE_KEY_PARAM",
     "INVALID_TAG",
     "PLUGIN_NAME",
     "REPORT_ERRORS_TASK_ID",
     "REQUEST_REPARSE_TASK_ID",
     "SENTINEL_OWNER",
     "SENTINEL_TAG",
+    "SILENCE_PARAM",
     "STALE_TAG",
     "STATE_DB_CONN_ID_OPTION",
     "TAG_MAX_LEN",
@@ -63,7 +67,9 @@ __all__ = [
     "WAIT_FOR_CHANGE_TASK_ID",
     "WATCH_TAG",
     "AlertDefinition",
+    "DefinitionLink",
     "alert_dag_id",
+    "alert_tab_url",
     "baseline_variable_name",
     "config_errors_dag_id",
     "config_watch_dag_id",
@@ -129,12 +135,44 @@ HISTORY_RETENTION_OPTION = "history_retention"
 DEFAULT_API_CONN_ID = "sqlsentinel_airflow_api"  # http connection of the re-parse request
 PLUGIN_NAME = "sqlsentinel"
 UI_URL_PREFIX = "/sqlsentinel"  # where the api-server mounts the UI's FastAPI app
+ALERT_TAB_ROUTE = "sqlsentinel-alert"  # plugin.py's url_route of the alert DAG's tab
+SILENCE_PARAM = "silence"  # ?silence=open: the tab opens its silence dialog (never silences)
+INSTANCE_KEY_PARAM = "instance_key"  # ... for this one instance of a keyed alert
+
+
+def alert_tab_url(
+    base_url: str, dag_id: str, *, silence: bool = False, instance_key: str | None = None
+) -> str:
+    """The alert's SQL Sentinel tab in Airflow's UI: ``{base}/dags/{dag_id}/plugin/sqlsentinel-alert``.
+
+    ``silence``: the one-click-silence link, ``?silence=open`` (and ``&instance_key=...`` for
+    one instance): the tab opens with its silence dialog open, and the user confirms; opening
+    the link changes nothing. ``base_url`` is Airflow's ``[api] base_url``; where it is not
+    set, messages leave these links out rather than show a wrong one (``core.payload``).
+    """
+    url = f"{base_url.strip().rstrip('/')}/dags/{quote(dag_id, safe='')}/plugin/{ALERT_TAB_ROUTE}"
+    if not silence:
+        return url
+    params = {SILENCE_PARAM: "open"}
+    if instance_key:
+        params[INSTANCE_KEY_PARAM] = instance_key
+    return f"{url}?{urlencode(params, quote_via=quote)}"
+
 
 # --- the alert definition ------------------------------------------------------------------
 
 DEFINITION_VERSION = 1
 _MARKER = "sqlsentinel:alert-definition"
 _EMBEDDED = re.compile(rf"\n*<!-- {re.escape(_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
+
+
+class DefinitionLink(BaseModel):
+    """One of an alert's ``links``: its title and an http(s) URL."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    title: str
+    url: str
 
 
 class AlertDefinition(BaseModel):
@@ -173,6 +211,8 @@ class AlertDefinition(BaseModel):
     source_file: str | None = None
     source_line: int | None = None
     banner: str = ""
+    runbook_url: str | None = None  # http(s), checked by the loader
+    links: tuple[DefinitionLink, ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -211,6 +251,10 @@ class AlertDefinition(BaseModel):
             facts.append(("One instance per", ", ".join(self.key_columns)))
         if self.query_file:
             facts.append(("Query file", f"`{self.query_file}`"))
+        if self.runbook_url:
+            facts.append(("Runbook", self.runbook_url))
+        if self.links:
+            facts.append(("Links", ", ".join(f"{link.title}: {link.url}" for link in self.links)))
         return tuple(facts)
 
     def to_json(self) -> str:

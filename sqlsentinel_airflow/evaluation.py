@@ -230,10 +230,12 @@ def evaluate_alert(
     clock: Callable[[], datetime] = utcnow,
     task_log_url: str | None = None,
     confirm_commit: bool = False,
+    ui_base_url: str | None = None,
 ) -> EvaluationReport:
     """Evaluate ``alert`` once. Raises StateStoreError if the state DB fails (caller retries).
 
-    ``task_log_url`` (the Airflow page of the evaluating task) goes into the event payloads.
+    ``task_log_url`` (the Airflow page of the evaluating task) goes into the event payloads,
+    with the links to the alert's tab and a silence under ``ui_base_url`` (when known).
     ``confirm_commit``: write the history rows unconfirmed and confirm them after the commit
     (for a caller that is retried when it fails: the operator).
     """
@@ -285,7 +287,7 @@ def evaluate_alert(
                     tx.save_state(decision.state)
                 ids: list[int] = []
                 for event in decision.events:
-                    ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url))
+                    ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url, ui_base_url))
                 outbox_ids[position] = ids
             entry = _history(alert, decision, obs, now, run_type, run_id, query_ms)
             if confirm_commit:
@@ -334,12 +336,19 @@ def _enqueue(
     run_id: str | None,
     now: datetime,
     task_log_url: str | None = None,
+    ui_base_url: str | None = None,
 ) -> list[int]:
     if not alert.notify:  # nobody to tell: no payload to build
         return []
     event_id = str(uuid.uuid4())
     payload = event_payload(
-        event, alert, event_id=event_id, run_id=run_id, evaluated_at=now, task_log_url=task_log_url
+        event,
+        alert,
+        event_id=event_id,
+        run_id=run_id,
+        evaluated_at=now,
+        task_log_url=task_log_url,
+        ui_base_url=ui_base_url,
     ).to_json()
     ids = []
     for index, channel in enumerate(alert.notify):

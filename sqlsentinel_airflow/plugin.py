@@ -17,7 +17,7 @@ try:  # the task SDK's class (what providers inherit from); core accepts it by n
 except ImportError:  # pragma: no cover - older Airflow 3.x
     from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef,assignment]
 
-from sqlsentinel_airflow.airflow_contract import PLUGIN_NAME
+from sqlsentinel_airflow.airflow_contract import ALERT_TAB_ROUTE, PLUGIN_NAME
 
 __all__ = ["SqlSentinelPlugin"]
 
@@ -66,7 +66,7 @@ class SqlSentinelPlugin(AirflowPlugin):
             "name": "SQL Sentinel",
             "href": _ALERT_TAB,
             "destination": "dag",
-            "url_route": "sqlsentinel-alert",
+            "url_route": ALERT_TAB_ROUTE,
             "icon": _ICON,
             "icon_dark_mode": _ICON_DARK,
         },

@@ -71,13 +71,16 @@ class RunRequest:
 
     A ``run_id`` marks an Airflow task try: Airflow may retry it, so its evaluation is
     confirmed after the commit and a retry of an evaluated run only delivers (ADR 0004,
-    item 5). ``task_log_url``: the evaluating task's page, put into the event payloads.
+    item 5). ``task_log_url``: the evaluating task's page, put into the event payloads;
+    ``ui_base_url``: Airflow's ``[api] base_url`` (None: not set), for the payloads' links to
+    the alert's tab and to a silence.
     """
 
     run_type: RunType
     run_id: str | None = None
     dry_run: bool = False
     task_log_url: str | None = None
+    ui_base_url: str | None = None
 
     @property
     def delivers(self) -> bool:
@@ -247,6 +250,7 @@ def run_alerts(
                         dry_run=request.dry_run,
                         file_silences=silences,
                         task_log_url=request.task_log_url,
+                        ui_base_url=request.ui_base_url,
                         confirm_commit=request.run_id is not None and not request.dry_run,
                     )
                 else:

@@ -226,6 +226,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _ui_base_url() -> str | None:
+    """Airflow's ``[api] base_url`` where Airflow is installed and it is set, else None."""
+    try:
+        from sqlsentinel_airflow.airflow_compat import configured_api_base_url
+
+        return configured_api_base_url()
+    except ImportError:
+        return None
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     """Send a sample message through each channel of one alert (exit 1 if one failed)."""
     from sqlsentinel_airflow.core.model import EventKind
@@ -242,7 +252,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
         raise UsageError(f"no valid alert named {args.alert!r} (alerts: {names})") from None
     if not alert.notify:
         raise UsageError(f"alert {alert.name!r} has no channels to test (add `notify:`)")
-    samples = send_samples(alert, EventKind(args.kind))
+    samples = send_samples(alert, EventKind(args.kind), ui_base_url=_ui_base_url())
     if args.format == "json":
         emit_json(
             {"alert": alert.name, "kind": args.kind, "results": [s.to_dict() for s in samples]}

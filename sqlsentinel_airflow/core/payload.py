@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from sqlsentinel_airflow.airflow_contract import alert_tab_url
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.config.models import AlertConfig, Severity
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
@@ -30,6 +31,7 @@ from sqlsentinel_airflow.core.redact import public_text
 
 __all__ = [
     "ADDED_IN_VERSION_1",
+    "ADDED_NESTED_IN_VERSION_1",
     "CONFIG_ERROR_REASON",
     "PAYLOAD_REASON_CODES",
     "PAYLOAD_VERSION",
@@ -37,6 +39,7 @@ __all__ = [
     "EventPayload",
     "PayloadAlert",
     "PayloadInstance",
+    "PayloadLink",
     "PayloadLinks",
     "WebhookBody",
     "config_error_payload",
@@ -62,6 +65,12 @@ ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test")
 """Fields added after version 1 was published: always sent, but not required by the schema
 (an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
 
+ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
+    "PayloadAlert": ("runbook_url", "links"),
+    "PayloadLinks": ("alert", "silence"),
+}
+"""The same, inside the objects (by model name): sent, but optional in the schema."""
+
 Timestamp = Annotated[
     datetime,
     PlainSerializer(rfc3339, return_type=str, when_used="json"),
@@ -80,6 +89,13 @@ class _Frozen(BaseModel):
     )
 
 
+class PayloadLink(_Frozen):
+    """One of the alert's ``links`` (alerts.yaml)."""
+
+    title: str
+    url: str = Field(description="http(s)")
+
+
 class PayloadAlert(_Frozen):
     """The alert the event is about (from alerts.yaml)."""
 
@@ -89,6 +105,12 @@ class PayloadAlert(_Frozen):
     dag_id: str
     owner: str
     tags: list[str]
+    runbook_url: str | None = Field(
+        default=None, description="its `runbook_url` (http(s)): what to do when it fires"
+    )
+    links: list[PayloadLink] = Field(
+        default_factory=list, description="its `links`, as written (title and http(s) URL)"
+    )
 
 
 class PayloadInstance(_Frozen):
@@ -102,6 +124,16 @@ class PayloadLinks(_Frozen):
     """Where to look next."""
 
     task_log: str | None = Field(description="the Airflow page of the task that sent the event")
+    alert: str | None = Field(
+        default=None,
+        description="the alert's SQL Sentinel tab in Airflow (null: Airflow's [api] base_url "
+        "is not set)",
+    )
+    silence: str | None = Field(
+        default=None,
+        description="the tab with its silence dialog open for this instance, to confirm "
+        "(opening it changes nothing); null for `resolved` events and without a base_url",
+    )
 
 
 class EventPayload(_Frozen):
@@ -157,8 +189,18 @@ def event_payload(
     run_id: str | None,
     evaluated_at: datetime,
     task_log_url: str | None = None,
+    ui_base_url: str | None = None,
 ) -> EventPayload:
-    """The payload of one event of ``alert``. ``task_log_url``: the evaluating task's page."""
+    """The payload of one event of ``alert``. ``task_log_url``: the evaluating task's page;
+    ``ui_base_url``: Airflow's ``[api] base_url``, for the links to the alert's tab and to a
+    silence (left out when None: a wrong link is worse than none)."""
+    alert_url = silence_url = None
+    if ui_base_url:
+        alert_url = alert_tab_url(ui_base_url, alert.dag_id)
+        if event.kind is not EventKind.RESOLVED:
+            silence_url = alert_tab_url(
+                ui_base_url, alert.dag_id, silence=True, instance_key=event.instance_key or None
+            )
     return EventPayload(
         event_id=event_id,
         kind=event.kind,
@@ -172,6 +214,8 @@ def event_payload(
             dag_id=alert.dag_id,
             owner=alert.owner,
             tags=list(alert.tags),
+            runbook_url=alert.runbook_url,
+            links=[PayloadLink(title=link.title, url=link.url) for link in alert.links],
         ),
         instance=PayloadInstance(key=event.instance_key, key_values=dict(event.key_values)),
         actual_value=event.actual_value,
@@ -182,7 +226,7 @@ def event_payload(
         evaluated_at=evaluated_at,
         error=event.error,
         run_id=run_id,
-        links=PayloadLinks(task_log=task_log_url),
+        links=PayloadLinks(task_log=task_log_url, alert=alert_url, silence=silence_url),
     )
 
 
@@ -250,4 +294,7 @@ def payload_schema() -> dict[str, JsonValue]:
         mode="serialization", schema_generator=_PublishedSchema
     )
     generated["required"] = [f for f in generated["required"] if f not in ADDED_IN_VERSION_1]
+    for name, added in ADDED_NESTED_IN_VERSION_1.items():
+        nested = generated["$defs"][name]
+        nested["required"] = [f for f in nested["required"] if f not in added]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **generated}

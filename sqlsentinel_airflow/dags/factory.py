@@ -35,6 +35,7 @@ from sqlsentinel_airflow.airflow_contract import (
     STALE_TAG,
     TAG_MAX_LEN,
     AlertDefinition,
+    DefinitionLink,
     alert_dag_id,
     config_errors_dag_id,
     config_watch_dag_id,
@@ -135,6 +136,11 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         source_file=alert.source_file,
         source_line=alert.source_line,
         banner=banner.text if banner is not None else "",
+        runbook_url=mask_values(alert.runbook_url, secrets) if alert.runbook_url else None,
+        links=tuple(
+            DefinitionLink(title=link.title, url=mask_values(link.url, secrets))
+            for link in alert.links
+        ),
     )
 
 

@@ -54,9 +54,13 @@ SAMPLE_ALERT = AlertConfig.model_validate(
         "schedule": "@daily",
         "key_columns": ("region",),
         "tags": ("example",),
+        "runbook_url": "https://wiki.example.com/runbooks/example",
+        "links": ({"title": "Dashboard", "url": "https://grafana.example.com/d/example"},),
     }
 )
 """The alert a template is rendered for when it is checked on its own (see template_problem)."""
+SAMPLE_UI_BASE_URL = "https://airflow.example.com"
+"""Its Airflow, so a template's links (``alert_url``, ``silence_url``) are checked too."""
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,23 @@ class SampleResult:
 
 
 def sample_payload(
-    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, now: datetime | None = None
+    alert: AlertConfig,
+    kind: EventKind = EventKind.FIRING,
+    *,
+    now: datetime | None = None,
+    ui_base_url: str | None = None,
 ) -> dict[str, JsonValue]:
-    """A made-up event payload for ``alert`` with example values, marked ``test``."""
-    return sample_event(alert, kind, now=now).to_json()
+    """A made-up event payload for ``alert`` with example values, marked ``test``; with the
+    links to the alert's tab and a silence under ``ui_base_url`` (Airflow's, when known)."""
+    return sample_event(alert, kind, now=now, ui_base_url=ui_base_url).to_json()
 
 
 def sample_event(
-    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, now: datetime | None = None
+    alert: AlertConfig,
+    kind: EventKind = EventKind.FIRING,
+    *,
+    now: datetime | None = None,
+    ui_base_url: str | None = None,
 ) -> EventPayload:
     """The typed form of :func:`sample_payload` (``EventPayload.as_test``)."""
     now = now or utcnow()
@@ -108,13 +121,22 @@ def sample_event(
         firing_since=now - timedelta(hours=1),
         error="example query error" if kind is EventKind.ERROR else None,
     )
-    payload = event_payload(event, alert, event_id=str(uuid.uuid4()), run_id=None, evaluated_at=now)
+    payload = event_payload(
+        event,
+        alert,
+        event_id=str(uuid.uuid4()),
+        run_id=None,
+        evaluated_at=now,
+        ui_base_url=ui_base_url,
+    )
     return payload.as_test()
 
 
-def send_samples(alert: AlertConfig, kind: EventKind = EventKind.FIRING) -> list[SampleResult]:
+def send_samples(
+    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, ui_base_url: str | None = None
+) -> list[SampleResult]:
     """Send one sample of ``kind`` through each channel of ``alert``; one result per channel."""
-    payload = sample_payload(alert, kind)
+    payload = sample_payload(alert, kind, ui_base_url=ui_base_url)
     results = []
     for index, config in enumerate(alert.notify):
         cid = channel_id(index, config)
@@ -165,4 +187,7 @@ def template_problem(source: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _sample_payloads() -> tuple[tuple[EventKind, dict[str, JsonValue]], ...]:
-    return tuple((kind, sample_payload(SAMPLE_ALERT, kind)) for kind in EventKind)
+    return tuple(
+        (kind, sample_payload(SAMPLE_ALERT, kind, ui_base_url=SAMPLE_UI_BASE_URL))
+        for kind in EventKind
+    )

@@ -7,7 +7,8 @@ only (the standalone tool ignored it and posted to a global URL): the same
 
 The message is Block Kit: a header with the status, the rendered text (the ``slack``
 template), fields for severity, value and threshold, the context as a small table, the
-query error, and a button to the task log. ``text`` is set too, as the notification
+query error, and buttons: the alert's runbook and links, its SQL Sentinel tab, a silence
+(the tab with the silence form open), and the task log. ``text`` is set too, as the notification
 fallback. Values are escaped (``&``, ``<``, ``>``) so they cannot become links or mentions.
 
 The URL is a secret (Slack's token is in its path): the client gets a redacting logger,
@@ -38,6 +39,9 @@ _EMOJI = {
 _SECTION_CHARS = 2900  # Slack's limit is 3000 per section text
 _HEADER_CHARS = 150
 _TIMEOUT_SECONDS = 30
+_BUTTON_CHARS = 75  # Slack's limit on a button's text
+_BUTTONS = 25  # ... and on the elements of an actions block
+_BUTTON_URL_CHARS = 3000  # ... and on a button's URL
 
 
 def _clip(text: str, limit: int) -> str:
@@ -101,16 +105,29 @@ def slack_message(
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Context*\n```{table}```"}}
         )
-    if ctx["task_log_url"]:
+    buttons = [
+        (text, url)
+        for text, url in (
+            ("Runbook", ctx["runbook_url"]),
+            *((link["title"], link["url"]) for link in ctx["links"]),
+            ("Open in SQL Sentinel", ctx["alert_url"]),
+            ("Silence…", ctx["silence_url"]),
+            ("Open task log", ctx["task_log_url"]),
+        )
+        if url and len(url) <= _BUTTON_URL_CHARS  # a longer one would refuse the message
+    ]
+    if buttons:
         blocks.append(
             {
                 "type": "actions",
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": "Open task log"},
-                        "url": ctx["task_log_url"],
+                        "text": {"type": "plain_text", "text": _clip(text, _BUTTON_CHARS)},
+                        "url": url,
+                        **({"style": "primary"} if text == "Runbook" else {}),
                     }
+                    for text, url in buttons[:_BUTTONS]
                 ],
             }
         )

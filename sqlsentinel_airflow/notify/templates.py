@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from jinja2 import Template
 from markupsafe import escape
@@ -116,6 +117,34 @@ def _show_time(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "n/a"
 
 
+def link_url(value: Any) -> str:
+    """``value`` if it is an http(s) URL, else "": a message makes a link of it, so no other
+    scheme (``javascript:``) passes, whatever a stored payload holds."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        return ""
+    return text
+
+
+def _links(alert: Mapping[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for item in alert.get("links") or ():
+        if isinstance(item, Mapping):
+            url = link_url(item.get("url"))
+            title = display(item.get("title"), 80) if item.get("title") else url
+            if url:
+                out.append({"title": title, "url": url})
+    return out
+
+
 def slack_escape(text: str) -> str:
     """Escape Slack's control characters so a value shows as text, never as a link or mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -183,6 +212,10 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "duration": duration,
         "error": display(payload.get("error"), MAX_ERROR_CHARS) if payload.get("error") else "",
         "task_log_url": str((payload.get("links") or {}).get("task_log") or ""),
+        "runbook_url": link_url(alert.get("runbook_url")),
+        "links": _links(alert),
+        "alert_url": link_url((payload.get("links") or {}).get("alert")),
+        "silence_url": link_url((payload.get("links") or {}).get("silence")),
     }
 
 
@@ -243,8 +276,12 @@ Context:
 {% for name, value in context_rows %}  {{ name }}: {{ value }}
 {% endfor %}{% if context_hidden %}  ... and {{ context_hidden }} more
 {% endif %}{% endif %}
-{% if task_log_url %}Task log: {{ task_log_url }}
-
+{% if runbook_url %}Runbook: {{ runbook_url }}
+{% endif %}{% for link in links %}{{ link.title }}: {{ link.url }}
+{% endfor %}{% if alert_url %}Open in SQL Sentinel: {{ alert_url }}
+{% endif %}{% if silence_url %}Silence (opens the silence form to confirm): {{ silence_url }}
+{% endif %}{% if task_log_url %}Task log: {{ task_log_url }}
+{% endif %}{% if runbook_url or links or alert_url or silence_url or task_log_url %}
 {% endif %}-- SQL Sentinel, event {{ event.short_id }} ({{ event.reason }})
 """
 
@@ -279,6 +316,16 @@ def _html_template(kind: str) -> str:
         '{% for name, value in context_rows %}<tr><th align="left">{{ name }}</th>'
         "<td>{{ value }}</td></tr>\n{% endfor %}</table>\n"
         "{% if context_hidden %}<p>... and {{ context_hidden }} more</p>\n{% endif %}{% endif %}"
+        '{% if runbook_url %}<p><a href="{{ runbook_url }}" style="font-weight:bold">'
+        "Open the runbook</a></p>\n{% endif %}"
+        "{% if links %}<p>{% for link in links %}"
+        '<a href="{{ link.url }}">{{ link.title }}</a>{% if not loop.last %} · {% endif %}'
+        "{% endfor %}</p>\n{% endif %}"
+        "{% if alert_url or silence_url %}<p>"
+        '{% if alert_url %}<a href="{{ alert_url }}">Open in SQL Sentinel</a>{% endif %}'
+        "{% if alert_url and silence_url %} · {% endif %}"
+        '{% if silence_url %}<a href="{{ silence_url }}">Silence…</a>'
+        " (opens the silence form to confirm){% endif %}</p>\n{% endif %}"
         '{% if task_log_url %}<p><a href="{{ task_log_url }}">Open the task log in Airflow</a>'
         "</p>\n{% endif %}"
         '<p style="color:#888;font-size:small">SQL Sentinel, event {{ event.short_id }} '

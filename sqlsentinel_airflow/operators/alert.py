@@ -89,6 +89,7 @@ class SentinelAlertOperator(BaseOperator):
     # -- Airflow hooks ---------------------------------------------------------------------
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from sqlsentinel_airflow.airflow_compat import configured_api_base_url
         from sqlsentinel_airflow.service import QueryFetcher, RunRequest, run_alert
         from sqlsentinel_airflow.store import StateDbLocator
 
@@ -99,6 +100,7 @@ class SentinelAlertOperator(BaseOperator):
             run_id=run_id,
             dry_run=_truthy(params.get(self.dry_run_param, False)),
             task_log_url=self._task_log_url(run_id),
+            ui_base_url=configured_api_base_url(),
         )
         self._queries = QueryFetcher()
         try:

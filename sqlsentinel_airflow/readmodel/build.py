@@ -220,6 +220,7 @@ class AlertFacts:
     enabled: bool | None = None
     paused: bool | None = None
     stale: bool | None = None
+    runbook_url: str | None = None
 
     @classmethod
     def of_config(cls, alert: AlertConfig) -> AlertFacts:
@@ -232,6 +233,7 @@ class AlertFacts:
             owner=alert.owner,
             tags=tuple(alert.tags),
             enabled=alert.enabled,
+            runbook_url=public_text(alert, alert.runbook_url) if alert.runbook_url else None,
         )
 
 
@@ -290,4 +292,5 @@ def alert_summary(
         spark=spark_points(spark) if spark is not None else None,
         docs=docs,
         can_edit=can_edit,
+        runbook_url=facts.runbook_url,
     )

@@ -29,6 +29,7 @@ __all__ = [
     "DocsView",
     "EvaluationView",
     "InstanceView",
+    "LinkView",
     "SilenceView",
     "SparkPoint",
     "View",
@@ -180,6 +181,14 @@ class DocsFact(View):
 
 
 @dataclass(frozen=True)
+class LinkView(View):
+    """One of the alert's ``links``."""
+
+    title: Annotated[str, "its text"]
+    url: Annotated[str, "an http(s) URL"]
+
+
+@dataclass(frozen=True)
 class DocsView(View):
     """The alert's definition as its DAG documents it, without secrets."""
 
@@ -188,6 +197,8 @@ class DocsView(View):
     query: Annotated[str | None, "the SQL"]
     channels: Annotated[tuple[str, ...], "where notifications go, one line per channel"]
     banner: Annotated[str, "the warning on a DAG that runs a stale version (or empty)"]
+    runbook_url: Annotated[str | None, "`runbook_url`: what to do when it fires (http(s))"]
+    links: Annotated[tuple[LinkView, ...], "`links`: more pages about it, as written"]
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,9 @@ class AlertSummary(View):
     ]
     docs: Annotated[DocsView | None, "its definition (the UI's alert page only)"]
     can_edit: Annotated[bool | None, "the user may silence it (the UI only)"]
+    runbook_url: Annotated[
+        str | None, "`runbook_url` (http(s); null: none, or its file is not known here)"
+    ]
 
 
 VIEWS: tuple[type[View], ...] = (
@@ -248,5 +262,6 @@ VIEWS: tuple[type[View], ...] = (
     SparkPoint,
     DocsView,
     DocsFact,
+    LinkView,
 )
 """Every view, in the order the reference page documents them."""

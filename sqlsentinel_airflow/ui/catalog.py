@@ -71,6 +71,7 @@ def _entry(dag: Any, manifests: Mapping[str, ManifestAlert]) -> AlertEntry:
         state_db=known.state_db if known is not None else None,
         file_silences=known.file_silences if known is not None else (),
         from_manifest=known is not None,
+        runbook_url=known.runbook_url if known is not None else None,
     )
 
 

@@ -27,8 +27,9 @@ from pathlib import Path
 
 from sqlsentinel_airflow.airflow_contract import read_definition, strip_definition
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.redact import public_text
 from sqlsentinel_airflow.dags.manifest import read_manifest
-from sqlsentinel_airflow.readmodel import DocsFact, DocsView
+from sqlsentinel_airflow.readmodel import DocsFact, DocsView, LinkView
 
 __all__ = ["ManifestAlert", "ManifestIndex", "alert_docs"]
 
@@ -42,13 +43,23 @@ def alert_docs(doc_md: str | None) -> DocsView:
     definition = read_definition(doc_md)
     if definition is None:
         description = strip_definition(doc_md).strip() if doc_md else ""
-        return DocsView(description=description, facts=(), query=None, channels=(), banner="")
+        return DocsView(
+            description=description,
+            facts=(),
+            query=None,
+            channels=(),
+            banner="",
+            runbook_url=None,
+            links=(),
+        )
     return DocsView(
         description=definition.description.strip(),
         facts=tuple(DocsFact(label=label, text=text) for label, text in definition.facts()),
         query=definition.query.rstrip(),
         channels=tuple(definition.channels),
         banner=definition.banner,
+        runbook_url=definition.runbook_url,
+        links=tuple(LinkView(title=link.title, url=link.url) for link in definition.links),
     )
 
 
@@ -67,6 +78,7 @@ class ManifestAlert:
     state_db: StateDbConfig | None = None
     file_silences: tuple[FileSilence, ...] = ()
     source_file: str | None = None
+    runbook_url: str | None = None
     written_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=timezone.utc))
 
 
@@ -135,6 +147,7 @@ def _manifest_alerts(path: Path) -> tuple[ManifestAlert, ...]:
             state_db=config.state_db,
             file_silences=config.silences,
             source_file=manifest.source,
+            runbook_url=public_text(alert, alert.runbook_url) if alert.runbook_url else None,
             written_at=manifest.written_at,
         )
         for alert in versions

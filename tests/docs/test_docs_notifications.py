@@ -106,6 +106,7 @@ def _clean_env(home: Path) -> dict[str, str]:
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
+        AIRFLOW__API__BASE_URL="http://localhost:8080",  # the links to the alert's tab
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env
@@ -212,6 +213,27 @@ def test_documented_connections_deliver_the_alert_to_all_three_channels(
     hook = deployment.webhook_request
     assert (hook.method, hook.path) == ("POST", webhook_channel["endpoint"])
     assert context["context"] == {"oldest_order": "2026-11-27 08:00:00"}
+
+
+def test_every_message_links_the_runbook_the_tab_and_a_silence(deployment: Deployment) -> None:
+    """ "Links in every message": the task read [api] base_url from Airflow's config."""
+    alert = yaml.safe_load(text("notif-alerts-yaml"))["alerts"][0]
+    tab = "http://localhost:8080/dags/sqlsentinel_orders_backlog/plugin/sqlsentinel-alert"
+    mail = deployment.mail.part("text/plain")
+    assert f"Runbook: {alert['runbook_url']}\n" in mail
+    assert "Orders dashboard: https://bi.example.com/d/orders\n" in mail
+    assert f"Open in SQL Sentinel: {tab}\n" in mail
+    assert f"{tab}?silence=open\n" in mail
+    assert f'<a href="{tab}?silence=open">' in deployment.mail.part("text/html")
+    (actions,) = [b for b in deployment.slack_request.json()["blocks"] if b["type"] == "actions"]
+    assert [e["text"]["text"] for e in actions["elements"]][:5] == [
+        "Runbook",
+        "Orders dashboard",
+        "Open in SQL Sentinel",
+        "Silence…",
+        "Open task log",
+    ]
+    assert _payload(deployment)["links"]["silence"] == f"{tab}?silence=open"
 
 
 # --- the payload --------------------------------------------------------------------------

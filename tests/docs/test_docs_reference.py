@@ -81,6 +81,9 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         alert["notify"] = [channel]
     elif section == "templates":
         alert["templates"] = {key: value}
+    elif section == "link":
+        link = {"title": "Dashboard", "url": "https://bi.example.com/d/1", key: value}
+        alert["links"] = [link]
     elif section == "state_db":
         doc["state_db"] = {key: value}
     elif section == "database":

@@ -62,6 +62,10 @@ alerts:
     schedule: "* * * * *"
     severity: critical
     tags: [platform]
+    runbook_url: https://wiki.example.com/runbooks/api-error-rate
+    links:
+      - {title: API dashboard, url: "https://grafana.example.com/d/api"}
+      - {title: Incident channel, url: "https://chat.example.com/c/incidents"}
     query: |
       SELECT CASE WHEN 100.0 * SUM(failed) / COUNT(*) > 5 THEN 'ALERT' ELSE 'OK' END AS status,
              ROUND(100.0 * SUM(failed) / COUNT(*), 2) AS actual_value, 5 AS threshold

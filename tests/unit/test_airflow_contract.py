@@ -172,4 +172,72 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "source_file",
         "source_line",
         "banner",
+        "runbook_url",  # a page people open, written in alerts.yaml (http(s) only)
+        "links",
     }
+
+
+def test_runbook_and_links_travel_in_the_definition_and_show_as_facts() -> None:
+    definition = _definition(
+        runbook_url="https://wiki.example.com/runbooks/orders",
+        links=[{"title": "Orders dashboard", "url": "https://grafana.example.com/d/o?x=<1>"}],
+    )
+    doc_md = embed_definition(DOC, definition)
+    assert "<1>" not in doc_md  # escaped inside the HTML comment like every other text
+    read = read_definition(doc_md)
+    assert read == definition
+    assert read is not None and read.links[0].title == "Orders dashboard"
+    facts = dict(definition.facts())
+    assert facts["Runbook"] == "https://wiki.example.com/runbooks/orders"
+    assert facts["Links"] == "Orders dashboard: https://grafana.example.com/d/o?x=<1>"
+    assert "Runbook" not in dict(_definition().facts())  # none written, no line
+
+
+def test_a_definition_written_before_runbooks_existed_reads_without_them() -> None:
+    data = json.loads(_definition().to_json())
+    del data["runbook_url"], data["links"]
+    doc_md = f"{DOC}\n<!-- sqlsentinel:alert-definition {json.dumps(data)} -->\n"
+    read = read_definition(doc_md)
+    assert read is not None and read.runbook_url is None and read.links == ()
+
+
+@pytest.mark.parametrize(
+    ("base", "kwargs", "expected"),
+    [
+        (
+            "http://localhost:8080",
+            {},
+            "http://localhost:8080/dags/sqlsentinel_orders/plugin/sqlsentinel-alert",
+        ),
+        (
+            "https://airflow.example.com/team-a/",
+            {"silence": True},
+            "https://airflow.example.com/team-a/dags/sqlsentinel_orders/plugin/"
+            "sqlsentinel-alert?silence=open",
+        ),
+        (
+            "https://airflow.example.com",
+            {"silence": True, "instance_key": '{"table_name": "customers"}'},
+            "https://airflow.example.com/dags/sqlsentinel_orders/plugin/sqlsentinel-alert"
+            "?silence=open&instance_key=%7B%22table_name%22%3A%20%22customers%22%7D",
+        ),
+        (  # the instance is for the silence link only
+            "https://airflow.example.com",
+            {"instance_key": "x"},
+            "https://airflow.example.com/dags/sqlsentinel_orders/plugin/sqlsentinel-alert",
+        ),
+    ],
+)
+def test_alert_tab_url(base: str, kwargs: dict[str, object], expected: str) -> None:
+    assert contract.alert_tab_url(base, "sqlsentinel_orders", **kwargs) == expected  # type: ignore[arg-type]
+
+
+def test_alert_tab_url_is_the_route_the_plugin_registers() -> None:
+    from sqlsentinel_airflow.plugin import SqlSentinelPlugin
+
+    routes = {view["url_route"] for view in SqlSentinelPlugin.external_views}
+    assert contract.ALERT_TAB_ROUTE in routes
+    tab = next(v for v in SqlSentinelPlugin.external_views if v["url_route"] == "sqlsentinel-alert")
+    assert tab["destination"] == "dag"
+    url = contract.alert_tab_url("http://h", "d.x/y")
+    assert url == "http://h/dags/d.x%2Fy/plugin/sqlsentinel-alert"

@@ -34,6 +34,7 @@ __all__ = [
     "check_cron",
     "check_email",
     "check_http_url",
+    "check_link_url",
     "check_plain_text",
     "check_template",
     "check_timezone",
@@ -282,6 +283,37 @@ def check_http_url(url: str) -> str:
             hint="use https://, or http:// only to localhost, 127.0.0.1 or ::1",
         )
     return url.strip()
+
+
+MAX_LINK_URL_CHARS = 2000
+
+
+def check_link_url(url: str) -> str:
+    """A link people open (``runbook_url``, ``links[].url``): ``http://`` or ``https://`` with
+    a host, one line, at most 2000 characters. Other schemes (``javascript:``, ``file:``) are
+    refused: the UI and every message make a clickable link of it."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidValue(
+            f"{text[:80]!r} is not an http(s) URL",
+            hint="write a link people can open, like https://wiki.example.com/runbooks/x",
+        )
+    if (
+        len(text) > MAX_LINK_URL_CHARS
+        or _UNPRINTABLE.search(text)
+        or any(c.isspace() for c in text)
+    ):
+        raise InvalidValue(
+            f"{text[:80]!r} is not one line of at most {MAX_LINK_URL_CHARS} characters "
+            "without spaces",
+            hint="percent-encode spaces (%20)",
+        )
+    return text
 
 
 # --- message templates ------------------------------------------------------------------

@@ -39,6 +39,7 @@ __all__ = [
     "DatabaseConfig",
     "EmailChannel",
     "FileSilence",
+    "Link",
     "MessageTemplates",
     "Severity",
     "SlackChannel",
@@ -79,6 +80,16 @@ class MessageTemplates(_Frozen):
     text: TemplateText | None = None  # email plain-text body
     html: TemplateText | None = None  # email HTML body
     slack: TemplateText | None = None  # Slack message text (mrkdwn)
+
+
+# --- links --------------------------------------------------------------------------------
+
+
+class Link(_Frozen):
+    """A link of an alert (``links:``): its text and an http(s) URL."""
+
+    title: str
+    url: str
 
 
 # --- channels ---------------------------------------------------------------------------
@@ -195,6 +206,8 @@ class AlertConfig(_Frozen):
     notify: tuple[ChannelConfig, ...] = ()
     templates: MessageTemplates = Field(default_factory=MessageTemplates)
     delivery_attempts: int = 10  # failed sends of one outbox row before it is dead-lettered
+    runbook_url: str | None = None  # http(s), checked by the loader
+    links: tuple[Link, ...] = ()
     source_file: str | None = None
     source_line: int | None = None
     source_index: int | None = None  # position in the file's `alerts` list

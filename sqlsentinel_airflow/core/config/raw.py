@@ -39,6 +39,7 @@ __all__ = [
     "RawDefaults",
     "RawEmailChannel",
     "RawFile",
+    "RawLink",
     "RawMessageTemplates",
     "RawSilence",
     "RawSlackChannel",
@@ -134,6 +135,12 @@ HttpUrl = Annotated[
     AfterValidator(checks.check_http_url),
     WithJsonSchema({"type": "string", "pattern": "^https?://"}),
 ]
+LinkUrl = Annotated[
+    str,
+    AfterValidator(checks.check_link_url),
+    WithJsonSchema({"type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "maxLength": 2000}),
+]
+"""A link people open from the UI and messages: http(s) only (never ``javascript:``)."""
 Duration = Annotated[
     timedelta,
     PlainValidator(checks.parse_positive_duration),
@@ -299,6 +306,17 @@ RawChannel = Annotated[
 
 # --- alert settings ---------------------------------------------------------------------
 
+MAX_LINKS = 10
+
+
+class RawLink(_Raw):
+    """A link shown on the alert's page and in its messages (a dashboard, a playbook)."""
+
+    title: Annotated[PlainText, Field(max_length=80)] = Field(
+        description="What the link opens, shown as its text; at most 80 characters."
+    )
+    url: LinkUrl = Field(description="An http(s) URL.")
+
 
 class RawMessageTemplates(_Raw):
     """Template overrides; a channel's own template wins over these, these over built-ins."""
@@ -307,6 +325,15 @@ class RawMessageTemplates(_Raw):
     text: TemplateText | None = Field(None, description="Email plain-text body.")
     html: TemplateText | None = Field(None, description="Email HTML body.")
     slack: TemplateText | None = Field(None, description="Slack message text.")
+
+
+def _at_most_links(links: tuple[RawLink, ...]) -> tuple[RawLink, ...]:
+    if len(links) > MAX_LINKS:
+        raise checks.InvalidValue(
+            f"{len(links)} links; at most {MAX_LINKS}",
+            hint="link the rest from the runbook page",
+        )
+    return links
 
 
 class RawAlertSettings(_Raw):
@@ -366,6 +393,17 @@ class RawAlertSettings(_Raw):
     )
     delivery_attempts: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Failed sends of one notification before it is dead-lettered (10)."
+    )
+    runbook_url: LinkUrl | None = Field(
+        None,
+        description="What to do when it fires: an http(s) link shown on its page and in every "
+        "message.",
+    )
+    links: Annotated[tuple[RawLink, ...], AfterValidator(_at_most_links)] | None = Field(
+        None,
+        json_schema_extra={"maxItems": MAX_LINKS},
+        description="More links (`{title, url}`, at most 10) shown beside the runbook; merged "
+        "with `defaults` (defaults first).",
     )
 
 

@@ -3,7 +3,7 @@
 Inheritance rules (docs/reference/alerts-yaml.md): a setting written on the alert wins
 over ``defaults``; ``tags`` are the union (defaults first, order kept, no duplicates);
 ``notify`` replaces; ``templates`` merge part by part (an alert's own ``subject`` keeps the
-default ``html``).
+default ``html``); ``links`` are the union (defaults first, one per URL).
 Settings nobody wrote take the resolved model's own defaults. This is also where checks
 that need more than one value happen: the SQL is loaded from ``query_file`` and checked in
 the dialect of the alert's connection, whose ``conn_id`` may come from ``defaults`` and whose
@@ -32,6 +32,7 @@ from sqlsentinel_airflow.core.config.models import (
     AlertConfig,
     ChannelConfig,
     EmailChannel,
+    Link,
     MessageTemplates,
     SlackChannel,
     WebhookChannel,
@@ -308,6 +309,11 @@ def _merged_settings(raw: RawAlert, defaults: RawAlertSettings | None) -> dict[s
         if source is not None:  # part by part: the alert's subject keeps the default body
             parts.update((k, getattr(source, k)) for k in source.model_fields_set)
     settings["templates"] = MessageTemplates(**parts)
+    links: dict[str, Link] = {}
+    for written in (defaults.links if defaults is not None else None, raw.links):
+        for link in written or ():
+            links.setdefault(link.url, Link(title=link.title, url=link.url))
+    settings["links"] = tuple(links.values())
     return settings
 
 

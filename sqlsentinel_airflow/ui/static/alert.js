@@ -191,6 +191,39 @@
       h("tbody", {}, rows))));
   }
 
+  // --- runbook and links (alerts.yaml `runbook_url`, `links`): buttons that open a new tab
+  function linkButtons() {
+    const docs = alert.docs || {};
+    const runbook = Sentinel.externalLink(docs.runbook_url || alert.runbook_url,
+      { class: "button primary small", "data-link": "runbook", title: docs.runbook_url || alert.runbook_url }, "Runbook ↗");
+    const more = (docs.links || []).map((l) => Sentinel.externalLink(l.url, { class: "button small", "data-link": "link", title: l.url }, `${l.title} ↗`));
+    const all = [runbook, ...more].filter(Boolean);
+    return all.length ? h("div", { class: "links", "aria-label": "Runbook and links" }, all) : null;
+  }
+
+  // --- ?silence=open[&instance_key=...]: the one-click silence of a message opens the dialog
+  // (the user confirms; opening the link changes nothing). The tab is an iframe of Airflow's
+  // page, which has the parameters; opened on its own, the tab's own URL has them.
+  let silenceAsked = false;
+  function silenceRequest() {
+    const sources = [window.location.search];
+    try { if (window.parent !== window) sources.unshift(window.parent.location.search); } catch (_) { /* not same-origin */ }
+    for (const search of sources) {
+      const q = new URLSearchParams(search);
+      if (q.get("silence") === "open") return { instanceKey: q.get("instance_key") || null };
+    }
+    return null;
+  }
+  async function openAskedSilence() {
+    if (silenceAsked) return;
+    silenceAsked = true;
+    const asked = silenceRequest();
+    if (!asked) return;
+    if (!alert.can_edit) { toast("read only: silencing needs edit access to this DAG"); return; }
+    const created = await Sentinel.silenceDialog(alert, { instanceKey: asked.instanceKey });
+    if (created) { toast(`silenced until ${fmtTime(created.ends_at)}`); await load(); }
+  }
+
   // --- page
   function header() {
     const active = alert.silences.filter((x) => x.status === "active");
@@ -204,7 +237,8 @@
           h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
         h("div", { class: "sub muted small" }, alert.description || "",
           alert.owner ? ` · owner ${alert.owner}` : "", alert.tags.length ? " · " : "",
-          alert.tags.map((t) => h("span", { class: "tag", text: t })))),
+          alert.tags.map((t) => h("span", { class: "tag", text: t }))),
+        linkButtons()),
       h("div", { class: "actions" }, action, dagLink(alert.dag_id, "Runs", "/runs")));
   }
 
@@ -245,6 +279,7 @@
         h("div", { class: "area-history" }, historyCard)),
       deliveriesSection(), instancesSection()];
     main.replaceChildren(...parts.filter(Boolean));
+    openAskedSilence();
   }
 
   async function silence() {

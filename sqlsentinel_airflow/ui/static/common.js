@@ -181,6 +181,37 @@ const Sentinel = (() => {
     } catch (_) { /* let the link work as a plain link */ }
   }
 
+  // --- links people wrote (runbook_url, links): http(s) only, opened in a new tab
+  /** The URL if it is http(s), else null: never a javascript: or data: link, whatever the API sends. */
+  function safeUrl(url) {
+    try {
+      const parsed = new URL(String(url || ""));
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (_) { return null; }
+  }
+  /** A link to a page outside Airflow, in a new tab; null when the URL is not http(s). */
+  function externalLink(url, attrs, ...children) {
+    const href = safeUrl(url);
+    if (!href) return null;
+    return h("a", { ...(attrs || {}), href, target: "_blank", rel: "noopener noreferrer", onclick: (event) => openOutside(event, href) }, ...children);
+  }
+  // Airflow's iframe is sandboxed without allow-popups, so a target=_blank link in it opens
+  // nothing: the same link is followed from Airflow's page (same origin), which may open tabs.
+  function openOutside(event, href) {
+    if (window.parent === window || event.button !== 0) return;
+    try {
+      const doc = window.parent.document;
+      const link = doc.createElement("a");
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      doc.body.append(link);
+      link.click();
+      link.remove();
+      event.preventDefault();
+    } catch (_) { /* not same-origin: the plain link is all there is */ }
+  }
+
   // --- toast
   let toastTimer = null;
   function toast(message) {
@@ -254,5 +285,6 @@ const Sentinel = (() => {
   return {
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
+    externalLink, safeUrl,
   };
 })();

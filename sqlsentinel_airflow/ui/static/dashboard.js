@@ -89,6 +89,13 @@
     return h("button", { type: "button", class: "small", "data-action": "silence", onclick: () => silence(alert) }, "Silence");
   }
 
+  /** The alert's runbook (alerts.yaml `runbook_url`), as an icon opening a new tab. */
+  function runbookIcon(alert) {
+    return Sentinel.externalLink(alert.runbook_url, { class: "runbook-icon", "data-link": "runbook", title: `Runbook: ${alert.runbook_url}`, "aria-label": `Runbook of ${alert.name}` },
+      s("svg", { viewBox: "0 0 24 24", width: 15, height: 15, "aria-hidden": "true" },
+        s("path", { d: "M2 4h6a4 4 0 0 1 4 4v13a3 3 0 0 0-3-3H2z" }), s("path", { d: "M22 4h-6a4 4 0 0 0-4 4v13a3 3 0 0 1 3-3h7z" })));
+  }
+
   function row(alert) {
     const silence = alert.silences.find((x) => x.status === "active");
     const flags = [
@@ -101,7 +108,7 @@
     return h("tr", { "data-dag-id": alert.dag_id, "data-status": alert.status },
       h("td", { "data-label": "State" }, badge(alert.status, alert.state)),
       h("td", { class: "c-name" },
-        h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags),
+        h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags), runbookIcon(alert),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,

@@ -62,8 +62,10 @@ def evaluate(
     minute: int,
     run_id: str | None = None,
     file_silences: Sequence[Silence] = (),
+    ui_base_url: str | None = None,
 ) -> EvaluationReport:
-    """One scheduled evaluation at T0 + ``minute``; a str outcome is a query error."""
+    """One scheduled evaluation at T0 + ``minute``; a str outcome is a query error.
+    ``ui_base_url``: Airflow's ``[api] base_url`` (the links to the alert's tab)."""
 
     def fetch() -> Rows:
         if isinstance(outcome, str):
@@ -79,4 +81,5 @@ def evaluate(
         file_silences=file_silences,
         clock=lambda: T0 + timedelta(minutes=minute),
         task_log_url=f"http://localhost:8080/dags/{alert.dag_id}/runs/m{minute}/tasks/evaluate",
+        ui_base_url=ui_base_url,
     )

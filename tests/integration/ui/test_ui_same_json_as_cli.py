@@ -78,6 +78,14 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
         status["never_run"],
     )
     assert (revenue["status"], revenue["state"]) == ("silenced", "firing")
+    # the runbook: in both (CLI from the file, API from the manifest); links on the tab's docs
+    assert revenue["runbook_url"] == "https://wiki.example.com/runbooks/revenue"
+    assert (freshness["runbook_url"], api[FRESHNESS]["docs"]["links"]) == (None, [])
+    revenue_docs = api[REVENUE]["docs"]
+    assert revenue_docs["runbook_url"] == revenue["runbook_url"]
+    assert revenue_docs["links"] == [
+        {"title": "Revenue dashboard", "url": "https://bi.example.com/d/revenue"}
+    ]
     assert (revenue["pending_deliveries"], revenue["dead_deliveries"]) == (1, 1)
 
     # instance

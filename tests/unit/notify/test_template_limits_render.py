@@ -140,7 +140,7 @@ def _example_templates() -> list[str]:
 
 def test_the_examples_in_dags_and_docs_render_as_before() -> None:
     examples = _example_templates()
-    assert len(examples) >= 5
+    assert len(examples) >= 4  # dags/alerts.yaml shows the default subject (a comment)
     for source in examples:
         for kind in EVENT_KINDS:
             ctx = message_context(_rich_payload(kind))
