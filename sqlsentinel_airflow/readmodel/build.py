@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
@@ -32,11 +33,16 @@ from sqlsentinel_airflow.readmodel.views import (
     DeliveryView,
     DocsView,
     EvaluationView,
+    IncidentKind,
+    IncidentView,
     InstanceView,
     SilenceView,
     SparkPoint,
 )
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+
+if TYPE_CHECKING:
+    from sqlsentinel_airflow.readmodel.incidents import IncidentSpan
 
 __all__ = [
     "AlertFacts",
@@ -44,6 +50,7 @@ __all__ = [
     "alert_summary",
     "delivery_view",
     "evaluation_view",
+    "incident_view",
     "instance_view",
     "reason_fields",
     "silence_view",
@@ -107,6 +114,81 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
         error=redact_text(entry.error),
         duration_ms=entry.duration_ms,
         events=tuple(EventKind(k) for k in entry.events),
+    )
+
+
+def incident_view(
+    alert_name: str,
+    dag_id: str | None,
+    span: IncidentSpan,
+    evaluations: Iterable[HistoryEntry],
+) -> IncidentView:
+    """An incident from where it lies (``readmodel.incidents``) and its evaluations, oldest
+    first, from the one that started it to the one that ended it (if it ended).
+
+    Notifications are the events its evaluations enqueued: for a firing incident its
+    ``firing`` and ``reminder`` events and the ``resolved`` that ended it (the ``error`` and
+    recovery ``resolved`` events of errors within it belong to the error incident); for an
+    error incident its ``error`` event and the recovery ``resolved`` that followed it.
+    """
+    end_id = span.end.id if span.end is not None else None
+    firing = span.kind is IncidentKind.FIRING
+    counted = 0
+    sent: dict[str, int] = {}
+    silenced = False
+    error: str | None = None
+    peak: HistoryEntry | None = None
+    worse: int | None = None  # +1: higher values are worse, -1: lower; None: not known yet
+    for entry in evaluations:
+        reason = entry.reason if isinstance(entry.reason, Reason) else None
+        silenced = silenced or reason is Reason.SILENCED
+        kinds = [EventKind(k) for k in entry.events]
+        if entry.id == end_id:
+            if (firing and reason is Reason.RESOLVED) or (
+                not firing and sent.get("error") and EventKind.RESOLVED in kinds
+            ):
+                sent["resolved"] = sent.get("resolved", 0) + 1
+            break
+        counted += 1
+        mine = (EventKind.FIRING, EventKind.REMINDER) if firing else (EventKind.ERROR,)
+        for kind in kinds:
+            if kind in mine:
+                sent[kind.value] = sent.get(kind.value, 0) + 1
+        if not firing:
+            error = error if error is not None else entry.error
+            continue
+        if Outcome(entry.outcome) is not Outcome.ALERT:
+            continue
+        value, threshold = _number(entry.actual_value), _number(entry.threshold)
+        if value is None:
+            peak = peak or entry
+            continue
+        if worse is None and threshold is not None:
+            worse = 1 if value >= threshold else -1
+        best = _number(peak.actual_value) if peak is not None else None
+        if best is None or (value - best) * (worse or 1) > 0:
+            peak = entry
+    started, ended = span.start.evaluated_at, span.end.evaluated_at if span.end else None
+    return IncidentView(
+        id=span.start.id,
+        alert=alert_name,
+        dag_id=dag_id,
+        instance_key=span.instance_key,
+        key_values=span.start.key_values,
+        kind=span.kind,
+        started_at=started,
+        start_run_id=span.start.run_id,
+        ended_at=ended,
+        end_run_id=span.end.run_id if span.end is not None else None,
+        ongoing=span.end is None,
+        duration_seconds=(ended - started).total_seconds() if ended is not None else None,
+        evaluations=counted,
+        peak_value=peak.actual_value if peak is not None else None,
+        peak_threshold=peak.threshold if peak is not None else None,
+        peak_at=peak.evaluated_at if peak is not None else None,
+        notifications=sent,
+        silenced=silenced,
+        error=redact_text(error),
     )
 
 

@@ -28,7 +28,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
-from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.core.model import (
+    EventKind,
+    InstanceState,
+    Outcome,
+    RunType,
+    Silence,
+    State,
+)
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import rows
@@ -40,7 +47,13 @@ from sqlsentinel_airflow.store.engine import (
     translating_errors,
 )
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    OutboxEntry,
+    OutboxStatus,
+    StateChange,
+    StateChanges,
+)
 from sqlsentinel_airflow.store.tables import history, inserted_id, outbox, silences, state
 from sqlsentinel_airflow.store.transaction import AlertTransaction, ensure_lock_row, lock_alert
 
@@ -224,6 +237,161 @@ class StateStore:
             query = query.where(history.c.instance_key == instance_key)
         with self._reading("reading history") as conn:
             return [rows.history_from_row(r) for r in conn.execute(query).mappings()]
+
+    def state_changes(
+        self,
+        alert_name: str,
+        *,
+        below_id: int | None = None,
+        above_id: int | None = None,
+        newest: int | None = None,
+        instance_key: str | None = None,
+    ) -> StateChanges:
+        """The evaluations where an instance's state changed, oldest first, among the alert's
+        rows with ``above_id < id < below_id`` (only the ``newest`` of them, when given).
+
+        The comparison runs in the database (``LAG`` over each instance's rows, read through
+        the ``(alert_name, id)`` index), so only the changes cross the wire; the first row of
+        each instance in the range is included too (it has nothing to compare with).
+        Backfill rows are left out: they re-evaluate the past without moving state (ADR 2).
+        """
+        where: list[ColumnElement[bool]] = [
+            history.c.alert_name == alert_name,
+            history.c.run_type != RunType.BACKFILL.value,
+        ]
+        if below_id is not None:
+            where.append(history.c.id < below_id)
+        if above_id is not None:
+            where.append(history.c.id > above_id)
+        if instance_key is not None:
+            where.append(history.c.instance_key == instance_key)
+        h = history.c
+        read = select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values).where(
+            *where
+        )
+        if newest is not None:
+            read = read.order_by(h.id.desc()).limit(newest)
+        scanned = read.subquery("scanned")
+        c = scanned.c
+        previous = func.lag(c.state).over(partition_by=c.instance_key, order_by=c.id)
+        lagged = select(
+            c.id,
+            c.instance_key,
+            c.evaluated_at,
+            c.run_id,
+            c.state,
+            c.key_values,
+            previous.label("previous"),
+            func.min(c.id).over().label("lowest"),
+            func.count().over().label("rows_read"),
+        ).subquery("lagged")
+        query = (
+            select(lagged)
+            .where(or_(lagged.c.previous.is_(None), lagged.c.previous != lagged.c.state))
+            .order_by(lagged.c.id)
+        )
+        with self._reading("reading state changes") as conn:
+            found = list(conn.execute(query).mappings())
+        changes = tuple(rows.state_change_from_row(r) for r in found)
+        rows_read = int(found[0]["rows_read"]) if found else 0
+        return StateChanges(
+            changes=changes,
+            lowest_id=int(found[0]["lowest"]) if found else None,
+            rows_read=rows_read,
+            reached_first_row=above_id is None and (newest is None or rows_read < newest),
+        )
+
+    def last_row_outside(
+        self, alert_name: str, instance_key: str, below_id: int, inside: Collection[State]
+    ) -> int | None:
+        """The id of the instance's last evaluation before ``below_id`` whose state is not in
+        ``inside`` (None: there is none): where a stretch of those states open at
+        ``below_id`` began at the latest. Reads backwards through the ``(alert_name, id)``
+        index, as far as the stretch goes."""
+        h = history.c
+        query = select(func.max(h.id)).where(
+            h.alert_name == alert_name,
+            h.instance_key == instance_key,
+            h.id < below_id,
+            h.run_type != RunType.BACKFILL.value,
+            h.state.not_in([s.value for s in inside]),
+        )
+        with self._reading("reading history") as conn:
+            found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def next_row_outside(
+        self, alert_name: str, instance_key: str, from_id: int, inside: Collection[State]
+    ) -> StateChange | None:
+        """The instance's first evaluation at or after ``from_id`` whose state is not in
+        ``inside`` (None: there is none yet): where a stretch open at ``from_id`` ended."""
+        h = history.c
+        query = (
+            select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values)
+            .where(
+                h.alert_name == alert_name,
+                h.instance_key == instance_key,
+                h.id >= from_id,
+                h.run_type != RunType.BACKFILL.value,
+                h.state.not_in([s.value for s in inside]),
+            )
+            .order_by(h.id)
+            .limit(1)
+        )
+        with self._reading("reading history") as conn:
+            r = conn.execute(query).mappings().first()
+        return rows.state_change_from_row(r) if r is not None else None
+
+    def evaluations_between(
+        self, alert_name: str, instance_key: str, first_id: int, last_id: int | None
+    ) -> Iterator[HistoryEntry]:
+        """One instance's evaluations with ``first_id <= id <= last_id`` (None: no end),
+        oldest first, streamed, with only what an incident needs: no ``context``,
+        ``key_values`` or ``dag_id`` (backfills left out)."""
+        h = history.c
+        query = (
+            select(
+                h.id,
+                h.alert_name,
+                h.instance_key,
+                h.evaluated_at,
+                h.run_type,
+                h.run_id,
+                h.outcome,
+                h.state,
+                h.reason,
+                h.actual_value,
+                h.threshold,
+                h.error,
+                h.events,
+            )
+            .where(
+                h.alert_name == alert_name,
+                h.instance_key == instance_key,
+                h.id >= first_id,
+                h.run_type != RunType.BACKFILL.value,
+            )
+            .order_by(h.id)
+        )
+        if last_id is not None:
+            query = query.where(h.id <= last_id)
+        with self._reading("reading history") as conn:
+            for r in conn.execution_options(yield_per=2000).execute(query).mappings():
+                yield HistoryEntry(
+                    id=r["id"],
+                    alert_name=r["alert_name"],
+                    instance_key=r["instance_key"],
+                    evaluated_at=r["evaluated_at"],
+                    run_type=RunType(r["run_type"]),
+                    run_id=r["run_id"],
+                    outcome=Outcome(r["outcome"]),
+                    state=State(r["state"]),
+                    reason=rows.reason_from_column(r["reason"]),
+                    actual_value=r["actual_value"],
+                    threshold=r["threshold"],
+                    error=r["error"],
+                    events=tuple(EventKind(k) for k in r["events"] or ()),
+                )
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:
         """Mark history rows an evaluation wrote unconfirmed as seen committed.
