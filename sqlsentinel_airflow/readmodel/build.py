@@ -118,10 +118,7 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
 
 
 def incident_view(
-    alert_name: str,
-    dag_id: str | None,
-    span: IncidentSpan,
-    evaluations: Iterable[HistoryEntry],
+    alert_name: str, span: IncidentSpan, evaluations: Iterable[HistoryEntry]
 ) -> IncidentView:
     """An incident from where it lies (``readmodel.incidents``) and its evaluations, oldest
     first, from the one that started it to the one that ended it (if it ended).
@@ -172,7 +169,7 @@ def incident_view(
     return IncidentView(
         id=span.start.id,
         alert=alert_name,
-        dag_id=dag_id,
+        dag_id=span.start.dag_id,
         instance_key=span.instance_key,
         key_values=span.start.key_values,
         kind=span.kind,

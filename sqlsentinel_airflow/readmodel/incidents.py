@@ -192,7 +192,6 @@ def _ended_after(
 def incident_views(
     store: StateStore,
     alert_name: str,
-    dag_id: str | None,
     *,
     limit: int = 50,
     before: int | None = None,
@@ -207,7 +206,6 @@ def incident_views(
     views = tuple(
         incident_view(
             alert_name,
-            dag_id,
             span,
             store.evaluations_between(
                 alert_name,

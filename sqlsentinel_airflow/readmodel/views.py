@@ -141,7 +141,7 @@ class IncidentView(View):
 
     id: Annotated[int, "the history id of the evaluation that started it (page with `before`)"]
     alert: AlertName
-    dag_id: Annotated[str | None, "the alert's DAG id"]
+    dag_id: DagId
     instance_key: InstanceKey
     key_values: Annotated[dict[str, JsonValue], "the key columns and their values ({} if none)"]
     kind: Annotated[IncidentKind, "`firing` or `error` (a query-error stretch)"]

@@ -94,6 +94,7 @@ class StateChange:
     state: State
     run_id: str | None = None
     key_values: dict[str, JsonValue] = field(default_factory=dict)
+    dag_id: str | None = None
 
 
 @dataclass(frozen=True)

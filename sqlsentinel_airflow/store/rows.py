@@ -162,7 +162,7 @@ def history_from_row(row: Row) -> HistoryEntry:
 
 def state_change_from_row(row: Row) -> StateChange:
     """A history row read for its state only (``id``, ``instance_key``, ``evaluated_at``,
-    ``run_id``, ``state``, ``key_values``)."""
+    ``run_id``, ``state``, ``key_values``, ``dag_id``)."""
     return StateChange(
         id=int(row["id"]),
         instance_key=row["instance_key"],
@@ -170,6 +170,7 @@ def state_change_from_row(row: Row) -> StateChange:
         state=State(row["state"]),
         run_id=row["run_id"],
         key_values=row["key_values"] or {},
+        dag_id=row["dag_id"],
     )
 
 

@@ -266,9 +266,9 @@ class StateStore:
         if instance_key is not None:
             where.append(history.c.instance_key == instance_key)
         h = history.c
-        read = select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values).where(
-            *where
-        )
+        read = select(
+            h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values, h.dag_id
+        ).where(*where)
         if newest is not None:
             read = read.order_by(h.id.desc()).limit(newest)
         scanned = read.subquery("scanned")
@@ -281,6 +281,7 @@ class StateStore:
             c.run_id,
             c.state,
             c.key_values,
+            c.dag_id,
             previous.label("previous"),
             func.min(c.id).over().label("lowest"),
             func.count().over().label("rows_read"),
@@ -327,7 +328,7 @@ class StateStore:
         ``inside`` (None: there is none yet): where a stretch open at ``from_id`` ended."""
         h = history.c
         query = (
-            select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values)
+            select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values, h.dag_id)
             .where(
                 h.alert_name == alert_name,
                 h.instance_key == instance_key,

@@ -71,7 +71,7 @@ def run(store: StateStore, tmp_path: Path) -> Callable[..., None]:
         for step, answer in enumerate(script, start=start):
             value = values[step - start] if values else float(step)
 
-            def fetch(answer: str = answer, value: float = value) -> _Rows:
+            def fetch(answer: str = answer, value: float = value, step: int = step) -> _Rows:
                 if answer == "E":
                     raise QueryError(f"relation missing at step {step}")
                 status = "ALERT" if answer == "A" else "OK"
@@ -90,7 +90,7 @@ def run(store: StateStore, tmp_path: Path) -> Callable[..., None]:
 
 
 def _list(store: StateStore, alert: str, **kwargs: Any) -> list[dict[str, Any]]:
-    views, _next = readmodel.incident_views(store, alert, f"dag_{alert}", **kwargs)
+    views, _next = readmodel.incident_views(store, alert, **kwargs)
     return [v.to_json() for v in views]
 
 
@@ -155,10 +155,10 @@ def test_pages_newest_first_and_an_incident_open_across_the_cursor_gets_its_end(
     store: StateStore, run: Callable[..., None]
 ) -> None:
     run("plain", "AOAOAAAAOAO")  # incidents starting at 0, 2, 4 (to 8) and 9
-    first, cursor = readmodel.incident_views(store, "plain", "dag_plain", limit=2)
+    first, cursor = readmodel.incident_views(store, "plain", limit=2)
     assert [v.start_run_id for v in first] == ["run_9", "run_4"]
     assert cursor == first[-1].id
-    second, cursor = readmodel.incident_views(store, "plain", "dag_plain", limit=2, before=cursor)
+    second, cursor = readmodel.incident_views(store, "plain", limit=2, before=cursor)
     assert [v.start_run_id for v in second] == ["run_2", "run_0"]
     # a page that ends in the middle of the incident 4-8 still shows where it ended
     inside = incidents.find_incidents(store, "plain", before=first[-1].id + 2)
@@ -200,7 +200,9 @@ def test_keyed_instances_have_their_own_incidents(
     for step, rows in enumerate(answers):
         evaluate_alert(
             config.alert("keyed"),
-            fetch=lambda rows=rows: _Rows(["table_name", "status", "actual_value", "threshold"], rows),
+            fetch=lambda rows=rows: _Rows(
+                ["table_name", "status", "actual_value", "threshold"], rows
+            ),
             store=store,
             run_type=RunType.SCHEDULED,
             run_id=f"run_{step}",
@@ -217,4 +219,4 @@ def test_keyed_instances_have_their_own_incidents(
 
 
 def test_no_history_no_incidents(store: StateStore) -> None:
-    assert readmodel.incident_views(store, "nothing", None) == ((), None)
+    assert readmodel.incident_views(store, "nothing") == ((), None)
