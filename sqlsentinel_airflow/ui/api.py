@@ -235,7 +235,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         if since is not None and since.tzinfo is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"since {since.isoformat()} has no time zone: add Z or an offset",
+                "since has no time zone: add Z or an offset (2026-12-05T08:00:00Z)",
             )
         store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
         views, next_before = (
