@@ -39,7 +39,12 @@ from sqlsentinel_airflow.readmodel.views import (
     SilenceView,
     SparkPoint,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    IncidentFigures,
+    OutboxEntry,
+    OutboxStatus,
+)
 
 if TYPE_CHECKING:
     from sqlsentinel_airflow.readmodel.incidents import IncidentSpan
@@ -117,12 +122,12 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
     )
 
 
-def incident_view(
-    alert_name: str, span: IncidentSpan, evaluations: Iterable[HistoryEntry]
-) -> IncidentView:
-    """An incident from where it lies (``readmodel.incidents``) and its evaluations, oldest
-    first, from the one that started it to the one that ended it (if it ended).
+def incident_view(alert_name: str, span: IncidentSpan, figures: IncidentFigures) -> IncidentView:
+    """An incident from where it lies (``readmodel.incidents``) and what its evaluations add
+    up to (``StateStore.incident_figures``).
 
+    The peak is the value furthest past the threshold: the highest if the first evaluation's
+    value was at or above its threshold (or either is not a number), else the lowest.
     Notifications are the events its evaluations enqueued: for a firing incident its
     ``firing`` and ``reminder`` events and the ``resolved`` that ended it (the ``error`` and
     recovery ``resolved`` events of errors within it belong to the error incident); for an
@@ -130,41 +135,28 @@ def incident_view(
     """
     end_id = span.end.id if span.end is not None else None
     firing = span.kind is IncidentKind.FIRING
-    counted = 0
     sent: dict[str, int] = {}
-    silenced = False
     error: str | None = None
-    peak: HistoryEntry | None = None
-    worse: int | None = None  # +1: higher values are worse, -1: lower; None: not known yet
-    for entry in evaluations:
-        reason = entry.reason if isinstance(entry.reason, Reason) else None
-        silenced = silenced or reason is Reason.SILENCED
+    mine = (EventKind.FIRING, EventKind.REMINDER) if firing else (EventKind.ERROR,)
+    for entry in figures.notable:
         kinds = [EventKind(k) for k in entry.events]
         if entry.id == end_id:
-            if (firing and reason is Reason.RESOLVED) or (
-                not firing and sent.get("error") and EventKind.RESOLVED in kinds
-            ):
+            recovered = not firing and sent.get("error") and EventKind.RESOLVED in kinds
+            if (firing and entry.reason is Reason.RESOLVED) or recovered:
                 sent["resolved"] = sent.get("resolved", 0) + 1
-            break
-        counted += 1
-        mine = (EventKind.FIRING, EventKind.REMINDER) if firing else (EventKind.ERROR,)
+            continue
+        if entry.id == span.start.id and not firing:
+            error = entry.error
         for kind in kinds:
             if kind in mine:
                 sent[kind.value] = sent.get(kind.value, 0) + 1
-        if not firing:
-            error = error if error is not None else entry.error
-            continue
-        if Outcome(entry.outcome) is not Outcome.ALERT:
-            continue
-        value, threshold = _number(entry.actual_value), _number(entry.threshold)
-        if value is None:
-            peak = peak or entry
-            continue
-        if worse is None and threshold is not None:
-            worse = 1 if value >= threshold else -1
-        best = _number(peak.actual_value) if peak is not None else None
-        if best is None or (value - best) * (worse or 1) > 0:
-            peak = entry
+    peak = None
+    if firing:
+        first = next((e for e in figures.notable if e.id == span.start.id), None)
+        value = _number(first.actual_value) if first is not None else None
+        threshold = _number(first.threshold) if first is not None else None
+        lower_is_worse = value is not None and threshold is not None and value < threshold
+        peak = (figures.lowest if lower_is_worse else figures.highest) or first
     started, ended = span.start.evaluated_at, span.end.evaluated_at if span.end else None
     return IncidentView(
         id=span.start.id,
@@ -179,12 +171,12 @@ def incident_view(
         end_run_id=span.end.run_id if span.end is not None else None,
         ongoing=span.end is None,
         duration_seconds=(ended - started).total_seconds() if ended is not None else None,
-        evaluations=counted,
+        evaluations=figures.evaluations,
         peak_value=peak.actual_value if peak is not None else None,
         peak_threshold=peak.threshold if peak is not None else None,
         peak_at=peak.evaluated_at if peak is not None else None,
         notifications=sent,
-        silenced=silenced,
+        silenced=figures.silenced > 0,
         error=redact_text(error),
     )
 

@@ -20,7 +20,8 @@ scan starts with the newest :data:`FIRST_SCAN` rows and grows four-fold until th
 or :data:`MAX_SCAN` rows were read. An incident still open at the oldest row read is followed
 back to where it began (``StateStore.last_row_outside``: one indexed backward read) when the
 page has room for it; one open at ``before`` (a later page) is followed forward to where it
-ended. The figures of an incident (peak, notifications) are read from its own rows only.
+ended. The figures of an incident (count, peak, notifications) are summed up in the
+database over its own rows (``StateStore.incident_figures``): a few rows reach Python.
 """
 
 from __future__ import annotations
@@ -207,11 +208,12 @@ def incident_views(
         incident_view(
             alert_name,
             span,
-            store.evaluations_between(
+            store.incident_figures(
                 alert_name,
                 span.instance_key,
                 span.start.id,
                 span.end.id if span.end is not None else None,
+                peaks=span.kind is IncidentKind.FIRING,
             ),
         )
         for span in page.spans

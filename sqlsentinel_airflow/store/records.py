@@ -16,7 +16,14 @@ from datetime import datetime
 
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason, RunType, State
 
-__all__ = ["HistoryEntry", "OutboxEntry", "OutboxStatus", "StateChange", "StateChanges"]
+__all__ = [
+    "HistoryEntry",
+    "IncidentFigures",
+    "OutboxEntry",
+    "OutboxStatus",
+    "StateChange",
+    "StateChanges",
+]
 
 
 class OutboxStatus(str, enum.Enum):
@@ -106,3 +113,17 @@ class StateChanges:
     lowest_id: int | None
     rows_read: int
     reached_first_row: bool
+
+
+@dataclass(frozen=True)
+class IncidentFigures:
+    """One incident's evaluations summed up in the database (``StateStore.incident_figures``):
+    how many before its end, how many a silence muted, the rows that matter one by one (its
+    first, those that enqueued events, the one that ended it) and its ALERT evaluations with
+    the highest and the lowest numeric value."""
+
+    evaluations: int
+    silenced: int
+    notable: tuple[HistoryEntry, ...]
+    highest: HistoryEntry | None = None
+    lowest: HistoryEntry | None = None

@@ -9,7 +9,7 @@ import pytest
 from sqlsentinel_airflow.core.model import EventKind, Outcome, Reason, State
 from sqlsentinel_airflow.readmodel import IncidentKind, incident_view
 from sqlsentinel_airflow.readmodel.incidents import IncidentSpan, fold_changes
-from sqlsentinel_airflow.store.records import HistoryEntry, StateChange
+from sqlsentinel_airflow.store.records import HistoryEntry, IncidentFigures, StateChange
 
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
 LETTERS = {"o": State.OK, "p": State.PENDING, "f": State.FIRING, "e": State.ERROR}
@@ -100,35 +100,48 @@ def _span(kind: IncidentKind, start: int, end: int | None) -> IncidentSpan:
 
 
 def test_the_peak_is_the_value_furthest_past_the_threshold_in_its_direction() -> None:
-    alert, ok = Outcome.ALERT, Outcome.OK
-    rising = [_row(1, alert, 12), _row(2, alert, 30), _row(3, ok, 40), _row(4, alert, 20)]
-    view = incident_view("a", _span(IncidentKind.FIRING, 1, None), rising)
-    assert (view.peak_value, view.peak_threshold, view.peak_at) == (30, 10, rising[1].evaluated_at)
-    falling = [_row(1, alert, 8), _row(2, alert, "2.5"), _row(3, alert, 5)]
-    view = incident_view("a", _span(IncidentKind.FIRING, 1, None), falling)
-    assert view.peak_value == "2.5"  # a decimal kept as text is a number all the same
-    assert (view.evaluations, view.ongoing, view.duration_seconds) == (3, True, None)
-    text = [_row(1, alert, "late"), _row(2, alert, None)]
-    assert incident_view("a", _span(IncidentKind.FIRING, 1, None), text).peak_value == "late"
+    alert = Outcome.ALERT
+    high, low = _row(5, alert, 30), _row(6, alert, 2)
+    span = _span(IncidentKind.FIRING, 1, None)
+    rising = IncidentFigures(4, 0, (_row(1, alert, 12),), highest=high, lowest=low)
+    view = incident_view("a", span, rising)
+    assert (view.peak_value, view.peak_threshold, view.peak_at) == (30, 10, high.evaluated_at)
+    falling = IncidentFigures(4, 0, (_row(1, alert, "8"),), highest=high, lowest=low)
+    assert incident_view("a", span, falling).peak_value == 2  # a decimal kept as text: a number
+    text = IncidentFigures(2, 0, (_row(1, alert, "late"),))
+    view = incident_view("a", span, text)
+    assert (view.peak_value, view.evaluations, view.ongoing, view.duration_seconds) == (
+        "late",
+        2,
+        True,
+        None,
+    )
 
 
 def test_notifications_belong_to_the_incident_they_were_sent_for() -> None:
     alert, ok = Outcome.ALERT, Outcome.OK
-    firing = [
+    rows = [
         _row(1, alert, 12, events=(EventKind.FIRING,), reason=Reason.FIRST_FIRING),
         _row(2, Outcome.ERROR, None, events=(EventKind.ERROR,), error="boom"),
         # the recovery from the error and a reminder in one evaluation
         _row(3, alert, 13, events=(EventKind.RESOLVED, EventKind.REMINDER), reason=Reason.SILENCED),
         _row(4, ok, 3, events=(EventKind.RESOLVED,), reason=Reason.RESOLVED),
     ]
-    view = incident_view("a", _span(IncidentKind.FIRING, 1, 4), firing)
+    view = incident_view("a", _span(IncidentKind.FIRING, 1, 4), IncidentFigures(3, 1, tuple(rows)))
     assert view.notifications == {"firing": 1, "reminder": 1, "resolved": 1}
     assert (view.evaluations, view.silenced, view.error) == (3, True, None)
     assert view.duration_seconds == 180.0
-    error = incident_view("a", _span(IncidentKind.ERROR, 2, 3), firing[1:3])
+    error = incident_view(
+        "a", _span(IncidentKind.ERROR, 2, 3), IncidentFigures(1, 0, tuple(rows[1:3]))
+    )
     assert error.notifications == {"error": 1, "resolved": 1}
-    assert (error.error, error.peak_value, error.evaluations) == ("boom", None, 1)
+    assert (error.error, error.peak_value, error.evaluations, error.silenced) == (
+        "boom",
+        None,
+        1,
+        False,
+    )
     # an incident that ended quietly (resolved under a silence) says so
-    quiet = [_row(1, alert, 12), _row(2, ok, 3, reason=Reason.SILENCED)]
-    view = incident_view("a", _span(IncidentKind.FIRING, 1, 2), quiet)
+    quiet = (_row(1, alert, 12), _row(2, ok, 3, reason=Reason.SILENCED))
+    view = incident_view("a", _span(IncidentKind.FIRING, 1, 2), IncidentFigures(1, 1, quiet))
     assert (view.notifications, view.silenced) == ({}, True)
