@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
         now = T0 + timedelta(minutes=YEAR)
 
         _timed("daily: first page (50)", store, "daily")
+        _timed("daily: the UI's first page (20)", store, "daily", limit=20)
         _timed("daily: --since 30d", store, "daily", since=now - timedelta(days=30))
         _timed("daily: 500 (the whole year)", store, "daily", limit=500)
         _timed("quiet: first page (nothing in a year)", store, "quiet")

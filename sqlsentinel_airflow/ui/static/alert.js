@@ -162,7 +162,7 @@
         i.peak_threshold !== null && i.peak_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.peak_threshold)}` }) : "");
     return h("tr", { "data-incident-id": i.id, "data-kind": i.kind, "data-ongoing": String(i.ongoing) },
       h("td", { class: "nowrap" }, h("span", { class: `outcome-${i.kind === "firing" ? "alert" : "error"}`, text: i.kind === "firing" ? "FIRING" : "QUERY ERROR" })),
-      keyed ? h("td", { text: instanceLabel(i) }) : null,
+      keyed ? h("td", { text: i.instance_key ? instanceLabel(i) : "(the whole alert)" }) : null,  // query errors
       h("td", {}, absTime(i.started_at)),
       h("td", {}, i.ongoing ? h("strong", { text: "ongoing" }) : absTime(i.ended_at)),
       h("td", { class: "nowrap", text: duration }),
