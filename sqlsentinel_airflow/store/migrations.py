@@ -48,8 +48,8 @@ from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_er
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import (
     NAME_LENGTH,
-    TABLE_PREFIX,
     LongText,
+    TABLE_PREFIX,
     UtcDateTime,
     schema_version,
 )
