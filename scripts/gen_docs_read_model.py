@@ -43,6 +43,10 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`sqlsentinel history`: `history[]`",
         "`GET /alerts/{dag_id}/history`: `entries[]`",
     ),
+    readmodel.IncidentView: (
+        "`sqlsentinel incidents --alert NAME`: `incidents[]`",
+        "`GET /alerts/{dag_id}/incidents`: `incidents[]` (and `next_before`)",
+    ),
     readmodel.DeliveryView: (
         "`sqlsentinel outbox`: `outbox[]`; `sqlsentinel status FILE`: `alerts[].deliveries[]`",
         "`GET /alerts/{dag_id}`: `alert.deliveries[]`",

@@ -19,6 +19,7 @@ from sqlsentinel_airflow.cli.output import (
     Progress,
     emit_json,
     format_table,
+    human_duration,
     human_time,
     out,
     short,
@@ -405,6 +406,77 @@ def cmd_history(args: argparse.Namespace) -> int:
     ]
     headers = ["time", "alert", "instance", "outcome", "state", "value", "threshold", "events"]
     out(format_table([*headers, "reason / error"], rows))
+    return EXIT_OK
+
+
+def _instance_arg(text: str) -> str:
+    """``--instance``: an instance key as stored (``{"table_name":"orders"}``), or its key
+    columns as ``name=value[,name=value]`` (the UI's label), in the order of ``key_columns``."""
+    if text.startswith("{") or "=" not in text:
+        return text
+    from sqlsentinel_airflow.core.result import instance_key
+
+    values: dict[str, Any] = {}
+    for part in text.split(","):
+        name, sep, raw = part.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(
+                f"--instance {text!r}: write name=value pairs separated by commas "
+                '(table_name=orders) or the instance key as stored ({"table_name":"orders"})'
+            )
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        values[name.strip()] = value if isinstance(value, int | float) else raw
+    return instance_key(list(values), values)
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    """An alert's incidents as ``readmodel.IncidentView``: the objects the UI's API returns."""
+    from sqlsentinel_airflow.readmodel import incident_views
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    since = None
+    if args.since is not None:
+        try:
+            age = parse_duration(args.since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from exc
+        if age.total_seconds() <= 0:
+            raise UsageError("--since must be longer than 0s (e.g. 30d)")
+        since = utcnow() - age
+    instance = _instance_arg(args.instance) if args.instance is not None else None
+    store = open_store(None, args.state_db)
+    try:
+        views, _next = incident_views(
+            store, args.alert, limit=args.limit, instance_key=instance, since=since
+        )
+    finally:
+        store.dispose()
+    if args.format == "json":
+        emit_json({"incidents": [v.to_json() for v in views]})
+        return EXIT_OK
+    rows = [
+        [
+            v.kind.value,
+            v.instance_key or "-",
+            human_time(v.started_at),
+            human_time(v.ended_at) if v.ended_at is not None else "ongoing",
+            human_duration(v.duration_seconds) if v.duration_seconds is not None else "-",
+            v.evaluations,
+            f"{short(v.peak_value, 20)} vs {short(v.peak_threshold, 20)}"
+            if v.peak_at is not None
+            else "-",
+            ", ".join(f"{n} {kind}" for kind, n in v.notifications.items()) or "-",
+            "yes" if v.silenced else "-",
+            v.error,
+        ]
+        for v in views
+    ]
+    headers = ["kind", "instance", "started", "ended", "duration", "evaluations", "peak"]
+    out(format_table([*headers, "notifications", "silenced", "error"], rows))
     return EXIT_OK
 
 

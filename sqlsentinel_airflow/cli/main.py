@@ -87,6 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_db(p)
     _add_format(p)
 
+    p = sub.add_parser(
+        "incidents", help="an alert's incidents (stretches of firing or query errors), newest first"
+    )
+    p.add_argument("--alert", required=True, metavar="NAME")
+    p.add_argument(
+        "--instance", metavar="KEY", help='one instance: its key ("orders" or its JSON key)'
+    )
+    p.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="only incidents going on in the last DURATION (e.g. 30d)",
+    )
+    p.add_argument("--limit", type=int, default=50)
+    _add_state_db(p)
+    _add_format(p)
+
     p = sub.add_parser("silence", help="suppress notifications for alerts matching a name or glob")
     p.add_argument("match", metavar="NAME_OR_GLOB")
     window = p.add_mutually_exclusive_group(required=True)

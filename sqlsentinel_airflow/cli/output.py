@@ -8,7 +8,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-__all__ = ["Progress", "emit_json", "format_table", "human_time", "out", "short", "use_stdout"]
+__all__ = [
+    "Progress",
+    "emit_json",
+    "format_table",
+    "human_duration",
+    "human_time",
+    "out",
+    "short",
+    "use_stdout",
+]
 
 # The stream results go to. ``main`` keeps the real stdout here and sends everything else
 # printed to stdout (Airflow's and the providers' log lines) to stderr, so that
@@ -42,6 +51,18 @@ def human_time(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def human_duration(seconds: float) -> str:
+    """``3d 4h``, ``2h 5m``, ``7m 30s``, ``45s``: the two largest units."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    while len(parts) > 1 and parts[0][0] == 0:
+        parts.pop(0)
+    return " ".join(f"{n}{unit}" for n, unit in parts[:2])
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -16,7 +16,8 @@ Facts only Airflow knows (paused, stale, the DAG's docs, who may edit) and the r
 are optional inputs of :func:`alert_summary`: null in the JSON of a caller that does not know
 them (the CLI). Nothing here imports Airflow.
 
-Modules: ``views`` (the types and their JSON), ``build`` (the views from store records).
+Modules: ``views`` (the types and their JSON), ``build`` (the views from store records),
+``incidents`` (an alert's incidents, found from its history's state changes).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlsentinel_airflow.readmodel.build import (
     alert_summary,
     delivery_view,
     evaluation_view,
+    incident_view,
     instance_view,
     reason_fields,
     silence_view,
@@ -34,6 +36,7 @@ from sqlsentinel_airflow.readmodel.build import (
     spark_points,
     worst_instance,
 )
+from sqlsentinel_airflow.readmodel.incidents import incident_views
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
     INSTANCES_IN_LIST,
@@ -46,6 +49,8 @@ from sqlsentinel_airflow.readmodel.views import (
     DocsFact,
     DocsView,
     EvaluationView,
+    IncidentKind,
+    IncidentView,
     InstanceView,
     LinkView,
     SilenceView,
@@ -66,6 +71,8 @@ __all__ = [
     "DocsFact",
     "DocsView",
     "EvaluationView",
+    "IncidentKind",
+    "IncidentView",
     "InstanceView",
     "LinkView",
     "SilenceView",
@@ -75,6 +82,8 @@ __all__ = [
     "alert_summary",
     "delivery_view",
     "evaluation_view",
+    "incident_view",
+    "incident_views",
     "instance_view",
     "reason_fields",
     "silence_view",

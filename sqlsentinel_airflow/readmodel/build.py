@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
@@ -32,11 +33,21 @@ from sqlsentinel_airflow.readmodel.views import (
     DeliveryView,
     DocsView,
     EvaluationView,
+    IncidentKind,
+    IncidentView,
     InstanceView,
     SilenceView,
     SparkPoint,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    IncidentFigures,
+    OutboxEntry,
+    OutboxStatus,
+)
+
+if TYPE_CHECKING:
+    from sqlsentinel_airflow.readmodel.incidents import IncidentSpan
 
 __all__ = [
     "AlertFacts",
@@ -44,6 +55,7 @@ __all__ = [
     "alert_summary",
     "delivery_view",
     "evaluation_view",
+    "incident_view",
     "instance_view",
     "reason_fields",
     "silence_view",
@@ -107,6 +119,65 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
         error=redact_text(entry.error),
         duration_ms=entry.duration_ms,
         events=tuple(EventKind(k) for k in entry.events),
+    )
+
+
+def incident_view(alert_name: str, span: IncidentSpan, figures: IncidentFigures) -> IncidentView:
+    """An incident from where it lies (``readmodel.incidents``) and what its evaluations add
+    up to (``StateStore.incident_figures``).
+
+    The peak is the value furthest past the threshold: the highest if the first evaluation's
+    value was at or above its threshold (or either is not a number), else the lowest.
+    Notifications are the events its evaluations enqueued: for a firing incident its
+    ``firing`` and ``reminder`` events and the ``resolved`` that ended it (the ``error`` and
+    recovery ``resolved`` events of errors within it belong to the error incident); for an
+    error incident its ``error`` event and the recovery ``resolved`` that followed it.
+    """
+    end_id = span.end.id if span.end is not None else None
+    firing = span.kind is IncidentKind.FIRING
+    sent: dict[str, int] = {}
+    error: str | None = None
+    mine = (EventKind.FIRING, EventKind.REMINDER) if firing else (EventKind.ERROR,)
+    for entry in figures.notable:
+        kinds = [EventKind(k) for k in entry.events]
+        if entry.id == end_id:
+            recovered = not firing and sent.get("error") and EventKind.RESOLVED in kinds
+            if (firing and entry.reason is Reason.RESOLVED) or recovered:
+                sent["resolved"] = sent.get("resolved", 0) + 1
+            continue
+        if entry.id == span.start.id and not firing:
+            error = entry.error
+        for kind in kinds:
+            if kind in mine:
+                sent[kind.value] = sent.get(kind.value, 0) + 1
+    peak = None
+    if firing:
+        first = next((e for e in figures.notable if e.id == span.start.id), None)
+        value = _number(first.actual_value) if first is not None else None
+        threshold = _number(first.threshold) if first is not None else None
+        lower_is_worse = value is not None and threshold is not None and value < threshold
+        peak = (figures.lowest if lower_is_worse else figures.highest) or first
+    started, ended = span.start.evaluated_at, span.end.evaluated_at if span.end else None
+    return IncidentView(
+        id=span.start.id,
+        alert=alert_name,
+        dag_id=span.start.dag_id,
+        instance_key=span.instance_key,
+        key_values=span.start.key_values,
+        kind=span.kind,
+        started_at=started,
+        start_run_id=span.start.run_id,
+        ended_at=ended,
+        end_run_id=span.end.run_id if span.end is not None else None,
+        ongoing=span.end is None,
+        duration_seconds=(ended - started).total_seconds() if ended is not None else None,
+        evaluations=figures.evaluations,
+        peak_value=peak.actual_value if peak is not None else None,
+        peak_threshold=peak.threshold if peak is not None else None,
+        peak_at=peak.evaluated_at if peak is not None else None,
+        notifications=sent,
+        silenced=figures.silenced > 0,
+        error=redact_text(error),
     )
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "DocsFact",
     "DocsView",
     "EvaluationView",
+    "IncidentKind",
+    "IncidentView",
     "InstanceView",
     "LinkView",
     "SilenceView",
@@ -50,6 +52,13 @@ class AlertStatus(str, enum.Enum):
     PENDING = "pending"
     OK = "ok"
     UNKNOWN = "unknown"  # never evaluated
+
+
+class IncidentKind(str, enum.Enum):
+    """What an incident is a stretch of."""
+
+    FIRING = "firing"  # the instance was FIRING (query errors in between do not end it)
+    ERROR = "error"  # the query failed (or broke the contract) evaluation after evaluation
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,38 @@ class EvaluationView(View):
     error: Annotated[str | None, "the query error (redacted)"]
     duration_ms: Annotated[int | None, "how long the query took"]
     events: Annotated[tuple[EventKind, ...], "the notifications it enqueued"]
+
+
+@dataclass(frozen=True)
+class IncidentView(View):
+    """One incident of one instance: a stretch of FIRING, or of query errors, from the
+    evaluation that entered it to the one that left it (docs/ui.md, "Incidents")."""
+
+    id: Annotated[int, "the history id of the evaluation that started it (page with `before`)"]
+    alert: AlertName
+    dag_id: DagId
+    instance_key: InstanceKey
+    key_values: Annotated[dict[str, JsonValue], "the key columns and their values ({} if none)"]
+    kind: Annotated[IncidentKind, "`firing` or `error` (a query-error stretch)"]
+    started_at: Annotated[datetime, "the evaluation that entered it"]
+    start_run_id: Annotated[str | None, "that evaluation's run"]
+    ended_at: Annotated[datetime | None, "the evaluation that left it (null: ongoing)"]
+    end_run_id: Annotated[str | None, "that evaluation's run"]
+    ongoing: Annotated[bool, "not left yet"]
+    duration_seconds: Annotated[float | None, "from start to end (null while ongoing)"]
+    evaluations: Annotated[int, "evaluations during it (the one that left it not counted)"]
+    peak_value: Annotated[
+        JsonValue,
+        "the `actual_value` furthest past its threshold among its ALERT evaluations "
+        "(the largest when there is no numeric threshold; null for `error`)",
+    ]
+    peak_threshold: Annotated[JsonValue, "the `threshold` at the peak"]
+    peak_at: Annotated[datetime | None, "when the peak was evaluated"]
+    notifications: Annotated[
+        dict[str, int], "notifications enqueued for it, by event (`firing`, `reminder`, ...)"
+    ]
+    silenced: Annotated[bool, "a silence muted a notification during it"]
+    error: Annotated[str | None, "the query error it began with (`error` only; redacted)"]
 
 
 @dataclass(frozen=True)
@@ -257,6 +298,7 @@ VIEWS: tuple[type[View], ...] = (
     AlertSummary,
     InstanceView,
     EvaluationView,
+    IncidentView,
     DeliveryView,
     SilenceView,
     SparkPoint,

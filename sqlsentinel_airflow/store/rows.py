@@ -20,7 +20,7 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, StateChange
 
 __all__ = [
     "history_from_row",
@@ -32,6 +32,7 @@ __all__ = [
     "reason_to_column",
     "silence_from_row",
     "silence_to_row",
+    "state_change_from_row",
     "state_from_row",
     "state_to_row",
 ]
@@ -156,6 +157,20 @@ def history_from_row(row: Row) -> HistoryEntry:
         events=tuple(EventKind(k) for k in row["events"] or ()),
         dag_id=row["dag_id"],
         commit_confirmed=None if row["commit_confirmed"] is None else bool(row["commit_confirmed"]),
+    )
+
+
+def state_change_from_row(row: Row) -> StateChange:
+    """A history row read for its state only (``id``, ``instance_key``, ``evaluated_at``,
+    ``run_id``, ``state``, ``key_values``, ``dag_id``)."""
+    return StateChange(
+        id=int(row["id"]),
+        instance_key=row["instance_key"],
+        evaluated_at=row["evaluated_at"],
+        state=State(row["state"]),
+        run_id=row["run_id"],
+        key_values=row["key_values"] or {},
+        dag_id=row["dag_id"],
     )
 
 

@@ -11,6 +11,8 @@ reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JS
 GET  /alerts                                 every alert the user may read, with its state
 GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries
 GET  /alerts/{dag_id}/history                its evaluations, newest first, paged by before_id
+GET  /alerts/{dag_id}/incidents              its incidents (firing / query-error stretches),
+                                             newest first, paged by before (an incident's id)
 POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "until": ISO,
                                              "reason": "..."}; the author is the user
 POST /alerts/{dag_id}/silences/{id}/end      end a silence early
@@ -218,6 +220,40 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             "dag_id": dag_id,
             "entries": [readmodel.evaluation_view(r).to_json() for r in rows],
             "next_before_id": next_before,
+        }
+
+    @router.get("/alerts/{dag_id}/incidents", dependencies=can_read)
+    def get_incidents(
+        dag_id: str,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        before: Annotated[int | None, Query(ge=1)] = None,
+        instance_key: str | None = None,
+        since: datetime | None = None,
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        if since is not None and since.tzinfo is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "since has no time zone: add Z or an offset (2026-12-05T08:00:00Z)",
+            )
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        views, next_before = (
+            readmodel.incident_views(
+                store,
+                entry.name,
+                limit=limit,
+                before=before,
+                instance_key=instance_key,
+                since=since,
+            )
+            if store
+            else ((), None)
+        )
+        return {
+            "dag_id": dag_id,
+            "incidents": [v.to_json() for v in views],
+            "next_before": next_before,
         }
 
     @router.post(

@@ -92,6 +92,12 @@ alerts:
     schedule: "0 8 * * 1-5"
     severity: info
     query: SELECT 'OK' AS status, 12 AS actual_value, 5 AS threshold
+  - name: export_backlog
+    description: The nightly export left more than 1,000 rows behind.
+    schedule: "0 * * * *"
+    notify_on_error: 1
+    renotify_after: 10m
+    query: SELECT 'OK' AS status, 12 AS actual_value, 1000 AS threshold
 """
 
 
@@ -158,7 +164,42 @@ def seed(alerts_file: Path, state_url: str) -> None:
             ["status", "actual_value", "threshold"],
             [["ALERT", 28 + step * 3, 25]],
         )
+    # export_backlog: fired, muted by a silence for one evaluation (long over), announced again
+    # and resolved; then its query failed twice
+    from sqlsentinel_airflow.core.model import Silence
+
+    store.add_silence(
+        Silence(
+            match="export_backlog",
+            starts_at=start + timedelta(minutes=11),
+            ends_at=start + timedelta(minutes=13),
+            reason="export rerun",
+            author="ops",
+            created_at=start,
+            source="cli",
+        )
+    )
+    backlog = [900, 1400, 2600, 1900, 800, None, None, 300]
+    for step, rows in enumerate(backlog):
+        if rows is None:
+            evaluate_alert(
+                config.alert("export_backlog"),
+                fetch=_failing,
+                store=store,
+                run_type=RunType.SCHEDULED,
+                run_id=f"scheduled__export_backlog_{step}",
+                clock=lambda step=step: start + timedelta(minutes=6 * step),
+            )
+            continue
+        status = "ALERT" if rows > 1000 else "OK"
+        run("export_backlog", step, ["status", "actual_value", "threshold"], [[status, rows, 1000]])
     store.dispose()
+
+
+def _failing() -> Any:
+    from sqlsentinel_airflow.errors import QueryError
+
+    raise QueryError('relation "export_queue" does not exist')
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:

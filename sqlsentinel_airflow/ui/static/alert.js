@@ -1,5 +1,5 @@
-/* The "SQL Sentinel" tab of an alert DAG: state, history chart and table, silences, SQL and
-   channels (no secrets: the API sends what the DAG's docs show). ?dag_id=<the DAG>. */
+/* The "SQL Sentinel" tab of an alert DAG: state, incidents, history chart and table, silences,
+   SQL and channels (no secrets: the API sends what the DAG's docs show). ?dag_id=<the DAG>. */
 "use strict";
 
 (() => {
@@ -139,6 +139,69 @@
     return section("History", "history", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
 
+  // --- incidents: stretches of firing or of query errors, newest first, paged with before
+  const INCIDENTS_PAGE = 20;
+  function fmtDuration(seconds) {
+    const units = [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]];
+    let rest = Math.max(0, Math.round(seconds));
+    const parts = [];
+    for (const [unit, size] of units) {
+      if (rest >= size || (unit === "s" && !parts.length)) { parts.push(`${Math.floor(rest / size)}${unit}`); rest %= size; }
+      if (parts.length === 2) break;
+    }
+    return parts.join(" ");
+  }
+  const absTime = (iso) => h("span", { class: "nowrap", title: fmtAgo(iso), text: fmtTime(iso) });
+
+  function incidentRow(i, keyed) {
+    const sent = Object.entries(i.notifications).map(([kind, n]) => `${n} ${kind}`).join(", ");
+    const duration = i.ongoing ? `${fmtDuration((Date.now() - new Date(i.started_at).getTime()) / 1000)} so far` : fmtDuration(i.duration_seconds);
+    const error = i.error || "query error";
+    const peak = i.kind === "error" ? h("span", { class: "small", title: error, text: error.length > 48 ? `${error.slice(0, 47)}…` : error })
+      : h("span", { title: i.peak_at ? `at ${fmtTime(i.peak_at)}` : "" }, fmtValue(i.peak_value),
+        i.peak_threshold !== null && i.peak_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.peak_threshold)}` }) : "");
+    return h("tr", { "data-incident-id": i.id, "data-kind": i.kind, "data-ongoing": String(i.ongoing) },
+      h("td", { class: "nowrap" }, h("span", { class: `outcome-${i.kind === "firing" ? "alert" : "error"}`, text: i.kind === "firing" ? "FIRING" : "QUERY ERROR" })),
+      keyed ? h("td", { text: i.instance_key ? instanceLabel(i) : "(the whole alert)" }) : null,  // query errors
+      h("td", {}, absTime(i.started_at)),
+      h("td", {}, i.ongoing ? h("strong", { text: "ongoing" }) : absTime(i.ended_at)),
+      h("td", { class: "nowrap", text: duration }),
+      h("td", { class: "num", title: "evaluations during the incident", text: String(i.evaluations) }),
+      h("td", {}, peak),
+      h("td", { class: "small" }, sent || "none",
+        i.silenced ? h("div", { class: "muted", "data-silenced": "true", text: "a silence muted some" }) : null));
+  }
+
+  function incidentsSection() {
+    const table = h("table", { class: "rows" });
+    const more = h("button", { type: "button", class: "small hidden", text: "Load older" });
+    const keyed = alert.instance_count > 1 || alert.instances.some((i) => i.instance_key);
+    let found = [], cursor = null;
+    const render = () => {
+      const heads = ["Kind", keyed ? "Instance" : null, "Started", "Ended", "Duration", "Evals", "Peak / threshold", "Notifications"].filter(Boolean);
+      table.replaceChildren(h("thead", {}, h("tr", {}, heads.map((t) => h("th", { text: t })))),
+        h("tbody", {}, found.length ? found.map((i) => incidentRow(i, keyed))
+          : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No incidents: it has not fired, nor has its query failed." }))));
+      more.classList.toggle("hidden", cursor === null);
+    };
+    const page = async () => {
+      more.disabled = true;
+      try {
+        const q = new URLSearchParams({ limit: String(INCIDENTS_PAGE) });
+        if (cursor !== null) q.set("before", String(cursor));
+        const data = await api(`alerts/${encodeURIComponent(dagId)}/incidents?${q}`);
+        found = found.concat(data.incidents);
+        cursor = data.next_before;
+        render();
+      } catch (err) { table.replaceChildren(h("tbody", {}, h("tr", {}, h("td", { class: "form-error", text: err.message })))); }
+      more.disabled = false;
+    };
+    more.addEventListener("click", page);
+    table.append(h("tbody", {}, h("tr", {}, h("td", { class: "muted small", text: "Loading…" }))));
+    page();
+    return section("Incidents", "incidents", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
+  }
+
   // --- silences, definition, deliveries, instances
   function silencesSection() {
     const items = alert.silences.map((x) => h("li", { "data-silence-id": x.id ?? "" },
@@ -273,6 +336,7 @@
         stat(alert.status === "firing" || alert.state === "firing" ? "Firing since" : "In this state since", alert.since ? timeEl(alert.firing_since || alert.since) : "–"),
         stat("Last evaluation", timeEl(alert.last_evaluated_at)),
         stat("Notifications", ...deliveries)),
+      incidentsSection(),
       h("div", { class: "two-col" },
         h("div", { class: "area-chart" }, chartCard),
         h("div", { class: "area-side" }, silencesSection(), definitionSection()),

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import PREFIX, SLACK_SECRET, T0, UiServer
+from ui_support import PREFIX, SLACK_SECRET, T0, Rows, UiServer
+
+from sqlsentinel_airflow.core.config import load_config
+from sqlsentinel_airflow.core.model import RunType
+from sqlsentinel_airflow.evaluation import evaluate_alert
 
 REVENUE = f"{PREFIX}revenue_drop"
 FRESHNESS = f"{PREFIX}table_freshness"
@@ -18,6 +23,7 @@ ENDPOINTS = [
     ("GET", "/alerts"),
     ("GET", f"/alerts/{REVENUE}"),
     ("GET", f"/alerts/{REVENUE}/history"),
+    ("GET", f"/alerts/{REVENUE}/incidents"),
     ("POST", f"/alerts/{REVENUE}/silences"),
     ("POST", f"/alerts/{REVENUE}/silences/1/end"),
     ("GET", "/me"),
@@ -104,6 +110,7 @@ def test_reading_creates_no_state_database(ui: UiServer, tmp_path: Path, monkeyp
     assert alerts[REVENUE]["status"] == "unknown"
     assert alerts[REVENUE]["pending_deliveries"] == 0
     assert ui.get(f"/alerts/{REVENUE}/history").json()["entries"] == []
+    assert ui.get(f"/alerts/{REVENUE}/incidents").json()["incidents"] == []
     assert not missing.exists()
     assert not missing.parent.exists()
 
@@ -171,6 +178,47 @@ def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) 
 
     orders = ui.get(f"/alerts/{FRESHNESS}/history", instance_key='{"table_name":"orders"}').json()
     assert [e["actual_value"] for e in orders["entries"]] == [30, 26, 20]
+
+
+def test_incidents_are_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
+    store = seed(state_url)
+    # revenue_drop (firing since its 4th evaluation) recovers at the 7th, fires at the 8th
+    config = load_config(str(ui.alerts_file)).config
+    assert config is not None
+    for step, amount in ((6, 12000), (7, 9000)):
+        status = "ALERT" if amount < 10000 else "OK"
+        evaluate_alert(
+            config.alert("revenue_drop"),
+            fetch=lambda status=status, amount=amount: Rows(
+                ["status", "actual_value", "threshold"], [[status, amount, 10000]]
+            ),
+            store=store,
+            run_type=RunType.SCHEDULED,
+            run_id=f"scheduled__revenue_drop_{step}",
+            clock=lambda step=step: T0 + timedelta(minutes=5 * step),
+        )
+    store.dispose()
+    first = ui.get(f"/alerts/{REVENUE}/incidents", limit=1).json()
+    (latest,) = first["incidents"]
+    assert (latest["ongoing"], latest["start_run_id"]) == (True, "scheduled__revenue_drop_7")
+    second = ui.get(f"/alerts/{REVENUE}/incidents", limit=1, before=first["next_before"]).json()
+    (earlier,) = second["incidents"]
+    assert (earlier["start_run_id"], earlier["end_run_id"]) == (
+        "scheduled__revenue_drop_3",
+        "scheduled__revenue_drop_6",
+    )
+    assert earlier["duration_seconds"] == 900.0 and earlier["notifications"]["firing"] == 1
+    assert second["next_before"] is None
+    after = (T0 + timedelta(minutes=32)).isoformat()
+    assert [
+        i["id"] for i in ui.get(f"/alerts/{REVENUE}/incidents", since=after).json()["incidents"]
+    ] == [latest["id"]]
+    naive = ui.get(f"/alerts/{REVENUE}/incidents", since="2026-01-01T00:00:00")
+    assert naive.status_code == 422 and "no time zone" in naive.json()["detail"]
+    orders = ui.get(f"/alerts/{FRESHNESS}/incidents", instance_key='{"table_name":"orders"}')
+    assert [i["key_values"] for i in orders.json()["incidents"]] == [{"table_name": "orders"}]
+    customers = ui.get(f"/alerts/{FRESHNESS}/incidents", instance_key='{"table_name":"customers"}')
+    assert customers.json()["incidents"] == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ One state database (SQLite), seeded by the real evaluation engine: alerts with o
 two instances, history, a pending and a dead notification (whose error holds a webhook URL),
 a silence stored through the CLI and one declared in alerts.yaml. The CLI runs in process
 (``cli.main.main``), the API through Airflow's app with its auth, and every kind of record
-is compared: alert summary, instance, evaluation, delivery, stored and declared silence.
+is compared: alert summary, instance, evaluation, incident, delivery, stored and declared
+silence.
 """
 
 from __future__ import annotations
@@ -105,6 +106,23 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
         assert len(from_cli) == {"revenue_drop": 6, "table_freshness": 6}[name]
     first_firing = next(e for e in from_cli if e["events"])
     assert (first_firing["outcome"], first_firing["state"]) == ("alert", "firing")
+
+    # incident: the open one of each firing alert, from the real engine's history
+    for name, dag_id in (("revenue_drop", REVENUE), ("table_freshness", FRESHNESS)):
+        from_cli = cli("incidents", "--alert", name, *state_db)["incidents"]
+        from_api = _api(ui, f"/alerts/{dag_id}/incidents")
+        assert from_cli == from_api["incidents"] and from_api["next_before"] is None
+    (incident,) = from_cli  # table_freshness: orders fired at its third evaluation
+    assert (incident["kind"], incident["ongoing"], incident["dag_id"]) == (
+        "firing",
+        True,
+        FRESHNESS,
+    )
+    assert incident["key_values"] == {"table_name": "orders"}
+    (revenue_incident,) = cli("incidents", "--alert", "revenue_drop", *state_db)["incidents"]
+    # the value falls below the threshold: the peak is the lowest value
+    assert (revenue_incident["peak_value"], revenue_incident["peak_threshold"]) == (7500, 10000)
+    assert revenue_incident["evaluations"] == 3
 
     # delivery: pending and dead, the error redacted once and alike
     deliveries = api[REVENUE]["deliveries"]
