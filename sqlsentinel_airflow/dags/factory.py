@@ -135,6 +135,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         source_file=alert.source_file,
         source_line=alert.source_line,
         banner=banner.text if banner is not None else "",
+        config_errors=banner.located if banner is not None else (),
     )
 
 

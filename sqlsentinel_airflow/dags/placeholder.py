@@ -29,6 +29,9 @@ from sqlsentinel_airflow.airflow_contract import (
     INVALID_TAG,
     REPORT_ERRORS_TASK_ID,
     SENTINEL_TAG,
+    ConfigErrorRecord,
+    InvalidAlertDefinition,
+    embed_invalid_alert,
 )
 from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.operators.config_errors import ConfigErrorOperator
@@ -77,12 +80,14 @@ class StaleBanner:
     """The warning on top of a DAG that runs the last valid version of an alert.
 
     ``text`` is plain (the alert definition carries it, the UI shows it); ``markdown`` is
-    the top of the DAG's docs, with the current validation errors.
+    the top of the DAG's docs, with the current validation errors; ``located`` the same
+    errors for the alert definition (the UI lists them).
     """
 
     headline: str
     detail: str
     errors: tuple[str, ...] = ()
+    located: tuple[ConfigErrorRecord, ...] = ()
 
     @property
     def text(self) -> str:
@@ -99,18 +104,21 @@ def stale_banner(
     """The banner of a DAG that runs its last valid version instead of the file's."""
     when = f" (loaded {since.strftime('%Y-%m-%d %H:%M:%S %Z').strip()})" if since else ""
     messages = tuple(e.format() for e in errors)
+    located = tuple(ConfigErrorRecord.of(e) for e in errors)
     if whole_file:
         return StaleBanner(
             "⚠ The alerts file cannot be loaded.",
             f"This DAG runs the last valid version of the alert{when}. Fix the file; until "
             "then changes to it are not applied.",
             messages,
+            located,
         )
     return StaleBanner(
         "⚠ This alert is invalid in the current alerts file.",
         f"This DAG runs its last valid version{when}. Fix the alert; until then changes to "
         "it are not applied.",
         messages,
+        located,
     )
 
 
@@ -125,6 +133,11 @@ def build_invalid_alert_dag(
         "Fix the errors below; the DAG becomes the real alert at the next parse.\n\n"
         f"{fenced(chr(10).join(messages), 'text')}\n"
     )
+    invalid = InvalidAlertDefinition(
+        name=alert_name,
+        source_file=next((e.file for e in errors if e.file), source),
+        errors=tuple(ConfigErrorRecord.of(e) for e in errors),
+    )
     dag = DAG(
         dag_id=dag_id,
         dag_display_name=f"{alert_name} (invalid)",
@@ -135,7 +148,7 @@ def build_invalid_alert_dag(
         max_active_runs=1,
         is_paused_upon_creation=False,
         tags=[SENTINEL_TAG, INVALID_TAG],
-        doc_md=doc,
+        doc_md=embed_invalid_alert(doc, invalid),  # what the UI reads (airflow_contract)
     )
     ConfigErrorOperator(
         task_id=EVALUATE_TASK_ID,
