@@ -88,7 +88,19 @@ alerts:
     schedule: "0 8 * * 1-5"
     severity: info
     query: SELECT 'OK' AS status, 12 AS actual_value, 5 AS threshold
+  - name: orders_backlog
+    description: Orders wait longer than their SLA (never valid, a cron typo).
+    schedule: "every 5 minutes"
+    query: SELECT 'OK' AS status
+  - name: nightly_export
+    description: The nightly export did not finish.
+    schedule: "0 3 * * *"
+    query: SELECT 'OK' AS status
+    resolve_after: 1  # STALE_EDIT breaks this line after the first parse
 """
+INVALID = "e2eui_orders_backlog"  # a placeholder DAG: the alert never validated
+STALE = "e2eui_nightly_export"  # valid at the first parse, broken at the second: stale
+STALE_EDIT = ("    resolve_after: 1  #", "    resolve_after: 0  #")
 
 
 @dataclass(frozen=True)
@@ -224,7 +236,14 @@ def start_server(root: Path) -> Iterator[Server]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    for args in (["db", "migrate"], ["dags", "reserialize"]):
+    steps = (["db", "migrate"], ["dags", "reserialize"], ["dags", "reserialize"])
+    for step, args in enumerate(steps):
+        if step == 2:
+            # The second parse, after an edit that breaks one alert: its DAG keeps running
+            # the version of the first parse (stale), with the current error.
+            alerts = dags / "alerts.yaml"
+            alerts.write_text(alerts.read_text().replace(*STALE_EDIT), encoding="utf-8")
+            env["AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL"] = "0"
         done = subprocess.run(
             [AIRFLOW, *args], env=env, cwd=root, capture_output=True, text=True, timeout=300
         )
