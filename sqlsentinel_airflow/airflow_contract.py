@@ -144,15 +144,14 @@ def dashboard_url(base_url: str) -> str:
     ``[api] base_url``, e.g. ``airflow_compat.api_base_url()``)."""
     return f"{base_url.rstrip('/')}/plugin/{DASHBOARD_ROUTE}"
 
+
 # --- the alert definition ------------------------------------------------------------------
 
 DEFINITION_VERSION = 1
 _MARKER = "sqlsentinel:alert-definition"
 _EMBEDDED = re.compile(rf"\n*<!-- {re.escape(_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
 _INVALID_MARKER = "sqlsentinel:invalid-alert"
-_EMBEDDED_INVALID = re.compile(
-    rf"\n*<!-- {re.escape(_INVALID_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z"
-)
+_EMBEDDED_INVALID = re.compile(rf"\n*<!-- {re.escape(_INVALID_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
 
 
 class ConfigErrorRecord(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notify"))
-from notify_servers import SMTP_LOGIN, SMTP_PASSWORD, SmtpInbox, smtp_inbox  # noqa: E402
+from notify_servers import SMTP_LOGIN, SMTP_PASSWORD, SmtpInbox, smtp_inbox
 
 pytestmark = pytest.mark.airflow
 

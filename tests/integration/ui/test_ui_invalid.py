@@ -33,17 +33,23 @@ alerts:
     schedule: "0 6 * * *"
     querry: SELECT 'OK' AS status
 """
-VALID = _HEAD + """\
+VALID = (
+    _HEAD
+    + """\
   - name: still_running
     schedule: "0 7 * * *"
     query: SELECT 'OK' AS status
 """
-BROKEN = _HEAD + """\
+)
+BROKEN = (
+    _HEAD
+    + """\
   - name: still_running
     schedule: "0 7 * * *"
     query: SELECT 'OK' AS status
     fire_after: -1
 """
+)
 
 
 def _sync(folder: Path) -> None:
