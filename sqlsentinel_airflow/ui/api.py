@@ -194,11 +194,12 @@ def build_api_router(ctx: UiContext) -> APIRouter:
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
-        if catalog.find_alert(session, dag_id, ctx.manifests.by_dag_id()) is None:
+        entry = catalog.find_alert(session, dag_id, ctx.manifests.by_dag_id())
+        if entry is None:
             invalid = catalog.find_invalid(session, dag_id)
             if invalid is not None:
                 return {"invalid": _invalid_view(invalid).to_json()}
-        entry = alert_or_404(session, dag_id)
+            entry = alert_or_404(session, dag_id)  # 404
         editable = auth.authorized_dag_ids(user, [dag_id], "PUT", session)
 
         def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:

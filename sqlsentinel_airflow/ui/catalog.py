@@ -5,9 +5,10 @@ The UI lists what Airflow runs, not what some file says: an alert is a DAG tagge
 alert (``sqlsentinel-invalid``) and not the config-watch DAG. Per-DAG permissions refer to
 these dag_ids, so the list the UI shows is always filtered through the auth manager
 (``auth.py``). The placeholders of invalid alerts are listed apart (:func:`list_invalid`),
-with the errors the factory embeds in them: the page shows what does not run too. An alert's settings come from the definition the factory embeds in the
-serialized DAG (``airflow_contract``); what Airflow does not hold (the file's state DB and
-silences) from the manifests (``definitions.py``).
+with the errors the factory embeds in them, so the UI shows what does not run too. An
+alert's settings come from the definition the factory embeds in the serialized DAG
+(``airflow_contract``), with the current errors of a stale one; what Airflow does not hold
+(the file's state DB and silences) from the manifests (``definitions.py``).
 
 Runs in the api-server only (it imports Airflow's ORM models).
 """
