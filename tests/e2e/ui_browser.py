@@ -4,8 +4,9 @@ Debian's Chromium, headless, driven by Playwright.
 
 A real ``airflow api-server`` (its own AIRFLOW_HOME, SQLite metadata DB, SimpleAuthManager)
 serves Airflow's UI with our plugin. The alert DAGs are written to its metadata DB by
-``airflow dags reserialize`` (as the dag-processor would), and the state DB is seeded by
-the real evaluation engine over canned query results. Then, as a user: log in through
+``airflow dags reserialize`` (as the dag-processor would; twice, with an edit in between
+that breaks one alert, so it runs its last valid version: :data:`STALE`), and the state DB
+is seeded by the real evaluation engine over canned query results. Then, as a user: log in through
 Airflow's login page, open "SQL Sentinel", see the firing alert, silence it, see its badge
 change, unsilence it; open the alert's tab on its DAG page; look at it in dark mode and
 on a narrow window. Screenshots go to ``screenshots/`` (CI artifacts, gitignored); those the
