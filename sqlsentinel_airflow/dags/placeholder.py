@@ -41,6 +41,7 @@ __all__ = [
     "StaleBanner",
     "build_config_errors_dag",
     "build_invalid_alert_dag",
+    "error_list",
     "fenced",
     "stale_banner",
 ]
@@ -70,6 +71,20 @@ def fenced(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip()}\n{fence}"
 
 
+def error_list(messages: Sequence[str]) -> str:
+    """Messages as a Markdown list of code spans: verbatim, and wrapped in Airflow's docs
+    pop-up (a code block does not wrap, so long messages ran off its right edge)."""
+    return "\n".join(f"- {_code_span(m)}" for m in messages)
+
+
+def _code_span(text: str) -> str:
+    line = " ".join(text.split())
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{ticks}{pad}{line}{pad}{ticks}"
+
+
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
@@ -94,8 +109,7 @@ class StaleBanner:
         return f"{self.headline} {self.detail}"
 
     def markdown(self) -> str:
-        body = "\n".join(self.errors)
-        return f"**{self.headline}** {self.detail}\n\n{fenced(body, 'text')}\n\n---\n\n"
+        return f"**{self.headline}** {self.detail}\n\n{error_list(self.errors)}\n\n---\n\n"
 
 
 def stale_banner(
@@ -131,7 +145,7 @@ def build_invalid_alert_dag(
         f"### ⚠ Invalid alert `{alert_name}`\n\n"
         f"This alert in `{source}` did not validate, so it is **not running**. "
         "Fix the errors below; the DAG becomes the real alert at the next parse.\n\n"
-        f"{fenced(chr(10).join(messages), 'text')}\n"
+        f"{error_list(messages)}\n"
     )
     invalid = InvalidAlertDefinition(
         name=alert_name,

@@ -137,3 +137,23 @@ def test_a_stale_alert_carries_the_errors_that_make_it_stale(
     assert "invalid in the current alerts file" in one["docs"]["banner"]
     # A valid alert has none.
     assert all(a["config_errors"] == [] for a in listed.values() if not a["stale"])
+
+
+def test_airflows_docs_list_each_error_as_a_line_that_wraps(broken: UiServer) -> None:
+    """The DAG docs pop-up renders doc_md: one list item per error, no code block (whose
+    long lines ran off the pop-up's edge)."""
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        docs = {
+            dag_id: SerializedDagModel.get(dag_id, session=session).data["dag"]["doc_md"]
+            for dag_id in ("uiinv_payroll_typo", "uiinv_still_running")
+        }
+    typo = docs["uiinv_payroll_typo"]
+    assert "```" not in typo
+    assert "\n- `` alerts.yaml:12:5 alerts[1].querry: unknown key `querry`" in typo, typo
+    stale = docs["uiinv_still_running"]
+    assert "```text" not in stale
+    expected = "- `alerts.yaml:16:17 alerts[2].fire_after: must be at least 1, got -1`"
+    assert expected in stale
