@@ -101,6 +101,27 @@ def test_the_invalid_dags_tab_shows_its_errors(ui_server: Server, browser: Any) 
         context.close()
 
 
+def test_airflows_docs_pop_up_shows_the_error_inside_its_edges(
+    ui_server: Server, browser: Any
+) -> None:
+    context, page, problems = _page(browser)
+    try:
+        log_in(page, ui_server.base_url)
+        page.goto(f"{ui_server.base_url}/dags/{INVALID}")
+        page.get_by_role("button", name="Dag Docs").click()
+        dialog = page.get_by_role("dialog")
+        item = dialog.locator("li", has_text=f"alerts.yaml:{CRON_LINE}:15")
+        item.wait_for()
+        assert "is not a valid cron expression" in item.inner_text()
+        box, edge = item.bounding_box(), dialog.bounding_box()
+        assert box is not None and edge is not None
+        assert box["x"] + box["width"] <= edge["x"] + edge["width"], (box, edge)
+        shot(page, "ui-invalid-dag-docs")
+        assert not problems, problems
+    finally:
+        context.close()
+
+
 def test_the_stale_alerts_banner_says_the_error(ui_server: Server, browser: Any) -> None:
     context, page, problems = _page(browser, "dark")
     try:
