@@ -35,6 +35,14 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`sqlsentinel status FILE`: `alerts[]`",
         "`GET /alerts`: `alerts[]`; `GET /alerts/{dag_id}`: `alert`",
     ),
+    readmodel.InvalidAlertView: (
+        "—",
+        "`GET /alerts`: `invalid[]`; `GET /alerts/{dag_id}` of an invalid alert: `invalid`",
+    ),
+    readmodel.ConfigErrorView: (
+        "—",
+        "`invalid[].errors[]`, `invalid.errors[]`; a stale alert's `config_errors[]`",
+    ),
     readmodel.InstanceView: (
         "`sqlsentinel status FILE`: `alerts[].instances[]`",
         "`alerts[].instances[]`, `alert.instances[]`",

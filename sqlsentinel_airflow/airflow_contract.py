@@ -37,6 +37,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.errors import ConfigError
 
 __all__ = [
     "ALERT_TAB_ROUTE",
@@ -44,6 +45,7 @@ __all__ = [
     "CONFIG_ERRORS_DAG_SUFFIX",
     "CONFIG_SECTION",
     "CONFIG_WATCH_DAG_SUFFIX",
+    "DASHBOARD_ROUTE",
     "DEFAULT_API_CONN_ID",
     "DEFAULT_DAG_ID_PREFIX",
     "DEFINITION_VERSION",
@@ -67,14 +69,19 @@ __all__ = [
     "WAIT_FOR_CHANGE_TASK_ID",
     "WATCH_TAG",
     "AlertDefinition",
+    "ConfigErrorRecord",
     "DefinitionLink",
+    "InvalidAlertDefinition",
     "alert_dag_id",
     "alert_tab_url",
     "baseline_variable_name",
     "config_errors_dag_id",
     "config_watch_dag_id",
+    "dashboard_url",
     "embed_definition",
+    "embed_invalid_alert",
     "read_definition",
+    "read_invalid_alert",
     "strip_definition",
 ]
 
@@ -159,11 +166,61 @@ def alert_tab_url(
     return f"{url}?{urlencode(params, quote_via=quote)}"
 
 
+DASHBOARD_ROUTE = "sqlsentinel"  # the nav view's url_route: Airflow shows it at /plugin/<route>
+
+
+def dashboard_url(base_url: str) -> str:
+    """The SQL Sentinel page in Airflow's UI, for a link in a message (``base_url`` is
+    ``[api] base_url``, e.g. ``airflow_compat.api_base_url()``)."""
+    return f"{base_url.rstrip('/')}/plugin/{DASHBOARD_ROUTE}"
+
+
 # --- the alert definition ------------------------------------------------------------------
 
 DEFINITION_VERSION = 1
 _MARKER = "sqlsentinel:alert-definition"
 _EMBEDDED = re.compile(rf"\n*<!-- {re.escape(_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
+_INVALID_MARKER = "sqlsentinel:invalid-alert"
+_EMBEDDED_INVALID = re.compile(rf"\n*<!-- {re.escape(_INVALID_MARKER)} (?P<json>\{{.*\}}) -->\n*\Z")
+
+
+class ConfigErrorRecord(BaseModel):
+    """One located configuration error (``errors.ConfigError``) as a DAG carries it to the UI."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str = ""
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, error: ConfigError) -> ConfigErrorRecord:
+        return cls(
+            message=error.message,
+            file=error.file,
+            line=error.line,
+            column=error.column,
+            path=error.path,
+            hint=error.hint,
+        )
+
+    def to_error(self) -> ConfigError:
+        return ConfigError(
+            self.message,
+            file=self.file,
+            line=self.line,
+            column=self.column,
+            path=self.path,
+            hint=self.hint,
+        )
+
+
+def _safe_json(model: BaseModel) -> str:
+    text = json.dumps(model.model_dump(mode="json"), ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 class DefinitionLink(BaseModel):
@@ -213,6 +270,7 @@ class AlertDefinition(BaseModel):
     banner: str = ""
     runbook_url: str | None = None  # http(s), checked by the loader
     links: tuple[DefinitionLink, ...] = ()
+    config_errors: tuple[ConfigErrorRecord, ...] = ()  # what makes a stale version stale
 
     @property
     def stale(self) -> bool:
@@ -259,8 +317,7 @@ class AlertDefinition(BaseModel):
 
     def to_json(self) -> str:
         """One line of JSON without ``<`` or ``>`` (escaped), safe inside an HTML comment."""
-        text = json.dumps(self.model_dump(mode="json"), ensure_ascii=True, sort_keys=True)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e")
+        return _safe_json(self)
 
     @classmethod
     def from_json(cls, text: str) -> AlertDefinition | None:
@@ -297,3 +354,39 @@ def read_definition(doc_md: str | None) -> AlertDefinition | None:
 def strip_definition(doc_md: str) -> str:
     """``doc_md`` without its embedded definition: the Markdown people read."""
     return _EMBEDDED.sub("\n", doc_md) if _EMBEDDED.search(doc_md) else doc_md
+
+
+class InvalidAlertDefinition(BaseModel):
+    """What the placeholder DAG of an invalid alert carries for the UI: its name, its file
+    and its errors, embedded in its ``doc_md`` like :class:`AlertDefinition`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    version: int = DEFINITION_VERSION
+    name: str
+    source_file: str | None = None
+    errors: tuple[ConfigErrorRecord, ...] = ()
+
+
+def embed_invalid_alert(doc_md: str, invalid: InvalidAlertDefinition) -> str:
+    """``doc_md`` of a placeholder DAG with ``invalid`` appended (invisible when rendered)."""
+    return f"{doc_md.rstrip()}\n\n<!-- {_INVALID_MARKER} {_safe_json(invalid)} -->\n"
+
+
+def read_invalid_alert(doc_md: str | None) -> InvalidAlertDefinition | None:
+    """The invalid alert a placeholder DAG's ``doc_md`` embeds; None for any other DAG (the
+    config-errors DAG, an alert's) and for a newer version."""
+    found = _EMBEDDED_INVALID.search(doc_md) if doc_md else None
+    if found is None:
+        return None
+    try:
+        data = json.loads(found.group("json"))
+    except ValueError:
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, int) or not 1 <= version <= DEFINITION_VERSION:
+        return None
+    try:
+        return InvalidAlertDefinition.model_validate(data)
+    except ValidationError:
+        return None

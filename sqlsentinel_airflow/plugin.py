@@ -17,7 +17,7 @@ try:  # the task SDK's class (what providers inherit from); core accepts it by n
 except ImportError:  # pragma: no cover - older Airflow 3.x
     from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef,assignment]
 
-from sqlsentinel_airflow.airflow_contract import ALERT_TAB_ROUTE, PLUGIN_NAME
+from sqlsentinel_airflow.airflow_contract import ALERT_TAB_ROUTE, DASHBOARD_ROUTE, PLUGIN_NAME
 
 __all__ = ["SqlSentinelPlugin"]
 
@@ -57,7 +57,7 @@ class SqlSentinelPlugin(AirflowPlugin):
             "name": "SQL Sentinel",
             "href": _DASHBOARD,
             "destination": "nav",
-            "url_route": "sqlsentinel",
+            "url_route": DASHBOARD_ROUTE,
             "nav_top_level": True,
             "icon": _ICON,
             "icon_dark_mode": _ICON_DARK,

@@ -33,6 +33,7 @@ __all__ = [
     "ADDED_IN_VERSION_1",
     "ADDED_NESTED_IN_VERSION_1",
     "CONFIG_ERROR_REASON",
+    "CONFIG_VALID_REASON",
     "PAYLOAD_REASON_CODES",
     "PAYLOAD_VERSION",
     "TEST_REASON",
@@ -51,23 +52,25 @@ PAYLOAD_VERSION: Literal[1] = 1
 
 CONFIG_ERROR_REASON = ("invalid_config", "invalid alerts configuration")
 """(code, text) of the config watch's event: the alerts file failed validation."""
+CONFIG_VALID_REASON = ("config_valid_again", "the alerts configuration is valid again")
+"""(code, text) of the config watch's event: the file validates again after an error event."""
 TEST_REASON = ("test", "test message from `sqlsentinel notify-test`, not a real alert")
 """(code, text) of a sample event (``notify-test``, template checks)."""
 
 PAYLOAD_REASON_CODES: tuple[str, ...] = (
     *(reason.code for reason in Reason),
     CONFIG_ERROR_REASON[0],
+    CONFIG_VALID_REASON[0],
     TEST_REASON[0],
 )
-"""Every ``reason_code`` a payload can carry: the state machine's reasons plus the two above."""
+"""Every ``reason_code`` a payload can carry: the state machine's reasons plus the ones above."""
 
 ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test")
 """Fields added after version 1 was published: always sent, but not required by the schema
 (an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
-
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
     "PayloadAlert": ("runbook_url", "links"),
-    "PayloadLinks": ("alert", "silence"),
+    "PayloadLinks": ("alert", "silence", "dashboard"),
 }
 """The same, inside the objects (by model name): sent, but optional in the schema."""
 
@@ -133,6 +136,9 @@ class PayloadLinks(_Frozen):
         default=None,
         description="the tab with its silence dialog open for this instance, to confirm "
         "(opening it changes nothing); null for `resolved` events and without a base_url",
+    )
+    dashboard: str | None = Field(
+        default=None, description="the SQL Sentinel page in Airflow's UI (config watch events)"
     )
 
 
@@ -240,15 +246,18 @@ def config_error_payload(
     run_id: str | None,
     occurred_at: datetime,
     task_log_url: str | None = None,
+    dashboard_url: str | None = None,
+    valid_again: bool = False,
 ) -> EventPayload:
-    """The config watch's event: the alerts file ``source`` is invalid (``messages``)."""
-    code, text = CONFIG_ERROR_REASON
+    """The config watch's event: the alerts file ``source`` is invalid (``messages``), or,
+    with ``valid_again``, valid after it was not (a ``resolved`` event, no messages)."""
+    code, text = CONFIG_VALID_REASON if valid_again else CONFIG_ERROR_REASON
     return EventPayload(
         event_id=event_id,
-        kind=EventKind.ERROR,
+        kind=EventKind.RESOLVED if valid_again else EventKind.ERROR,
         reason=text,
         reason_code=code,
-        state=State.ERROR,
+        state=State.OK if valid_again else State.ERROR,
         alert=PayloadAlert(
             name="alerts configuration",
             description=f"validation of {source}",
@@ -264,9 +273,9 @@ def config_error_payload(
         firing_since=None,
         occurred_at=occurred_at,
         evaluated_at=occurred_at,
-        error="\n".join(messages),
+        error="\n".join(messages) if messages else None,
         run_id=run_id,
-        links=PayloadLinks(task_log=task_log_url),
+        links=PayloadLinks(task_log=task_log_url, dashboard=dashboard_url),
     )
 
 

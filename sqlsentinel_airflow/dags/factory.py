@@ -141,6 +141,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
             DefinitionLink(title=link.title, url=mask_values(link.url, secrets))
             for link in alert.links
         ),
+        config_errors=banner.located if banner is not None else (),
     )
 
 

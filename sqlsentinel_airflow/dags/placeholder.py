@@ -29,6 +29,9 @@ from sqlsentinel_airflow.airflow_contract import (
     INVALID_TAG,
     REPORT_ERRORS_TASK_ID,
     SENTINEL_TAG,
+    ConfigErrorRecord,
+    InvalidAlertDefinition,
+    embed_invalid_alert,
 )
 from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.operators.config_errors import ConfigErrorOperator
@@ -38,6 +41,7 @@ __all__ = [
     "StaleBanner",
     "build_config_errors_dag",
     "build_invalid_alert_dag",
+    "error_list",
     "fenced",
     "stale_banner",
 ]
@@ -67,6 +71,20 @@ def fenced(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip()}\n{fence}"
 
 
+def error_list(messages: Sequence[str]) -> str:
+    """Messages as a Markdown list of code spans: verbatim, and wrapped in Airflow's docs
+    pop-up (a code block does not wrap, so long messages ran off its right edge)."""
+    return "\n".join(f"- {_code_span(m)}" for m in messages)
+
+
+def _code_span(text: str) -> str:
+    line = " ".join(text.split())
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{ticks}{pad}{line}{pad}{ticks}"
+
+
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
@@ -77,20 +95,21 @@ class StaleBanner:
     """The warning on top of a DAG that runs the last valid version of an alert.
 
     ``text`` is plain (the alert definition carries it, the UI shows it); ``markdown`` is
-    the top of the DAG's docs, with the current validation errors.
+    the top of the DAG's docs, with the current validation errors; ``located`` the same
+    errors for the alert definition (the UI lists them).
     """
 
     headline: str
     detail: str
     errors: tuple[str, ...] = ()
+    located: tuple[ConfigErrorRecord, ...] = ()
 
     @property
     def text(self) -> str:
         return f"{self.headline} {self.detail}"
 
     def markdown(self) -> str:
-        body = "\n".join(self.errors)
-        return f"**{self.headline}** {self.detail}\n\n{fenced(body, 'text')}\n\n---\n\n"
+        return f"**{self.headline}** {self.detail}\n\n{error_list(self.errors)}\n\n---\n\n"
 
 
 def stale_banner(
@@ -99,18 +118,21 @@ def stale_banner(
     """The banner of a DAG that runs its last valid version instead of the file's."""
     when = f" (loaded {since.strftime('%Y-%m-%d %H:%M:%S %Z').strip()})" if since else ""
     messages = tuple(e.format() for e in errors)
+    located = tuple(ConfigErrorRecord.of(e) for e in errors)
     if whole_file:
         return StaleBanner(
             "⚠ The alerts file cannot be loaded.",
             f"This DAG runs the last valid version of the alert{when}. Fix the file; until "
             "then changes to it are not applied.",
             messages,
+            located,
         )
     return StaleBanner(
         "⚠ This alert is invalid in the current alerts file.",
         f"This DAG runs its last valid version{when}. Fix the alert; until then changes to "
         "it are not applied.",
         messages,
+        located,
     )
 
 
@@ -123,7 +145,12 @@ def build_invalid_alert_dag(
         f"### ⚠ Invalid alert `{alert_name}`\n\n"
         f"This alert in `{source}` did not validate, so it is **not running**. "
         "Fix the errors below; the DAG becomes the real alert at the next parse.\n\n"
-        f"{fenced(chr(10).join(messages), 'text')}\n"
+        f"{error_list(messages)}\n"
+    )
+    invalid = InvalidAlertDefinition(
+        name=alert_name,
+        source_file=next((e.file for e in errors if e.file), source),
+        errors=tuple(ConfigErrorRecord.of(e) for e in errors),
     )
     dag = DAG(
         dag_id=dag_id,
@@ -135,7 +162,7 @@ def build_invalid_alert_dag(
         max_active_runs=1,
         is_paused_upon_creation=False,
         tags=[SENTINEL_TAG, INVALID_TAG],
-        doc_md=doc,
+        doc_md=embed_invalid_alert(doc, invalid),  # what the UI reads (airflow_contract)
     )
     ConfigErrorOperator(
         task_id=EVALUATE_TASK_ID,

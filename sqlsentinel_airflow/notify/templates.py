@@ -73,6 +73,7 @@ MAX_CONTEXT_ROWS = 15
 MAX_VALUE_CHARS = 200
 MAX_SUBJECT_CHARS = 250
 MAX_ERROR_CHARS = 1500
+MAX_ERROR_LINES = 50  # lines of ``error_lines``; the rest is counted
 LEGACY_FIELDS = ("alert_name", "status", "actual_value", "threshold", "description", "severity")
 """Placeholders a standalone SQL Sentinel ``{alert_name}``-style subject may use."""
 
@@ -211,12 +212,24 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "occurred_at": _show_time(occurred),
         "duration": duration,
         "error": display(payload.get("error"), MAX_ERROR_CHARS) if payload.get("error") else "",
+        "error_lines": _error_lines(payload.get("error")),
         "task_log_url": str((payload.get("links") or {}).get("task_log") or ""),
         "runbook_url": link_url(alert.get("runbook_url")),
         "links": _links(alert),
         "alert_url": link_url((payload.get("links") or {}).get("alert")),
         "silence_url": link_url((payload.get("links") or {}).get("silence")),
+        "dashboard_url": str((payload.get("links") or {}).get("dashboard") or ""),
     }
+
+
+def _error_lines(error: Any) -> list[str]:
+    """The error's lines, each shown on its own (``error`` is all of them on one line)."""
+    if not error:
+        return []
+    lines = [display(line, MAX_ERROR_CHARS) for line in str(error).splitlines() if line.strip()]
+    if len(lines) > MAX_ERROR_LINES:
+        lines = [*lines[:MAX_ERROR_LINES], f"... and {len(lines) - MAX_ERROR_LINES} more"]
+    return lines
 
 
 # --- default templates ------------------------------------------------------------------------

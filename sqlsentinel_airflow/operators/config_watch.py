@@ -2,7 +2,8 @@
 
 ``ValidateAlertsConfigOperator`` validates the file(s) as the DAG factory does, records the
 new baseline (``sensors/config_change.py``), logs the diff of alerts and returns it as XCom;
-an invalid file notifies ``defaults.notify`` and fails without retry.
+an invalid file notifies ``defaults.notify`` and fails without retry; the first valid run
+after an invalid one notifies the same channels that the file is valid again.
 ``RequestReparseOperator`` asks Airflow to re-parse the DAG file now (``dags/reparse.py``).
 The DAG itself is built by ``dags/watch.py`` (docs/adr/0006-config-watch.md).
 """
@@ -39,17 +40,57 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The texts of the notification sent when alerts.yaml is invalid (a channel's own subject or
-# body template still wins over these).
+# The texts of the notifications sent when alerts.yaml is invalid, and when it is valid again
+# after that (a channel's own subject or body template still wins over these).
+_ERRORS_TEXT = "{% for line in error_lines %}  - {{ line }}\n{% endfor %}"
+_PAGE_TEXT = "{% if dashboard_url %}SQL Sentinel page: {{ dashboard_url }}\n{% endif %}"
+_PAGE_HTML = (
+    '{% if dashboard_url %}<p><a href="{{ dashboard_url }}">Open the SQL Sentinel page in '
+    "Airflow</a></p>\n{% endif %}"
+)
+_PAGE_SLACK = "{% if dashboard_url %}\n<{{ dashboard_url }}|Open the SQL Sentinel page>{% endif %}"
 CONFIG_ERROR_TEMPLATES = MessageTemplates(
-    subject={"error": "[ERROR] SQL Sentinel: the alerts configuration is invalid"},
+    subject={
+        "error": "[ERROR] SQL Sentinel: the alerts configuration is invalid",
+        "resolved": "[RESOLVED] SQL Sentinel: the alerts configuration is valid again",
+    },
     text={
-        "error": "The alerts configuration is invalid; the alerts keep running their last "
-        "valid version until it is fixed.\n\n{{ error }}\n\nWatch DAG: {{ alert.dag_id }}\n"
+        "error": "The alerts configuration ({{ context.file }}) is invalid; the alerts keep "
+        "running their last valid version until it is fixed.\n\n{{ context.errors }} error(s):\n"
+        + _ERRORS_TEXT
+        + "\n"
+        + _PAGE_TEXT
+        + "Watch DAG: {{ alert.dag_id }}\n"
+        "{% if task_log_url %}Task log: {{ task_log_url }}\n{% endif %}",
+        "resolved": "The alerts configuration ({{ context.file }}) is valid again: every alert "
+        "runs the current version of the file.\n\n"
+        + _PAGE_TEXT
+        + "Watch DAG: {{ alert.dag_id }}\n",
+    },
+    html={
+        "error": '<html><body style="font-family:sans-serif">\n'
+        '<h2 style="color:#7f8c8d">The alerts configuration is invalid</h2>\n'
+        "<p>{{ context.file }}: {{ context.errors }} error(s). The alerts keep running their "
+        "last valid version until it is fixed.</p>\n"
+        "<ul>{% for line in error_lines %}<li><code>{{ line }}</code></li>\n{% endfor %}</ul>\n"
+        + _PAGE_HTML
+        + '{% if task_log_url %}<p><a href="{{ task_log_url }}">Open the task log in Airflow</a>'
+        "</p>\n{% endif %}"
+        '<p style="color:#888;font-size:small">SQL Sentinel config watch, DAG '
+        "{{ alert.dag_id }}</p>\n</body></html>\n",
+        "resolved": '<html><body style="font-family:sans-serif">\n'
+        '<h2 style="color:#27ae60">The alerts configuration is valid again</h2>\n'
+        "<p>{{ context.file }}: every alert runs the current version of the file.</p>\n"
+        + _PAGE_HTML
+        + '<p style="color:#888;font-size:small">SQL Sentinel config watch, DAG '
+        "{{ alert.dag_id }}</p>\n</body></html>\n",
     },
     slack={
         "error": ":x: *The SQL Sentinel alerts configuration is invalid* (alerts keep "
-        "running their last valid version)\n```{{ error }}```"
+        "running their last valid version)\n```{% for line in error_lines %}{{ line }}\n"
+        "{% endfor %}```" + _PAGE_SLACK,
+        "resolved": ":white_check_mark: *The SQL Sentinel alerts configuration is valid again*"
+        + _PAGE_SLACK,
     },
 )
 
@@ -128,6 +169,12 @@ class ValidateAlertsConfigOperator(BaseOperator):
         )
         if not valid:
             self._fail(errors, channels or list(self.default_notify), context, digest)
+        if previous is not None and not previous.valid:
+            # Once per fix: the baseline written above is valid, so the next run is not here.
+            log.info("Alerts configuration %s is valid again", self.path_or_glob)
+            self._notify(
+                channels or list(self.default_notify), [], context, digest, valid_again=True
+            )
         diff = diff_snapshots(before, after)
         initial = previous is None
         log.info(
@@ -166,12 +213,20 @@ class ValidateAlertsConfigOperator(BaseOperator):
         raise AirflowFailException("the alerts configuration is invalid:\n" + "\n".join(messages))
 
     def _notify(
-        self, channels: Sequence[ChannelConfig], messages: Sequence[str], context: Any, digest: str
+        self,
+        channels: Sequence[ChannelConfig],
+        messages: Sequence[str],
+        context: Any,
+        digest: str,
+        *,
+        valid_again: bool = False,
     ) -> None:
+        what = "the fixed file" if valid_again else "the invalid file"
         if not channels:
-            log.warning("defaults.notify is empty: nobody is notified of the invalid file")
+            log.warning("defaults.notify is empty: nobody is notified of %s", what)
             return
         from sqlsentinel_airflow.airflow_compat import api_base_url
+        from sqlsentinel_airflow.airflow_contract import dashboard_url
         from sqlsentinel_airflow.core.events import task_log_url
         from sqlsentinel_airflow.core.payload import config_error_payload
         from sqlsentinel_airflow.notify.base import OutboundEvent
@@ -190,8 +245,11 @@ class ValidateAlertsConfigOperator(BaseOperator):
             run_id=run_id,
             occurred_at=utcnow(),
             task_log_url=log_url,
+            dashboard_url=dashboard_url(api_base_url()),
+            valid_again=valid_again,
         ).to_json()
-        event = OutboundEvent(payload, idempotency_key=f"{self.dag_id}:{digest}")
+        suffix = ":valid" if valid_again else ""
+        event = OutboundEvent(payload, idempotency_key=f"{self.dag_id}:{digest}{suffix}")
         for channel_config in channels:
             try:
                 channel = build_channel(channel_config, templates=CONFIG_ERROR_TEMPLATES)
@@ -200,7 +258,7 @@ class ValidateAlertsConfigOperator(BaseOperator):
                 continue
             result = channel.send(event)
             if result.delivered:
-                log.info("notified %s of the invalid configuration", channel.describe())
+                log.info("notified %s of %s", channel.describe(), what)
             else:
                 log.error("notifying %s failed: %s", channel.describe(), result.error)
 

@@ -25,17 +25,20 @@ from sqlsentinel_airflow.core.model import (
     State,
 )
 from sqlsentinel_airflow.core.redact import public_text, redact_text
+from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
     INSTANCES_IN_LIST,
     AlertStatus,
     AlertSummary,
+    ConfigErrorView,
     DeliveryView,
     DocsView,
     EvaluationView,
     IncidentKind,
     IncidentView,
     InstanceView,
+    InvalidAlertView,
     SilenceView,
     SparkPoint,
 )
@@ -53,10 +56,12 @@ __all__ = [
     "AlertFacts",
     "alert_status",
     "alert_summary",
+    "config_error_view",
     "delivery_view",
     "evaluation_view",
     "incident_view",
     "instance_view",
+    "invalid_alert_view",
     "reason_fields",
     "silence_view",
     "silences_for",
@@ -278,6 +283,46 @@ def alert_status(
     return (AlertStatus.SILENCED if silenced else state), state
 
 
+def config_error_view(error: ConfigError) -> ConfigErrorView:
+    """One located error; its message and hint redacted (a value quoted from the file)."""
+    message = redact_text(error.message) or ""
+    hint = redact_text(error.hint)
+    shown = ConfigError(
+        message,
+        file=error.file,
+        line=error.line,
+        column=error.column,
+        path=error.path,
+        hint=hint,
+    )
+    return ConfigErrorView(
+        file=error.file,
+        line=error.line,
+        column=error.column,
+        path=error.path,
+        message=message,
+        hint=hint,
+        text=shown.format(),
+    )
+
+
+def invalid_alert_view(
+    *,
+    dag_id: str,
+    name: str,
+    source_file: str | None,
+    errors: Sequence[ConfigError],
+    paused: bool | None = None,
+) -> InvalidAlertView:
+    return InvalidAlertView(
+        dag_id=dag_id,
+        name=name,
+        source_file=source_file,
+        errors=tuple(config_error_view(e) for e in errors),
+        paused=paused,
+    )
+
+
 @dataclass(frozen=True)
 class AlertFacts:
     """What the caller knows of an alert besides the state DB (None: does not know)."""
@@ -292,6 +337,7 @@ class AlertFacts:
     paused: bool | None = None
     stale: bool | None = None
     runbook_url: str | None = None
+    config_errors: tuple[ConfigError, ...] = ()  # why a stale alert is stale
 
     @classmethod
     def of_config(cls, alert: AlertConfig) -> AlertFacts:
@@ -339,6 +385,7 @@ def alert_summary(
         enabled=facts.enabled,
         paused=facts.paused,
         stale=facts.stale,
+        config_errors=tuple(config_error_view(e) for e in facts.config_errors),
         status=status,
         state=state,
         since=worst.state_since if worst else None,

@@ -24,6 +24,7 @@ __all__ = [
     "VIEWS",
     "AlertStatus",
     "AlertSummary",
+    "ConfigErrorView",
     "DeliveryView",
     "DocsFact",
     "DocsView",
@@ -31,6 +32,7 @@ __all__ = [
     "IncidentKind",
     "IncidentView",
     "InstanceView",
+    "InvalidAlertView",
     "LinkView",
     "SilenceView",
     "SparkPoint",
@@ -243,6 +245,31 @@ class DocsView(View):
 
 
 @dataclass(frozen=True)
+class ConfigErrorView(View):
+    """One located error of an alerts file: ``alerts.yaml:14:7 alerts[2].schedule: ...``."""
+
+    file: Annotated[str | None, "the alerts file, as the loader names it"]
+    line: Annotated[int | None, "the line (1-based; null: the whole file)"]
+    column: Annotated[int | None, "the column (1-based)"]
+    path: Annotated[str, "where in the YAML (`alerts[2].schedule`; empty: the file)"]
+    message: Annotated[str, "what is wrong (redacted)"]
+    hint: Annotated[str | None, "what to do about it"]
+    text: Annotated[str, "all of it on one line, as the CLI prints it"]
+
+
+@dataclass(frozen=True)
+class InvalidAlertView(View):
+    """An alert its file defines but that does not validate: it does not run (its DAG is a
+    placeholder that fails with these errors when triggered)."""
+
+    dag_id: Annotated[str, "the placeholder DAG's id (the alert's once it is fixed)"]
+    name: AlertName
+    source_file: Annotated[str | None, "the alerts file"]
+    errors: Annotated[tuple[ConfigErrorView, ...], "what to fix, in file order"]
+    paused: Annotated[bool | None, "whether the placeholder DAG is paused (null: the CLI)"]
+
+
+@dataclass(frozen=True)
 class AlertSummary(View):
     """One alert as the dashboard and ``sqlsentinel status`` show it.
 
@@ -260,6 +287,9 @@ class AlertSummary(View):
     enabled: Annotated[bool | None, "`enabled:` in its file (null: not known, the UI)"]
     paused: Annotated[bool | None, "whether its DAG is paused (null: not known, the CLI)"]
     stale: Annotated[bool | None, "its DAG runs the last valid version (null: the CLI)"]
+    config_errors: Annotated[
+        tuple[ConfigErrorView, ...], "why a stale alert is stale: its file's current errors"
+    ]
     status: Annotated[AlertStatus, "the badge"]
     state: Annotated[AlertStatus, "the state beneath a silence (never `silenced`)"]
     since: Annotated[datetime | None, "when the worst instance entered its state"]
@@ -296,6 +326,8 @@ class AlertSummary(View):
 
 VIEWS: tuple[type[View], ...] = (
     AlertSummary,
+    InvalidAlertView,
+    ConfigErrorView,
     InstanceView,
     EvaluationView,
     IncidentView,

@@ -8,8 +8,10 @@ model (``sqlsentinel_airflow.readmodel``, the shapes the CLI prints too) shapes 
 validated by pydantic and answered with 422 (bad duration, end time in the past, empty
 reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JSON).
 
-GET  /alerts                                 every alert the user may read, with its state
-GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries
+GET  /alerts                                 every alert the user may read, with its state,
+                                             and the invalid ones (``invalid``)
+GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries;
+                                             ``{"invalid": ...}`` for an invalid alert's DAG
 GET  /alerts/{dag_id}/history                its evaluations, newest first, paged by before_id
 GET  /alerts/{dag_id}/incidents              its incidents (firing / query-error stretches),
                                              newest first, paged by before (an incident's id)
@@ -183,15 +185,23 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         counts = {status.value: 0 for status in readmodel.AlertStatus}
         for alert in alerts:
             counts[alert.status.value] += 1
+        invalid = _invalid_views(user, session)
+        counts["invalid"] = len(invalid)
         return {
             "generated_at": rfc3339(ctx.clock()),
             "counts": counts,
             "alerts": [a.to_json() for a in alerts],
+            "invalid": [i.to_json() for i in invalid],
         }
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
-        entry = alert_or_404(session, dag_id)
+        entry = catalog.find_alert(session, dag_id, ctx.manifests.by_dag_id())
+        if entry is None:
+            invalid = catalog.find_invalid(session, dag_id)
+            if invalid is not None:
+                return {"invalid": _invalid_view(invalid).to_json()}
+            entry = alert_or_404(session, dag_id)  # 404
         editable = auth.authorized_dag_ids(user, [dag_id], "PUT", session)
 
         def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:
@@ -307,6 +317,23 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         return {"silence": readmodel.silence_view(ended, now).to_json()}
 
     return router
+
+
+def _invalid_view(entry: catalog.InvalidEntry) -> readmodel.InvalidAlertView:
+    return readmodel.invalid_alert_view(
+        dag_id=entry.dag_id,
+        name=entry.invalid.name,
+        source_file=entry.invalid.source_file,
+        errors=[e.to_error() for e in entry.invalid.errors],
+        paused=entry.paused,
+    )
+
+
+def _invalid_views(user: Any, session: Any) -> list[readmodel.InvalidAlertView]:
+    """The invalid alerts whose placeholder DAG the user may read, by name."""
+    every = catalog.list_invalid(session)
+    readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
+    return [_invalid_view(e) for e in every if e.dag_id in readable]
 
 
 def _require_edit_on_everything_muted(

@@ -4,9 +4,11 @@ The UI lists what Airflow runs, not what some file says: an alert is a DAG tagge
 ``sqlsentinel`` that is not stale (removed from its file), not a placeholder for an invalid
 alert (``sqlsentinel-invalid``) and not the config-watch DAG. Per-DAG permissions refer to
 these dag_ids, so the list the UI shows is always filtered through the auth manager
-(``auth.py``). An alert's settings come from the definition the factory embeds in the
-serialized DAG (``airflow_contract``); what Airflow does not hold (the file's state DB and
-silences) from the manifests (``definitions.py``).
+(``auth.py``). The placeholders of invalid alerts are listed apart (:func:`list_invalid`),
+with the errors the factory embeds in them, so the UI shows what does not run too. An
+alert's settings come from the definition the factory embeds in the serialized DAG
+(``airflow_contract``), with the current errors of a stale one; what Airflow does not hold
+(the file's state DB and silences) from the manifests (``definitions.py``).
 
 Runs in the api-server only (it imports Airflow's ORM models).
 """
@@ -20,12 +22,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from sqlsentinel_airflow.airflow_contract import INVALID_TAG, SENTINEL_TAG, STALE_TAG, WATCH_TAG
+from sqlsentinel_airflow.airflow_contract import (
+    INVALID_TAG,
+    SENTINEL_TAG,
+    STALE_TAG,
+    WATCH_TAG,
+    InvalidAlertDefinition,
+    read_definition,
+    read_invalid_alert,
+)
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
+from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.readmodel import AlertFacts, DocsView
 from sqlsentinel_airflow.ui.definitions import ManifestAlert, alert_docs
 
-__all__ = ["SEVERITIES", "AlertEntry", "find_alert", "list_alerts", "serialized_alert_docs"]
+__all__ = [
+    "SEVERITIES",
+    "AlertEntry",
+    "InvalidEntry",
+    "find_alert",
+    "find_invalid",
+    "list_alerts",
+    "list_invalid",
+    "serialized_alert_docs",
+]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
 _NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
@@ -47,7 +67,9 @@ class AlertEntry(AlertFacts):
     from_manifest: bool = False
 
 
-def _entry(dag: Any, manifests: Mapping[str, ManifestAlert]) -> AlertEntry:
+def _entry(
+    dag: Any, manifests: Mapping[str, ManifestAlert], session: Session | None = None
+) -> AlertEntry:
     tags = tuple(sorted(t.name for t in dag.tags))
     name = str(dag.dag_display_name or dag.dag_id)
     known = manifests.get(dag.dag_id)
@@ -68,6 +90,7 @@ def _entry(dag: Any, manifests: Mapping[str, ManifestAlert]) -> AlertEntry:
         tags=user_tags,
         paused=bool(dag.is_paused),
         stale=STALE_TAG in tags,
+        config_errors=_stale_errors(session, dag.dag_id) if STALE_TAG in tags else (),
         state_db=known.state_db if known is not None else None,
         file_silences=known.file_silences if known is not None else (),
         from_manifest=known is not None,
@@ -98,7 +121,7 @@ def list_alerts(
         query = query.where(DagModel.dag_id.in_(list(dag_ids)))
     dags = session.scalars(query).all()
     entries = [
-        _entry(dag, manifests)
+        _entry(dag, manifests, session)
         for dag in dags
         if not _NOT_ALERTS.intersection(t.name for t in dag.tags)
     ]
@@ -113,15 +136,67 @@ def find_alert(
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class InvalidEntry:
+    """The placeholder DAG of an invalid alert, with what it embeds (name, file, errors)."""
+
+    dag_id: str
+    paused: bool
+    invalid: InvalidAlertDefinition
+
+
+def list_invalid(session: Session, *, dag_ids: Collection[str] | None = None) -> list[InvalidEntry]:
+    """The placeholders of invalid alerts Airflow holds (only ``dag_ids`` when given), by name.
+
+    The config-errors DAG carries the same tag but no embedded invalid alert: it is left out.
+    """
+    from airflow.models.dag import DagModel, DagTag
+
+    query = select(DagModel).where(
+        DagModel.is_stale.is_(False),
+        DagModel.dag_id.in_(select(DagTag.dag_id).where(DagTag.name == INVALID_TAG)),
+    )
+    if dag_ids is not None:
+        if not dag_ids:
+            return []
+        query = query.where(DagModel.dag_id.in_(list(dag_ids)))
+    found: list[InvalidEntry] = []
+    for dag in session.scalars(query).all():
+        invalid = read_invalid_alert(_serialized_doc_md(session, dag.dag_id))
+        if invalid is not None:
+            found.append(InvalidEntry(dag.dag_id, bool(dag.is_paused), invalid))
+    return sorted(found, key=lambda e: (e.invalid.name.lower(), e.dag_id))
+
+
+def find_invalid(session: Session, dag_id: str) -> InvalidEntry | None:
+    """The invalid alert whose placeholder is ``dag_id``; None when it is none."""
+    found = list_invalid(session, dag_ids=[dag_id])
+    return found[0] if found else None
+
+
+def _stale_errors(session: Session | None, dag_id: str) -> tuple[ConfigError, ...]:
+    """The current errors of an alert whose DAG runs its last valid version."""
+    if session is None:
+        return ()
+    definition = read_definition(_serialized_doc_md(session, dag_id))
+    if definition is None:
+        return ()
+    return tuple(e.to_error() for e in definition.config_errors)
+
+
+def _serialized_doc_md(session: Session, dag_id: str) -> str | None:
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    row = SerializedDagModel.get(dag_id, session=session)
+    data = row.data if row is not None else None
+    doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
+    return doc if isinstance(doc, str) else None
+
+
 def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
     """The alert's settings as the DAG version Airflow last serialized holds them.
 
     Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata
     database has it even when this api-server does not share the DAG folder.
     """
-    from airflow.models.serialized_dag import SerializedDagModel
-
-    row = SerializedDagModel.get(dag_id, session=session)
-    data = row.data if row is not None else None
-    doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
-    return alert_docs(doc if isinstance(doc, str) else None)
+    return alert_docs(_serialized_doc_md(session, dag_id))

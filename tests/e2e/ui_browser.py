@@ -4,8 +4,9 @@ Debian's Chromium, headless, driven by Playwright.
 
 A real ``airflow api-server`` (its own AIRFLOW_HOME, SQLite metadata DB, SimpleAuthManager)
 serves Airflow's UI with our plugin. The alert DAGs are written to its metadata DB by
-``airflow dags reserialize`` (as the dag-processor would), and the state DB is seeded by
-the real evaluation engine over canned query results. Then, as a user: log in through
+``airflow dags reserialize`` (as the dag-processor would; twice, with an edit in between
+that breaks one alert, so it runs its last valid version: :data:`STALE`), and the state DB
+is seeded by the real evaluation engine over canned query results. Then, as a user: log in through
 Airflow's login page, open "SQL Sentinel", see the firing alert, silence it, see its badge
 change, unsilence it; open the alert's tab on its DAG page; look at it in dark mode and
 on a narrow window. Screenshots go to ``screenshots/`` (CI artifacts, gitignored); those the
@@ -98,7 +99,19 @@ alerts:
     notify_on_error: 1
     renotify_after: 10m
     query: SELECT 'OK' AS status, 12 AS actual_value, 1000 AS threshold
+  - name: orders_backlog
+    description: Orders wait longer than their SLA (never valid, a cron typo).
+    schedule: "every 5 minutes"
+    query: SELECT 'OK' AS status
+  - name: nightly_export
+    description: The nightly export did not finish.
+    schedule: "0 3 * * *"
+    query: SELECT 'OK' AS status
+    resolve_after: 1  # STALE_EDIT breaks this line after the first parse
 """
+INVALID = "e2eui_orders_backlog"  # a placeholder DAG: the alert never validated
+STALE = "e2eui_nightly_export"  # valid at the first parse, broken at the second: stale
+STALE_EDIT = ("    resolve_after: 1  #", "    resolve_after: 0  #")
 
 
 @dataclass(frozen=True)
@@ -269,7 +282,14 @@ def start_server(root: Path) -> Iterator[Server]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    for args in (["db", "migrate"], ["dags", "reserialize"]):
+    steps = (["db", "migrate"], ["dags", "reserialize"], ["dags", "reserialize"])
+    for step, args in enumerate(steps):
+        if step == 2:
+            # The second parse, after an edit that breaks one alert: its DAG keeps running
+            # the version of the first parse (stale), with the current error.
+            alerts = dags / "alerts.yaml"
+            alerts.write_text(alerts.read_text().replace(*STALE_EDIT), encoding="utf-8")
+            env["AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL"] = "0"
         done = subprocess.run(
             [AIRFLOW, *args], env=env, cwd=root, capture_output=True, text=True, timeout=300
         )

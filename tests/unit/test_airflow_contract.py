@@ -174,6 +174,7 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "banner",
         "runbook_url",  # a page people open, written in alerts.yaml (http(s) only)
         "links",
+        "config_errors",  # located validation messages: they never quote a secret (errors.py)
     }
 
 
@@ -241,3 +242,45 @@ def test_alert_tab_url_is_the_route_the_plugin_registers() -> None:
     assert tab["destination"] == "dag"
     url = contract.alert_tab_url("http://h", "d.x/y")
     assert url == "http://h/dags/d.x%2Fy/plugin/sqlsentinel-alert"
+
+
+# --- invalid alerts and the dashboard's URL --------------------------------------------------
+
+
+def test_a_placeholders_invalid_alert_reads_back_and_nothing_else_does() -> None:
+    from sqlsentinel_airflow.airflow_contract import (
+        ConfigErrorRecord,
+        InvalidAlertDefinition,
+        embed_invalid_alert,
+        read_invalid_alert,
+    )
+    from sqlsentinel_airflow.errors import ConfigError
+
+    error = ConfigError(
+        "'every day' is not a valid cron expression -->",
+        file="alerts.yaml",
+        line=14,
+        column=15,
+        path="alerts[2].schedule",
+    )
+    invalid = InvalidAlertDefinition(
+        name="orders", source_file="alerts.yaml", errors=(ConfigErrorRecord.of(error),)
+    )
+    doc = embed_invalid_alert("### ⚠ Invalid alert `orders`\n", invalid)
+    assert "-->" not in doc.split("<!--", 1)[1].rsplit("-->", 1)[0]  # cannot end the comment
+    found = read_invalid_alert(doc)
+    assert found == invalid
+    assert found.errors[0].to_error().format() == error.format()
+    assert read_invalid_alert("### some DAG's docs") is None
+    assert read_invalid_alert(doc.replace('"version": 1', '"version": 99')) is None
+    assert read_definition(doc) is None  # a placeholder is no alert
+
+
+def test_the_dashboard_url_is_the_nav_views_page() -> None:
+    from sqlsentinel_airflow.airflow_contract import DASHBOARD_ROUTE, dashboard_url
+    from sqlsentinel_airflow.plugin import SqlSentinelPlugin
+
+    assert dashboard_url("http://airflow:8080/") == "http://airflow:8080/plugin/sqlsentinel"
+    assert dashboard_url("https://x.test/airflow") == "https://x.test/airflow/plugin/sqlsentinel"
+    (nav,) = [v for v in SqlSentinelPlugin.external_views if v["destination"] == "nav"]
+    assert nav["url_route"] == DASHBOARD_ROUTE

@@ -199,3 +199,42 @@ def test_silences_for_an_alert_stored_and_declared_unexpired_only() -> None:
         ("active", True),
         ("active", False),
     ]
+
+
+def test_a_config_error_view_is_located_redacted_and_one_line() -> None:
+    from sqlsentinel_airflow.errors import ConfigError
+
+    error = ConfigError(
+        f"cannot reach {URL}",
+        file="alerts.yaml",
+        line=14,
+        column=7,
+        path="alerts[2].database.url",
+        hint="check the URL",
+    )
+    view = readmodel.config_error_view(error)
+    assert (view.file, view.line, view.column, view.path) == ("alerts.yaml", 14, 7, error.path)
+    assert "s3cret-pw" not in view.message and view.message == redact_text(error.message)
+    assert view.text == f"alerts.yaml:14:7 alerts[2].database.url: {view.message} (check the URL)"
+    invalid = readmodel.invalid_alert_view(
+        dag_id="sqlsentinel_orders", name="orders", source_file="alerts.yaml", errors=[error]
+    )
+    assert invalid.to_json()["errors"] == [view.to_json()]
+    assert invalid.paused is None  # not known outside Airflow
+
+
+def test_a_summary_carries_the_config_errors_of_its_facts() -> None:
+    from sqlsentinel_airflow.errors import ConfigError
+
+    error = ConfigError("must be at least 1, got 0", file="a.yaml", line=3, column=20)
+    facts = readmodel.AlertFacts(dag_id="d", name="n", stale=True, config_errors=(error,))
+    summary = readmodel.alert_summary(facts, states=[], silences=[], outbox_counts={}, now=NOW)
+    assert [e.text for e in summary.config_errors] == ["a.yaml:3:20 must be at least 1, got 0"]
+    plain = readmodel.alert_summary(
+        readmodel.AlertFacts(dag_id="d", name="n"),
+        states=[],
+        silences=[],
+        outbox_counts={},
+        now=NOW,
+    )
+    assert plain.to_json()["config_errors"] == []

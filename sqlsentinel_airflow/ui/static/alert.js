@@ -306,19 +306,44 @@
   }
 
   function banners() {
-    const out = [];
-    if (alert.docs && alert.docs.banner) out.push(h("div", { class: "banner warn", text: alert.docs.banner }));
-    else if (alert.stale) out.push(h("div", { class: "banner warn", text: "This alert is invalid in its alerts file: the DAG runs its last valid version." }));
+    const out = [staleBanner()];
     if (alert.state === "error" && alert.last_error) out.push(h("div", { class: "banner bad" }, h("strong", { text: "The query failed: " }), alert.last_error));
     if (alert.paused) out.push(h("div", { class: "banner info", text: "The DAG is paused: the alert is not evaluated on its schedule." }));
     return out;
+  }
+
+  // --- a stale alert (runs its last valid version) and an invalid one (does not run)
+  function staleBanner() {
+    if (!alert.stale && !(alert.docs && alert.docs.banner)) return null;
+    const text = (alert.docs && alert.docs.banner) || "This alert is invalid in its alerts file: the DAG runs its last valid version.";
+    const errors = alert.config_errors || [];
+    return h("div", { class: "banner warn", id: "stale-banner" }, h("div", { text }),
+      errors.length ? Sentinel.configErrorList(errors) : null);
+  }
+
+  function invalidPage(invalid) {
+    const count = invalid.errors.length;
+    return [
+      h("header", { class: "page-head" },
+        h("div", {},
+          h("div", { class: "title" }, h("span", { class: "badge invalid", "data-status": "invalid", text: "invalid" }), h("h1", { text: invalid.name })),
+          h("div", { class: "sub muted small", text: `Defined in ${invalid.source_file || "the alerts file"} but not valid: this alert is not running.` })),
+        h("div", { class: "actions" }, dagLink(invalid.dag_id, "Runs", "/runs"))),
+      h("section", { class: "card section", id: "invalid" },
+        h("div", { class: "section-head" }, h("h2", { text: `${count} configuration error${count === 1 ? "" : "s"}` })),
+        Sentinel.configErrorList(invalid.errors),
+        h("p", { class: "muted small" }, "Fix the alert in its file: at the next parse this DAG becomes the alert, with its history. ",
+          h("code", { text: "sqlsentinel validate" }), " shows the same errors.")),
+    ];
   }
 
   async function load() {
     const main = document.getElementById("main");
     if (!dagId) { main.replaceChildren(h("div", { class: "state-msg", text: "No DAG given." })); return; }
     try {
-      alert = (await api(`alerts/${encodeURIComponent(dagId)}`)).alert;
+      const answer = await api(`alerts/${encodeURIComponent(dagId)}`);
+      if (answer.invalid) { main.replaceChildren(...invalidPage(answer.invalid)); return; }
+      alert = answer.alert;
     } catch (err) {
       main.replaceChildren(errorView(err, "This DAG is not a SQL Sentinel alert."));
       return;

@@ -288,3 +288,16 @@ const Sentinel = (() => {
     externalLink, safeUrl,
   };
 })();
+
+/* Located configuration errors (of an invalid alert, or what makes a stale one stale): one
+   list item each, `file:line:col` first, wrapped rather than cut off. */
+Sentinel.configErrorList = (errors) => {
+  const { h } = Sentinel;
+  const where = (e) => [e.file || "alerts file", e.line, e.line !== null ? e.column : null]
+    .filter((x) => x !== null && x !== undefined).join(":");
+  return h("ul", { class: "config-errors" }, errors.map((e) => h("li", {},
+    h("code", { class: "loc", text: where(e) }), " ",
+    e.path ? h("span", { class: "muted", text: `${e.path}: ` }) : null,
+    h("span", { class: "msg", text: e.message }),
+    e.hint ? h("span", { class: "muted", text: ` (${e.hint})` }) : null)));
+};

@@ -111,6 +111,7 @@
         h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags), runbookIcon(alert),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
+        alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
         alert.tags.length ? h("div", {}, alert.tags.map((t) => h("span", { class: "tag", text: t }))) : null),
       h("td", { "data-label": "Severity" }, h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
@@ -121,6 +122,26 @@
       h("td", { "data-label": "Last run" }, timeEl(alert.last_evaluated_at)),
       h("td", { "data-label": "Notifications" }, deliveriesCell(alert)),
       h("td", { class: "c-actions" }, actionsCell(alert)));
+  }
+
+  // --- invalid alerts: defined in the file but not running; their errors, readable in full
+  function invalidMatches(item) {
+    const q = $("f-search").value.trim().toLowerCase();
+    const status = $("f-status").value;
+    if (status && status !== "invalid") return false;
+    if ($("f-severity").value || $("f-tag").value) return false;  // an invalid alert has neither
+    return !q || [item.name, item.dag_id, ...item.errors.map((e) => e.text)].join(" ").toLowerCase().includes(q);
+  }
+
+  const configErrorList = (errors) => Sentinel.configErrorList(errors);
+
+  function invalidRow(item) {
+    return h("tr", { class: "invalid-row", "data-dag-id": item.dag_id, "data-status": "invalid" },
+      h("td", { "data-label": "State" }, h("span", { class: "badge invalid", "data-status": "invalid", text: "invalid" })),
+      h("td", { class: "c-name" },
+        h("div", { class: "alert-name" }, dagLink(item.dag_id, item.name)),
+        h("div", { class: "alert-desc", text: `Not running: fix ${item.source_file || "the alerts file"}` })),
+      h("td", { colspan: 8, class: "c-errors" }, configErrorList(item.errors)));
   }
 
   // --- render
@@ -136,6 +157,14 @@
         onclick: () => { $("f-status").value = pressed ? "" : status; writeFilters(); render(); },
       }, h("span", { class: `badge ${status}`, text: STATUS_LABELS[status] }), h("span", { class: "count", text: count })));
     }
+    const invalid = (data.invalid || []).length;
+    if (invalid) {
+      const pressed = $("f-status").value === "invalid";
+      chips.prepend(h("button", {
+        type: "button", class: "chip", "aria-pressed": String(pressed), "data-chip": "invalid",
+        onclick: () => { $("f-status").value = pressed ? "" : "invalid"; writeFilters(); render(); },
+      }, h("span", { class: "badge invalid", text: "Invalid" }), h("span", { class: "count", text: invalid })));
+    }
   }
 
   function renderTags() {
@@ -150,18 +179,21 @@
     if (!data) return;
     renderChips();
     const shown = data.alerts.filter(matches);
+    const invalid = data.invalid || [];
+    const shownInvalid = invalid.filter(invalidMatches);
     const main = $("main");
-    if (!data.alerts.length) {
+    if (!data.alerts.length && !invalid.length) {
       main.replaceChildren(h("div", { class: "state-msg" }, h("strong", { text: "No alerts yet." }),
         "Alerts appear here once Airflow has parsed the DAG file that calls load_alert_dags()."));
       return;
     }
     const head = h("thead", {}, h("tr", {}, ["State", "Alert", "Severity", "Owner", "Value / threshold", "Recent values", "Since", "Last run", "Notifications", ""].map((t) => h("th", { text: t }))));
-    const body = h("tbody", {}, shown.map(row));
-    if (!shown.length) body.append(h("tr", {}, h("td", { colspan: 10, class: "empty", text: "No alert matches these filters." })));
+    const body = h("tbody", {}, shownInvalid.map(invalidRow), shown.map(row));
+    if (!shown.length && !shownInvalid.length) body.append(h("tr", {}, h("td", { colspan: 10, class: "empty", text: "No alert matches these filters." })));
     main.replaceChildren(h("table", { class: "alerts" }, head, body));
     const total = data.alerts.length;
-    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"} · updated ${new Date(data.generated_at).toLocaleTimeString()}`;
+    const broken = invalid.length ? ` · ${shownInvalid.length === invalid.length ? "" : `${shownInvalid.length} of `}${invalid.length} invalid` : "";
+    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"}${broken} · updated ${new Date(data.generated_at).toLocaleTimeString()}`;
   }
 
   async function load() {

@@ -311,7 +311,7 @@ def test_the_config_watch_builder_without_a_run_is_valid(receiver: HttpReceiver)
     sender = build_channel(WebhookChannel.model_validate(webhook(receiver)))
     assert sender.send(OutboundEvent(payload.to_json(), "watch:d")).delivered
     (body,) = bodies(receiver)
-    assert body["links"] == {"task_log": None, "alert": None, "silence": None}
+    assert body["links"] == {"task_log": None, "alert": None, "silence": None, "dashboard": None}
     assert body["firing_since"] is None
 
 
