@@ -36,6 +36,7 @@ from sqlsentinel_airflow.readmodel.build import (
 )
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
+    FIRING_LABELS_SHOWN,
     INSTANCES_IN_LIST,
     SPARK_POINTS,
     UNDELIVERED,
@@ -54,6 +55,7 @@ from sqlsentinel_airflow.readmodel.views import (
 
 __all__ = [
     "DELIVERIES_SHOWN",
+    "FIRING_LABELS_SHOWN",
     "INSTANCES_IN_LIST",
     "SPARK_POINTS",
     "UNDELIVERED",

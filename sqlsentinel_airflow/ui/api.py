@@ -12,7 +12,8 @@ GET  /alerts                                 every alert the user may read, with
 GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries
 GET  /alerts/{dag_id}/history                its evaluations, newest first, paged by before_id
 POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "until": ISO,
-                                             "reason": "..."}; the author is the user
+                                             "reason": "...", "instance_key"?: one instance
+                                             of a keyed alert}; the author is the user
 POST /alerts/{dag_id}/silences/{id}/end      end a silence early
 GET  /me                                     who the API thinks you are
 """
@@ -34,6 +35,7 @@ from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import Silence
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
@@ -59,6 +61,15 @@ class SilenceRequest(BaseModel):
     duration: str | None = Field(default=None, examples=["2h"])
     until: datetime | None = Field(default=None, examples=["2030-01-01T06:00:00Z"])
     reason: str = Field(max_length=2000, examples=["warehouse maintenance"])
+    instance_key: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description=(
+            "only this instance of a keyed alert: its key as the API lists it "
+            '(`{"table_name":"customers"}`) or as people write it (`table_name=customers`)'
+        ),
+        examples=['{"table_name":"customers"}'],
+    )
 
     @field_validator("duration")
     @classmethod
@@ -233,6 +244,9 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         store = ctx.stores.for_writing(ctx.stores.url_for(entry.state_db))
+        key = None
+        if body.instance_key is not None:
+            key = _instance_key(body.instance_key, entry, store, session)
         saved = store.add_silence(
             Silence(
                 match=glob.escape(entry.name),  # this alert only, even if its name has * ? [
@@ -242,6 +256,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
                 author=auth.user_name(user),
                 created_at=now,
                 source="ui",
+                instance_key=key,
             )
         )
         return {"silence": readmodel.silence_view(saved, now).to_json()}
@@ -271,6 +286,23 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         return {"silence": readmodel.silence_view(ended, now).to_json()}
 
     return router
+
+
+def _instance_key(text: str, entry: catalog.AlertEntry, store: Any, session: Any) -> str:
+    """The stored key of the instance ``text`` names, checked against the alert's key
+    columns (from the DAG Airflow serialized); 422 saying what to send otherwise."""
+    definition = catalog.serialized_definition(session, entry.dag_id)
+    if definition is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"instance_key: the definition of alert {entry.name!r} is not known yet (its DAG "
+            "has not been parsed), so its key columns cannot be checked; try again later",
+        )
+    known = [s.key_values for s in store.list_states(entry.name) if s.key_values]
+    try:
+        return resolve_instance_key(text, definition.key_columns, known)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"instance_key: {exc}") from None
 
 
 def _require_edit_on_everything_muted(

@@ -20,12 +20,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from sqlsentinel_airflow.airflow_contract import INVALID_TAG, SENTINEL_TAG, STALE_TAG, WATCH_TAG
+from sqlsentinel_airflow.airflow_contract import (
+    INVALID_TAG,
+    SENTINEL_TAG,
+    STALE_TAG,
+    WATCH_TAG,
+    AlertDefinition,
+    read_definition,
+)
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
 from sqlsentinel_airflow.readmodel import AlertFacts, DocsView
 from sqlsentinel_airflow.ui.definitions import ManifestAlert, alert_docs
 
-__all__ = ["SEVERITIES", "AlertEntry", "find_alert", "list_alerts", "serialized_alert_docs"]
+__all__ = [
+    "SEVERITIES",
+    "AlertEntry",
+    "find_alert",
+    "list_alerts",
+    "serialized_alert_docs",
+    "serialized_definition",
+]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
 _NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
@@ -112,15 +126,24 @@ def find_alert(
     return found[0] if found else None
 
 
+def _serialized_doc_md(session: Session, dag_id: str) -> str | None:
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    row = SerializedDagModel.get(dag_id, session=session)
+    data = row.data if row is not None else None
+    doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
+    return doc if isinstance(doc, str) else None
+
+
 def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
     """The alert's settings as the DAG version Airflow last serialized holds them.
 
     Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata
     database has it even when this api-server does not share the DAG folder.
     """
-    from airflow.models.serialized_dag import SerializedDagModel
+    return alert_docs(_serialized_doc_md(session, dag_id))
 
-    row = SerializedDagModel.get(dag_id, session=session)
-    data = row.data if row is not None else None
-    doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
-    return alert_docs(doc if isinstance(doc, str) else None)
+
+def serialized_definition(session: Session, dag_id: str) -> AlertDefinition | None:
+    """The alert definition the serialized DAG embeds (None: not parsed yet, or no alert's)."""
+    return read_definition(_serialized_doc_md(session, dag_id))
