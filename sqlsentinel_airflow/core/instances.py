@@ -102,7 +102,7 @@ def parse_instance(text: str, key_columns: Sequence[str]) -> dict[str, JsonValue
     if written.startswith("{"):
         try:
             data = json.loads(written)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValueError(
                 f"the instance {written!r} is not a JSON object ({exc.msg}); write it as "
                 f'{_example(key_columns)} or as JSON like {{"{key_columns[0]}": ...}}'
