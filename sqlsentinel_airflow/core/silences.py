@@ -124,6 +124,7 @@ def from_file(
         reason=declared.reason,
         author=file or "",
         source="config",
+        instance_key=declared.instance_key,
     )
 
 

@@ -82,3 +82,24 @@ def test_ops_silence_instance(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert "which is not a key column of this alert" in refused.stderr
     assert "write table_name=..." in refused.stderr
+
+
+def test_ops_file_silence_instance(tmp_path: Path) -> None:
+    from sqlsentinel_airflow.core.config import load_config
+
+    alerts = tmp_path / "alerts.yaml"
+    alerts.write_text(ALERTS + text("ops-file-silence-instance"), encoding="utf-8")
+    loaded = load_config(str(alerts), conn_type_of=lambda conn_id: "sqlite")
+    assert loaded.config is not None and not loaded.errors, loaded.errors
+    (silence,) = loaded.config.silences
+    assert (silence.match, silence.instance_key) == (
+        "table_freshness",
+        '{"table_name":"customers"}',
+    )
+    alerts.write_text(
+        ALERTS + text("ops-file-silence-instance").replace("table_name=", "table="),
+        encoding="utf-8",
+    )
+    refused = load_config(str(alerts), conn_type_of=lambda conn_id: "sqlite")
+    assert refused.config is None
+    assert "which is not a key column of this alert" in refused.errors[0].format()
