@@ -176,3 +176,30 @@ def test_instance_errors_say_what_to_write(setup: tuple[Path, dict[str, str], Pa
     run_json(["run", "alerts.yaml"], env, cwd)  # now the state database knows the instances
     err = _fail(["silence", "table_freshness", "--instance", "customers", *base], env, cwd)
     assert "'customers' is not key=value; write it as table_name=..." in err
+
+
+def test_a_silence_of_one_instance_declared_in_the_file(
+    setup: tuple[Path, dict[str, str], Path], inbox: Inbox
+) -> None:
+    cwd, env, _ = setup
+    (cwd / "alerts.yaml").write_text(
+        ALERTS
+        + "silences:\n"
+        + "  - match: table_freshness\n"
+        + "    instance: table_name=customers\n"
+        + "    until: 2099-01-01T00:00:00Z\n"
+        + "    reason: CRM export delayed\n"
+    )
+    report = run_json(["run", "alerts.yaml"], env, cwd)
+    fresh = next(e for e in report["evaluations"] if e["alert_name"] == "table_freshness")
+    assert [json.loads(e["instance_key"]) for e in fresh["events"]] == [{"table_name": "orders"}]
+    assert len(inbox.messages) == 1 and "table_name=orders" in inbox.messages[0]["Subject"]
+    status = run_json(["status", "alerts.yaml"], env, cwd)
+    alert = next(a for a in status["alerts"] if a["name"] == "table_freshness")
+    (declared,) = alert["silences"]
+    assert (declared["source"], declared["instance_label"]) == ("config", "table_name=customers")
+    assert {i["label"]: i["silenced"] for i in alert["instances"]} == {
+        "table_name=customers": True,
+        "table_name=orders": False,
+        "table_name=users": False,
+    }
