@@ -144,20 +144,16 @@ def resolve_instance_key(
     text: str,
     key_columns: Sequence[str],
     known: Iterable[Mapping[str, JsonValue]] = (),
-    *,
-    exact: bool | None = None,
 ) -> str:
     """The stored key of the instance ``text`` names (see :func:`parse_instance`).
 
     A ``key=value`` value is text, but a key column may hold numbers: when one of the
     ``known`` instances (their key values) shows the same text for every column, its exact
     key is used, so ``region_id=3`` finds ``{"region_id":3}``. An instance not seen yet gets
-    the values as text. The JSON form (or ``exact=True``) is taken as written.
+    the values as text. The JSON form is taken as written.
     """
     values = parse_instance(text, key_columns)
-    if exact is None:
-        exact = text.strip().startswith("{")
-    if not exact:
+    if not text.strip().startswith("{"):
         for candidate in known:
             if list(candidate) == list(key_columns) and all(
                 value_text(candidate[name]) == value_text(values[name]) for name in key_columns

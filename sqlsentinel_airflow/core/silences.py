@@ -2,9 +2,10 @@
 
 A :class:`~sqlsentinel_airflow.core.model.Silence` mutes events (not evaluation) of every
 alert whose name, or dag_id, matches its glob; a silence with an ``instance_key`` mutes only
-that instance of a keyed alert (:func:`covers`), the alert's other instances still notify. Like Alertmanager, whether it is pending,
-active or expired is derived from ``starts_at``, ``ends_at``, ``ended_at`` (set when someone
-ends it early) and the clock, so nothing has to flip a flag when a silence runs out.
+that instance of a keyed alert (:func:`covers`), the alert's other instances still notify.
+Like Alertmanager, whether it is pending, active or expired is derived from ``starts_at``,
+``ends_at``, ``ended_at`` (set when someone ends it early) and the clock, so nothing has to
+flip a flag when a silence runs out.
 
 Silences come from the CLI / UI (stored) and from ``silences:`` in alerts.yaml
 (:func:`from_file`, never stored: they live as long as the file says).
