@@ -83,6 +83,8 @@ def test_instances_first_one_instance_silenced_and_context_columns(
         assert status(frame, TABLE_LOADS) == "firing"
         named = row.locator("[data-role='firing-instances']").inner_text()
         assert named == "1 of 3 firing: table_name=customers"
+        row.scroll_into_view_if_needed()
+        shot(page, "ui-instances-list", doc=True)
 
         page.goto(f"{ui_server.base_url}/dags/{TABLE_LOADS}/plugin/sqlsentinel-alert")
         frame = page.frame_locator("iframe[title='SQL Sentinel']")
@@ -150,6 +152,8 @@ def test_instances_first_one_instance_silenced_and_context_columns(
         row.wait_for(timeout=30_000)
         assert status(frame, TABLE_LOADS) == "silenced"
         assert "Silenced: table_name=customers" in row.inner_text()
+        row.scroll_into_view_if_needed()
+        shot(page, "ui-instances-list-silenced")
 
         # end it from the instance's row
         page.goto(f"{ui_server.base_url}/dags/{TABLE_LOADS}/plugin/sqlsentinel-alert")

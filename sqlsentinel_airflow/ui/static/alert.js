@@ -104,14 +104,12 @@
   function contextChips(context) {
     const entries = Object.entries(context || {});
     if (!entries.length) return h("span", { class: "muted", text: "–" });
-    const chip = ([k, v]) => {
-      const text = `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : fmtValue(v)}`;
-      const full = `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`;
-      return h("span", { class: "kv", title: full, text });
-    };
+    const whole = ([k, v]) => `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`;
+    const chip = ([k, v]) => h("span", { class: "kv", title: whole([k, v]),
+      text: `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : fmtValue(v)}` });
     const more = entries.length - CONTEXT_SHOWN;
     return h("span", { class: "kv-list" }, entries.slice(0, CONTEXT_SHOWN).map(chip),
-      more > 0 ? h("span", { class: "kv muted", title: entries.slice(CONTEXT_SHOWN).map(([k, v]) => `${k}=${v}`).join("\n"), text: `+${more} more` }) : null);
+      more > 0 ? h("span", { class: "kv muted", title: entries.slice(CONTEXT_SHOWN).map(whole).join("\n"), text: `+${more} more` }) : null);
   }
 
   // --- history table, paged with before_id

@@ -113,7 +113,7 @@
         h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
-        instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
+        instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", title: instanceSilences.map((x) => `${x.instance_label}: ${x.reason}`).join("\n"), text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
         alert.tags.length ? h("div", {}, alert.tags.map((t) => h("span", { class: "tag", text: t }))) : null),
       h("td", { "data-label": "Severity" }, h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
