@@ -6,7 +6,8 @@ dependencies at module level, which FastAPI needs to resolve the routes' annotat
 Thin edge: the catalog says which alerts exist, the state stores what they did, the read
 model (``sqlsentinel_airflow.readmodel``, the shapes the CLI prints too) shapes it. Every route requires an authenticated Airflow user (``auth.py``); inputs are
 validated by pydantic and answered with 422 (bad duration, end time in the past, empty
-reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JSON).
+reason, an instance the alert cannot have), 404 (no such alert or silence), 409 (silence
+already over), 415 (not JSON).
 
 GET  /alerts                                 every alert the user may read, with its state
 GET  /alerts/{dag_id}                        one alert: instances, docs, silences, deliveries
@@ -290,17 +291,22 @@ def build_api_router(ctx: UiContext) -> APIRouter:
 
 def _instance_key(text: str, entry: catalog.AlertEntry, store: Any, session: Any) -> str:
     """The stored key of the instance ``text`` names, checked against the alert's key
-    columns (from the DAG Airflow serialized); 422 saying what to send otherwise."""
+    columns (from the DAG Airflow serialized, else from the instances the state database
+    knows); 422 saying what to send otherwise."""
+    known = [s.key_values for s in store.list_states(entry.name) if s.key_values]
     definition = catalog.serialized_definition(session, entry.dag_id)
-    if definition is None:
+    if definition is not None:
+        key_columns: tuple[str, ...] = definition.key_columns
+    elif known:
+        key_columns = tuple(known[0])
+    else:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"instance_key: the definition of alert {entry.name!r} is not known yet (its DAG "
-            "has not been parsed), so its key columns cannot be checked; try again later",
+            f"instance_key: the key columns of alert {entry.name!r} are not known yet (its DAG "
+            "has not been parsed, and it has no instances); try again later",
         )
-    known = [s.key_values for s in store.list_states(entry.name) if s.key_values]
     try:
-        return resolve_instance_key(text, definition.key_columns, known)
+        return resolve_instance_key(text, key_columns, known)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"instance_key: {exc}") from None
 
