@@ -129,6 +129,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("silence", "until"): "2030-01-01T06:00:00Z",
     ("silence", "starts"): "2029-12-31T22:00:00Z",
     ("silence", "reason"): "warehouse migration",
+    ("silence", "instance"): "table_name=customers",
 }
 
 # Descriptions for keys whose schema has none yet.

@@ -13,6 +13,10 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
   key; the per-key instances keep their state.
 - A keyed instance that stops appearing counts as OK (MISSING); once it is OK again its
   state row is deleted, so the table holds only instances with something to remember.
+- A silence of one instance (``Silence.instance_key``) mutes that instance's events only;
+  the state machine decides each instance with its own ``silenced``, so when that silence
+  ends while the instance still fires, one ``firing`` goes out for it alone. The alert-level
+  instance ``""`` (query errors of a keyed alert) is muted by whole-alert silences only.
 - ``dry_run`` reads current state (without the lock) to show what would happen and writes
   nothing. Backfill runs write history only: they neither advance state nor notify.
 - The evaluation time is read under the alert's lock, so an evaluation that waited for
@@ -102,6 +106,7 @@ class InstanceReport:
     threshold: Any = None
     context: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()  # event kinds (lower-case)
+    silenced: bool = False  # a silence (of the alert or of this instance) muted its events
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +121,7 @@ class InstanceReport:
             "threshold": self.threshold,
             "context": dict(self.context),
             "events": list(self.events),
+            "silenced": self.silenced,
         }
 
 
@@ -132,7 +138,7 @@ class EvaluationReport:
     dry_run: bool
     outcome: Outcome  # ALERT | OK | ERROR (for the whole alert)
     state: State  # the most urgent instance state (State.urgency)
-    silenced: bool
+    silenced: bool  # a silence of every instance was active (one instance's: InstanceReport)
     error: str | None
     instances: tuple[InstanceReport, ...]
     # {kind, instance_key, reason, reason_code, outbox_ids, channels}, JSON-ready
@@ -178,7 +184,7 @@ class EvaluationReport:
 @dataclass(frozen=True)
 class _Written:
     known: dict[str, InstanceState]
-    silenced: bool
+    silences: tuple[Silence, ...]  # the active silences of the alert (whole or one instance)
     decisions: list[tuple[str, Decision, Observation]]
     outbox_ids: dict[int, list[int]]
     now: datetime  # the evaluation time the decisions were made at
@@ -251,9 +257,9 @@ def evaluate_alert(
     except QueryError as exc:
         evaluation = QueryEvaluation(error=str(exc))
 
-    def silenced_by(stored: Sequence[Silence], now: datetime) -> bool:
+    def silenced_by(stored: Sequence[Silence], now: datetime) -> tuple[Silence, ...]:
         candidates = [*stored, *file_silences]
-        return bool(silence_rules.active_for(alert.name, candidates, now, dag_id=alert.dag_id))
+        return tuple(silence_rules.active_for(alert.name, candidates, now, dag_id=alert.dag_id))
 
     if dry_run or store is None:
         now = clock()
@@ -261,9 +267,9 @@ def evaluate_alert(
             {s.instance_key: s for s in store.list_states(alert.name)} if store is not None else {}
         )
         stored_silences = store.list_silences(now) if store is not None else []
-        silenced = silenced_by(stored_silences, now)
-        decisions = _decide_all(alert, evaluation, known, now, silenced)
-        written = _Written(known, silenced, decisions, {}, now)
+        active = silenced_by(stored_silences, now)
+        decisions = _decide_all(alert, evaluation, known, now, active)
+        written = _Written(known, active, decisions, {}, now)
         return _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
 
     backfill = run_type is RunType.BACKFILL
@@ -275,8 +281,8 @@ def evaluate_alert(
         # incident could then start before the previous one ended).
         now = clock()
         known = tx.states()
-        silenced = silenced_by(tx.active_silences(now), now)
-        decisions = _decide_all(alert, evaluation, known, now, silenced)
+        active = silenced_by(tx.active_silences(now), now)
+        decisions = _decide_all(alert, evaluation, known, now, active)
         outbox_ids: dict[int, list[int]] = {}
         history_ids: list[int] = []
         for position, (key, decision, obs) in enumerate(decisions):
@@ -293,7 +299,7 @@ def evaluate_alert(
             if confirm_commit:
                 entry = replace(entry, commit_confirmed=False)
             history_ids.append(tx.add_history(entry))
-        return _Written(known, silenced, decisions, outbox_ids, now, tuple(history_ids))
+        return _Written(known, active, decisions, outbox_ids, now, tuple(history_ids))
 
     written = store.run_in_alert_transaction(alert.name, work)
     if confirm_commit:
@@ -320,11 +326,12 @@ def _decide_all(
     evaluation: QueryEvaluation,
     known: dict[str, InstanceState],
     now: datetime,
-    silenced: bool,
+    active: Sequence[Silence],
 ) -> list[tuple[str, Decision, Observation]]:
     out = []
     for key, key_values, obs in _observations(alert, evaluation, known):
         prev = known.get(key) or initial_state(alert.name, key, key_values)
+        silenced = silence_rules.mutes(active, key)
         out.append((key, decide(prev, obs, now=now, policy=alert.policy, silenced=silenced), obs))
     return out
 
@@ -414,7 +421,7 @@ def _report(
 ) -> EvaluationReport:
     known, decisions, outbox_ids = written.known, written.decisions, written.outbox_ids
     now = written.now
-    silenced = written.silenced
+    silenced = silence_rules.mutes(written.silences, None)
     instances = []
     events = []
     notify = run_type is not RunType.BACKFILL
@@ -432,6 +439,7 @@ def _report(
                 threshold=obs.threshold,
                 context=dict(obs.context),
                 events=tuple(e.kind.value for e in decision.events) if notify else (),
+                silenced=silence_rules.mutes(written.silences, key),
             )
         )
         if notify:

@@ -26,7 +26,7 @@ from sqlsentinel_airflow.cli.output import (
 )
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
-from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.model import InstanceState
 from sqlsentinel_airflow.errors import ConfigError
@@ -205,7 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not detail and len(r.instances) > 1:
                 detail = f"{len(r.instances)} instances"
             events = ", ".join(
-                f"{e['kind']}{'' if not e['instance_key'] else ' ' + e['instance_key']}"
+                f"{e['kind']}{'' if not e['instance_key'] else ' ' + _label(e['instance_key'])}"
                 for e in r.events
             )
             if r.dry_run and events:
@@ -364,8 +364,8 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
             rows.append(
                 [
                     s.name,
-                    i.instance_key or "-",
-                    i.state.value + muted,
+                    i.label or "-",
+                    i.state.value + (" (silenced)" if i.silenced else ""),
                     human_time(i.since),
                     i.last_value,
                     i.last_threshold,
@@ -394,7 +394,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         [
             human_time(v.evaluated_at),
             v.alert,
-            v.instance_key or "-",
+            _label(v.instance_key) or "-",
             v.outcome.value,
             v.state.value,
             v.actual_value,
@@ -513,6 +513,63 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 # --- silences --------------------------------------------------------------------------------
 
 
+def _label(key: str) -> str:
+    """An instance key as people read it (``table_name=customers``)."""
+    from sqlsentinel_airflow.core.instances import key_label
+
+    return key_label(key) or ""
+
+
+def _silence_config(
+    args: argparse.Namespace,
+) -> tuple[AlertsConfig | None, AlertConfig | None]:
+    """The file ``--file`` and its alert named ``args.match`` (None, None without it)."""
+    if not args.file:
+        return None, None
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        raise UsageError(f"{args.file} is not valid (see above); fix it or leave --file out")
+    alert = next((a for a in result.config.alerts if args.match in (a.name, a.dag_id)), None)
+    if alert is None:
+        names = ", ".join(a.name for a in result.config.alerts) or "none"
+        raise UsageError(f"{args.file}: no alert named {args.match!r} (its alerts: {names})")
+    return result.config, alert
+
+
+def _instance_key(args: argparse.Namespace, alert: AlertConfig | None, store: Any) -> str:
+    """The stored key of ``--instance`` for the alert ``args.match`` names (UsageError if the
+    alert is not keyed or the text names other columns). The key columns come from ``--file``
+    when given, else from the instances the state database knows of the alert."""
+    from sqlsentinel_airflow.core.instances import key_values_of, resolve_instance_key
+
+    name = alert.name if alert is not None else args.match
+    if any(c in args.match for c in "*?["):
+        raise UsageError(
+            "--instance silences one instance of one alert: give the alert's name, not the "
+            f"glob {args.match!r}"
+        )
+    states = [s for s in store.list_states(name) if s.instance_key]
+    if alert is not None:
+        key_columns = tuple(alert.key_columns)
+        if not key_columns:
+            raise UsageError(
+                f"--instance: alert {name!r} has no key_columns, so it has a single instance; "
+                "leave --instance out to silence it"
+            )
+    elif states:
+        key_columns = tuple(key_values_of(states[0].instance_key))
+    else:
+        raise UsageError(
+            f"--instance: the state database knows no instances of {name!r}; give its alerts "
+            "file with --file FILE so the instance can be checked against its key_columns"
+        )
+    try:
+        return resolve_instance_key(args.instance, key_columns, [s.key_values for s in states])
+    except ValueError as exc:
+        raise UsageError(f"--instance {args.instance!r}: {exc}") from None
+
+
 def _parse_until(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -540,8 +597,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     author = args.author or os.environ.get("USER") or getpass.getuser()
-    store = open_store(None, args.state_db)
+    if args.file and args.instance is None:
+        raise UsageError("--file checks --instance: give --instance too, or leave --file out")
+    config, alert = _silence_config(args)
+    store = open_store(config, args.state_db)
     try:
+        key = _instance_key(args, alert, store) if args.instance is not None else None
         saved = store.add_silence(
             Silence(
                 match=args.match,
@@ -551,6 +612,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
                 author=author,
                 created_at=now,
                 source="cli",
+                instance_key=key,
             )
         )
     finally:
@@ -558,9 +620,10 @@ def cmd_silence(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"silence": silence_view(saved, now).to_json()})
     else:
-        out(
-            f"silence #{saved.id} for {saved.match!r} until {human_time(saved.ends_at)} ({saved.reason})"
-        )
+        what = repr(saved.match)
+        if saved.instance_key is not None:
+            what += f" instance {_label(saved.instance_key)}"
+        out(f"silence #{saved.id} for {what} until {human_time(saved.ends_at)} ({saved.reason})")
     return EXIT_OK
 
 
@@ -582,7 +645,8 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
         emit_json({"ended": [silence_view(s, now).to_json() for s in ended]})
     else:
         for s in ended:
-            out(f"ended silence #{s.id} for {s.match!r}")
+            instance = f" instance {_label(s.instance_key)}" if s.instance_key is not None else ""
+            out(f"ended silence #{s.id} for {s.match!r}{instance}")
     return EXIT_OK
 
 
@@ -604,6 +668,7 @@ def cmd_silences(args: argparse.Namespace) -> int:
         [
             v.id,
             v.match,
+            v.instance_label or "(all)",
             human_time(v.starts_at),
             human_time(v.ended_at or v.ends_at),
             "yes" if v.status is SilenceStatus.ACTIVE else "no",
@@ -612,7 +677,8 @@ def cmd_silences(args: argparse.Namespace) -> int:
         ]
         for v in views
     ]
-    out(format_table(["id", "match", "starts", "ends", "active", "author", "reason"], rows))
+    headers = ["id", "match", "instance", "starts", "ends", "active", "author", "reason"]
+    out(format_table(headers, rows))
     return EXIT_OK
 
 

@@ -112,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reason", required=True)
     p.add_argument("--author", help="who silences (default: $USER)")
+    p.add_argument(
+        "--instance",
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="only this instance of a keyed alert, e.g. table_name=customers (or its JSON key)",
+    )
+    p.add_argument(
+        "--file",
+        metavar="FILE",
+        help="the alerts file, to check --instance against the alert's key_columns",
+    )
     _add_state_db(p)
     _add_format(p)
 

@@ -1,9 +1,11 @@
 """Silences: which alerts are muted at a given instant, computed from start and end, never stored.
 
 A :class:`~sqlsentinel_airflow.core.model.Silence` mutes events (not evaluation) of every
-alert whose name, or dag_id, matches its glob. Like Alertmanager, whether it is pending,
-active or expired is derived from ``starts_at``, ``ends_at``, ``ended_at`` (set when someone
-ends it early) and the clock, so nothing has to flip a flag when a silence runs out.
+alert whose name, or dag_id, matches its glob; a silence with an ``instance_key`` mutes only
+that instance of a keyed alert (:func:`covers`), the alert's other instances still notify.
+Like Alertmanager, whether it is pending, active or expired is derived from ``starts_at``,
+``ends_at``, ``ended_at`` (set when someone ends it early) and the clock, so nothing has to
+flip a flag when a silence runs out.
 
 Silences come from the CLI / UI (stored) and from ``silences:`` in alerts.yaml
 (:func:`from_file`, never stored: they live as long as the file says).
@@ -23,9 +25,11 @@ from sqlsentinel_airflow.core.model import Silence
 __all__ = [
     "SilenceStatus",
     "active_for",
+    "covers",
     "from_file",
     "is_active",
     "matches",
+    "mutes",
     "silence_status",
     "silence_window",
 ]
@@ -62,14 +66,34 @@ def matches(silence: Silence, alert_name: str, dag_id: str | None = None) -> boo
     return dag_id is not None and fnmatchcase(dag_id, silence.match)
 
 
+def covers(silence: Silence, instance_key: str | None) -> bool:
+    """Whether ``silence`` (already matching the alert) covers the instance ``instance_key``.
+
+    A silence without ``instance_key`` covers every instance; one with it covers that
+    instance only. ``instance_key=None`` asks about the whole alert: only a silence of every
+    instance covers it. The alert-level instance ``""`` of a keyed alert (where its query
+    errors are tracked) is covered by whole-alert silences only.
+    """
+    return silence.instance_key is None or (
+        instance_key is not None and silence.instance_key == instance_key
+    )
+
+
 def active_for(
     alert_name: str,
     silences: Iterable[Silence],
     now: datetime,
     dag_id: str | None = None,
 ) -> list[Silence]:
-    """The silences that mute ``alert_name`` at ``now``, in the order given."""
+    """The silences that mute ``alert_name``, or one of its instances, at ``now``, in the
+    order given (narrow them to one instance with :func:`mutes`)."""
     return [s for s in silences if matches(s, alert_name, dag_id) and is_active(s, now)]
+
+
+def mutes(active: Iterable[Silence], instance_key: str | None) -> bool:
+    """Whether one of the ``active`` silences of an alert covers ``instance_key`` (None: the
+    whole alert, i.e. a silence of every instance)."""
+    return any(covers(s, instance_key) for s in active)
 
 
 def _aware(value: datetime, tz: tzinfo) -> datetime:
@@ -101,6 +125,7 @@ def from_file(
         reason=declared.reason,
         author=file or "",
         source="config",
+        instance_key=declared.instance_key,
     )
 
 

@@ -42,6 +42,7 @@ from markupsafe import escape
 
 from sqlsentinel_airflow.core.config.models import MessageTemplates, TemplateText
 from sqlsentinel_airflow.core.durations import format_duration
+from sqlsentinel_airflow.core.instances import instance_label
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.sandbox import (
     BoundedEnvironment,
@@ -194,7 +195,7 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "instance": {
             "key": str(instance.get("key") or ""),
             "key_values": {k: display(v, 80) for k, v in key_values.items()},
-            "label": ", ".join(f"{k}={display(v, 80)}" for k, v in key_values.items()),
+            "label": instance_label(key_values, 80),
         },
         "actual_value": display(payload.get("actual_value")),
         "threshold": display(payload.get("threshold")),

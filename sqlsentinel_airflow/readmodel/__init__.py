@@ -41,6 +41,7 @@ from sqlsentinel_airflow.readmodel.build import (
 from sqlsentinel_airflow.readmodel.incidents import incident_views
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
+    FIRING_LABELS_SHOWN,
     INSTANCES_IN_LIST,
     SPARK_POINTS,
     UNDELIVERED,
@@ -64,6 +65,7 @@ from sqlsentinel_airflow.readmodel.views import (
 
 __all__ = [
     "DELIVERIES_SHOWN",
+    "FIRING_LABELS_SHOWN",
     "INSTANCES_IN_LIST",
     "SPARK_POINTS",
     "UNDELIVERED",

@@ -6,7 +6,7 @@ into ``reason`` and ``reason_code``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
+from sqlsentinel_airflow.core.instances import instance_label, key_label
 from sqlsentinel_airflow.core.model import (
     EventKind,
     InstanceState,
@@ -28,6 +29,7 @@ from sqlsentinel_airflow.core.redact import public_text, redact_text
 from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
+    FIRING_LABELS_SHOWN,
     INSTANCES_IN_LIST,
     AlertStatus,
     AlertSummary,
@@ -83,11 +85,15 @@ def reason_fields(reason: Reason | str | None) -> tuple[str | None, str | None]:
     return known.value, known.code
 
 
-def instance_view(state: InstanceState, dag_id: str | None) -> InstanceView:
+def instance_view(
+    state: InstanceState, dag_id: str | None, *, silenced: bool = False
+) -> InstanceView:
+    """``silenced``: an active silence (of the alert or of this instance) covers it."""
     return InstanceView(
         alert=state.alert_name,
         dag_id=dag_id,
         instance_key=state.instance_key,
+        label=instance_label(state.key_values),
         key_values=state.key_values,
         state=state.state,
         last_good_state=state.last_good_state,
@@ -100,6 +106,7 @@ def instance_view(state: InstanceState, dag_id: str | None) -> InstanceView:
         last_context=state.last_context,
         last_error=redact_text(state.last_error),
         last_notified_at=state.last_notified_at,
+        silenced=silenced,
     )
 
 
@@ -217,6 +224,8 @@ def silence_view(silence: Silence, now: datetime) -> SilenceView:
         source=silence.source,
         status=silence_rules.silence_status(silence, now),
         can_end=silence.id is not None,  # a declared silence ends when the file says so
+        instance_key=silence.instance_key,
+        instance_label=key_label(silence.instance_key),
     )
 
 
@@ -275,12 +284,29 @@ def worst_instance(states: Sequence[InstanceState]) -> InstanceState | None:
 
 
 def alert_status(
-    states: Sequence[InstanceState], silenced: bool
+    states: Sequence[InstanceState],
+    silenced: bool,
+    silenced_instances: Collection[str] = (),
 ) -> tuple[AlertStatus, AlertStatus]:
-    """``(status, state)``: the badge word and the alerting state beneath any silence."""
+    """``(status, state)``: the badge word and the alerting state beneath any silence.
+
+    ``silenced``: a silence of every instance is active; ``silenced_instances``: the keys of
+    the instances a silence of their own mutes. The badge shows the most urgent state among
+    the other instances (an unsilenced instance that fires keeps the alert ``firing``), and
+    ``silenced`` when only muted instances are worse than OK.
+    """
     worst = worst_instance(states)
     state = AlertStatus(worst.state.value.lower()) if worst is not None else AlertStatus.UNKNOWN
-    return (AlertStatus.SILENCED if silenced else state), state
+    if silenced:
+        return AlertStatus.SILENCED, state
+    loud = worst_instance([s for s in states if s.instance_key not in silenced_instances])
+    if worst is None or worst.state is State.OK:
+        return state, state
+    if loud is not None and loud.state.urgency >= worst.state.urgency:
+        return state, state  # the worst instance is not muted
+    if loud is None or loud.state.urgency <= State.OK.urgency:
+        return AlertStatus.SILENCED, state  # only muted instances are in trouble
+    return AlertStatus(loud.state.value.lower()), state
 
 
 def config_error_view(error: ConfigError) -> ConfigErrorView:
@@ -370,11 +396,17 @@ def alert_summary(
     """One alert from its stored states, the silences that apply (:func:`silences_for`), its
     outbox counts (``StateStore.outbox_counts``) and what else the caller knows."""
     active = [s for s in silences if silence_rules.is_active(s, now)]
-    status, state = alert_status(states, bool(active))
+    whole = silence_rules.mutes(active, None)
+    muted = {s.instance_key for s in states if silence_rules.mutes(active, s.instance_key)}
+    status, state = alert_status(states, whole, muted)
     worst = worst_instance(states)
     evaluated = [s.last_evaluated_at for s in states if s.last_evaluated_at is not None]
     ordered = sorted(states, key=lambda s: (-s.state.urgency, s.instance_key))
     shown = ordered if all_instances else ordered[:INSTANCES_IN_LIST]
+    firing = sorted(
+        (s for s in states if s.state is State.FIRING),
+        key=lambda s: (s.instance_key in muted, s.instance_key),
+    )
     return AlertSummary(
         dag_id=facts.dag_id,
         name=facts.name,
@@ -395,8 +427,13 @@ def alert_summary(
         last_error=redact_text(worst.last_error) if worst else None,
         last_evaluated_at=max(evaluated) if evaluated else None,
         instance_count=len(states),
-        firing_instances=sum(1 for s in states if s.state is State.FIRING),
-        instances=tuple(instance_view(s, facts.dag_id) for s in shown),
+        firing_instances=len(firing),
+        firing_instance_labels=tuple(
+            instance_label(s.key_values) for s in firing[:FIRING_LABELS_SHOWN] if s.key_values
+        ),
+        instances=tuple(
+            instance_view(s, facts.dag_id, silenced=s.instance_key in muted) for s in shown
+        ),
         pending_deliveries=outbox_counts.get(OutboxStatus.PENDING, 0),
         dead_deliveries=outbox_counts.get(OutboxStatus.DEAD, 0),
         deliveries=(
@@ -404,7 +441,7 @@ def alert_summary(
             if deliveries is not None
             else None
         ),
-        silenced=bool(active),
+        silenced=status is AlertStatus.SILENCED,
         silences=tuple(silence_view(s, now) for s in silences),
         spark_instance=worst.instance_key if worst else None,
         spark=spark_points(spark) if spark is not None else None,

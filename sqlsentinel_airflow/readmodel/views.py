@@ -18,6 +18,7 @@ from sqlsentinel_airflow.store.records import OutboxStatus
 
 __all__ = [
     "DELIVERIES_SHOWN",
+    "FIRING_LABELS_SHOWN",
     "INSTANCES_IN_LIST",
     "SPARK_POINTS",
     "UNDELIVERED",
@@ -41,6 +42,7 @@ __all__ = [
 
 SPARK_POINTS = 30  # recent values an alert summary carries
 INSTANCES_IN_LIST = 25  # instances an alert summary carries unless all are asked for
+FIRING_LABELS_SHOWN = 10  # firing instances an alert summary names
 DELIVERIES_SHOWN = 200  # undelivered notifications an alert summary lists (newest first)
 UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.DEAD)  # what a summary counts and lists
 
@@ -90,6 +92,9 @@ DagId = Annotated[str | None, "the alert's DAG id (null on rows written before i
 InstanceKey = Annotated[
     str, 'the instance: "" for a single-row alert, else the key columns\' values as JSON'
 ]
+InstanceLabel = Annotated[
+    str, 'the instance as people write it: `table_name=customers` ("" for a single-row alert)'
+]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class InstanceView(View):
     alert: AlertName
     dag_id: Annotated[str | None, "the alert's DAG id"]
     instance_key: InstanceKey
+    label: InstanceLabel
     key_values: Annotated[dict[str, JsonValue], "the key columns and their values ({} if none)"]
     state: Annotated[State, "the alerting state"]
     last_good_state: Annotated[State, "the state before the query started failing"]
@@ -111,6 +117,7 @@ class InstanceView(View):
     last_context: Annotated[dict[str, JsonValue], "the other columns of the last evaluation"]
     last_error: Annotated[str | None, "the last query error (redacted)"]
     last_notified_at: Annotated[datetime | None, "when a firing or reminder last went out"]
+    silenced: Annotated[bool, "a silence of the alert or of this instance mutes it now"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,10 @@ class SilenceView(View):
     source: Annotated[str, "`cli`, `ui` or `config`"]
     status: Annotated[SilenceStatus, "at the time of the answer"]
     can_end: Annotated[bool, "whether it can be ended early (a declared one ends with the file)"]
+    instance_key: Annotated[
+        str | None, "the one instance of a keyed alert it mutes (its key); null: every instance"
+    ]
+    instance_label: Annotated[str | None, "that instance as `table_name=customers` (or null)"]
 
 
 @dataclass(frozen=True)
@@ -273,9 +284,10 @@ class InvalidAlertView(View):
 class AlertSummary(View):
     """One alert as the dashboard and ``sqlsentinel status`` show it.
 
-    ``status`` is ``silenced`` while a silence mutes it, else the most urgent state among
-    its instances (or ``unknown`` before its first evaluation); ``state`` is that state
-    beneath any silence.
+    ``status`` is ``silenced`` while a silence mutes every instance, else the most urgent
+    state among its instances that no silence of their own mutes (or ``unknown`` before its
+    first evaluation); when only silenced instances are in trouble it is ``silenced`` too.
+    ``state`` is the most urgent state beneath any silence.
     """
 
     dag_id: Annotated[str, "the alert's DAG id"]
@@ -300,6 +312,10 @@ class AlertSummary(View):
     last_evaluated_at: Annotated[datetime | None, "the latest evaluation of any instance"]
     instance_count: Annotated[int, "instances known"]
     firing_instances: Annotated[int, "instances firing"]
+    firing_instance_labels: Annotated[
+        tuple[str, ...],
+        f"the firing instances' labels, unsilenced first, at most {FIRING_LABELS_SHOWN}",
+    ]
     instances: Annotated[
         tuple[InstanceView, ...], f"most urgent first (the first {INSTANCES_IN_LIST} in lists)"
     ]
@@ -310,7 +326,7 @@ class AlertSummary(View):
         f"the pending and dead ones, newest first, at most {DELIVERIES_SHOWN} "
         "(null in the UI's list of alerts)",
     ]
-    silenced: Annotated[bool, "a silence mutes it now"]
+    silenced: Annotated[bool, "the badge is `silenced`: every instance in trouble is muted now"]
     silences: Annotated[tuple[SilenceView, ...], "active and upcoming silences that match it"]
     spark_instance: Annotated[str | None, "the instance the recent values are of"]
     spark: Annotated[

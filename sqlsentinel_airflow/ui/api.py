@@ -6,7 +6,8 @@ dependencies at module level, which FastAPI needs to resolve the routes' annotat
 Thin edge: the catalog says which alerts exist, the state stores what they did, the read
 model (``sqlsentinel_airflow.readmodel``, the shapes the CLI prints too) shapes it. Every route requires an authenticated Airflow user (``auth.py``); inputs are
 validated by pydantic and answered with 422 (bad duration, end time in the past, empty
-reason), 404 (no such alert or silence), 409 (silence already over), 415 (not JSON).
+reason, an instance the alert cannot have), 404 (no such alert or silence), 409 (silence
+already over), 415 (not JSON).
 
 GET  /alerts                                 every alert the user may read, with its state,
                                              and the invalid ones (``invalid``)
@@ -16,7 +17,8 @@ GET  /alerts/{dag_id}/history                its evaluations, newest first, page
 GET  /alerts/{dag_id}/incidents              its incidents (firing / query-error stretches),
                                              newest first, paged by before (an incident's id)
 POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "until": ISO,
-                                             "reason": "..."}; the author is the user
+                                             "reason": "...", "instance_key"?: one instance
+                                             of a keyed alert}; the author is the user
 POST /alerts/{dag_id}/silences/{id}/end      end a silence early
 GET  /me                                     who the API thinks you are
 """
@@ -38,6 +40,7 @@ from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
+from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import Silence
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
@@ -63,6 +66,15 @@ class SilenceRequest(BaseModel):
     duration: str | None = Field(default=None, examples=["2h"])
     until: datetime | None = Field(default=None, examples=["2030-01-01T06:00:00Z"])
     reason: str = Field(max_length=2000, examples=["warehouse maintenance"])
+    instance_key: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description=(
+            "only this instance of a keyed alert: its key as the API lists it "
+            '(`{"table_name":"customers"}`) or as people write it (`table_name=customers`)'
+        ),
+        examples=['{"table_name":"customers"}'],
+    )
 
     @field_validator("duration")
     @classmethod
@@ -279,6 +291,9 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         store = ctx.stores.for_writing(ctx.stores.url_for(entry.state_db))
+        key = None
+        if body.instance_key is not None:
+            key = _instance_key(body.instance_key, entry, store, session)
         saved = store.add_silence(
             Silence(
                 match=glob.escape(entry.name),  # this alert only, even if its name has * ? [
@@ -288,6 +303,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
                 author=auth.user_name(user),
                 created_at=now,
                 source="ui",
+                instance_key=key,
             )
         )
         return {"silence": readmodel.silence_view(saved, now).to_json()}
@@ -334,6 +350,28 @@ def _invalid_views(user: Any, session: Any) -> list[readmodel.InvalidAlertView]:
     every = catalog.list_invalid(session)
     readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
     return [_invalid_view(e) for e in every if e.dag_id in readable]
+
+
+def _instance_key(text: str, entry: catalog.AlertEntry, store: Any, session: Any) -> str:
+    """The stored key of the instance ``text`` names, checked against the alert's key
+    columns (from the DAG Airflow serialized, else from the instances the state database
+    knows); 422 saying what to send otherwise."""
+    known = [s.key_values for s in store.list_states(entry.name) if s.key_values]
+    definition = catalog.serialized_definition(session, entry.dag_id)
+    if definition is not None:
+        key_columns: tuple[str, ...] = definition.key_columns
+    elif known:
+        key_columns = tuple(known[0])
+    else:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"instance_key: the key columns of alert {entry.name!r} are not known yet (its DAG "
+            "has not been parsed, and it has no instances); try again later",
+        )
+    try:
+        return resolve_instance_key(text, key_columns, known)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"instance_key: {exc}") from None
 
 
 def _require_edit_on_everything_muted(

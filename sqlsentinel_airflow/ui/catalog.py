@@ -27,6 +27,7 @@ from sqlsentinel_airflow.airflow_contract import (
     SENTINEL_TAG,
     STALE_TAG,
     WATCH_TAG,
+    AlertDefinition,
     InvalidAlertDefinition,
     read_definition,
     read_invalid_alert,
@@ -45,6 +46,7 @@ __all__ = [
     "list_alerts",
     "list_invalid",
     "serialized_alert_docs",
+    "serialized_definition",
 ]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
@@ -200,3 +202,8 @@ def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
     database has it even when this api-server does not share the DAG folder.
     """
     return alert_docs(_serialized_doc_md(session, dag_id))
+
+
+def serialized_definition(session: Session, dag_id: str) -> AlertDefinition | None:
+    """The alert definition the serialized DAG embeds (None: not parsed yet, or no alert's)."""
+    return read_definition(_serialized_doc_md(session, dag_id))

@@ -91,6 +91,9 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         alert.pop("conn_id")
     elif section == "silence":
         silence = {"match": "example", "until": "2030-01-01T06:00:00Z", key: value}
+        if key == "instance":  # one instance of one keyed alert
+            alert["key_columns"] = ["table_name"]
+            silence["match"] = alert["name"]
         doc["silences"] = [silence]
     else:  # pragma: no cover
         raise AssertionError(section)

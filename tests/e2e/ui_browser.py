@@ -108,10 +108,55 @@ alerts:
     schedule: "0 3 * * *"
     query: SELECT 'OK' AS status
     resolve_after: 1  # STALE_EDIT breaks this line after the first parse
+  # keyed, all OK when seeded; tests/e2e/test_ui_instances.py makes one instance fire
+  - name: table_loads
+    description: A warehouse table was not loaded within 24 hours.
+    schedule: "*/10 * * * *"
+    key_columns: [table_name]
+    tags: [data-quality]
+    notify: []
+    query: |
+      SELECT table_name, CASE WHEN age_h > 24 THEN 'ALERT' ELSE 'OK' END AS status,
+             age_h AS actual_value, 24 AS threshold, loaded_by, last_file
+      FROM load_ages
 """
 INVALID = "e2eui_orders_backlog"  # a placeholder DAG: the alert never validated
 STALE = "e2eui_nightly_export"  # valid at the first parse, broken at the second: stale
 STALE_EDIT = ("    resolve_after: 1  #", "    resolve_after: 0  #")
+
+TABLE_LOADS = "e2eui_table_loads"
+TABLE_LOADS_COLUMNS = [
+    "table_name",
+    "status",
+    "actual_value",
+    "threshold",
+    "loaded_by",
+    "last_file",
+]
+
+
+def table_loads_rows(customers_age: float) -> list[list[Any]]:
+    """``table_loads``' rows: ``customers`` ALERT when ``customers_age`` > 24 (with context)."""
+    status = "ALERT" if customers_age > 24 else "OK"
+    return [
+        [
+            "customers",
+            status,
+            customers_age,
+            24,
+            "nightly_etl",
+            "s3://warehouse-landing/crm/customers/2026/12/04/part-00017-of-00020.snappy.parquet",
+        ],
+        [
+            "orders",
+            "OK",
+            2.5,
+            24,
+            "hourly_etl",
+            "s3://warehouse-landing/shop/orders/latest.parquet",
+        ],
+        ["payments", "OK", 4, 24, "hourly_etl", "s3://warehouse-landing/psp/payments.parquet"],
+    ]
 
 
 @dataclass(frozen=True)
@@ -170,6 +215,8 @@ def seed(alerts_file: Path, state_url: str) -> None:
             ["table_name", "status", "actual_value", "threshold"],
             [["orders", "OK", age, 24], ["customers", "OK", age + 2, 24]],
         )
+    for step, age in enumerate([6, 12, 18]):
+        run("table_loads", step * 5, TABLE_LOADS_COLUMNS, table_loads_rows(age))
     for step in range(2):
         run(
             "stuck_orders",

@@ -18,6 +18,7 @@ from sqlsentinel_airflow.core.model import (
     State,
 )
 from sqlsentinel_airflow.core.redact import redact_text
+from sqlsentinel_airflow.core.result import instance_key
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -238,3 +239,72 @@ def test_a_summary_carries_the_config_errors_of_its_facts() -> None:
         now=NOW,
     )
     assert plain.to_json()["config_errors"] == []
+
+
+def _keyed(table: str, state: State) -> InstanceState:
+    key = instance_key(["table_name"], {"table_name": table})
+    return InstanceState(
+        "orders_late", key, key_values={"table_name": table}, state=state, state_since=NOW
+    )
+
+
+def _instance_silence(table: str) -> Silence:
+    key = instance_key(["table_name"], {"table_name": table})
+    return Silence(
+        "orders_late", NOW - timedelta(hours=1), NOW + timedelta(hours=1), id=9, instance_key=key
+    )
+
+
+@pytest.mark.parametrize(
+    ("states", "silenced", "status", "labels"),
+    [
+        # an unsilenced instance fires: the alert stays firing, the silenced one is named last
+        (
+            [("customers", State.FIRING), ("orders", State.FIRING), ("users", State.OK)],
+            ["customers"],
+            "firing",
+            ["table_name=orders", "table_name=customers"],
+        ),
+        # only silenced instances are in trouble: silenced, with the state beneath
+        ([("customers", State.FIRING), ("orders", State.OK)], ["customers"], "silenced", None),
+        # the worst is silenced, an error is left: the badge shows the error
+        ([("customers", State.FIRING), ("orders", State.ERROR)], ["customers"], "error", None),
+        # a silence of an OK instance changes nothing
+        ([("customers", State.OK), ("orders", State.PENDING)], ["customers"], "pending", None),
+        ([("customers", State.OK)], ["customers"], "ok", None),
+    ],
+)
+def test_status_when_some_instances_are_silenced(
+    states: list[tuple[str, State]], silenced: list[str], status: str, labels: list[str] | None
+) -> None:
+    summary = readmodel.alert_summary(
+        readmodel.AlertFacts("dag", "orders_late"),
+        states=[_keyed(t, s) for t, s in states],
+        silences=[_instance_silence(t) for t in silenced],
+        outbox_counts={},
+        now=NOW,
+    )
+    worst = max((s for _, s in states), key=lambda s: s.urgency)
+    assert (summary.status, summary.state) == (status, worst.value.lower())
+    assert summary.silenced is (status == "silenced")
+    by_label = {i.label: i.silenced for i in summary.instances}
+    assert by_label == {f"table_name={t}": t in silenced for t, _ in states}
+    if labels is not None:
+        assert list(summary.firing_instance_labels) == labels
+    data = summary.silences[0].to_json()
+    assert data["instance_key"] == instance_key(["table_name"], {"table_name": silenced[0]})
+    assert data["instance_label"] == f"table_name={silenced[0]}"
+
+
+def test_firing_instance_labels_are_capped_and_absent_for_single_row_alerts() -> None:
+    many = [_keyed(f"t{i:02d}", State.FIRING) for i in range(15)]
+    facts = readmodel.AlertFacts("dag", "orders_late")
+    summary = readmodel.alert_summary(facts, states=many, silences=[], outbox_counts={}, now=NOW)
+    assert summary.firing_instances == 15
+    assert len(summary.firing_instance_labels) == readmodel.FIRING_LABELS_SHOWN
+    assert summary.firing_instance_labels[0] == "table_name=t00"
+    single = readmodel.alert_summary(
+        facts, states=[_state("", State.FIRING)], silences=[], outbox_counts={}, now=NOW
+    )
+    assert (single.firing_instances, single.firing_instance_labels) == (1, ())
+    assert single.instances[0].label == ""

@@ -58,6 +58,7 @@ from sqlsentinel_airflow.core.config.yamlpos import (
     format_path,
     parse_yaml,
 )
+from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.errors import ConfigError, ConfigErrors
 
 __all__ = ["ConnTypeOf", "LoadResult", "load_config", "load_config_text", "validate_config"]
@@ -197,20 +198,57 @@ class _Loading:
         alerts = self._alerts(items, defaults, ctx, names)
         bad_alerts = {_alert_index(p.path) for p in self.problems}
         valid = tuple(a for i, a in alerts if i not in bad_alerts)
+        silences = self._silences(header, valid) if header is not None else ()
+        file_broken = any(_alert_index(p.path) is None for p in self.problems)
         config = None
-        if header is not None and None not in bad_alerts:
+        if header is not None and not file_broken:
             config = AlertsConfig(
                 version=header.version or 1,
                 dag_id_prefix=ctx.dag_id_prefix,
                 state_db=StateDbConfig(**header.state_db.model_dump()) if header.state_db else None,
                 database=DatabaseConfig(url=header.database.url) if header.database else None,
                 alerts=valid,
-                silences=tuple(FileSilence(**s.model_dump()) for s in header.silences or ()),
+                silences=silences,
                 default_notify=resolve_channels(defaults.notify or ()) if defaults else (),
                 source_file=self.filename,
                 content_hash=content_hash,
             )
         return self._result(config, {i: n for i, n in names.items() if n is not None})
+
+    def _silences(
+        self, header: RawFile, alerts: tuple[AlertConfig, ...]
+    ) -> tuple[FileSilence, ...]:
+        """``silences:``, an ``instance`` resolved to its key with the alert's key_columns
+        (a problem at the silence's ``instance`` when that cannot be done)."""
+        found = []
+        for index, raw in enumerate(header.silences or ()):
+            silence = FileSilence(**raw.model_dump())
+            if raw.instance is not None:
+                key = self._silence_instance_key(index, raw.match, raw.instance, alerts)
+                silence = silence.model_copy(update={"instance_key": key})
+            found.append(silence)
+        return tuple(found)
+
+    def _silence_instance_key(
+        self, index: int, match: str, instance: str, alerts: tuple[AlertConfig, ...]
+    ) -> str | None:
+        where = ("silences", index, "instance")
+        alert = next((a for a in alerts if match in (a.name, a.dag_id)), None)
+        if alert is None:
+            self.problems.append(
+                Problem(
+                    where,
+                    f"`instance` silences one instance of one alert, but no valid alert of this "
+                    f"file is named {match!r}",
+                    hint="set `match` to the keyed alert's name (no glob)",
+                )
+            )
+            return None
+        try:
+            return resolve_instance_key(instance, alert.key_columns)
+        except ValueError as exc:
+            self.problems.append(Problem(where, f"alert {alert.name!r}: {exc}"))
+            return None
 
     def _decode(self, raw: bytes) -> str | None:
         if raw.startswith(codecs.BOM_UTF8):

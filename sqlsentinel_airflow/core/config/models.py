@@ -162,6 +162,8 @@ class FileSilence(_Frozen):
     until: datetime
     starts: datetime | None = None
     reason: str = ""
+    instance: str | None = None  # as written (`table_name=customers`)
+    instance_key: str | None = None  # the instance's key, resolved against the alert's key_columns
 
 
 # --- resolved alert ---------------------------------------------------------------------

@@ -491,6 +491,13 @@ class RawSilence(_Raw):
     until: AwareDateTime = Field(description="End; a time without offset is UTC.")
     starts: AwareDateTime | None = Field(None, description="Start (default: now).")
     reason: str = ""
+    instance: PlainText | None = Field(
+        None,
+        description=(
+            "Only this instance of a keyed alert: `table_name=customers` (key=value pairs "
+            "separated by commas) or its key as JSON; `match` is then that alert's name."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> RawSilence:

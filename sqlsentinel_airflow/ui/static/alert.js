@@ -96,7 +96,21 @@
   }
 
   const numeric = (v) => (v === null || v === undefined || v === "" || typeof v === "boolean" || Number.isNaN(Number(v)) ? null : Number(v));
-  const instanceLabel = (i) => (i.instance_key ? Object.entries(i.key_values || {}).map(([k, v]) => `${k}=${v}`).join(", ") || i.instance_key : "(single instance)");
+  const instanceLabel = (i) => (i.instance_key ? i.label || Sentinel.instanceLabel(alert, i.instance_key) : "(single instance)");
+  const isKeyed = () => alert.instances.some((i) => i.instance_key !== "");
+
+  // --- context columns (the query's other columns): compact key=value chips, full text on hover
+  const CONTEXT_SHOWN = 6;
+  function contextChips(context) {
+    const entries = Object.entries(context || {});
+    if (!entries.length) return h("span", { class: "muted", text: "–" });
+    const whole = ([k, v]) => `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`;
+    const chip = ([k, v]) => h("span", { class: "kv", title: whole([k, v]),
+      text: `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : fmtValue(v)}` });
+    const more = entries.length - CONTEXT_SHOWN;
+    return h("span", { class: "kv-list" }, entries.slice(0, CONTEXT_SHOWN).map(chip),
+      more > 0 ? h("span", { class: "kv muted", title: entries.slice(CONTEXT_SHOWN).map(whole).join("\n"), text: `+${more} more` }) : null);
+  }
 
   // --- history table, paged with before_id
   function historyRows() {
@@ -107,16 +121,19 @@
       h("td", { text: e.state }),
       h("td", { class: "num", text: fmtValue(e.actual_value) }),
       h("td", { class: "num", text: fmtValue(e.threshold) }),
+      hasContext() ? h("td", { class: "c-context" }, contextChips(e.context)) : null,
       h("td", { class: "small", text: e.error || e.reason || "" }),
       h("td", { class: "small", text: e.events.join(", ") || "–" }),
       h("td", { class: "small muted", text: e.run_type })));
   }
 
+  const hasContext = () => history.some((e) => Object.keys(e.context || {}).length) || alert.instances.some((i) => Object.keys(i.last_context || {}).length);
+
   async function historySection() {
     const table = h("table", { class: "rows" });
     const more = h("button", { type: "button", class: "small", text: "Load older" });
     const render = () => {
-      const heads = ["Evaluated", alert.instance_count > 1 ? "Instance" : null, "Outcome", "State", "Value", "Threshold", "Reason / error", "Notified", "Run"].filter(Boolean);
+      const heads = ["Evaluated", alert.instance_count > 1 ? "Instance" : null, "Outcome", "State", "Value", "Threshold", hasContext() ? "Context" : null, "Reason / error", "Notified", "Run"].filter(Boolean);
       table.replaceChildren(h("thead", {}, h("tr", {}, heads.map((t) => h("th", { text: t })))),
         h("tbody", {}, history.length ? historyRows() : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No evaluations yet." }))));
       more.classList.toggle("hidden", nextBefore === null);
@@ -208,6 +225,7 @@
       h("div", {}, h("strong", { text: x.status === "active" ? "Active" : "Upcoming" }), " · ",
         x.source === "config" ? "declared in alerts.yaml" : `by ${x.author}`,
         ` · until ${fmtTime(x.ends_at)} (${fmtAgo(x.ends_at)})`),
+      x.instance_key != null ? h("div", { class: "small" }, "only ", h("span", { class: "kv", "data-role": "silence-instance", title: x.instance_label, text: x.instance_label })) : null,
       h("div", { class: "muted small", text: x.reason || "(no reason)" }),
       x.match !== alert.name ? h("div", { class: "muted small" }, "matches ", h("code", { text: x.match })) : null,
       x.can_end && alert.can_edit ? h("button", { type: "button", class: "small danger", "data-action": "end-silence", onclick: () => endSilence(x) }, "End silence") : null));
@@ -243,15 +261,36 @@
       h("tbody", {}, rows))));
   }
 
+  // --- instances of a keyed alert: first after the stat cards, each with its own silence
   function instancesSection() {
-    if (alert.instance_count < 2) return null;
-    const rows = alert.instances.map((i) => h("tr", {},
-      h("td", { text: instanceLabel(i) }), h("td", {}, badge(i.state)),
-      h("td", { class: "num", text: fmtValue(i.last_value) }), h("td", { class: "num", text: fmtValue(i.last_threshold) }),
-      h("td", {}, timeEl(i.since)), h("td", {}, timeEl(i.last_evaluated_at))));
-    return section(`Instances (${alert.instance_count})`, "instances", h("div", { class: "scroll-x" }, h("table", { class: "rows" },
-      h("thead", {}, h("tr", {}, ["Instance", "State", "Value", "Threshold", "Since", "Last run"].map((t) => h("th", { text: t })))),
-      h("tbody", {}, rows))));
+    if (!isKeyed()) return null;
+    const active = alert.silences.filter((x) => x.status === "active");
+    const whole = active.find((x) => x.instance_key == null);
+    const firing = alert.instances.filter((i) => i.state === "firing").length;
+    const muteCell = (i) => {
+      const own = active.find((x) => x.instance_key === i.instance_key);
+      if (own) {
+        return h("span", { class: "nowrap" }, h("span", { class: "badge silenced", "data-status": "silenced", title: own.reason, text: "silenced" }),
+          " ", h("span", { class: "muted small", title: fmtTime(own.ends_at), text: `until ${Sentinel.fmtShortTime(own.ends_at)}` }),
+          own.can_end && alert.can_edit ? h("button", { type: "button", class: "small danger", "data-action": "end-instance-silence", onclick: () => endSilence(own) }, "End") : null);
+      }
+      if (whole) return h("span", { class: "muted small", text: "silenced with the alert" });
+      if (!alert.can_edit) return h("span", { class: "muted small", text: "–" });
+      return h("button", { type: "button", class: "small", "data-action": "silence-instance", onclick: () => silence(i.instance_key) }, "Silence…");
+    };
+    const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced) },
+      h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) })),
+      h("td", {}, badge(i.state)),
+      h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
+      h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
+      h("td", {}, timeEl(i.firing_since || i.since)),
+      h("td", {}, timeEl(i.last_evaluated_at)),
+      h("td", { class: "c-actions" }, muteCell(i))));
+    const shown = alert.instances.length < alert.instance_count ? ` (showing ${alert.instances.length})` : "";
+    return section(h("div", { class: "section-head" }, h("h2", { text: `Instances: ${firing} of ${alert.instance_count} firing${shown}` })), "instances",
+      h("div", { class: "scroll-x" }, h("table", { class: "rows" },
+        h("thead", {}, h("tr", {}, ["Instance", "State", "Value / threshold", "Context", "Since", "Last run", "Silence"].map((t) => h("th", { text: t })))),
+        h("tbody", {}, rows))));
   }
 
   // --- runbook and links (alerts.yaml `runbook_url`, `links`): buttons that open a new tab
@@ -289,7 +328,7 @@
 
   // --- page
   function header() {
-    const active = alert.silences.filter((x) => x.status === "active");
+    const active = alert.silences.filter((x) => x.status === "active" && x.instance_key == null);
     const canUnsilence = alert.can_edit && active.some((x) => x.can_end);
     const action = !alert.can_edit ? h("span", { class: "muted small", text: "read only: silencing needs edit access to this DAG" })
       : canUnsilence ? h("button", { type: "button", "data-action": "unsilence", onclick: unsilence }, "Unsilence")
@@ -361,18 +400,19 @@
         stat(alert.status === "firing" || alert.state === "firing" ? "Firing since" : "In this state since", alert.since ? timeEl(alert.firing_since || alert.since) : "–"),
         stat("Last evaluation", timeEl(alert.last_evaluated_at)),
         stat("Notifications", ...deliveries)),
+      instancesSection(),
       incidentsSection(),
       h("div", { class: "two-col" },
         h("div", { class: "area-chart" }, chartCard),
         h("div", { class: "area-side" }, silencesSection(), definitionSection()),
         h("div", { class: "area-history" }, historyCard)),
-      deliveriesSection(), instancesSection()];
+      deliveriesSection()];
     main.replaceChildren(...parts.filter(Boolean));
     openAskedSilence();
   }
 
-  async function silence() {
-    const created = await Sentinel.silenceDialog(alert);
+  async function silence(instanceKey) {
+    const created = await Sentinel.silenceDialog(alert, typeof instanceKey === "string" ? { instanceKey } : {});
     if (created) { toast(`silenced until ${fmtTime(created.ends_at)}`); await load(); }
   }
   async function unsilence() {

@@ -223,9 +223,26 @@ const Sentinel = (() => {
     toastTimer = setTimeout(() => el.classList.remove("show"), 2600);
   }
 
-  // --- the silence dialog (one per page), resolves to the created silence or null
+  /** An instance as people read it: the API's label (`table_name=customers`) of the alert's
+      instance with that key, else the key's JSON read the same way. */
+  function instanceLabel(alert, instanceKey) {
+    const known = ((alert && alert.instances) || []).find((i) => i.instance_key === instanceKey);
+    if (known && known.label) return known.label;
+    try {
+      const values = JSON.parse(instanceKey);
+      if (values && typeof values === "object" && !Array.isArray(values)) {
+        return Object.entries(values).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+      }
+    } catch (_) { /* not JSON: shown as given */ }
+    return String(instanceKey);
+  }
+
+  // --- the silence dialog (one per page), resolves to the created silence or null.
+  // options.instanceKey: silence only that instance of a keyed alert (its instance_key).
   const PRESETS = ["30m", "1h", "2h", "4h", "1d", "1w"];
-  function silenceDialog(alert) {
+  function silenceDialog(alert, options = {}) {
+    const instanceKey = options.instanceKey === undefined || options.instanceKey === "" ? null : options.instanceKey;
+    const instance = instanceKey === null ? null : instanceLabel(alert, instanceKey);
     return new Promise((resolve) => {
       let duration = "2h";
       const error = h("div", { class: "form-error", role: "alert" });
@@ -240,10 +257,15 @@ const Sentinel = (() => {
       custom.addEventListener("input", () => { until.value = ""; syncPresets(); });
       until.addEventListener("input", () => { custom.value = ""; syncPresets(); });
       const submit = h("button", { type: "submit", class: "primary", text: "Silence" });
-      const dialog = h("dialog", { "aria-label": `Silence ${alert.name}` },
+      const title = instance === null ? `Silence ${alert.name}` : `Silence ${instance} of ${alert.name}`;
+      const dialog = h("dialog", { "aria-label": title, "data-instance-key": instanceKey },
         h("form", { novalidate: true },
-          h("h2", { text: `Silence ${alert.name}` }),
-          h("div", { class: "muted small", text: "Notifications are held back while the silence lasts; the alert keeps being evaluated. If it is still firing when the silence ends, one notification goes out." }),
+          h("h2", { text: title }),
+          instance === null ? null : h("div", { class: "field" }, h("label", { text: "Instance" }),
+            h("span", { class: "kv", "data-role": "silence-instance", title: instance, text: instance })),
+          h("div", { class: "muted small", text: instance === null
+            ? "Notifications are held back while the silence lasts; the alert keeps being evaluated. If it is still firing when the silence ends, one notification goes out."
+            : "Only this instance's notifications are held back while the silence lasts; the alert's other instances still notify, and all are evaluated. If it is still firing when the silence ends, one notification goes out for it." }),
           h("div", { class: "field" }, h("label", { text: "For" }), h("div", { class: "segmented" }, presetButtons, custom)),
           h("div", { class: "field" }, h("label", { for: "silence-until", text: "or until" }), until),
           h("div", { class: "field" }, h("label", { for: "silence-reason", text: "Reason" }), reason),
@@ -253,6 +275,7 @@ const Sentinel = (() => {
       dialog.querySelector("form").addEventListener("submit", async (event) => {
         event.preventDefault();
         const body = { reason: reason.value };
+        if (instanceKey !== null) body.instance_key = instanceKey;
         if (until.value) body.until = new Date(until.value).toISOString();
         else body.duration = custom.value.trim() || duration;
         submit.disabled = true;
@@ -273,9 +296,10 @@ const Sentinel = (() => {
     });
   }
 
-  /** End every stored silence that is muting the alert now; returns how many ended. */
+  /** End every stored silence that is muting the whole alert now (not those of one instance);
+      returns how many ended. */
   async function unsilence(alert) {
-    const ids = (alert.silences || []).filter((x) => x.can_end && x.status === "active").map((x) => x.id);
+    const ids = (alert.silences || []).filter((x) => x.can_end && x.status === "active" && x.instance_key == null).map((x) => x.id);
     for (const id of ids) {
       await api(`alerts/${encodeURIComponent(alert.dag_id)}/silences/${id}/end`, { json: {} });
     }
@@ -284,7 +308,7 @@ const Sentinel = (() => {
 
   return {
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
-    followTheme, h, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
+    followTheme, h, instanceLabel, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
     externalLink, safeUrl,
   };
 })();

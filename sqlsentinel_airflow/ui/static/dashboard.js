@@ -81,7 +81,7 @@
 
   function actionsCell(alert) {
     if (!alert.can_edit) return h("span", { class: "muted small", text: "read only" });
-    const active = alert.silences.filter((x) => x.status === "active");
+    const active = alert.silences.filter((x) => x.status === "active" && x.instance_key == null);
     if (active.length && active.some((x) => x.can_end)) {
       return h("button", { type: "button", class: "small", "data-action": "unsilence", onclick: () => unsilence(alert) }, "Unsilence");
     }
@@ -96,15 +96,24 @@
         s("path", { d: "M2 4h6a4 4 0 0 1 4 4v13a3 3 0 0 0-3-3H2z" }), s("path", { d: "M22 4h-6a4 4 0 0 0-4 4v13a3 3 0 0 1 3-3h7z" })));
   }
 
+  /** "2 of 3 firing: table_name=customers, table_name=orders" (the firing instances named). */
+  function instancesLine(alert) {
+    const names = alert.firing_instance_labels;
+    const more = alert.firing_instances - names.length;
+    const text = names.length
+      ? `${alert.firing_instances} of ${alert.instance_count} firing: ${names.join(", ")}${more > 0 ? ` and ${more} more` : ""}`
+      : `${alert.firing_instances} of ${alert.instance_count} instances firing`;
+    return h("div", { class: "muted small firing-names", "data-role": "firing-instances", title: text, text });
+  }
+
   function row(alert) {
-    const silence = alert.silences.find((x) => x.status === "active");
+    const silence = alert.silences.find((x) => x.status === "active" && x.instance_key == null);
+    const instanceSilences = alert.silences.filter((x) => x.status === "active" && x.instance_key != null);
     const flags = [
       alert.paused ? h("span", { class: "flag", title: "The DAG is paused: it does not run on its schedule", text: "paused" }) : null,
       alert.stale ? h("span", { class: "flag", title: "The alert is invalid in its file: this DAG runs its last valid version", text: "config error" }) : null,
     ];
-    const instances = alert.instance_count > 1
-      ? h("div", { class: "muted small", text: `${alert.firing_instances} of ${alert.instance_count} instances firing` })
-      : null;
+    const instances = alert.instance_count > 1 || alert.firing_instance_labels.length ? instancesLine(alert) : null;
     return h("tr", { "data-dag-id": alert.dag_id, "data-status": alert.status },
       h("td", { "data-label": "State" }, badge(alert.status, alert.state)),
       h("td", { class: "c-name" },
@@ -112,6 +121,7 @@
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
         alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
+        instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", title: instanceSilences.map((x) => `${x.instance_label}: ${x.reason}`).join("\n"), text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
         alert.tags.length ? h("div", {}, alert.tags.map((t) => h("span", { class: "tag", text: t }))) : null),
       h("td", { "data-label": "Severity" }, h("span", { class: `sev ${alert.severity}`, text: alert.severity })),

@@ -333,6 +333,8 @@ def test_status_honours_the_silences_declared_in_the_file(
         "source": "config",
         "status": "active",
         "can_end": False,
+        "instance_key": None,
+        "instance_label": None,
     }
     assert (orders["silenced"], orders["status"], orders["silences"]) == (False, "ok", [])
     text = sqlsentinel(["status", "alerts.yaml"], env, cwd)

@@ -60,6 +60,17 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
     store.dispose()
     state_db = ["--state-db", state_url]
     created = cli("silence", "revenue_drop", "--for", "2h", "--reason", "deploy", *state_db)
+    one = cli(
+        "silence",
+        "table_freshness",
+        "--instance",
+        "table_name=customers",
+        "--for",
+        "2h",
+        "--reason",
+        "reload",
+        *state_db,
+    )["silence"]
     status = {a["name"]: a for a in cli("status", str(ui.alerts_file), *state_db)["alerts"]}
     api = {dag_id: _api(ui, f"/alerts/{dag_id}")["alert"] for dag_id in (REVENUE, FRESHNESS, NEVER)}
 
@@ -136,7 +147,13 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
     # silence: stored (as `silence` and `silences` print it) and declared in the file
     (stored,) = api[REVENUE]["silences"]
     assert created["silence"] == stored == revenue["silences"][0]
-    assert cli("silences", *state_db)["silences"] == [stored]
+    assert cli("silences", *state_db)["silences"] == [stored, one]
+    assert api[FRESHNESS]["silences"] == freshness["silences"] == [one]
+    assert (one["instance_key"], one["instance_label"]) == (
+        '{"table_name":"customers"}',
+        "table_name=customers",
+    )
+    assert (stored["instance_key"], stored["instance_label"]) == (None, None)
     assert (stored["status"], stored["can_end"], stored["source"]) == ("active", True, "cli")
     (declared,) = api[NEVER]["silences"]
     assert never["silences"] == [declared]

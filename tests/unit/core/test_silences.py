@@ -162,3 +162,21 @@ def test_silence_window_rejects_windows_not_in_the_future(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         silence_window(now=NOON, duration=duration, until=until)
+
+
+def test_an_instance_silence_covers_that_instance_only() -> None:
+    from sqlsentinel_airflow.core.silences import covers, mutes
+
+    whole = _silence()
+    one = _silence(instance_key='{"table_name":"customers"}')
+    assert covers(whole, None) and covers(whole, "") and covers(whole, '{"table_name":"x"}')
+    assert covers(one, '{"table_name":"customers"}')
+    assert not covers(one, '{"table_name":"orders"}')
+    assert not covers(one, "")  # the alert-level instance (query errors of a keyed alert)
+    assert not covers(one, None)  # the whole alert is not muted by one instance's silence
+    # active_for lists both for the alert; mutes narrows them to an instance
+    active = active_for("revenue_daily", [whole, one], NOON + HOUR)
+    assert active == [whole, one]
+    assert mutes([one], '{"table_name":"customers"}')
+    assert not mutes([one], '{"table_name":"orders"}') and not mutes([one], None)
+    assert mutes([one, whole], None) and not mutes([], "")

@@ -583,3 +583,79 @@ def test_database_url_backends_are_checked_without_echoing_the_url(
             backend = url.split("://")[0]
             assert f"uses '{backend}', which cannot run from a URL" in messages[0]
             assert "set conn_id on the alerts" in messages[0]
+
+
+_KEYED = """
+alerts:
+  - name: table_freshness
+    conn_id: wh
+    schedule: "@hourly"
+    key_columns: [table_name, region]
+    query: SELECT table_name, region, 'OK' AS status FROM t
+  - name: single
+    conn_id: wh
+    schedule: "@hourly"
+    query: SELECT 'OK' AS status
+silences:
+"""
+
+
+def test_a_file_silence_of_one_instance_is_resolved_to_its_key() -> None:
+    from sqlsentinel_airflow.core.silences import from_file
+
+    config = load_ok(
+        _KEYED
+        + "  - {match: table_freshness, instance: 'region=eu, table_name=orders', until: 2031-01-01}\n"
+        + "  - match: table_freshness\n"
+        + '    instance: \'{"table_name": "users", "region": null}\'\n'
+        + "    until: 2031-01-01\n"
+        + "  - {match: 'table_*', until: 2031-01-01}\n",
+        env={},
+        conn_type_of=lambda conn_id: "postgres",
+    )
+    first, second, every = config.silences
+    assert first.instance == "region=eu, table_name=orders"
+    assert first.instance_key == '{"table_name":"orders","region":"eu"}'
+    assert second.instance_key == '{"table_name":"users","region":null}'
+    assert every.instance_key is None
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert from_file(first, now).instance_key == first.instance_key
+
+
+@pytest.mark.parametrize(
+    ("silence", "message"),
+    [
+        (
+            "{match: 'table_*', instance: table_name=x, until: 2031-01-01}",
+            "silences[0].instance: `instance` silences one instance of one alert, but no valid "
+            "alert of this file is named 'table_*' (set `match` to the keyed alert's name",
+        ),
+        (
+            "{match: single, instance: table_name=x, until: 2031-01-01}",
+            "silences[0].instance: alert 'single': this alert has no key_columns",
+        ),
+        (
+            "{match: table_freshness, instance: table=x, until: 2031-01-01}",
+            "silences[0].instance: alert 'table_freshness': the instance names 'table', which is "
+            "not a key column of this alert; its key_columns are table_name, region: write "
+            "table_name=...,region=...",
+        ),
+        (
+            "{match: table_freshness, instance: table_name=x, until: 2031-01-01}",
+            "the instance leaves out region",
+        ),
+    ],
+)
+def test_a_file_silence_of_an_instance_it_cannot_resolve_is_a_file_error(
+    silence: str, message: str
+) -> None:
+    result = load_config_text(
+        _KEYED + f"  - {silence}\n",
+        "alerts.yaml",
+        env={},
+        conn_type_of=lambda conn_id: "postgres",
+    )
+    assert result.config is None
+    errors = [e.format() for e in result.errors]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert errors[0].startswith("alerts.yaml:13:")  # on the silence's `instance`
