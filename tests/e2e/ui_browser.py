@@ -108,7 +108,7 @@ alerts:
     schedule: "0 3 * * *"
     query: SELECT 'OK' AS status
     resolve_after: 1  # STALE_EDIT breaks this line after the first parse
-  # keyed, all OK when seeded; tests/e2e/test_ui_instances.py makes one instance fire
+  # keyed, all OK when seeded; tests/e2e/test_browser_instances.py makes one instance fire
   - name: table_loads
     description: A warehouse table was not loaded within 24 hours.
     schedule: "*/10 * * * *"
