@@ -20,12 +20,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from sqlsentinel_airflow.airflow_contract import INVALID_TAG, SENTINEL_TAG, STALE_TAG, WATCH_TAG
+from sqlsentinel_airflow.airflow_contract import (
+    INVALID_TAG,
+    SENTINEL_TAG,
+    STALE_TAG,
+    WATCH_TAG,
+    read_definition,
+)
 from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
 from sqlsentinel_airflow.readmodel import AlertFacts, DocsView
 from sqlsentinel_airflow.ui.definitions import ManifestAlert, alert_docs
 
-__all__ = ["SEVERITIES", "AlertEntry", "find_alert", "list_alerts", "serialized_alert_docs"]
+__all__ = [
+    "SEVERITIES",
+    "AlertEntry",
+    "find_alert",
+    "list_alerts",
+    "serialized_alert_docs",
+    "serialized_enabled",
+]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
 _NOT_ALERTS = frozenset({INVALID_TAG, WATCH_TAG})
@@ -66,6 +79,7 @@ def _entry(dag: Any, manifests: Mapping[str, ManifestAlert]) -> AlertEntry:
         severity=severity,
         owner=(known.owner if known is not None else dag.owners) or "",
         tags=user_tags,
+        enabled=known.enabled if known is not None else None,
         paused=bool(dag.is_paused),
         stale=STALE_TAG in tags,
         state_db=known.state_db if known is not None else None,
@@ -118,9 +132,19 @@ def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
     Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata
     database has it even when this api-server does not share the DAG folder.
     """
+    return alert_docs(_serialized_doc_md(session, dag_id))
+
+
+def serialized_enabled(session: Session, dag_id: str) -> bool | None:
+    """``enabled:`` of the alert as the serialized DAG's definition says (None: unknown)."""
+    definition = read_definition(_serialized_doc_md(session, dag_id))
+    return definition.enabled if definition is not None else None
+
+
+def _serialized_doc_md(session: Session, dag_id: str) -> str | None:
     from airflow.models.serialized_dag import SerializedDagModel
 
     row = SerializedDagModel.get(dag_id, session=session)
     data = row.data if row is not None else None
     doc = (data.get("dag") or {}).get("doc_md") if isinstance(data, dict) else None
-    return alert_docs(doc if isinstance(doc, str) else None)
+    return doc if isinstance(doc, str) else None

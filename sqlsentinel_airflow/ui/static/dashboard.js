@@ -55,7 +55,7 @@
     points.forEach((p, i) => {
       if (p.value !== null && (p.outcome !== "ok" || i === last)) {
         svg.append(s("circle", { class: `pt-${p.outcome}`, cx: x(i), cy: y(p.value), r: i === last ? 2.6 : 1.8 },
-          s("title", { text: `${fmtValue(p.value)} (${p.outcome.toUpperCase()}) ${new Date(p.at).toLocaleString()}` })));
+          s("title", { text: `${fmtValue(p.value)} (${p.outcome.toUpperCase()}) ${Sentinel.fmtTime(p.at)}` })));
       }
     });
     return svg;
@@ -75,7 +75,8 @@
     const parts = [];
     if (alert.dead_deliveries) parts.push(h("span", { class: "bad", title: "gave up after every attempt", text: `${alert.dead_deliveries} dead` }));
     if (alert.pending_deliveries) parts.push(h("span", { class: "wait", title: "waiting for a retry", text: `${alert.pending_deliveries} pending` }));
-    if (!parts.length) return h("span", { class: "muted deliv", text: "all sent" });
+    if (!parts.length && !alert.delivered_deliveries) return h("span", { class: "muted deliv", title: "no notification was sent yet", text: "none yet" });
+    if (!parts.length) return h("span", { class: "muted deliv", title: `${alert.delivered_deliveries} delivered`, text: "all sent" });
     return h("span", { class: "deliv" }, parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
   }
 
@@ -94,14 +95,16 @@
     const flags = [
       alert.paused ? h("span", { class: "flag", title: "The DAG is paused: it does not run on its schedule", text: "paused" }) : null,
       alert.stale ? h("span", { class: "flag", title: "The alert is invalid in its file: this DAG runs its last valid version", text: "config error" }) : null,
+      alert.enabled === false && alert.status !== "unknown" ? h("span", { class: "flag", title: "enabled: false in alerts.yaml: it runs only when triggered by hand", text: "disabled" }) : null,
     ];
     const instances = alert.instance_count > 1
       ? h("div", { class: "muted small", text: `${alert.firing_instances} of ${alert.instance_count} instances firing` })
       : null;
     return h("tr", { "data-dag-id": alert.dag_id, "data-status": alert.status },
-      h("td", { "data-label": "State" }, badge(alert.status, alert.state)),
+      h("td", { "data-label": "State" }, Sentinel.alertBadge(alert)),
       h("td", { class: "c-name" },
-        h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags),
+        h("div", { class: "alert-name" }, Sentinel.alertTabLink(alert.dag_id, alert.name), flags,
+          h("span", { class: "dag-link small" }, dagLink(alert.dag_id, "DAG"))),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
@@ -154,7 +157,7 @@
     if (!shown.length) body.append(h("tr", {}, h("td", { colspan: 10, class: "empty", text: "No alert matches these filters." })));
     main.replaceChildren(h("table", { class: "alerts" }, head, body));
     const total = data.alerts.length;
-    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"} · updated ${new Date(data.generated_at).toLocaleTimeString()}`;
+    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"} · updated ${Sentinel.fmtShortTime(data.generated_at)}`;
   }
 
   async function load() {
@@ -172,7 +175,7 @@
 
   async function silence(alert) {
     const created = await Sentinel.silenceDialog(alert);
-    if (created) { toast(`${alert.name} silenced until ${new Date(created.ends_at).toLocaleString()}`); await load(); }
+    if (created) { toast(`${alert.name} silenced until ${Sentinel.fmtTime(created.ends_at)}`); await load(); }
   }
 
   async function unsilence(alert) {
@@ -198,6 +201,7 @@
     }
     $("refresh").addEventListener("click", load);
     $("auto-refresh").addEventListener("change", schedule);
+    Sentinel.onTimeZoneChange(render);
     load();
     schedule();
   });
