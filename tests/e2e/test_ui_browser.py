@@ -54,8 +54,8 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         assert frame.locator("tbody tr[data-dag-id]").count() == 1
         frame.locator("#f-search").fill("")
 
-        row.locator(".alert-name a").click()  # moves Airflow's page, not the iframe
-        page.wait_for_url(f"**/dags/{FIRING}", timeout=15_000)
+        row.locator(".alert-name a[data-link='alert-tab']").click()  # moves Airflow's page
+        page.wait_for_url(f"**/dags/{FIRING}/plugin/sqlsentinel-alert", timeout=15_000)
     finally:
         context.close()
     assert problems == []

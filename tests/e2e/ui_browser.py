@@ -62,6 +62,11 @@ alerts:
     schedule: "* * * * *"
     severity: critical
     tags: [platform]
+    notify:
+      - channel: email
+        to: [oncall@example.com]
+      - channel: webhook  # its token must never show (tests/e2e/test_ui_runs.py)
+        url: http://127.0.0.1:9/hooks/e2e-webhook-token
     query: |
       SELECT CASE WHEN 100.0 * SUM(failed) / COUNT(*) > 5 THEN 'ALERT' ELSE 'OK' END AS status,
              ROUND(100.0 * SUM(failed) / COUNT(*), 2) AS actual_value, 5 AS threshold
@@ -88,6 +93,12 @@ alerts:
     schedule: "0 8 * * 1-5"
     severity: info
     query: SELECT 'OK' AS status, 12 AS actual_value, 5 AS threshold
+  - name: legacy_export_check
+    description: Retired export check, kept for manual runs.
+    enabled: false
+    schedule: "0 5 * * *"
+    tags: [finance]
+    query: SELECT 'OK' AS status, 0 AS actual_value
 """
 
 
@@ -154,6 +165,25 @@ def seed(alerts_file: Path, state_url: str) -> None:
             ["status", "actual_value", "threshold"],
             [["ALERT", 28 + step * 3, 25]],
         )
+    # what was sent: the firing of api_error_rate delivered by email, dead on the webhook
+    sent = {r.channel_kind: r.id for r in store.outbox(alert_name="api_error_rate")}
+    assert sent.keys() == {"email", "webhook"} and None not in sent.values(), sent
+    store.mark_delivered(sent["email"], start + timedelta(minutes=61))  # type: ignore[arg-type]
+    store.mark_attempt_failed(
+        sent["webhook"],  # type: ignore[arg-type]
+        "connection refused: http://127.0.0.1:9/hooks/e2e-webhook-token",
+        start + timedelta(minutes=61),
+        max_attempts=1,
+    )
+    # a run of `sqlsentinel run` (no Airflow run)
+    evaluate_alert(
+        config.alert("daily_revenue"),
+        fetch=lambda: _Rows(["status", "actual_value", "threshold"], [["OK", 15001, 10000]]),
+        store=store,
+        run_type=RunType.CLI,
+        run_id="cli-e2e",
+        clock=lambda: start + timedelta(minutes=100),
+    )
     store.dispose()
 
 
