@@ -12,6 +12,7 @@ from ui_browser import FIRING, Server, log_in, shot, status
 
 pytestmark = pytest.mark.e2e
 
+
 def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
     ui_server: Server, browser: Any
 ) -> None:
@@ -23,7 +24,7 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[title='SQL Sentinel']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/dashboard']")
         row = frame.locator(f"tr[data-dag-id='{FIRING}']")
         row.wait_for(timeout=30_000)
         assert status(frame, FIRING) == "firing"
@@ -97,7 +98,7 @@ def test_dark_mode_and_a_narrow_window(ui_server: Server, browser: Any) -> None:
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[title='SQL Sentinel']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/dashboard']")
         frame.locator(f"tr[data-dag-id='{FIRING}']").wait_for(timeout=30_000)
         theme = frame.locator("html").evaluate("e => [e.dataset.theme, getComputedStyle(e).color]")
         assert theme == ["dark", "rgb(230, 233, 238)"]  # Airflow's dark theme, our dark palette

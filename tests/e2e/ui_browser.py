@@ -316,5 +316,3 @@ def log_in(page: Any, base_url: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/auth/" not in url, timeout=30_000)
-
-

@@ -142,7 +142,9 @@ def test_sqlsentinel_outbox_shows_destinations_in_its_table_and_json(
     assert {c[4]: c[5] for c in cells} == DESTINATIONS
     assert {c[1] for c in cells} == {"2026-11-01 10:00:00 UTC"}  # CLI tables: UTC, said so
     listed = json.loads(
-        sqlsentinel("outbox", "--alert", "payroll_check", "--state-db", state_url, "--format", "json")
+        sqlsentinel(
+            "outbox", "--alert", "payroll_check", "--state-db", state_url, "--format", "json"
+        )
     )["outbox"]
     assert {d["channel"]: d["destination"] for d in listed} == DESTINATIONS
     assert {d["created_at"] for d in listed} == {"2026-11-01T10:00:00+00:00"}  # RFC 3339
