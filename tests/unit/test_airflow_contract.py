@@ -173,3 +173,15 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "source_line",
         "banner",
     }
+
+
+def test_the_ui_scripts_link_to_the_names_of_the_contract() -> None:
+    """common.js cannot import Python: it spells the task id and the tab's route, checked here."""
+    from pathlib import Path
+
+    from sqlsentinel_airflow.plugin import SqlSentinelPlugin
+
+    script = (Path(contract.__file__).parent / "ui" / "static" / "common.js").read_text()
+    assert f'const EVALUATE_TASK_ID = "{contract.EVALUATE_TASK_ID}";' in script
+    (tab,) = [v for v in SqlSentinelPlugin.external_views if v["destination"] == "dag"]
+    assert f"/plugin/{tab['url_route']}`" in script
