@@ -174,6 +174,18 @@ def test_times_follow_the_timezone_chosen_in_airflow(ui_server: Server, browser:
         axis = tab.locator("svg.chart text[text-anchor='end']").last.text_content() or ""
         assert axis.endswith("UTC"), axis
 
+        # a silence "until" typed in the dialog is a wall time in that zone too
+        frame = next(f for f in page.frames if "sqlsentinel/ui/alert" in f.url)
+        assert frame.evaluate("Sentinel.wallTimeToIso('2026-07-01T12:00', 'Asia/Kolkata')") == (
+            "2026-07-01T06:30:00.000Z"
+        )
+        assert frame.evaluate("Sentinel.wallTimeToIso('2026-03-29T03:30', 'Europe/Berlin')") == (
+            "2026-03-29T01:30:00.000Z"  # the first hour of summer time
+        )
+        tab.locator("header button[data-action='silence']").click()
+        assert tab.locator("label[for='silence-until']").inner_text() == "or until (UTC)"
+        tab.locator("dialog[open] button", has_text="Cancel").click()
+
         # the SQL Sentinel page too (its silence notes, its "updated" line)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
         board = page.frame_locator(DASHBOARD_IFRAME)

@@ -148,8 +148,9 @@ const Sentinel = (() => {
     if (text === "just now") return text;
     return future ? `in ${text}` : `${text} ago`;
   }
-  // --- times: in the timezone chosen in Airflow's UI (its user menu stores it in localStorage
-  // "timezone" as JSON; the browser's zone until one is chosen), 24-hour, the zone always said
+  // --- times: in the timezone chosen in Airflow's UI (its timezone button in the nav stores it
+  // in localStorage "timezone" as JSON; the browser's zone until one is chosen), 24-hour, the
+  // zone always said
   const TZ_KEY = "timezone";
   const browserZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { return "UTC"; } };
   const formatters = new Map();
@@ -194,6 +195,22 @@ const Sentinel = (() => {
     const t = timeParts(iso, zone);
     if (t.date === timeParts(new Date().toISOString(), zone).date) return `${t.hm} ${t.zone}`;
     return `${t.day} ${t.month} ${t.hm} ${t.zone}`;
+  }
+  /** A wall time typed in a ``datetime-local`` field (``2026-12-05T16:30``), read in Airflow's
+      zone, as an RFC 3339 instant. */
+  function wallTimeToIso(value, zone = timeZone()) {
+    const [date, time] = value.split("T");
+    const [y, mo, d] = date.split("-").map(Number);
+    const [hh, mm] = (time || "00:00").split(":").map(Number);
+    const wanted = Date.UTC(y, mo - 1, d, hh, mm);
+    let guess = wanted;
+    for (let i = 0; i < 2; i += 1) {  // twice: the offset may differ on either side of a DST change
+      const t = timeParts(new Date(guess).toISOString(), zone);
+      const [gh, gm] = t.hm.split(":").map(Number);
+      const [gy, gmo, gd] = t.date.split("-").map(Number);
+      guess += wanted - Date.UTC(gy, gmo - 1, gd, gh, gm);
+    }
+    return new Date(guess).toISOString();
   }
   /** A relative time ("5m ago") with the absolute one on hover. */
   const timeEl = (iso) => h("time", { class: "nowrap", datetime: iso || undefined, title: fmtTime(iso) || undefined, text: fmtAgo(iso) });
@@ -291,7 +308,7 @@ const Sentinel = (() => {
           h("h2", { text: `Silence ${alert.name}` }),
           h("div", { class: "muted small", text: "Notifications are held back while the silence lasts; the alert keeps being evaluated. If it is still firing when the silence ends, one notification goes out." }),
           h("div", { class: "field" }, h("label", { text: "For" }), h("div", { class: "segmented" }, presetButtons, custom)),
-          h("div", { class: "field" }, h("label", { for: "silence-until", text: "or until" }), until),
+          h("div", { class: "field" }, h("label", { for: "silence-until", text: `or until (${timeZone()})` }), until),
           h("div", { class: "field" }, h("label", { for: "silence-reason", text: "Reason" }), reason),
           error,
           h("div", { class: "dialog-actions" },
@@ -299,7 +316,7 @@ const Sentinel = (() => {
       dialog.querySelector("form").addEventListener("submit", async (event) => {
         event.preventDefault();
         const body = { reason: reason.value };
-        if (until.value) body.until = new Date(until.value).toISOString();
+        if (until.value) body.until = wallTimeToIso(until.value);
         else body.duration = custom.value.trim() || duration;
         submit.disabled = true;
         error.textContent = "";
@@ -331,6 +348,6 @@ const Sentinel = (() => {
   return {
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
-    alertBadge, alertTabLink, navigateTop, onTimeZoneChange, runLinks, timeZone,
+    alertBadge, alertTabLink, navigateTop, onTimeZoneChange, runLinks, timeZone, wallTimeToIso,
   };
 })();
