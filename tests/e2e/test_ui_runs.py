@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from ui_browser import FIRING, Server, log_in, shot
+from ui_browser import FIRING, Server, _Rows, log_in, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -261,3 +261,62 @@ def test_the_nav_label_is_not_cut_off(ui_server: Server, browser: Any, width: in
         assert fits, "the nav label is cut off"
     finally:
         context.close()
+
+
+def test_the_tab_refreshes_itself(ui_server: Server, browser: Any) -> None:
+    """A run by hand of the disabled alert appears on its open tab within 30 s (the page's
+    clock is moved on); the alert is left as it was found (never run)."""
+    from datetime import timedelta, timezone
+
+    from sqlsentinel_airflow.core.config import load_config
+    from sqlsentinel_airflow.core.model import RunType
+    from sqlsentinel_airflow.evaluation import evaluate_alert
+    from sqlsentinel_airflow.store import StateStore
+
+    context = _context(browser)
+    page = context.new_page()
+    page.clock.install()
+    try:
+        log_in(page, ui_server.base_url)
+        page.goto(f"{ui_server.base_url}/dags/{DISABLED}/plugin/sqlsentinel-alert")
+        tab = page.frame_locator(TAB_IFRAME)
+        tab.locator("#history td.empty").wait_for(timeout=30_000)
+
+        config = load_config(str(ui_server.dags / "alerts.yaml")).config
+        assert config is not None
+        store = StateStore.connect(ui_server.state_url)
+        try:
+            evaluate_alert(
+                config.alert("legacy_export_check"),
+                fetch=lambda: _Rows(["status", "actual_value"], [["OK", 0]]),
+                store=store,
+                run_type=RunType.MANUAL,
+                run_id="manual__refresh",
+                clock=lambda: datetime.now(timezone.utc) - timedelta(seconds=5),
+            )
+        finally:
+            store.dispose()
+        assert tab.locator("#history td.empty").count() == 1  # not before the refresh
+        page.clock.run_for(31_000)
+        row = tab.locator("#history tbody tr .run-links")
+        row.first.wait_for(timeout=15_000)
+        assert row.count() == 1 and row.first.inner_text() == "manual · log"
+        # it ran by hand: its state shows, and that it is disabled still
+        assert tab.locator("header .badge").first.get_attribute("data-status") == "ok"
+        assert tab.locator("[data-banner='disabled']").count() == 1
+    finally:
+        context.close()
+        _forget("legacy_export_check", ui_server.state_url)  # as found: never run
+
+
+def _forget(alert: str, state_url: str) -> None:
+    """Remove an alert's state and history from the shared state database."""
+    import sqlalchemy as sa
+
+    from sqlsentinel_airflow.store import tables
+
+    engine = sa.create_engine(state_url)
+    with engine.begin() as conn:
+        for table in (tables.history, tables.state, tables.outbox):
+            conn.execute(table.delete().where(table.c.alert_name == alert))
+    engine.dispose()
