@@ -57,7 +57,8 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
     ),
     readmodel.DeliveryView: (
         "`sqlsentinel outbox`: `outbox[]`; `sqlsentinel status FILE`: `alerts[].deliveries[]`",
-        "`GET /alerts/{dag_id}`: `alert.deliveries[]`",
+        "`GET /alerts/{dag_id}/deliveries`: `deliveries[]` (every status); "
+        "`GET /alerts/{dag_id}`: `alert.deliveries[]` (pending and dead)",
     ),
     readmodel.SilenceView: (
         "`sqlsentinel silence`: `silence`; `unsilence`: `ended[]`; `silences`: `silences[]`; "

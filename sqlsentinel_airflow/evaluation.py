@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
-from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import (
     Decision,
@@ -58,6 +58,7 @@ from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.core.state_machine import decide, initial_state
 from sqlsentinel_airflow.errors import QueryError, StateStoreError
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
+from sqlsentinel_airflow.store.tables import NAME_LENGTH as DESTINATION_LENGTH
 
 __all__ = ["EvaluationReport", "InstanceReport", "QueryResultLike", "evaluate_alert"]
 
@@ -373,10 +374,17 @@ def _enqueue(
                     idempotency_key=f"{event_id}:{cid}",
                     created_at=now,
                     run_id=run_id,
+                    destination=_destination(channel),
                 )
             )
         )
     return ids
+
+
+def _destination(channel: ChannelConfig) -> str:
+    """The channel's public destination (no secret), cut to fit its column."""
+    text = channel.public_destination()
+    return text if len(text) <= DESTINATION_LENGTH else text[: DESTINATION_LENGTH - 1] + "…"
 
 
 def _history(

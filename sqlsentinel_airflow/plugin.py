@@ -2,9 +2,10 @@
 
 It carries the UI (docs/adr/0005-ui-plugin.md): a FastAPI app mounted by the api-server under
 ``/sqlsentinel`` and two ``external_views`` shown in Airflow's UI, a top-level "SQL Sentinel"
-page and a tab on every DAG's page. Importing it stays cheap for the scheduler, the workers
-and the dag-processor, which never serve HTTP: the app (FastAPI, Airflow's auth and ORM
-modules, ~1 s) is built only when the api-server reads ``fastapi_apps``.
+page ("Sentinel" in Airflow's navigation) and a tab on every DAG's page. Importing it stays
+cheap for the scheduler, the workers and the dag-processor, which never serve HTTP: the app
+(FastAPI, Airflow's auth and ORM modules, ~1 s) is built only when the api-server reads
+``fastapi_apps``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _DASHBOARD = "sqlsentinel/ui/dashboard"
 _ALERT_TAB = "sqlsentinel/ui/alert?dag_id={DAG_ID}"
 _ICON = "sqlsentinel/static/icon.svg"
 _ICON_DARK = "sqlsentinel/static/icon-dark.svg"
+NAV_LABEL = "Sentinel"
 
 
 class _LazyFastApiApps:
@@ -54,7 +56,9 @@ class SqlSentinelPlugin(AirflowPlugin):
     fastapi_apps = _LazyFastApiApps()  # type: ignore[assignment]
     external_views = [
         {
-            "name": "SQL Sentinel",
+            # Airflow's nav rail fits about nine characters under an icon ("SQL Senti…");
+            # the page itself is titled "SQL Sentinel"
+            "name": NAV_LABEL,
             "href": _DASHBOARD,
             "destination": "nav",
             "url_route": DASHBOARD_ROUTE,

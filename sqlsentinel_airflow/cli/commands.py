@@ -293,13 +293,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         # alerts, can neither slow this down nor push an owed row out of the listing.
         states = store.list_states(alert_names=names)
         stored_silences = store.list_silences(now)
-        counts = store.outbox_counts(names, readmodel.UNDELIVERED)
+        counts = store.outbox_counts(names)
         owed = {
             name: store.outbox(
                 status=readmodel.UNDELIVERED, alert_name=name, limit=readmodel.DELIVERIES_SHOWN
             )
             for name in names
-            if any(counts[name].values())
+            if any(counts[name][status] for status in readmodel.UNDELIVERED)
         }
     finally:
         store.dispose()
@@ -499,13 +499,14 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             v.alert,
             v.kind.value,
             v.channel,
+            v.destination,
             v.status.value,
             v.attempts,
             v.last_error,
         ]
         for v in views
     ]
-    headers = ["id", "created", "alert", "event", "channel", "status", "attempts"]
+    headers = ["id", "created", "alert", "event", "channel", "destination", "status", "attempts"]
     out(format_table([*headers, "last error"], rows))
     return EXIT_OK
 

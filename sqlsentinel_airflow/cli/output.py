@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
 __all__ = [
@@ -48,9 +48,12 @@ def short(value: Any, width: int = 40) -> str:
 
 
 def human_time(value: datetime | None) -> str:
+    """A time in a table: UTC, said so (``2026-12-05 16:06:23 UTC``); JSON has RFC 3339."""
     if value is None:
         return "-"
-    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    if value.tzinfo is None:  # the stores return UTC, some drivers naive
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def human_duration(seconds: float) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "redact_url",
     "secret_field_names",
     "secret_values",
+    "url_origin",
 ]
 
 MASK = "***"
@@ -138,6 +139,20 @@ def redact_url(url: str, *, keep_path: bool = False) -> str:
     if parts.fragment:
         text += f"#{MASK}"
     return text
+
+
+def url_origin(url: str) -> str:
+    """Only the scheme, host and port of ``url`` (``https://hooks.example.com``): no user,
+    password, path, query or fragment, where webhook tokens live. Masked if it does not parse."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return MASK
+    if not parts.scheme or not parts.hostname:
+        return MASK
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def redact_db_url(url: str | _RendersUrl) -> str:

@@ -201,6 +201,7 @@ def delivery_view(entry: OutboxEntry) -> DeliveryView:
         kind=EventKind(entry.kind),
         channel=entry.channel_kind,
         channel_id=entry.channel_id,
+        destination=redact_text(entry.destination),
         status=OutboxStatus(entry.status),
         attempts=entry.attempts,
         last_error=redact_text(entry.last_error),
@@ -436,6 +437,7 @@ def alert_summary(
         ),
         pending_deliveries=outbox_counts.get(OutboxStatus.PENDING, 0),
         dead_deliveries=outbox_counts.get(OutboxStatus.DEAD, 0),
+        delivered_deliveries=outbox_counts.get(OutboxStatus.DELIVERED, 0),
         deliveries=(
             tuple(delivery_view(d) for d in deliveries[:DELIVERIES_SHOWN])
             if deliveries is not None

@@ -186,6 +186,11 @@ class DeliveryView(View):
     kind: Annotated[EventKind, "the event"]
     channel: Annotated[str, "the channel type"]
     channel_id: Annotated[str, "the channel: its position, type and a hash of its settings"]
+    destination: Annotated[
+        str | None,
+        "where it went, without secrets: email addresses, the Slack channel (or `Slack "
+        "webhook`), a webhook's scheme and host (null on rows enqueued before it was stored)",
+    ]
     status: Annotated[OutboxStatus, "`dead`: gave up after `delivery_attempts` failures"]
     attempts: Annotated[int, "sends tried so far"]
     last_error: Annotated[str | None, "why the last send failed (redacted)"]
@@ -321,6 +326,7 @@ class AlertSummary(View):
     ]
     pending_deliveries: Annotated[int, "notifications waiting for a retry"]
     dead_deliveries: Annotated[int, "notifications given up on"]
+    delivered_deliveries: Annotated[int, "notifications delivered (0: none sent yet)"]
     deliveries: Annotated[
         tuple[DeliveryView, ...] | None,
         f"the pending and dead ones, newest first, at most {DELIVERIES_SHOWN} "

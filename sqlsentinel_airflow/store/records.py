@@ -85,7 +85,8 @@ class OutboxEntry:
     last_error: str | None = None
     last_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
-    # where it goes, without secrets (``notify.channels``); None on rows from before schema v6
+    # where it goes, without secrets (``public_destination()`` of the channel config); None
+    # on rows from before schema v6
     destination: str | None = None
     id: int | None = None  # set by the store
 

@@ -443,10 +443,14 @@ class StateStore:
         status: OutboxStatus | str | Collection[OutboxStatus | str] | None = None,
         alert_name: str | None = None,
         limit: int = 200,
+        before_id: int | None = None,
     ) -> list[OutboxEntry]:
         """Outbox rows, newest first; ``status`` as OutboxStatus or its text (``"dead"``), or
-        several of them (``(PENDING, DEAD)``: what is still owed or given up on)."""
+        several of them (``(PENDING, DEAD)``: what is still owed or given up on); with
+        ``before_id`` only the rows older than that one (the next page)."""
         query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(outbox.c.id < before_id)
         if status is not None:
             query = query.where(outbox.c.status.in_(_status_values(status)))
         if alert_name is not None:

@@ -16,6 +16,8 @@ GET  /alerts/{dag_id}                        one alert: instances, docs, silence
 GET  /alerts/{dag_id}/history                its evaluations, newest first, paged by before_id
 GET  /alerts/{dag_id}/incidents              its incidents (firing / query-error stretches),
                                              newest first, paged by before (an incident's id)
+GET  /alerts/{dag_id}/deliveries             its notifications (every status, or ?status=),
+                                             newest first, paged by before_id
 POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "until": ISO,
                                              "reason": "...", "instance_key"?: one instance
                                              of a keyed alert}; the author is the user
@@ -25,6 +27,7 @@ GET  /me                                     who the API thinks you are
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import Silence
+from sqlsentinel_airflow.store.records import OutboxStatus
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
@@ -127,7 +131,7 @@ def _summaries(
         names = [e.name for e in group]
         states = store.list_states(alert_names=names) if store else []
         stored_silences = store.list_silences(now) if store else []
-        counts = store.outbox_counts(names, readmodel.UNDELIVERED) if store else {}
+        counts = store.outbox_counts(names) if store else {}
         for entry in group:
             mine = [s for s in states if s.alert_name == entry.name]
             worst = readmodel.worst_instance(mine)
@@ -219,8 +223,35 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:
             return catalog.serialized_alert_docs(session, entry.dag_id)
 
+        enabled = catalog.serialized_enabled(session, dag_id)  # the DAG's, not the manifest's
+        if enabled is not None:
+            entry = dataclasses.replace(entry, enabled=enabled)
         (summary,) = _summaries(ctx, [entry], editable, docs=docs)
         return {"alert": summary.to_json()}
+
+    @router.get("/alerts/{dag_id}/deliveries", dependencies=can_read)
+    def get_deliveries(
+        dag_id: str,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        before_id: Annotated[int | None, Query(ge=1)] = None,
+        delivery_status: Annotated[OutboxStatus | None, Query(alias="status")] = None,
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        rows = (
+            store.outbox(
+                status=delivery_status, alert_name=entry.name, limit=limit, before_id=before_id
+            )
+            if store
+            else []
+        )
+        next_before = rows[-1].id if len(rows) == limit and rows else None
+        return {
+            "dag_id": dag_id,
+            "deliveries": [readmodel.delivery_view(r).to_json() for r in rows],
+            "next_before_id": next_before,
+        }
 
     @router.get("/alerts/{dag_id}/history", dependencies=can_read)
     def get_history(

@@ -47,6 +47,7 @@ __all__ = [
     "list_invalid",
     "serialized_alert_docs",
     "serialized_definition",
+    "serialized_enabled",
 ]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
@@ -90,6 +91,7 @@ def _entry(
         severity=severity,
         owner=(known.owner if known is not None else dag.owners) or "",
         tags=user_tags,
+        enabled=known.enabled if known is not None else None,
         paused=bool(dag.is_paused),
         stale=STALE_TAG in tags,
         config_errors=_stale_errors(session, dag.dag_id) if STALE_TAG in tags else (),
@@ -207,3 +209,9 @@ def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
 def serialized_definition(session: Session, dag_id: str) -> AlertDefinition | None:
     """The alert definition the serialized DAG embeds (None: not parsed yet, or no alert's)."""
     return read_definition(_serialized_doc_md(session, dag_id))
+
+
+def serialized_enabled(session: Session, dag_id: str) -> bool | None:
+    """``enabled:`` of the alert as the serialized DAG's definition says (None: unknown)."""
+    definition = serialized_definition(session, dag_id)
+    return definition.enabled if definition is not None else None

@@ -75,6 +75,7 @@ class ManifestAlert:
     severity: str
     owner: str
     tags: tuple[str, ...]
+    enabled: bool | None = None  # `enabled:` in the file
     state_db: StateDbConfig | None = None
     file_silences: tuple[FileSilence, ...] = ()
     source_file: str | None = None
@@ -144,6 +145,7 @@ def _manifest_alerts(path: Path) -> tuple[ManifestAlert, ...]:
             severity=alert.severity,
             owner=alert.owner,
             tags=alert.tags,
+            enabled=alert.enabled,
             state_db=config.state_db,
             file_silences=config.silences,
             source_file=manifest.source,

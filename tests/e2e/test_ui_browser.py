@@ -24,7 +24,7 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[title='SQL Sentinel']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/dashboard']")
         row = frame.locator(f"tr[data-dag-id='{FIRING}']")
         row.wait_for(timeout=30_000)
         assert status(frame, FIRING) == "firing"
@@ -55,8 +55,8 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         assert frame.locator("tbody tr[data-dag-id]").count() == 1
         frame.locator("#f-search").fill("")
 
-        row.locator(".alert-name a").click()  # moves Airflow's page, not the iframe
-        page.wait_for_url(f"**/dags/{FIRING}", timeout=15_000)
+        row.locator(".alert-name a[data-link='alert-tab']").click()  # moves Airflow's page
+        page.wait_for_url(f"**/dags/{FIRING}/plugin/sqlsentinel-alert", timeout=15_000)
     finally:
         context.close()
     assert problems == []
@@ -68,7 +68,7 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/dags/{FIRING}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[title='SQL Sentinel']")
+        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
         frame.locator("svg.chart circle").first.wait_for(timeout=30_000)
         assert frame.locator("svg.chart circle").count() == 15
         assert "FROM api_requests" in frame.locator("pre.sql").inner_text()
@@ -98,13 +98,13 @@ def test_dark_mode_and_a_narrow_window(ui_server: Server, browser: Any) -> None:
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[title='SQL Sentinel']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/dashboard']")
         frame.locator(f"tr[data-dag-id='{FIRING}']").wait_for(timeout=30_000)
         theme = frame.locator("html").evaluate("e => [e.dataset.theme, getComputedStyle(e).color]")
         assert theme == ["dark", "rgb(230, 233, 238)"]  # Airflow's dark theme, our dark palette
         shot(page, "ui-dashboard-dark")
         page.goto(f"{ui_server.base_url}/dags/{FIRING}/plugin/sqlsentinel-alert")
-        tab = page.frame_locator("iframe[title='SQL Sentinel']")
+        tab = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
         tab.locator("svg.chart circle").first.wait_for(timeout=30_000)
         shot(page, "ui-alert-tab-dark")
 

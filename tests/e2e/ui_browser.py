@@ -67,6 +67,11 @@ alerts:
     links:
       - {title: API dashboard, url: "https://grafana.example.com/d/api"}
       - {title: Incident channel, url: "https://chat.example.com/c/incidents"}
+    notify:
+      - channel: email
+        to: [oncall@example.com]
+      - channel: webhook  # its token must never show (tests/e2e/test_browser_runs.py)
+        url: http://127.0.0.1:9/hooks/e2e-webhook-token
     query: |
       SELECT CASE WHEN 100.0 * SUM(failed) / COUNT(*) > 5 THEN 'ALERT' ELSE 'OK' END AS status,
              ROUND(100.0 * SUM(failed) / COUNT(*), 2) AS actual_value, 5 AS threshold
@@ -119,6 +124,12 @@ alerts:
       SELECT table_name, CASE WHEN age_h > 24 THEN 'ALERT' ELSE 'OK' END AS status,
              age_h AS actual_value, 24 AS threshold, loaded_by, last_file
       FROM load_ages
+  - name: legacy_export_check
+    description: Retired export check, kept for manual runs.
+    enabled: false
+    schedule: "0 5 * * *"
+    tags: [finance]
+    query: SELECT 'OK' AS status, 0 AS actual_value
 """
 INVALID = "e2eui_orders_backlog"  # a placeholder DAG: the alert never validated
 STALE = "e2eui_nightly_export"  # valid at the first parse, broken at the second: stale
@@ -253,6 +264,25 @@ def seed(alerts_file: Path, state_url: str) -> None:
             continue
         status = "ALERT" if rows > 1000 else "OK"
         run("export_backlog", step, ["status", "actual_value", "threshold"], [[status, rows, 1000]])
+    # what was sent: the firing of api_error_rate delivered by email, dead on the webhook
+    sent = {r.channel_kind: r.id for r in store.outbox(alert_name="api_error_rate")}
+    assert sent.keys() == {"email", "webhook"} and None not in sent.values(), sent
+    store.mark_delivered(sent["email"], start + timedelta(minutes=61))  # type: ignore[arg-type]
+    store.mark_attempt_failed(
+        sent["webhook"],  # type: ignore[arg-type]
+        "connection refused: http://127.0.0.1:9/hooks/e2e-webhook-token",
+        start + timedelta(minutes=61),
+        max_attempts=1,
+    )
+    # a run of `sqlsentinel run` (no Airflow run)
+    evaluate_alert(
+        config.alert("daily_revenue"),
+        fetch=lambda: _Rows(["status", "actual_value", "threshold"], [["OK", 15001, 10000]]),
+        store=store,
+        run_type=RunType.CLI,
+        run_id="cli-e2e",
+        clock=lambda: start + timedelta(minutes=100),
+    )
     store.dispose()
 
 

@@ -284,3 +284,15 @@ def test_the_dashboard_url_is_the_nav_views_page() -> None:
     assert dashboard_url("https://x.test/airflow") == "https://x.test/airflow/plugin/sqlsentinel"
     (nav,) = [v for v in SqlSentinelPlugin.external_views if v["destination"] == "nav"]
     assert nav["url_route"] == DASHBOARD_ROUTE
+
+
+def test_the_ui_scripts_link_to_the_names_of_the_contract() -> None:
+    """common.js cannot import Python: it spells the task id and the tab's route, checked here."""
+    from pathlib import Path
+
+    from sqlsentinel_airflow.plugin import SqlSentinelPlugin
+
+    script = (Path(contract.__file__).parent / "ui" / "static" / "common.js").read_text()
+    assert f'const EVALUATE_TASK_ID = "{contract.EVALUATE_TASK_ID}";' in script
+    (tab,) = [v for v in SqlSentinelPlugin.external_views if v["destination"] == "dag"]
+    assert f"/plugin/{tab['url_route']}`" in script

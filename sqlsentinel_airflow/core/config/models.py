@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import Policy
-from sqlsentinel_airflow.core.redact import SECRET
+from sqlsentinel_airflow.core.redact import SECRET, url_origin
 from sqlsentinel_airflow.errors import QueryError
 
 __all__ = [
@@ -108,6 +108,11 @@ class EmailChannel(_Frozen):
     text: TemplateText | None = None  # plain-text body template
     html: TemplateText | None = None  # HTML body template
 
+    def public_destination(self) -> str:
+        """Where it goes, as shown in the outbox and the UI: the addresses (bcc counted)."""
+        shown = ", ".join((*self.to, *self.cc))
+        return shown + (f" (+{len(self.bcc)} bcc)" if self.bcc else "")
+
 
 class SlackChannel(_Frozen):
     """Slack through SlackWebhookHook (a ``slackwebhook`` connection) or a per-alert webhook URL."""
@@ -119,6 +124,15 @@ class SlackChannel(_Frozen):
     username: str | None = None
     icon_emoji: str | None = None
     text: TemplateText | None = None  # message text template (mrkdwn)
+
+    def public_destination(self) -> str:
+        """Where it goes, without the secret webhook URL: the Slack channel if named, else
+        the connection, else "Slack webhook"."""
+        if self.slack_channel:
+            return self.slack_channel
+        if self.conn_id:
+            return f"Slack connection {self.conn_id}"
+        return "Slack webhook"
 
 
 class WebhookChannel(_Frozen):
@@ -132,6 +146,13 @@ class WebhookChannel(_Frozen):
     headers: Annotated[dict[str, str], SECRET] = Field(default_factory=dict)  # API keys
     timeout: timedelta = timedelta(seconds=10)
     hmac_secret_conn_id: str | None = None  # the connection's password signs the body
+
+    def public_destination(self) -> str:
+        """Where it goes: the URL's scheme and host only (tokens live in paths and queries),
+        or the connection (its endpoint is a path, so it is left out)."""
+        if self.url:
+            return f"{self.method} {url_origin(self.url)}"
+        return f"{self.method} via connection {self.conn_id}"
 
 
 ChannelConfig = Annotated[

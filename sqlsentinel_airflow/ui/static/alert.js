@@ -4,6 +4,7 @@
 
 (() => {
   const { api, badge, codeText, dagLink, errorView, fmtAgo, fmtTime, fmtValue, h, s, timeEl, toast } = Sentinel;
+  const REFRESH_MS = 30000;  // like the SQL Sentinel page
   const dagId = new URLSearchParams(window.location.search).get("dag_id") || "";
   const CHART_POINTS = 120;
   const PAGE = 50;
@@ -48,7 +49,7 @@
     }
     svg.append(s("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
     for (const [p, anchor] of [[points[0], "start"], [points[points.length - 1], "end"]]) {
-      svg.append(s("text", { x: x(p), y: H - 8, "text-anchor": anchor, text: new Date(p.at).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) }));
+      svg.append(s("text", { x: x(p), y: H - 8, "text-anchor": anchor, text: Sentinel.fmtShortTime(p.at) }));
     }
     const line = values.map((p) => `${x(p).toFixed(1)},${y(p.value).toFixed(1)}`);
     svg.append(s("polygon", { class: "area", points: [`${x(values[0]).toFixed(1)},${H - B}`, ...line, `${x(values[values.length - 1]).toFixed(1)},${H - B}`].join(" ") }));
@@ -124,7 +125,7 @@
       hasContext() ? h("td", { class: "c-context" }, contextChips(e.context)) : null,
       h("td", { class: "small", text: e.error || e.reason || "" }),
       h("td", { class: "small", text: e.events.join(", ") || "–" }),
-      h("td", { class: "small muted", text: e.run_type })));
+      h("td", { class: "small" }, Sentinel.runLinks(alert.dag_id, e.run_type, e.run_id))));
   }
 
   const hasContext = () => history.some((e) => Object.keys(e.context || {}).length) || alert.instances.some((i) => Object.keys(i.last_context || {}).length);
@@ -138,10 +139,10 @@
         h("tbody", {}, history.length ? historyRows() : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No evaluations yet." }))));
       more.classList.toggle("hidden", nextBefore === null);
     };
-    const page = async () => {
+    const page = async (size) => {
       more.disabled = true;
       try {
-        const q = new URLSearchParams({ limit: String(PAGE) });
+        const q = new URLSearchParams({ limit: String(typeof size === "number" ? size : PAGE) });
         if (nextBefore !== null) q.set("before_id", String(nextBefore));
         const data = await api(`alerts/${encodeURIComponent(dagId)}/history?${q}`);
         history = history.concat(data.entries);
@@ -151,8 +152,9 @@
       more.disabled = false;
     };
     more.addEventListener("click", page);
+    const keep = Math.min(500, Math.max(PAGE, history.length));  // a refresh keeps what was loaded
     history = []; nextBefore = null;
-    await page();
+    await page(keep);
     return section("History", "history", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
 
@@ -250,15 +252,55 @@
     return section("Definition", "definition", ...parts);
   }
 
-  function deliveriesSection() {
-    if (!alert.deliveries.length) return null;
-    const rows = alert.deliveries.map((d) => h("tr", {},
-      h("td", {}, h("span", { class: d.status === "dead" ? "outcome-alert" : "outcome-error", text: d.status })),
-      h("td", { text: d.kind }), h("td", { text: d.channel }), h("td", { class: "num", text: d.attempts }),
-      h("td", { class: "small", text: d.last_error || "" }), h("td", {}, timeEl(d.created_at))));
-    return section("Undelivered notifications", "deliveries", h("div", { class: "scroll-x" }, h("table", { class: "rows" },
-      h("thead", {}, h("tr", {}, ["Status", "Event", "Channel", "Attempts", "Last error", "Created"].map((t) => h("th", { text: t })))),
-      h("tbody", {}, rows))));
+  // --- deliveries: every notification of the alert, where it went, paged with before_id
+  let deliveries = [];
+  let deliveriesBefore = null;
+  const DELIVERY_CLASS = { dead: "outcome-alert", pending: "outcome-error", delivered: "outcome-ok" };
+  async function deliveriesSection() {
+    const table = h("table", { class: "rows" });
+    const more = h("button", { type: "button", class: "small", text: "Load older" });
+    const heads = ["Created", "Event", "Channel", "Destination", "Attempts", "Status", "Last error"];
+    const render = () => {
+      const rows = deliveries.map((d) => h("tr", { "data-delivery-id": d.id, "data-status": d.status },
+        h("td", {}, timeEl(d.created_at)),
+        h("td", { text: d.kind }),
+        h("td", { text: d.channel }),
+        h("td", { class: "destination", text: d.destination || "–", title: d.destination ? undefined : "enqueued before destinations were recorded" }),
+        h("td", { class: "num", text: d.attempts }),
+        h("td", {}, h("span", { class: DELIVERY_CLASS[d.status] || "", text: d.status }),
+          d.delivered_at ? h("div", { class: "muted small" }, timeEl(d.delivered_at)) : null),
+        h("td", { class: "small", text: d.last_error || "" })));
+      table.replaceChildren(h("thead", {}, h("tr", {}, heads.map((t) => h("th", { text: t })))),
+        h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No notification sent yet." }))));
+      more.classList.toggle("hidden", deliveriesBefore === null);
+    };
+    const page = async (size) => {
+      more.disabled = true;
+      try {
+        const q = new URLSearchParams({ limit: String(typeof size === "number" ? size : PAGE) });
+        if (deliveriesBefore !== null) q.set("before_id", String(deliveriesBefore));
+        const data = await api(`alerts/${encodeURIComponent(dagId)}/deliveries?${q}`);
+        deliveries = deliveries.concat(data.deliveries);
+        deliveriesBefore = data.next_before_id;
+        render();
+      } catch (err) { toast(err.message); }
+      more.disabled = false;
+    };
+    more.addEventListener("click", page);
+    const keep = Math.min(500, Math.max(PAGE, deliveries.length));
+    deliveries = []; deliveriesBefore = null;
+    await page(keep);
+    return section("Deliveries", "deliveries", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
+  }
+
+  /** The "Notifications" card: what is owed, else the last delivery, else "none yet". */
+  function notificationsStat() {
+    if (alert.dead_deliveries || alert.pending_deliveries) {
+      return stat("Notifications", `${alert.pending_deliveries} pending`, h("div", { class: "sub", text: `${alert.dead_deliveries} dead-lettered` }));
+    }
+    const last = deliveries.find((d) => d.status === "delivered");
+    if (!last) return stat("Notifications", "none yet");
+    return stat("Notifications", "all sent", h("div", { class: "sub" }, `last: ${last.kind} to ${last.destination || last.channel}, `, timeEl(last.delivered_at || last.created_at)));
   }
 
   // --- instances of a keyed alert: first after the stat cards, each with its own silence
@@ -335,7 +377,7 @@
         : h("button", { type: "button", class: "primary", "data-action": "silence", onclick: silence }, "Silence…");
     return h("header", { class: "page-head" },
       h("div", {},
-        h("div", { class: "title" }, badge(alert.status, alert.state), h("h1", { text: alert.name }),
+        h("div", { class: "title" }, Sentinel.alertBadge(alert), h("h1", { text: alert.name }),
           h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
         h("div", { class: "sub muted small" }, alert.description || "",
           alert.owner ? ` · owner ${alert.owner}` : "", alert.tags.length ? " · " : "",
@@ -347,7 +389,8 @@
   function banners() {
     const out = [staleBanner()];
     if (alert.state === "error" && alert.last_error) out.push(h("div", { class: "banner bad" }, h("strong", { text: "The query failed: " }), alert.last_error));
-    if (alert.paused) out.push(h("div", { class: "banner info", text: "The DAG is paused: the alert is not evaluated on its schedule." }));
+    if (alert.enabled === false) out.push(h("div", { class: "banner info", "data-banner": "disabled", text: "Disabled (enabled: false in alerts.yaml): the DAG has no schedule; it runs only when triggered by hand." }));
+    else if (alert.paused) out.push(h("div", { class: "banner info", text: "The DAG is paused: the alert is not evaluated on its schedule." }));
     return out;
   }
 
@@ -390,24 +433,23 @@
     if (instance === null || !alert.instances.some((i) => i.instance_key === instance)) instance = alert.spark_instance;
     const value = alert.status === "unknown" ? ["–"]
       : [fmtValue(alert.last_value), alert.threshold !== null && alert.threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(alert.threshold)}` }) : ""];
-    const deliveries = alert.dead_deliveries || alert.pending_deliveries
-      ? [`${alert.pending_deliveries} pending`, h("div", { class: "sub", text: `${alert.dead_deliveries} dead-lettered` })]
-      : ["all sent"];
-    const [chartCard, historyCard] = await Promise.all([chartSection(), historySection()]);
+    const [chartCard, historyCard, deliveriesCard] = await Promise.all([chartSection(), historySection(), deliveriesSection()]);
     const parts = [header(), ...banners(),
       h("div", { class: "grid" },
         stat("Value / threshold", ...value),
         stat(alert.status === "firing" || alert.state === "firing" ? "Firing since" : "In this state since", alert.since ? timeEl(alert.firing_since || alert.since) : "–"),
         stat("Last evaluation", timeEl(alert.last_evaluated_at)),
-        stat("Notifications", ...deliveries)),
+        notificationsStat()),
       instancesSection(),
       incidentsSection(),
       h("div", { class: "two-col" },
         h("div", { class: "area-chart" }, chartCard),
         h("div", { class: "area-side" }, silencesSection(), definitionSection()),
         h("div", { class: "area-history" }, historyCard)),
-      deliveriesSection()];
+      deliveriesCard];
+    const scroll = [window.scrollX, window.scrollY];
     main.replaceChildren(...parts.filter(Boolean));
+    window.scrollTo(...scroll);  // a refresh keeps the reader where they were
     openAskedSilence();
   }
 
@@ -427,5 +469,13 @@
     await load();
   }
 
-  document.addEventListener("DOMContentLoaded", () => { Sentinel.followTheme(); load(); });
+  // refresh on its own every 30 s, not while a dialog is open or the tab is hidden
+  function autoRefresh() {
+    setInterval(() => {
+      if (alert && !document.querySelector("dialog[open]") && document.visibilityState !== "hidden") load();
+    }, REFRESH_MS);
+    Sentinel.onTimeZoneChange(() => { if (!document.querySelector("dialog[open]")) load(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { Sentinel.followTheme(); load(); autoRefresh(); });
 })();

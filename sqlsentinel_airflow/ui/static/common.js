@@ -76,9 +76,12 @@ const Sentinel = (() => {
     if (typeof detail === "string") return detail;
     if (Array.isArray(detail)) {
       return detail.map((d) => {
-        const where = (d.loc || []).filter((p) => p !== "body").join(".");
+        const path = (d.loc || []).filter((p) => p !== "body" && p !== "query");
+        const where = path.join(".");
         const msg = String(d.msg || "").replace(/^Value error, /, "");
-        return where ? `${where}: ${msg}` : msg;
+        // "reason must not be empty…" names its field already: no "reason: " in front
+        const named = path.length && msg.toLowerCase().startsWith(String(path[path.length - 1]).toLowerCase());
+        return where && !named ? `${where}: ${msg}` : msg;
       }).join("; ");
     }
     return "unexpected answer";
@@ -145,18 +148,88 @@ const Sentinel = (() => {
     if (text === "just now") return text;
     return future ? `in ${text}` : `${text} ago`;
   }
-  const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "");
-  /** A time as short as it can be: the time alone today, else the date and time. */
+  // --- times: in the timezone chosen in Airflow's UI (its timezone button in the nav stores it
+  // in localStorage "timezone" as JSON; the browser's zone until one is chosen), 24-hour, the
+  // zone always said
+  const TZ_KEY = "timezone";
+  const browserZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { return "UTC"; } };
+  const formatters = new Map();
+  function formatter(zone) {
+    if (!formatters.has(zone)) {
+      formatters.set(zone, new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+        second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+      }));
+    }
+    return formatters.get(zone);
+  }
+  /** The IANA zone Airflow's UI shows times in. */
+  function timeZone() {
+    try {
+      const stored = JSON.parse(window.localStorage.getItem(TZ_KEY) || "null");
+      if (typeof stored === "string" && stored) { formatter(stored); return stored; }
+    } catch (_) { /* unset, not JSON, an unknown zone, or storage blocked */ }
+    return browserZone();
+  }
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  /** ``{ date: "2026-12-05", month, day, hm: "16:06", hms: "16:06:23", zone: "CET" }`` in the zone. */
+  function timeParts(iso, zone = timeZone()) {
+    const p = {};
+    for (const part of formatter(zone).formatToParts(new Date(iso))) p[part.type] = part.value;
+    const hour = p.hour === "24" ? "00" : p.hour;
+    return {
+      date: `${p.year}-${p.month}-${p.day}`, month: MONTHS[Number(p.month) - 1], day: Number(p.day),
+      hm: `${hour}:${p.minute}`, hms: `${hour}:${p.minute}:${p.second}`, zone: p.timeZoneName === "GMT" && zone === "UTC" ? "UTC" : p.timeZoneName,
+    };
+  }
+  /** ``2026-12-05 16:06:23 CET``: date, 24-hour time and zone. */
+  function fmtTime(iso) {
+    if (!iso) return "";
+    const t = timeParts(iso);
+    return `${t.date} ${t.hms} ${t.zone}`;
+  }
+  /** A time as short as it can be, with its zone: ``16:06 CET`` today, else ``5 Dec 16:06 CET``. */
   function fmtShortTime(iso) {
     if (!iso) return "";
-    const when = new Date(iso);
-    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    if (when.toDateString() === new Date().toDateString()) return time;
-    return `${when.toLocaleDateString([], { month: "short", day: "numeric" })}, ${time}`;
+    const zone = timeZone();
+    const t = timeParts(iso, zone);
+    if (t.date === timeParts(new Date().toISOString(), zone).date) return `${t.hm} ${t.zone}`;
+    return `${t.day} ${t.month} ${t.hm} ${t.zone}`;
   }
-  const timeEl = (iso) => h("span", { class: "nowrap", title: fmtTime(iso), text: fmtAgo(iso) });
+  /** A wall time typed in a ``datetime-local`` field (``2026-12-05T16:30``), read in Airflow's
+      zone, as an RFC 3339 instant. */
+  function wallTimeToIso(value, zone = timeZone()) {
+    const [date, time] = value.split("T");
+    const [y, mo, d] = date.split("-").map(Number);
+    const [hh, mm] = (time || "00:00").split(":").map(Number);
+    const wanted = Date.UTC(y, mo - 1, d, hh, mm);
+    let guess = wanted;
+    for (let i = 0; i < 2; i += 1) {  // twice: the offset may differ on either side of a DST change
+      const t = timeParts(new Date(guess).toISOString(), zone);
+      const [gh, gm] = t.hm.split(":").map(Number);
+      const [gy, gmo, gd] = t.date.split("-").map(Number);
+      guess += wanted - Date.UTC(gy, gmo - 1, gd, gh, gm);
+    }
+    return new Date(guess).toISOString();
+  }
+  /** A relative time ("5m ago") with the absolute one on hover. */
+  const timeEl = (iso) => h("time", { class: "nowrap", datetime: iso || undefined, title: fmtTime(iso) || undefined, text: fmtAgo(iso) });
+  /** Call ``callback`` when the timezone is changed in Airflow's UI (this frame's parent or another tab). */
+  function onTimeZoneChange(callback) {
+    let last = timeZone();
+    const check = () => { const now = timeZone(); if (now !== last) { last = now; callback(now); } };
+    window.addEventListener("storage", (e) => { if (!e.key || e.key === TZ_KEY) check(); });
+    try { if (window.parent !== window) window.parent.addEventListener("local-storage", check); } catch (_) { /* not same-origin */ }
+  }
 
   const BADGE_TEXT = { unknown: "not run" };
+  /** The badge, or DISABLED for an alert with ``enabled: false`` that has not run. */
+  function alertBadge(alert) {
+    if (alert.enabled === false && alert.status === "unknown") {
+      return h("span", { class: "badge disabled", "data-status": "disabled", title: "enabled: false in alerts.yaml: it runs only when triggered by hand", text: "disabled" });
+    }
+    return badge(alert.status, alert.state);
+  }
   function badge(status, state) {
     const el = h("span", { class: `badge ${status}`, "data-status": status, text: BADGE_TEXT[status] || status });
     if (status === "silenced" && state && state !== "unknown") {
@@ -170,6 +243,27 @@ const Sentinel = (() => {
   function dagLink(dagId, label, extra = "") {
     const url = airflowUrl(`dags/${encodeURIComponent(dagId)}${extra}`);
     return h("a", { href: url, target: "_top", onclick: (event) => navigateTop(event, url) }, label);
+  }
+  /** Links to the Airflow run that made an evaluation and to its task's log; a CLI run
+      (``sqlsentinel run``) has none, and says so. */
+  const EVALUATE_TASK_ID = "evaluate";  // airflow_contract.EVALUATE_TASK_ID
+  function runLinks(dagId, runType, runId) {
+    if (runType === "cli" || !runId || !dagId) {
+      return h("span", { class: "muted small", title: runId || "", text: runType === "cli" ? "CLI run, not in Airflow" : "no Airflow run" });
+    }
+    const run = `dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`;
+    const link = (path, label, title) => {
+      const url = airflowUrl(path);
+      return h("a", { href: url, target: "_top", title, onclick: (event) => navigateTop(event, url) }, label);
+    };
+    return h("span", { class: "run-links nowrap" },
+      link(run, runType, `Airflow run ${runId}`), " · ",
+      link(`${run}/tasks/${EVALUATE_TASK_ID}`, "log", `the log of task ${EVALUATE_TASK_ID} in run ${runId}`));
+  }
+  /** A link to the alert's SQL Sentinel tab on its DAG page (plugin.py's url_route). */
+  function alertTabLink(dagId, label) {
+    const url = airflowUrl(`dags/${encodeURIComponent(dagId)}/plugin/sqlsentinel-alert`);
+    return h("a", { href: url, target: "_top", "data-link": "alert-tab", onclick: (event) => navigateTop(event, url) }, label);
   }
   function navigateTop(event, url) {
     if (window.parent === window || event.ctrlKey || event.metaKey || event.shiftKey) return;
@@ -267,7 +361,7 @@ const Sentinel = (() => {
             ? "Notifications are held back while the silence lasts; the alert keeps being evaluated. If it is still firing when the silence ends, one notification goes out."
             : "Only this instance's notifications are held back while the silence lasts; the alert's other instances still notify, and all are evaluated. If it is still firing when the silence ends, one notification goes out for it." }),
           h("div", { class: "field" }, h("label", { text: "For" }), h("div", { class: "segmented" }, presetButtons, custom)),
-          h("div", { class: "field" }, h("label", { for: "silence-until", text: "or until" }), until),
+          h("div", { class: "field" }, h("label", { for: "silence-until", text: `or until (${timeZone()})` }), until),
           h("div", { class: "field" }, h("label", { for: "silence-reason", text: "Reason" }), reason),
           error,
           h("div", { class: "dialog-actions" },
@@ -276,7 +370,7 @@ const Sentinel = (() => {
         event.preventDefault();
         const body = { reason: reason.value };
         if (instanceKey !== null) body.instance_key = instanceKey;
-        if (until.value) body.until = new Date(until.value).toISOString();
+        if (until.value) body.until = wallTimeToIso(until.value);
         else body.duration = custom.value.trim() || duration;
         submit.disabled = true;
         error.textContent = "";
@@ -310,6 +404,7 @@ const Sentinel = (() => {
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, instanceLabel, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
     externalLink, safeUrl,
+    alertBadge, alertTabLink, navigateTop, onTimeZoneChange, runLinks, timeZone, wallTimeToIso,
   };
 })();
 

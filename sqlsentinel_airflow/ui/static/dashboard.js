@@ -55,7 +55,7 @@
     points.forEach((p, i) => {
       if (p.value !== null && (p.outcome !== "ok" || i === last)) {
         svg.append(s("circle", { class: `pt-${p.outcome}`, cx: x(i), cy: y(p.value), r: i === last ? 2.6 : 1.8 },
-          s("title", { text: `${fmtValue(p.value)} (${p.outcome.toUpperCase()}) ${new Date(p.at).toLocaleString()}` })));
+          s("title", { text: `${fmtValue(p.value)} (${p.outcome.toUpperCase()}) ${Sentinel.fmtTime(p.at)}` })));
       }
     });
     return svg;
@@ -75,7 +75,8 @@
     const parts = [];
     if (alert.dead_deliveries) parts.push(h("span", { class: "bad", title: "gave up after every attempt", text: `${alert.dead_deliveries} dead` }));
     if (alert.pending_deliveries) parts.push(h("span", { class: "wait", title: "waiting for a retry", text: `${alert.pending_deliveries} pending` }));
-    if (!parts.length) return h("span", { class: "muted deliv", text: "all sent" });
+    if (!parts.length && !alert.delivered_deliveries) return h("span", { class: "muted deliv", title: "no notification was sent yet", text: "none yet" });
+    if (!parts.length) return h("span", { class: "muted deliv", title: `${alert.delivered_deliveries} delivered`, text: "all sent" });
     return h("span", { class: "deliv" }, parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
   }
 
@@ -112,12 +113,14 @@
     const flags = [
       alert.paused ? h("span", { class: "flag", title: "The DAG is paused: it does not run on its schedule", text: "paused" }) : null,
       alert.stale ? h("span", { class: "flag", title: "The alert is invalid in its file: this DAG runs its last valid version", text: "config error" }) : null,
+      alert.enabled === false && alert.status !== "unknown" ? h("span", { class: "flag", title: "enabled: false in alerts.yaml: it runs only when triggered by hand", text: "disabled" }) : null,
     ];
     const instances = alert.instance_count > 1 || alert.firing_instance_labels.length ? instancesLine(alert) : null;
     return h("tr", { "data-dag-id": alert.dag_id, "data-status": alert.status },
-      h("td", { "data-label": "State" }, badge(alert.status, alert.state)),
+      h("td", { "data-label": "State" }, Sentinel.alertBadge(alert)),
       h("td", { class: "c-name" },
-        h("div", { class: "alert-name" }, dagLink(alert.dag_id, alert.name), flags), runbookIcon(alert),
+        h("div", { class: "alert-name" }, Sentinel.alertTabLink(alert.dag_id, alert.name), flags,
+          h("span", { class: "dag-link small" }, dagLink(alert.dag_id, "DAG"))), runbookIcon(alert),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
         alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
@@ -203,7 +206,7 @@
     main.replaceChildren(h("table", { class: "alerts" }, head, body));
     const total = data.alerts.length;
     const broken = invalid.length ? ` · ${shownInvalid.length === invalid.length ? "" : `${shownInvalid.length} of `}${invalid.length} invalid` : "";
-    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"}${broken} · updated ${new Date(data.generated_at).toLocaleTimeString()}`;
+    $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"}${broken} · updated ${Sentinel.fmtShortTime(data.generated_at)}`;
   }
 
   async function load() {
@@ -221,7 +224,7 @@
 
   async function silence(alert) {
     const created = await Sentinel.silenceDialog(alert);
-    if (created) { toast(`${alert.name} silenced until ${new Date(created.ends_at).toLocaleString()}`); await load(); }
+    if (created) { toast(`${alert.name} silenced until ${Sentinel.fmtTime(created.ends_at)}`); await load(); }
   }
 
   async function unsilence(alert) {
@@ -247,6 +250,7 @@
     }
     $("refresh").addEventListener("click", load);
     $("auto-refresh").addEventListener("change", schedule);
+    Sentinel.onTimeZoneChange(render);
     load();
     schedule();
   });

@@ -27,7 +27,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import HERE, PASSWORD, PREFIX, ROOT, SLACK_SECRET, T0, USERS, Rows, UiServer
+from ui_support import (
+    HERE,
+    PASSWORD,
+    PREFIX,
+    ROOT,
+    SLACK_SECRET,
+    T0,
+    USERS,
+    WEBHOOK_SECRET,
+    Rows,
+    UiServer,
+)
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -40,6 +51,7 @@ def _environment(home: Path) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": "ui-tests-" + "0" * 64,
         "AIRFLOW__API__SECRET_KEY": "ui-tests-secret-key",
         "UI_TEST_SLACK_URL": SLACK_SECRET,
+        "UI_TEST_WEBHOOK_URL": WEBHOOK_SECRET,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
     }
 

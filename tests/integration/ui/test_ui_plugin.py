@@ -53,6 +53,7 @@ def test_airflow_sees_the_app_and_both_views(ui: UiServer) -> None:
     views = {v["destination"]: v for v in info["external_views"]}
     assert views["nav"]["href"] == "sqlsentinel/ui/dashboard"
     assert views["nav"]["nav_top_level"] is True
+    assert (views["nav"]["name"], views["dag"]["name"]) == ("Sentinel", "SQL Sentinel")
     assert views["dag"]["href"] == "sqlsentinel/ui/alert?dag_id={DAG_ID}"
     assert {v["url_route"] for v in views.values()} == {"sqlsentinel", "sqlsentinel-alert"}
 

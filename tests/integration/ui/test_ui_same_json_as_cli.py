@@ -22,9 +22,9 @@ from sqlsentinel_airflow.cli.main import main
 REVENUE = f"{PREFIX}revenue_drop"
 FRESHNESS = f"{PREFIX}table_freshness"
 NEVER = f"{PREFIX}never_run"
-# What only Airflow knows (null from the CLI), and what only the alerts file says (the UI).
+# What only Airflow knows (null from the CLI). `enabled` both know: the file, and the UI from
+# the manifest and the definition embedded in the DAG.
 AIRFLOW_ONLY = ("paused", "stale", "spark", "docs", "can_edit")
-FILE_ONLY = ("enabled",)
 
 
 @pytest.fixture
@@ -78,10 +78,9 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
     for dag_id, from_api in api.items():
         from_cli = status[from_api["name"]]
         assert [from_cli[k] for k in AIRFLOW_ONLY] == [None] * len(AIRFLOW_ONLY)
-        assert [from_api[k] for k in FILE_ONLY] == [None]
         assert from_api["can_edit"] is True and from_api["docs"]["query"]
-        assert from_cli["enabled"] is True
-        shared = set(from_api) - {*AIRFLOW_ONLY, *FILE_ONLY}
+        assert from_cli["enabled"] is True and from_api["enabled"] is True
+        shared = set(from_api) - set(AIRFLOW_ONLY)
         assert set(from_cli) == set(from_api)
         assert {k: from_cli[k] for k in shared} == {k: from_api[k] for k in shared}, dag_id
     revenue, freshness, never = (
@@ -143,6 +142,10 @@ def test_every_record_reads_the_same_in_the_cli_and_the_api(
     assert [d for d in listed if d["status"] in ("pending", "dead")] == deliveries
     dead = next(d for d in deliveries if d["status"] == "dead")
     assert dead["last_error"] == "HTTP 404 from https://hooks.slack.com/***"
+    # every delivery of the alert, any status: the CLI's outbox and the API's deliveries
+    every = _api(ui, f"/alerts/{REVENUE}/deliveries", limit=500)["deliveries"]
+    assert every == listed and len(every) >= 2
+    assert {d["destination"] for d in every} == {"finance@example.com", "#finance"}
 
     # silence: stored (as `silence` and `silences` print it) and declared in the file
     (stored,) = api[REVENUE]["silences"]

@@ -12,6 +12,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 PASSWORD = "ui-test-password"
 SLACK_SECRET = "https://hooks.slack.com/services/T0/B0/ui-secret-token"
+WEBHOOK_SECRET = (
+    "https://bot:hook-password@hooks.example.com:8443/in/hook-path-token?key=hook-query-token"
+)
 PREFIX = "uitest_"
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 USERS = {"admin": "admin", "editor": "user", "viewer": "viewer"}

@@ -27,6 +27,7 @@ from sqlsentinel_airflow.core.redact import (
     redact_url,
     secret_field_names,
     secret_values,
+    url_origin,
 )
 
 # --- URLs -------------------------------------------------------------------------------
@@ -284,3 +285,45 @@ def test_public_dump_masks_declared_fields_and_keeps_the_rest() -> None:
 def test_public_dump_of_a_model_without_secret_values_is_its_json_dump() -> None:
     alert = _alert(database_url=None, notify=(EmailChannel(channel="email", recipients=("a@b",)),))
     assert public_dump(alert) == alert.model_dump(mode="json")
+
+
+# --- public destinations: where a delivery goes, as the outbox and the UI show it ------------
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        (
+            "https://user:pw-secret@hooks.example.com:8443/a/token-path?key=q-secret#f",
+            "https://hooks.example.com:8443",
+        ),
+        ("http://127.0.0.1/hooks/x", "http://127.0.0.1"),
+        ("https://[::1]:9/x", "https://[::1]:9"),
+        ("not a url", MASK),
+        ("https://host:99999/x", MASK),
+    ],
+)
+def test_url_origin_keeps_scheme_host_and_port_only(url: str, origin: str) -> None:
+    assert url_origin(url) == origin
+
+
+def test_each_channel_says_its_destination_without_a_secret() -> None:
+    email = EmailChannel(
+        channel="email", to=("a@x.org", "b@x.org"), cc=("c@x.org",), bcc=("d@x.org",)
+    )
+    assert email.public_destination() == "a@x.org, b@x.org, c@x.org (+1 bcc)"
+    hook = "https://hooks.slack.com/services/T00/B00/slack-secret-token"
+    assert SlackChannel(channel="slack", webhook_url=hook).public_destination() == "Slack webhook"
+    named = SlackChannel(channel="slack", webhook_url=hook, slack_channel="#ops")
+    assert named.public_destination() == "#ops"
+    assert SlackChannel(channel="slack", conn_id="slack_ops").public_destination() == (
+        "Slack connection slack_ops"
+    )
+    webhook = WebhookChannel(
+        channel="webhook",
+        url="https://bot:pw-secret@example.com/in/path-secret?token=q-secret",
+        headers={"Authorization": "Bearer header-secret"},
+    )
+    assert webhook.public_destination() == "POST https://example.com"
+    by_conn = WebhookChannel(channel="webhook", conn_id="pager", endpoint="/v1/token-in-path")
+    assert by_conn.public_destination() == "POST via connection pager"
