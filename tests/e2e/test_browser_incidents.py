@@ -29,7 +29,7 @@ def test_the_incidents_of_an_alert_newest_first(ui_server: Server, browser: Any)
         log_in(page, ui_server.base_url)
         # api_error_rate fires from its 11th evaluation on: one incident, still going on
         page.goto(f"{ui_server.base_url}/dags/{FIRING}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         frame.locator("#incidents tr[data-incident-id]").first.wait_for(timeout=30_000)
         (ongoing,) = _rows(frame)
         assert ongoing["Kind"] == "FIRING" and ongoing["Ended"] == "ongoing"
@@ -47,7 +47,7 @@ def test_the_incidents_of_an_alert_newest_first(ui_server: Server, browser: Any)
         # export_backlog fired, was muted once by a silence, announced again after it, resolved;
         # then its query failed twice
         page.goto(f"{ui_server.base_url}/dags/e2eui_export_backlog/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         frame.locator("#incidents tr[data-incident-id]").nth(1).wait_for(timeout=30_000)
         error, fired = _rows(frame)
         assert (error["Kind"], error["Evals"], error["Duration"]) == ("QUERY ERROR", "2", "12m")

@@ -77,7 +77,7 @@ def test_instances_first_one_instance_silenced_and_context_columns(
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         row = frame.locator(f"tr[data-dag-id='{TABLE_LOADS}']")
         row.wait_for(timeout=30_000)
         assert status(frame, TABLE_LOADS) == "firing"
@@ -87,7 +87,7 @@ def test_instances_first_one_instance_silenced_and_context_columns(
         shot(page, "ui-instances-list", doc=True)
 
         page.goto(f"{ui_server.base_url}/dags/{TABLE_LOADS}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         instances = frame.locator("#instances")
         instances.wait_for(timeout=30_000)
         frame.locator("#history tbody tr").first.wait_for()
@@ -147,7 +147,7 @@ def test_instances_first_one_instance_silenced_and_context_columns(
         assert frame.locator("header button[data-action='silence']").count() == 1
 
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         row = frame.locator(f"tr[data-dag-id='{TABLE_LOADS}']")
         row.wait_for(timeout=30_000)
         assert status(frame, TABLE_LOADS) == "silenced"
@@ -157,7 +157,7 @@ def test_instances_first_one_instance_silenced_and_context_columns(
 
         # end it from the instance's row
         page.goto(f"{ui_server.base_url}/dags/{TABLE_LOADS}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         silenced = frame.locator(f"#instances tr[data-instance-key='{CUSTOMERS}']")
         silenced.locator("button[data-action='end-instance-silence']").click()
         frame.locator(

@@ -42,7 +42,7 @@ def test_the_page_lists_the_invalid_alert_with_its_located_error(
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         row = frame.locator(f"tr[data-dag-id='{INVALID}']")
         row.wait_for(timeout=30_000)
         assert row.get_attribute("data-status") == "invalid"
@@ -53,7 +53,7 @@ def test_the_page_lists_the_invalid_alert_with_its_located_error(
         assert "'every 5 minutes' is not a valid cron expression" in message
         # Readable: the message wraps inside the page instead of running off its edge.
         box = row.locator("ul.config-errors li").first.bounding_box()
-        frame_box = page.locator("iframe[src*='/sqlsentinel/ui/']").bounding_box()
+        frame_box = page.locator("iframe[src*='sqlsentinel/ui/']").bounding_box()
         assert box is not None and frame_box is not None
         assert box["x"] + box["width"] <= frame_box["x"] + frame_box["width"]
 
@@ -87,7 +87,7 @@ def test_the_invalid_dags_tab_shows_its_errors(ui_server: Server, browser: Any) 
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/dags/{INVALID}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         section = frame.locator("#invalid")
         section.wait_for(timeout=30_000)
         assert frame.locator("h1").inner_text() == "orders_backlog"
@@ -127,7 +127,7 @@ def test_the_stale_alerts_banner_says_the_error(ui_server: Server, browser: Any)
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/dags/{STALE}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         banner = frame.locator("#stale-banner")
         banner.wait_for(timeout=30_000)
         text = banner.inner_text()

@@ -43,7 +43,7 @@ def test_the_tab_shows_the_runbook_and_links_and_the_list_an_icon(
     try:
         log_in(page, ui_server.base_url)
         page.goto(alert_tab_url(ui_server.base_url, FIRING))
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         links = frame.locator("header .links a")
         links.first.wait_for(timeout=30_000)
         shown = [
@@ -85,7 +85,7 @@ def test_the_tab_shows_the_runbook_and_links_and_the_list_an_icon(
 
         # the list: an icon beside the name of the alert that has a runbook, and only there
         page.goto(f"{ui_server.base_url}/plugin/sqlsentinel")
-        dashboard = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        dashboard = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         icon = dashboard.locator(f"tr[data-dag-id='{FIRING}'] a.runbook-icon")
         icon.wait_for(timeout=30_000)
         assert icon.get_attribute("href") == RUNBOOK
@@ -118,7 +118,7 @@ def test_the_silence_link_of_a_message_opens_the_dialog_and_changes_nothing(
         url = alert_tab_url(ui_server.base_url, FIRING, silence=True)
         assert url.endswith(f"/dags/{FIRING}/plugin/sqlsentinel-alert?silence=open")
         page.goto(url)
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         dialog = frame.locator("dialog[open]")
         dialog.wait_for(timeout=30_000)
         assert "Silence api_error_rate" in dialog.inner_text()

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 DISABLED = "e2eui_legacy_export_check"
 REVENUE = "e2eui_daily_revenue"
-TAB_IFRAME = "iframe[src*='/sqlsentinel/ui/']"
+TAB_IFRAME = "iframe[src*='sqlsentinel/ui/']"
 DASHBOARD_IFRAME = "iframe[src*='sqlsentinel/ui/dashboard']"
 
 

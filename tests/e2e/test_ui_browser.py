@@ -68,7 +68,7 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
     try:
         log_in(page, ui_server.base_url)
         page.goto(f"{ui_server.base_url}/dags/{FIRING}/plugin/sqlsentinel-alert")
-        frame = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        frame = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         frame.locator("svg.chart circle").first.wait_for(timeout=30_000)
         assert frame.locator("svg.chart circle").count() == 15
         assert "FROM api_requests" in frame.locator("pre.sql").inner_text()
@@ -104,7 +104,7 @@ def test_dark_mode_and_a_narrow_window(ui_server: Server, browser: Any) -> None:
         assert theme == ["dark", "rgb(230, 233, 238)"]  # Airflow's dark theme, our dark palette
         shot(page, "ui-dashboard-dark")
         page.goto(f"{ui_server.base_url}/dags/{FIRING}/plugin/sqlsentinel-alert")
-        tab = page.frame_locator("iframe[src*='/sqlsentinel/ui/']")
+        tab = page.frame_locator("iframe[src*='sqlsentinel/ui/']")
         tab.locator("svg.chart circle").first.wait_for(timeout=30_000)
         shot(page, "ui-alert-tab-dark")
 
