@@ -13,6 +13,7 @@ each release of the compatibility matrix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlsentinel_airflow.core.redact import is_maskable
@@ -34,7 +35,10 @@ __all__ = [
     "AirflowNotFoundException",
     "airflow_conf",
     "api_base_url",
+    "evaluate_xcoms_of_run",
+    "listener_hookimpl",
     "mask_in_task_logs",
+    "set_run_note",
 ]
 
 
@@ -63,3 +67,49 @@ def mask_in_task_logs(*secrets: str | None) -> None:
     for secret in secrets:
         if secret is not None and is_maskable(secret):
             mask_secret(secret)
+
+
+# --- scheduler side: the run-note listener (docs/adr/0010-run-notes.md) ---------------------
+# These run inside Airflow's scheduler (and the api-server, dag.test()), where the metadata
+# database is Airflow's own to use; never from task code (Airflow 3 refuses the ORM there).
+
+
+def listener_hookimpl() -> Any:
+    """The marker of an Airflow listener implementation (pluggy's, project "airflow")."""
+    try:
+        from airflow.listeners import hookimpl
+    except ImportError:  # pragma: no cover - the marker is pluggy's, whatever Airflow exports
+        import pluggy
+
+        return pluggy.HookimplMarker("airflow")
+    return hookimpl
+
+
+def evaluate_xcoms_of_run(
+    dag_run: Any, session: Any, task_id: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """``{key: deserialized value}`` of ``task_id``'s XComs in ``dag_run`` (unmapped), read
+    in the scheduler's own session."""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(XComModel.key, XComModel.value).where(
+            XComModel.dag_run_id == dag_run.id,
+            XComModel.task_id == task_id,
+            XComModel.map_index == -1,
+            XComModel.key.in_(keys),
+        )
+    ).all()
+    return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def set_run_note(dag_run: Any, text: str, *, ours: Callable[[str], bool]) -> bool:
+    """Set ``dag_run``'s note to ``text`` unless a person wrote one (a note with a user, or
+    text ``ours`` does not recognise); True when set. Flushed with the caller's session."""
+    current = getattr(dag_run, "dag_run_note", None)
+    if current is not None and current.content:
+        if current.user_id is not None or not ours(current.content):
+            return False
+    dag_run.note = text
+    return True

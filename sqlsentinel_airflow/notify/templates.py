@@ -59,6 +59,7 @@ __all__ = [
     "Rendered",
     "TemplateLimitError",
     "display",
+    "instance_label",
     "is_legacy_format",
     "message_context",
     "render_part",
@@ -100,6 +101,11 @@ def display(value: Any, width: int = MAX_VALUE_CHARS) -> str:
         text = str(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def instance_label(key_values: Mapping[str, Any]) -> str:
+    """An instance of a keyed alert for people: ``table_name=customers, region=eu``."""
+    return ", ".join(f"{k}={display(v, 80)}" for k, v in key_values.items())
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -164,7 +170,7 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "instance": {
             "key": str(instance.get("key") or ""),
             "key_values": {k: display(v, 80) for k, v in key_values.items()},
-            "label": ", ".join(f"{k}={display(v, 80)}" for k, v in key_values.items()),
+            "label": instance_label(key_values),
         },
         "actual_value": display(payload.get("actual_value")),
         "threshold": display(payload.get("threshold")),
