@@ -14,7 +14,7 @@ each release of the compatibility matrix.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlsentinel_airflow.core.redact import is_maskable
 
@@ -30,6 +30,8 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
     )
 
+T = TypeVar("T")
+
 __all__ = [
     "AirflowFailException",
     "AirflowNotFoundException",
@@ -38,6 +40,7 @@ __all__ = [
     "evaluate_xcoms_of_run",
     "listener_hookimpl",
     "mask_in_task_logs",
+    "run_in_own_session",
     "set_run_note",
 ]
 
@@ -102,6 +105,19 @@ def evaluate_xcoms_of_run(
         )
     ).all()
     return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def run_in_own_session(dag_run: Any, work: Callable[[Any, Any], T]) -> T | None:
+    """``work(run, session)`` on ``dag_run`` loaded in a session of its own, committed after.
+
+    For a run the caller holds detached (``dag.test()`` finishes its run outside any
+    session); the scheduler's runs are attached and written in the scheduler's session."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.get(DagRun, dag_run.id)
+        return None if run is None else work(run, session)
 
 
 def set_run_note(dag_run: Any, text: str, *, ours: Callable[[str], bool]) -> bool:

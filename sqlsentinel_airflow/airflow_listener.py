@@ -48,21 +48,29 @@ def annotate_run(dag_run: Any, *, failed: bool) -> str | None:
     """Set the note of an alert's finished ``dag_run``; the text set, or None."""
     from sqlalchemy.orm import object_session
 
+    from sqlsentinel_airflow.airflow_compat import run_in_own_session
+
+    alert_dag = _is_alert_dag(dag_run)
+    if alert_dag is False:
+        return None
+    failed_alert = failed and alert_dag is True  # noted even without an evaluation
+    session = object_session(dag_run)
+    if session is None:  # dag.test(): the run is detached; write it in a session of our own
+        return run_in_own_session(dag_run, lambda run, own: _annotate(run, own, failed_alert))
+    return _annotate(dag_run, session, failed_alert)
+
+
+def _annotate(dag_run: Any, session: Any, failed_alert: bool) -> str | None:
     from sqlsentinel_airflow.airflow_compat import evaluate_xcoms_of_run, set_run_note
     from sqlsentinel_airflow.run_note import NO_EVALUATION, is_run_note, note_text
 
-    if _is_alert_dag(dag_run) is False:
-        return None
-    session = object_session(dag_run)
-    if session is None:  # a detached run: nothing to write with
-        return None
     values = evaluate_xcoms_of_run(
         dag_run, session, EVALUATE_TASK_ID, (_RETURN_VALUE, EVALUATION_XCOM_KEY)
     )
     value = values.get(_RETURN_VALUE) or values.get(EVALUATION_XCOM_KEY)
     if isinstance(value, dict) and "verdict" in value:
         text = note_text(value)
-    elif failed and _is_alert_dag(dag_run):
+    elif failed_alert:
         text = NO_EVALUATION
     else:
         return None
