@@ -124,8 +124,8 @@ def set_run_note(dag_run: Any, text: str, *, ours: Callable[[str], bool]) -> boo
     """Set ``dag_run``'s note to ``text`` unless a person wrote one (a note with a user, or
     text ``ours`` does not recognise); True when set. Flushed with the caller's session."""
     current = getattr(dag_run, "dag_run_note", None)
-    if current is not None and current.content:
-        if current.user_id is not None or not ours(current.content):
-            return False
+    content = getattr(current, "content", None)
+    if content and (getattr(current, "user_id", None) is not None or not ours(content)):
+        return False
     dag_run.note = text
     return True

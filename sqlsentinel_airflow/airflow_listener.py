@@ -77,7 +77,7 @@ def _annotate(dag_run: Any, session: Any, failed_alert: bool) -> str | None:
     return text if set_run_note(dag_run, text, ours=is_run_note) else None
 
 
-@hookimpl
+@hookimpl  # type: ignore[untyped-decorator]
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
     try:
         annotate_run(dag_run, failed=False)
@@ -85,7 +85,7 @@ def on_dag_run_success(dag_run: Any, msg: str) -> None:
         log.warning("sqlsentinel: could not set the note of %s", dag_run, exc_info=True)
 
 
-@hookimpl
+@hookimpl  # type: ignore[untyped-decorator]
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     try:
         annotate_run(dag_run, failed=True)

@@ -238,8 +238,9 @@ def run_alerts(
                 skip = None
                 if store is not None and not request.dry_run:
                     skip = already_evaluated(store, alert.name, request.run_id)
+                report: EvaluationReport | None = None
                 if skip is None:
-                    report: EvaluationReport | None = evaluate_alert(
+                    evaluated = evaluate_alert(
                         alert,
                         fetch=queries.fetch_for(alert),
                         store=store,
@@ -250,7 +251,8 @@ def run_alerts(
                         task_log_url=request.task_log_url,
                         confirm_commit=request.run_id is not None and not request.dry_run,
                     )
-                    log_decision(alert, report)
+                    log_decision(alert, evaluated)
+                    report = evaluated
                 else:
                     log.info(
                         "alert %s: run %s is already evaluated (%s): this try only delivers "
@@ -259,7 +261,6 @@ def run_alerts(
                         request.run_id,
                         skip,
                     )
-                    report = None
                 evaluations.append((report, skip))
                 if on_evaluated is not None:
                     on_evaluated(alert.name)

@@ -39,7 +39,8 @@ def run(
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name.startswith("sqlsentinel_airflow") and r.name != "sqlsentinel_airflow.execution.query"
+        if r.name.startswith("sqlsentinel_airflow")
+        and r.name != "sqlsentinel_airflow.execution.query"
     ]
 
 
@@ -81,9 +82,7 @@ def test_keyed_alert_names_its_instances(
     path = tmp_path / "keyed.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE loads (table_name TEXT, hours REAL)")
-        conn.executemany(
-            "INSERT INTO loads VALUES (?, ?)", [("customers", 17.99), ("orders", 1.5)]
-        )
+        conn.executemany("INSERT INTO loads VALUES (?, ?)", [("customers", 17.99), ("orders", 1.5)])
     monkeypatch.setenv("AIRFLOW_CONN_KEYED", f'{{"conn_type": "sqlite", "host": "{path}"}}')
     alert = make_alert(
         "freshness",
