@@ -61,11 +61,11 @@ def _render(sender: Channel[Any], event: OutboundEvent) -> tuple[str, tuple[str,
         section = body["blocks"][1]["text"]["text"] if len(body["blocks"]) > 1 else ""
         return str(body.get("text", "")), _first_lines(str(section))
     if isinstance(sender, WebhookSender):
-        keys = ", ".join(sorted(event.payload)[:8])
+        shown = {k: event.payload.get(k) for k in ("state", "reason", "actual_value", "threshold")}
         return (
             f"{sender.config.method} the JSON event payload (version "
             f"{event.payload.get('version', '?')}, {event.kind})",
-            (_clip(f"keys: {keys}, ..."), _clip(json.dumps(event.payload.get("alert"))[:200])),
+            (_clip(json.dumps(shown, default=str)),),
         )
     return event.kind, ()  # pragma: no cover - every channel kind is handled above
 
@@ -78,7 +78,11 @@ def _preview(
         sender = build_channel(config, templates=alert.templates)
     except DeliveryError as exc:
         return MessagePreview(kind, config.channel, config.channel, "", problem=str(exc))
-    subject, lines = _render(sender, OutboundEvent(payload, key))
+    try:
+        subject, lines = _render(sender, OutboundEvent(payload, key))
+    except Exception as exc:  # a preview must never fail the dry run it describes
+        problem = sender.redactor(f"could not render the message: {type(exc).__name__}: {exc}")
+        return MessagePreview(kind, config.channel, sender.describe(), "", problem=problem)
     redact = sender.redactor
     return MessagePreview(
         event=kind,

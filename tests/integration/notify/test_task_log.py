@@ -108,6 +108,7 @@ def test_dry_run_says_what_it_would_send_where_without_secrets(
     warehouse: Callable[[int], None],
     sqlite_url: str,
     slack_api: HttpReceiver,
+    receiver: HttpReceiver,
     smtp: SmtpInbox,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -117,6 +118,7 @@ def test_dry_run_says_what_it_would_send_where_without_secrets(
         [
             {"channel": "email", "to": ["oncall@example.com"]},
             {"channel": "slack", "webhook_url": slack_url},
+            {"channel": "webhook", "url": receiver.url("/hooks/webhooksecretpath987654")},
         ],
         conn_id="wh",
         query=METRIC_QUERY,
@@ -133,9 +135,14 @@ def test_dry_run_says_what_it_would_send_where_without_secrets(
     assert "load_check" in slack
     body_lines = [line for line in lines if line.startswith("    | ")]
     assert body_lines, text  # the first lines of each message
+    webhook = next(
+        line for line in lines if line.startswith("DRY RUN: would send firing to webhook")
+    )
+    assert webhook.endswith("POST the JSON event payload (version 1, firing)")
     assert SLACK_TOKEN not in text and "slacksecrettoken" not in text
+    assert "webhooksecretpath" not in text
     assert lines[-1] == "DRY RUN: nothing was sent, nothing was written to the state database"
-    assert slack_api.delivered == [] and smtp.mails == []
+    assert slack_api.delivered == [] and receiver.delivered == [] and smtp.mails == []
 
 
 def test_dry_run_of_an_alert_without_an_event_says_so(
