@@ -86,7 +86,9 @@ def main(argv: list[str]) -> int:
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         running[name] = proc
         threading.Thread(target=_forward, args=(name, proc.stdout, lock), daemon=True).start()
-        print(f"demo-airflow  | started {name} (PID {proc.pid}): {' '.join(command[1:])}")
+        print(
+            f"demo-airflow  | started {name} (PID {proc.pid}): {' '.join(command[1:])}", flush=True
+        )
     rc = 0
     while not stopping.is_set():
         exited = [name for name, proc in running.items() if proc.poll() is not None]
