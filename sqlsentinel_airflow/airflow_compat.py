@@ -13,7 +13,8 @@ each release of the compatibility matrix.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlsentinel_airflow.core.redact import is_maskable
 
@@ -29,13 +30,19 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
     )
 
+T = TypeVar("T")
+
 __all__ = [
     "AirflowFailException",
     "AirflowNotFoundException",
     "airflow_conf",
     "api_base_url",
     "configured_api_base_url",
+    "evaluate_xcoms_of_run",
+    "listener_hookimpl",
     "mask_in_task_logs",
+    "run_in_own_session",
+    "set_run_note",
 ]
 
 
@@ -73,3 +80,62 @@ def mask_in_task_logs(*secrets: str | None) -> None:
     for secret in secrets:
         if secret is not None and is_maskable(secret):
             mask_secret(secret)
+
+
+# --- scheduler side: the run-note listener (docs/adr/0010-run-notes.md) ---------------------
+# These run inside Airflow's scheduler (and the api-server, dag.test()), where the metadata
+# database is Airflow's own to use; never from task code (Airflow 3 refuses the ORM there).
+
+
+def listener_hookimpl() -> Any:
+    """The marker of an Airflow listener implementation (pluggy's, project "airflow")."""
+    try:
+        from airflow.listeners import hookimpl
+    except ImportError:  # pragma: no cover - the marker is pluggy's, whatever Airflow exports
+        import pluggy
+
+        return pluggy.HookimplMarker("airflow")
+    return hookimpl
+
+
+def evaluate_xcoms_of_run(
+    dag_run: Any, session: Any, task_id: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """``{key: deserialized value}`` of ``task_id``'s XComs in ``dag_run`` (unmapped), read
+    in the scheduler's own session."""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(XComModel.key, XComModel.value).where(
+            XComModel.dag_run_id == dag_run.id,
+            XComModel.task_id == task_id,
+            XComModel.map_index == -1,
+            XComModel.key.in_(keys),
+        )
+    ).all()
+    return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def run_in_own_session(dag_run: Any, work: Callable[[Any, Any], T]) -> T | None:
+    """``work(run, session)`` on ``dag_run`` loaded in a session of its own, committed after.
+
+    For a run the caller holds detached (``dag.test()`` finishes its run outside any
+    session); the scheduler's runs are attached and written in the scheduler's session."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.get(DagRun, dag_run.id)
+        return None if run is None else work(run, session)
+
+
+def set_run_note(dag_run: Any, text: str, *, ours: Callable[[str], bool]) -> bool:
+    """Set ``dag_run``'s note to ``text`` unless a person wrote one (a note with a user, or
+    text ``ours`` does not recognise); True when set. Flushed with the caller's session."""
+    current = getattr(dag_run, "dag_run_note", None)
+    content = getattr(current, "content", None)
+    if content and (getattr(current, "user_id", None) is not None or not ours(content)):
+        return False
+    dag_run.note = text
+    return True

@@ -147,6 +147,9 @@ class EvaluationReport:
     row_count: int
     duration_ms: float
     query_ms: float | None = None
+    # a dry run: the event payloads it would have enqueued (previewed in the task log; not
+    # part of the JSON, which already lists the events)
+    would_send: tuple[dict[str, Any], ...] = ()
 
     @property
     def firing(self) -> bool:
@@ -271,7 +274,23 @@ def evaluate_alert(
         active = silenced_by(stored_silences, now)
         decisions = _decide_all(alert, evaluation, known, now, active)
         written = _Written(known, active, decisions, {}, now)
-        return _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
+        report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
+        if run_type is RunType.BACKFILL or not alert.notify:
+            return report
+        would_send = tuple(
+            event_payload(
+                event,
+                alert,
+                event_id=str(uuid.uuid4()),
+                run_id=run_id,
+                evaluated_at=now,
+                task_log_url=task_log_url,
+                ui_base_url=ui_base_url,
+            ).to_json()
+            for _key, decision, _obs in decisions
+            for event in decision.events
+        )
+        return replace(report, would_send=would_send)
 
     backfill = run_type is RunType.BACKFILL
 

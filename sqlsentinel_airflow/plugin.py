@@ -6,6 +6,10 @@ page ("Sentinel" in Airflow's navigation) and a tab on every DAG's page. Importi
 cheap for the scheduler, the workers and the dag-processor, which never serve HTTP: the app
 (FastAPI, Airflow's auth and ORM modules, ~1 s) is built only when the api-server reads
 ``fastapi_apps``.
+
+It also carries a listener (``airflow_listener.py``): where a DAG run of an alert finishes,
+the run's note says what the evaluation found (``FIRING 17.99 (threshold 5)``), so Airflow's
+own views show firing while the run stays green (docs/adr/0010-run-notes.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ try:  # the task SDK's class (what providers inherit from); core accepts it by n
 except ImportError:  # pragma: no cover - older Airflow 3.x
     from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef,assignment]
 
+from sqlsentinel_airflow import airflow_listener
 from sqlsentinel_airflow.airflow_contract import ALERT_TAB_ROUTE, DASHBOARD_ROUTE, PLUGIN_NAME
 
 __all__ = ["SqlSentinelPlugin"]
@@ -54,6 +59,7 @@ class _LazyFastApiApps:
 class SqlSentinelPlugin(AirflowPlugin):
     name = PLUGIN_NAME
     fastapi_apps = _LazyFastApiApps()  # type: ignore[assignment]
+    listeners = [airflow_listener]
     external_views = [
         {
             # Airflow's nav rail fits about nine characters under an icon ("SQL Senti…");

@@ -46,6 +46,7 @@ __all__ = [
     "RunRequest",
     "Verdict",
     "already_evaluated",
+    "log_decision",
     "run_alert",
     "run_alerts",
 ]
@@ -240,8 +241,9 @@ def run_alerts(
                 skip = None
                 if store is not None and not request.dry_run:
                     skip = already_evaluated(store, alert.name, request.run_id)
+                report: EvaluationReport | None = None
                 if skip is None:
-                    report: EvaluationReport | None = evaluate_alert(
+                    evaluated = evaluate_alert(
                         alert,
                         fetch=queries.fetch_for(alert),
                         store=store,
@@ -253,6 +255,8 @@ def run_alerts(
                         ui_base_url=request.ui_base_url,
                         confirm_commit=request.run_id is not None and not request.dry_run,
                     )
+                    log_decision(alert, evaluated)
+                    report = evaluated
                 else:
                     log.info(
                         "alert %s: run %s is already evaluated (%s): this try only delivers "
@@ -261,7 +265,6 @@ def run_alerts(
                         request.run_id,
                         skip,
                     )
-                    report = None
                 evaluations.append((report, skip))
                 if on_evaluated is not None:
                     on_evaluated(alert.name)
@@ -285,6 +288,63 @@ def run_alerts(
             )
         )
     return runs
+
+
+def log_decision(alert: AlertConfig, report: EvaluationReport) -> None:
+    """Log what ``report`` decided, before anything is delivered (the task log reads in the
+    order things happened): one headline (the DAG-run note's text), a line per instance of a
+    keyed alert or per instance that changed, and for a dry run every message it would have
+    sent (``notify.preview``: event, channel, destination and the first lines, no secrets).
+    """
+    from sqlsentinel_airflow.core.instances import instance_label
+    from sqlsentinel_airflow.notify.templates import display
+    from sqlsentinel_airflow.run_note import note_text
+
+    level = logging.ERROR if report.error else logging.INFO  # an error's text is in it
+    log.log(level, "alert %s: %s", alert.name, note_text(report.to_dict()))
+    keyed = bool(alert.key_columns)
+    for inst in report.instances:
+        changed = inst.previous_state is not inst.state or inst.events
+        if not keyed and not changed and not report.dry_run:
+            continue  # the headline said it all
+        who = f"{instance_label(inst.key_values, 80) or 'alert-level'}: " if keyed else ""
+        log.info(
+            "  %s%s -> %s (%s); outcome %s, value %s, threshold %s; events: %s",
+            who,
+            inst.previous_state.value,
+            inst.state.value,
+            inst.reason.value,
+            inst.outcome.value,
+            display(inst.actual_value),
+            display(inst.threshold),
+            ", ".join(inst.events) or "none",
+        )
+    if not report.dry_run:
+        return
+    if not report.would_send:
+        why = "no channels" if not alert.notify else "no event"
+        log.info("DRY RUN: alert %s: nothing would be sent (%s)", alert.name, why)
+        return
+    from sqlsentinel_airflow.notify.preview import previews
+
+    for message in previews(alert, list(report.would_send)):
+        if message.problem:
+            log.warning(
+                "DRY RUN: would send %s by %s, but the channel cannot work: %s",
+                message.event,
+                message.channel,
+                message.problem,
+            )
+            continue
+        log.info(
+            "DRY RUN: would send %s to %s: %s",
+            message.event,
+            message.destination,
+            message.subject,
+        )
+        for line in message.lines:
+            log.info("    | %s", line)
+    log.info("DRY RUN: nothing was sent, nothing was written to the state database")
 
 
 def run_alert(

@@ -36,7 +36,6 @@ from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, Sta
 from sqlsentinel_airflow.core.model import RunType
 
 if TYPE_CHECKING:
-    from sqlsentinel_airflow.evaluation import EvaluationReport
     from sqlsentinel_airflow.service import AlertRun, QueryFetcher
 
 __all__ = ["SentinelAlertOperator", "run_type_of", "task_failure"]
@@ -114,8 +113,6 @@ class SentinelAlertOperator(BaseOperator):
             )
         finally:
             self._queries = None
-        if run.evaluation is not None:
-            self._log_report(run.evaluation)
         result = run.to_dict()
         failure = task_failure(run, self.alert)
         if failure is not None:
@@ -138,30 +135,6 @@ class SentinelAlertOperator(BaseOperator):
         from sqlsentinel_airflow.core.events import task_log_url
 
         return task_log_url(api_base_url(), self.alert.dag_id, str(run_id), self.task_id)
-
-    def _log_report(self, report: EvaluationReport) -> None:
-        prefix = "DRY RUN: " if report.dry_run else ""
-        log.info(
-            "%salert %s: outcome %s, state %s%s",
-            prefix,
-            report.alert_name,
-            report.outcome.value,
-            report.state.value,
-            " (silenced)" if report.silenced else "",
-        )
-        for inst in report.instances:
-            log.info(
-                "  instance %s: %s -> %s (%s) value=%r threshold=%r events=%s",
-                inst.instance_key or "-",
-                inst.previous_state.value,
-                inst.state.value,
-                inst.reason.value,
-                inst.actual_value,
-                inst.threshold,
-                ",".join(inst.events) or "none",
-            )
-        if report.error:
-            log.error("query failed: %s", report.error)
 
     @staticmethod
     def xcom_push_safely(context: Any, value: dict[str, Any]) -> None:

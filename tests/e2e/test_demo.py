@@ -5,7 +5,10 @@ The demo runs in a temporary home (``SQLSENTINEL_DEMO_HOME``) on a free port, so
 touches a developer's ``.airflow-demo`` nor collides with an Airflow already running. While it
 runs, every descendant process is recorded (once the demo exits, orphans would be re-parented
 and could no longer be traced); afterwards none may be alive, and no process may still carry
-the demo's AIRFLOW_HOME.
+the demo's AIRFLOW_HOME. The listening sockets of those processes are recorded too: with the
+default host (127.0.0.1) none may listen on another address (``airflow standalone``'s log
+servers listen on 0.0.0.0, which is why the demo starts the components itself), and a task
+log must still be readable through the REST API (the demo reads one and says so).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -90,11 +94,28 @@ def _cmdline(pid: int) -> str:
         return "?"
 
 
+def _listening(pids: set[int]) -> set[tuple[str, int, str]]:
+    """(address, port, command) of every TCP socket one of ``pids`` listens on."""
+    found = set()
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            sockets = process.net_connections(kind="tcp")
+            command = " ".join(process.cmdline()[:3])
+        except (psutil.Error, OSError):
+            continue
+        for conn in sockets:
+            if conn.status == psutil.CONN_LISTEN:
+                found.add((conn.laddr.ip, conn.laddr.port, command))
+    return found
+
+
 def test_demo_smoke_fires_and_leaves_nothing_running(tmp_path: Path) -> None:
     home = tmp_path / "airflow-demo"
     env = {**os.environ, "SQLSENTINEL_DEMO_HOME": str(home)}
+    port = _free_port()
     proc = subprocess.Popen(
-        [str(DEMO), "--smoke", "--port", str(_free_port()), "--timeout", "180"],
+        [str(DEMO), "--smoke", "--port", str(port), "--timeout", "180"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -108,11 +129,13 @@ def test_demo_smoke_fires_and_leaves_nothing_running(tmp_path: Path) -> None:
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
     seen: set[int] = set()
+    listening: set[tuple[str, int, str]] = set()
     deadline = time.monotonic() + TEST_TIMEOUT_S
     overran = True
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             seen |= _descendants(proc.pid)
+            listening |= _listening(seen)
             time.sleep(0.5)
         overran = proc.poll() is None
     finally:
@@ -145,3 +168,15 @@ def test_demo_smoke_fires_and_leaves_nothing_running(tmp_path: Path) -> None:
     assert described == [], "processes left running after scripts/demo --smoke:\n" + "\n".join(
         described
     )
+    # everything listens on the chosen host (the default, 127.0.0.1), the API among them
+    assert ("127.0.0.1", port) in {(ip, p) for ip, p, _ in listening}, listening
+    elsewhere = sorted(s for s in listening if s[0] != "127.0.0.1")
+    assert elsewhere == [], f"the demo listened beyond 127.0.0.1: {elsewhere}"
+    # the task log, written by the task runner, is served by the api-server from the log folder
+    log_line = re.search(r"task log of run (\S+) read through the REST API: (\d+) lines", output)
+    assert log_line is not None, output
+    assert int(log_line.group(2)) > 0
+    # the scheduler's listener noted the firing on the run, which stayed green (success)
+    note = re.search(r"the run's note in Airflow: (FIRING [\d.]+ \(threshold 5\))", output)
+    assert note is not None, output
+    print(f"[e2e] demo: run note {note.group(1)!r}")
