@@ -245,6 +245,8 @@
         h("div", { class: "area-history" }, historyCard)),
       deliveriesSection(), instancesSection()];
     main.replaceChildren(...parts.filter(Boolean));
+
+    document.body.dataset.rendered = String(performance.timeOrigin + performance.now());  // when the tab was drawn (bench/ui_speed.py)
   }
 
   async function silence() {
