@@ -204,7 +204,7 @@ def _payload(inst: _Instance, kind: str, at: str, value: float) -> str:
             "occurred_at": at,
         },
         separators=(",", ":"),
-    )
+    ).replace("\\", "\\\\")  # COPY's text format reads a backslash as an escape
 
 
 class _Rows(io.TextIOBase):
