@@ -36,7 +36,7 @@ from sqlsentinel_airflow.readmodel.views import (
     SilenceView,
     SparkPoint,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, RecentValue
 
 __all__ = [
     "AlertFacts",
@@ -180,7 +180,7 @@ def _number(value: JsonValue) -> float | None:
     return None
 
 
-def spark_points(history: Sequence[HistoryEntry]) -> tuple[SparkPoint, ...]:
+def spark_points(history: Sequence[HistoryEntry | RecentValue]) -> tuple[SparkPoint, ...]:
     """Evaluations (as the store lists them, newest first) as points, oldest first."""
     return tuple(
         SparkPoint(
@@ -243,7 +243,7 @@ def alert_summary(
     outbox_counts: Mapping[OutboxStatus, int],
     now: datetime,
     deliveries: Sequence[OutboxEntry] | None = None,
-    spark: Sequence[HistoryEntry] | None = None,
+    spark: Sequence[HistoryEntry | RecentValue] | None = None,
     docs: DocsView | None = None,
     can_edit: bool | None = None,
     all_instances: bool = False,

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason, RunType, State
 
-__all__ = ["HistoryEntry", "OutboxEntry", "OutboxStatus"]
+__all__ = ["HistoryEntry", "OutboxEntry", "OutboxStatus", "RecentValue"]
 
 
 class OutboxStatus(str, enum.Enum):
@@ -53,6 +53,17 @@ class HistoryEntry:
     # False until the evaluating task confirms it saw the commit; None when nobody will.
     commit_confirmed: bool | None = None
     id: int | None = None  # set by the store
+
+
+@dataclass(frozen=True)
+class RecentValue:
+    """What a sparkline draws of one evaluation: the :class:`HistoryEntry` fields of these
+    names, read without the rest of the row (``StateStore.recent_values``)."""
+
+    evaluated_at: datetime
+    outcome: Outcome
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, RecentValue
 
 __all__ = [
     "history_from_row",
@@ -30,6 +30,7 @@ __all__ = [
     "outbox_to_row",
     "reason_from_column",
     "reason_to_column",
+    "recent_value_from_row",
     "silence_from_row",
     "silence_to_row",
     "state_from_row",
@@ -156,6 +157,15 @@ def history_from_row(row: Row) -> HistoryEntry:
         events=tuple(EventKind(k) for k in row["events"] or ()),
         dag_id=row["dag_id"],
         commit_confirmed=None if row["commit_confirmed"] is None else bool(row["commit_confirmed"]),
+    )
+
+
+def recent_value_from_row(row: Row) -> RecentValue:
+    return RecentValue(
+        evaluated_at=row["evaluated_at"],
+        outcome=Outcome(row["outcome"]),
+        actual_value=row["actual_value"],
+        threshold=row["threshold"],
     )
 
 
