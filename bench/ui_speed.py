@@ -161,7 +161,7 @@ def _api_server(root: Path, state_url: str, alerts: int) -> Iterator[tuple[str, 
         bigstate.drop_database(meta)
 
 
-def _time_api(base_url: str, password: str, dag_id: str, reps: int) -> dict[str, Any]:
+def time_api(base_url: str, password: str, dag_id: str, reps: int) -> dict[str, Any]:
     """Server-side time of the UI's three reads, first call and ``reps`` more."""
     with httpx.Client(base_url=base_url, timeout=120) as client:
         token = client.post("/auth/token", json={"username": USER, "password": password})
@@ -199,18 +199,31 @@ def _summary(times_ms: list[float], extra: dict[str, Any] | None = None) -> dict
     }
 
 
-def _time_pages(base_url: str, password: str, dag_id: str, alerts: int, reps: int) -> dict[str, Any]:
-    """Browser timings of the SQL Sentinel page and ``dag_id``'s tab."""
+def time_pages(
+    base_url: str,
+    password: str,
+    dag_id: str,
+    alerts: int,
+    reps: int,
+    history_rows: int = 50,
+    browser: Any = None,
+) -> dict[str, Any]:
+    """Browser timings of the SQL Sentinel page (``alerts`` rows expected) and ``dag_id``'s
+    tab (``history_rows`` rows of history expected), in ``browser`` or a Chromium of its own."""
+    if browser is None:
+        with launch_browser() as launched:
+            return time_pages(base_url, password, dag_id, alerts, reps, history_rows, launched)
     import ui_browser
 
     ui_browser.PASSWORD = password  # log_in types the module's password
+    tab = f"{base_url}/dags/{dag_id}/plugin/sqlsentinel-alert"
     pages = {
         "dashboard": (f"{base_url}/plugin/sqlsentinel", "tbody tr[data-dag-id]", alerts),
-        "alert_tab": (f"{base_url}/dags/{dag_id}/plugin/sqlsentinel-alert", "#history tbody tr", 50),
+        "alert_tab": (tab, "#history tbody tr", history_rows),
     }
     found: dict[str, Any] = {}
-    with launch_browser() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
         context.set_default_timeout(120_000)
         context.add_init_script(_SHELL_MARKER)
         page = context.new_page()
@@ -232,6 +245,7 @@ def _time_pages(base_url: str, password: str, dag_id: str, alerts: int, reps: in
                 raise RuntimeError(f"{name}: {rows} rows drawn, expected {rows_expected}")
             found[name] = _summary(ours, extra={"rows": rows[-1]})
             found[name]["shell_median_ms"] = round(median(shell[1:] or shell), 1)
+    finally:
         context.close()
     return found
 
@@ -283,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         prefix="ss-uispeed-"
     ) as tmp:
         with _api_server(Path(tmp), state_url, args.alerts) as (base_url, password, setup):
-            api = _time_api(base_url, password, busy.dag_id, args.reps)
-            browser = _time_pages(base_url, password, busy.dag_id, args.alerts, args.reps)
+            api = time_api(base_url, password, busy.dag_id, args.reps)
+            browser = time_pages(base_url, password, busy.dag_id, args.alerts, args.reps)
     result = {
         "alerts": args.alerts,
         "days": args.days,

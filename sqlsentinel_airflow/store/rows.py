@@ -7,6 +7,7 @@ enum values are parsed back in exactly one place.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -161,12 +162,28 @@ def history_from_row(row: Row) -> HistoryEntry:
 
 
 def recent_value_from_row(row: Row) -> RecentValue:
+    """From a row whose ``actual_value`` and ``threshold`` are the stored JSON text."""
     return RecentValue(
         evaluated_at=row["evaluated_at"],
         outcome=Outcome(row["outcome"]),
-        actual_value=row["actual_value"],
-        threshold=row["threshold"],
+        actual_value=_json_value(row["actual_value"]),
+        threshold=_json_value(row["threshold"]),
     )
+
+
+def _json_value(text: str | None) -> Any:
+    """``json.loads`` of what ``JsonText`` stored, the plain numbers most values are first
+    (int and float read every number ``json.dumps`` writes, NaN and Infinity too, the same)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import URL, make_url
@@ -55,7 +56,14 @@ from sqlsentinel_airflow.store.engine import (
 )
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, RecentValue
-from sqlsentinel_airflow.store.tables import history, inserted_id, outbox, silences, state
+from sqlsentinel_airflow.store.tables import (
+    LongText,
+    history,
+    inserted_id,
+    outbox,
+    silences,
+    state,
+)
 from sqlsentinel_airflow.store.transaction import AlertTransaction, ensure_lock_row, lock_alert
 
 __all__ = ["MAX_TRANSACTION_ATTEMPTS", "StateStore"]
@@ -260,8 +268,9 @@ class StateStore:
             history.c.instance_key,
             history.c.evaluated_at,
             history.c.outcome,
-            history.c.actual_value,
-            history.c.threshold,
+            # the stored JSON text: rows.recent_value_from_row reads plain numbers faster
+            type_coerce(history.c.actual_value, LongText).label("actual_value"),
+            type_coerce(history.c.threshold, LongText).label("threshold"),
         )
         with self._reading("reading recent values") as conn:
             if conn.dialect.name != "postgresql":
