@@ -413,10 +413,14 @@ _STATE_COLUMNS = (
     "last_notified_at, error_notified, last_evaluated_at, last_outcome, last_value, "
     "last_threshold, last_context, last_error, key_values"
 )
-_SILENCE_COLUMNS = "match, starts_at, ends_at, reason, author, created_at, ended_at, source, instance_key"
+_SILENCE_COLUMNS = (
+    "match, starts_at, ends_at, reason, author, created_at, ended_at, source, instance_key"
+)
 
 
-def generate(url: str, alert_count: int, days: float, *, now: datetime | None = None) -> dict[str, Any]:
+def generate(
+    url: str, alert_count: int, days: float, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Fill the (empty) state database at ``url``; returns row counts and timings."""
     import sqlalchemy as sa
 

@@ -7,6 +7,7 @@ on docs/reference/read-model.md (``scripts/gen_docs_read_model.py`` reads it).
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Annotated
@@ -56,7 +57,14 @@ class View:
     """A view: frozen, and written as JSON field by field (the keys are the field names)."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        return {f.name: _json(getattr(self, f.name)) for f in fields(self)}
+        return {name: _json(getattr(self, name)) for name in _field_names(type(self))}
+
+
+@functools.cache
+def _field_names(view: type[View]) -> tuple[str, ...]:
+    # dataclasses.fields() per call was a third of the SQL Sentinel page's JSON at 1,000
+    # alerts (30 spark points each)
+    return tuple(f.name for f in fields(view))
 
 
 def _json(value: object) -> JsonValue:

@@ -121,7 +121,9 @@ def test_the_ui_reads_use_the_indexes(big: tuple[str, dict]) -> None:
     store = StateStore.connect(url)
     try:
         pairs = [(s.alert_name, s.instance_key) for s in store.list_states()]
-        (sparks,) = [p for p in _plans(store, lambda: store.recent_values(pairs, 30)) if "history" in p]
+        (sparks,) = [
+            p for p in _plans(store, lambda: store.recent_values(pairs, 30)) if "history" in p
+        ]
         assert "ix_sqlsentinel_history_alert_id" in sparks, sparks  # at full size: Backward
         assert "JIT" not in sparks
         # an hourly alert: a small part of the table, as nearly every alert is at full size

@@ -53,7 +53,7 @@ def _fill(store: StateStore) -> None:
                 )
 
     def other(tx: AlertTransaction) -> None:
-        for i in range(3):
+        for _ in range(3):
             tx.add_history(HistoryEntry("other", START, Outcome.ERROR, State.ERROR, error="boom"))
 
     store.run_in_alert_transaction("plain", plain)
