@@ -31,7 +31,8 @@ def test_the_benchmark_times_both_pages_and_the_api(ui_server: Server, browser: 
         assert len(m["runs_ms"]) == 2, name
         assert all(0 < t < 60_000 for t in m["runs_ms"]), (name, m)  # after the shell, drawn
         assert m["shell_median_ms"] > 0, name
-        assert 0 < m["data_median_ms"] < 60_000, name  # our API's last response, after the shell
+        # our API's last response came after the frame started and before the table was drawn
+        assert 0 < m["data_median_ms"] <= sorted(m["runs_ms"][1:])[0] + 1, (name, m)
     assert set(api) == {"alerts", "alert", "history"}
     assert api["alerts"]["rows"] >= 5
     assert api["history"]["rows"] >= 15
