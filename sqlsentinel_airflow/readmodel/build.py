@@ -49,6 +49,7 @@ from sqlsentinel_airflow.store.records import (
     IncidentFigures,
     OutboxEntry,
     OutboxStatus,
+    RecentValue,
 )
 
 if TYPE_CHECKING:
@@ -266,7 +267,7 @@ def _number(value: JsonValue) -> float | None:
     return None
 
 
-def spark_points(history: Sequence[HistoryEntry]) -> tuple[SparkPoint, ...]:
+def spark_points(history: Sequence[HistoryEntry | RecentValue]) -> tuple[SparkPoint, ...]:
     """Evaluations (as the store lists them, newest first) as points, oldest first."""
     return tuple(
         SparkPoint(
@@ -389,7 +390,7 @@ def alert_summary(
     outbox_counts: Mapping[OutboxStatus, int],
     now: datetime,
     deliveries: Sequence[OutboxEntry] | None = None,
-    spark: Sequence[HistoryEntry] | None = None,
+    spark: Sequence[HistoryEntry | RecentValue] | None = None,
     docs: DocsView | None = None,
     can_edit: bool | None = None,
     all_instances: bool = False,

@@ -70,7 +70,19 @@ class View:
     """A view: frozen, and written as JSON field by field (the keys are the field names)."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        return {f.name: _json(getattr(self, f.name)) for f in fields(self)}
+        return {name: _json(getattr(self, name)) for name in _field_names(type(self))}
+
+
+# A view's field names, looked up once per class: dataclasses.fields() per call was a third
+# of serialising the SQL Sentinel page's 1,000 alert summaries (30 spark points each).
+_FIELD_NAMES: dict[type[View], tuple[str, ...]] = {}
+
+
+def _field_names(view: type[View]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(view)
+    if names is None:
+        names = _FIELD_NAMES[view] = tuple(f.name for f in fields(view))
+    return names
 
 
 def _json(value: object) -> JsonValue:

@@ -7,7 +7,7 @@ SQLAlchemy 2 on SQLite, PostgreSQL and MySQL/MariaDB. Modules, one concept each:
 - ``migrations``   ordered schema steps, applied on connect under a cross-process lock
 - ``engine``       per-database engine set-up (SQLite BEGIN IMMEDIATE, READ COMMITTED) and
                    the mapping of driver errors to StateStoreError
-- ``records``      HistoryEntry, OutboxEntry (frozen dataclasses)
+- ``records``      HistoryEntry, OutboxEntry, RecentValue (frozen dataclasses)
 - ``rows``         row <-> record / domain type mapping
 - ``transaction``  the per-alert locked evaluation transaction
 - ``store``        StateStore: connect, the evaluation transaction, read side, silences, purge
@@ -32,7 +32,7 @@ from sqlsentinel_airflow.store.migrations import (
     Migration,
     ensure_schema,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, RecentValue
 from sqlsentinel_airflow.store.store import MAX_TRANSACTION_ATTEMPTS, StateStore
 from sqlsentinel_airflow.store.transaction import AlertTransaction
 
@@ -46,6 +46,7 @@ __all__ = [
     "Migration",
     "OutboxEntry",
     "OutboxStatus",
+    "RecentValue",
     "ResolvedStateDb",
     "StateDbLocator",
     "StateStore",

@@ -21,6 +21,7 @@ __all__ = [
     "IncidentFigures",
     "OutboxEntry",
     "OutboxStatus",
+    "RecentValue",
     "StateChange",
     "StateChanges",
 ]
@@ -60,6 +61,17 @@ class HistoryEntry:
     # False until the evaluating task confirms it saw the commit; None when nobody will.
     commit_confirmed: bool | None = None
     id: int | None = None  # set by the store
+
+
+@dataclass(frozen=True)
+class RecentValue:
+    """What a sparkline draws of one evaluation: the :class:`HistoryEntry` fields of these
+    names, read without the rest of the row (``StateStore.recent_values``)."""
+
+    evaluated_at: datetime
+    outcome: Outcome
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ enum values are parsed back in exactly one place.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -20,7 +21,13 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, StateChange
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    OutboxEntry,
+    OutboxStatus,
+    RecentValue,
+    StateChange,
+)
 
 __all__ = [
     "history_from_row",
@@ -30,6 +37,7 @@ __all__ = [
     "outbox_to_row",
     "reason_from_column",
     "reason_to_column",
+    "recent_value_from_row",
     "silence_from_row",
     "silence_to_row",
     "state_change_from_row",
@@ -172,6 +180,31 @@ def state_change_from_row(row: Row) -> StateChange:
         key_values=row["key_values"] or {},
         dag_id=row["dag_id"],
     )
+
+
+def recent_value_from_row(row: Row) -> RecentValue:
+    """From a row whose ``actual_value`` and ``threshold`` are the stored JSON text."""
+    return RecentValue(
+        evaluated_at=row["evaluated_at"],
+        outcome=Outcome(row["outcome"]),
+        actual_value=_json_value(row["actual_value"]),
+        threshold=_json_value(row["threshold"]),
+    )
+
+
+def _json_value(text: str | None) -> Any:
+    """``json.loads`` of what ``JsonText`` stored, the plain numbers most values are first
+    (int and float read every number ``json.dumps`` writes, NaN and Infinity too, the same)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     ColumnElement,
     Connection,
@@ -31,8 +32,10 @@ from sqlalchemy import (
     Float,
     Text,
     and_,
+    bindparam,
     case,
     cast,
+    column,
     delete,
     func,
     null,
@@ -70,10 +73,18 @@ from sqlsentinel_airflow.store.records import (
     IncidentFigures,
     OutboxEntry,
     OutboxStatus,
+    RecentValue,
     StateChange,
     StateChanges,
 )
-from sqlsentinel_airflow.store.tables import history, inserted_id, outbox, silences, state
+from sqlsentinel_airflow.store.tables import (
+    LongText,
+    history,
+    inserted_id,
+    outbox,
+    silences,
+    state,
+)
 from sqlsentinel_airflow.store.transaction import AlertTransaction, ensure_lock_row, lock_alert
 
 __all__ = ["MAX_TRANSACTION_ATTEMPTS", "StateStore"]
@@ -420,6 +431,76 @@ class StateStore:
             highest=highest,
             lowest=lowest,
         )
+
+    def recent_values(
+        self, instances: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[RecentValue]]:
+        """The last ``limit`` values of each ``(alert_name, instance_key)``, newest first (the
+        UI's sparklines: only the columns a sparkline draws). Every pair is a key of the result.
+
+        On PostgreSQL one query for all of them: a ``LATERAL`` join of the pairs (two arrays,
+        ``unnest``) to each one's newest rows, read from the ``(alert_name, id)`` index as
+        :meth:`history` reads them; one round trip and one plan instead of one per instance.
+        Elsewhere (SQLite in-process, MariaDB without LATERAL) one query per instance, on one
+        connection.
+        """
+        found: dict[tuple[str, str], list[RecentValue]] = {pair: [] for pair in instances}
+        if not found:
+            return found
+        shown = (
+            history.c.id,
+            history.c.alert_name,
+            history.c.instance_key,
+            history.c.evaluated_at,
+            history.c.outcome,
+            # the stored JSON text: rows.recent_value_from_row reads plain numbers faster
+            type_coerce(history.c.actual_value, LongText).label("actual_value"),
+            type_coerce(history.c.threshold, LongText).label("threshold"),
+        )
+        with self._reading("reading recent values") as conn:
+            if conn.dialect.name != "postgresql":
+                for name, key in found:
+                    query = (
+                        select(*shown)
+                        .where(history.c.alert_name == name, history.c.instance_key == key)
+                        .order_by(history.c.id.desc())
+                        .limit(limit)
+                    )
+                    found[(name, key)] = [
+                        rows.recent_value_from_row(r) for r in conn.execute(query).mappings()
+                    ]
+                return found
+            if (conn.dialect.server_version_info or (0,)) >= (11,):
+                # The planner's estimate (every instance's whole history) would have JIT
+                # compile this short read: ~0.6 s of compiling for ~0.3 s of reading.
+                conn.exec_driver_sql("SET LOCAL jit = off")
+            wanted = (
+                func.unnest(
+                    bindparam("names", [n for n, _ in found], type_=ARRAY(Text)),
+                    bindparam("keys", [k for _, k in found], type_=ARRAY(Text)),
+                )
+                .table_valued(column("alert_name", Text), column("instance_key", Text))
+                .render_derived(name="wanted")
+            )
+            newest = (
+                select(*shown)
+                .where(
+                    history.c.alert_name == wanted.c.alert_name,
+                    history.c.instance_key == wanted.c.instance_key,
+                )
+                .order_by(history.c.id.desc())
+                .limit(limit)
+                .lateral()
+            )
+            query = (
+                select(newest)
+                .select_from(wanted)
+                .join(newest, true())
+                .order_by(newest.c.alert_name, newest.c.instance_key, newest.c.id.desc())
+            )
+            for r in conn.execute(query).mappings():
+                found[(r["alert_name"], r["instance_key"])].append(rows.recent_value_from_row(r))
+        return found
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:
         """Mark history rows an evaluation wrote unconfirmed as seen committed.

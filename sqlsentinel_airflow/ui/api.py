@@ -44,7 +44,7 @@ from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.instances import resolve_instance_key
-from sqlsentinel_airflow.core.model import Silence
+from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.store.records import OutboxStatus
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
@@ -132,16 +132,22 @@ def _summaries(
         states = store.list_states(alert_names=names) if store else []
         stored_silences = store.list_silences(now) if store else []
         counts = store.outbox_counts(names) if store else {}
-        for entry in group:
-            mine = [s for s in states if s.alert_name == entry.name]
-            worst = readmodel.worst_instance(mine)
-            spark = (
-                store.history(
-                    entry.name, limit=readmodel.SPARK_POINTS, instance_key=worst.instance_key
-                )
-                if store is not None and worst is not None
-                else []
+        by_alert: dict[str, list[InstanceState]] = {}
+        for s in states:
+            by_alert.setdefault(s.alert_name, []).append(s)
+        worst_of = {n: readmodel.worst_instance(by_alert.get(n, [])) for n in names}
+        sparks = (
+            store.recent_values(
+                [(n, w.instance_key) for n, w in worst_of.items() if w is not None],
+                readmodel.SPARK_POINTS,
             )
+            if store is not None
+            else {}
+        )
+        for entry in group:
+            mine = by_alert.get(entry.name, [])
+            worst = worst_of[entry.name]
+            spark = sparks.get((entry.name, worst.instance_key), []) if worst is not None else []
             undelivered = None
             if docs is not None:
                 undelivered = (

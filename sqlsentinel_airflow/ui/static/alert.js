@@ -451,6 +451,7 @@
     main.replaceChildren(...parts.filter(Boolean));
     window.scrollTo(...scroll);  // a refresh keeps the reader where they were
     openAskedSilence();
+    document.body.dataset.rendered = String(performance.timeOrigin + performance.now());  // when the tab was drawn (bench/ui_speed.py)
   }
 
   async function silence(instanceKey) {

@@ -207,6 +207,8 @@
     const total = data.alerts.length;
     const broken = invalid.length ? ` · ${shownInvalid.length === invalid.length ? "" : `${shownInvalid.length} of `}${invalid.length} invalid` : "";
     $("subtitle").textContent = `${shown.length === total ? total : `${shown.length} of ${total}`} alert${total === 1 ? "" : "s"}${broken} · updated ${Sentinel.fmtShortTime(data.generated_at)}`;
+
+    document.body.dataset.rendered = String(performance.timeOrigin + performance.now());  // when the table was drawn (bench/ui_speed.py)
   }
 
   async function load() {

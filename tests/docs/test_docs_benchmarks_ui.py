@@ -1,0 +1,35 @@
+"""The commands of docs/benchmarks.md's UI section: each program exists and accepts its flags.
+
+The full run takes ~10 minutes (30 days) to over an hour (a year) and needs ~6-80 GB; CI
+runs the scaled-down checks in tests/integration/test_benchmarks_ui_speed_quick.py and
+tests/e2e/test_ui_speed.py instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from docs_site_support import VENV_BIN, commands_of
+from docs_snippets import REPO, text
+
+
+def test_bench_ui_speed_commands() -> None:
+    commands = [c.split("#", 1)[0].strip() for c in commands_of(text("bench-ui-speed"))]
+    assert len(commands) >= 3
+    modules = set()
+    for command in commands:
+        program, *args = command.split()
+        assert program == ".venv/bin/python" and args[0] == "-m", command
+        module, flags = args[1], [a for a in args[2:] if a.startswith("--")]
+        modules.add(module)
+        helped = subprocess.run(
+            [str(VENV_BIN / "python"), "-m", module, "--help"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert helped.returncode == 0, helped.stderr
+        for flag in flags:
+            assert flag in helped.stdout, f"{module} has no {flag}"
+    assert modules == {"bench.bigstate", "bench.ui_speed"}
