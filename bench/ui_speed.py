@@ -58,14 +58,14 @@ from ui_browser import (  # the e2e helpers live with the tests
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 USER = "admin"
-IFRAME = "iframe[title='SQL Sentinel']"
+IFRAME = "iframe[src*='sqlsentinel/ui/']"
 
 # Runs in every frame before its scripts: the top window notes when Airflow's page attaches
 # our iframe (its shell is drawn), on the same clock as the iframe's render marker.
 _SHELL_MARKER = """
 if (window === window.top) {
   const note = () => {
-    if (!window.__sqlsentinelShell && document.querySelector("iframe[title='SQL Sentinel']")) {
+    if (!window.__sqlsentinelShell && document.querySelector("iframe[src*='sqlsentinel/ui/']")) {
       window.__sqlsentinelShell = performance.timeOrigin + performance.now();
     }
   };

@@ -2,7 +2,7 @@
 
 The full run takes ~10 minutes (30 days) to over an hour (a year) and needs ~6-80 GB; CI
 runs the scaled-down checks in tests/integration/test_benchmarks_ui_speed_quick.py and
-tests/e2e/test_ui_speed.py instead.
+tests/e2e/test_browser_speed.py instead.
 """
 
 from __future__ import annotations
