@@ -337,8 +337,9 @@ def log_decision(alert: AlertConfig, report: EvaluationReport) -> None:
             )
             continue
         log.info(
-            "DRY RUN: would send %s to %s: %s",
+            "DRY RUN: would send %s to %s %s: %s",
             message.event,
+            message.channel,
             message.destination,
             message.subject,
         )

@@ -77,8 +77,12 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, under Playwright (``ui_browser.launch_browser``)."""
+    """Debian's Chromium, headless, under Playwright (``ui_browser.launch_browser``).
+
+    Per module, not per session: Playwright's sync API keeps an asyncio event loop running
+    in this thread while it is open, and later tests that run their own loop
+    (``asyncio.run``, triggers, ``dag.test()``) must not find it."""
     with launch_browser() as launched:
         yield launched

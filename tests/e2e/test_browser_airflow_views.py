@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from e2e_receivers import MailReceiver
+from e2e_receivers import HttpReceiver, MailReceiver
 from ui_browser import AIRFLOW, FIRING, PASSWORD, Server, log_in, shot
 
 pytestmark = pytest.mark.e2e
@@ -62,9 +62,11 @@ def test_a_firing_run_is_green_with_its_note_in_the_api_and_the_ui(
     warehouse = tmp_path / "warehouse.db"
     _warehouse(warehouse)
     mail = MailReceiver().start()
+    hook = HttpReceiver().start()  # the alert's webhook (dead in the seeded data) answers here
     try:
         env = {
             **ui_server.env,
+            "E2E_WEBHOOK_URL": f"{hook.url}/hooks/e2e-webhook-token",
             "AIRFLOW_CONN_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
             "AIRFLOW_CONN_SMTP_DEFAULT": mail.conn_json(),
             "SQLSENTINEL_STATE_DB_URL": f"sqlite:///{tmp_path / 'state.db'}",
@@ -79,8 +81,12 @@ def test_a_firing_run_is_green_with_its_note_in_the_api_and_the_ui(
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert mail.mails, "the firing notification was delivered"
+        assert [(p["path"], p["body"]["state"]) for p in hook.posts] == [
+            ("/hooks/e2e-webhook-token", "FIRING")
+        ]
     finally:
         mail.stop()
+        hook.stop()
 
     token = _token(ui_server)
     run = next(r for r in _runs(ui_server, token) if r["run_type"] == "manual")

@@ -204,5 +204,8 @@ def test_example_alerts_against_the_generated_warehouse(
     assert reports["daily_revenue"]["actual_value"] >= 10_000
     # one `firing` email per newly firing alert, to the address in `defaults.notify`
     subjects = sorted(str(m["Subject"]) for m in inbox)
-    assert subjects == ["SQL Sentinel: api_error_rate", "SQL Sentinel: table_freshness"]
+    assert subjects == [  # the default subject: severity, state, alert (and its instance)
+        "[CRITICAL] FIRING: api_error_rate",
+        "[WARNING] FIRING: table_freshness [table_name=customers]",
+    ]
     assert {str(m["To"]) for m in inbox} == {"data-team@example.com"}

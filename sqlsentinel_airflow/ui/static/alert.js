@@ -92,7 +92,7 @@
         draw(true);
       } catch (err) { body.replaceChildren(h("div", { class: "form-error", text: err.message })); }
     }
-    fill();
+    await fill();  // the points are in before the tab is drawn (the chart follows its width)
     return section(h("div", { class: "section-head" }, h("h2", { text: "Recent values" }), picker), "chart", body);
   }
 
@@ -191,7 +191,7 @@
         i.silenced ? h("div", { class: "muted", "data-silenced": "true", text: "a silence muted some" }) : null));
   }
 
-  function incidentsSection() {
+  async function incidentsSection() {
     const table = h("table", { class: "rows" });
     const more = h("button", { type: "button", class: "small hidden", text: "Load older" });
     const keyed = alert.instance_count > 1 || alert.instances.some((i) => i.instance_key);
@@ -216,8 +216,7 @@
       more.disabled = false;
     };
     more.addEventListener("click", page);
-    table.append(h("tbody", {}, h("tr", {}, h("td", { class: "muted small", text: "Loading…" }))));
-    page();
+    await page();  // drawn with its first page, like the chart and the history
     return section("Incidents", "incidents", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
 
@@ -433,7 +432,7 @@
     if (instance === null || !alert.instances.some((i) => i.instance_key === instance)) instance = alert.spark_instance;
     const value = alert.status === "unknown" ? ["–"]
       : [fmtValue(alert.last_value), alert.threshold !== null && alert.threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(alert.threshold)}` }) : ""];
-    const [chartCard, historyCard, deliveriesCard] = await Promise.all([chartSection(), historySection(), deliveriesSection()]);
+    const [chartCard, historyCard, deliveriesCard, incidentsCard] = await Promise.all([chartSection(), historySection(), deliveriesSection(), incidentsSection()]);
     const parts = [header(), ...banners(),
       h("div", { class: "grid" },
         stat("Value / threshold", ...value),
@@ -441,7 +440,7 @@
         stat("Last evaluation", timeEl(alert.last_evaluated_at)),
         notificationsStat()),
       instancesSection(),
-      incidentsSection(),
+      incidentsCard,
       h("div", { class: "two-col" },
         h("div", { class: "area-chart" }, chartCard),
         h("div", { class: "area-side" }, silencesSection(), definitionSection()),
