@@ -63,7 +63,14 @@ def test_site_builds_strict_without_warnings(site: tuple[Path, str]) -> None:
         if page.endswith("/index.md"):
             built = out / page.replace("index.md", "index.html")
         assert built.is_file(), f"{page} was not built"
-    assert (out / "screenshot-dashboard.png").is_file()
+    shown = {
+        image
+        for page in DOCS.rglob("*.md")
+        for image in re.findall(r"\]\((img/[^)]+\.png)\)", page.read_text(encoding="utf-8"))
+    }
+    assert "img/ui-dashboard.png" in shown
+    for image in shown:  # every screenshot a page shows is in the built site
+        assert (out / image).is_file(), image
 
 
 def test_nav_holds_every_page() -> None:

@@ -32,7 +32,7 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         assert status(frame, "e2eui_stuck_orders") == "pending"  # fire_after: 3, seen twice
         assert status(frame, "e2eui_new_customers_drop") == "unknown"
         assert frame.locator("button[data-chip='firing'] .count").inner_text() == "1"
-        shot(page, "ui-dashboard")
+        shot(page, "ui-dashboard", doc=True)
 
         row.locator("button[data-action='silence']").click()
         dialog = frame.locator("dialog[open]")
@@ -74,7 +74,7 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
         assert "FROM api_requests" in frame.locator("pre.sql").inner_text()
         assert "email to oncall@example.com" in frame.locator("#definition").inner_text()
         assert frame.locator("header .badge").first.get_attribute("data-status") == "firing"
-        shot(page, "ui-alert-tab")
+        shot(page, "ui-alert-tab", doc=True)
         frame.locator("header button[data-action='silence']").click()
         frame.locator("#silence-reason").fill("looking into it")
         frame.locator("dialog[open] button[type='submit']").click()
