@@ -27,7 +27,6 @@ Pure Python: no Airflow import, so the texts are unit-tested without it.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import string
 from collections.abc import Mapping
@@ -42,7 +41,7 @@ from markupsafe import escape
 
 from sqlsentinel_airflow.core.config.models import MessageTemplates, TemplateText
 from sqlsentinel_airflow.core.durations import format_duration
-from sqlsentinel_airflow.core.instances import instance_label
+from sqlsentinel_airflow.core.instances import instance_label, value_text
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.sandbox import (
     BoundedEnvironment,
@@ -88,21 +87,8 @@ _FORMAT_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(![rsa])?(:[^{}]*)?\}")
 
 
 def display(value: Any, width: int = MAX_VALUE_CHARS) -> str:
-    """One line of at most ``width`` characters showing a query value."""
-    if value is None:
-        text = "n/a"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        text = str(int(value))
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    else:
-        text = str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """One line of at most ``width`` characters showing a query value (``n/a`` for none)."""
+    return "n/a" if value is None else value_text(value, width)
 
 
 def _parse_time(value: Any) -> datetime | None:
