@@ -461,7 +461,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     rows = [
         [
             v.kind.value,
-            v.instance_key or "-",
+            _label(v.instance_key) or "-",
             human_time(v.started_at),
             human_time(v.ended_at) if v.ended_at is not None else "ongoing",
             human_duration(v.duration_seconds) if v.duration_seconds is not None else "-",

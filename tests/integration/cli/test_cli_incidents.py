@@ -72,6 +72,10 @@ def test_incidents_of_an_alert_and_of_one_instance(tmp_path: Path, inbox: Inbox)
     assert [(i["key_values"], i["ongoing"], i["evaluations"]) for i in late] == [
         ({"table_name": "orders"}, True, 2)
     ]
+    keyed_table = sqlsentinel(["incidents", "--alert", "late_tables"], env, tmp_path)
+    assert keyed_table.returncode == 0, keyed_table.stderr
+    (keyed_row,) = keyed_table.stdout.splitlines()[1:]
+    assert keyed_row.split()[:2] == ["firing", "table_name=orders"]  # the label, not JSON
     by_key = run_json(
         ["incidents", "--alert", "late_tables", "--instance", '{"table_name":"customers"}'],
         env,
