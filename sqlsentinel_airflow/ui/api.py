@@ -111,8 +111,8 @@ def _json_response(body: dict[str, Any]) -> Response:
     """``body`` (read-model JSON: plain dicts, lists and scalars already) encoded once, by
     pydantic's encoder (NaN and infinities as null, as FastAPI's own path writes them).
 
-    FastAPI would otherwise walk it in Python, validate and re-serialise it before encoding
-    it: for the SQL Sentinel page's 1,000 alerts a third of the call's time.
+    FastAPI would otherwise walk it in Python and re-serialise it before encoding it: for the
+    SQL Sentinel page's 1,000 alerts its encoder's walk alone took 0.26 s of CPU.
     """
     return Response(to_json(body, inf_nan_mode="null"), media_type="application/json")
 
