@@ -66,7 +66,7 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`alerts[].silences[]`, `alert.silences[]`; "
         "`POST /alerts/{dag_id}/silences` and `…/silences/{id}/end`: `silence`",
     ),
-    readmodel.SparkPoint: ("—", "`alerts[].spark[]`, `alert.spark[]`"),
+    readmodel.SparkSeries: ("—", "`alerts[].spark`, `alert.spark`"),
     readmodel.DocsView: ("—", "`GET /alerts/{dag_id}`: `alert.docs`"),
     readmodel.DocsFact: ("—", "`alert.docs.facts[]`"),
     readmodel.LinkView: ("—", "`alert.docs.links[]`"),
@@ -117,6 +117,8 @@ def _scalar(hint: Any) -> str:
         return "object"
     if origin is tuple:
         item, _ellipsis = get_args(hint)
+        if get_origin(item) in (types.UnionType, typing.Union):
+            return f"list, each {json_type(item)}"
         return f"list, each {_scalar(item)}" if _is_enum(item) else f"list of {_scalar(item)}"
     raise ValueError(f"no JSON type for {hint!r}: teach gen_docs_read_model._scalar it")
 

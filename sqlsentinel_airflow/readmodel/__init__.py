@@ -35,7 +35,7 @@ from sqlsentinel_airflow.readmodel.build import (
     reason_fields,
     silence_view,
     silences_for,
-    spark_points,
+    spark_series,
     worst_instance,
 )
 from sqlsentinel_airflow.readmodel.incidents import incident_views
@@ -59,7 +59,7 @@ from sqlsentinel_airflow.readmodel.views import (
     InvalidAlertView,
     LinkView,
     SilenceView,
-    SparkPoint,
+    SparkSeries,
     View,
 )
 
@@ -84,7 +84,7 @@ __all__ = [
     "InvalidAlertView",
     "LinkView",
     "SilenceView",
-    "SparkPoint",
+    "SparkSeries",
     "View",
     "alert_status",
     "alert_summary",
@@ -98,6 +98,6 @@ __all__ = [
     "reason_fields",
     "silence_view",
     "silences_for",
-    "spark_points",
+    "spark_series",
     "worst_instance",
 ]

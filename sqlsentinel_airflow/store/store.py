@@ -498,8 +498,8 @@ class StateStore:
                 .join(newest, true())
                 .order_by(newest.c.alert_name, newest.c.instance_key, newest.c.id.desc())
             )
-            for r in conn.execute(query).mappings():
-                found[(r["alert_name"], r["instance_key"])].append(rows.recent_value_from_row(r))
+            for _id, name, key, at, outcome, value, threshold in conn.execute(query):
+                found[(name, key)].append(rows.recent_value(at, outcome, value, threshold))
         return found
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:

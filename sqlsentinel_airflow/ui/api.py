@@ -36,8 +36,9 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import to_json
 
 from sqlsentinel_airflow import readmodel
 from sqlsentinel_airflow.core import silences as silence_rules
@@ -104,6 +105,16 @@ class SilenceRequest(BaseModel):
         """``(start, end)``; ValueError when ``until`` is not in the future."""
         duration = parse_duration(self.duration) if self.duration is not None else None
         return silence_rules.silence_window(now=now, duration=duration, until=self.until)
+
+
+def _json_response(body: dict[str, Any]) -> Response:
+    """``body`` (read-model JSON: plain dicts, lists and scalars already) encoded once, by
+    pydantic's encoder (NaN and infinities as null, as FastAPI's own path writes them).
+
+    FastAPI would otherwise walk it in Python and re-serialise it before encoding it: for the
+    SQL Sentinel page's 1,000 alerts its encoder's walk alone took 0.26 s of CPU.
+    """
+    return Response(to_json(body, inf_nan_mode="null"), media_type="application/json")
 
 
 def _stores_by_url(
@@ -197,8 +208,8 @@ def build_api_router(ctx: UiContext) -> APIRouter:
     def me(user: GetUserDep) -> dict[str, Any]:
         return {"user": auth.user_name(user)}
 
-    @router.get("/alerts")
-    def list_alerts(user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+    @router.get("/alerts", response_model=None)
+    def list_alerts(user: GetUserDep, session: SessionDep) -> Response:
         manifests = ctx.manifests.by_dag_id()
         every = catalog.list_alerts(session, manifests)
         readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
@@ -209,12 +220,14 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             counts[alert.status.value] += 1
         invalid = _invalid_views(user, session)
         counts["invalid"] = len(invalid)
-        return {
-            "generated_at": rfc3339(ctx.clock()),
-            "counts": counts,
-            "alerts": [a.to_json() for a in alerts],
-            "invalid": [i.to_json() for i in invalid],
-        }
+        return _json_response(
+            {
+                "generated_at": rfc3339(ctx.clock()),
+                "counts": counts,
+                "alerts": [a.to_json() for a in alerts],
+                "invalid": [i.to_json() for i in invalid],
+            }
+        )
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from sqlsentinel_airflow.airflow_contract import (
     INVALID_TAG,
@@ -70,11 +69,23 @@ class AlertEntry(AlertFacts):
     from_manifest: bool = False
 
 
+@dataclass(frozen=True)
+class _DagRow:
+    """The columns of Airflow's ``dag`` row an entry needs, and the DAG's tags."""
+
+    dag_id: str
+    display_name: str | None
+    description: str | None
+    owners: str | None
+    is_paused: bool | None
+    tags: tuple[str, ...]
+
+
 def _entry(
-    dag: Any, manifests: Mapping[str, ManifestAlert], session: Session | None = None
+    dag: _DagRow, manifests: Mapping[str, ManifestAlert], session: Session | None = None
 ) -> AlertEntry:
-    tags = tuple(sorted(t.name for t in dag.tags))
-    name = str(dag.dag_display_name or dag.dag_id)
+    tags = tuple(sorted(dag.tags))
+    name = str(dag.display_name or dag.dag_id)
     known = manifests.get(dag.dag_id)
     if known is not None and known.name != name:
         known = None  # a manifest of another alerts file that once used this dag_id
@@ -108,26 +119,36 @@ def list_alerts(
     *,
     dag_ids: Collection[str] | None = None,
 ) -> list[AlertEntry]:
-    """The alert DAGs Airflow runs (only ``dag_ids`` when given), by name."""
+    """The alert DAGs Airflow runs (only ``dag_ids`` when given), by name.
+
+    Two plain reads (the columns an entry needs, then the tags), not ``DagModel`` objects:
+    loading 1,000 ORM objects with their tags was a fifth of the SQL Sentinel page's call.
+    """
     from airflow.models.dag import DagModel, DagTag
 
-    query = (
-        select(DagModel)
-        .where(
-            DagModel.is_stale.is_(False),
-            DagModel.dag_id.in_(select(DagTag.dag_id).where(DagTag.name == SENTINEL_TAG)),
-        )
-        .options(selectinload(DagModel.tags))
-    )
+    if dag_ids is not None and not dag_ids:
+        return []
+    alerts = select(DagTag.dag_id).where(DagTag.name == SENTINEL_TAG)
+    query = select(
+        DagModel.dag_id,
+        DagModel._dag_display_property_value,  # the column; dag_display_name is a hybrid
+        DagModel.description,
+        DagModel.owners,
+        DagModel.is_paused,
+    ).where(DagModel.is_stale.is_(False), DagModel.dag_id.in_(alerts))
+    tag_query = select(DagTag.dag_id, DagTag.name).where(DagTag.dag_id.in_(alerts))
     if dag_ids is not None:
-        if not dag_ids:
-            return []
         query = query.where(DagModel.dag_id.in_(list(dag_ids)))
-    dags = session.scalars(query).all()
+        tag_query = tag_query.where(DagTag.dag_id.in_(list(dag_ids)))
+    tags: dict[str, list[str]] = {}
+    for dag_id, tag in session.execute(tag_query):
+        tags.setdefault(dag_id, []).append(tag)
+    dags = [
+        _DagRow(dag_id, display, description, owners, paused, tuple(tags.get(dag_id, ())))
+        for dag_id, display, description, owners, paused in session.execute(query)
+    ]
     entries = [
-        _entry(dag, manifests, session)
-        for dag in dags
-        if not _NOT_ALERTS.intersection(t.name for t in dag.tags)
+        _entry(dag, manifests, session) for dag in dags if not _NOT_ALERTS.intersection(dag.tags)
     ]
     return sorted(entries, key=lambda e: (e.name.lower(), e.dag_id))
 

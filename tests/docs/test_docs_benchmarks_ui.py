@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from docs_site_support import VENV_BIN, commands_of
 from docs_snippets import REPO, text
 
 
-def test_bench_ui_speed_commands() -> None:
-    commands = [c.split("#", 1)[0].strip() for c in commands_of(text("bench-ui-speed"))]
+@pytest.mark.parametrize("snippet", ["bench-ui-speed", "bench-ui-speed-2d"])
+def test_bench_ui_speed_commands(snippet: str) -> None:
+    commands = [c.split("#", 1)[0].strip() for c in commands_of(text(snippet))]
     assert len(commands) >= 3
     modules = set()
     for command in commands:

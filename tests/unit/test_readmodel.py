@@ -160,7 +160,7 @@ def test_lists_carry_the_first_instances_and_a_page_all_of_them() -> None:
     assert len(page.instances) == 30
 
 
-def test_spark_points_oldest_first_with_numbers_only() -> None:
+def test_spark_series_oldest_first_with_numbers_only() -> None:
     newest_first = [
         _history(actual_value="12.5", threshold=10, evaluated_at=NOW),
         _history(
@@ -169,12 +169,24 @@ def test_spark_points_oldest_first_with_numbers_only() -> None:
             outcome=Outcome.OK,
             evaluated_at=NOW - timedelta(minutes=5),
         ),
+        _history(actual_value=7, threshold=10.5, evaluated_at=NOW - timedelta(minutes=10)),
     ]
-    points = [p.to_json() for p in readmodel.spark_points(newest_first)]
-    assert points == [
-        {"at": "2026-11-01T08:55:00+00:00", "value": None, "threshold": None, "outcome": "ok"},
-        {"at": "2026-11-01T09:00:00+00:00", "value": 12.5, "threshold": 10.0, "outcome": "alert"},
-    ]
+    assert readmodel.spark_series(newest_first).to_json() == {
+        "at": [
+            "2026-11-01T08:50:00+00:00",
+            "2026-11-01T08:55:00+00:00",
+            "2026-11-01T09:00:00+00:00",
+        ],
+        "value": [7.0, None, 12.5],
+        "threshold": [10.5, None, 10.0],
+        "outcome": ["alert", "ok", "alert"],
+    }
+    assert readmodel.spark_series([]).to_json() == {
+        "at": [],
+        "value": [],
+        "threshold": [],
+        "outcome": [],
+    }
 
 
 def test_silences_for_an_alert_stored_and_declared_unexpired_only() -> None:

@@ -37,7 +37,9 @@
   }
 
   // --- pieces
-  function sparkline(points) {
+  // spark: parallel lists, oldest first ({at: [...], value: [...], threshold: [...], outcome: [...]})
+  function sparkline(spark) {
+    const points = (spark ? spark.at : []).map((at, i) => ({ at, value: spark.value[i], threshold: spark.threshold[i], outcome: spark.outcome[i] }));
     const values = points.map((p) => p.value).filter((v) => v !== null);
     if (values.length < 2) return h("span", { class: "muted small", text: values.length ? "1 run" : "no data" });
     const W = 112, H = 30, P = 3;

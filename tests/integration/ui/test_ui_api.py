@@ -86,8 +86,10 @@ def test_alert_list_shows_state_value_threshold_and_deliveries(
     assert revenue["last_evaluated_at"] == "2026-11-01T09:25:00+00:00"
     assert revenue["pending_deliveries"] == 2  # the firing event, for email and slack
     assert revenue["dead_deliveries"] == 0
-    assert [p["value"] for p in revenue["spark"]] == [12000, 11500, 10800, 9900, 8700, 7500]
-    assert [p["outcome"] for p in revenue["spark"]][-3:] == ["alert"] * 3
+    assert revenue["spark"]["value"] == [12000, 11500, 10800, 9900, 8700, 7500]
+    assert revenue["spark"]["outcome"][-3:] == ["alert"] * 3
+    assert len(revenue["spark"]["at"]) == len(revenue["spark"]["threshold"]) == 6
+    assert revenue["spark"]["at"] == sorted(revenue["spark"]["at"])  # oldest first
     assert revenue["can_edit"] is True
 
     freshness = alerts[FRESHNESS]
@@ -95,12 +97,13 @@ def test_alert_list_shows_state_value_threshold_and_deliveries(
     assert (freshness["instance_count"], freshness["firing_instances"]) == (2, 1)
     assert freshness["instances"][0]["key_values"] == {"table_name": "orders"}
     assert freshness["spark_instance"] == freshness["instances"][0]["instance_key"]
-    assert [p["value"] for p in freshness["spark"]] == [20, 26, 30]
+    assert freshness["spark"]["value"] == [20, 26, 30]
 
     assert alerts[PAYROLL]["status"] == "ok"
     assert alerts[PAYROLL]["severity"] == "info"
     never = alerts[NEVER]
-    assert (never["status"], never["state"], never["spark"]) == ("silenced", "unknown", [])
+    assert (never["status"], never["state"]) == ("silenced", "unknown")
+    assert never["spark"] == {"at": [], "value": [], "threshold": [], "outcome": []}
 
 
 def test_reading_creates_no_state_database(ui: UiServer, tmp_path: Path, monkeypatch: Any) -> None:
