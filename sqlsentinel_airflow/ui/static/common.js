@@ -152,7 +152,13 @@ const Sentinel = (() => {
   // in localStorage "timezone" as JSON; the browser's zone until one is chosen), 24-hour, the
   // zone always said
   const TZ_KEY = "timezone";
-  const browserZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { return "UTC"; } };
+  let ownZone = null;  // the browser's zone, asked once: building a DateTimeFormat is slow
+  const browserZone = () => {
+    if (ownZone === null) {
+      try { ownZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { ownZone = "UTC"; }
+    }
+    return ownZone;
+  };
   const formatters = new Map();
   function formatter(zone) {
     if (!formatters.has(zone)) {
