@@ -14,7 +14,9 @@ from docs_site_support import VENV_BIN, commands_of
 from docs_snippets import REPO, text
 
 
-@pytest.mark.parametrize("snippet", ["bench-ui-speed", "bench-ui-speed-2d"])
+@pytest.mark.parametrize(
+    "snippet", ["bench-ui-speed", "bench-ui-speed-2d", "bench-ui-speed-merged"]
+)
 def test_bench_ui_speed_commands(snippet: str) -> None:
     commands = [c.split("#", 1)[0].strip() for c in commands_of(text(snippet))]
     assert len(commands) >= 3
