@@ -4,6 +4,7 @@ config-watch DAG records its baseline."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 
 from conftest import AIRFLOW, FIRING, OK, SENTINEL, WATCH, Env, ok, run
@@ -24,6 +25,17 @@ def test_a_firing_alert_delivers_once_then_deduplicates(
     ok(run([AIRFLOW, "dags", "test", FIRING]))
     assert events() == ["firing"]  # still FIRING: no second notification
     assert len(_history("error_rate")) == 2
+    # the plugin's listener wrote each run's note (firing shows in Airflow's own views)
+    with sqlite3.connect(env.home / "airflow" / "airflow.db") as db:
+        notes = [
+            row[0]
+            for row in db.execute(
+                "SELECT n.content FROM dag_run_note n JOIN dag_run r ON r.id = n.dag_run_id"
+                " WHERE r.dag_id = ? ORDER BY r.id",
+                (FIRING,),
+            )
+        ]
+    assert len(notes) == 2 and all(n.startswith("FIRING ") for n in notes), notes
 
 
 def test_an_ok_alert_runs_without_notifying(
