@@ -51,9 +51,11 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from ui_browser import (  # the e2e helpers live with the tests
     _stop,
     _wait_healthy,
+    api_server_env,
     free_port,
     launch_browser,
     log_in,
+    spawn_api_server,
 )
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -115,30 +117,15 @@ def _api_server(
     meta_url = bigstate.create_database(meta)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "600",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_url,
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__BASE_URL": base_url,
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
-            "SQLSENTINEL_STATE_DB_URL": state_url,
-            "PYTHONUNBUFFERED": "1",
-        }
+    env = api_server_env(
+        home,
+        dags,
+        port=port,
+        meta_url=meta_url,
+        passwords=home / "passwords.json",
+        state_url=state_url,
     )
+    env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "600"  # 1,000 alerts in one file
     timings: dict[str, float] = {}
     process = None
     try:
@@ -152,17 +139,7 @@ def _api_server(
                     f"airflow {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
                 )
             timings[f"airflow_{args[1]}_s"] = round(time.perf_counter() - began, 2)
-        log = root / "api-server.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                [AIRFLOW, "api-server", "--port", str(port)],
-                env=env,
-                cwd=root,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process, log = spawn_api_server(root, env, port)
         _wait_healthy(base_url, process, log)
         timings["server_pgid"] = process.pid  # its own process group (start_new_session)
         yield base_url, password, timings

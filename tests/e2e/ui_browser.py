@@ -323,6 +323,57 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def api_server_env(
+    home: Path, dags: Path, *, port: int, meta_url: str, passwords: Path, state_url: str
+) -> dict[str, str]:
+    """The environment of an Airflow on loopback: this process's, without its ``AIRFLOW*``
+    settings, plus SimpleAuthManager (user ``admin``, passwords from ``passwords``), one
+    api-server worker on ``port``, the metadata DB ``meta_url`` and the state DB ``state_url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_url,
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
+            "SQLSENTINEL_STATE_DB_URL": state_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def spawn_api_server(
+    root: Path, env: dict[str, str], port: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """``airflow api-server`` in a process group of its own (``_stop`` ends it with its
+    workers), logging to ``root/api-server.log``: the process and the log."""
+    log = root / "api-server.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [AIRFLOW, "api-server", "--port", str(port)],
+            env=env,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return process, log
+
+
 @contextmanager
 def start_server(root: Path) -> Iterator[Server]:
     """An api-server with the alerts of ALERTS_YAML serialized and seeded, stopped after."""
@@ -336,28 +387,13 @@ def start_server(root: Path) -> Iterator[Server]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     state_url = f"sqlite:///{root / 'state.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__BASE_URL": base_url,
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
-            "SQLSENTINEL_STATE_DB_URL": state_url,
-            "PYTHONUNBUFFERED": "1",
-        }
+    env = api_server_env(
+        home,
+        dags,
+        port=port,
+        meta_url=f"sqlite:///{home / 'airflow.db'}",
+        passwords=passwords,
+        state_url=state_url,
     )
     steps = (["db", "migrate"], ["dags", "reserialize"], ["dags", "reserialize"])
     for step, args in enumerate(steps):
@@ -374,17 +410,7 @@ def start_server(root: Path) -> Iterator[Server]:
             f"airflow {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
         )
     seed(dags / "alerts.yaml", state_url)
-    log = root / "api-server.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--port", str(port)],
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: stopped with its workers
-        )
+    process, log = spawn_api_server(root, env, port)
     try:
         _wait_healthy(base_url, process, log)
         yield Server(base_url, process, log, state_url, dags, env)
