@@ -239,13 +239,10 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             entry = alert_or_404(session, dag_id)  # 404
         editable = auth.authorized_dag_ids(user, [dag_id], "PUT", session)
 
-        def docs(entry: catalog.AlertEntry) -> readmodel.DocsView:
-            return catalog.serialized_alert_docs(session, entry.dag_id)
-
-        enabled = catalog.serialized_enabled(session, dag_id)  # the DAG's, not the manifest's
-        if enabled is not None:
+        docs, enabled = catalog.serialized_alert_docs(session, dag_id)
+        if enabled is not None:  # the DAG's, not the manifest's
             entry = dataclasses.replace(entry, enabled=enabled)
-        (summary,) = _summaries(ctx, [entry], editable, docs=docs)
+        (summary,) = _summaries(ctx, [entry], editable, docs=lambda _entry: docs)
         return {"alert": summary.to_json()}
 
     @router.get("/alerts/{dag_id}/deliveries", dependencies=can_read)

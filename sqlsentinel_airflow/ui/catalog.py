@@ -46,7 +46,6 @@ __all__ = [
     "list_invalid",
     "serialized_alert_docs",
     "serialized_definition",
-    "serialized_enabled",
 ]
 
 SEVERITIES = ("critical", "warning", "info")  # most severe first
@@ -218,21 +217,18 @@ def _serialized_doc_md(session: Session, dag_id: str) -> str | None:
     return doc if isinstance(doc, str) else None
 
 
-def serialized_alert_docs(session: Session, dag_id: str) -> DocsView:
-    """The alert's settings as the DAG version Airflow last serialized holds them.
+def serialized_alert_docs(session: Session, dag_id: str) -> tuple[DocsView, bool | None]:
+    """The alert's settings as the DAG version Airflow last serialized holds them, and its
+    ``enabled:`` there (None: unknown), from one read of that DAG.
 
     Read from the definition embedded in the serialized DAG's ``doc_md``: the metadata
     database has it even when this api-server does not share the DAG folder.
     """
-    return alert_docs(_serialized_doc_md(session, dag_id))
+    doc_md = _serialized_doc_md(session, dag_id)
+    definition = read_definition(doc_md)
+    return alert_docs(doc_md), (definition.enabled if definition is not None else None)
 
 
 def serialized_definition(session: Session, dag_id: str) -> AlertDefinition | None:
     """The alert definition the serialized DAG embeds (None: not parsed yet, or no alert's)."""
     return read_definition(_serialized_doc_md(session, dag_id))
-
-
-def serialized_enabled(session: Session, dag_id: str) -> bool | None:
-    """``enabled:`` of the alert as the serialized DAG's definition says (None: unknown)."""
-    definition = serialized_definition(session, dag_id)
-    return definition.enabled if definition is not None else None
