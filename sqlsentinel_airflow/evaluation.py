@@ -60,7 +60,13 @@ from sqlsentinel_airflow.errors import QueryError, StateStoreError
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 from sqlsentinel_airflow.store.tables import NAME_LENGTH as DESTINATION_LENGTH
 
-__all__ = ["EvaluationReport", "InstanceReport", "QueryResultLike", "evaluate_alert"]
+__all__ = [
+    "EvaluationReport",
+    "InstanceReport",
+    "QueryResultLike",
+    "decide_evaluation",
+    "evaluate_alert",
+]
 
 ALERT_LEVEL_KEY = ""
 
@@ -354,6 +360,20 @@ def _decide_all(
         silenced = silence_rules.mutes(active, key)
         out.append((key, decide(prev, obs, now=now, policy=alert.policy, silenced=silenced), obs))
     return out
+
+
+def decide_evaluation(
+    alert: AlertConfig,
+    evaluation: QueryEvaluation,
+    known: dict[str, InstanceState],
+    now: datetime,
+    active: Sequence[Silence],
+) -> list[tuple[str, Decision, Observation]]:
+    """What one evaluation decides for every instance it touches (the query's instances, the
+    known ones that went missing, a keyed alert's alert-level instance), given the known
+    states and the active silences: the decisions :func:`evaluate_alert` writes. Backtests
+    (``backtest/engine.py``) call it with a simulated clock and states kept in memory."""
+    return _decide_all(alert, evaluation, known, now, active)
 
 
 def _enqueue(

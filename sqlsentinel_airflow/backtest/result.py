@@ -388,3 +388,4 @@ class BacktestResult:
             "series": [s.to_dict() for s in series],
             "notes": list(self.notes),
         }
+

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.cli.exit_codes import EXIT_ALERT, EXIT_FAILED, EXIT_INVALID, EXIT_OK
@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
     _add_format(p)
 
+    from sqlsentinel_airflow.cli import backtest
+
+    backtest.add_parser(sub, _add_state_db, _add_format)
+
     sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
 
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
@@ -178,7 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from sqlsentinel_airflow.cli import commands, output
 
-    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+    handler: Callable[[argparse.Namespace], int]
+    if args.command == "backtest":
+        from sqlsentinel_airflow.cli.backtest import cmd_backtest
+
+        handler = cmd_backtest
+    else:
+        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     output.use_stdout(sys.stdout)
     try:
         with contextlib.redirect_stdout(sys.stderr):

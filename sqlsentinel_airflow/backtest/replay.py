@@ -1,0 +1,172 @@
+"""Replay: the evaluations recorded in the state DB's history, as backtest ticks.
+
+A normal run writes one history row per instance it decided, all stamped with the same
+evaluation time (``evaluation.evaluate_alert``). Read back in id order, page by page, the
+rows of one evaluation are consecutive and share that time; from them the replay rebuilds
+what the query gave (the contract-checked result, ``core.model.QueryEvaluation``):
+
+- a row with outcome ERROR: the query failed, with the recorded error;
+- otherwise the instances the query returned: the rows with outcome ALERT or OK, with their
+  recorded values. The rows a run derived itself are left out and derived again by the
+  engine under each policy: MISSING (a keyed instance that stopped appearing) and a keyed
+  alert's alert-level OK (clearing an error).
+
+Backfill rows are not read (ADR 2, item 6). What cannot be rebuilt: an evaluation of a
+keyed alert whose query returned no rows while no instance was known left no row at all,
+so a proposed policy that keeps an instance known longer sees its MISSING evaluations only
+at the next recorded one (docs/backtests.md, "Replay").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, type_coerce
+
+from sqlsentinel_airflow.backtest.engine import Tick
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.model import (
+    InstanceResult,
+    JsonValue,
+    Outcome,
+    QueryEvaluation,
+    RunType,
+)
+from sqlsentinel_airflow.evaluation import ALERT_LEVEL_KEY
+from sqlsentinel_airflow.store import rows
+from sqlsentinel_airflow.store.engine import translating_errors
+from sqlsentinel_airflow.store.store import StateStore
+from sqlsentinel_airflow.store.tables import LongText, history
+
+__all__ = ["PAGE_ROWS", "RecordedObservation", "recorded_observations", "replay_ticks"]
+
+PAGE_ROWS = 20_000  # history rows per read: bounded memory, few round trips
+
+
+@dataclass(frozen=True)
+class RecordedObservation:
+    """What one evaluation observed for one instance, as the history recorded it: the
+    ``HistoryEntry`` fields a decision depends on, without what was decided."""
+
+    id: int
+    instance_key: str
+    evaluated_at: datetime
+    outcome: Outcome
+    run_id: str | None = None
+    actual_value: JsonValue = None
+    threshold: JsonValue = None
+    error: str | None = None
+    key_values: dict[str, JsonValue] = field(default_factory=dict)
+
+
+def recorded_observations(
+    store: StateStore,
+    alert_name: str,
+    *,
+    start: datetime,
+    end: datetime,
+    after_id: int | None = None,
+    limit: int = PAGE_ROWS,
+) -> list[RecordedObservation]:
+    """One page: the alert's non-backfill rows with ``start <= evaluated_at < end`` and
+    ``id > after_id``, oldest first, at most ``limit``. Only the columns a decision depends
+    on are read, the JSON values as their stored text (read through the ``(alert_name, id)``
+    index)."""
+    h = history.c
+    query = (
+        select(
+            h.id,
+            h.instance_key,
+            h.evaluated_at,
+            h.outcome,
+            h.run_id,
+            type_coerce(h.actual_value, LongText),
+            type_coerce(h.threshold, LongText),
+            h.error,
+            type_coerce(h.key_values, LongText),
+        )
+        .where(
+            h.alert_name == alert_name,
+            h.run_type != RunType.BACKFILL.value,
+            h.evaluated_at >= start,
+            h.evaluated_at < end,
+        )
+        .order_by(h.alert_name, h.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(h.id > after_id)
+    found: list[RecordedObservation] = []
+    with translating_errors(store.display_url, "reading history"), store.engine.connect() as conn:
+        for id_, key, at, outcome, run_id, value, threshold, error, key_values in conn.execute(
+            query
+        ):
+            seen = rows.recent_value(at, outcome, value, threshold)  # the values' JSON read
+            found.append(
+                RecordedObservation(
+                    id=int(id_),
+                    instance_key=key,
+                    evaluated_at=at,
+                    outcome=seen.outcome,
+                    run_id=run_id,
+                    actual_value=seen.actual_value,
+                    threshold=seen.threshold,
+                    error=error,
+                    key_values=json.loads(key_values) if key_values and key_values != "{}" else {},
+                )
+            )
+    return found
+
+
+def _evaluation(alert: AlertConfig, rows: list[RecordedObservation]) -> QueryEvaluation:
+    """The contract-checked query result one evaluation's rows record."""
+    for row in rows:
+        if row.outcome is Outcome.ERROR:
+            return QueryEvaluation(error=row.error or "query failed", row_count=0)
+    keyed = bool(alert.key_columns)
+    instances = tuple(
+        InstanceResult(
+            key=row.instance_key,
+            key_values=row.key_values,
+            status=row.outcome,
+            actual_value=row.actual_value,
+            threshold=row.threshold,
+        )
+        for row in rows
+        if row.outcome in (Outcome.ALERT, Outcome.OK)
+        and not (keyed and row.instance_key == ALERT_LEVEL_KEY)
+    )
+    return QueryEvaluation(instances=instances, row_count=len(instances))
+
+
+def replay_ticks(
+    store: StateStore,
+    alert: AlertConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    page_rows: int = PAGE_ROWS,
+) -> Iterator[Tick]:
+    """The alert's recorded evaluations in ``[start, end)`` as ticks, oldest first, read
+    ``page_rows`` at a time."""
+    after: int | None = None
+    group: list[RecordedObservation] = []
+    while True:
+        page = recorded_observations(
+            store, alert.name, start=start, end=end, after_id=after, limit=page_rows
+        )
+        for row in page:
+            if group and (
+                row.evaluated_at != group[0].evaluated_at or row.run_id != group[0].run_id
+            ):
+                yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
+                group = []
+            group.append(row)
+        if len(page) < page_rows:
+            break
+        after = page[-1].id
+    if group:
+        yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
