@@ -11,10 +11,11 @@ what the query gave (the contract-checked result, ``core.model.QueryEvaluation``
   engine under each policy: MISSING (a keyed instance that stopped appearing) and a keyed
   alert's alert-level OK (clearing an error).
 
-Backfill rows are not read (ADR 2, item 6). What cannot be rebuilt: an evaluation of a
-keyed alert whose query returned no rows while no instance was known left no row at all,
-so a proposed policy that keeps an instance known longer sees its MISSING evaluations only
-at the next recorded one (docs/backtests.md, "Replay").
+Backfill rows are not read (ADR 2, item 6). An evaluation of a keyed alert whose query
+returned no rows while no instance was known left no row at all; the replay takes it from
+the alert's schedule: every tick no recorded evaluation falls in is such an evaluation
+(docs/backtests.md, "Replay"), so a proposed policy that keeps an instance known longer
+still sees its MISSING evaluations.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import datetime
 from sqlalchemy import select, type_coerce
 
 from sqlsentinel_airflow.backtest.engine import Tick
+from sqlsentinel_airflow.backtest.schedule import schedule_ticks
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.model import (
     InstanceResult,
@@ -41,7 +43,13 @@ from sqlsentinel_airflow.store.engine import translating_errors
 from sqlsentinel_airflow.store.store import StateStore
 from sqlsentinel_airflow.store.tables import LongText, history
 
-__all__ = ["PAGE_ROWS", "RecordedObservation", "recorded_observations", "replay_ticks"]
+__all__ = [
+    "PAGE_ROWS",
+    "RecordedObservation",
+    "ReplayStats",
+    "recorded_observations",
+    "replay_ticks",
+]
 
 PAGE_ROWS = 20_000  # history rows per read: bounded memory, few round trips
 
@@ -142,16 +150,10 @@ def _evaluation(alert: AlertConfig, rows: list[RecordedObservation]) -> QueryEva
     return QueryEvaluation(instances=instances, row_count=len(instances))
 
 
-def replay_ticks(
-    store: StateStore,
-    alert: AlertConfig,
-    start: datetime,
-    end: datetime,
-    *,
-    page_rows: int = PAGE_ROWS,
+def _recorded(
+    store: StateStore, alert: AlertConfig, start: datetime, end: datetime, page_rows: int
 ) -> Iterator[Tick]:
-    """The alert's recorded evaluations in ``[start, end)`` as ticks, oldest first, read
-    ``page_rows`` at a time."""
+    """The recorded evaluations, one tick per evaluation (its rows grouped), oldest first."""
     after: int | None = None
     group: list[RecordedObservation] = []
     while True:
@@ -170,3 +172,60 @@ def replay_ticks(
         after = page[-1].id
     if group:
         yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
+
+
+@dataclass
+class ReplayStats:
+    """How many ticks were recorded and how many a keyed alert's schedule filled in."""
+
+    recorded: int = 0
+    filled: int = 0
+
+
+def replay_ticks(
+    store: StateStore,
+    alert: AlertConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    page_rows: int = PAGE_ROWS,
+    stats: ReplayStats | None = None,
+) -> Iterator[Tick]:
+    """The alert's evaluations in ``[start, end)`` as ticks, oldest first, read ``page_rows``
+    history rows at a time.
+
+    A keyed alert's evaluation that returned no rows while no instance was known wrote
+    nothing; its schedule says it happened. For a keyed alert every schedule tick that no
+    recorded evaluation falls in (from the tick to the next one) is filled in as such an
+    evaluation: no rows (every known instance MISSING under the policy being replayed).
+    """
+    stats = stats if stats is not None else ReplayStats()
+    recorded = _recorded(store, alert, start, end, page_rows)
+    if not alert.key_columns:
+        for tick in recorded:
+            stats.recorded += 1
+            yield tick
+        return
+    pending = next(recorded, None)
+    ticks = schedule_ticks(alert.schedule, alert.timezone, start, end)
+    at = next(ticks, None)
+    while at is not None:
+        following = next(ticks, None)
+        while pending is not None and pending.at < at:  # before this tick (a manual run)
+            stats.recorded += 1
+            yield pending
+            pending = next(recorded, None)
+        covered = False
+        while pending is not None and (following is None or pending.at < following):
+            covered = True
+            stats.recorded += 1
+            yield pending
+            pending = next(recorded, None)
+        if not covered:
+            stats.filled += 1
+            yield Tick(at, QueryEvaluation(instances=(), row_count=0))
+        at = following
+    while pending is not None:
+        stats.recorded += 1
+        yield pending
+        pending = next(recorded, None)

@@ -388,4 +388,3 @@ class BacktestResult:
             "series": [s.to_dict() for s in series],
             "notes": list(self.notes),
         }
-

@@ -53,20 +53,23 @@ def schedule_ticks(
     every_hour = _covers_every_hour(expression)
     # the first tick at or after start: the next one after a moment just before it
     current = start.astimezone(timezone.utc) - timedelta(microseconds=1)
+    cron: croniter | None = None
+    produced: datetime | None = None  # the wall-clock time ``cron`` last gave
     while True:
-        current = _next(expression, tz, current, every_hour)
+        naive = current.astimezone(tz).replace(tzinfo=None)
+        if cron is None or naive != produced:
+            # Airflow starts a new croniter from every tick's wall-clock time; one goes on
+            # giving the same times while the wall clock does (not across a DST change)
+            cron = croniter(expression, start_time=naive)
+        produced = cron.get_next(datetime)
+        if every_hour:
+            current = current + (produced - naive)
+        else:
+            current = _localize(produced, tz).astimezone(timezone.utc)
         if current >= end:
             return
         if current >= start:
             yield current
-
-
-def _next(expression: str, tz: ZoneInfo, current: datetime, every_hour: bool) -> datetime:
-    naive = current.astimezone(tz).replace(tzinfo=None)
-    scheduled: datetime = croniter(expression, start_time=naive).get_next(datetime)
-    if not every_hour:
-        return _localize(scheduled, tz).astimezone(timezone.utc)
-    return current + (scheduled - naive)
 
 
 def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
