@@ -274,7 +274,12 @@ def as_of_ticks(run: AsOfRun, stats: AsOfStats | None = None) -> Iterator[Tick]:
 def _check_frozen(alert: AlertConfig, at: datetime) -> None:
     """The frozen query is checked once as a normal run's is (one read-only statement, in the
     alert's dialect); the live database's dialect is checked again by the query runner."""
-    sql = rewrite_clock(alert.query, alert.dialect, at).sql
+    try:
+        sql = rewrite_clock(alert.query, alert.dialect, at).sql
+    except ClockRewriteError as exc:
+        raise QueryError(
+            f"alert {alert.name!r}: the query's clock cannot be frozen: {exc}"
+        ) from None
     try:
         check_query(sql, alert.dialect)
     except UnsafeQuery as exc:
