@@ -713,5 +713,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"purged": counts})
     else:
-        out(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
+        what = {"history": "history rows", "incidents": "ended incidents", "outbox": "outbox rows"}
+        out(", ".join(f"{n} {what.get(table, table)}" for table, n in counts.items()) + " deleted")
     return EXIT_OK
