@@ -295,11 +295,13 @@ def _render(hit: _Hit, family: str, at: datetime) -> str:
         return f"'{value}'"
     if kind is _Kind.EPOCH:
         return str(int(at.timestamp()))
+    if family == "mysql" and kind is _Kind.NAIVE:  # a DATETIME, as NOW() returns
+        precision = "(6)" if local.microsecond else ""
+        return f"CAST('{stamp}' AS DATETIME{precision})"
     if family in ("mysql", "bigquery"):  # typed literals
-        mysql = family == "mysql"
         literal = {
             _Kind.TZ: ("TIMESTAMP", f"{stamp}+00:00"),
-            _Kind.NAIVE: ("TIMESTAMP" if mysql else "DATETIME", stamp),
+            _Kind.NAIVE: ("DATETIME", stamp),
             _Kind.DATE: ("DATE", day),
             _Kind.TIME: ("TIME", clock),
             _Kind.TIMETZ: ("TIME", clock),

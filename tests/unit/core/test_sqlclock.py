@@ -62,7 +62,7 @@ def test_sqlite_now_is_replaced_inside_date_functions_with_their_modifiers() -> 
         (
             "mysql",
             "SELECT NOW(6), CURDATE()",
-            "SELECT TIMESTAMP '2026-03-01 23:30:00', DATE '2026-03-01'",
+            "SELECT CAST('2026-03-01 23:30:00' AS DATETIME), DATE '2026-03-01'",
         ),
         ("mysql", "SELECT UNIX_TIMESTAMP()", "SELECT 1772407800"),
         (
