@@ -38,28 +38,38 @@ def add_parser(sub: Any) -> None:
 
 def cmd_test(args: argparse.Namespace) -> int:
     from sqlsentinel_airflow.core.databases import conn_type_from_env
-    from sqlsentinel_airflow.ruletest.loader import load_tests
+    from sqlsentinel_airflow.ruletest.engine import Engine
+    from sqlsentinel_airflow.ruletest.loader import LoadedTests, load_tests
     from sqlsentinel_airflow.ruletest.report import describe, junit_xml, summary
     from sqlsentinel_airflow.ruletest.runner import PASSED, TestResult, run_tests
 
     engine_factory, engine_name, dialect = _engine(args.conn)
-    results: list[TestResult] = []
     invalid: list[dict[str, Any]] = []
+    valid: list[LoadedTests] = []
     for path in args.files:
         if not Path(path).is_file():
             invalid.append({"file": path, "errors": [{"text": f"{path}: no such file"}]})
             sys.stderr.write(f"{path}: no such file\n")
             continue
         loaded, errors = load_tests(path, conn_type_of=conn_type_from_env, dialect=dialect)
+        for error in errors:
+            sys.stderr.write(f"{error.format()}\n")
         if loaded is None:
-            for error in errors:
-                sys.stderr.write(f"{error.format()}\n")
             invalid.append({"file": path, "errors": [e.to_dict() for e in errors]})
-            continue
-        for result in run_tests(loaded, engine_factory, engine_name=engine_name):
-            results.append(result)
-            if args.format == "text":
-                out("\n".join(describe(result)))
+        else:
+            valid.append(loaded)
+    results: list[TestResult] = []
+    engine: Engine | None = engine_factory() if valid else None
+    try:
+        for loaded in valid:
+            assert engine is not None
+            for result in run_tests(loaded, engine, engine_name=engine_name):
+                results.append(result)
+                if args.format == "text":
+                    out("\n".join(describe(result)))
+    finally:
+        if engine is not None:
+            engine.close()
     if args.format == "text":
         out(summary(results) + (f"; {len(invalid)} invalid file(s)" if invalid else ""))
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -105,23 +105,20 @@ class TestResult:
 
 
 def run_tests(
-    loaded: LoadedTests, engine_factory: Callable[[], Engine], *, engine_name: str = "embedded"
+    loaded: LoadedTests, engine: Engine, *, engine_name: str = "embedded"
 ) -> list[TestResult]:
-    """Every test of one loaded file, in order."""
-    return [_run_one(loaded, test, engine_factory, engine_name) for test in loaded.tests]
+    """Every test of one loaded file, in order, on ``engine`` (the caller opens and closes it;
+    each step loads its tables, so what one test leaves behind does not reach the next)."""
+    return [_run_one(loaded, test, engine, engine_name) for test in loaded.tests]
 
 
-def _run_one(
-    loaded: LoadedTests, test: LoadedTest, engine_factory: Callable[[], Engine], engine_name: str
-) -> TestResult:
+def _run_one(loaded: LoadedTests, test: LoadedTest, engine: Engine, engine_name: str) -> TestResult:
     from sqlsentinel_airflow.store import StateStore
 
     started = time.perf_counter()
     steps: list[StepResult] = []
-    engine: Engine | None = None
     store = StateStore.connect("sqlite://")  # private and in memory: gone when disposed
     try:
-        engine = engine_factory()
         for index, step in enumerate(test.test.steps):
             engine.load({**test.tables, **test.step_tables[index]})
             report = _evaluate(loaded, test, step, index, engine, store)
@@ -144,8 +141,6 @@ def _run_one(
             engine=engine_name,
         )
     finally:
-        if engine is not None:
-            engine.close()
         store.dispose()
     elapsed = (time.perf_counter() - started) * 1000
     failed = next((s.index for s in steps if not s.ok), None)
