@@ -111,6 +111,17 @@ class _Loading:
                 self._in_document(p) for p in problems_from_validation(exc, RuleTestFile)
             )
             return None, self._errors()
+        if not model.tests:
+            self.problems.append(
+                Problem(("tests",), "must not be empty", "write at least one test")
+            )
+        for index, test in enumerate(model.tests):
+            if not test.steps:
+                self.problems.append(
+                    Problem(
+                        ("tests", index, "steps"), "must not be empty", "write at least one step"
+                    )
+                )
         config = self._alerts_file(model, conn_type_of)
         shared = self._tables(model.fixtures, ("fixtures",))
         tests = []
@@ -219,6 +230,7 @@ class _Loading:
                     written.append(
                         ((*base, "expect", "events", event_index, "instance"), event.instance)
                     )
+            keys = {(*base, "expect", "instances", name) for name in step.expect.instances or {}}
             for path, text in written:
                 if text == "":
                     continue  # the alert-level instance (query errors of a keyed alert)
@@ -228,13 +240,14 @@ class _Loading:
                             path,
                             f"alert {alert.name!r} has no key_columns, so no instances",
                             'write `""` or leave the instance out',
+                            on_key=path in keys,
                         )
                     )
                     continue
                 try:
                     parse_instance(text, alert.key_columns)
                 except ValueError as exc:
-                    self.problems.append(Problem(path, str(exc)))
+                    self.problems.append(Problem(path, str(exc), on_key=path in keys))
 
     def _tables(self, tables: Mapping[str, Table], where: Path) -> dict[str, LoadedTable]:
         from sqlglot import exp

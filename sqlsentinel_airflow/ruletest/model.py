@@ -147,7 +147,9 @@ class RuleTest(_Strict):
     fixtures: dict[str, Table] = Field(
         default_factory=dict, description="tables for this test (replace same-named ones)"
     )
-    steps: tuple[Step, ...] = Field(min_length=1)
+    # "at least one" is checked by the loader: pydantic's own check would also fire, as a
+    # second error, whenever an item is invalid
+    steps: tuple[Step, ...] = Field(json_schema_extra={"minItems": 1})
 
 
 class RuleTestFile(_Strict):
@@ -163,7 +165,7 @@ class RuleTestFile(_Strict):
         ),
     )
     fixtures: dict[str, Table] = Field(default_factory=dict, description="tables of every test")
-    tests: tuple[RuleTest, ...] = Field(min_length=1)
+    tests: tuple[RuleTest, ...] = Field(json_schema_extra={"minItems": 1})
 
 
 def json_schema() -> dict[str, Any]:
