@@ -100,7 +100,6 @@ class ExpectedInstance(_Strict):
         default=None, description="kinds of the events enqueued for it; [] for none"
     )
     silenced: bool | None = Field(default=None, description="a silence muted its events")
-    error: str | None = Field(default=None, description="text the query error contains")
 
     def checked(self) -> dict[str, Any]:
         """The expectations written (an explicit ``value: null`` included), by field."""
@@ -121,6 +120,7 @@ class Expect(ExpectedInstance):
     channels: tuple[str, ...] | None = Field(
         default=None, description="the channel kinds the events go to; [] when none is sent"
     )
+    error: str | None = Field(default=None, description="text the query error contains")
     instances: dict[str, ExpectedInstance] | None = Field(
         default=None,
         description='every instance, by key (`table_name=orders`; `""` for alert-level errors)',

@@ -266,11 +266,8 @@ def _compare_instances(
             "threshold": instance.threshold,
             "events": list(instance.events),
             "silenced": instance.silenced,
-            "error": None,
         }
         for name, want in spec.checked().items():
-            if name == "error":
-                continue  # an instance has no error of its own: the evaluation's `error`
             if name == "events":
                 if sorted(want) != sorted(values["events"]):
                     out.append(Mismatch(text, name, list(want), values["events"]))
