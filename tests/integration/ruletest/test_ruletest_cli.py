@@ -157,3 +157,37 @@ def test_a_query_the_embedded_engine_cannot_run_errors_naming_it(
         "the modifier 'localtime' is not translated" in out
     )
     assert "run this test on the real database with `sqlsentinel test --conn CONN_ID`" in out
+
+
+def test_keyed_expectations_fail_on_the_wrong_instance_and_on_unlisted_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = (EXAMPLE.parent / "alerts.test.yaml").read_text()
+    start = example.index("  - name: the stale table fires on its own")
+    end = example.index("  - name: a table never loaded")
+    body = example[start:end].split("      - at: 2026-03-01T12:30:00Z")[0]
+    body = body.replace(
+        "instance: table_name=customers, channels", "instance: table_name=orders, channels"
+    )
+    body = body.replace("            table_name=api_requests: {state: ok, value: 0.2}\n", "")
+    head = example[: example.index("tests:\n")].replace(
+        "alerts: alerts.yaml", f"alerts: {EXAMPLE.parent / 'alerts.yaml'}"
+    )
+    head = head.replace("csv: fixtures/", f"csv: {EXAMPLE.parent / 'fixtures'}/")
+    (tmp_path / "t.test.yaml").write_text(head + "tests:\n" + body)
+    assert main(["test", str(tmp_path / "t.test.yaml"), "--format", "json"]) == 1
+    (test,) = json.loads(capsys.readouterr().out)["tests"]
+    mismatches = test["steps"][0]["mismatches"]
+    assert {
+        "instance": None,
+        "field": "events",
+        "expected": [{"kind": "firing", "instance": "table_name=orders", "channels": ["email"]}],
+        "actual": [{"kind": "firing", "instance": "table_name=customers", "channels": ["email"]}],
+    } in mismatches
+    assert {
+        "instance": "table_name=api_requests",
+        "field": "instance",
+        "expected": "absent",
+        "actual": "present (ok)",
+    } in mismatches
+    assert len(mismatches) == 2
