@@ -191,3 +191,25 @@ def test_keyed_expectations_fail_on_the_wrong_instance_and_on_unlisted_ones(
         "actual": "present (ok)",
     } in mismatches
     assert len(mismatches) == 2
+
+
+def test_fixture_and_time_errors_are_all_reported_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "alerts.yaml").write_text((WRONG / "alerts.yaml").read_text())
+    (tmp_path / "alerts.test.yaml").write_text(
+        "alerts: alerts.yaml\ndialect: sqlite\ntests:\n  - name: t\n    alert: api_error_rate\n"
+        "    steps:\n      - at: 2026-03-01T12:00:00Z\n"
+        "        fixtures: {t: {columns: {a: INTEGER}, csv: nope.csv}}\n        expect: {}\n"
+        "      - at: 2026-03-01T11:00:00Z\n"
+        "        fixtures: {t: {columns: {a: INTEGER}, rows: [{b: 1}]}}\n        expect: {}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "alerts.test.yaml"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "alerts.test.yaml:8:52 tests[0].steps[0].fixtures.t.csv: cannot read nope.csv: No such "
+        "file or directory (the path is relative to this file)",
+        "alerts.test.yaml:10:13 tests[0].steps[1].at: steps must go forward in time (each `at` "
+        "after the previous one)",
+        "alerts.test.yaml:11:55 tests[0].steps[1].fixtures.t.rows[0].b: unknown column `b`",
+    ]
