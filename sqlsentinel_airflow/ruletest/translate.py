@@ -48,12 +48,61 @@ def to_duckdb(sql: str, dialect: str | None) -> str:
         raise EngineUnsupported(
             "this query", f"sqlglot cannot read it as {dialect}: {exc}"
         ) from exc
+    _refuse_live_clock(tree, dialect)
     if dialect == "sqlite":
         tree = tree.transform(_sqlite_time_function)
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as exc:
         raise EngineUnsupported("this query", str(exc)) from exc
+
+
+# What reads the clock, as sqlglot parses it in any dialect. After ``sqlclock`` froze the
+# query none should be left; one that is would read the machine's clock in DuckDB and make
+# the test depend on the day it runs, so it is refused instead.
+_CLOCK_NODES: tuple[type[exp.Expression], ...] = (
+    exp.CurrentTimestamp,
+    exp.CurrentTimestampLTZ,
+    exp.CurrentDate,
+    exp.CurrentDatetime,
+    exp.CurrentTime,
+    exp.Localtime,
+    exp.Localtimestamp,
+    exp.Systimestamp,
+    exp.UtcDate,
+    exp.UtcTime,
+    exp.UtcTimestamp,
+)
+_CLOCK_NAMES = frozenset(
+    {
+        "NOW",
+        "SYSDATE",
+        "GETDATE",
+        "GETUTCDATE",
+        "SYSDATETIME",
+        "SYSUTCDATETIME",
+        "SYSDATETIMEOFFSET",
+        "STATEMENT_TIMESTAMP",
+        "TRANSACTION_TIMESTAMP",
+        "CLOCK_TIMESTAMP",
+        "CURDATE",
+        "CURTIME",
+        "TODAY",
+        "GET_CURRENT_TIMESTAMP",
+        "TIMEOFDAY",
+    }
+)
+
+
+def _refuse_live_clock(tree: exp.Expr, dialect: str | None) -> None:
+    for node in tree.find_all(exp.Func):
+        anonymous = isinstance(node, exp.Anonymous) and str(node.this).upper() in _CLOCK_NAMES
+        if isinstance(node, _CLOCK_NODES) or anonymous:
+            raise EngineUnsupported(
+                node.sql(dialect=dialect),
+                "this clock function is not frozen for the dialect "
+                f"{dialect or '(unknown)'}, so the test would depend on when it runs",
+            )
 
 
 def _sqlite_time_function(node: exp.Expression) -> exp.Expression:

@@ -3,6 +3,7 @@ into DuckDB (what ``sqlsentinel test`` runs), give the frozen time when executed
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -27,6 +28,9 @@ CASES: dict[str, list[tuple[str, Any]]] = {
         ("transaction_timestamp()", AT),
         ("clock_timestamp()", AT),
         ("now() - interval '1 hour' < now()", True),
+        ("'now'::timestamptz", AT),
+        ("CAST('yesterday' AS date)", date(2026, 2, 28)),
+        ("timestamp 'today'", datetime(2026, 3, 1)),
     ],
     "mysql": [
         ("NOW()", NAIVE),
@@ -104,3 +108,16 @@ def test_a_sqlite_modifier_duckdb_cannot_mean_the_same_is_named() -> None:
         r"'localtime' is not translated .*--conn CONN_ID",
     ):
         to_duckdb(frozen.sql, "sqlite")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "named"),
+    [
+        ("oracle", "SELECT SYSDATE FROM dual", "SYSDATE"),
+        ("postgres", "SELECT timeofday()", "TIMEOFDAY()"),
+    ],
+)
+def test_a_clock_left_unfrozen_is_refused_not_read(dialect: str, sql: str, named: str) -> None:
+    frozen = rewrite_clock(sql, dialect, AT)
+    with pytest.raises(EngineUnsupported, match=re.escape(f"cannot run {named}:")):
+        to_duckdb(frozen.sql, dialect)
