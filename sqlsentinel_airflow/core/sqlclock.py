@@ -11,7 +11,8 @@ The frozen time is rendered in UTC: a timestamp construct becomes the instant ``
 as the construct's own type: with time zone where the function returns one, else the UTC
 wall-clock time), a date-only construct the UTC date of ``at``, a time-only one its UTC time.
 BigQuery's ``CURRENT_DATE('Europe/Berlin')`` (a literal zone argument) is the one exception:
-it asks for that zone, so it gets it.
+it asks for that zone, so it gets it. PostgreSQL's special inputs (``'now'::timestamptz``,
+``timestamp 'today'``) are replaced by the frozen time as text, for the same cast to read.
 """
 
 from __future__ import annotations
