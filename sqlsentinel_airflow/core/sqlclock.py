@@ -181,7 +181,7 @@ def clock_functions(sql: str, dialect: str | None) -> tuple[str, ...]:
 def rewrite_clock(sql: str, dialect: str | None, at: datetime) -> ClockRewrite:
     """``sql`` with every clock construct replaced by ``at`` (aware; rendered in UTC)."""
     if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"the frozen time must be timezone-aware, got {at.isoformat()}")
+        raise ValueError(f"the frozen time must be timezone-aware, got {at}")
     family = _family(dialect)
     hits = _find(sql, dialect)
     parts: list[str] = []
@@ -333,11 +333,16 @@ def _zone(args: list[Token], written: str) -> str | None:
     )
 
 
+def _sql_text(value: datetime, *, date: bool = True) -> str:
+    """The wall-clock text of ``value`` every dialect's literals read: ``2026-03-01 23:30:00``
+    (SQL literal syntax, not the package's RFC 3339 of ``core.clock``)."""
+    text = value.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+    return f"{text}.{value.microsecond:06d}" if value.microsecond else text
+
+
 def _render(hit: _Hit, family: str, at: datetime) -> str:
     local = at.astimezone(ZoneInfo(hit.zone) if hit.zone else timezone.utc)
-    stamp = local.replace(tzinfo=None).isoformat(sep=" ")
-    day = local.date().isoformat()
-    clock = local.time().isoformat()
+    stamp, day, clock = _sql_text(local), local.strftime("%Y-%m-%d"), _sql_text(local, date=False)
     kind = hit.kind
     if kind in (_Kind.TEXT_TS, _Kind.TEXT_DATE, _Kind.TEXT_TIME):  # SQLite: text values
         value = {_Kind.TEXT_TS: stamp, _Kind.TEXT_DATE: day, _Kind.TEXT_TIME: clock}[kind]
@@ -346,7 +351,7 @@ def _render(hit: _Hit, family: str, at: datetime) -> str:
         if hit.days is None:
             return f"'{stamp}+00:00'"
         midnight = datetime.combine(local.date(), datetime.min.time()) + timedelta(days=hit.days)
-        return f"'{midnight.isoformat(sep=' ')}+00:00'"
+        return f"'{_sql_text(midnight)}+00:00'"
     if kind is _Kind.EPOCH:
         return str(int(at.timestamp()))
     if family == "mysql" and kind is _Kind.NAIVE:  # a DATETIME, as NOW() returns

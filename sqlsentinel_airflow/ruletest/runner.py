@@ -24,6 +24,7 @@ from typing import Any
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.instances import instance_label, key_values_of, resolve_instance_key
+from sqlsentinel_airflow.core.jsonvalues import to_json_value
 from sqlsentinel_airflow.core.model import RunType, Silence
 from sqlsentinel_airflow.errors import SentinelError
 from sqlsentinel_airflow.evaluation import EvaluationReport, InstanceReport, evaluate_alert
@@ -340,20 +341,9 @@ def _number(value: Any) -> float | None:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).replace("T", " ")
+    """Times as the evaluation reports them (``core.jsonvalues``), ``T`` or a space between."""
+    return str(to_json_value(value)).replace("T", " ")
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+    return to_json_value(value)
