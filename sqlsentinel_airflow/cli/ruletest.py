@@ -82,7 +82,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             }
         )
     if args.junit:
-        Path(args.junit).write_text(junit_xml(results), encoding="utf-8")
+        errors_of = {f["file"]: [e["text"] for e in f["errors"]] for f in invalid}
+        Path(args.junit).write_text(junit_xml(results, errors_of), encoding="utf-8")
     if invalid:
         return EXIT_INVALID
     return EXIT_OK if all(r.status == PASSED for r in results) else EXIT_FAILED

@@ -7,7 +7,7 @@ what the evaluation did, one block per step and instance (docs/rule-tests.md, "O
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
@@ -69,9 +69,23 @@ def summary(results: Sequence[TestResult]) -> str:
     )
 
 
-def junit_xml(results: Sequence[TestResult]) -> str:
-    """JUnit XML (one ``testsuite`` per test file) for CI test reports."""
+def junit_xml(
+    results: Sequence[TestResult], invalid: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """JUnit XML (one ``testsuite`` per test file) for CI test reports; an invalid file is a
+    suite with one ``error`` listing its errors (``invalid``: file -> error lines)."""
     root = ElementTree.Element("testsuites", name="sqlsentinel test")
+    for file, errors in (invalid or {}).items():
+        suite = ElementTree.SubElement(
+            root, "testsuite", name=file, tests="1", failures="0", errors="1", time="0.000"
+        )
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=file, name="the test file", file=file
+        )
+        error = ElementTree.SubElement(
+            case, "error", message=f"invalid test file: {len(errors)} error(s)"
+        )
+        error.text = "\n".join(errors)
     files: dict[str, list[TestResult]] = {}
     for result in results:
         files.setdefault(result.file, []).append(result)

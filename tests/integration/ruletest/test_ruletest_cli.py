@@ -213,3 +213,16 @@ def test_fixture_and_time_errors_are_all_reported_in_one_pass(
         "after the previous one)",
         "alerts.test.yaml:11:55 tests[0].steps[1].fixtures.t.rows[0].b: unknown column `b`",
     ]
+
+
+def test_junit_reports_an_invalid_file_as_an_error_beside_the_valid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit.xml"
+    missing = str(tmp_path / "missing.test.yaml")
+    assert main(["test", str(WRONG / "alerts.test.yaml"), missing, "--junit", str(junit)]) == 2
+    suites = {s.get("name"): s for s in ElementTree.parse(junit).getroot().iter("testsuite")}
+    error = suites[missing].find("testcase/error")
+    assert error is not None and error.text == f"{missing}: no such file"
+    assert suites[str(WRONG / "alerts.test.yaml")].get("failures") == "1"
+    assert "1 invalid file(s)" in capsys.readouterr().out
