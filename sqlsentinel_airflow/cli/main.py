@@ -150,7 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
     _add_format(p)
 
-    sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+    p = sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+    p.add_argument(
+        "--rule-tests",
+        action="store_true",
+        help="the JSON Schema of rule-test files instead (sqlsentinel test)",
+    )
 
     from sqlsentinel_airflow.cli import ruletest
 

@@ -131,3 +131,11 @@ def test_the_benchmark_command_and_its_figure() -> None:
     page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
     assert f"| {result['median_s']:.2f} s | {result['max_s']:.2f} s | ≤ 3 s: met |" in page
     assert result["median_s"] <= result["goal_s"]
+
+
+def test_schema_command_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--rule-tests"]) == 0
+    printed = capsys.readouterr().out
+    committed = (DOCS / "reference" / "rule-test.schema.json").read_text(encoding="utf-8")
+    assert printed == committed
+    assert "$schema=./rule-test.schema.json" in text("rule-tests-example")
