@@ -687,6 +687,11 @@ def cmd_silences(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if getattr(args, "rule_tests", False):
+        from sqlsentinel_airflow.ruletest.model import json_schema as rule_test_schema
+
+        out(json.dumps(rule_test_schema(), indent=2, ensure_ascii=False))
+        return EXIT_OK
     out(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 

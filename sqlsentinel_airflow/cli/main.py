@@ -150,7 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
     _add_format(p)
 
-    sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+    p = sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+    p.add_argument(
+        "--rule-tests",
+        action="store_true",
+        help="the JSON Schema of rule-test files instead (sqlsentinel test)",
+    )
+
+    from sqlsentinel_airflow.cli import ruletest
+
+    ruletest.add_parser(sub)
 
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
     p.add_argument(
@@ -161,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_db(p)
     _add_format(p)
     return parser
+
+
+def _command_modules() -> dict[str, object]:
+    """Commands that live in a module of their own (the rest are in ``commands``)."""
+    from sqlsentinel_airflow.cli import ruletest
+
+    return {"test": ruletest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from sqlsentinel_airflow.cli import commands, output
 
-    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+    module = _command_modules().get(args.command, commands)
+    handler = getattr(module, f"cmd_{args.command.replace('-', '_')}")
     output.use_stdout(sys.stdout)
     try:
         with contextlib.redirect_stdout(sys.stderr):
