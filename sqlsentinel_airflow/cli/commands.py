@@ -687,6 +687,11 @@ def cmd_silences(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if getattr(args, "rule_tests", False):
+        from sqlsentinel_airflow.ruletest.model import json_schema as rule_test_schema
+
+        out(json.dumps(rule_test_schema(), indent=2, ensure_ascii=False))
+        return EXIT_OK
     out(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
@@ -713,5 +718,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"purged": counts})
     else:
-        out(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
+        what = {"history": "history rows", "incidents": "ended incidents", "outbox": "outbox rows"}
+        out(", ".join(f"{n} {what.get(table, table)}" for table, n in counts.items()) + " deleted")
     return EXIT_OK

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlsentinel_airflow import __version__
 from sqlsentinel_airflow.cli.exit_codes import EXIT_ALERT, EXIT_FAILED, EXIT_INVALID, EXIT_OK
@@ -150,11 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
     _add_format(p)
 
+    p = sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
+    p.add_argument(
+        "--rule-tests",
+        action="store_true",
+        help="the JSON Schema of rule-test files instead (sqlsentinel test)",
+    )
+
+    from sqlsentinel_airflow.cli import ruletest
+
+    ruletest.add_parser(sub)
+
     from sqlsentinel_airflow.cli import backtest
 
     backtest.add_parser(sub, _add_state_db, _add_format)
-
-    sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
 
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
     p.add_argument(
@@ -165,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_db(p)
     _add_format(p)
     return parser
+
+
+def _command_modules() -> dict[str, object]:
+    """Commands that live in a module of their own (the rest are in ``commands``)."""
+    from sqlsentinel_airflow.cli import backtest, ruletest
+
+    return {"test": ruletest, "backtest": backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,13 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from sqlsentinel_airflow.cli import commands, output
 
-    handler: Callable[[argparse.Namespace], int]
-    if args.command == "backtest":
-        from sqlsentinel_airflow.cli.backtest import cmd_backtest
-
-        handler = cmd_backtest
-    else:
-        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+    module = _command_modules().get(args.command, commands)
+    handler = getattr(module, f"cmd_{args.command.replace('-', '_')}")
     output.use_stdout(sys.stdout)
     try:
         with contextlib.redirect_stdout(sys.stderr):

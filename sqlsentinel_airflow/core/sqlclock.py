@@ -11,13 +11,14 @@ The frozen time is rendered in UTC: a timestamp construct becomes the instant ``
 as the construct's own type: with time zone where the function returns one, else the UTC
 wall-clock time), a date-only construct the UTC date of ``at``, a time-only one its UTC time.
 BigQuery's ``CURRENT_DATE('Europe/Berlin')`` (a literal zone argument) is the one exception:
-it asks for that zone, so it gets it.
+it asks for that zone, so it gets it. PostgreSQL's special inputs (``'now'::timestamptz``,
+``timestamp 'today'``) are replaced by the frozen time as text, for the same cast to read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +44,7 @@ class _Kind(Enum):
     TEXT_TS = "text timestamp"  # SQLite's CURRENT_TIMESTAMP: 'YYYY-MM-DD HH:MM:SS'
     TEXT_DATE = "text date"
     TEXT_TIME = "text time"
+    PG_INPUT = "PostgreSQL special input ('now', 'today'...), cast by its context"
 
 
 # Parentheses: "call" = only with (), "bare" = only without, "any" = either way.
@@ -127,6 +129,20 @@ _FUNCTIONS: dict[str, dict[str, _Spec]] = {
 _SQLITE_NOW_FUNCTIONS = frozenset(
     {"DATE", "TIME", "DATETIME", "JULIANDAY", "UNIXEPOCH", "STRFTIME", "TIMEDIFF"}
 )
+# PostgreSQL reads these input strings as the transaction's time when they are cast to a
+# date/time type ('now'::timestamptz, timestamp 'today', CAST('yesterday' AS date)).
+_PG_INPUTS = {"now": None, "today": 0, "tomorrow": 1, "yesterday": -1}
+_PG_TYPES = frozenset(
+    {
+        TokenType.TIMESTAMP,
+        TokenType.TIMESTAMPTZ,
+        TokenType.TIMESTAMPLTZ,
+        TokenType.DATE,
+        TokenType.TIME,
+        TokenType.TIMETZ,
+        TokenType.DATETIME,
+    }
+)
 _NOT_A_CALL = frozenset({TokenType.IDENTIFIER, TokenType.STRING, TokenType.NUMBER})
 
 
@@ -154,6 +170,7 @@ class _Hit:
     written: str  # the whole construct as written, for ``functions``
     kind: _Kind
     zone: str | None = None
+    days: int | None = None  # PG_INPUT: days from today's midnight; None: the instant itself
 
 
 def clock_functions(sql: str, dialect: str | None) -> tuple[str, ...]:
@@ -164,7 +181,7 @@ def clock_functions(sql: str, dialect: str | None) -> tuple[str, ...]:
 def rewrite_clock(sql: str, dialect: str | None, at: datetime) -> ClockRewrite:
     """``sql`` with every clock construct replaced by ``at`` (aware; rendered in UTC)."""
     if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"the frozen time must be timezone-aware, got {at.isoformat()}")
+        raise ValueError(f"the frozen time must be timezone-aware, got {at}")
     family = _family(dialect)
     hits = _find(sql, dialect)
     parts: list[str] = []
@@ -203,6 +220,10 @@ def _find(sql: str, dialect: str | None) -> list[_Hit]:
         token = tokens[i]
         name = token.text.upper()
         after_dot = i > 0 and tokens[i - 1].token_type == TokenType.DOT
+        if family in ("postgres", "redshift") and token.token_type == TokenType.STRING:
+            hit = _postgres_input(sql, tokens, i)
+            if hit is not None:
+                hits.append(hit)
         if token.token_type in _NOT_A_CALL or after_dot:
             i += 1
             continue
@@ -236,6 +257,34 @@ def _find(sql: str, dialect: str | None) -> list[_Hit]:
             hits.append(_Hit(token.start, token.end + 1, _written(sql, token, token), kind))
         i += 1
     return hits
+
+
+def _postgres_input(sql: str, tokens: list[Token], i: int) -> _Hit | None:
+    """``'now'::timestamptz``, ``timestamp 'today'``, ``CAST('yesterday' AS date)``."""
+    token = tokens[i]
+    word = token.text.lower()
+    if word not in _PG_INPUTS:
+        return None
+    before = tokens[i - 1] if i > 0 else None
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    written: str | None = None
+    if after is not None and after.token_type == TokenType.DCOLON and i + 2 < len(tokens):
+        written = _written(sql, token, tokens[i + 2])
+    elif before is not None and before.token_type in _PG_TYPES:
+        written = _written(sql, before, token)
+    elif (
+        before is not None
+        and before.token_type == TokenType.L_PAREN
+        and i >= 2
+        and tokens[i - 2].text.upper() == "CAST"
+        and after is not None
+        and after.token_type == TokenType.ALIAS
+    ):
+        close = _closing(tokens, i - 1)
+        written = _written(sql, tokens[i - 2], tokens[close])
+    if written is None:
+        return None  # a plain string 'now', not a time
+    return _Hit(token.start, token.end + 1, written, _Kind.PG_INPUT, days=_PG_INPUTS[word])
 
 
 def _closing(tokens: list[Token], open_index: int) -> int:
@@ -284,22 +333,34 @@ def _zone(args: list[Token], written: str) -> str | None:
     )
 
 
+def _sql_text(value: datetime, *, date: bool = True) -> str:
+    """The wall-clock text of ``value`` every dialect's literals read: ``2026-03-01 23:30:00``
+    (SQL literal syntax, not the package's RFC 3339 of ``core.clock``)."""
+    text = value.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+    return f"{text}.{value.microsecond:06d}" if value.microsecond else text
+
+
 def _render(hit: _Hit, family: str, at: datetime) -> str:
     local = at.astimezone(ZoneInfo(hit.zone) if hit.zone else timezone.utc)
-    stamp = local.replace(tzinfo=None).isoformat(sep=" ")
-    day = local.date().isoformat()
-    clock = local.time().isoformat()
+    stamp, day, clock = _sql_text(local), local.strftime("%Y-%m-%d"), _sql_text(local, date=False)
     kind = hit.kind
     if kind in (_Kind.TEXT_TS, _Kind.TEXT_DATE, _Kind.TEXT_TIME):  # SQLite: text values
         value = {_Kind.TEXT_TS: stamp, _Kind.TEXT_DATE: day, _Kind.TEXT_TIME: clock}[kind]
         return f"'{value}'"
+    if kind is _Kind.PG_INPUT:  # a text the surrounding cast reads
+        if hit.days is None:
+            return f"'{stamp}+00:00'"
+        midnight = datetime.combine(local.date(), datetime.min.time()) + timedelta(days=hit.days)
+        return f"'{_sql_text(midnight)}+00:00'"
     if kind is _Kind.EPOCH:
         return str(int(at.timestamp()))
+    if family == "mysql" and kind is _Kind.NAIVE:  # a DATETIME, as NOW() returns
+        precision = "(6)" if local.microsecond else ""
+        return f"CAST('{stamp}' AS DATETIME{precision})"
     if family in ("mysql", "bigquery"):  # typed literals
-        mysql = family == "mysql"
         literal = {
             _Kind.TZ: ("TIMESTAMP", f"{stamp}+00:00"),
-            _Kind.NAIVE: ("TIMESTAMP" if mysql else "DATETIME", stamp),
+            _Kind.NAIVE: ("DATETIME", stamp),
             _Kind.DATE: ("DATE", day),
             _Kind.TIME: ("TIME", clock),
             _Kind.TIMETZ: ("TIME", clock),

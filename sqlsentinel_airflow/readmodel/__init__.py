@@ -17,7 +17,7 @@ are optional inputs of :func:`alert_summary`: null in the JSON of a caller that 
 them (the CLI). Nothing here imports Airflow.
 
 Modules: ``views`` (the types and their JSON), ``build`` (the views from store records),
-``incidents`` (an alert's incidents, found from its history's state changes).
+``incidents`` (an alert's incidents, as the state DB keeps them).
 """
 
 from __future__ import annotations

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
+from sqlsentinel_airflow.core.incidents import Incident, IncidentKind
 from sqlsentinel_airflow.core.instances import instance_label, key_label
+from sqlsentinel_airflow.core.jsonvalues import as_number
 from sqlsentinel_airflow.core.model import (
     EventKind,
     InstanceState,
-    JsonValue,
     Outcome,
     Reason,
     RunType,
@@ -37,7 +36,6 @@ from sqlsentinel_airflow.readmodel.views import (
     DeliveryView,
     DocsView,
     EvaluationView,
-    IncidentKind,
     IncidentView,
     InstanceView,
     InvalidAlertView,
@@ -46,14 +44,10 @@ from sqlsentinel_airflow.readmodel.views import (
 )
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
-    IncidentFigures,
     OutboxEntry,
     OutboxStatus,
     RecentValue,
 )
-
-if TYPE_CHECKING:
-    from sqlsentinel_airflow.readmodel.incidents import IncidentSpan
 
 __all__ = [
     "AlertFacts",
@@ -135,62 +129,29 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
     )
 
 
-def incident_view(alert_name: str, span: IncidentSpan, figures: IncidentFigures) -> IncidentView:
-    """An incident from where it lies (``readmodel.incidents``) and what its evaluations add
-    up to (``StateStore.incident_figures``).
-
-    The peak is the value furthest past the threshold: the highest if the first evaluation's
-    value was at or above its threshold (or either is not a number), else the lowest.
-    Notifications are the events its evaluations enqueued: for a firing incident its
-    ``firing`` and ``reminder`` events and the ``resolved`` that ended it (the ``error`` and
-    recovery ``resolved`` events of errors within it belong to the error incident); for an
-    error incident its ``error`` event and the recovery ``resolved`` that followed it.
-    """
-    end_id = span.end.id if span.end is not None else None
-    firing = span.kind is IncidentKind.FIRING
-    sent: dict[str, int] = {}
-    error: str | None = None
-    mine = (EventKind.FIRING, EventKind.REMINDER) if firing else (EventKind.ERROR,)
-    for entry in figures.notable:
-        kinds = [EventKind(k) for k in entry.events]
-        if entry.id == end_id:
-            recovered = not firing and sent.get("error") and EventKind.RESOLVED in kinds
-            if (firing and entry.reason is Reason.RESOLVED) or recovered:
-                sent["resolved"] = sent.get("resolved", 0) + 1
-            continue
-        if entry.id == span.start.id and not firing:
-            error = entry.error
-        for kind in kinds:
-            if kind in mine:
-                sent[kind.value] = sent.get(kind.value, 0) + 1
-    peak = None
-    if firing:
-        first = next((e for e in figures.notable if e.id == span.start.id), None)
-        value = _number(first.actual_value) if first is not None else None
-        threshold = _number(first.threshold) if first is not None else None
-        lower_is_worse = value is not None and threshold is not None and value < threshold
-        peak = (figures.lowest if lower_is_worse else figures.highest) or first
-    started, ended = span.start.evaluated_at, span.end.evaluated_at if span.end else None
+def incident_view(alert_name: str, incident: Incident) -> IncidentView:
+    """An incident as the state DB keeps it (``core.incidents`` says what its figures mean)."""
+    firing = incident.kind is IncidentKind.FIRING
     return IncidentView(
-        id=span.start.id,
+        id=incident.start_id,
         alert=alert_name,
-        dag_id=span.start.dag_id,
-        instance_key=span.instance_key,
-        key_values=span.start.key_values,
-        kind=span.kind,
-        started_at=started,
-        start_run_id=span.start.run_id,
-        ended_at=ended,
-        end_run_id=span.end.run_id if span.end is not None else None,
-        ongoing=span.end is None,
-        duration_seconds=(ended - started).total_seconds() if ended is not None else None,
-        evaluations=figures.evaluations,
-        peak_value=peak.actual_value if peak is not None else None,
-        peak_threshold=peak.threshold if peak is not None else None,
-        peak_at=peak.evaluated_at if peak is not None else None,
-        notifications=sent,
-        silenced=figures.silenced > 0,
-        error=redact_text(error),
+        dag_id=incident.dag_id,
+        instance_key=incident.instance_key,
+        key_values=incident.key_values,
+        kind=incident.kind,
+        started_at=incident.started_at,
+        start_run_id=incident.start_run_id,
+        ended_at=incident.ended_at,
+        end_run_id=incident.end_run_id,
+        ongoing=incident.ongoing,
+        duration_seconds=incident.duration_seconds,
+        evaluations=incident.evaluations,
+        peak_value=incident.peak_value if firing else None,
+        peak_threshold=incident.peak_threshold if firing else None,
+        peak_at=incident.peak_at if firing else None,
+        notifications=dict(incident.notifications),
+        silenced=incident.silenced > 0,
+        error=redact_text(incident.error),
     )
 
 
@@ -254,31 +215,13 @@ def silences_for(
     ]
 
 
-def _number(value: JsonValue) -> float | None:
-    kind = type(value)  # plain numbers first: 60,000 of them per SQL Sentinel page
-    if kind is float:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return float(value)  # type: ignore[arg-type]
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(Decimal(value.strip()))
-        except (InvalidOperation, ValueError):
-            return None
-    return None
-
-
 def spark_series(history: Sequence[HistoryEntry | RecentValue]) -> SparkSeries:
     """Evaluations (as the store lists them, newest first) as a series, oldest first."""
     oldest_first = history[::-1]
     return SparkSeries(
         at=tuple(h.evaluated_at for h in oldest_first),
-        value=tuple(_number(h.actual_value) for h in oldest_first),
-        threshold=tuple(_number(h.threshold) for h in oldest_first),
+        value=tuple(as_number(h.actual_value) for h in oldest_first),
+        threshold=tuple(as_number(h.threshold) for h in oldest_first),
         outcome=tuple(
             h.outcome if type(h.outcome) is Outcome else Outcome(h.outcome) for h in oldest_first
         ),

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from sqlsentinel_airflow.core.clock import rfc3339
+from sqlsentinel_airflow.core.incidents import IncidentKind
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, RunType, State
 from sqlsentinel_airflow.core.silences import SilenceStatus
 from sqlsentinel_airflow.store.records import OutboxStatus
@@ -56,13 +57,6 @@ class AlertStatus(str, enum.Enum):
     PENDING = "pending"
     OK = "ok"
     UNKNOWN = "unknown"  # never evaluated
-
-
-class IncidentKind(str, enum.Enum):
-    """What an incident is a stretch of."""
-
-    FIRING = "firing"  # the instance was FIRING (query errors in between do not end it)
-    ERROR = "error"  # the query failed (or broke the contract) evaluation after evaluation
 
 
 @dataclass(frozen=True)

@@ -23,35 +23,45 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
     Engine,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
+    bindparam,
     case,
     func,
     inspect,
+    or_,
     select,
     text,
 )
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.types import TypeEngine
 
 from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core.incidents import IncidentFold
+from sqlsentinel_airflow.core.model import RunType, State
 from sqlsentinel_airflow.errors import StateStoreError
+from sqlsentinel_airflow.store import rows
 from sqlsentinel_airflow.store.engine import SQLITE_BEGIN_OPTION, translating_errors
 from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import (
     NAME_LENGTH,
     TABLE_PREFIX,
+    JsonText,
     LongText,
     UtcDateTime,
     schema_version,
+    table_kwargs,
 )
 
 __all__ = [
@@ -60,6 +70,7 @@ __all__ = [
     "V5_REASON_CODES",
     "Migration",
     "ensure_schema",
+    "fill_incidents",
     "read_schema_version",
 ]
 
@@ -183,6 +194,114 @@ def _v6_instance_silences_and_destinations(conn: Connection) -> None:
     _add_missing_columns(conn, f"{TABLE_PREFIX}outbox", (("destination", String(NAME_LENGTH)),))
 
 
+def _v7_incidents(conn: Connection) -> None:
+    # Incidents kept as the evaluations write history (core/incidents.py), so the UI and
+    # `sqlsentinel incidents` read a page of them instead of scanning the history. The
+    # table is filled from the history there is (one pass, only the rows in and right after
+    # an incident reach Python); re-runnable: a crash before the version row re-fills it.
+    m = MetaData()
+    table = Table(
+        f"{TABLE_PREFIX}incidents",
+        m,
+        Column("alert_name", String(NAME_LENGTH), primary_key=True),
+        Column("start_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("key_hash", String(40), nullable=False),
+        Column("instance_key", LongText, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("start_run_id", String(NAME_LENGTH)),
+        Column("dag_id", String(NAME_LENGTH)),
+        Column("key_values", JsonText),
+        Column("end_id", BigInteger),
+        Column("ended_at", UtcDateTime),
+        Column("end_run_id", String(NAME_LENGTH)),
+        Column("evaluations", Integer, nullable=False),
+        Column("silenced", Integer, nullable=False),
+        Column("peak_id", BigInteger),
+        Column("peak_at", UtcDateTime),
+        Column("peak_value", JsonText),
+        Column("peak_threshold", JsonText),
+        Column("peak_direction", String(8)),
+        Column("peak_ranked", Boolean, nullable=False),
+        Column("notifications", JsonText),
+        Column("error", LongText),
+        Index(f"ix_{TABLE_PREFIX}incidents_alert_end", "alert_name", "end_id"),
+        Index(f"ix_{TABLE_PREFIX}incidents_ended_at", "ended_at"),
+        **table_kwargs(),
+    )
+    m.create_all(conn, checkfirst=True)
+    conn.execute(table.delete())
+    fill_incidents(conn, table)
+
+
+def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
+    """Fold the history (backfills left out) into ``table``, one alert at a time; returns
+    the incidents written. The database keeps only the rows whose state, or the state of
+    the instance's row before, is FIRING or ERROR: the rows of incidents and the rows that
+    ended them; the rest of the history never reaches Python."""
+    hist = Table(
+        f"{TABLE_PREFIX}history",
+        MetaData(),
+        Column("id", BigInteger),
+        Column("alert_name", String(NAME_LENGTH)),
+        Column("instance_key", LongText),
+        Column("evaluated_at", UtcDateTime),
+        Column("run_type", String(16)),
+        Column("run_id", String(NAME_LENGTH)),
+        Column("outcome", String(16)),
+        Column("state", String(16)),
+        Column("reason", String(NAME_LENGTH)),
+        Column("actual_value", JsonText),
+        Column("threshold", JsonText),
+        Column("context", JsonText),
+        Column("key_values", JsonText),
+        Column("error", LongText),
+        Column("duration_ms", Integer),
+        Column("events", JsonText),
+        Column("dag_id", String(NAME_LENGTH)),
+        Column("commit_confirmed", Boolean),
+    )
+    h = hist.c
+    inside = [State.FIRING.value, State.ERROR.value]
+    alert = bindparam("alert", type_=String(NAME_LENGTH))
+    before = func.lag(h.state).over(partition_by=h.instance_key, order_by=h.id)
+    lagged = (
+        select(*(col for col in hist.columns if col.name != "context"), before.label("before"))
+        .where(h.alert_name == alert, h.run_type != RunType.BACKFILL.value)
+        .subquery("lagged")
+    )
+    c = lagged.c
+    wanted = (
+        select(*(c[col.name] for col in hist.columns if col.name != "context"))
+        .where(or_(c.state.in_(inside), c.before.in_(inside)))
+        .order_by(c.id)
+    )
+    names = [n for (n,) in conn.execute(select(h.alert_name).distinct())]
+    # PostgreSQL reads the rows through a server-side cursor beside the inserts; MySQL's
+    # driver cannot run an insert while a streamed result is open, so it buffers one alert
+    wanted = wanted.execution_options(stream_results=conn.dialect.name == "postgresql")
+    written = 0
+    for name in sorted(names):
+        folds: dict[str, IncidentFold] = {}
+        ended: list[dict[str, Any]] = []
+        for part in conn.execute(wanted, {"alert": name}).mappings().partitions(batch):
+            for row in part:
+                entry = rows.history_from_row(cast(RowMapping, {**row, "context": None}))
+                fold = folds.setdefault(entry.instance_key, IncidentFold())
+                for incident in fold.add(rows.evaluated(entry, int(row["id"]))):
+                    if not incident.ongoing:
+                        ended.append(rows.incident_to_row(name, incident))
+            if len(ended) >= batch:
+                conn.execute(table.insert(), ended)
+                written += len(ended)
+                ended = []
+        ended.extend(rows.incident_to_row(name, i) for f in folds.values() for i in f.open())
+        if ended:
+            conn.execute(table.insert(), ended)
+            written += len(ended)
+    return written
+
+
 def _add_missing_columns(
     conn: Connection, table: str, columns: tuple[tuple[str, TypeEngine[Any]], ...]
 ) -> None:
@@ -205,6 +324,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "instance silences, delivery destinations (silences.instance_key, outbox.destination)",
         _v6_instance_silences_and_destinations,
     ),
+    Migration(7, "incidents kept as history is written (incidents)", _v7_incidents),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

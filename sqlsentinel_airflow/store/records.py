@@ -18,12 +18,9 @@ from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason
 
 __all__ = [
     "HistoryEntry",
-    "IncidentFigures",
     "OutboxEntry",
     "OutboxStatus",
     "RecentValue",
-    "StateChange",
-    "StateChanges",
 ]
 
 
@@ -101,42 +98,3 @@ class OutboxEntry:
     # on rows from before schema v6
     destination: str | None = None
     id: int | None = None  # set by the store
-
-
-@dataclass(frozen=True)
-class StateChange:
-    """A history row where an instance's state differs from its row before (the incidents'
-    boundaries, ``StateStore.state_changes``); also the first row of each instance scanned."""
-
-    id: int
-    instance_key: str
-    evaluated_at: datetime
-    state: State
-    run_id: str | None = None
-    key_values: dict[str, JsonValue] = field(default_factory=dict)
-    dag_id: str | None = None
-
-
-@dataclass(frozen=True)
-class StateChanges:
-    """What one scan of an alert's history found: its state changes in id order, the lowest
-    id it read (None: no row) and whether it read back to the alert's first row."""
-
-    changes: tuple[StateChange, ...]
-    lowest_id: int | None
-    rows_read: int
-    reached_first_row: bool
-
-
-@dataclass(frozen=True)
-class IncidentFigures:
-    """One incident's evaluations summed up in the database (``StateStore.incident_figures``):
-    how many before its end, how many a silence muted, the rows that matter one by one (its
-    first, those that enqueued events, the one that ended it) and its ALERT evaluations with
-    the highest and the lowest numeric value."""
-
-    evaluations: int
-    silenced: int
-    notable: tuple[HistoryEntry, ...]
-    highest: HistoryEntry | None = None
-    lowest: HistoryEntry | None = None

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from sqlsentinel_airflow.core.incidents import Evaluated, Incident, IncidentKind, PeakDirection
 from sqlsentinel_airflow.core.model import (
     EventKind,
     InstanceState,
@@ -27,12 +28,14 @@ from sqlsentinel_airflow.store.records import (
     OutboxEntry,
     OutboxStatus,
     RecentValue,
-    StateChange,
 )
 
 __all__ = [
+    "evaluated",
     "history_from_row",
     "history_to_row",
+    "incident_from_row",
+    "incident_to_row",
     "key_hash",
     "outbox_from_row",
     "outbox_to_row",
@@ -41,7 +44,6 @@ __all__ = [
     "recent_value_from_row",
     "silence_from_row",
     "silence_to_row",
-    "state_change_from_row",
     "state_from_row",
     "state_to_row",
     "stored_json",
@@ -170,20 +172,6 @@ def history_from_row(row: Row) -> HistoryEntry:
     )
 
 
-def state_change_from_row(row: Row) -> StateChange:
-    """A history row read for its state only (``id``, ``instance_key``, ``evaluated_at``,
-    ``run_id``, ``state``, ``key_values``, ``dag_id``)."""
-    return StateChange(
-        id=int(row["id"]),
-        instance_key=row["instance_key"],
-        evaluated_at=row["evaluated_at"],
-        state=State(row["state"]),
-        run_id=row["run_id"],
-        key_values=row["key_values"] or {},
-        dag_id=row["dag_id"],
-    )
-
-
 def recent_value_from_row(row: Row) -> RecentValue:
     """From a row whose ``actual_value`` and ``threshold`` are the stored JSON text."""
     return recent_value(row["evaluated_at"], row["outcome"], row["actual_value"], row["threshold"])
@@ -293,4 +281,76 @@ def silence_from_row(row: Row) -> Silence:
         ended_at=row["ended_at"],
         source=row["source"],
         instance_key=row["instance_key"],
+    )
+
+
+def incident_to_row(alert_name: str, i: Incident) -> dict[str, Any]:
+    return {
+        "alert_name": alert_name,
+        "start_id": i.start_id,
+        "key_hash": key_hash(i.instance_key),
+        "instance_key": i.instance_key,
+        "kind": i.kind.value,
+        "started_at": i.started_at,
+        "start_run_id": i.start_run_id,
+        "dag_id": i.dag_id,
+        "key_values": i.key_values,
+        "end_id": i.end_id,
+        "ended_at": i.ended_at,
+        "end_run_id": i.end_run_id,
+        "evaluations": i.evaluations,
+        "silenced": i.silenced,
+        "peak_id": i.peak_id,
+        "peak_at": i.peak_at,
+        "peak_value": i.peak_value,
+        "peak_threshold": i.peak_threshold,
+        "peak_direction": i.peak_direction.value if i.peak_direction is not None else None,
+        "peak_ranked": i.peak_ranked,
+        "notifications": i.notifications,
+        "error": i.error,
+    }
+
+
+def incident_from_row(row: Row) -> Incident:
+    direction = row["peak_direction"]
+    return Incident(
+        kind=IncidentKind(row["kind"]),
+        instance_key=row["instance_key"],
+        start_id=int(row["start_id"]),
+        started_at=row["started_at"],
+        start_run_id=row["start_run_id"],
+        dag_id=row["dag_id"],
+        key_values=row["key_values"] or {},
+        end_id=int(row["end_id"]) if row["end_id"] is not None else None,
+        ended_at=row["ended_at"],
+        end_run_id=row["end_run_id"],
+        evaluations=int(row["evaluations"]),
+        silenced=int(row["silenced"]),
+        peak_id=int(row["peak_id"]) if row["peak_id"] is not None else None,
+        peak_at=row["peak_at"],
+        peak_value=row["peak_value"],
+        peak_threshold=row["peak_threshold"],
+        peak_direction=PeakDirection(direction) if direction is not None else None,
+        peak_ranked=bool(row["peak_ranked"]),
+        notifications=row["notifications"] or {},
+        error=row["error"],
+    )
+
+
+def evaluated(entry: HistoryEntry, history_id: int) -> Evaluated:
+    """A history row as the incident fold reads it."""
+    return Evaluated(
+        id=history_id,
+        instance_key=entry.instance_key,
+        evaluated_at=entry.evaluated_at,
+        state=State(entry.state),
+        outcome=entry.outcome,
+        reason=None if entry.reason is None else (Reason.parse(entry.reason) or entry.reason),
+        actual_value=entry.actual_value,
+        threshold=entry.threshold,
+        events=tuple(entry.events),
+        error=entry.error,
+        run_id=entry.run_id,
+        dag_id=entry.dag_id,
+        key_values=dict(entry.key_values),
     )

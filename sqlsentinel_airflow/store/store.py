@@ -21,24 +21,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import (
     ARRAY,
-    JSON,
     ColumnElement,
     Connection,
     Engine,
-    Float,
     Text,
-    and_,
     bindparam,
-    case,
-    cast,
     column,
     delete,
     func,
-    null,
     or_,
     select,
     true,
@@ -49,13 +43,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
+from sqlsentinel_airflow.core.incidents import Incident
 from sqlsentinel_airflow.core.model import (
     InstanceState,
-    Outcome,
-    Reason,
-    RunType,
     Silence,
-    State,
 )
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
@@ -70,16 +61,14 @@ from sqlsentinel_airflow.store.engine import (
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
-    IncidentFigures,
     OutboxEntry,
     OutboxStatus,
     RecentValue,
-    StateChange,
-    StateChanges,
 )
 from sqlsentinel_airflow.store.tables import (
     LongText,
     history,
+    incidents,
     inserted_id,
     outbox,
     silences,
@@ -268,169 +257,37 @@ class StateStore:
         with self._reading("reading history") as conn:
             return [rows.history_from_row(r) for r in conn.execute(query).mappings()]
 
-    def state_changes(
+    def incidents(
         self,
         alert_name: str,
         *,
-        below_id: int | None = None,
-        above_id: int | None = None,
-        newest: int | None = None,
+        limit: int = 50,
+        before: int | None = None,
         instance_key: str | None = None,
-    ) -> StateChanges:
-        """The evaluations where an instance's state changed, oldest first, among the alert's
-        rows with ``above_id < id < below_id`` (only the ``newest`` of them, when given).
-
-        The comparison runs in the database (``LAG`` over each instance's rows, read through
-        the ``(alert_name, id)`` index), so only the changes cross the wire; the first row of
-        each instance in the range is included too (it has nothing to compare with).
-        Backfill rows are left out: they re-evaluate the past without moving state (ADR 2).
-        """
-        where: list[ColumnElement[bool]] = [
-            history.c.alert_name == alert_name,
-            history.c.run_type != RunType.BACKFILL.value,
-        ]
-        if below_id is not None:
-            where.append(history.c.id < below_id)
-        if above_id is not None:
-            where.append(history.c.id > above_id)
+        since: datetime | None = None,
+    ) -> tuple[list[Incident], bool]:
+        """The alert's incidents that began before the evaluation ``before`` (an incident's
+        ``start_id``), newest first, at most ``limit``, and whether there are more; with
+        ``since``, only those still going on at that time or later. A page of the
+        ``incidents`` table, read through its primary key (the evaluations keep it up to
+        date: docs/ui.md, "Incidents")."""
+        i = incidents.c
+        where: list[ColumnElement[bool]] = [i.alert_name == alert_name]
+        if before is not None:
+            where.append(i.start_id < before)
         if instance_key is not None:
-            where.append(history.c.instance_key == instance_key)
-        h = history.c
-        read = select(h.id, h.instance_key, h.state).where(*where)
-        if newest is not None:  # in the order of the (alert_name, id) index, read backwards
-            read = read.order_by(h.alert_name.desc(), h.id.desc()).limit(newest)
-        scanned = read.subquery("scanned")
-        c = scanned.c
-        # only the id, key and state go through the window's sort; the rest is read by id
-        previous = func.lag(c.state).over(partition_by=c.instance_key, order_by=c.id)
-        lagged = select(c.id, c.state, previous.label("previous")).subquery("lagged")
-        changed = select(lagged.c.id).where(
-            or_(lagged.c.previous.is_(None), lagged.c.previous != lagged.c.state)
-        )
-        extent = select(func.min(c.id), func.count())
-        found: list[StateChange] = []
-        with self._reading("reading state changes") as conn:
-            lowest, rows_read = conn.execute(extent).one()
-            ids = [int(i) for i in conn.execute(changed).scalars()] if rows_read else []
-            details = select(
-                h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values, h.dag_id
-            )
-            for start in range(0, len(ids), _IN_LIST):
-                chunk = details.where(h.id.in_(ids[start : start + _IN_LIST]))
-                found.extend(rows.state_change_from_row(r) for r in conn.execute(chunk).mappings())
-        return StateChanges(
-            changes=tuple(sorted(found, key=lambda change: change.id)),
-            lowest_id=int(lowest) if lowest is not None else None,
-            rows_read=int(rows_read),
-            reached_first_row=above_id is None and (newest is None or rows_read < newest),
-        )
-
-    def last_row_outside(
-        self, alert_name: str, instance_key: str, below_id: int, inside: Collection[State]
-    ) -> int | None:
-        """The id of the instance's last evaluation before ``below_id`` whose state is not in
-        ``inside`` (None: there is none): where a stretch of those states open at
-        ``below_id`` began at the latest. Reads backwards through the ``(alert_name, id)``
-        index, as far as the stretch goes."""
-        h = history.c
-        query = select(func.max(h.id)).where(
-            h.alert_name == alert_name,
-            h.instance_key == instance_key,
-            h.id < below_id,
-            h.run_type != RunType.BACKFILL.value,
-            h.state.not_in([s.value for s in inside]),
-        )
-        with self._reading("reading history") as conn:
-            found = conn.execute(query).scalar()
-        return int(found) if found is not None else None
-
-    def next_row_outside(
-        self, alert_name: str, instance_key: str, from_id: int, inside: Collection[State]
-    ) -> StateChange | None:
-        """The instance's first evaluation at or after ``from_id`` whose state is not in
-        ``inside`` (None: there is none yet): where a stretch open at ``from_id`` ended."""
-        h = history.c
+            where.append(i.key_hash == rows.key_hash(instance_key))
+        if since is not None:
+            where.append(or_(i.end_id.is_(None), i.ended_at >= since))
         query = (
-            select(h.id, h.instance_key, h.evaluated_at, h.run_id, h.state, h.key_values, h.dag_id)
-            .where(
-                h.alert_name == alert_name,
-                h.instance_key == instance_key,
-                h.id >= from_id,
-                h.run_type != RunType.BACKFILL.value,
-                h.state.not_in([s.value for s in inside]),
-            )
-            .order_by(h.id)
-            .limit(1)
+            select(incidents)
+            .where(*where)
+            .order_by(i.alert_name.desc(), i.start_id.desc())
+            .limit(limit + 1)
         )
-        with self._reading("reading history") as conn:
-            r = conn.execute(query).mappings().first()
-        return rows.state_change_from_row(r) if r is not None else None
-
-    def incident_figures(
-        self,
-        alert_name: str,
-        instance_key: str,
-        first_id: int,
-        end_id: int | None,
-        *,
-        peaks: bool = True,
-    ) -> IncidentFigures:
-        """What one instance's evaluations from ``first_id`` up to ``end_id`` (the evaluation
-        that ended the stretch; None: still open) add up to, computed in the database: how
-        many there are before ``end_id``, how many a silence muted, the rows that matter one
-        by one (the first, those that enqueued events, the end) and, with ``peaks``, the ALERT
-        evaluations with the highest and the lowest numeric ``actual_value`` (the earliest of
-        equals). Backfill rows are left out."""
-        h = history.c
-        where: list[ColumnElement[bool]] = [
-            h.alert_name == alert_name,
-            h.instance_key == instance_key,
-            h.id >= first_id,
-            h.run_type != RunType.BACKFILL.value,
-        ]
-        if end_id is not None:
-            where.append(h.id <= end_id)
-        before_end = h.id < end_id if end_id is not None else true()
-        counts = select(
-            func.count(case((before_end, 1))),
-            func.count(case((h.reason == Reason.SILENCED.code, 1))),
-        ).where(*where)
-        boundaries = [first_id] if end_id is None else [first_id, end_id]
-        notable = (
-            select(history)
-            .where(
-                *where,
-                or_(
-                    h.id.in_(boundaries),
-                    and_(h.events.is_not(None), type_coerce(h.events, Text) != "[]"),
-                ),
-            )
-            .order_by(h.id)
-        )
-        with self._reading("reading an incident's evaluations") as conn:
-            evaluations, silenced = conn.execute(counts).one()
-            found = tuple(rows.history_from_row(r) for r in conn.execute(notable).mappings())
-            extremes: list[HistoryEntry | None] = []
-            number = _json_number(h.actual_value, conn.dialect.name)
-            for order in (number.desc(), number.asc()) if peaks else ():
-                best = (
-                    select(history)
-                    .where(
-                        *where, before_end, h.outcome == Outcome.ALERT.value, number.is_not(None)
-                    )
-                    .order_by(order, h.id)
-                    .limit(1)
-                )
-                row = conn.execute(best).mappings().first()
-                extremes.append(rows.history_from_row(row) if row is not None else None)
-        highest, lowest = extremes if extremes else (None, None)
-        return IncidentFigures(
-            evaluations=int(evaluations),
-            silenced=int(silenced),
-            notable=found,
-            highest=highest,
-            lowest=lowest,
-        )
+        with self._reading("reading incidents") as conn:
+            found = [rows.incident_from_row(r) for r in conn.execute(query).mappings()]
+        return found[:limit], len(found) > limit
 
     def recent_values(
         self, instances: Sequence[tuple[str, str]], limit: int
@@ -734,13 +591,18 @@ class StateStore:
     # --- retention ---------------------------------------------------------------------------
 
     def purge(self, older_than: datetime) -> dict[str, int]:
-        """Delete history, and delivered or dead outbox rows, created before ``older_than``.
+        """Delete history, incidents that ended, and delivered or dead outbox rows, from
+        before ``older_than``.
 
-        Pending outbox rows are never purged: they are notifications still owed.
+        Pending outbox rows are never purged: they are notifications still owed. An incident
+        still going on is kept with its figures, although the rows it began with are gone.
         """
         with self._writing("purging old rows") as conn:
             purged_history = conn.execute(
                 delete(history).where(history.c.evaluated_at < older_than)
+            ).rowcount
+            purged_incidents = conn.execute(
+                delete(incidents).where(incidents.c.ended_at < older_than)
             ).rowcount
             purged_outbox = conn.execute(
                 delete(outbox).where(
@@ -748,7 +610,11 @@ class StateStore:
                     outbox.c.created_at < older_than,
                 )
             ).rowcount
-        return {"history": int(purged_history), "outbox": int(purged_outbox)}
+        return {
+            "history": int(purged_history),
+            "incidents": int(purged_incidents),
+            "outbox": int(purged_outbox),
+        }
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -780,19 +646,6 @@ def _chunks(names: Sequence[str]) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(names))
     for start in range(0, len(unique), _IN_LIST):
         yield unique[start : start + _IN_LIST]
-
-
-def _json_number(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """A JSON text column as a float when it holds a JSON number, else NULL, in SQL."""
-    if dialect == "postgresql":
-        is_number = func.json_typeof(cast(column, JSON)) == "number"
-        return case((is_number, cast(column, Float)), else_=null())
-    if dialect in ("mysql", "mariadb"):  # CAST AS FLOAT is not MySQL's: + 0 makes a number
-        kind = func.json_type(column)
-        is_number = kind.in_(["INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"])
-        return case((is_number, type_coerce(column, Float) + 0), else_=null())
-    is_number = func.json_type(column).in_(["integer", "real"])  # SQLite's JSON1
-    return case((is_number, cast(column, Float)), else_=null())
 
 
 def _status_values(status: OutboxStatus | str | Collection[OutboxStatus | str]) -> list[str]:

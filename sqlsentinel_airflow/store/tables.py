@@ -48,6 +48,7 @@ __all__ = [
     "UtcDateTime",
     "alert_lock",
     "history",
+    "incidents",
     "inserted_id",
     "metadata",
     "outbox",
@@ -257,6 +258,40 @@ outbox = Table(
     Index(f"ix_{TABLE_PREFIX}outbox_alert_id", "alert_name", "id"),
     # v2: retention purge of delivered/dead rows
     Index(f"ix_{TABLE_PREFIX}outbox_status_created_at", "status", "created_at"),
+    **table_kwargs(),
+)
+
+# v7: each instance's incidents, kept up to date by the evaluation that writes their history
+# rows (core/incidents.py), so listing them reads a page of this table, never the history.
+incidents = Table(
+    f"{TABLE_PREFIX}incidents",
+    metadata,
+    Column("alert_name", String(NAME_LENGTH), primary_key=True),
+    Column("start_id", BigInteger, primary_key=True, autoincrement=False),  # a history id
+    Column("key_hash", String(40), nullable=False),  # sha1 hex of instance_key
+    Column("instance_key", LongText, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("start_run_id", String(NAME_LENGTH)),
+    Column("dag_id", String(NAME_LENGTH)),
+    Column("key_values", JsonText),
+    Column("end_id", BigInteger),  # NULL while it goes on
+    Column("ended_at", UtcDateTime),
+    Column("end_run_id", String(NAME_LENGTH)),
+    Column("evaluations", Integer, nullable=False),
+    Column("silenced", Integer, nullable=False),
+    Column("peak_id", BigInteger),
+    Column("peak_at", UtcDateTime),
+    Column("peak_value", JsonText),
+    Column("peak_threshold", JsonText),
+    Column("peak_direction", String(8)),
+    Column("peak_ranked", Boolean, nullable=False),
+    Column("notifications", JsonText),
+    Column("error", LongText),
+    # the incidents still open, read by an evaluation of an instance that is in one
+    Index(f"ix_{TABLE_PREFIX}incidents_alert_end", "alert_name", "end_id"),
+    # retention purge
+    Index(f"ix_{TABLE_PREFIX}incidents_ended_at", "ended_at"),
     **table_kwargs(),
 )
 

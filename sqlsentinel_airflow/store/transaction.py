@@ -42,7 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.exc import IntegrityError
 
-from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.core.incidents import Incident, IncidentFold
+from sqlsentinel_airflow.core.model import InstanceState, RunType, Silence, State
 from sqlsentinel_airflow.core.silences import active_for
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import rows
@@ -55,13 +56,19 @@ from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 from sqlsentinel_airflow.store.tables import (
     alert_lock,
     history,
+    incidents,
     inserted_id,
     outbox,
     silences,
     state,
 )
 
-__all__ = ["LOCK_WAIT_SECONDS", "AlertTransaction", "ensure_lock_row", "lock_alert"]
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "AlertTransaction",
+    "ensure_lock_row",
+    "lock_alert",
+]
 
 # Statements built once and executed with parameter dicts: SQLAlchemy then reuses their
 # compiled form from its cache instead of building (and cache-keying) a statement per call,
@@ -81,6 +88,15 @@ _DELETE_STATE = delete(state).where(
 )
 _INSERT_HISTORY = history.insert()
 _INSERT_OUTBOX = outbox.insert()
+_SELECT_OPEN_INCIDENTS = select(incidents).where(
+    incidents.c.alert_name == bindparam("of_alert"), incidents.c.end_id.is_(None)
+)
+_INSERT_INCIDENT = incidents.insert()
+_UPDATE_INCIDENT = update(incidents).where(
+    incidents.c.alert_name == bindparam("pk_alert"),
+    incidents.c.start_id == bindparam("pk_start"),
+)
+_CALM = frozenset({State.OK, State.PENDING})  # states outside every incident
 _SELECT_SILENCES = (
     select(silences)
     .where(
@@ -154,6 +170,10 @@ class AlertTransaction:
         self._conn = conn
         self._alert_name = alert_name
         self._display_url = display_url
+        # what the instances were before this evaluation (set by states()), and the
+        # incidents of this alert still open, read when an evaluation first needs them
+        self._before: dict[str, State] | None = None
+        self._open_incidents: dict[str, list[Incident]] | None = None
 
     @property
     def alert_name(self) -> str:
@@ -164,6 +184,7 @@ class AlertTransaction:
         with translating_errors(self._display_url, f"reading the state of {self._alert_name!r}"):
             result = self._conn.execute(_SELECT_STATES, {"of_alert": self._alert_name})
             found = [rows.state_from_row(r) for r in result.mappings()]
+        self._before = {s.instance_key: s.state for s in found}
         return {s.instance_key: s for s in found}
 
     def save_state(self, instance: InstanceState) -> None:
@@ -192,7 +213,40 @@ class AlertTransaction:
         self._check_alert(entry.alert_name, "add_history")
         with translating_errors(self._display_url, f"writing history of {self._alert_name!r}"):
             result = self._conn.execute(_INSERT_HISTORY, rows.history_to_row(entry))
-        return inserted_id(result)
+        history_id = inserted_id(result)
+        if entry.run_type is not RunType.BACKFILL:  # backfills move no state (ADR 2)
+            self._fold_incidents(entry, history_id)
+        return history_id
+
+    def _fold_incidents(self, entry: HistoryEntry, history_id: int) -> None:
+        """Keep the instance's incidents (the ``incidents`` table) up to date with the row
+        just written: nothing to do while it is calm and was calm before (the common case:
+        no statement); else its open incidents are read once per transaction and the ones
+        this evaluation opened, continued or closed are written back."""
+        key = entry.instance_key
+        before = self._before.get(key) if self._before is not None else None
+        if before in _CALM and State(entry.state) in _CALM:
+            return
+        if self._open_incidents is None:
+            with translating_errors(
+                self._display_url, f"reading incidents of {self._alert_name!r}"
+            ):
+                found = self._conn.execute(_SELECT_OPEN_INCIDENTS, {"of_alert": self._alert_name})
+                self._open_incidents = {}
+                for row in found.mappings():
+                    incident = rows.incident_from_row(row)
+                    self._open_incidents.setdefault(incident.instance_key, []).append(incident)
+        fold = IncidentFold(tuple(self._open_incidents.get(key, ())))
+        touched = fold.add(rows.evaluated(entry, history_id))
+        self._open_incidents[key] = list(fold.open())
+        with translating_errors(self._display_url, f"writing incidents of {self._alert_name!r}"):
+            for incident in touched:
+                values = rows.incident_to_row(self._alert_name, incident)
+                if incident.start_id == history_id:
+                    self._conn.execute(_INSERT_INCIDENT, values)
+                else:
+                    keyed = {**values, "pk_alert": self._alert_name, "pk_start": incident.start_id}
+                    self._conn.execute(_UPDATE_INCIDENT, keyed)
 
     def enqueue(self, entry: OutboxEntry) -> int:
         """Put one event for one channel in the outbox; returns the new row's id.

@@ -40,6 +40,12 @@ def _repo(tmp_path: Path, reader_url: str, alerts_yaml: str) -> tuple[Path, dict
         text("quickstart-dag-file"), encoding="utf-8"
     )
     (repo / "ci" / "check_dag_bag.py").write_text(text("ci-check-dag-bag"), encoding="utf-8")
+    # the alert's rule tests, as docs/rule-tests.md writes them
+    (repo / "dags" / "alerts.test.yaml").write_text(text("rule-tests-example"), encoding="utf-8")
+    (repo / "dags" / "fixtures").mkdir()
+    (repo / "dags" / "fixtures" / "orders.csv").write_text(
+        text("rule-tests-orders-csv"), encoding="utf-8"
+    )
     url = sa.engine.make_url(reader_url)  # a read-only login, as docs/security.md sets up
     secret = f"postgresql://{url.username}:{url.password}@{url.host}:{url.port}/{url.database}"
     return repo, {"secret": secret}
@@ -96,9 +102,10 @@ def test_workflow_shape() -> None:
     assert args[:2] == ["pip", "install"]
     # The pinned Airflow is the one this suite runs on; the package is the one installed.
     assert f"apache-airflow=={version('apache-airflow')}" in args
-    assert "sqlsentinel-airflow[postgres]" in args
+    assert "sqlsentinel-airflow[postgres,ruletest]" in args
     version("sqlsentinel-airflow")
     version("apache-airflow-providers-postgres")  # the [postgres] extra
+    version("duckdb")  # the [ruletest] extra
     constraint = args[args.index("--constraint") + 1]
     assert f"constraints-{version('apache-airflow')}/" in constraint
 
@@ -115,14 +122,19 @@ def test_workflow_run_steps_pass_on_a_valid_file_and_fail_on_a_broken_one(
     ]
     assert [s["run"] for s in steps] == [
         "sqlsentinel validate --check-connections dags/alerts.yaml",
+        "sqlsentinel test dags/alerts.test.yaml --junit rule-tests.xml",
         "python ci/check_dag_bag.py dags",
     ]
-    validate, dag_bag = steps
+    validate, rule_tests, dag_bag = steps
 
     done = _run(validate["run"], repo, _job_env(repo, values["secret"], validate))
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip() == "dags/alerts.yaml: OK, 1 alert (connections checked)"
     assert values["secret"] not in done.stdout
+    done = _run(rule_tests["run"], repo, _job_env(repo, values["secret"], rule_tests))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip().endswith("2 tests: 2 passed, 0 failed, 0 errors")
+    assert 'failures="0"' in (repo / "rule-tests.xml").read_text()
     done = _run(dag_bag["run"], repo, _job_env(repo, values["secret"], dag_bag))
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip().endswith("2 DAGs, no import errors")  # alert + config watch
@@ -132,6 +144,9 @@ def test_workflow_run_steps_pass_on_a_valid_file_and_fail_on_a_broken_one(
     done = _run(validate["run"], repo, _job_env(repo, values["secret"], validate))
     assert done.returncode == 2
     assert lines_of(done.stdout) == lines_of(text("ci-validate-broken-output"))
+    done = _run(rule_tests["run"], repo, _job_env(repo, values["secret"], rule_tests))
+    assert done.returncode == 2, done.stdout  # the tests' alerts file is invalid
+    assert "did you mean `renotify_after`?" in done.stdout
     # On a fresh runner (no earlier parse): the page's output, after Airflow's log lines.
     fresh = _job_env(repo, values["secret"], dag_bag)
     fresh = docs_env(
@@ -148,15 +163,31 @@ def test_pre_commit_hooks(tmp_path: Path, pg_reader_url: str) -> None:
     (local,) = config["repos"]
     assert local["repo"] == "local"
     hooks = {h["id"]: h for h in local["hooks"]}
-    assert set(hooks) == {"sqlsentinel-validate", "sqlsentinel-check-connections"}
+    assert set(hooks) == {
+        "sqlsentinel-validate",
+        "sqlsentinel-test",
+        "sqlsentinel-check-connections",
+    }
     for hook in hooks.values():
         assert hook["language"] == "system"
-        files = re.compile(hook["files"])
-        assert files.search("dags/alerts.yaml") and files.search("alerts.yml")
-        assert files.search("dags/team/alerts-finance.yaml")
-        assert not files.search("dags/sql/stuck_orders.sql")
-        assert not files.search("dags/sqlsentinel_alerts.py")
+    for hook in (hooks["sqlsentinel-validate"], hooks["sqlsentinel-check-connections"]):
+        files, exclude = re.compile(hook["files"]), re.compile(hook["exclude"])
+
+        def picked(
+            name: str, files: re.Pattern[str] = files, exclude: re.Pattern[str] = exclude
+        ) -> bool:
+            return bool(files.search(name)) and not exclude.search(name)
+
+        assert picked("dags/alerts.yaml") and picked("alerts.yml")
+        assert picked("dags/team/alerts-finance.yaml")
+        assert not picked("dags/sql/stuck_orders.sql")
+        assert not picked("dags/sqlsentinel_alerts.py")
+        assert not picked("dags/alerts.test.yaml")  # a test file, not an alerts file
     assert hooks["sqlsentinel-check-connections"]["stages"] == ["manual"]
+    tests_hook = hooks["sqlsentinel-test"]
+    assert tests_hook["pass_filenames"] is False
+    for name in ("dags/alerts.yaml", "dags/alerts.test.yaml", "dags/fixtures/orders.csv"):
+        assert re.compile(tests_hook["files"]).search(name)
 
     repo, values = _repo(tmp_path, pg_reader_url, text("quickstart-alerts-yaml"))
     env = docs_env(repo / ".airflow", {"AIRFLOW_CONN_WAREHOUSE": values["secret"]})
@@ -173,6 +204,11 @@ def test_pre_commit_hooks(tmp_path: Path, pg_reader_url: str) -> None:
     done = _run(f"{hooks['sqlsentinel-validate']['entry']} dags/alerts.yaml", repo, env)
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip() == "dags/alerts.yaml: OK, 1 alert"
+    # the rule-test hook: offline (no connection needed), the whole example passes
+    offline = docs_env(repo / ".airflow", {})
+    done = _run(tests_hook["entry"], repo, offline)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip().endswith("2 tests: 2 passed, 0 failed, 0 errors")
     (repo / "dags" / "alerts.yaml").write_text(text("ci-broken-alert"), encoding="utf-8")
     done = _run(f"{hooks['sqlsentinel-validate']['entry']} dags/alerts.yaml", repo, env)
     assert done.returncode == 2  # the commit is refused

@@ -58,6 +58,7 @@ def test_the_generator_writes_the_planned_rows(big: tuple[str, dict]) -> None:
     assert stats["instances"] == stats["state_rows"] == instances == 10 * 20 + 10
     assert stats["history_rows"] == _expected_history_rows()
     assert stats["outbox_rows"] > 0 and stats["silence_rows"] > 0
+    assert stats["incident_rows"] > 0
 
     store = StateStore.connect(url)
     try:
@@ -131,7 +132,12 @@ def test_the_ui_reads_use_the_indexes(big: tuple[str, dict]) -> None:
         assert "ix_sqlsentinel_history_alert_id" in page, page
         (counts,) = _plans(store, lambda: store.outbox_counts(names, ("pending", "dead")))
         assert "Index Scan using ix_sqlsentinel_outbox_status_" in counts, counts  # by status
-        for plan in (sparks, page, counts):
+        # an alert's incidents: a page of their table by its key, never the history
+        busy = bigstate.busiest_alert(alerts).name
+        (incidents,) = _plans(store, lambda: store.incidents(busy, limit=5))
+        assert "Index Scan Backward using sqlsentinel_incidents_pkey" in incidents, incidents
+        assert "history" not in incidents
+        for plan in (sparks, page, counts, incidents):
             assert "Seq Scan" not in plan, plan
     finally:
         store.dispose()

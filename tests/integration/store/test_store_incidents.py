@@ -20,8 +20,8 @@ from sqlsentinel_airflow.core.config import load_config
 from sqlsentinel_airflow.core.model import RunType, Silence
 from sqlsentinel_airflow.errors import QueryError
 from sqlsentinel_airflow.evaluation import evaluate_alert
-from sqlsentinel_airflow.readmodel import incidents
-from sqlsentinel_airflow.store import StateStore
+from sqlsentinel_airflow.store import StateStore, migrations
+from sqlsentinel_airflow.store.tables import incidents as incidents_table
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -160,31 +160,48 @@ def test_pages_newest_first_and_an_incident_open_across_the_cursor_gets_its_end(
     assert cursor == first[-1].id
     second, cursor = readmodel.incident_views(store, "plain", limit=2, before=cursor)
     assert [v.start_run_id for v in second] == ["run_2", "run_0"]
-    # a page that ends in the middle of the incident 4-8 still shows where it ended
-    inside = incidents.find_incidents(store, "plain", before=first[-1].id + 2)
-    assert [(s.start.run_id, s.end.run_id if s.end else None) for s in inside.spans] == [
+    assert cursor is None
+    # a cursor in the middle of the incident 4-8: it began before, and it has its end
+    inside, _next = readmodel.incident_views(store, "plain", before=first[-1].id + 2)
+    assert [(v.start_run_id, v.end_run_id) for v in inside] == [
         ("run_4", "run_8"),
         ("run_2", "run_3"),
         ("run_0", "run_1"),
     ]
-    assert (inside.next_before, cursor) == (None, None)
 
 
-def test_an_incident_open_at_the_oldest_row_scanned_is_followed_back_to_its_start(
-    store: StateStore, run: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+def test_the_upgrade_to_schema_7_finds_the_incidents_in_the_history_there_is(
+    store: StateStore, run: Callable[..., None]
 ) -> None:
-    monkeypatch.setattr(incidents, "FIRST_SCAN", 3)
-    run("plain", "OAAAAAEEAAAAAAAAAAAO")  # one incident 1-19 with errors 6-7; 3-row scans
-    page = incidents.find_incidents(store, "plain")
-    assert [(s.kind.value, s.start.run_id, s.end.run_id) for s in page.spans if s.end] == [
-        ("error", "run_6", "run_8"),
-        ("firing", "run_1", "run_19"),
-    ]
-    assert page.rows_read < 20 + 3  # the first scans, then the one instance followed back
-    # since: only incidents going on at that time or later
-    run("plain", "AO", start=30)
+    """A state DB from before the incidents table: the migration folds its history into it,
+    to exactly what evaluations keep up to date (backfill rows left out)."""
+    run("plain", "OAAEEAAOOA", values=[1, 6, 9, 0, 0, 7, 8, 2, 1, 6])
+    run("slow", "AOAAOAOOA")
+    kept = {name: _list(store, name) for name in ("plain", "slow")}
+    assert kept["plain"] and kept["slow"]
+    with store.engine.begin() as conn:
+        conn.execute(incidents_table.delete())
+    assert _list(store, "plain") == []
+    with store.engine.begin() as conn:
+        written = migrations.fill_incidents(conn, incidents_table, batch=2)
+    assert written == 4
+    assert {name: _list(store, name) for name in ("plain", "slow")} == kept
+
+
+def test_since_and_purge_keep_what_still_matters(
+    store: StateStore, run: Callable[..., None]
+) -> None:
+    run("plain", "OAAAAAEEAAAAAAAAAAAO")  # one incident 1-19, errors 6-7
+    run("plain", "AOA", start=30)  # one 30-31, one open from 32
     recent = _list(store, "plain", since=T0 + timedelta(minutes=25))
-    assert _brief(recent) == [("firing", "run_30", "run_31", 1)]
+    assert _brief(recent) == [("firing", "run_32", None, 1), ("firing", "run_30", "run_31", 1)]
+    purged = store.purge(T0 + timedelta(minutes=31, seconds=30))
+    assert purged["incidents"] == 3  # 1-19, its errors 6-8, 30-31 ended before the cutoff
+    assert _brief(_list(store, "plain")) == [("firing", "run_32", None, 1)]
+    # the open incident goes on and ends although the rows it began with are gone
+    store.purge(T0 + timedelta(minutes=33))
+    run("plain", "AO", start=33)
+    assert _brief(_list(store, "plain")) == [("firing", "run_32", "run_34", 2)]
 
 
 def test_keyed_instances_have_their_own_incidents(

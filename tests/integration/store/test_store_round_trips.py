@@ -36,15 +36,19 @@ from sqlsentinel_airflow.store.tables import history
 NOW = datetime(2026, 3, 14, 9, 0, tzinfo=timezone.utc)
 
 # One evaluation after the alert's first: lock, read states, read silences, update the state,
-# insert the history row (SQLite: BEGIN IMMEDIATE is the lock).
+# insert the history row (SQLite: BEGIN IMMEDIATE is the lock). An instance that is, or was,
+# FIRING or ERROR also reads its open incidents and writes the one it continues.
 STATEMENTS_PER_EVALUATION = 5
+STATEMENTS_IN_AN_INCIDENT = 7
 # On the wire, the same plus BEGIN and COMMIT on PostgreSQL (psycopg2 sends BEGIN on its own;
 # the lock_timeout rides with the lock SELECT), and COMMIT plus the pool's ROLLBACK on return
 # on MariaDB (innodb_lock_wait_timeout is set once per connection).
 ROUND_TRIPS_PER_EVALUATION = {"postgresql": 7, "mysql": 7}
 
 
-def _evaluate(store: StateStore, alert: str = "orders", n: int = 1) -> None:
+def _evaluate(
+    store: StateStore, alert: str = "orders", n: int = 1, state: State = State.OK
+) -> None:
     """What ``evaluation.evaluate_alert`` does in its transaction, for one instance."""
 
     def work(tx: AlertTransaction) -> None:
@@ -56,13 +60,13 @@ def _evaluate(store: StateStore, alert: str = "orders", n: int = 1) -> None:
         tx.save_state(
             InstanceState(
                 alert,
-                state=State.FIRING,
+                state=state,
                 consecutive_alerts=count,
                 state_since=NOW,
                 last_evaluated_at=evaluated_at,
             )
         )
-        tx.add_history(HistoryEntry(alert, evaluated_at, Outcome.ALERT, State.FIRING))
+        tx.add_history(HistoryEntry(alert, evaluated_at, Outcome.ALERT, state))
 
     store.run_in_alert_transaction(alert, work)
 
@@ -90,9 +94,17 @@ def test_one_evaluation_runs_five_statements(any_db_url: str) -> None:
             statements.append(" ".join(statement.split())[:60])
 
         _evaluate(store, n=2)
-        event.remove(store.engine, "before_cursor_execute", _count)
         assert len(statements) == STATEMENTS_PER_EVALUATION, statements
         assert _consecutive_alerts(store) == 2
+        statements.clear()
+        _evaluate(store, n=3, state=State.FIRING)  # an incident begins
+        _evaluate(store, n=4, state=State.FIRING)
+        assert len(statements) == 2 * STATEMENTS_IN_AN_INCIDENT, statements
+        assert [s for s in statements if "incidents" in s][::2] == [
+            "SELECT sqlsentinel_incidents.alert_name, sqlsentinel_inciden",
+            "SELECT sqlsentinel_incidents.alert_name, sqlsentinel_inciden",
+        ]
+        event.remove(store.engine, "before_cursor_execute", _count)
     finally:
         store.dispose()
 

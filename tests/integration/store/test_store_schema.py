@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from sqlsentinel_airflow.core.model import EventKind, Outcome, Reason, Silence, State
+from sqlsentinel_airflow.core.model import EventKind, Outcome, Reason, RunType, Silence, State
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import (
     LATEST_VERSION,
@@ -67,12 +67,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 6
+        assert store.schema_version() == LATEST_VERSION == 7
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7]
     finally:
         store.dispose()
 
@@ -90,8 +90,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 6
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert store.schema_version() == 7
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
@@ -123,7 +123,7 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7]
         assert _reflected_schema(store.engine) == _declared_schema()
         (old,) = store.history("a")
         assert (old.id, old.commit_confirmed) == (old_id, None)
@@ -159,7 +159,7 @@ def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7]
         assert _reflected_schema(store.engine) == _declared_schema()
         codes = list(V5_REASON_CODES.values())
         assert sorted(_raw_reasons(store.engine).values(), key=str) == sorted(
@@ -212,7 +212,7 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7]
         assert _reflected_schema(store.engine) == _declared_schema()
         (silence,) = store.list_silences(at)
         assert (silence.match, silence.instance_key) == ("a", None)
@@ -242,6 +242,67 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
             "k1": None,
             "k2": "oncall@example.com",
         }
+
+
+def test_upgrade_to_version_7_finds_the_incidents_in_the_history_written_before(
+    any_db_url: str,
+) -> None:
+    """v7 keeps incidents in a table of their own, filled on upgrade from the history there
+    is (backfill rows left out); evaluations keep it up to date from then on."""
+    engine = create_state_engine(any_db_url)
+    at = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    script = [  # instance "", then instance "x" in between
+        ("", Outcome.OK, State.OK, None, ()),
+        ("", Outcome.ALERT, State.FIRING, Reason.FIRST_FIRING, (EventKind.FIRING,)),
+        ("x", Outcome.ALERT, State.FIRING, Reason.FIRST_FIRING, ()),
+        ("", Outcome.ERROR, State.ERROR, Reason.ERROR_NOTIFIED, (EventKind.ERROR,)),
+        ("", Outcome.OK, State.OK, Reason.RESOLVED, (EventKind.RESOLVED,)),
+        ("x", Outcome.ALERT, State.OK, Reason.BACKFILL, ()),  # a backfill moves nothing
+    ]
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=6) == 6
+        assert not sa.inspect(engine).has_table("sqlsentinel_incidents")
+        history = metadata.tables["sqlsentinel_history"]
+        with engine.begin() as conn:
+            for n, (key, outcome, state, reason, events) in enumerate(script):
+                run_type = RunType.BACKFILL if reason is Reason.BACKFILL else RunType.SCHEDULED
+                entry = HistoryEntry(
+                    "a",
+                    at.replace(minute=n),
+                    outcome,
+                    state,
+                    instance_key=key,
+                    run_type=run_type,
+                    run_id=f"r{n}",
+                    reason=reason,
+                    events=events,
+                    actual_value=10 + n,
+                    threshold=5,
+                    error="boom" if outcome is Outcome.ERROR else None,
+                )
+                conn.execute(history.insert().values(rows.history_to_row(entry)))
+    finally:
+        engine.dispose()
+
+    with StateStore.connect(any_db_url) as store:
+        assert _versions(store.engine)[-1] == 7
+        assert _reflected_schema(store.engine) == _declared_schema()
+        found, more = store.incidents("a")
+        assert not more
+        assert [
+            (i.instance_key, i.kind.value, i.start_run_id, i.end_run_id, i.evaluations)
+            for i in found
+        ] == [
+            ("", "error", "r3", "r4", 1),
+            ("x", "firing", "r2", None, 1),
+            ("", "firing", "r1", "r4", 2),
+        ]
+        error, open_x, firing = found
+        assert (firing.notifications, error.notifications) == (
+            {"firing": 1, "resolved": 1},
+            {"error": 1, "resolved": 1},
+        )
+        assert (error.error, firing.peak_value, open_x.ongoing) == ("boom", 11, True)
 
 
 def test_history_reasons_are_written_by_code_and_read_back_as_reasons(any_db_url: str) -> None:

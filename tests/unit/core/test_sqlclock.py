@@ -62,7 +62,7 @@ def test_sqlite_now_is_replaced_inside_date_functions_with_their_modifiers() -> 
         (
             "mysql",
             "SELECT NOW(6), CURDATE()",
-            "SELECT TIMESTAMP '2026-03-01 23:30:00', DATE '2026-03-01'",
+            "SELECT CAST('2026-03-01 23:30:00' AS DATETIME), DATE '2026-03-01'",
         ),
         ("mysql", "SELECT UNIX_TIMESTAMP()", "SELECT 1772407800"),
         (
@@ -107,3 +107,22 @@ def test_an_unknown_literal_zone_is_named() -> None:
 def test_the_frozen_time_must_be_aware() -> None:
     with pytest.raises(ValueError, match="must be timezone-aware"):
         rewrite_clock("SELECT now()", "postgres", datetime(2026, 3, 1))
+
+
+def test_postgres_special_inputs_are_frozen_where_a_cast_reads_them() -> None:
+    sql = (
+        "SELECT 'now'::timestamptz, timestamp 'today', CAST('yesterday' AS date), "
+        "date 'tomorrow', 'now' AS plain_text"
+    )
+    result = rewrite_clock(sql, "postgres", AT)
+    assert result.sql == (
+        "SELECT '2026-03-01 23:30:00+00:00'::timestamptz, timestamp '2026-03-01 00:00:00+00:00', "
+        "CAST('2026-02-28 00:00:00+00:00' AS date), date '2026-03-02 00:00:00+00:00', "
+        "'now' AS plain_text"
+    )
+    assert result.functions == (
+        "'now'::timestamptz",
+        "timestamp 'today'",
+        "CAST('yesterday' AS date)",
+        "date 'tomorrow'",
+    )
