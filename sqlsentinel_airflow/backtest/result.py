@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from sqlsentinel_airflow.core.clock import rfc3339
+from sqlsentinel_airflow.core.jsonvalues import as_number
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Policy
 
 __all__ = [
@@ -67,17 +68,9 @@ def _epoch(value: datetime) -> float:
 
 
 def _number(value: JsonValue) -> float:
-    """A value as a float for a chart; NaN when it is not a number (text, null, a list)."""
-    if isinstance(value, bool):
-        return math.nan
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)  # decimals arrive as text from some drivers
-        except ValueError:
-            return math.nan
-    return math.nan
+    """A value as a chart draws it (``core.jsonvalues.as_number``); NaN when it is not one."""
+    number = as_number(value)
+    return math.nan if number is None else number
 
 
 def _json_number(value: float) -> float | None:
