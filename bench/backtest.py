@@ -216,6 +216,8 @@ def bench_as_of(folder: Path, ticks: int, reps: int) -> dict[str, Any]:
 
     os.environ.setdefault("AIRFLOW_HOME", str(folder / "airflow-home"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # as `sqlsentinel backtest` runs (cli/main.py): Airflow's and our log lines quiet
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     name, url = _pg_warehouse(ticks)
     os.environ["DATABASE_URL"] = url
     alert = _alert(folder)
