@@ -264,9 +264,12 @@ def test_as_of_counts_the_planted_outages_exactly(tmp_path: Path, warehouse: str
         "--from", "2026-10-01", "--to", "2026-10-31", "--set", "fire_after=2",
         "--checkpoint", str(checkpoint),
     ]  # fmt: skip
+    # the first half, then the whole range: the second run goes on from the first's ticks
+    half = run_json([*args[:-6], "--to", "2026-10-15", *args[-4:]], env, tmp_path)
+    assert half["evaluations"] == half["as_of"]["queried"] == 112
     data = run_json(args, env, tmp_path)
     assert data["evaluations"] == 240  # every 3 hours for 30 days
-    assert data["as_of"]["queried"] == 240
+    assert (data["as_of"]["queried"], data["as_of"]["resumed"]) == (128, 112)
     current, proposed = data["runs"]
     # a tick sees the 3 hours before it: the 12-hour outage fails the ticks at 09, 12, 15
     # and 18; the 3-hour one the tick at 06 only; the 9-hour one those at 03, 06 and 09
