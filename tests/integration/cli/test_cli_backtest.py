@@ -326,3 +326,39 @@ def test_as_of_refuses_a_query_the_reader_cannot_run_as_error_evaluations(
     assert proposed["policy"]["changed"] == ["notify_on_error"]
     assert proposed["incidents"][0]["notifications"] == {"error": 1}
     assert json.dumps(data).count("reader-pw") == 0  # the URL's password never shows
+
+
+@pytest.mark.parametrize("db", ["postgres", "mysql"])
+def test_replay_reads_every_state_database_alike(
+    db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The replay reads times and values without the columns' processing: each driver's
+    own types (PostgreSQL's aware datetimes, MySQL's naive ones) must come out the same."""
+    from sqlsentinel_airflow.backtest.policy import parse_overrides
+    from sqlsentinel_airflow.backtest.run import BacktestRequest, run_backtest
+
+    url = str(request.getfixturevalue("pg_url" if db == "postgres" else "mysql_url"))
+    (tmp_path / "alerts.yaml").write_text(REPLAY_ALERTS)
+    _fill(url, tmp_path / "alerts.yaml")
+    config = load_config(tmp_path / "alerts.yaml").config
+    assert config is not None
+    store = StateStore.connect(url)
+    try:
+        result = run_backtest(
+            BacktestRequest(
+                config.alert("revenue"),
+                T0,
+                T0 + timedelta(days=2),
+                overrides=parse_overrides(["fire_after=2"]),
+            ),
+            store=store,
+        )
+    finally:
+        store.dispose()
+    assert result.evaluations == 36
+    current, proposed = result.runs
+    assert [(i.started_at, i.evaluations, i.peak_value) for i in current.incidents] == [
+        (T0 + timedelta(hours=10), 1, 5),
+        (T0 + timedelta(hours=21), 5, 5),
+    ]
+    assert [i.started_at for i in proposed.incidents] == [T0 + timedelta(hours=22)]
