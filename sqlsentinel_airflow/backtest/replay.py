@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -174,24 +175,38 @@ def _evaluation(alert: AlertConfig, rows: list[RecordedObservation]) -> QueryEva
     return QueryEvaluation(instances=instances, row_count=len(instances))
 
 
+def _pages(
+    store: StateStore, alert: AlertConfig, start: datetime, end: datetime, page_rows: int
+) -> Iterator[list[RecordedObservation]]:
+    """The history's pages in order; the next one is read (on another connection, in a
+    thread: the database works while this one is decided) as soon as this one is known."""
+
+    def read(after: int | None) -> list[RecordedObservation]:
+        return recorded_observations(
+            store, alert.name, start=start, end=end, after_id=after, limit=page_rows
+        )
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-read") as reader:
+        page = read(None)
+        while True:
+            following = reader.submit(read, page[-1].id) if len(page) == page_rows else None
+            yield page
+            if following is None:
+                return
+            page = following.result()
+
+
 def _recorded(
     store: StateStore, alert: AlertConfig, start: datetime, end: datetime, page_rows: int
 ) -> Iterator[Tick]:
     """The recorded evaluations, one tick per evaluation (its rows grouped), oldest first."""
-    after: int | None = None
-    group: list[RecordedObservation] = []
-    single = not alert.key_columns  # one row per evaluation: no grouping to do
-    while True:
-        page = recorded_observations(
-            store, alert.name, start=start, end=end, after_id=after, limit=page_rows
-        )
-        if single:
+    if not alert.key_columns:  # one row per evaluation: no grouping to do
+        for page in _pages(store, alert, start, end, page_rows):
             for row in page:
                 yield Tick(row.evaluated_at, _single(row), row.run_id)
-            if len(page) < page_rows:
-                return
-            after = page[-1].id
-            continue
+        return
+    group: list[RecordedObservation] = []
+    for page in _pages(store, alert, start, end, page_rows):
         for row in page:
             if group and (
                 row.evaluated_at != group[0].evaluated_at or row.run_id != group[0].run_id
@@ -199,9 +214,6 @@ def _recorded(
                 yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
                 group = []
             group.append(row)
-        if len(page) < page_rows:
-            break
-        after = page[-1].id
     if group:
         yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
 
