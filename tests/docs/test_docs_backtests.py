@@ -131,3 +131,22 @@ def test_the_documented_as_of_command_parses_and_needs_its_warehouse(filled: Pat
     args = build_parser().parse_args(_command("backtest-as-of"))
     assert (args.source, args.concurrency, args.overrides) == ("as-of", 4, ["fire_after=2"])
     assert (args.start, args.end) == ("2026-10-01", "2026-10-31")
+
+
+def test_the_benchmark_command_runs_a_module_that_takes_its_flags() -> None:
+    import subprocess
+    import sys
+
+    words = text("bench-backtest").split()
+    assert words[:3] == [".venv/bin/python", "-m", "bench.backtest"]
+    helped = subprocess.run(
+        [sys.executable, "-m", "bench.backtest", "--help"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert helped.returncode == 0, helped.stderr
+    for flag in (w for w in words if w.startswith("--")):
+        assert flag in helped.stdout
