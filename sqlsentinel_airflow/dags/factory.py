@@ -356,7 +356,11 @@ def _sources(
         pattern = base_dir / pattern
     if not is_pattern(str(pattern)):
         return [pattern], []
-    matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+    matches = sorted(
+        Path(p)
+        for p in glob.glob(str(pattern), recursive=True)
+        if Path(p).is_file() and not is_rule_test_file(p)
+    )
     if matches:
         manifests.remember_glob(str(pattern), matches, directory)
         return matches, []
@@ -369,6 +373,12 @@ def _sources(
         else "no alerts are defined by this pattern",
     )
     return remembered, [problem]
+
+
+def is_rule_test_file(path: str) -> bool:
+    """A rule-test file (``alerts.test.yaml``, docs/rule-tests.md): never an alerts file, so
+    a glob such as ``alerts*.yaml`` passes it by."""
+    return Path(path).name.endswith((".test.yaml", ".test.yml"))
 
 
 def _env_conn_types(env: Mapping[str, str]) -> Callable[[str], str | None]:

@@ -277,9 +277,11 @@ def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int
         .order_by(c.id)
     )
     names = [n for (n,) in conn.execute(select(h.alert_name).distinct())]
-    # PostgreSQL reads the rows through a server-side cursor beside the inserts; MySQL's
-    # driver cannot run an insert while a streamed result is open, so it buffers one alert
-    wanted = wanted.execution_options(stream_results=conn.dialect.name == "postgresql")
+    # PostgreSQL reads the rows through a server-side cursor (batch rows a fetch) beside the
+    # inserts; MySQL's driver cannot run an insert while a streamed result is open, so it
+    # buffers one alert's rows
+    if conn.dialect.name == "postgresql":
+        wanted = wanted.execution_options(yield_per=batch)
     written = 0
     for name in sorted(names):
         folds: dict[str, IncidentFold] = {}

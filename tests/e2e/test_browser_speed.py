@@ -33,7 +33,8 @@ def test_the_benchmark_times_both_pages_and_the_api(ui_server: Server, browser: 
         assert m["shell_median_ms"] > 0, name
         # our API's last response came after the frame started and before the table was drawn
         assert 0 < m["data_median_ms"] <= sorted(m["runs_ms"][1:])[0] + 1, (name, m)
-    assert set(api) == {"alerts", "alert", "history"}
+    assert set(api) == {"alerts", "alert", "history", "incidents"}
     assert api["alerts"]["rows"] >= 5
     assert api["history"]["rows"] >= 15
+    assert api["incidents"]["rows"] >= 1  # the firing alert's ongoing incident
     assert all(m["median_ms"] > 0 and m["bytes"] > 0 for m in api.values())

@@ -194,6 +194,8 @@ def test_a_glob_loads_every_matching_file_and_reports_duplicate_dag_ids(
         "schedule: '5 * * * *'}\n",
         encoding="utf-8",
     )
+    # a rule-test file beside them is no alerts file: the glob passes it by
+    (dag_folder / "alerts" / "a.test.yaml").write_text("tests: []\n", encoding="utf-8")
 
     bag = parse()
 
