@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlsentinel_airflow.backtest.asof import AsOfRun, AsOfStats, RunQuery, as_of_ticks
@@ -85,7 +86,7 @@ def run_backtest(
     run_query: RunQuery | None = None,
     silences: Sequence[Silence] = (),
     concurrency: int = 4,
-    checkpoint: Any = None,
+    checkpoint: Path | None = None,
     on_tick: Callable[[datetime], None] | None = None,
     stats: AsOfStats | None = None,
 ) -> BacktestResult:
