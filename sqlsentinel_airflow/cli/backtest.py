@@ -66,7 +66,13 @@ def add_parser(sub: Any, add_state_db: Any, add_format: Any) -> None:
         help="proposed policy: fire_after, resolve_after, renotify_after, notify_on_recovery, "
         "notify_on_error (repeatable; values as in alerts.yaml)",
     )
-    p.add_argument("--source", choices=["replay", "as-of"], default="replay")
+    p.add_argument(
+        "--source",
+        choices=["replay", "as-of"],
+        default="replay",
+        help="replay (default): the values the state database recorded; as-of: the query run "
+        "as of every schedule tick, read-only",
+    )
     p.add_argument(
         "--flap-window",
         default="1h",
