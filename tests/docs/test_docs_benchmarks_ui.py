@@ -15,7 +15,13 @@ from docs_snippets import REPO, text
 
 
 @pytest.mark.parametrize(
-    "snippet", ["bench-ui-speed", "bench-ui-speed-2d", "bench-ui-speed-merged"]
+    "snippet",
+    [
+        "bench-ui-speed",
+        "bench-ui-speed-2d",
+        "bench-ui-speed-merged",
+        "bench-ui-speed-incidents-kept",
+    ],
 )
 def test_bench_ui_speed_commands(snippet: str) -> None:
     commands = [c.split("#", 1)[0].strip() for c in commands_of(text(snippet))]
