@@ -47,6 +47,7 @@ from sqlsentinel_airflow.core.model import (
     InstanceState,
     Observation,
     Outcome,
+    Policy,
     QueryEvaluation,
     Reason,
     RunType,
@@ -60,7 +61,13 @@ from sqlsentinel_airflow.errors import QueryError, StateStoreError
 from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
 from sqlsentinel_airflow.store.tables import NAME_LENGTH as DESTINATION_LENGTH
 
-__all__ = ["EvaluationReport", "InstanceReport", "QueryResultLike", "evaluate_alert"]
+__all__ = [
+    "EvaluationReport",
+    "InstanceReport",
+    "QueryResultLike",
+    "decide_evaluation",
+    "evaluate_alert",
+]
 
 ALERT_LEVEL_KEY = ""
 
@@ -347,13 +354,32 @@ def _decide_all(
     known: dict[str, InstanceState],
     now: datetime,
     active: Sequence[Silence],
+    policy: Policy | None = None,
 ) -> list[tuple[str, Decision, Observation]]:
+    policy = alert.policy if policy is None else policy
     out = []
     for key, key_values, obs in _observations(alert, evaluation, known):
         prev = known.get(key) or initial_state(alert.name, key, key_values)
         silenced = silence_rules.mutes(active, key)
-        out.append((key, decide(prev, obs, now=now, policy=alert.policy, silenced=silenced), obs))
+        out.append((key, decide(prev, obs, now=now, policy=policy, silenced=silenced), obs))
     return out
+
+
+def decide_evaluation(
+    alert: AlertConfig,
+    evaluation: QueryEvaluation,
+    known: dict[str, InstanceState],
+    now: datetime,
+    active: Sequence[Silence],
+    *,
+    policy: Policy | None = None,
+) -> list[tuple[str, Decision, Observation]]:
+    """What one evaluation decides for every instance it touches (the query's instances, the
+    known ones that went missing, a keyed alert's alert-level instance), given the known
+    states and the active silences: the decisions :func:`evaluate_alert` writes. Backtests
+    (``backtest/engine.py``) call it with a simulated clock, states kept in memory and the
+    policy to try (default: the alert's)."""
+    return _decide_all(alert, evaluation, known, now, active, policy)
 
 
 def _enqueue(

@@ -149,8 +149,10 @@ class QueryFetcher:
         self._lock = threading.Lock()
         self._running: QueryRunner | None = None
 
-    def fetch_for(self, alert: AlertConfig) -> Fetch:
-        """The engine's ``fetch`` for ``alert``: resolve its hook, run its query."""
+    def fetch_for(self, alert: AlertConfig, sql: str | None = None) -> Fetch:
+        """The engine's ``fetch`` for ``alert``: resolve its hook, run its query (or ``sql``:
+        the query with its clock frozen, for an as-of backtest, which checks that text in
+        the alert's dialect before it runs it: ``backtest/asof.py``)."""
 
         def fetch() -> QueryResultLike:
             from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
@@ -165,7 +167,7 @@ class QueryFetcher:
             with self._lock:
                 self._running = runner
             try:
-                return runner.run(alert.query)
+                return runner.run(alert.query if sql is None else sql)
             finally:
                 with self._lock:
                     self._running = None

@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ruletest.add_parser(sub)
 
+    from sqlsentinel_airflow.cli import backtest
+
+    backtest.add_parser(sub, _add_state_db, _add_format)
+
     p = sub.add_parser("purge", help="delete old history and finished deliveries")
     p.add_argument(
         "--older-than",
@@ -174,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> dict[str, object]:
     """Commands that live in a module of their own (the rest are in ``commands``)."""
-    from sqlsentinel_airflow.cli import ruletest
+    from sqlsentinel_airflow.cli import backtest, ruletest
 
-    return {"test": ruletest}
+    return {"test": ruletest, "backtest": backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

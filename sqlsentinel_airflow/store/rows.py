@@ -46,6 +46,7 @@ __all__ = [
     "silence_to_row",
     "state_from_row",
     "state_to_row",
+    "stored_json",
 ]
 
 Row = RowMapping
@@ -190,6 +191,12 @@ def recent_value(
         actual_value=_json_value(actual_value),
         threshold=_json_value(threshold),
     )
+
+
+def stored_json(text: str | None) -> Any:
+    """A value ``JsonText`` stored, read back from its text (a reader that skips the column's
+    per-row processing: a backtest's replay, ``backtest/replay.py``)."""
+    return _json_value(text)
 
 
 def _json_value(text: str | None) -> Any:
