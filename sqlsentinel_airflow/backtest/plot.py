@@ -35,8 +35,9 @@ __all__ = [
     "PNG_ROW_HEIGHT",
     "PNG_WIDTH",
     "PlotError",
-    "check_target",
     "chart_assets",
+    "check_target",
+    "png_size",
     "render",
     "render_html",
     "render_png",
@@ -169,7 +170,9 @@ def _matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise PlotError(f"--plot FILE.png needs matplotlib, which is not installed: {_PIP}") from None
+        raise PlotError(
+            f"--plot FILE.png needs matplotlib, which is not installed: {_PIP}"
+        ) from None
     return matplotlib
 
 
@@ -201,12 +204,16 @@ def _drawn(result: BacktestResult, limit: int) -> list[ValueSeries]:
     return ordered[:limit]
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _summary(run: PolicyRun) -> str:
     c = run.counts
-    hours = c.firing_seconds / 3600
     return (
-        f"{run.label}: {c.incidents} incidents, {hours:.1f} h firing, {c.flaps} flaps, "
-        f"{c.error_incidents} error incidents, {c.messages} messages"
+        f"{run.label}: {_n(c.incidents, 'incident')}, {c.firing_seconds / 3600:.1f} h firing, "
+        f"{_n(c.flaps, 'flap')}, {_n(c.error_incidents, 'error incident')}, "
+        f"{_n(c.messages, 'message')}"
     )
 
 
@@ -226,7 +233,9 @@ def render_png(result: BacktestResult, path: Path, *, max_points: int = MAX_POIN
     fig = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
     shown = _drawn(result, PNG_MAX_INSTANCES)
     start, end = result.start, result.end
-    source = "replay of recorded evaluations" if result.source.value == "replay" else "as-of queries"
+    source = (
+        "replay of recorded evaluations" if result.source.value == "replay" else "as-of queries"
+    )
     header = (
         f"Backtest: {result.alert_name} ({source}), {start:%Y-%m-%d %H:%M} to "
         f"{end:%Y-%m-%d %H:%M} UTC, {result.evaluations:,} evaluations"
@@ -240,7 +249,7 @@ def render_png(result: BacktestResult, path: Path, *, max_points: int = MAX_POIN
             _summary(run),
             fontsize=10,
             va="center",
-            color=_COLOURS[run.label] if run.label in _COLOURS else "black",
+            color=_COLOURS.get(run.label, "black"),
         )
     rows = len(shown) or 1
     grid = fig.add_gridspec(
@@ -261,7 +270,9 @@ def render_png(result: BacktestResult, path: Path, *, max_points: int = MAX_POIN
         ax = fig.add_subplot(grid[row * 3, 0])
         lanes = fig.add_subplot(grid[row * 3 + 1, 0], sharex=ax)
         _draw_series(ax, lanes, result, series.downsampled(max_points))
-        lanes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+        lanes.xaxis.set_major_formatter(
+            mdates.ConciseDateFormatter(mdates.AutoDateLocator())  # type: ignore[no-untyped-call]
+        )
         if row == 0:
             ax.legend(loc="upper right", fontsize=8, ncols=3, framealpha=0.85)
     fig.savefig(path, format="png", dpi=_DPI)
@@ -295,7 +306,8 @@ def _draw_series(ax: Any, lanes: Any, result: BacktestResult, series: ValueSerie
             label="current policy firing" if i is mine[0] else None,
         )
     ax.set_xlim(result.start, result.end)
-    ax.set_title(_label(series), fontsize=10, loc="left")
+    if series.instance_key:  # a keyed alert's instance
+        ax.set_title(_label(series), fontsize=10, loc="left")
     ax.grid(True, linestyle=":", linewidth=0.6, alpha=0.7)
     ax.tick_params(labelbottom=False, labelsize=8)
     runs = list(result.runs)
@@ -311,7 +323,9 @@ def _draw_series(ax: Any, lanes: Any, result: BacktestResult, series: ValueSerie
         if bars["firing"]:
             lanes.broken_barh(bars["firing"], (y + 0.1, 0.8), facecolors=colour)
         if bars["error"]:
-            lanes.broken_barh(bars["error"], (y + 0.1, 0.8), facecolors=_COLOURS["error"], alpha=0.7)
+            lanes.broken_barh(
+                bars["error"], (y + 0.1, 0.8), facecolors=_COLOURS["error"], alpha=0.7
+            )
     lanes.set_ylim(0, len(runs))
     lanes.set_yticks([len(runs) - 1 - n + 0.5 for n in range(len(runs))])
     lanes.set_yticklabels([r.label for r in runs], fontsize=8)

@@ -47,10 +47,16 @@ def recorded(state_url: str, alerts_config: Any) -> str:
 
 
 def test_a_replay_counts_current_and_proposed(ui: UiServer, recorded: str) -> None:
-    answer = ui.post(f"/alerts/{REVENUE}/backtest", {**RANGE, "proposed": {"fire_after": 2}}, "editor")
+    answer = ui.post(
+        f"/alerts/{REVENUE}/backtest", {**RANGE, "proposed": {"fire_after": 2}}, "editor"
+    )
     assert answer.status_code == 200, answer.text
     data = answer.json()
-    assert (data["source"], data["evaluations"], data["alert_name"]) == ("replay", 16, "revenue_drop")
+    assert (data["source"], data["evaluations"], data["alert_name"]) == (
+        "replay",
+        16,
+        "revenue_drop",
+    )
     current, proposed = data["runs"]
     assert (current["policy"]["fire_after"], proposed["policy"]["fire_after"]) == (1, 2)
     assert proposed["policy"]["changed"] == ["fire_after"]
@@ -58,7 +64,9 @@ def test_a_replay_counts_current_and_proposed(ui: UiServer, recorded: str) -> No
     assert [i["started_at"][11:16] for i in current["incidents"]] == ["12:00", "17:00"]
     assert [i["started_at"][11:16] for i in proposed["incidents"]] == ["18:00"]
     assert (current["counts"]["incidents"], proposed["counts"]["incidents"]) == (2, 1)
-    assert current["counts"]["events"]["firing"] == 2 and proposed["counts"]["events"]["firing"] == 1
+    assert (
+        current["counts"]["events"]["firing"] == 2 and proposed["counts"]["events"]["firing"] == 1
+    )
     # the channels are the manifest's: email and Slack, each gets every event
     assert [c["kind"] for c in data["channels"]] == ["email", "slack"]
     assert current["counts"]["messages"] == 2 * sum(current["counts"]["events"].values())

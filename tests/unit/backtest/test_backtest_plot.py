@@ -61,7 +61,9 @@ def _result(keyed: bool = False, points: int = 60) -> BacktestResult:
                     InstanceResult(
                         f'{{"table_name":"{n}"}}' if keyed else "",
                         {"table_name": n} if keyed else {},
-                        Outcome.ALERT if value < 10 and (not keyed or n == "orders") else Outcome.OK,
+                        Outcome.ALERT
+                        if value < 10 and (not keyed or n == "orders")
+                        else Outcome.OK,
                         value if not keyed or n == "orders" else 1.0,
                         10,
                     )
