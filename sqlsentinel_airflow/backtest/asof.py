@@ -12,9 +12,9 @@ ERROR evaluation, as in a normal run.
   ticks are in flight, and results are handed on in tick order: memory does not grow with
   the number of ticks (100,000 ticks stream).
 - **Resumable**: every result is appended to a checkpoint file (JSON lines: a header naming
-  the alert, its query, schedule, timezone and range, then one line per tick). Run again
-  with the same file and the ticks already in it are not queried again; a file made for
-  another query or range is started over (and says so in the notes).
+  the alert, its query, schedule, timezone and start, then one line per tick). Run again
+  with the same file (a later end too) and the ticks already in it are not queried again; a
+  file made for another query or start is started over (and says so in the notes).
 - A query without a clock function sees the same data at every tick: as-of is meaningless
   for it (:class:`AsOfMeaningless`, which says to replay the recorded history instead).
 """
@@ -122,7 +122,6 @@ def _header(run: AsOfRun) -> dict[str, Any]:
         "schedule": alert.schedule,
         "timezone": alert.timezone,
         "start": rfc3339(run.start),
-        "end": rfc3339(run.end),
     }
 
 
@@ -227,7 +226,9 @@ def as_of_ticks(run: AsOfRun, stats: AsOfStats | None = None) -> Iterator[Tick]:
     try:
         for stamp, evaluation, seconds in done:
             at = next(ticks, None)
-            if at is None or rfc3339(at) != stamp:  # same header, other ticks: edited by hand
+            if at is None:  # the checkpoint goes on past this run's end: enough of it
+                break
+            if rfc3339(at) != stamp:  # same header, other ticks: edited by hand
                 raise QueryError(
                     f"checkpoint {run.checkpoint} does not follow the alert's schedule at "
                     f"{stamp}: delete it (or pass --restart) to start over"
@@ -237,8 +238,8 @@ def as_of_ticks(run: AsOfRun, stats: AsOfStats | None = None) -> Iterator[Tick]:
             if run.on_tick is not None:
                 run.on_tick(at)
             yield Tick(at, evaluation)
-        if done:
-            stats.notes.append(f"resumed: {len(done)} ticks read from {run.checkpoint}")
+        if stats.resumed:
+            stats.notes.append(f"resumed: {stats.resumed} ticks read from {run.checkpoint}")
         first = True
         with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix="as-of") as pool:
             pending: deque[tuple[datetime, Future[tuple[QueryEvaluation, float]]]] = deque()
@@ -288,9 +289,10 @@ def _check_frozen(alert: AlertConfig, at: datetime) -> None:
         ) from None
 
 
-def checkpoint_name(alert: AlertConfig, start: datetime, end: datetime) -> str:
-    """A file name for the checkpoint of one alert and range (in a cache directory)."""
+def checkpoint_name(alert: AlertConfig, start: datetime) -> str:
+    """A file name for the checkpoint of one alert, query and start (in a cache directory).
+    The end is not part of it: a run with a later ``--to`` goes on from the same file."""
     digest = hashlib.sha256(
-        json.dumps([alert.name, alert.query, rfc3339(start), rfc3339(end)]).encode()
+        json.dumps([alert.name, alert.query, alert.schedule, rfc3339(start)]).encode()
     ).hexdigest()[:12]
     return f"{alert.slug}-{digest}.jsonl"

@@ -244,10 +244,10 @@ class Backtest:
             if not self.alert.key_columns:
                 self._series_of(ALERT_LEVEL_KEY, {}).append(tick.at, None, None)
             return
+        series = self._series
         for inst in evaluation.instances:
-            self._series_of(inst.key, inst.key_values).append(
-                tick.at, inst.actual_value, inst.threshold
-            )
+            found = series.get(inst.key) or self._series_of(inst.key, inst.key_values)
+            found.append(tick.at, inst.actual_value, inst.threshold)
 
     def _series_of(self, key: str, key_values: dict[str, object]) -> ValueSeries:
         series = self._series.get(key)

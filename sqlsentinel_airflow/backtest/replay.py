@@ -77,8 +77,8 @@ _OUTCOMES = {o.value: o for o in Outcome}
 def _utc(value: datetime | str) -> datetime:
     """A stored ``evaluated_at`` read without its column type's per-row processing: SQLite
     gives the text it stored (UTC), MySQL a naive UTC datetime, PostgreSQL an aware one."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+    if isinstance(value, str):  # SQLite's text, UTC without an offset: "2026-11-01 00:00:00.000000"
+        return datetime.fromisoformat(value + "+00:00")
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
@@ -139,8 +139,18 @@ def recorded_observations(
             )
             for id_, key, at, outcome, run_id, value, threshold, error, key_values in conn.execute(
                 query
-            )
+            ).all()
         ]
+
+
+def _single(row: RecordedObservation) -> QueryEvaluation:
+    """The query result the one row of an alert without ``key_columns`` records."""
+    if row.outcome is Outcome.ERROR:
+        return QueryEvaluation(error=row.error or "query failed", row_count=0)
+    instance = InstanceResult(
+        row.instance_key, row.key_values, row.outcome, row.actual_value, row.threshold
+    )
+    return QueryEvaluation(instances=(instance,), row_count=1)
 
 
 def _evaluation(alert: AlertConfig, rows: list[RecordedObservation]) -> QueryEvaluation:
@@ -170,10 +180,18 @@ def _recorded(
     """The recorded evaluations, one tick per evaluation (its rows grouped), oldest first."""
     after: int | None = None
     group: list[RecordedObservation] = []
+    single = not alert.key_columns  # one row per evaluation: no grouping to do
     while True:
         page = recorded_observations(
             store, alert.name, start=start, end=end, after_id=after, limit=page_rows
         )
+        if single:
+            for row in page:
+                yield Tick(row.evaluated_at, _single(row), row.run_id)
+            if len(page) < page_rows:
+                return
+            after = page[-1].id
+            continue
         for row in page:
             if group and (
                 row.evaluated_at != group[0].evaluated_at or row.run_id != group[0].run_id

@@ -62,7 +62,7 @@ class Source(str, enum.Enum):
 
 
 def _epoch(value: datetime) -> float:
-    if value.tzinfo is None:
+    if value.tzinfo is None:  # the engine's times are aware; a naive one is UTC
         value = value.replace(tzinfo=timezone.utc)
     return value.timestamp()
 
@@ -71,6 +71,9 @@ def _number(value: JsonValue) -> float:
     """A value as a chart draws it (``core.jsonvalues.as_number``); NaN when it is not one."""
     number = as_number(value)
     return math.nan if number is None else number
+
+
+_PLAIN = frozenset({int, float})
 
 
 def _json_number(value: float) -> float | None:
@@ -99,8 +102,11 @@ class ValueSeries:
     def append(self, at: datetime, value: JsonValue, threshold: JsonValue) -> None:
         """Add one point (the engine builds a series in order; nothing else should)."""
         self.times.append(_epoch(at))
-        self.values.append(_number(value))
-        self.thresholds.append(_number(threshold))
+        # plain numbers first: a replay appends 525,600 of them
+        self.values.append(float(value) if type(value) in _PLAIN else _number(value))
+        self.thresholds.append(
+            float(threshold) if type(threshold) in _PLAIN else _number(threshold)
+        )
 
     def downsampled(self, max_points: int) -> ValueSeries:
         """At most about ``max_points`` points that keep the shape: the series cut into

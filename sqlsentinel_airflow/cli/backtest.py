@@ -180,7 +180,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             def run_query(sql: str) -> Any:
                 return fetcher.fetch_for(alert, sql)()
 
-            checkpoint = _checkpoint(args, alert, start, end, cache_dir())
+            checkpoint = _checkpoint(args, alert, start, cache_dir())
             if checkpoint is not None and args.restart and checkpoint.exists():
                 checkpoint.unlink()
             # counting the ticks costs a pass over the schedule: only for a terminal's bar
@@ -225,7 +225,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(
-    args: argparse.Namespace, alert: Any, start: datetime, end: datetime, cache: Path | None
+    args: argparse.Namespace, alert: Any, start: datetime, cache: Path | None
 ) -> Path | None:
     from sqlsentinel_airflow.backtest.asof import checkpoint_name
 
@@ -233,7 +233,7 @@ def _checkpoint(
         return Path(args.checkpoint)
     if cache is None:
         return None
-    return cache / "backtests" / checkpoint_name(alert, start, end)
+    return cache / "backtests" / checkpoint_name(alert, start)
 
 
 # --- text ------------------------------------------------------------------------------------

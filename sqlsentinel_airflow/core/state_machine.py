@@ -86,12 +86,13 @@ def _replace(instance: InstanceState, /, **changes: Any) -> InstanceState:
     generic ``replace`` costs most of a decision, and a backtest replays a year of a minute
     schedule (525,600 decisions per policy) through this machine (docs/backtests.md).
     """
-    unknown = changes.keys() - _STATE_FIELDS
-    if unknown:
-        raise TypeError(f"InstanceState has no field {', '.join(sorted(unknown))}")
+    if not _STATE_FIELDS.issuperset(changes):
+        unknown = ", ".join(sorted(changes.keys() - _STATE_FIELDS))
+        raise TypeError(f"InstanceState has no field {unknown}")
     copied: InstanceState = object.__new__(InstanceState)
-    copied.__dict__.update(instance.__dict__)
-    copied.__dict__.update(changes)
+    fields = copied.__dict__
+    fields.update(instance.__dict__)
+    fields.update(changes)
     return copied
 
 

@@ -264,9 +264,12 @@ def test_as_of_counts_the_planted_outages_exactly(tmp_path: Path, warehouse: str
         "--from", "2026-10-01", "--to", "2026-10-31", "--set", "fire_after=2",
         "--checkpoint", str(checkpoint),
     ]  # fmt: skip
+    # the first half, then the whole range: the second run goes on from the first's ticks
+    half = run_json([*args[:-6], "--to", "2026-10-15", *args[-4:]], env, tmp_path)
+    assert half["evaluations"] == half["as_of"]["queried"] == 112
     data = run_json(args, env, tmp_path)
     assert data["evaluations"] == 240  # every 3 hours for 30 days
-    assert data["as_of"]["queried"] == 240
+    assert (data["as_of"]["queried"], data["as_of"]["resumed"]) == (128, 112)
     current, proposed = data["runs"]
     # a tick sees the 3 hours before it: the 12-hour outage fails the ticks at 09, 12, 15
     # and 18; the 3-hour one the tick at 06 only; the 9-hour one those at 03, 06 and 09
@@ -323,3 +326,39 @@ def test_as_of_refuses_a_query_the_reader_cannot_run_as_error_evaluations(
     assert proposed["policy"]["changed"] == ["notify_on_error"]
     assert proposed["incidents"][0]["notifications"] == {"error": 1}
     assert json.dumps(data).count("reader-pw") == 0  # the URL's password never shows
+
+
+@pytest.mark.parametrize("db", ["postgres", "mysql"])
+def test_replay_reads_every_state_database_alike(
+    db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The replay reads times and values without the columns' processing: each driver's
+    own types (PostgreSQL's aware datetimes, MySQL's naive ones) must come out the same."""
+    from sqlsentinel_airflow.backtest.policy import parse_overrides
+    from sqlsentinel_airflow.backtest.run import BacktestRequest, run_backtest
+
+    url = str(request.getfixturevalue("pg_url" if db == "postgres" else "mysql_url"))
+    (tmp_path / "alerts.yaml").write_text(REPLAY_ALERTS)
+    _fill(url, tmp_path / "alerts.yaml")
+    config = load_config(tmp_path / "alerts.yaml").config
+    assert config is not None
+    store = StateStore.connect(url)
+    try:
+        result = run_backtest(
+            BacktestRequest(
+                config.alert("revenue"),
+                T0,
+                T0 + timedelta(days=2),
+                overrides=parse_overrides(["fire_after=2"]),
+            ),
+            store=store,
+        )
+    finally:
+        store.dispose()
+    assert result.evaluations == 36
+    current, proposed = result.runs
+    assert [(i.started_at, i.evaluations, i.peak_value) for i in current.incidents] == [
+        (T0 + timedelta(hours=10), 1, 5),
+        (T0 + timedelta(hours=21), 5, 5),
+    ]
+    assert [i.started_at for i in proposed.incidents] == [T0 + timedelta(hours=22)]
