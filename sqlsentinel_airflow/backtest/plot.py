@@ -37,6 +37,7 @@ __all__ = [
     "PlotError",
     "chart_assets",
     "check_target",
+    "drawn_series",
     "png_size",
     "render",
     "render_html",
@@ -197,8 +198,9 @@ def _label(series: ValueSeries) -> str:
     return series.instance_key or "(single instance)"
 
 
-def _drawn(result: BacktestResult, limit: int) -> list[ValueSeries]:
-    """The instances to draw: those with incidents under either policy first."""
+def drawn_series(result: BacktestResult, limit: int) -> list[ValueSeries]:
+    """The instances to draw, at most ``limit``: those with incidents under either policy
+    first (as ``backtest_chart.js`` picks them), else in key order."""
     busy = {i.instance_key for run in result.runs for i in run.incidents}
     ordered = sorted(result.series, key=lambda s: s.instance_key not in busy)
     return ordered[:limit]
@@ -231,7 +233,7 @@ def render_png(result: BacktestResult, path: Path, *, max_points: int = MAX_POIN
 
     width, height = png_size(result)
     fig = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
-    shown = _drawn(result, PNG_MAX_INSTANCES)
+    shown = drawn_series(result, PNG_MAX_INSTANCES)
     start, end = result.start, result.end
     source = (
         "replay of recorded evaluations" if result.source.value == "replay" else "as-of queries"

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sqlsentinel_airflow.airflow_contract import AlertDefinition
+from sqlsentinel_airflow.backtest.plot import drawn_series
 from sqlsentinel_airflow.backtest.policy import parse_overrides
 from sqlsentinel_airflow.backtest.result import BacktestResult, Source
 from sqlsentinel_airflow.backtest.run import BacktestRequest, backtest_silences, run_backtest
@@ -34,6 +35,7 @@ from sqlsentinel_airflow.errors import ConfigErrors
 from sqlsentinel_airflow.store.store import StateStore
 
 __all__ = [
+    "MAX_INSTANCES",
     "MAX_POINTS",
     "MAX_RANGE",
     "RUNNING_AT_ONCE",
@@ -47,6 +49,7 @@ __all__ = [
 
 MAX_RANGE = timedelta(days=31)  # a month of a minute schedule replays in about a second
 MAX_POINTS = 1000  # per instance sent to the chart (the counts cover every evaluation)
+MAX_INSTANCES = 12  # value series sent (backtest_chart.js draws as many), incidents first
 RUNNING_AT_ONCE = 2  # backtests per api-server process; more wait their turn in the browser
 AS_OF_HINT = "as-of backtests (the query run at every tick) are a CLI job: sqlsentinel backtest --source as-of"
 
@@ -214,6 +217,13 @@ def panel_backtest(
         raise BacktestRejected(
             f"no evaluation of alert {alert.name!r} is recorded in this range, so there is "
             f"nothing to replay: pick a range it ran in; {AS_OF_HINT}"
+        )
+    if len(result.series) > MAX_INSTANCES:
+        shown = drawn_series(result, MAX_INSTANCES)
+        result = _noted(
+            dataclasses.replace(result, series=tuple(shown)),
+            f"the chart shows {len(shown)} of the {len(result.series)} instances (those with "
+            "incidents first); the counts and incidents cover them all",
         )
     if not channels_known:
         result = _noted(

@@ -120,3 +120,39 @@ def test_no_history_says_so_and_points_at_as_of(ui: UiServer, recorded: str) -> 
     detail = answer.json()["detail"]
     assert "no evaluation of alert 'never_run' is recorded in this range" in detail
     assert "sqlsentinel backtest --source as-of" in detail
+
+
+def test_a_keyed_alert_sends_the_charts_it_draws(
+    ui: UiServer, state_url: str, alerts_config: Any
+) -> None:
+    """14 instances, one of them firing: its series is among the 12 sent; the counts cover
+    every instance."""
+    tables = [f"t{n:02d}" for n in range(14)]
+    store = StateStore.connect(state_url)
+    try:
+        for step in range(3):
+            at = T0 + timedelta(minutes=5 * step)
+            evaluate_alert(
+                alerts_config.alert("table_freshness"),
+                fetch=lambda step=step: Rows(  # type: ignore[misc]
+                    ["table_name", "status", "actual_value", "threshold"],
+                    [
+                        [t, "ALERT" if t == "t13" and step else "OK", 30 if t == "t13" else 2, 24]
+                        for t in tables
+                    ],
+                ),
+                store=store,
+                run_type=RunType.SCHEDULED,
+                clock=lambda at=at: at,  # type: ignore[misc]
+            )
+    finally:
+        store.dispose()
+    body = {"start": T0.isoformat(), "end": (T0 + timedelta(minutes=15)).isoformat()}
+    answer = ui.post(f"/alerts/{PREFIX}table_freshness/backtest", body)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert len(data["series"]) == 12
+    assert data["series"][0]["key_values"] == {"table_name": "t13"}
+    (incident,) = data["runs"][0]["incidents"]
+    assert incident["key_values"] == {"table_name": "t13"}
+    assert "the chart shows 12 of the 14 instances" in " ".join(data["notes"])
