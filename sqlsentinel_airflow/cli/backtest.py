@@ -5,8 +5,6 @@ notification."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "cmd_backtest"]
 
 INCIDENTS_SHOWN = 50  # per policy in the text timeline; JSON has them all
-PLOT_MODULE = "sqlsentinel_airflow.backtest.plot"
 
 
 def add_parser(sub: Any, add_state_db: Any, add_format: Any) -> None:
@@ -141,8 +138,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         flap_window = parse_duration(args.flap_window)
     except ValueError as exc:
         raise UsageError(f"--flap-window: {exc}") from None
-    if args.plot and importlib.util.find_spec(PLOT_MODULE) is None:
-        raise UsageError("--plot needs sqlsentinel_airflow.backtest.plot, not in this release")
+    if args.plot:
+        from sqlsentinel_airflow.backtest.plot import PlotError, check_target
+
+        try:
+            check_target(Path(args.plot))  # before the backtest runs, not after
+        except PlotError as exc:
+            raise UsageError(str(exc)) from None
     overrides = parse_overrides(args.overrides)  # ConfigErrors: exit 2, located
     result = _load(args.file)
     if result.config is None:
@@ -208,7 +210,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if store is not None:
             store.dispose()
     if args.plot:
-        importlib.import_module(PLOT_MODULE).render(backtest, Path(args.plot))
+        from sqlsentinel_airflow.backtest.plot import render
+
+        render(backtest, Path(args.plot))
     if args.format == "json":
         data = backtest.to_dict(max_points=args.points or None)
         if source is Source.AS_OF:

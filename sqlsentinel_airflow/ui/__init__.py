@@ -12,6 +12,7 @@ Modules, one concept each:
 - ``stores``       the state databases the alerts write to, opened once per process
 - ``auth``         Airflow's auth manager as FastAPI dependencies (per-DAG read / edit)
 - ``api``          the JSON API: ``readmodel`` views, the same objects the CLI prints
+- ``backtest``     the Backtest panel's replay: the alert as its DAG runs it, bounded ranges
 - ``app``          the FastAPI app: JSON API under ``/api``, the pages and their static files
 
 Importing this package imports neither FastAPI nor Airflow: the plugin class builds the app

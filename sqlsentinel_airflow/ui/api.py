@@ -22,6 +22,11 @@ POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "un
                                              "reason": "...", "instance_key"?: one instance
                                              of a keyed alert}; the author is the user
 POST /alerts/{dag_id}/silences/{id}/end      end a silence early
+POST /alerts/{dag_id}/backtest               replay its recorded evaluations over a range of at
+                                             most a month under its current and a proposed
+                                             policy: {"start", "end", "proposed": {"fire_after":
+                                             3, ...}} (``ui/backtest.py``); 422 with the reason,
+                                             429 while two run already
 GET  /me                                     who the API thinks you are
 """
 
@@ -48,6 +53,7 @@ from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.store.records import OutboxStatus
 from sqlsentinel_airflow.ui import auth, catalog
+from sqlsentinel_airflow.ui import backtest as panel
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 
@@ -378,6 +384,32 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         _require_edit_on_everything_muted(found, entry, user, session, ctx)
         ended = store.end_silence(silence_id, now)
         return {"silence": readmodel.silence_view(ended, now).to_json()}
+
+    # a sync route: FastAPI runs it in its thread pool, so a replay never blocks the event
+    # loop; the range is bounded and at most panel.RUNNING_AT_ONCE run at a time
+    @router.post("/alerts/{dag_id}/backtest", dependencies=can_edit, response_model=None)
+    def backtest(dag_id: str, body: panel.BacktestBody, session: SessionDep) -> Response:
+        entry = alert_or_404(session, dag_id)
+        known = ctx.manifests.by_dag_id().get(dag_id)
+        from_manifest = known.config if known is not None and known.name == entry.name else None
+        try:
+            with panel.one_at_a_time():
+                alert = panel.alert_to_backtest(
+                    catalog.serialized_definition(session, dag_id), from_manifest, dag_id
+                )
+                result = panel.panel_backtest(
+                    alert,
+                    body,
+                    ctx.stores.for_reading(ctx.stores.url_for(entry.state_db)),
+                    entry.file_silences,
+                    ctx.clock(),
+                    channels_known=from_manifest is not None,
+                )
+        except panel.BacktestRejected as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        except panel.BacktestRefused as exc:
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+        return _json_response(result.to_dict(max_points=panel.MAX_POINTS))
 
     return router
 

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlsentinel_airflow.airflow_contract import read_definition, strip_definition
-from sqlsentinel_airflow.core.config.models import FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
 from sqlsentinel_airflow.core.redact import public_text
 from sqlsentinel_airflow.dags.manifest import read_manifest
 from sqlsentinel_airflow.readmodel import DocsFact, DocsView, LinkView
@@ -81,6 +81,9 @@ class ManifestAlert:
     source_file: str | None = None
     runbook_url: str | None = None
     written_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=timezone.utc))
+    # the whole resolved alert (secrets included: never shown), for the Backtest panel's
+    # channels (ui/backtest.py)
+    config: AlertConfig | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ def _manifest_alerts(path: Path) -> tuple[ManifestAlert, ...]:
             source_file=manifest.source,
             runbook_url=public_text(alert, alert.runbook_url) if alert.runbook_url else None,
             written_at=manifest.written_at,
+            config=alert,
         )
         for alert in versions
     )

@@ -220,6 +220,74 @@
     return section("Incidents", "incidents", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
 
+  // --- the Backtest panel: a replay of the recorded evaluations over a range, current vs a
+  // proposed policy, drawn by backtest_chart.js (the chart of `sqlsentinel backtest --plot`).
+  // Built once: the 30 s refresh keeps the form and the last result.
+  const BACKTEST_DAYS = 7;
+  const POLICY_FIELDS = [
+    ["fire_after", "number", "ALERT results in a row before it fires"],
+    ["resolve_after", "number", "OK results in a row before it resolves"],
+    ["renotify_after", "text", "reminder interval (4h, never)"],
+    ["notify_on_error", "text", "errors in a row before an error notification (3, never)"],
+  ];
+  let backtestCard = null;
+  function backtestSection() {
+    if (backtestCard) return backtestCard;
+    const wall = (d) => { const t = Sentinel.timeParts(d.toISOString()); return `${t.date}T${t.hm}`; };
+    const now = new Date();
+    const from = h("input", { type: "datetime-local", id: "bt-from", name: "from", value: wall(new Date(now.getTime() - BACKTEST_DAYS * 86400000)) });
+    const to = h("input", { type: "datetime-local", id: "bt-to", name: "to", value: wall(now) });
+    const inputs = {};
+    const fields = POLICY_FIELDS.map(([key, type, help]) => {
+      inputs[key] = h("input", { type, id: `bt-${key}`, name: key, placeholder: "current", min: type === "number" ? 1 : undefined, size: 8, title: help });
+      return h("div", { class: "field" }, h("label", { for: `bt-${key}`, text: key }), inputs[key]);
+    });
+    inputs.notify_on_recovery = h("select", { id: "bt-notify_on_recovery", name: "notify_on_recovery" },
+      h("option", { value: "", text: "current" }), h("option", { value: "true", text: "true" }), h("option", { value: "false", text: "false" }));
+    fields.push(h("div", { class: "field" }, h("label", { for: "bt-notify_on_recovery", text: "notify_on_recovery" }), inputs.notify_on_recovery));
+    const error = h("div", { class: "form-error", role: "alert", "data-role": "backtest-error" });
+    const out = h("div", { class: "bt-result", "data-role": "backtest-result" });
+    const run = h("button", { type: "submit", class: "primary", "data-action": "run-backtest", text: "Run backtest" });
+    const editable = alert.can_edit;
+    let last = null, drawnWidth = 0;
+    const draw = (force) => {
+      if (!last || !out.clientWidth || (out.clientWidth === drawnWidth && force !== true)) return;
+      drawnWidth = out.clientWidth;
+      SentinelBacktest.render(out, last, { width: drawnWidth, fmtTime: Sentinel.fmtShortTime });
+    };
+    new ResizeObserver(() => draw(false)).observe(out);
+    const form = h("form", { class: "bt-form", novalidate: true },
+      h("div", { class: "bt-fields" },
+        h("div", { class: "field" }, h("label", { for: "bt-from", text: `From (${Sentinel.timeZone()})` }), from),
+        h("div", { class: "field" }, h("label", { for: "bt-to", text: "To" }), to),
+        ...fields),
+      h("div", { class: "actions" }, editable ? run : h("span", { class: "muted small", text: "read only: a backtest needs edit access to this DAG" })),
+      error);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!from.value || !to.value) { error.textContent = "give both ends of the range"; return; }
+      const proposed = {};
+      for (const [key, input] of Object.entries(inputs)) if (input.value.trim() !== "") proposed[key] = input.value.trim();
+      run.disabled = true;
+      error.textContent = "";
+      out.setAttribute("aria-busy", "true");
+      try {
+        last = await api(`alerts/${encodeURIComponent(dagId)}/backtest`, {
+          json: { start: Sentinel.wallTimeToIso(from.value), end: Sentinel.wallTimeToIso(to.value), proposed },
+        });
+        draw(true);
+      } catch (err) { error.textContent = err.message; }
+      out.removeAttribute("aria-busy");
+      run.disabled = false;
+    });
+    for (const el of [from, to, ...Object.values(inputs)]) el.disabled = !editable;
+    backtestCard = section("Backtest", "backtest",
+      h("p", { class: "muted small" }, "What this alert would have done over a past range under its current policy and a proposed one: the evaluations recorded in the state database, decided again by the real state machine (nothing is written, nothing sent). At most 31 days here. As-of backtests, which run the query at every past tick, are a CLI job: ",
+        h("code", { text: "sqlsentinel backtest --source as-of" }), "."),
+      form, out);
+    return backtestCard;
+  }
+
   // --- silences, definition, deliveries, instances
   function silencesSection() {
     const items = alert.silences.map((x) => h("li", { "data-silence-id": x.id ?? "" },
@@ -445,7 +513,8 @@
         h("div", { class: "area-chart" }, chartCard),
         h("div", { class: "area-side" }, silencesSection(), definitionSection()),
         h("div", { class: "area-history" }, historyCard)),
-      deliveriesCard];
+      deliveriesCard,
+      backtestSection()];
     const scroll = [window.scrollX, window.scrollY];
     main.replaceChildren(...parts.filter(Boolean));
     window.scrollTo(...scroll);  // a refresh keeps the reader where they were

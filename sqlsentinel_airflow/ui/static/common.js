@@ -410,7 +410,7 @@ const Sentinel = (() => {
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, instanceLabel, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
     externalLink, safeUrl,
-    alertBadge, alertTabLink, navigateTop, onTimeZoneChange, runLinks, timeZone, wallTimeToIso,
+    alertBadge, alertTabLink, navigateTop, onTimeZoneChange, runLinks, timeParts, timeZone, wallTimeToIso,
   };
 })();
 
