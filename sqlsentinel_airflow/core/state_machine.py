@@ -96,6 +96,16 @@ def _replace(instance: InstanceState, /, **changes: Any) -> InstanceState:
     return copied
 
 
+def _set(own: InstanceState, /, **changes: Any) -> InstanceState:
+    """``own`` with ``changes`` made in place, returned: ONLY for the copy :func:`decide` made
+    of the previous state for this decision (``base``), before it is returned. A decision then
+    copies the state once instead of once per step (half a decision's cost, which a backtest
+    pays for every evaluation of a year: docs/backtests.md). The names are this module's own
+    literals, checked by its tests; :func:`_replace` checks them for the first copy."""
+    own.__dict__.update(changes)
+    return own
+
+
 @dataclass(frozen=True)
 class _Step:
     """What one branch of the machine decided: the next state, at most one event, the reason."""
@@ -132,59 +142,68 @@ def _event(
 
 
 def _unannounced(firing: InstanceState) -> InstanceState:
-    """A FIRING instance seen under a silence: announce it again once the silence is over.
+    """A FIRING instance seen under a silence (the decision's own copy): announce it again
+    once the silence is over.
 
     ``firing_notified`` stays as it was (a ``resolved`` is still owed if the ``firing`` went
     out); clearing ``last_notified_at`` restarts the reminder schedule with a new ``firing``.
     """
-    return _replace(firing, last_notified_at=None)
+    return _set(firing, last_notified_at=None)
 
 
 def _on_alert(base: InstanceState, now: datetime, policy: Policy, silenced: bool) -> _Step:
+    """``base``: the decision's own copy, changed in place (read what it was first)."""
     alerts = base.consecutive_alerts + 1
-    counted = _replace(base, consecutive_alerts=alerts, consecutive_oks=0)
-    if base.state is State.FIRING:
-        since = base.firing_since
+    was_firing, since = base.state is State.FIRING, base.firing_since
+    notified_before, last_notified = base.firing_notified, base.last_notified_at
+    counted = _set(base, consecutive_alerts=alerts, consecutive_oks=0)
+    if was_firing:
         if silenced:  # when the silence ends, the incident is announced again
             return _Step(_unannounced(counted), None, Reason.SILENCED)
-        if not base.firing_notified or base.last_notified_at is None:  # a silence has ended
-            notified = _replace(counted, firing_notified=True, last_notified_at=now)
+        if not notified_before or last_notified is None:  # a silence has ended
+            notified = _set(counted, firing_notified=True, last_notified_at=now)
             return _Step(notified, EventKind.FIRING, Reason.FIRING_AFTER_SILENCE, since)
         if policy.renotify_after is None:
             return _Step(counted, None, Reason.STILL_FIRING_NO_REMINDERS)
-        if now - base.last_notified_at >= policy.renotify_after:
-            reminded = _replace(counted, last_notified_at=now)
+        if now - last_notified >= policy.renotify_after:
+            reminded = _set(counted, last_notified_at=now)
             return _Step(reminded, EventKind.REMINDER, Reason.REMINDER_DUE, since)
         return _Step(counted, None, Reason.STILL_FIRING)
     if alerts < policy.fire_after:
-        return _Step(_replace(counted, state=State.PENDING), None, Reason.PENDING_FIRE_AFTER)
-    firing = _replace(counted, state=State.FIRING, firing_since=now)
+        return _Step(_set(counted, state=State.PENDING), None, Reason.PENDING_FIRE_AFTER)
+    firing = _set(counted, state=State.FIRING, firing_since=now)
     if silenced:
         return _Step(
-            _replace(firing, firing_notified=False, last_notified_at=None),
+            _set(firing, firing_notified=False, last_notified_at=None),
             None,
             Reason.SILENCED,
         )
-    notified = _replace(firing, firing_notified=True, last_notified_at=now)
+    notified = _set(firing, firing_notified=True, last_notified_at=now)
     return _Step(notified, EventKind.FIRING, Reason.FIRST_FIRING, now)
 
 
 def _on_ok(base: InstanceState, policy: Policy, silenced: bool) -> _Step:
+    """``base``: the decision's own copy, changed in place (read what it was first)."""
     oks = base.consecutive_oks + 1
-    counted = _replace(base, consecutive_oks=oks, consecutive_alerts=0)
-    if base.state is not State.FIRING:
-        return _Step(_replace(counted, state=State.OK), None, Reason.OK)
+    was_firing, since, notified_before = (
+        base.state is State.FIRING,
+        base.firing_since,
+        base.firing_notified,
+    )
+    counted = _set(base, consecutive_oks=oks, consecutive_alerts=0)
+    if not was_firing:
+        return _Step(_set(counted, state=State.OK), None, Reason.OK)
     if oks < policy.resolve_after:
         still = _unannounced(counted) if silenced else counted
         return _Step(still, None, Reason.PENDING_RESOLVE_AFTER)
-    resolved = _replace(counted, state=State.OK, firing_since=None, firing_notified=False)
+    resolved = _set(counted, state=State.OK, firing_since=None, firing_notified=False)
     if silenced:
         return _Step(resolved, None, Reason.SILENCED)
-    if not base.firing_notified:
+    if not notified_before:
         return _Step(resolved, None, Reason.RESOLVED_UNNOTIFIED)
     if not policy.notify_on_recovery:
         return _Step(resolved, None, Reason.RESOLVED_QUIETLY)
-    return _Step(resolved, EventKind.RESOLVED, Reason.RESOLVED, base.firing_since)
+    return _Step(resolved, EventKind.RESOLVED, Reason.RESOLVED, since)
 
 
 def _decide_error(
@@ -210,7 +229,7 @@ def _decide_error(
         return Decision(state, (), Reason.ERROR_BELOW_THRESHOLD)
     if silenced:
         return Decision(state, (), Reason.SILENCED)
-    state = _replace(state, error_notified=True)
+    state = _set(state, error_notified=True)
     event = _event(
         EventKind.ERROR,
         Reason.ERROR_NOTIFIED,
@@ -263,7 +282,7 @@ def decide(
         step = _on_ok(base, policy, silenced)
 
     state = step.state
-    state = _replace(
+    state = _set(
         state,
         last_good_state=state.state,
         state_since=now if state.state is not prev.state else (prev.state_since or now),

@@ -559,3 +559,25 @@ def test_any_history_satisfies_the_incident_invariants(
     assert all(e.kind is not R or e.firing_since is not None for e in events)
     if state.effective_state is not FIRING:
         assert state.firing_since is None and state.firing_notified is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(_outcomes, _policies, st.lists(st.booleans(), min_size=40, max_size=40))
+def test_a_decision_never_changes_the_state_it_was_given(
+    outcomes: list[Outcome], policy: Policy, silences: list[bool]
+) -> None:
+    """decide() builds its new state in one copy it changes in place: the previous state,
+    which the caller (or a second policy in a backtest) still holds, stays as it was."""
+    state = initial_state("orders_late")
+    for minute, (outcome, silenced) in enumerate(zip(outcomes, silences, strict=False)):
+        before = dataclasses.asdict(state)
+        decision = decide(
+            state,
+            _observation(outcome, minute),
+            now=T0 + timedelta(minutes=minute),
+            policy=policy,
+            silenced=silenced,
+        )
+        assert dataclasses.asdict(state) == before
+        assert decision.state is not state
+        state = decision.state
