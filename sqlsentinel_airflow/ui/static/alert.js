@@ -159,7 +159,7 @@
   }
 
   // --- incidents: stretches of firing or of query errors, newest first, paged with before
-  const INCIDENTS_PAGE = 5;  // the latest first; each costs reads of its evaluations (docs/benchmarks.md)
+  const INCIDENTS_PAGE = 5;  // the latest first; "Load older" pages back
   function fmtDuration(seconds) {
     const units = [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]];
     let rest = Math.max(0, Math.round(seconds));
