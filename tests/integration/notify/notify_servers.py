@@ -84,6 +84,9 @@ class HttpReceiver:
                 answer = b"ok" if status == 200 else b"error"
                 if receiver.respond is not None:
                     status, answer = receiver.respond(got)
+                # the status is recorded before the answer leaves: a sender that has its
+                # answer may look at `delivered` at once (it did, on a loaded machine)
+                got.status = status
                 try:
                     self.send_response(status)
                     if status == 429:
@@ -92,9 +95,8 @@ class HttpReceiver:
                     self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
                     self.wfile.write(answer)
-                    got.status = status
-                except OSError:  # the sender is gone (crash test)
-                    pass
+                except OSError:  # the sender is gone (crash test): nothing was answered
+                    got.status = None
 
             do_POST = do_PUT = do_PATCH = do_GET = _handle
 
