@@ -154,9 +154,8 @@ class _PolicyRun:
 
 def _incident(incident: Incident, end: datetime, key_values: dict[str, object]) -> BacktestIncident:
     stop = incident.ended_at if incident.ended_at is not None else end
-    kind = IncidentKind(incident.kind)
     return BacktestIncident(
-        kind="firing" if kind is IncidentKind.FIRING else "error",
+        kind=incident.kind.value,
         instance_key=incident.instance_key,
         started_at=incident.started_at,
         ended_at=incident.ended_at,
@@ -166,7 +165,7 @@ def _incident(incident: Incident, end: datetime, key_values: dict[str, object]) 
         peak_at=incident.peak_at,
         peak_value=incident.peak_value,
         peak_threshold=incident.peak_threshold,
-        notifications={str(getattr(k, "value", k)): n for k, n in incident.notifications.items()},
+        notifications=dict(incident.notifications),  # already by event kind name
         error=incident.error,
         key_values=dict(key_values),
     )
