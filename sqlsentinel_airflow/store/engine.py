@@ -128,7 +128,7 @@ def _install_sqlite_transaction_control(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
         finally:
             cursor.close()
 
@@ -136,6 +136,29 @@ def _install_sqlite_transaction_control(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting out other connections as the busy timeout would.
+
+    Switching a database to WAL takes an exclusive lock, and SQLite answers "database is
+    locked" at once, without calling the busy handler, when waiting could deadlock: several
+    processes opening a new database together (four Airflow workers on a fresh state DB) hold
+    shared locks and each asks for the exclusive one. One of them wins; the others retry here
+    and then find the database in WAL already, which needs no exclusive lock. The mode is
+    stored in the file, so only the first opening of a database ever waits.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _install_liveness_check(engine: Engine) -> None:

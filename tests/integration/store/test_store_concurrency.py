@@ -7,6 +7,7 @@ threads would share one interpreter and hide what separate Airflow workers do.
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 import traceback
@@ -26,6 +27,7 @@ from sqlsentinel_airflow.store import (
     OutboxEntry,
     StateStore,
 )
+from sqlsentinel_airflow.store.engine import create_state_engine
 from sqlsentinel_airflow.store.rows import key_hash
 from sqlsentinel_airflow.store.tables import history, schema_version, state
 
@@ -184,3 +186,33 @@ def _touch_state(key: str) -> sa.Update:
         .where(state.c.alert_name == "a", state.c.key_hash == key_hash(key))
         .values(last_error="touched")
     )
+
+
+def test_opening_a_new_sqlite_database_waits_for_a_writer_before_switching_to_wal(
+    tmp_path: Any,
+) -> None:
+    """Switching to WAL needs the exclusive lock, and SQLite refuses it at once (no busy
+    handler) while another connection writes: what four workers opening a fresh state DB
+    together met. The opening now waits for the writer, as the busy timeout promises."""
+    path = tmp_path / "state.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    releaser = threading.Timer(0.5, writer.execute, args=("COMMIT",))
+    releaser.start()
+    engine = create_state_engine(f"sqlite:///{path}")
+    try:
+        started = time.monotonic()
+        with engine.connect() as conn:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        waited = time.monotonic() - started
+    finally:
+        releaser.join()
+        engine.dispose()
+        writer.close()
+    assert mode == "wal"
+    assert 0.4 <= waited < 10
+    with sqlite3.connect(path) as check:  # the mode is in the file, and the write survived
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert check.execute("SELECT x FROM t").fetchall() == [(1,)]
