@@ -51,6 +51,7 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`sqlsentinel history`: `history[]`",
         "`GET /alerts/{dag_id}/history`: `entries[]`",
     ),
+    readmodel.SampleView: ("`history[].samples[]`", "`entries[].samples[]`"),
     readmodel.IncidentView: (
         "`sqlsentinel incidents --alert NAME`: `incidents[]`",
         "`GET /alerts/{dag_id}/incidents`: `incidents[]` (and `next_before`)",

@@ -20,6 +20,7 @@ still sees its MISSING evaluations.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import or_, select, type_coerce
 
 from sqlsentinel_airflow.backtest.engine import Tick
 from sqlsentinel_airflow.backtest.schedule import schedule_ticks
@@ -41,6 +42,7 @@ from sqlsentinel_airflow.core.model import (
 )
 from sqlsentinel_airflow.evaluation import ALERT_LEVEL_KEY
 from sqlsentinel_airflow.store import rows
+from sqlsentinel_airflow.store.compaction import decode_samples
 from sqlsentinel_airflow.store.engine import translating_errors
 from sqlsentinel_airflow.store.store import StateStore
 from sqlsentinel_airflow.store.tables import LongText, history
@@ -70,6 +72,7 @@ class RecordedObservation(NamedTuple):
     threshold: JsonValue
     error: str | None
     key_values: dict[str, JsonValue]
+    samples: str | None = None  # a quiet run's folded evaluations (store/compaction.py)
 
 
 _OUTCOMES = {o.value: o for o in Outcome}
@@ -111,11 +114,13 @@ def recorded_observations(
             type_coerce(h.threshold, LongText),
             h.error,
             type_coerce(h.key_values, LongText),
+            h.samples,
         )
         .where(
             h.alert_name == alert_name,
             h.run_type != RunType.BACKFILL.value,
-            h.evaluated_at >= start,
+            # a quiet run that began before the window may reach into it
+            or_(h.evaluated_at >= start, h.last_evaluated_at >= start),
             h.evaluated_at < end,
         )
         .order_by(h.alert_name, h.id)
@@ -137,11 +142,62 @@ def recorded_observations(
                 value_of(threshold),
                 error,
                 json.loads(key_values) if key_values and key_values != "{}" else {},
+                samples,
             )
-            for id_, key, at, outcome, run_id, value, threshold, error, key_values in conn.execute(
-                query
-            ).all()
+            for (
+                id_,
+                key,
+                at,
+                outcome,
+                run_id,
+                value,
+                threshold,
+                error,
+                key_values,
+                samples,
+            ) in conn.execute(query).all()
         ]
+
+
+def _unfolded(
+    row: RecordedObservation, start: datetime, end: datetime
+) -> Iterator[RecordedObservation]:
+    """The row, then the evaluations a quiet run folded into it (each OK, with the row's
+    threshold and key values; which run made them is not kept), those in ``[start, end)``."""
+    if row.evaluated_at >= start:
+        yield row
+    if row.samples:
+        for sample in decode_samples(row.evaluated_at, row.samples):
+            if not start <= sample.evaluated_at < end:
+                continue
+            yield row._replace(
+                evaluated_at=sample.evaluated_at,
+                run_id=None,
+                actual_value=sample.actual_value,
+                samples=None,
+            )
+
+
+def _in_time_order(
+    pages: Iterator[list[RecordedObservation]], start: datetime, end: datetime
+) -> Iterator[RecordedObservation]:
+    """Every evaluation the pages record, oldest first: a quiet run's folded evaluations come
+    after its row but before later rows of other instances, so they wait in a heap until no
+    row still to come can be older (rows come in id order, which is time order per alert)."""
+    waiting: list[tuple[datetime, int, RecordedObservation]] = []
+    order = 0
+    for page in pages:
+        for row in page:
+            while waiting and waiting[0][0] < row.evaluated_at:
+                yield heapq.heappop(waiting)[2]
+            if not row.samples and not waiting:
+                yield row
+                continue
+            for each in _unfolded(row, start, end):
+                heapq.heappush(waiting, (each.evaluated_at, order, each))
+                order += 1
+    while waiting:
+        yield heapq.heappop(waiting)[2]
 
 
 def _single(row: RecordedObservation) -> QueryEvaluation:
@@ -200,22 +256,36 @@ def _recorded(
     store: StateStore, alert: AlertConfig, start: datetime, end: datetime, page_rows: int
 ) -> Iterator[Tick]:
     """The recorded evaluations, one tick per evaluation (its rows grouped), oldest first."""
+    pages = _pages(store, alert, start, end, page_rows)
     if not alert.key_columns:  # one row per evaluation: no grouping to do
-        for page in _pages(store, alert, start, end, page_rows):
+        for page in pages:
             for row in page:
-                yield Tick(row.evaluated_at, _single(row), row.run_id)
+                for each in _unfolded(row, start, end):  # one instance: a run's are next
+                    yield Tick(each.evaluated_at, _single(each), each.run_id)
         return
     group: list[RecordedObservation] = []
-    for page in _pages(store, alert, start, end, page_rows):
-        for row in page:
-            if group and (
-                row.evaluated_at != group[0].evaluated_at or row.run_id != group[0].run_id
-            ):
-                yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
-                group = []
-            group.append(row)
+    for row in _in_time_order(pages, start, end):
+        if group and not _same_evaluation(group[0], row):
+            yield _grouped(alert, group)
+            group = []
+        group.append(row)
     if group:
-        yield Tick(group[0].evaluated_at, _evaluation(alert, group), group[0].run_id)
+        yield _grouped(alert, group)
+
+
+def _same_evaluation(first: RecordedObservation, row: RecordedObservation) -> bool:
+    """Rows of one evaluation share its time and run (a folded evaluation's run is unknown)."""
+    return row.evaluated_at == first.evaluated_at and (
+        row.run_id == first.run_id or row.run_id is None or first.run_id is None
+    )
+
+
+def _grouped(alert: AlertConfig, group: list[RecordedObservation]) -> Tick:
+    """One evaluation's tick, its instances in key order (a folded evaluation's place among
+    the rows of its evaluation is not kept, so no order but the keys' is the same for all)."""
+    run_id = next((r.run_id for r in group if r.run_id is not None), None)
+    group.sort(key=lambda r: r.instance_key)
+    return Tick(group[0].evaluated_at, _evaluation(alert, group), run_id)
 
 
 @dataclass

@@ -395,12 +395,17 @@ def cmd_history(args: argparse.Namespace) -> int:
             human_time(v.evaluated_at),
             v.alert,
             _label(v.instance_key) or "-",
-            v.outcome.value,
+            v.outcome.value if not v.repeats else f"{v.outcome.value} x{v.repeats + 1}",
             v.state.value,
             v.actual_value,
             v.threshold,
             ", ".join(e.value for e in v.events) or "-",
-            v.error or v.reason,
+            v.error
+            or (
+                f"{v.reason}; {v.repeats} more until {human_time(v.last_evaluated_at)}"
+                if v.repeats and v.last_evaluated_at is not None
+                else v.reason
+            ),
         ]
         for v in views
     ]
@@ -710,14 +715,30 @@ def cmd_purge(args: argparse.Namespace) -> int:
         raise UsageError(f"{where}: {exc}") from exc
     if age.total_seconds() <= 0:
         raise UsageError(f"{where} must be longer than 0s")
+    compact_after = None
+    if args.compact_after.strip().lower() != "off":
+        try:
+            compact_after = parse_duration(args.compact_after)
+        except ValueError as exc:
+            raise UsageError(f"--compact-after: {exc} (or 'off')") from exc
     store = open_store(None, args.state_db)
     try:
-        counts = store.purge(utcnow() - age)
+        now = utcnow()
+        counts = store.purge(now - age)
+        compacted = store.compact_history(now - compact_after) if compact_after else None
     finally:
         store.dispose()
     if args.format == "json":
-        emit_json({"purged": counts})
+        emit_json({"purged": counts, "compacted": compacted})
     else:
         what = {"history": "history rows", "incidents": "ended incidents", "outbox": "outbox rows"}
-        out(", ".join(f"{n} {what.get(table, table)}" for table, n in counts.items()) + " deleted")
+        line = (
+            ", ".join(f"{n} {what.get(table, table)}" for table, n in counts.items()) + " deleted"
+        )
+        if compacted is not None:
+            line += (
+                f"; {compacted['folded']} quiet evaluations folded into"
+                f" {compacted['runs']} history rows"
+            )
+        out(line)
     return EXIT_OK

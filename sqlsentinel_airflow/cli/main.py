@@ -165,11 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     backtest.add_parser(sub, _add_state_db, _add_format)
 
-    p = sub.add_parser("purge", help="delete old history and finished deliveries")
+    p = sub.add_parser(
+        "purge", help="delete old history and finished deliveries, compact quiet history"
+    )
     p.add_argument(
         "--older-than",
         metavar="DURATION",
         help="e.g. 90d; default: [sqlsentinel] history_retention in Airflow's config (90d)",
+    )
+    p.add_argument(
+        "--compact-after",
+        metavar="DURATION",
+        default="1d",
+        help="fold each run of evaluations that changed nothing, once older than this, into "
+        "one history row that keeps their times and values (docs/operations.md, 'Retention "
+        "and compaction'); 'off' keeps a row per evaluation (default: 1d)",
     )
     _add_state_db(p)
     _add_format(p)

@@ -39,6 +39,7 @@ from sqlsentinel_airflow.readmodel.views import (
     IncidentView,
     InstanceView,
     InvalidAlertView,
+    SampleView,
     SilenceView,
     SparkSeries,
 )
@@ -126,6 +127,14 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
         error=redact_text(entry.error),
         duration_ms=entry.duration_ms,
         events=tuple(EventKind(k) for k in entry.events),
+        repeats=entry.repeats,
+        last_evaluated_at=entry.last_evaluated_at if entry.samples else None,
+        samples=tuple(
+            SampleView(
+                evaluated_at=s.evaluated_at, actual_value=s.actual_value, duration_ms=s.duration_ms
+            )
+            for s in entry.samples
+        ),
     )
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "InstanceView",
     "InvalidAlertView",
     "LinkView",
+    "SampleView",
     "SilenceView",
     "SparkSeries",
     "View",
@@ -148,6 +149,27 @@ class EvaluationView(View):
     error: Annotated[str | None, "the query error (redacted)"]
     duration_ms: Annotated[int | None, "how long the query took"]
     events: Annotated[tuple[EventKind, ...], "the notifications it enqueued"]
+    repeats: Annotated[
+        int,
+        "how many evaluations after this one that changed nothing are folded into this row "
+        "(docs/operations.md, 'Retention and compaction'); 0 for a row of one evaluation",
+    ] = 0
+    last_evaluated_at: Annotated[
+        datetime | None, "the last evaluation the row stands for (null when `repeats` is 0)"
+    ] = None
+    samples: Annotated[
+        tuple[SampleView, ...], "the folded evaluations, oldest first (`repeats` of them)"
+    ] = ()
+
+
+@dataclass(frozen=True)
+class SampleView(View):
+    """An evaluation folded into the history row before it: same outcome, state, threshold,
+    context and reason as that row; its own time, value and query duration."""
+
+    evaluated_at: Annotated[datetime, "when it was evaluated"]
+    actual_value: Annotated[JsonValue, "the `actual_value` column"]
+    duration_ms: Annotated[int | None, "how long the query took"]
 
 
 @dataclass(frozen=True)
@@ -370,6 +392,7 @@ VIEWS: tuple[type[View], ...] = (
     ConfigErrorView,
     InstanceView,
     EvaluationView,
+    SampleView,
     IncidentView,
     DeliveryView,
     SilenceView,

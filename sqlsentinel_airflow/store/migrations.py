@@ -234,6 +234,23 @@ def _v7_incidents(conn: Connection) -> None:
     fill_incidents(conn, table)
 
 
+def _v8_history_compaction(conn: Connection) -> None:
+    # Quiet runs of history folded into one row each (store/compaction.py): three nullable
+    # columns (instant on a large history: nothing is rewritten) and the per-alert watermark.
+    _add_missing_columns(
+        conn,
+        f"{TABLE_PREFIX}history",
+        (("repeats", Integer()), ("last_evaluated_at", UtcDateTime()), ("samples", LongText())),
+    )
+    Table(
+        f"{TABLE_PREFIX}history_compaction",
+        MetaData(),
+        Column("alert_name", String(NAME_LENGTH), primary_key=True),
+        Column("through_id", BigInteger, nullable=False),
+        **table_kwargs(),
+    ).create(conn, checkfirst=True)
+
+
 def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
     """Fold the history (backfills left out) into ``table``, one alert at a time; returns
     the incidents written. The database keeps only the rows whose state, or the state of
@@ -327,6 +344,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _v6_instance_silences_and_destinations,
     ),
     Migration(7, "incidents kept as history is written (incidents)", _v7_incidents),
+    Migration(
+        8,
+        "quiet runs of history compacted (history.repeats, history_compaction)",
+        _v8_history_compaction,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

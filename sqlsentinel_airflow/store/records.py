@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason, RunType, State
 
@@ -21,6 +22,7 @@ __all__ = [
     "OutboxEntry",
     "OutboxStatus",
     "RecentValue",
+    "Sample",
 ]
 
 
@@ -28,6 +30,15 @@ class OutboxStatus(str, enum.Enum):
     PENDING = "pending"  # not delivered yet; retried by the task retry and the next run
     DELIVERED = "delivered"
     DEAD = "dead"  # gave up after max_attempts; kept for inspection until purged
+
+
+class Sample(NamedTuple):
+    """An evaluation folded into the history row before it (a quiet run, schema v8:
+    ``store/compaction.py``): what it did not share with that row."""
+
+    evaluated_at: datetime
+    actual_value: JsonValue
+    duration_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,19 @@ class HistoryEntry:
     # False until the evaluating task confirms it saw the commit; None when nobody will.
     commit_confirmed: bool | None = None
     id: int | None = None  # set by the store
+    # a quiet run: the evaluations after this one that changed nothing, folded into it
+    # (store/compaction.py); empty for a row that stands for itself alone
+    samples: tuple[Sample, ...] = ()
+
+    @property
+    def repeats(self) -> int:
+        """How many evaluations after this one the row stands for."""
+        return len(self.samples)
+
+    @property
+    def last_evaluated_at(self) -> datetime:
+        """The time of the last evaluation the row stands for."""
+        return self.samples[-1].evaluated_at if self.samples else self.evaluated_at
 
 
 @dataclass(frozen=True)

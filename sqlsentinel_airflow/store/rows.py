@@ -23,6 +23,7 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
+from sqlsentinel_airflow.store.compaction import decode_samples
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
     OutboxEntry,
@@ -41,7 +42,6 @@ __all__ = [
     "outbox_to_row",
     "reason_from_column",
     "reason_to_column",
-    "recent_value_from_row",
     "silence_from_row",
     "silence_to_row",
     "state_from_row",
@@ -169,12 +169,8 @@ def history_from_row(row: Row) -> HistoryEntry:
         events=tuple(EventKind(k) for k in row["events"] or ()),
         dag_id=row["dag_id"],
         commit_confirmed=None if row["commit_confirmed"] is None else bool(row["commit_confirmed"]),
+        samples=decode_samples(row["evaluated_at"], row.get("samples")),
     )
-
-
-def recent_value_from_row(row: Row) -> RecentValue:
-    """From a row whose ``actual_value`` and ``threshold`` are the stored JSON text."""
-    return recent_value(row["evaluated_at"], row["outcome"], row["actual_value"], row["threshold"])
 
 
 _OUTCOMES = {o.value: o for o in Outcome}

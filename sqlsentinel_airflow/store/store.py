@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -36,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     type_coerce,
     update,
 )
@@ -46,11 +47,18 @@ from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.incidents import Incident
 from sqlsentinel_airflow.core.model import (
     InstanceState,
+    Outcome,
     Silence,
 )
 from sqlsentinel_airflow.core.redact import redact_db_url
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.store import rows
+from sqlsentinel_airflow.store.compaction import (
+    DEFAULT_BATCH_ROWS,
+    MAX_SAMPLES,
+    compact_alert,
+    decode_samples,
+)
 from sqlsentinel_airflow.store.engine import (
     SQLITE_BEGIN_OPTION,
     create_state_engine,
@@ -67,6 +75,7 @@ from sqlsentinel_airflow.store.records import (
 )
 from sqlsentinel_airflow.store.tables import (
     LongText,
+    alert_lock,
     history,
     incidents,
     inserted_id,
@@ -310,9 +319,10 @@ class StateStore:
             history.c.instance_key,
             history.c.evaluated_at,
             history.c.outcome,
-            # the stored JSON text: rows.recent_value_from_row reads plain numbers faster
+            # the stored JSON text: rows.recent_value reads plain numbers faster
             type_coerce(history.c.actual_value, LongText).label("actual_value"),
             type_coerce(history.c.threshold, LongText).label("threshold"),
+            history.c.samples,
         )
         with self._reading("reading recent values") as conn:
             if conn.dialect.name != "postgresql":
@@ -323,9 +333,7 @@ class StateStore:
                         .order_by(history.c.id.desc())
                         .limit(limit)
                     )
-                    found[(name, key)] = [
-                        rows.recent_value_from_row(r) for r in conn.execute(query).mappings()
-                    ]
+                    found[(name, key)] = _newest_values(conn.execute(query), limit)
                 return found
             if (conn.dialect.server_version_info or (0,)) >= (11,):
                 # The planner's estimate (every instance's whole history) would have JIT
@@ -355,8 +363,11 @@ class StateStore:
                 .join(newest, true())
                 .order_by(newest.c.alert_name, newest.c.instance_key, newest.c.id.desc())
             )
-            for _id, name, key, at, outcome, value, threshold in conn.execute(query):
-                found[(name, key)].append(rows.recent_value(at, outcome, value, threshold))
+            by_pair: dict[tuple[str, str], list[Any]] = {}
+            for row in conn.execute(query):
+                by_pair.setdefault((row[1], row[2]), []).append(row)
+            for pair, newest_first in by_pair.items():
+                found[pair] = _newest_values(newest_first, limit)
         return found
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:
@@ -590,31 +601,116 @@ class StateStore:
 
     # --- retention ---------------------------------------------------------------------------
 
-    def purge(self, older_than: datetime) -> dict[str, int]:
+    def purge(
+        self,
+        older_than: datetime,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        on_batch: Callable[[str, int, float], None] | None = None,
+    ) -> dict[str, int]:
         """Delete history, incidents that ended, and delivered or dead outbox rows, from
-        before ``older_than``.
+        before ``older_than``, at most ``batch_rows`` rows per transaction, so evaluations
+        running meanwhile never wait long for a lock (``on_batch(table, rows, seconds)`` is
+        told of each committed batch).
 
         Pending outbox rows are never purged: they are notifications still owed. An incident
-        still going on is kept with its figures, although the rows it began with are gone.
+        still going on is kept with its figures, although the rows it began with are gone. A
+        quiet run (``store/compaction.py``) goes with its first evaluation.
         """
-        with self._writing("purging old rows") as conn:
-            purged_history = conn.execute(
-                delete(history).where(history.c.evaluated_at < older_than)
-            ).rowcount
-            purged_incidents = conn.execute(
-                delete(incidents).where(incidents.c.ended_at < older_than)
-            ).rowcount
-            purged_outbox = conn.execute(
-                delete(outbox).where(
-                    outbox.c.status.in_([OutboxStatus.DELIVERED.value, OutboxStatus.DEAD.value]),
-                    outbox.c.created_at < older_than,
-                )
-            ).rowcount
-        return {
-            "history": int(purged_history),
-            "incidents": int(purged_incidents),
-            "outbox": int(purged_outbox),
-        }
+        o = outbox.c
+        finished = [OutboxStatus.DELIVERED.value, OutboxStatus.DEAD.value]
+        plans = (
+            (
+                "history",
+                history,
+                history.c.id,
+                history.c.evaluated_at,
+                [history.c.evaluated_at < older_than],
+            ),
+            (
+                "incidents",
+                incidents,
+                None,
+                incidents.c.ended_at,
+                [incidents.c.ended_at < older_than],
+            ),
+            (
+                "outbox",
+                outbox,
+                o.id,
+                o.created_at,
+                [o.status.in_(finished), o.created_at < older_than],
+            ),
+        )
+        counts: dict[str, int] = {}
+        for name, table, id_column, order, where in plans:
+            counts[name] = 0
+            while True:
+                started = time.monotonic()
+                with self._writing(f"purging old {name} rows") as conn:
+                    if id_column is None:  # incidents: (alert_name, start_id)
+                        keys = conn.execute(
+                            select(incidents.c.alert_name, incidents.c.start_id)
+                            .where(*where)
+                            .order_by(order)
+                            .limit(batch_rows)
+                        ).all()
+                        for chunk in _chunks(keys):
+                            conn.execute(
+                                delete(incidents).where(
+                                    tuple_(incidents.c.alert_name, incidents.c.start_id).in_(
+                                        [tuple(k) for k in chunk]
+                                    )
+                                )
+                            )
+                        deleted = len(keys)
+                    else:
+                        ids = list(
+                            conn.scalars(
+                                select(id_column).where(*where).order_by(order).limit(batch_rows)
+                            )
+                        )
+                        for chunk in _chunks(ids):
+                            conn.execute(delete(table).where(id_column.in_(chunk)))
+                        deleted = len(ids)
+                counts[name] += deleted
+                if on_batch is not None and deleted:
+                    on_batch(name, deleted, time.monotonic() - started)
+                if deleted < batch_rows:
+                    break
+        return counts
+
+    def compact_history(
+        self,
+        before: datetime,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        max_samples: int = MAX_SAMPLES,
+        on_batch: Callable[[str, int, float], None] | None = None,
+    ) -> dict[str, int]:
+        """Fold the quiet runs of every alert's history evaluated before ``before`` into one
+        row each (``store/compaction.py``), each alert from where the last pass stopped, at
+        most ``batch_rows`` rows per transaction. Returns the rows read, folded away, and the
+        runs they were folded into."""
+        with self._reading("listing alerts with history") as conn:
+            names = sorted(
+                set(conn.scalars(select(alert_lock.c.alert_name)))
+                | set(conn.scalars(select(state.c.alert_name).distinct()))
+            )
+        total = {"read": 0, "folded": 0, "runs": 0}
+        for name in names:
+            done = compact_alert(
+                lambda: self._writing("compacting history"),
+                name,
+                before,
+                batch_rows=batch_rows,
+                max_samples=max_samples,
+                on_batch=on_batch,
+            )
+            total["read"] += done.rows_read
+            total["folded"] += done.rows_folded
+            total["runs"] += done.runs
+        return total
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -641,7 +737,27 @@ class StateStore:
 _IN_LIST = 500  # names per IN list: well below every database's limit on bound parameters
 
 
-def _chunks(names: Sequence[str]) -> Iterator[list[str]]:
+def _newest_values(newest_first: Iterable[Any], limit: int) -> list[RecentValue]:
+    """The newest ``limit`` values of rows read newest first (``id, alert_name,
+    instance_key, evaluated_at, outcome, actual_value, threshold, samples``), a quiet run's
+    folded evaluations included (they are newer than its row)."""
+    values: list[RecentValue] = []
+    for _id, _name, _key, at, outcome, value, threshold, samples in newest_first:
+        if samples:
+            shared = rows.recent_value(at, outcome, None, threshold).threshold
+            for sample in reversed(decode_samples(at, samples)):
+                values.append(
+                    RecentValue(sample.evaluated_at, Outcome.OK, sample.actual_value, shared)
+                )
+                if len(values) >= limit:
+                    return values
+        values.append(rows.recent_value(at, outcome, value, threshold))
+        if len(values) >= limit:
+            return values
+    return values
+
+
+def _chunks(names: Sequence[T]) -> Iterator[list[T]]:
     """``names`` in bounded slices, for ``IN`` lists; nothing for no names."""
     unique = list(dict.fromkeys(names))
     for start in range(0, len(unique), _IN_LIST):

@@ -48,6 +48,7 @@ __all__ = [
     "UtcDateTime",
     "alert_lock",
     "history",
+    "history_compaction",
     "incidents",
     "inserted_id",
     "metadata",
@@ -220,6 +221,13 @@ history = Table(
     # no task waits for the answer (`sqlsentinel run`, backfills) or the row predates v4.
     # A retry that finds False only delivers (docs/adr/0004-delivery-guarantees.md, item 5).
     Column("commit_confirmed", Boolean),
+    # v8: a quiet run (store/compaction.py): the evaluations after this one that changed
+    # nothing, folded into it by `sqlsentinel purge` once they are old enough. NULL on a row
+    # that stands for itself alone. ``samples``: JSON [[microseconds after the previous one,
+    # actual_value, duration_ms], ...], one per folded evaluation, in order.
+    Column("repeats", Integer),
+    Column("last_evaluated_at", UtcDateTime),
+    Column("samples", LongText),
     # newest-first pages per alert (ids grow with time: evaluations of an alert are serialised)
     Index(f"ix_{TABLE_PREFIX}history_alert_id", "alert_name", "id"),
     # v2: retention purge and time-range reads across alerts
@@ -292,6 +300,16 @@ incidents = Table(
     Index(f"ix_{TABLE_PREFIX}incidents_alert_end", "alert_name", "end_id"),
     # retention purge
     Index(f"ix_{TABLE_PREFIX}incidents_ended_at", "ended_at"),
+    **table_kwargs(),
+)
+
+# v8: how far each alert's history has been compacted (store/compaction.py): every row up to
+# ``through_id`` was looked at, so the next pass starts after it.
+history_compaction = Table(
+    f"{TABLE_PREFIX}history_compaction",
+    metadata,
+    Column("alert_name", String(NAME_LENGTH), primary_key=True),
+    Column("through_id", BigInteger, nullable=False),
     **table_kwargs(),
 )
 

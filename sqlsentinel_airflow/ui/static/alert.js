@@ -86,9 +86,11 @@
         const q = new URLSearchParams({ limit: String(CHART_POINTS) });
         if (instance !== null) q.set("instance_key", instance);
         const page = await api(`alerts/${encodeURIComponent(dagId)}/history?${q}`);
-        points = page.entries.slice().reverse().map((e) => ({
-          at: e.evaluated_at, value: numeric(e.actual_value), threshold: numeric(e.threshold), outcome: e.outcome,
-        }));
+        // a compacted row stands for its evaluation and the quiet ones folded into it (samples)
+        points = page.entries.slice().reverse().flatMap((e) => [
+          { at: e.evaluated_at, value: numeric(e.actual_value), threshold: numeric(e.threshold), outcome: e.outcome },
+          ...(e.samples || []).map((f) => ({ at: f.evaluated_at, value: numeric(f.actual_value), threshold: numeric(e.threshold), outcome: e.outcome })),
+        ]).slice(-CHART_POINTS);
         draw(true);
       } catch (err) { body.replaceChildren(h("div", { class: "form-error", text: err.message })); }
     }
@@ -116,9 +118,11 @@
   // --- history table, paged with before_id
   function historyRows() {
     return history.map((e) => h("tr", {},
-      h("td", {}, h("span", { title: fmtTime(e.evaluated_at), class: "nowrap", text: fmtTime(e.evaluated_at) })),
+      h("td", {}, h("span", { title: fmtTime(e.evaluated_at), class: "nowrap", text: fmtTime(e.evaluated_at) }),
+        e.repeats ? h("div", { class: "muted small nowrap", title: fmtTime(e.last_evaluated_at), text: `until ${fmtTime(e.last_evaluated_at)}` }) : null),
       alert.instance_count > 1 ? h("td", { text: instanceLabel(e) }) : null,
-      h("td", {}, h("span", { class: `outcome-${e.outcome}`, text: e.outcome.toUpperCase() })),
+      h("td", {}, h("span", { class: `outcome-${e.outcome}`, text: e.outcome.toUpperCase() }),
+        e.repeats ? h("span", { class: "muted small", title: `${e.repeats + 1} evaluations that changed nothing, kept as one row`, text: ` ×${e.repeats + 1}` }) : null),
       h("td", { text: e.state }),
       h("td", { class: "num", text: fmtValue(e.actual_value) }),
       h("td", { class: "num", text: fmtValue(e.threshold) }),
