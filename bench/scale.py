@@ -665,6 +665,11 @@ def _goal(ms: float, goal: float = GOAL_READ_MS) -> str:
     return "ok" if ms <= goal else f"OVER {goal:g} ms"
 
 
+def _history_bytes(facts: dict[str, Any], rows: int) -> str:
+    per_row = facts["history_bytes_per_row"]
+    return "?" if per_row is None else f"{per_row * rows:.0f}"
+
+
 def _plans_line(plans: Sequence[dict[str, Any]]) -> str:
     shown = []
     for p in plans:
@@ -718,7 +723,8 @@ def report(result: dict[str, Any]) -> str:
         f"database {facts['database_bytes'] / 2**30:.2f} GiB; history "
         f"{facts['history_bytes_per_row']} bytes per row (indexes included); a no-change "
         f"evaluation of {ev['instances']} instances grew the fresh database by "
-        f"{ev['empty_db_growth_bytes_per_evaluation_total']} bytes"
+        f"{ev['empty_db_growth_bytes_per_evaluation_total']} bytes (its history rows at the "
+        f"big database's density: {_history_bytes(facts, ev['instances'])} bytes)"
     )
     for what, plans in result.get("plans", {}).items():
         lines.append(f"- plans of {what}: " + _plans_line(plans))
@@ -778,6 +784,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _setenv(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run(
     url: str,
     *,
@@ -807,15 +826,16 @@ def run(
         home = Path(tmp)
         alerts_file = home / "alerts.yaml"
         alerts_file.write_text(bigstate.alerts_yaml(generated), encoding="utf-8")
-        os.environ["SQLSENTINEL_CACHE_DIR"] = str(home / "cache")  # SQL verdicts, as cron'd
         ui = Ui.over(url, generated, home)
+        # the CLI keeps SQL verdicts between runs, as a cron'd run does: in a private place
         try:
-            result["ui"] = ui_reads(ui, busy.name, quiet.name, reps)
-            result["cli"] = cli_reads(url, alerts_file, busy.name, reps)
-            reads = planned_reads(url, ui, alerts_file, busy.name)
-            result["plans"] = {
-                what: read_plans(url, read, analyze=True) for what, read in reads.items()
-            }
+            with _setenv("SQLSENTINEL_CACHE_DIR", str(home / "cache")):
+                result["ui"] = ui_reads(ui, busy.name, quiet.name, reps)
+                result["cli"] = cli_reads(url, alerts_file, busy.name, reps)
+                reads = planned_reads(url, ui, alerts_file, busy.name)
+                result["plans"] = {
+                    what: read_plans(url, read, analyze=True) for what, read in reads.items()
+                }
         finally:
             ui.close()
     result["evaluation"] = evaluations(url, busy, evaluation_reps)
