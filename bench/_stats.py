@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,29 @@ def run_json_child(args: Sequence[str], env: Mapping[str, str], timeout: float) 
         raise RuntimeError(f"{' '.join(args)} printed no result:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def machine() -> dict[str, Any]:
+    """The machine a result was measured on: CPUs, their model, load, versions, when."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor()
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    found: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "load_1_5_15min": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+    for package in ("apache-airflow-core", "sqlalchemy", "psycopg2-binary"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[package] = version(package)
+    found["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return found
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
