@@ -24,6 +24,15 @@ from docs_snippets import REPO, text
     ],
 )
 def test_bench_ui_speed_commands(snippet: str) -> None:
+    assert _modules_of(snippet) == {"bench.bigstate", "bench.ui_speed"}
+
+
+def test_bench_compaction_commands() -> None:
+    assert _modules_of("bench-compaction") == {"bench.bigstate", "bench.compaction"}
+
+
+def _modules_of(snippet: str) -> set[str]:
+    """The modules a snippet's commands run; each exists and accepts the flags given."""
     commands = [c.split("#", 1)[0].strip() for c in commands_of(text(snippet))]
     assert len(commands) >= 3
     modules = set()
@@ -42,4 +51,4 @@ def test_bench_ui_speed_commands(snippet: str) -> None:
         assert helped.returncode == 0, helped.stderr
         for flag in flags:
             assert flag in helped.stdout, f"{module} has no {flag}"
-    assert modules == {"bench.bigstate", "bench.ui_speed"}
+    return modules
