@@ -86,10 +86,10 @@ class _PolicyRun:
         )
         for key, decision, obs in decisions:
             state = decision.state
-            now_in = state.state
+            now_in = state.shown_state  # as history records it
             # what the store keeps (evaluation.evaluate_alert, ADR 2 item 4): a keyed
             # instance that went missing and is OK again is forgotten
-            if obs.outcome is Outcome.MISSING and now_in is State.OK:
+            if obs.outcome is Outcome.MISSING and now_in is State.OK and not state.remembers_flaps:
                 self.known.pop(key, None)
             else:
                 self.known[key] = state

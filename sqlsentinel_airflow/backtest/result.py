@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.jsonvalues import as_number
-from sqlsentinel_airflow.core.model import EventKind, JsonValue, Policy
+from sqlsentinel_airflow.core.model import EventKind, FlapPolicy, JsonValue, Policy
 
 __all__ = [
     "CURRENT",
@@ -166,6 +166,7 @@ class PolicySettings:
     notify_on_recovery: bool
     notify_on_error: int | None
     changed: tuple[str, ...] = ()
+    flap: FlapPolicy | None = None  # the alert's flap_detection, kept (never changed by --set)
 
     @classmethod
     def of(cls, policy: Policy, current: Policy | None = None) -> PolicySettings:
@@ -181,6 +182,7 @@ class PolicySettings:
             notify_on_recovery=policy.notify_on_recovery,
             notify_on_error=policy.notify_on_error,
             changed=changed,
+            flap=policy.flap,
         )
 
     @property
@@ -191,6 +193,7 @@ class PolicySettings:
             renotify_after=self.renotify_after,
             notify_on_recovery=self.notify_on_recovery,
             notify_on_error=self.notify_on_error,
+            flap=self.flap,
         )
 
     def to_dict(self) -> dict[str, Any]:

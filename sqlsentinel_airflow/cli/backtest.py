@@ -296,7 +296,9 @@ def _count_rows(result: BacktestResult) -> list[list[object]]:
         ],
         ["error incidents", *[r.counts.error_incidents for r in runs]],
     ]
-    for kind in ("firing", "reminder", "resolved", "error"):
+    for kind in ("firing", "reminder", "resolved", "error", "flapping"):
+        if kind == "flapping" and not any(r.counts.events.get(kind) for r in runs):
+            continue  # only alerts with flap_detection send them
         rows.append([f"{kind} events", *[r.counts.events.get(kind, 0) for r in runs]])
     for channel in result.channels:
         rows.append(

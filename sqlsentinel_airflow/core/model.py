@@ -9,8 +9,10 @@ Vocabulary
 - *outcome*: what one evaluation observed for an instance: ALERT, OK, ERROR, or MISSING
   (a keyed instance that stopped appearing; it counts like OK for resolution).
 - *state*: OK, PENDING (ALERT seen, fewer than ``fire_after`` in a row), FIRING, ERROR
-  (the query failed; ``last_good_state`` keeps the state from before).
-- *event*: something to notify: firing, reminder, resolved, error.
+  (the query failed; ``last_good_state`` keeps the state from before). FLAPPING is shown,
+  never held: an instance in flap keeps its alerting state and ``flapping_since`` beside it
+  (``InstanceState.shown_state``; docs/notifications.md, "Flap detection").
+- *event*: something to notify: firing, reminder, resolved, error, flapping.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "Decision",
     "Event",
     "EventKind",
+    "FlapPolicy",
     "InstanceResult",
     "InstanceState",
     "JsonValue",
@@ -53,14 +56,17 @@ class State(str, enum.Enum):
     PENDING = "PENDING"
     FIRING = "FIRING"
     ERROR = "ERROR"
+    # Shown (history, UI, CLI), never held in ``InstanceState.state``: see ``shown_state``.
+    FLAPPING = "FLAPPING"
 
     @property
     def urgency(self) -> int:
-        """How urgent the state is, for "the worst instance": FIRING > ERROR > PENDING > OK."""
+        """How urgent the state is, for "the worst instance":
+        FIRING > FLAPPING > ERROR > PENDING > OK."""
         return _URGENCY[self]
 
 
-_URGENCY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FIRING: 3}
+_URGENCY = {State.OK: 0, State.PENDING: 1, State.ERROR: 2, State.FLAPPING: 3, State.FIRING: 4}
 
 
 class EventKind(str, enum.Enum):
@@ -68,6 +74,7 @@ class EventKind(str, enum.Enum):
     REMINDER = "reminder"
     RESOLVED = "resolved"
     ERROR = "error"
+    FLAPPING = "flapping"
 
 
 class RunType(str, enum.Enum):
@@ -98,6 +105,11 @@ class Reason(str, enum.Enum):
     ERROR_ALREADY_NOTIFIED = "query still failing, already notified"
     ERROR_NOT_NOTIFIED = "query failed, notify_on_error is off"
     RECOVERED_FROM_ERROR = "query succeeded again"
+    FLAPPING_STARTED = "started flapping (flap_detection)"
+    FLAPPING_AFTER_SILENCE = "silence ended while flapping"
+    FLAPPING = "flapping, notifications held until stable"
+    SETTLED_FIRING = "settled firing after flapping"
+    SETTLED_OK = "settled ok after flapping"
     BACKFILL = "backfill runs never notify"
 
     @property
@@ -129,6 +141,16 @@ _REASONS_BY_NAME = {**{r.value: r for r in Reason}, **{r.code: r for r in Reason
 
 
 @dataclass(frozen=True)
+class FlapPolicy:
+    """``flap_detection``: ``changes`` OK<->FIRING changes within ``window`` make the instance
+    flap; it settles after ``stable_for`` without a change (docs/notifications.md)."""
+
+    changes: int
+    window: timedelta
+    stable_for: timedelta
+
+
+@dataclass(frozen=True)
 class Policy:
     """The per-alert knobs of the state machine (resolved from the alert and defaults)."""
 
@@ -137,6 +159,7 @@ class Policy:
     renotify_after: timedelta | None = None
     notify_on_recovery: bool = True
     notify_on_error: int | None = 3  # None: never notify query errors
+    flap: FlapPolicy | None = None  # None: no flap detection
 
 
 @dataclass(frozen=True)
@@ -199,11 +222,29 @@ class InstanceState:
     last_context: dict[str, JsonValue] = field(default_factory=dict)
     last_error: str | None = None
     key_values: dict[str, JsonValue] = field(default_factory=dict)
+    # flap detection: set while the instance flaps (per-change events held back)
+    flapping_since: datetime | None = None
+    # its recent OK<->FIRING changes (within the window; while flapping only the last one)
+    flap_changes: tuple[datetime, ...] = ()
+    flap_notified: bool = False  # a flapping event went out for the current flap
 
     @property
     def effective_state(self) -> State:
         """The alerting state, looking through ERROR to the state kept beside it."""
         return self.last_good_state if self.state is State.ERROR else self.state
+
+    @property
+    def shown_state(self) -> State:
+        """What history, the UI and the CLI show: FLAPPING while it flaps (unless the query
+        failed: ERROR says more), else ``state``."""
+        if self.flapping_since is not None and self.state is not State.ERROR:
+            return State.FLAPPING
+        return self.state
+
+    @property
+    def remembers_flaps(self) -> bool:
+        """Whether flap detection needs this instance's row (it flaps, or changed lately)."""
+        return self.flapping_since is not None or bool(self.flap_changes)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,20 @@ Semantics, per instance
   ``resolved``; one that ends under a silence sends no ``resolved`` either (the silence
   mutes it). A suppressed ``error`` leaves ``error_notified`` unset, so it goes out once
   the silence ends if the query is still failing.
+- Flap detection (``policy.flap``, docs/notifications.md "Flap detection"; off when None).
+  A *change* is the alerting state entering or leaving FIRING (PENDING counts as OK). The
+  change that makes ``flap.changes`` within ``flap.window`` puts the instance in flap
+  (``flapping_since``): one ``flapping`` event (FLAPPING_STARTED) replaces that change's
+  own event. While it flaps the machine runs underneath as usual, but its ``firing``,
+  ``reminder`` and ``resolved`` are held back, and what it announced is forgotten
+  (``firing_notified`` unset). The first evaluation ``flap.stable_for`` after the last
+  change settles it: one ``firing`` (SETTLED_FIRING) if it settled FIRING, else one
+  ``resolved`` (SETTLED_OK; sent whatever ``notify_on_recovery`` says, it ends the flapping
+  notice; none if no ``flapping`` went out), and the change count starts again. Query
+  errors neither change nor settle (the next success may). Silences mute like they mute
+  firing: a flap seen under a silence is announced (FLAPPING_AFTER_SILENCE) when it ends
+  while still flapping; a settle under a silence sends nothing, and an instance that
+  settled FIRING gets its FIRING_AFTER_SILENCE ``firing`` when the silence ends.
 
 :func:`check_event_sequence` and :func:`check_events` state the invariants an instance's
 event history must satisfy; concurrency tests replay stored history through them.
@@ -44,6 +58,7 @@ from sqlsentinel_airflow.core.model import (
     Decision,
     Event,
     EventKind,
+    FlapPolicy,
     InstanceState,
     JsonValue,
     Observation,
@@ -73,6 +88,13 @@ def check_policy(policy: Policy) -> None:
         raise ValueError(f"renotify_after must be positive, got {policy.renotify_after}")
     if policy.notify_on_error is not None and policy.notify_on_error < 1:
         raise ValueError(f"notify_on_error must be at least 1, got {policy.notify_on_error}")
+    flap = policy.flap
+    if flap is not None:
+        if flap.changes < 2:
+            raise ValueError(f"flap_detection.changes must be at least 2, got {flap.changes}")
+        for name in ("window", "stable_for"):
+            if getattr(flap, name).total_seconds() <= 0:
+                raise ValueError(f"flap_detection.{name} must be positive")
 
 
 _STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(InstanceState))
@@ -206,6 +228,62 @@ def _on_ok(base: InstanceState, policy: Policy, silenced: bool) -> _Step:
     return _Step(resolved, EventKind.RESOLVED, Reason.RESOLVED, since)
 
 
+def _on_flap(
+    step: _Step, was_firing: bool, now: datetime, flap: FlapPolicy | None, silenced: bool
+) -> _Step:
+    """Flap detection over the machine's step (the module doc says the rules); ``flap`` None
+    (flap detection turned off) settles an instance that was flapping and forgets changes.
+    ``step.state`` is the decision's own copy, changed in place."""
+    state = step.state
+    firing = state.state is State.FIRING
+    changed = firing != was_firing
+    changes = (*state.flap_changes, now) if changed else state.flap_changes
+    if state.flapping_since is None:
+        if flap is None:
+            return _Step(_set(state, flap_changes=()), step.event, step.reason, step.firing_since)
+        recent = tuple(t for t in changes if now - t < flap.window)
+        if not changed or len(recent) < flap.changes:
+            kept = recent[-(flap.changes - 1) :]
+            return _Step(_set(state, flap_changes=kept), step.event, step.reason, step.firing_since)
+        flapping = _set(_unflagged(state), flapping_since=now, flap_changes=(now,))
+        if silenced:
+            return _Step(_set(flapping, flap_notified=False), None, Reason.SILENCED)
+        flapping = _set(flapping, flap_notified=True)
+        return _Step(flapping, EventKind.FLAPPING, Reason.FLAPPING_STARTED, state.firing_since)
+    last = changes[-1] if changes else state.flapping_since
+    if flap is not None and (changed or now - last < flap.stable_for):  # still flapping
+        held = _set(_unflagged(state), flap_changes=(last,))
+        if silenced:  # announced again once the silence is over, as a firing would be
+            return _Step(_set(held, flap_notified=False), None, Reason.SILENCED)
+        if not held.flap_notified:
+            announced = _set(held, flap_notified=True)
+            return _Step(
+                announced, EventKind.FLAPPING, Reason.FLAPPING_AFTER_SILENCE, state.firing_since
+            )
+        return _Step(held, None, Reason.FLAPPING)
+    told = state.flap_notified
+    settled = _set(state, flapping_since=None, flap_changes=(), flap_notified=False)
+    if firing:
+        if silenced:  # the firing goes out when the silence ends (FIRING_AFTER_SILENCE)
+            return _Step(
+                _set(settled, firing_notified=False, last_notified_at=None), None, Reason.SILENCED
+            )
+        settled = _set(settled, firing_notified=True, last_notified_at=now)
+        return _Step(settled, EventKind.FIRING, Reason.SETTLED_FIRING, state.firing_since)
+    if silenced:
+        return _Step(settled, None, Reason.SILENCED)
+    if not told:
+        return _Step(settled, None, Reason.SETTLED_OK)
+    return _Step(settled, EventKind.RESOLVED, Reason.SETTLED_OK, None)
+
+
+def _unflagged(state: InstanceState) -> InstanceState:
+    """A flapping instance's alerting state with nothing announced (its events are held)."""
+    if state.state is State.FIRING:
+        return _set(state, firing_notified=False, last_notified_at=None)
+    return state
+
+
 def _decide_error(
     prev: InstanceState, obs: Observation, now: datetime, policy: Policy, silenced: bool
 ) -> Decision:
@@ -263,6 +341,7 @@ def decide(
         return _decide_error(prev, obs, now, policy, silenced)
 
     events: list[Event] = []
+    was_firing = prev.effective_state is State.FIRING
     base = _replace(
         prev,
         state=prev.effective_state,
@@ -280,6 +359,8 @@ def decide(
         step = _on_alert(base, now, policy, silenced)
     else:  # OK, or MISSING: the instance is no longer in the result, which counts as OK
         step = _on_ok(base, policy, silenced)
+    if policy.flap is not None or base.flapping_since is not None or base.flap_changes:
+        step = _on_flap(step, was_firing, now, policy.flap, silenced)
 
     state = step.state
     state = _set(
@@ -316,16 +397,23 @@ def check_event_sequence(kinds: Sequence[EventKind]) -> None:
     check holds for histories made with ``notify_on_recovery`` on and no silences: ``firing``
     and ``resolved`` alternate, ``reminder`` only inside an open incident, one ``error`` per
     streak, each followed by its recovery ``resolved`` (counted before the incident's own).
+    A ``flapping`` ends what was announced; nothing but errors and their recoveries follows
+    it until the one ``firing`` or ``resolved`` it settles with.
     For histories with silences or quiet recoveries use :func:`check_events`.
     """
     incident_open = False
     error_open = False
+    flapping = False
     for position, kind in enumerate(kinds):
         where = f"event {position} ({kind.value})"
-        if kind is EventKind.FIRING:
+        if kind is EventKind.FLAPPING:
+            if flapping:
+                raise ValueError(f"{where}: a second flapping before it settled")
+            flapping, incident_open = True, False
+        elif kind is EventKind.FIRING:
             if incident_open:
                 raise ValueError(f"{where}: a second firing without a resolved in between")
-            incident_open = True
+            incident_open, flapping = True, False
         elif kind is EventKind.REMINDER:
             if not incident_open:
                 raise ValueError(f"{where}: a reminder without an open incident")
@@ -335,6 +423,8 @@ def check_event_sequence(kinds: Sequence[EventKind]) -> None:
             error_open = True
         elif error_open:  # RESOLVED: the recovery from the notified error comes first
             error_open = False
+        elif flapping:  # the settle
+            flapping = False
         elif incident_open:
             incident_open = False
         else:
@@ -346,15 +436,18 @@ def check_events(events: Sequence[Event]) -> None:
 
     Unlike :func:`check_event_sequence` this holds under silences and quiet recoveries: it
     follows incidents by ``firing_since``. Incidents never go back in time; an incident gets
-    one FIRST_FIRING ``firing``, and FIRING_AFTER_SILENCE ones only while unresolved;
-    ``reminder`` and ``resolved`` belong to the current incident, after a ``firing`` of it
-    and before its ``resolved``; a RECOVERED_FROM_ERROR ``resolved`` follows an ``error``.
+    one FIRST_FIRING (or SETTLED_FIRING) ``firing``, and FIRING_AFTER_SILENCE ones only while
+    unresolved; ``reminder`` and ``resolved`` belong to the current incident, after a
+    ``firing`` of it and before its ``resolved``; a RECOVERED_FROM_ERROR ``resolved`` follows
+    an ``error``. A ``flapping`` ends the announced incident: until a ``firing`` or a
+    SETTLED_OK ``resolved`` (which needs a ``flapping`` before it) only errors follow.
     """
     first_fired: set[datetime] = set()
     resolved: set[datetime] = set()
     current: datetime | None = None  # the announced incident that may get reminders / resolved
     latest: datetime | None = None
     error_open = False
+    flapping = False
     for position, event in enumerate(events):
         where = f"event {position} ({event.kind.value}, {event.reason.value})"
         incident = event.firing_since
@@ -364,6 +457,12 @@ def check_events(events: Sequence[Event]) -> None:
             if not error_open:
                 raise ValueError(f"{where}: a recovery without an error event before it")
             error_open = False
+        elif event.kind is EventKind.FLAPPING:  # (a flap settled under a silence says nothing)
+            flapping, current = True, None
+        elif event.kind is EventKind.RESOLVED and event.reason is Reason.SETTLED_OK:
+            if not flapping:
+                raise ValueError(f"{where}: settled without a flapping event before it")
+            flapping = False
         elif event.kind is EventKind.FIRING:
             if incident is None:
                 raise ValueError(f"{where}: a firing event without firing_since")
@@ -375,7 +474,9 @@ def check_events(events: Sequence[Event]) -> None:
                 if incident in first_fired:
                     raise ValueError(f"{where}: a second firing for the incident since {incident}")
                 first_fired.add(incident)
-            current = latest = incident
+            flapping, current, latest = False, incident, incident
+        elif flapping:
+            raise ValueError(f"{where}: sent while flapping")
         elif incident is None or incident != current:
             raise ValueError(
                 f"{where}: for the incident since {incident}, but the announced open incident "

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
-from sqlsentinel_airflow.core.model import Policy
+from sqlsentinel_airflow.core.model import FlapPolicy, Policy
 from sqlsentinel_airflow.core.redact import SECRET, url_origin
 from sqlsentinel_airflow.errors import QueryError
 
@@ -224,6 +224,7 @@ class AlertConfig(_Frozen):
     renotify_after: timedelta | None = None
     notify_on_recovery: bool = True
     notify_on_error: int | None = 3
+    flap_detection: FlapPolicy | None = None  # off unless written
     fail_task_on_alert: bool = False
     max_rows: int = DEFAULT_MAX_ROWS_SINGLE
     notify: tuple[ChannelConfig, ...] = ()
@@ -243,6 +244,7 @@ class AlertConfig(_Frozen):
             renotify_after=self.renotify_after,
             notify_on_recovery=self.notify_on_recovery,
             notify_on_error=self.notify_on_error,
+            flap=self.flap_detection,
         )
 
     @property

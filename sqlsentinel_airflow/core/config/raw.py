@@ -39,6 +39,7 @@ __all__ = [
     "RawDefaults",
     "RawEmailChannel",
     "RawFile",
+    "RawFlapDetection",
     "RawLink",
     "RawMessageTemplates",
     "RawSilence",
@@ -336,6 +337,26 @@ def _at_most_links(links: tuple[RawLink, ...]) -> tuple[RawLink, ...]:
     return links
 
 
+class RawFlapDetection(_Raw):
+    """Flap detection (docs/notifications.md, "Flap detection"): ``changes`` OK<->FIRING
+    changes within ``window`` hold back the per-change messages until ``stable_for`` passes
+    without a change."""
+
+    changes: Annotated[int, Field(ge=2)] = Field(
+        description="Changes between OK and FIRING within `window` that make the alert flap; "
+        "at least 2."
+    )
+    window: Duration = Field(description="How far back changes are counted, e.g. 30m.")
+    stable_for: Duration = Field(
+        description="How long without a change before it has settled, e.g. 15m."
+    )
+
+
+def _off_is_none(value: Any) -> Any:
+    """``flap_detection: false`` (or ``off``, which YAML reads as false) turns it off."""
+    return None if value is False else value
+
+
 class RawAlertSettings(_Raw):
     """Settings an alert may write and ``defaults`` may provide."""
 
@@ -382,6 +403,11 @@ class RawAlertSettings(_Raw):
     notify_on_recovery: bool | None = None
     notify_on_error: NotifyOnError = Field(
         None, description="Notify when the query fails this many runs in a row."
+    )
+    flap_detection: Annotated[RawFlapDetection | None, BeforeValidator(_off_is_none)] = Field(
+        None,
+        description="`{changes, window, stable_for}`: one `flapping` message instead of one "
+        "per change, then one with the state it settled in; null or false: off (the default).",
     )
     fail_task_on_alert: bool | None = None
     max_rows: Annotated[int, Field(ge=1)] | None = Field(

@@ -43,6 +43,7 @@ from sqlsentinel_airflow.core.config.raw import (
     RawAlertSettings,
     RawChannel,
     RawEmailChannel,
+    RawFlapDetection,
     RawSlackChannel,
     RawWebhookChannel,
     check_database_url,
@@ -55,6 +56,7 @@ from sqlsentinel_airflow.core.config.sqlcheck import (
 )
 from sqlsentinel_airflow.core.config.yamlpos import Path, Problem
 from sqlsentinel_airflow.core.databases import DATABASE_URL_ENV
+from sqlsentinel_airflow.core.model import FlapPolicy
 
 __all__ = [
     "AIRFLOW_DAG_ID_MAX",
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 AIRFLOW_DAG_ID_MAX = 250
-_NULLABLE = frozenset({"renotify_after", "notify_on_error"})
+_NULLABLE = frozenset({"renotify_after", "notify_on_error", "flap_detection"})
 """Settings where an explicit null means something ("never"), not "not written"."""
 _ALERT_FIELDS = frozenset(AlertConfig.model_fields)
 """Read once: ``model_fields`` on the class goes through a slow descriptor in pydantic 2.11+."""
@@ -194,6 +196,9 @@ def resolve_alert(
         if key in _ALERT_FIELDS and (value is not None or key in _NULLABLE)
     }
     key_columns = settings.get("key_columns") or ()
+    flap = settings.get("flap_detection")
+    if isinstance(flap, RawFlapDetection):
+        fields["flap_detection"] = FlapPolicy(flap.changes, flap.window, flap.stable_for)
     fields.update(
         name=raw.name,
         slug=slug,

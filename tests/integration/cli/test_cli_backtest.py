@@ -122,13 +122,25 @@ def test_replay_current_and_proposed(replay_setup: tuple[Path, dict[str, str]]) 
         ("2026-11-01T10:00:00+00:00", "2026-11-01T11:00:00+00:00"),
         ("2026-11-01T21:00:00+00:00", "2026-11-02T02:00:00+00:00"),
     ]
-    assert current["counts"]["events"] == {"firing": 2, "reminder": 2, "resolved": 2, "error": 0}
+    assert current["counts"]["events"] == {
+        "firing": 2,
+        "reminder": 2,
+        "resolved": 2,
+        "error": 0,
+        "flapping": 0,
+    }
     # fire_after 2: the blip is gone, the long one starts an hour later
     assert [(i["started_at"], i["evaluations"]) for i in proposed["incidents"]] == [
         ("2026-11-01T22:00:00+00:00", 4)
     ]
     assert proposed["counts"]["incidents"] == 1
-    assert proposed["counts"]["events"] == {"firing": 1, "reminder": 1, "resolved": 1, "error": 0}
+    assert proposed["counts"]["events"] == {
+        "firing": 1,
+        "reminder": 1,
+        "resolved": 1,
+        "error": 0,
+        "flapping": 0,
+    }
     assert proposed["policy"]["changed"] == ["fire_after"]
     (series,) = data["series"]
     assert len(series["values"]) == 36 and series["values"][10] == 5  # the backfill is left out

@@ -107,6 +107,7 @@ def test_the_whole_result_is_json() -> None:
         "reminder": 2,
         "resolved": 0,
         "error": 0,
+        "flapping": 0,
     }
     assert data["runs"][0]["counts"]["messages"] == 3
     assert result.proposed is None

@@ -19,6 +19,7 @@ from sqlsentinel_airflow.core.model import (
     Decision,
     Event,
     EventKind,
+    FlapPolicy,
     InstanceState,
     Observation,
     Outcome,
@@ -511,6 +512,13 @@ _policies = st.builds(
     renotify_after=st.sampled_from([None, timedelta(minutes=2), timedelta(minutes=5)]),
     notify_on_recovery=st.booleans(),
     notify_on_error=st.sampled_from([None, 1, 2, 3]),
+    flap=st.sampled_from(
+        [
+            None,
+            FlapPolicy(2, timedelta(minutes=5), timedelta(minutes=3)),
+            FlapPolicy(3, timedelta(minutes=10), timedelta(minutes=2)),
+        ]
+    ),
 )
 
 
@@ -542,11 +550,19 @@ def test_unsilenced_histories_alternate_firing_and_resolved(
     kinds = [e.kind for e in events]
     check_event_sequence(kinds)
     check_events(events)
-    firings = kinds.count(EventKind.FIRING)
-    resolved = sum(
-        1 for e in events if e.kind is RES and e.reason is not Reason.RECOVERED_FROM_ERROR
-    )
-    assert firings - resolved == (1 if state.effective_state is FIRING else 0)
+    told = [
+        e.kind
+        for e in events
+        if e.kind in (F, RES, EventKind.FLAPPING) and e.reason is not Reason.RECOVERED_FROM_ERROR
+    ]
+    if policy.flap is None:
+        firings = kinds.count(EventKind.FIRING)
+        resolved = sum(
+            1 for e in events if e.kind is RES and e.reason is not Reason.RECOVERED_FROM_ERROR
+        )
+        assert firings - resolved == (1 if state.effective_state is FIRING else 0)
+    if state.flapping_since is None:  # what people were told last is what it is
+        assert (told[-1:] == [F]) == (state.effective_state is FIRING)
 
 
 @settings(max_examples=300, deadline=None)
