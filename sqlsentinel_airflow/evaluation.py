@@ -314,7 +314,8 @@ def evaluate_alert(
         history_ids: list[int] = []
         for position, (key, decision, obs) in enumerate(decisions):
             if not backfill:
-                if obs.outcome is Outcome.MISSING and decision.state.state is State.OK:
+                gone = obs.outcome is Outcome.MISSING and decision.state.state is State.OK
+                if gone and not decision.state.remembers_flaps:
                     tx.delete_state(key)
                 else:
                     tx.save_state(decision.state)
@@ -450,7 +451,7 @@ def _history(
         run_type=run_type,
         run_id=run_id,
         outcome=obs.outcome,
-        state=state.state,
+        state=state.shown_state,
         reason=decision.reason.value,
         actual_value=obs.actual_value,
         threshold=obs.threshold,
@@ -485,8 +486,8 @@ def _report(
                 instance_key=key,
                 key_values=dict(decision.state.key_values),
                 outcome=obs.outcome,
-                previous_state=prev.state if prev else State.OK,
-                state=decision.state.state,
+                previous_state=prev.shown_state if prev else State.OK,
+                state=decision.state.shown_state,
                 reason=decision.reason,
                 actual_value=obs.actual_value,
                 threshold=obs.threshold,

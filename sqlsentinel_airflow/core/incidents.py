@@ -5,8 +5,9 @@ backtest folds simulated evaluations the same way.
 What counts (the state machine's semantics, docs/adr/0002-evaluation-semantics.md):
 
 - A **firing** incident runs from the evaluation whose state became FIRING to the first one
-  whose state is neither FIRING nor ERROR. Query errors do not end it: an error leaves the
-  alerting state as it was. The OK evaluations that ``resolve_after`` waits for belong to it
+  whose state is neither FIRING, FLAPPING nor ERROR. Query errors do not end it: an error
+  leaves the alerting state as it was. A flap is one incident until it settles OK, however
+  often the state changed underneath (a flap that began from OK opens one). The OK evaluations that ``resolve_after`` waits for belong to it
   (the state stays FIRING).
 - An **error** incident is a stretch of ERROR evaluations (the query failed or broke the
   contract): monitoring was blind. It is an incident of its own, also when it lies within a
@@ -19,8 +20,8 @@ a silence muted (that one counted), its peak and the notifications sent for it. 
 the value furthest past the threshold among its ALERT evaluations with a numeric value: the
 highest if the first evaluation's value was at or above its threshold (or either is not a
 number), else the lowest; the earliest of equals; the first evaluation when none is numeric.
-Notifications: for a firing incident its ``firing`` and ``reminder`` events and the
-``resolved`` that ended it (the ``error`` and recovery ``resolved`` events of errors within
+Notifications: for a firing incident its ``firing``, ``reminder`` and ``flapping`` events
+and the ``resolved`` that ended it (the ``error`` and recovery ``resolved`` events of errors within
 it belong to the error incident); for an error incident its ``error`` events and the
 recovery ``resolved`` that followed a notified error.
 """
@@ -142,11 +143,12 @@ class IncidentFold:
         if error is not None:
             del self._open[IncidentKind.ERROR]
             touched.append(_ended(error, e))
-        if firing is None and e.state is State.FIRING:
+        alerting = e.state is State.FIRING or e.state is State.FLAPPING
+        if firing is None and alerting:
             firing = _opened(IncidentKind.FIRING, e)
             self._open[IncidentKind.FIRING] = firing
             touched.append(firing)
-        elif firing is not None and e.state is State.FIRING:
+        elif firing is not None and alerting:
             firing = _counted(firing, e)
             self._open[IncidentKind.FIRING] = firing
             touched.append(firing)
@@ -158,7 +160,7 @@ class IncidentFold:
 
 def _mine(kind: IncidentKind) -> tuple[EventKind, ...]:
     if kind is IncidentKind.FIRING:
-        return (EventKind.FIRING, EventKind.REMINDER)
+        return (EventKind.FIRING, EventKind.REMINDER, EventKind.FLAPPING)
     return (EventKind.ERROR,)
 
 
@@ -217,10 +219,16 @@ def _counted(incident: Incident, e: Evaluated) -> Incident:
     return _peaked(changed, e) if incident.kind is IncidentKind.FIRING else changed
 
 
+_RESOLVED = frozenset({Reason.RESOLVED, Reason.RESOLVED.code})
+_SETTLED = frozenset({Reason.SETTLED_OK, Reason.SETTLED_OK.code})  # resolved if it was told
+
+
 def _ended(incident: Incident, e: Evaluated) -> Incident:
     """``incident`` left at ``e`` (which is not counted among its evaluations)."""
     if incident.kind is IncidentKind.FIRING:
-        resolved = e.reason in (Reason.RESOLVED, Reason.RESOLVED.code)
+        resolved = e.reason in _RESOLVED or (
+            e.reason in _SETTLED and EventKind.RESOLVED in e.events
+        )
     else:
         resolved = bool(incident.notifications.get(EventKind.ERROR.value)) and (
             EventKind.RESOLVED in e.events

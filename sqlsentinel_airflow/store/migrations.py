@@ -251,6 +251,21 @@ def _v8_history_compaction(conn: Connection) -> None:
     ).create(conn, checkfirst=True)
 
 
+def _v9_flap_detection(conn: Connection) -> None:
+    # Flap detection remembers, per instance, when it began to flap, its recent changes and
+    # whether that was announced: three nullable columns (NULL: not flapping, no change, not
+    # announced), so existing rows need no rewrite.
+    _add_missing_columns(
+        conn,
+        f"{TABLE_PREFIX}state",
+        (
+            ("flapping_since", UtcDateTime()),
+            ("flap_changes", JsonText()),
+            ("flap_notified", Boolean()),
+        ),
+    )
+
+
 def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
     """Fold the history (backfills left out) into ``table``, one alert at a time; returns
     the incidents written. The database keeps only the rows whose state, or the state of
@@ -279,7 +294,7 @@ def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int
         Column("commit_confirmed", Boolean),
     )
     h = hist.c
-    inside = [State.FIRING.value, State.ERROR.value]
+    inside = [State.FIRING.value, State.ERROR.value, State.FLAPPING.value]
     alert = bindparam("alert", type_=String(NAME_LENGTH))
     before = func.lag(h.state).over(partition_by=h.instance_key, order_by=h.id)
     lagged = (
@@ -348,6 +363,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         8,
         "quiet runs of history compacted (history.repeats, history_compaction)",
         _v8_history_compaction,
+    ),
+    Migration(
+        9,
+        "flap detection (state.flapping_since, flap_changes, flap_notified)",
+        _v9_flap_detection,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.incidents import Evaluated, Incident, IncidentKind, PeakDirection
 from sqlsentinel_airflow.core.model import (
     EventKind,
@@ -79,6 +80,9 @@ def state_to_row(s: InstanceState) -> dict[str, Any]:
         "last_context": s.last_context,
         "last_error": s.last_error,
         "key_values": s.key_values,
+        "flapping_since": s.flapping_since,
+        "flap_changes": [rfc3339(t) for t in s.flap_changes] if s.flap_changes else None,
+        "flap_notified": s.flap_notified,
     }
 
 
@@ -103,6 +107,9 @@ def state_from_row(row: Row) -> InstanceState:
         last_context=row["last_context"] or {},
         last_error=row["last_error"],
         key_values=row["key_values"] or {},
+        flapping_since=row["flapping_since"],
+        flap_changes=tuple(datetime.fromisoformat(t) for t in row["flap_changes"] or ()),
+        flap_notified=bool(row["flap_notified"]),
     )
 
 

@@ -175,6 +175,12 @@ state = Table(
     Column("last_context", JsonText),
     Column("last_error", LongText),
     Column("key_values", JsonText),
+    # v9: flap detection (core/state_machine.py): when the instance began to flap (NULL: it
+    # does not), its recent OK<->FIRING changes (a JSON list of RFC 3339 times; NULL: none),
+    # whether the flapping event went out (NULL: no)
+    Column("flapping_since", UtcDateTime),
+    Column("flap_changes", JsonText),
+    Column("flap_notified", Boolean),
     **table_kwargs(),
 )
 

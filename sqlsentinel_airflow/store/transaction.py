@@ -184,7 +184,7 @@ class AlertTransaction:
         with translating_errors(self._display_url, f"reading the state of {self._alert_name!r}"):
             result = self._conn.execute(_SELECT_STATES, {"of_alert": self._alert_name})
             found = [rows.state_from_row(r) for r in result.mappings()]
-        self._before = {s.instance_key: s.state for s in found}
+        self._before = {s.instance_key: s.shown_state for s in found}
         return {s.instance_key: s for s in found}
 
     def save_state(self, instance: InstanceState) -> None:
