@@ -8,9 +8,12 @@ from :class:`WebhookBody` by :func:`payload_schema`; nobody writes it by hand.
 Every producer builds the payload here: evaluation (:func:`event_payload`), the config watch
 (:func:`config_error_payload`) and the ``notify-test`` / template samples
 (:meth:`EventPayload.as_test`). Version 1 keeps the wire values it was published with
-(``kind`` lower-case, ``state`` upper-case, see docs/adr/0008-event-payload-v1.md); fields
-added within version 1 (``reason_code``, ``test``) are optional in the schema, so events
-enqueued by an earlier release still validate. Query values are JSON data, never secrets.
+(``kind`` lower-case, ``state`` upper-case, see docs/adr/0008-event-payload-v1.md), and only
+those: a ``flapping`` event goes out as ``kind: firing`` with ``flapping: true`` (and the
+state underneath), so a receiver validating with the schema as first published accepts it.
+Fields added within version 1 (``reason_code``, ``test``, ``flapping``) are optional in the
+schema, so events enqueued by an earlier release still validate. Query values are JSON data,
+never secrets.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -65,7 +75,7 @@ PAYLOAD_REASON_CODES: tuple[str, ...] = (
 )
 """Every ``reason_code`` a payload can carry: the state machine's reasons plus the ones above."""
 
-ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test")
+ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping")
 """Fields added after version 1 was published: always sent, but not required by the schema
 (an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
@@ -82,6 +92,32 @@ Timestamp = Annotated[
 """A timezone-aware time, written as RFC 3339 in UTC (``core.clock.rfc3339``)."""
 
 _JSON = "any JSON value from the query"
+
+V1_KINDS = (EventKind.FIRING, EventKind.REMINDER, EventKind.RESOLVED, EventKind.ERROR)
+"""The ``kind`` values version 1 was published with; no other goes on the wire."""
+V1_STATES = (State.OK, State.PENDING, State.FIRING, State.ERROR)
+"""The ``state`` values version 1 was published with (FLAPPING is shown, never sent)."""
+
+
+def _published(allowed: tuple[EventKind, ...] | tuple[State, ...]) -> AfterValidator:
+    def check(value: EventKind | State) -> EventKind | State:
+        if value not in allowed:
+            raise ValueError(f"{value.value!r} is not a value version 1 of the payload has")
+        return value
+
+    return AfterValidator(check)
+
+
+PayloadKind = Annotated[
+    EventKind,
+    _published(V1_KINDS),
+    WithJsonSchema({"enum": [k.value for k in V1_KINDS], "title": "EventKind", "type": "string"}),
+]
+PayloadState = Annotated[
+    State,
+    _published(V1_STATES),
+    WithJsonSchema({"enum": [s.value for s in V1_STATES], "title": "State", "type": "string"}),
+]
 
 
 class _Frozen(BaseModel):
@@ -149,13 +185,16 @@ class EventPayload(_Frozen):
 
     version: Literal[1] = PAYLOAD_VERSION
     event_id: str = Field(description="uuid4; shared by every channel's copy")
-    kind: EventKind
+    kind: PayloadKind
     reason: str = Field(description="why, in English (may be reworded: match on reason_code)")
     reason_code: str = Field(
         description="why, as a stable name (Reason.code, e.g. first_firing)",
         json_schema_extra={"enum": list(PAYLOAD_REASON_CODES)},
     )
-    state: State = Field(description="the instance's state after the evaluation (upper-case)")
+    state: PayloadState = Field(
+        description="the instance's state after the evaluation (upper-case); while it flaps, "
+        "the state underneath"
+    )
     alert: PayloadAlert
     instance: PayloadInstance
     actual_value: JsonValue = Field(description=_JSON)
@@ -168,6 +207,13 @@ class EventPayload(_Frozen):
     run_id: str | None
     links: PayloadLinks
     test: bool = Field(default=False, description="a sample from notify-test, not a real alert")
+    flapping: bool = Field(
+        default=False,
+        description="a flapping notice (flap_detection): the instance keeps changing between OK "
+        "and FIRING, so its per-change messages are held back until it is stable; then one "
+        "firing or resolved (reason_code settled_firing, settled_ok) says how it settled. "
+        "Sent as kind firing",
+    )
 
     def to_json(self) -> dict[str, JsonValue]:
         """The JSON document (what the outbox stores and templates read)."""
@@ -207,9 +253,11 @@ def event_payload(
             silence_url = alert_tab_url(
                 ui_base_url, alert.dag_id, silence=True, instance_key=event.instance_key or None
             )
+    flapping = event.kind is EventKind.FLAPPING
     return EventPayload(
         event_id=event_id,
-        kind=event.kind,
+        kind=EventKind.FIRING if flapping else event.kind,
+        flapping=flapping,
         reason=event.reason.value,
         reason_code=event.reason.code,
         state=event.state,

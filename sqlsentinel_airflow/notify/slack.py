@@ -35,6 +35,7 @@ _EMOJI = {
     "reminder": ":repeat:",
     "resolved": ":large_green_circle:",
     "error": ":warning:",
+    "flapping": ":twisted_rightwards_arrows:",
 }
 _SECTION_CHARS = 2900  # Slack's limit is 3000 per section text
 _HEADER_CHARS = 150
@@ -75,11 +76,14 @@ def slack_message(
         f"*Severity*\n{slack_escape(ctx['alert']['severity'])}",
     ]
     if kind != "error":
-        label = "Last value" if kind == "resolved" else "Value"
+        label = "Last value" if kind in ("resolved", "flapping") else "Value"
         fields.append(f"*{label}*\n{slack_escape(ctx['actual_value'])}")
         fields.append(f"*Threshold*\n{slack_escape(ctx['threshold'])}")
     since = ctx["since"] + (f" ({ctx['duration']})" if ctx["duration"] and kind != "firing" else "")
-    fields.append(f"*{'Failing since' if kind == 'error' else 'Firing since'}*\n{since}")
+    if kind == "flapping":
+        fields.append(f"*Flapping since*\n{ctx['occurred_at']}")
+    else:
+        fields.append(f"*{'Failing since' if kind == 'error' else 'Firing since'}*\n{since}")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",

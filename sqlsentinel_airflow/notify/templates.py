@@ -1,7 +1,7 @@
 """Message texts: sandboxed Jinja templates over an event payload, with defaults per kind.
 
-Every event kind (``firing``, ``reminder``, ``resolved``, ``error``) has a default template
-for every message part: the email ``subject``, plain ``text`` and ``html`` bodies, and the
+Every event kind (``firing``, ``reminder``, ``resolved``, ``error``, ``flapping``) has a default
+template for every message part: the email ``subject``, plain ``text`` and ``html`` bodies, the
 ``slack`` text. A template is chosen, most specific first, from the channel's own setting,
 then the alert's (or ``defaults``') ``templates:``, then the built-in default; each of those
 may be one template for every kind or a mapping ``{firing: ..., resolved: ...}``.
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 Part = Literal["subject", "text", "html", "slack"]
-EVENT_KINDS = ("firing", "reminder", "resolved", "error")
+EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping")
 MAX_CONTEXT_ROWS = 15
 MAX_VALUE_CHARS = 200
 MAX_SUBJECT_CHARS = 250
@@ -77,8 +77,20 @@ MAX_ERROR_LINES = 50  # lines of ``error_lines``; the rest is counted
 LEGACY_FIELDS = ("alert_name", "status", "actual_value", "threshold", "description", "severity")
 """Placeholders a standalone SQL Sentinel ``{alert_name}``-style subject may use."""
 
-_STATUS = {"firing": "FIRING", "reminder": "STILL FIRING", "resolved": "RESOLVED", "error": "ERROR"}
-_LEGACY_STATUS = {"firing": "ALERT", "reminder": "ALERT", "resolved": "OK", "error": "ERROR"}
+_STATUS = {
+    "firing": "FIRING",
+    "reminder": "STILL FIRING",
+    "resolved": "RESOLVED",
+    "error": "ERROR",
+    "flapping": "FLAPPING",
+}
+_LEGACY_STATUS = {
+    "firing": "ALERT",
+    "reminder": "ALERT",
+    "resolved": "OK",
+    "error": "ERROR",
+    "flapping": "FLAPPING",
+}
 _JINJA_MARKER = re.compile(r"\{\{|\{%|\{#")
 _FORMAT_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(![rsa])?(:[^{}]*)?\}")
 
@@ -143,7 +155,8 @@ def slack_escape(text: str) -> str:
 
 def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The variables of every template, built from a stored event payload (all values data)."""
-    kind = str(payload.get("kind") or "firing")
+    # a flapping notice travels as kind firing (payload version 1 keeps its kinds)
+    kind = "flapping" if payload.get("flapping") else str(payload.get("kind") or "firing")
     alert = dict(payload.get("alert") or {})
     instance = dict(payload.get("instance") or {})
     key_values = dict(instance.get("key_values") or {})
@@ -226,6 +239,7 @@ _HEADLINES = {
     "reminder": "{{ alert.name }} is still firing{% if duration %} ({{ duration }}){% endif %}",
     "resolved": "{{ alert.name }} has resolved",
     "error": "{{ alert.name }}: the alert query failed",
+    "flapping": "{{ alert.name }} is flapping between OK and FIRING",
 }
 _TEST = "{% if test %}[TEST] {% endif %}"
 _INSTANCE = "{% if instance.label %} [{{ instance.label }}]{% endif %}"
@@ -239,6 +253,7 @@ _SUBJECTS = {
     + " since {{ since }}",
     "resolved": _TEST + "[RESOLVED] {{ alert.name }}" + _INSTANCE,
     "error": _TEST + "[ERROR] {{ alert.name }}: the alert query failed",
+    "flapping": _TEST + "[{{ alert.severity|upper }}] FLAPPING: {{ alert.name }}" + _INSTANCE,
 }
 
 # (label, value template) rows of the detail table, per kind
@@ -258,6 +273,11 @@ _DETAILS: dict[str, list[tuple[str, str]]] = {
     "error": [
         ("Error", "{{ error }}"),
         ("Failing since", "{{ since }}"),
+    ],
+    "flapping": [
+        ("Last value", "{{ actual_value }} (threshold {{ threshold }})"),
+        ("Flapping since", "{{ occurred_at }}"),
+        ("Next message", "when it has been stable long enough, with the state it settled in"),
     ],
 }
 
@@ -295,7 +315,13 @@ def _text_template(kind: str) -> str:
     )
 
 
-_COLORS = {"firing": "#c0392b", "reminder": "#d35400", "resolved": "#27ae60", "error": "#7f8c8d"}
+_COLORS = {
+    "firing": "#c0392b",
+    "reminder": "#d35400",
+    "resolved": "#27ae60",
+    "error": "#7f8c8d",
+    "flapping": "#8e44ad",
+}
 _TH = '<th align="left" style="padding:2px 12px 2px 0">'
 
 
