@@ -366,7 +366,7 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
                     s.name,
                     i.label or "-",
                     i.state.value + (" (silenced)" if i.silenced else ""),
-                    human_time(i.since),
+                    human_time(i.flapping_since or i.since),
                     i.last_value,
                     i.last_threshold,
                     human_time(i.last_evaluated_at),

@@ -91,7 +91,7 @@ def instance_view(
         instance_key=state.instance_key,
         label=instance_label(state.key_values),
         key_values=state.key_values,
-        state=state.state,
+        state=state.shown_state,
         last_good_state=state.last_good_state,
         since=state.state_since,
         firing_since=state.firing_since,
@@ -103,6 +103,7 @@ def instance_view(
         last_error=redact_text(state.last_error),
         last_notified_at=state.last_notified_at,
         silenced=silenced,
+        flapping_since=state.flapping_since,
     )
 
 
@@ -237,9 +238,16 @@ def spark_series(history: Sequence[HistoryEntry | RecentValue]) -> SparkSeries:
     )
 
 
+def _since(state: InstanceState) -> datetime | None:
+    """When the instance entered the state it shows (FLAPPING: when it began to flap)."""
+    if state.shown_state is State.FLAPPING:
+        return state.flapping_since
+    return state.state_since
+
+
 def worst_instance(states: Sequence[InstanceState]) -> InstanceState | None:
     """The instance whose state is most urgent (the first one on ties)."""
-    return max(states, key=lambda s: s.state.urgency) if states else None
+    return max(states, key=lambda s: s.shown_state.urgency) if states else None
 
 
 def alert_status(
@@ -255,17 +263,19 @@ def alert_status(
     ``silenced`` when only muted instances are worse than OK.
     """
     worst = worst_instance(states)
-    state = AlertStatus(worst.state.value.lower()) if worst is not None else AlertStatus.UNKNOWN
+    state = (
+        AlertStatus(worst.shown_state.value.lower()) if worst is not None else AlertStatus.UNKNOWN
+    )
     if silenced:
         return AlertStatus.SILENCED, state
     loud = worst_instance([s for s in states if s.instance_key not in silenced_instances])
-    if worst is None or worst.state is State.OK:
+    if worst is None or worst.shown_state is State.OK:
         return state, state
-    if loud is not None and loud.state.urgency >= worst.state.urgency:
+    if loud is not None and loud.shown_state.urgency >= worst.shown_state.urgency:
         return state, state  # the worst instance is not muted
-    if loud is None or loud.state.urgency <= State.OK.urgency:
+    if loud is None or loud.shown_state.urgency <= State.OK.urgency:
         return AlertStatus.SILENCED, state  # only muted instances are in trouble
-    return AlertStatus(loud.state.value.lower()), state
+    return AlertStatus(loud.shown_state.value.lower()), state
 
 
 def config_error_view(error: ConfigError) -> ConfigErrorView:
@@ -360,10 +370,10 @@ def alert_summary(
     status, state = alert_status(states, whole, muted)
     worst = worst_instance(states)
     evaluated = [s.last_evaluated_at for s in states if s.last_evaluated_at is not None]
-    ordered = sorted(states, key=lambda s: (-s.state.urgency, s.instance_key))
+    ordered = sorted(states, key=lambda s: (-s.shown_state.urgency, s.instance_key))
     shown = ordered if all_instances else ordered[:INSTANCES_IN_LIST]
     firing = sorted(
-        (s for s in states if s.state is State.FIRING),
+        (s for s in states if s.shown_state is State.FIRING),
         key=lambda s: (s.instance_key in muted, s.instance_key),
     )
     return AlertSummary(
@@ -379,7 +389,7 @@ def alert_summary(
         config_errors=tuple(config_error_view(e) for e in facts.config_errors),
         status=status,
         state=state,
-        since=worst.state_since if worst else None,
+        since=_since(worst) if worst else None,
         firing_since=worst.firing_since if worst else None,
         last_value=worst.last_value if worst else None,
         threshold=worst.last_threshold if worst else None,

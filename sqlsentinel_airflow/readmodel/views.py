@@ -54,6 +54,7 @@ class AlertStatus(str, enum.Enum):
 
     SILENCED = "silenced"
     FIRING = "firing"
+    FLAPPING = "flapping"  # flap_detection holds its per-change messages back
     ERROR = "error"
     PENDING = "pending"
     OK = "ok"
@@ -113,7 +114,7 @@ class InstanceView(View):
     instance_key: InstanceKey
     label: InstanceLabel
     key_values: Annotated[dict[str, JsonValue], "the key columns and their values ({} if none)"]
-    state: Annotated[State, "the alerting state"]
+    state: Annotated[State, "the alerting state (FLAPPING while flap detection holds it)"]
     last_good_state: Annotated[State, "the state before the query started failing"]
     since: Annotated[datetime | None, "when it entered its state"]
     firing_since: Annotated[datetime | None, "when the current incident began"]
@@ -125,6 +126,9 @@ class InstanceView(View):
     last_error: Annotated[str | None, "the last query error (redacted)"]
     last_notified_at: Annotated[datetime | None, "when a firing or reminder last went out"]
     silenced: Annotated[bool, "a silence of the alert or of this instance mutes it now"]
+    flapping_since: Annotated[
+        datetime | None, "when it began to flap (flap_detection); null while it does not"
+    ] = None
 
 
 @dataclass(frozen=True)

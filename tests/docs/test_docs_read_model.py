@@ -50,6 +50,6 @@ def test_a_field_without_meaning_or_json_type_is_refused() -> None:
 
 
 def test_types_read_as_json() -> None:
-    assert GEN.json_type(State) == "one of `ok`, `pending`, `firing`, `error`"
+    assert GEN.json_type(State) == "one of `ok`, `pending`, `firing`, `error`, `flapping`"
     assert GEN.json_type(datetime | None) == "time (RFC 3339, UTC) or null"
     assert GEN.json_type(tuple[readmodel.SilenceView, ...]) == "list of [SilenceView](#silenceview)"

@@ -396,7 +396,7 @@
       h("td", {}, badge(i.state)),
       h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
       h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
-      h("td", {}, timeEl(i.firing_since || i.since)),
+      h("td", {}, timeEl(i.flapping_since || i.firing_since || i.since)),
       h("td", {}, timeEl(i.last_evaluated_at)),
       h("td", { class: "c-actions" }, muteCell(i))));
     const shown = alert.instances.length < alert.instance_count ? ` (showing ${alert.instances.length})` : "";
@@ -460,6 +460,7 @@
   function banners() {
     const out = [staleBanner()];
     if (alert.state === "error" && alert.last_error) out.push(h("div", { class: "banner bad" }, h("strong", { text: "The query failed: " }), alert.last_error));
+    if (alert.state === "flapping") out.push(h("div", { class: "banner warn", "data-banner": "flapping" }, h("strong", { text: "Flapping: " }), "it keeps changing between OK and FIRING (flap_detection in alerts.yaml). One message said so; no message goes out per change until it has been stable long enough, then one says how it settled. History keeps every evaluation."));
     if (alert.enabled === false) out.push(h("div", { class: "banner info", "data-banner": "disabled", text: "Disabled (enabled: false in alerts.yaml): the DAG has no schedule; it runs only when triggered by hand." }));
     else if (alert.paused) out.push(h("div", { class: "banner info", text: "The DAG is paused: the alert is not evaluated on its schedule." }));
     return out;
@@ -508,7 +509,7 @@
     const parts = [header(), ...banners(),
       h("div", { class: "grid" },
         stat("Value / threshold", ...value),
-        stat(alert.status === "firing" || alert.state === "firing" ? "Firing since" : "In this state since", alert.since ? timeEl(alert.firing_since || alert.since) : "–"),
+        stat(alert.state === "flapping" ? "Flapping since" : alert.status === "firing" || alert.state === "firing" ? "Firing since" : "In this state since", alert.since ? timeEl(alert.state === "flapping" ? alert.since : alert.firing_since || alert.since) : "–"),
         stat("Last evaluation", timeEl(alert.last_evaluated_at)),
         notificationsStat()),
       instancesSection(),

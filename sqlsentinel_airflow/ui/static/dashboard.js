@@ -6,7 +6,7 @@
   const { api, badge, dagLink, errorView, fmtValue, h, s, timeEl, toast } = Sentinel;
   const REFRESH_MS = 30000;
   const STATUS_LABELS = {
-    firing: "Firing", error: "Error", pending: "Pending", silenced: "Silenced", ok: "OK", unknown: "Not run yet",
+    firing: "Firing", flapping: "Flapping", error: "Error", pending: "Pending", silenced: "Silenced", ok: "OK", unknown: "Not run yet",
   };
   const $ = (id) => document.getElementById(id);
   let data = null;
@@ -163,9 +163,9 @@
   function renderChips() {
     const chips = $("chips");
     chips.replaceChildren();
-    for (const status of ["firing", "error", "pending", "silenced", "ok", "unknown"]) {
+    for (const status of ["firing", "flapping", "error", "pending", "silenced", "ok", "unknown"]) {
       const count = data.counts[status] || 0;
-      if (!count && status === "unknown") continue;
+      if (!count && (status === "unknown" || status === "flapping")) continue;
       const pressed = $("f-status").value === status;
       chips.append(h("button", {
         type: "button", class: "chip", "aria-pressed": String(pressed), "data-chip": status,
