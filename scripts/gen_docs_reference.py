@@ -47,6 +47,12 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "`templates:` of an alert or `defaults`",
     ),
     ("link", "Links", "RawLink", "each item of `links:` of an alert or `defaults`"),
+    (
+        "flap_detection",
+        "Flap detection",
+        "RawFlapDetection",
+        "`flap_detection:` of an alert or `defaults`",
+    ),
     ("state_db", "state_db", "RawStateDb", "`state_db:` at the top level"),
     ("database", "database", "RawDatabase", "`database:` at the top level (standalone files)"),
     ("silence", "Silences", "RawSilence", "each item of `silences:` at the top level"),
@@ -84,6 +90,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "renotify_after"): "4h",
     ("alert", "notify_on_recovery"): "false",
     ("alert", "notify_on_error"): "after 3",
+    ("alert", "flap_detection"): "{changes: 4, window: 30m, stable_for: 15m}",
     ("alert", "fail_task_on_alert"): "true",
     ("alert", "max_rows"): "50",
     ("alert", "notify"): "[{channel: email, to: [team@example.com]}]",
@@ -91,6 +98,9 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "delivery_attempts"): "20",
     ("alert", "runbook_url"): "https://wiki.example.com/runbooks/revenue",
     ("alert", "links"): "[{title: Revenue dashboard, url: 'https://bi.example.com/d/revenue'}]",
+    ("flap_detection", "changes"): "4",
+    ("flap_detection", "window"): "30m",
+    ("flap_detection", "stable_for"): "15m",
     ("link", "title"): "Revenue dashboard",
     ("link", "url"): "https://bi.example.com/d/revenue",
     ("email", "channel"): "email",
@@ -357,7 +367,11 @@ def _default(section: str, key: str, required: bool) -> str:
     if value is PydanticUndefined:
         return "required"
     if value is None:
-        return {"renotify_after": "never (no reminders)", "notify_on_error": "never"}.get(key, "—")
+        return {
+            "renotify_after": "never (no reminders)",
+            "notify_on_error": "never",
+            "flap_detection": "off",
+        }.get(key, "—")
     if isinstance(value, timedelta):
         return _code(format_duration(value))
     if isinstance(value, bool):

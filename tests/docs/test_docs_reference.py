@@ -84,6 +84,9 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
     elif section == "link":
         link = {"title": "Dashboard", "url": "https://bi.example.com/d/1", key: value}
         alert["links"] = [link]
+    elif section == "flap_detection":
+        flap = {"changes": 4, "window": "30m", "stable_for": "15m", key: value}
+        alert["flap_detection"] = flap
     elif section == "state_db":
         doc["state_db"] = {key: value}
     elif section == "database":
