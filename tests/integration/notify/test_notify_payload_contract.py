@@ -30,6 +30,7 @@ from sqlsentinel_airflow.core.config.models import AlertConfig, WebhookChannel
 from sqlsentinel_airflow.core.model import (
     Event,
     EventKind,
+    FlapPolicy,
     Observation,
     Outcome,
     Policy,
@@ -94,6 +95,12 @@ def pairs(received: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(str(b["kind"]), str(b["reason_code"])) for b in received}
 
 
+def wire(kind: EventKind) -> str:
+    """The ``kind`` a payload carries: version 1's kinds only, so a flapping notice is sent
+    as ``firing`` (with ``flapping: true``)."""
+    return EventKind.FIRING.value if kind is EventKind.FLAPPING else kind.value
+
+
 def webhook(receiver: HttpReceiver, path: str = "/h") -> dict[str, str]:
     return {"channel": "webhook", "url": receiver.url(path)}
 
@@ -113,6 +120,7 @@ def explored_events(walks: int = 600, steps: int = 30) -> set[tuple[EventKind, R
             renotify_after=rng.choice([None, timedelta(minutes=30)]),
             notify_on_recovery=rng.choice([True, False]),
             notify_on_error=rng.choice([None, 1, 2]),
+            flap=rng.choice([None, FlapPolicy(2, timedelta(minutes=60), timedelta(minutes=30))]),
         )
         state, now = initial_state("walk"), T0
         for _ in range(steps):
@@ -132,7 +140,7 @@ def explored_events(walks: int = 600, steps: int = 30) -> set[tuple[EventKind, R
 
 
 EXPLORED = explored_events()
-EVENT_PAIRS = {(kind.value, reason.code) for kind, reason, _state in EXPLORED}
+EVENT_PAIRS = {(wire(kind), reason.code) for kind, reason, _state in EXPLORED}
 
 
 def test_the_exploration_reaches_every_kind_and_the_known_reasons() -> None:
@@ -144,6 +152,10 @@ def test_the_exploration_reaches_every_kind_and_the_known_reasons() -> None:
         ("resolved", "resolved"),
         ("resolved", "recovered_from_error"),
         ("error", "error_notified"),
+        ("firing", "flapping_started"),
+        ("firing", "flapping_after_silence"),
+        ("firing", "settled_firing"),
+        ("resolved", "settled_ok"),
     } <= EVENT_PAIRS
     assert {code for _k, code in EVENT_PAIRS} <= set(PAYLOAD_REASON_CODES)
 
@@ -170,11 +182,12 @@ def test_every_event_decide_can_give_builds_a_valid_payload(key_columns: tuple[s
         payload = event_payload(event, alert, event_id="e1", run_id=None, evaluated_at=T0)
         body = check(json.loads(webhook_body(OutboundEvent(payload.to_json(), "e1:c"))))
         assert (body["kind"], body["reason"], body["reason_code"], body["state"]) == (
-            kind.value,
+            wire(kind),
             reason.value,
             reason.code,
             state.value,
         )
+        assert body["flapping"] is (kind is EventKind.FLAPPING)
 
 
 # --- evaluations, stored and delivered ----------------------------------------------------
@@ -215,7 +228,27 @@ def test_every_payload_an_evaluation_enqueues_reaches_the_webhook_valid(
     evaluate(tables, store, "timeout", minute=10)  # one error for the whole alert
     evaluate(tables, store, keyed(("orders", "OK", 0)), minute=15)  # recovered, resolved
 
-    queued = len(store.pending_outbox("plain")) + len(store.pending_outbox("tables"))
+    flap = FlapPolicy(2, timedelta(minutes=30), timedelta(minutes=10))
+    wobbly = make_alert("wobbly", [webhook(receiver)], flap_detection=flap)
+    muted = Silence(
+        match="wobbly", starts_at=T0 + timedelta(minutes=3), ends_at=T0 + timedelta(minutes=6)
+    )
+    flapping: list[tuple[int, Rows]] = [
+        (0, result("ALERT", 12)),  # firing, first_firing
+        (2, result("OK", 1)),  # the 2nd change: flapping (sent as firing), flapping_started
+        (4, result("ALERT", 12)),  # silenced: announced again after the silence
+        (7, result("ALERT", 12)),  # flapping, flapping_after_silence
+        (20, result("ALERT", 12)),  # 16 minutes without a change: firing, settled_firing
+        (22, result("OK", 1)),  # resolved, resolved
+        (23, result("ALERT", 12)),  # flapping again
+        (24, result("OK", 1)),  # held back
+        (40, result("OK", 1)),  # resolved, settled_ok
+    ]
+    for minute, outcome in flapping:
+        evaluate(wobbly, store, outcome, minute=minute, file_silences=[muted])
+
+    names = ("plain", "tables", "wobbly")
+    queued = sum(len(store.pending_outbox(name)) for name in names)
     backfill = evaluate_alert(
         plain,
         fetch=lambda: result("ALERT", 99),
@@ -226,16 +259,16 @@ def test_every_payload_an_evaluation_enqueues_reaches_the_webhook_valid(
     )
     # backfill never notifies: it enqueues no payload
     assert backfill.events == () and backfill.instances[0].events == ()
-    assert len(store.pending_outbox("plain")) + len(store.pending_outbox("tables")) == queued
+    assert sum(len(store.pending_outbox(name)) for name in names) == queued
 
-    for alert in (plain, tables):
+    for alert in (plain, tables, wobbly):
         assert deliver_pending(alert, store).complete
     received = bodies(receiver)
 
     assert len(received) == queued
     assert pairs(received) == EVENT_PAIRS  # every pair the state machine can give
     by_alert = {str(b["alert"]["name"]) for b in received}
-    assert by_alert == {"plain", "tables"}
+    assert by_alert == {"plain", "tables", "wobbly"}
     keyed_bodies = [b for b in received if b["instance"]["key_values"]]
     assert {b["instance"]["key_values"]["table_name"] for b in keyed_bodies} == {
         "orders",
@@ -259,7 +292,7 @@ def test_notify_test_samples_of_every_kind_are_valid(
         (sent,) = send_samples(alert, kind)
         assert sent.result.delivered, sent.result.error
     received = bodies(receiver)
-    assert [b["kind"] for b in received] == [k.value for k in EventKind]
+    assert [b["kind"] for b in received] == [wire(k) for k in EventKind]
     for body in received:
         assert (body["reason_code"], body["reason"], body["test"]) == (*TEST_REASON, True)
 
@@ -269,7 +302,8 @@ def test_the_samples_templates_are_checked_on_are_valid() -> None:
     assert [kind for kind, _p in samples] == list(EventKind)
     for kind, payload in samples:
         body = check(json.loads(webhook_body(OutboundEvent(payload, "sample:c"))))
-        assert body["kind"] == kind.value and body["alert"]["name"] == SAMPLE_ALERT.name
+        assert body["kind"] == wire(kind) and body["alert"]["name"] == SAMPLE_ALERT.name
+        assert body["flapping"] is (kind is EventKind.FLAPPING)
 
 
 def test_the_config_watch_event_reaches_the_webhook_valid(receiver: HttpReceiver) -> None:
