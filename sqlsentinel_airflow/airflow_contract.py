@@ -263,6 +263,10 @@ class AlertDefinition(BaseModel):
     renotify_after_seconds: int | None = None
     notify_on_recovery: bool = True
     notify_on_error: int | None = None
+    # flap_detection (docs/notifications.md): all three set, or all None when it is off
+    flap_changes: int | None = None
+    flap_window_seconds: int | None = None
+    flap_stable_for_seconds: int | None = None
     key_columns: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     source_file: str | None = None
@@ -305,6 +309,16 @@ class AlertDefinition(BaseModel):
             ),
             ("Source", f"`{source}`"),
         ]
+        if self.flap_changes and self.flap_window_seconds and self.flap_stable_for_seconds:
+            window = format_duration(timedelta(seconds=self.flap_window_seconds))
+            stable = format_duration(timedelta(seconds=self.flap_stable_for_seconds))
+            facts.append(
+                (
+                    "Flap detection",
+                    f"{self.flap_changes} changes within {window} make it flap; settled after "
+                    f"{stable} without one",
+                )
+            )
         if self.key_columns:
             facts.append(("One instance per", ", ".join(self.key_columns)))
         if self.query_file:

@@ -109,7 +109,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
     Channels are described without their secret fields, and the alert's declared secret values
     are masked in the free text too (a webhook URL pasted into the description or the SQL).
     """
-    renotify = alert.renotify_after
+    renotify, flap = alert.renotify_after, alert.flap_detection
     secrets = tuple(secret_values(alert))
     return AlertDefinition(
         name=alert.name,
@@ -131,6 +131,9 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         renotify_after_seconds=int(renotify.total_seconds()) if renotify else None,
         notify_on_recovery=alert.notify_on_recovery,
         notify_on_error=alert.notify_on_error,
+        flap_changes=flap.changes if flap else None,
+        flap_window_seconds=int(flap.window.total_seconds()) if flap else None,
+        flap_stable_for_seconds=int(flap.stable_for.total_seconds()) if flap else None,
         key_columns=alert.key_columns,
         channels=tuple(describe_channel(c) for c in alert.notify),
         source_file=alert.source_file,

@@ -31,6 +31,7 @@ from sqlsentinel_airflow.backtest.result import BacktestResult, Source
 from sqlsentinel_airflow.backtest.run import BacktestRequest, backtest_silences, run_backtest
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
 from sqlsentinel_airflow.core.durations import format_duration, parse_duration
+from sqlsentinel_airflow.core.model import FlapPolicy
 from sqlsentinel_airflow.errors import ConfigErrors
 from sqlsentinel_airflow.store.store import StateStore
 
@@ -142,6 +143,7 @@ def alert_to_backtest(
         ),
         "notify_on_recovery": definition.notify_on_recovery,
         "notify_on_error": definition.notify_on_error,
+        "flap_detection": _flap_of(definition),
     }
     if from_manifest is not None and from_manifest.name == definition.name:
         return from_manifest.model_copy(update=settings)
@@ -152,6 +154,14 @@ def alert_to_backtest(
         query=definition.query or "-- not known",
         **settings,
     )
+
+
+def _flap_of(definition: AlertDefinition) -> FlapPolicy | None:
+    changes, window = definition.flap_changes, definition.flap_window_seconds
+    stable = definition.flap_stable_for_seconds
+    if not (changes and window and stable):
+        return None
+    return FlapPolicy(changes, timedelta(seconds=window), timedelta(seconds=stable))
 
 
 _running = threading.BoundedSemaphore(RUNNING_AT_ONCE)

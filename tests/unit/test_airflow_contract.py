@@ -167,6 +167,9 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "renotify_after_seconds",
         "notify_on_recovery",
         "notify_on_error",
+        "flap_changes",
+        "flap_window_seconds",
+        "flap_stable_for_seconds",
         "key_columns",
         "channels",
         "source_file",
@@ -296,3 +299,15 @@ def test_the_ui_scripts_link_to_the_names_of_the_contract() -> None:
     assert f'const EVALUATE_TASK_ID = "{contract.EVALUATE_TASK_ID}";' in script
     (tab,) = [v for v in SqlSentinelPlugin.external_views if v["destination"] == "dag"]
     assert f"/plugin/{tab['url_route']}`" in script
+
+
+def test_flap_detection_is_one_fact_when_on_and_none_when_off() -> None:
+    off = AlertDefinition(name="a")
+    assert "Flap detection" not in dict(off.facts())
+    on = off.model_copy(
+        update={"flap_changes": 4, "flap_window_seconds": 1800, "flap_stable_for_seconds": 900}
+    )
+    assert dict(on.facts())["Flap detection"] == (
+        "4 changes within 30m make it flap; settled after 15m without one"
+    )
+    assert AlertDefinition.from_json(on.to_json()) == on

@@ -11,6 +11,8 @@ import pytest
 from sqlsentinel_airflow.airflow_contract import AlertDefinition
 from sqlsentinel_airflow.core.config.loader import load_config_text
 from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.model import FlapPolicy
+from sqlsentinel_airflow.dags.factory import alert_definition
 from sqlsentinel_airflow.ui.backtest import (
     BacktestBody,
     BacktestRejected,
@@ -70,6 +72,17 @@ def test_without_the_manifest_alert_no_channels() -> None:
             3,
             (),
         )
+
+
+def test_the_dag_s_flap_detection_goes_with_it() -> None:
+    manifest = _manifest_alert().model_copy(
+        update={"flap_detection": FlapPolicy(3, timedelta(hours=1), timedelta(minutes=5))}
+    )
+    assert alert_to_backtest(RUNNING, manifest, "late_tables").policy.flap is None  # the DAG's
+    defined = alert_definition(manifest)
+    assert (defined.flap_changes, defined.flap_window_seconds) == (3, 3600)
+    flap = alert_to_backtest(defined, None, "late_tables").policy.flap
+    assert flap == FlapPolicy(3, timedelta(hours=1), timedelta(minutes=5))
 
 
 def test_an_unparsed_dag_without_a_manifest_is_refused() -> None:
