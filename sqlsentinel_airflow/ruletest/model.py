@@ -29,8 +29,8 @@ __all__ = [
 
 SCHEMA_ID = "https://sqlsentinel-airflow.dev/schemas/rule-test-v1.json"
 
-StateName = Literal["ok", "pending", "firing", "error"]
-EventKindName = Literal["firing", "reminder", "resolved", "error"]
+StateName = Literal["ok", "pending", "firing", "error", "flapping"]
+EventKindName = Literal["firing", "reminder", "resolved", "error", "flapping"]
 Cell = str | int | float | bool | datetime | date | None
 """One fixture value, or one expected value (YAML scalars: text, numbers, booleans, times)."""
 
