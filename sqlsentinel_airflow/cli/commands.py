@@ -293,14 +293,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         # alerts, can neither slow this down nor push an owed row out of the listing.
         states = store.list_states(alert_names=names)
         stored_silences = store.list_silences(now)
-        counts = store.outbox_counts(names)
-        owed = {
-            name: store.outbox(
-                status=readmodel.UNDELIVERED, alert_name=name, limit=readmodel.DELIVERIES_SHOWN
-            )
-            for name in names
-            if any(counts[name][status] for status in readmodel.UNDELIVERED)
-        }
+        counts = store.outbox_counts(names, readmodel.UNDELIVERED)
+        delivered = store.delivered_alerts(names)
+        owed = store.outbox_by_alert(names, readmodel.UNDELIVERED, readmodel.DELIVERIES_SHOWN)
     finally:
         store.dispose()
     by_alert: dict[str, list[InstanceState]] = {}
@@ -314,6 +309,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 alert.name, alert.dag_id, stored_silences, config.silences, now
             ),
             outbox_counts=counts[alert.name],
+            delivered=alert.name in delivered,
             deliveries=owed.get(alert.name, []),
             now=now,
             all_instances=True,

@@ -366,7 +366,12 @@ class AlertSummary(View):
     ]
     pending_deliveries: Annotated[int, "notifications waiting for a retry"]
     dead_deliveries: Annotated[int, "notifications given up on"]
-    delivered_deliveries: Annotated[int, "notifications delivered (0: none sent yet)"]
+    delivered_deliveries: Annotated[
+        int | None,
+        "notifications delivered (0: none sent yet); null where they are not counted (the "
+        "UI's list of alerts and `sqlsentinel status`: a year of them is a million rows)",
+    ]
+    has_delivered: Annotated[bool, "whether any notification was ever delivered"]
     deliveries: Annotated[
         tuple[DeliveryView, ...] | None,
         f"the pending and dead ones, newest first, at most {DELIVERIES_SHOWN} "

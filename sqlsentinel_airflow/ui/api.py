@@ -148,7 +148,13 @@ def _summaries(
         names = [e.name for e in group]
         states = store.list_states(alert_names=names) if store else []
         stored_silences = store.list_silences(now) if store else []
-        counts = store.outbox_counts(names) if store else {}
+        # a list counts what is owed; one alert's page counts its deliveries too
+        counts = (
+            store.outbox_counts(names, None if docs is not None else readmodel.UNDELIVERED)
+            if store
+            else {}
+        )
+        delivered = store.delivered_alerts(names) if store and docs is None else set()
         by_alert: dict[str, list[InstanceState]] = {}
         for s in states:
             by_alert.setdefault(s.alert_name, []).append(s)
@@ -185,6 +191,7 @@ def _summaries(
                     ),
                     outbox_counts=counts.get(entry.name, {}),
                     now=now,
+                    delivered=entry.name in delivered,
                     deliveries=undelivered,
                     spark=spark,
                     docs=docs(entry) if docs is not None else None,
