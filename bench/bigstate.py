@@ -152,6 +152,11 @@ class _Instance:
     offset: int
     prefix: str  # "alert_name\tinstance_key\t"
     suffix_kv: str  # key_values JSON
+    n: int = 0  # its position among all instances
+
+
+# the OK values an instance reports, as the history stores them (by pos * 7919 % 300)
+_OK_VALUES = [f"{THRESHOLD * 0.5 + k / 10:g}" for k in range(300)]
 
 
 def _instances(alerts: list[BigAlert]) -> list[_Instance]:
@@ -163,7 +168,14 @@ def _instances(alerts: list[BigAlert]) -> list[_Instance]:
             length = max(2 * a.every_minutes, 30 + h % 120)
             found.append(
                 _Instance(
-                    a, key, cycle, length, h % cycle, f"{a.name}\t{key}\t", key if key else "{}"
+                    a,
+                    key,
+                    cycle,
+                    length,
+                    h % cycle,
+                    f"{a.name}\t{key}\t",
+                    key if key else "{}",
+                    len(found),
                 )
             )
     return found
@@ -273,10 +285,13 @@ def _head_line(run: _Run, start: datetime) -> str:
     row_id, body, _ts_text = run.head
     if not run.samples:
         return f"{row_id}\t{body}\t{_NO_RUN}\n"
-    from sqlsentinel_airflow.store.compaction import encode_samples
-
-    at = start + timedelta(minutes=run.head_t)
-    samples = encode_samples(at, [(start + timedelta(minutes=m), v, d) for m, v, d in run.samples])
+    # store.compaction.encode_samples' text, from whole minutes (a CI test compares the two)
+    parts = []
+    previous = run.head_t
+    for m, v, d in run.samples:
+        parts.append(f"[{(m - previous) * 60_000_000},{v},{d}]")
+        previous = m
+    samples = "[" + ",".join(parts) + "]"
     last = _ts(start + timedelta(minutes=run.samples[-1][0]))
     return f"{row_id}\t{body}\t{len(run.samples)}\t{last}\t{samples}\n"
 
@@ -298,13 +313,16 @@ def _history_lines(
     pending_from = minutes - 10
     event_n = 0
     row_id = collected.last_id
-    runs: dict[int, _Run] = {}  # open quiet runs, by id(instance)
-    by_alert: dict[str, list[_Instance]] = {}
+    runs: dict[int, _Run] = {}  # open quiet runs, by instance
+    by_alert: dict[int, list[_Instance]] = {}
     for inst in instances:
-        by_alert.setdefault(inst.alert.name, []).append(inst)
-    position: dict[str, int] = {}  # rows of each alert so far (batch boundaries)
-    watermarks: dict[str, int] = {}
+        by_alert.setdefault(inst.alert.index, []).append(inst)
+    alert_count = max(by_alert, default=-1) + 1
+    position = [0] * alert_count  # rows of each alert so far (batch boundaries)
+    watermarks = [0] * alert_count
     compacting = compaction is not None
+    batch = compaction.batch_rows if compaction is not None else 0
+    most = compaction.max_samples if compaction is not None else 0
     for t in range(minutes):
         moment = start + timedelta(minutes=t)
         ts = _ts(moment)
@@ -319,6 +337,31 @@ def _history_lines(
             runs.clear()
             compacting = False
         for inst in due:
+            if compacting:
+                # the common case, fast: a quiet evaluation (OK, and OK before) folded into its
+                # instance's open run within the same transaction; no row is written for it
+                a = inst.alert
+                seen = position[a.index]
+                open_run = runs.get(inst.n)
+                pos = (t + inst.offset) % inst.cycle
+                if open_run is not None and seen % batch and pos >= inst.length:
+                    p = a.every_minutes
+                    half = inst.cycle // 2
+                    earlier = (pos - p) % inst.cycle
+                    fails = a.fails_sometimes
+                    if (
+                        earlier >= inst.length
+                        and not (fails and half <= pos < half + 2 * p)
+                        and not (fails and half <= earlier < half + 2 * p)
+                    ):
+                        row_id += 1
+                        collected.history_rows += 1
+                        position[a.index] = seen + 1
+                        watermarks[a.index] = row_id
+                        open_run.samples.append((t, _OK_VALUES[pos * 7919 % 300], 20 + pos % 180))
+                        if len(open_run.samples) >= most:
+                            yield _head_line(runs.pop(inst.n), start)
+                        continue
             p = inst.alert.every_minutes
             now_phase = _phase(inst, t)
             before = _phase(inst, t - p)
@@ -347,7 +390,13 @@ def _history_lines(
                     reason = "recovered_from_error"
                 else:
                     reason = "ok"
-            shown = "\\N" if value is None else f"{value:g}"
+            shown = (
+                "\\N"
+                if value is None
+                else _OK_VALUES[pos * 7919 % 300]
+                if state == "OK"
+                else f"{value:g}"
+            )
             duration = 20 + pos % 180
             body = (
                 f"{inst.prefix}{ts}\tscheduled\t{run_id}\t{outcome}\t{state}\t{reason}\t"
@@ -359,26 +408,26 @@ def _history_lines(
             if not compacting or compaction is None:
                 yield f"{row_id}\t{body}\t{_NO_RUN}\n"
             else:
-                name = inst.alert.name
-                seen = position.get(name, 0)
-                position[name] = seen + 1
-                watermarks[name] = row_id
-                if seen and seen % compaction.batch_rows == 0:  # a new transaction: runs end
-                    for other in by_alert[name]:
-                        ended = runs.pop(id(other), None)
+                index = inst.alert.index
+                seen = position[index]
+                position[index] = seen + 1
+                watermarks[index] = row_id
+                if seen and seen % batch == 0:  # a new transaction: runs end
+                    for other in by_alert[index]:
+                        ended = runs.pop(other.n, None)
                         if ended is not None:
                             yield _head_line(ended, start)
-                run = runs.get(id(inst))
+                run = runs.get(inst.n)
                 if reason != "ok":  # not quiet (the rest of the rule holds for every row here)
                     if run is not None:
-                        yield _head_line(runs.pop(id(inst)), start)
+                        yield _head_line(runs.pop(inst.n), start)
                     yield f"{row_id}\t{body}\t{_NO_RUN}\n"
                 elif run is None:
-                    runs[id(inst)] = _Run((row_id, body, ts), t)
+                    runs[inst.n] = _Run((row_id, body, ts), t)
                 else:
                     run.samples.append((t, shown, duration))
-                    if len(run.samples) >= compaction.max_samples:
-                        yield _head_line(runs.pop(id(inst)), start)
+                    if len(run.samples) >= most:
+                        yield _head_line(runs.pop(inst.n), start)
             last[id(inst)] = (t, state, value if value is not None else 0.0)
             if events != "[]":
                 event_n += 1
@@ -402,7 +451,8 @@ def _history_lines(
         yield _head_line(run, start)
     collected.last_id = row_id
     if compaction is not None:
-        collected.watermarks = watermarks
+        names = {inst.alert.index: inst.alert.name for inst in instances}
+        collected.watermarks = {names[i]: w for i, w in enumerate(watermarks) if w}
     for inst in instances:
         t, state, value = last[id(inst)]
         pos = (t + inst.offset) % inst.cycle
