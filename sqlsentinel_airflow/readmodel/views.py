@@ -158,7 +158,9 @@ class EvaluationView(View):
         datetime | None, "the last evaluation the row stands for (null when `repeats` is 0)"
     ] = None
     samples: Annotated[
-        tuple[SampleView, ...], "the folded evaluations, oldest first (`repeats` of them)"
+        tuple[SampleView, ...],
+        "the folded evaluations, oldest first: all `repeats` of them in the CLI; the UI API "
+        "sends them with `samples=true` only, the newest `limit` evaluations of the page",
     ] = ()
 
 

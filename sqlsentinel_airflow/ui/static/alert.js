@@ -83,7 +83,7 @@
     new ResizeObserver(() => draw(false)).observe(body);
     async function fill() {
       try {
-        const q = new URLSearchParams({ limit: String(CHART_POINTS) });
+        const q = new URLSearchParams({ limit: String(CHART_POINTS), samples: "true" });
         if (instance !== null) q.set("instance_key", instance);
         const page = await api(`alerts/${encodeURIComponent(dagId)}/history?${q}`);
         // a compacted row stands for its evaluation and the quiet ones folded into it (samples)

@@ -183,6 +183,30 @@ def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) 
     assert [e["actual_value"] for e in orders["entries"]] == [30, 26, 20]
 
 
+def test_a_compacted_run_is_one_row_and_the_chart_gets_its_newest_values(
+    ui: UiServer, state_url: str, seed: Any
+) -> None:
+    store = seed(state_url)
+    before = [e["actual_value"] for e in ui.get(f"/alerts/{REVENUE}/history").json()["entries"]]
+    store.compact_history(T0 + timedelta(days=1))
+    runs = [e for e in store.history(alert_name="revenue_drop") if e.samples]
+    store.dispose()
+    assert runs, "the seeded OK evaluations before the incident form a run"
+
+    table = ui.get(f"/alerts/{REVENUE}/history").json()["entries"]
+    run = next(e for e in table if e["repeats"])
+    assert run["samples"] == [] and run["last_evaluated_at"]  # the table gets no samples
+    chart = ui.get(f"/alerts/{REVENUE}/history", samples="true").json()["entries"]
+    points = [
+        v
+        for e in reversed(chart)
+        for v in [e["actual_value"]] + [s["actual_value"] for s in e["samples"]]
+    ]
+    assert points == list(reversed(before))  # every value, in order, as before compaction
+    newest = ui.get(f"/alerts/{REVENUE}/history", samples="true", limit=len(table)).json()
+    assert sum(1 + len(e["samples"]) for e in newest["entries"]) == len(table)
+
+
 def test_incidents_are_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
     store = seed(state_url)
     # revenue_drop (firing since its 4th evaluation) recovers at the 7th, fires at the 8th
