@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol
 
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
-from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -174,8 +174,7 @@ class _CurrentChannels:
         self._factory = factory
         self._by_id: dict[str, ChannelConfig] = {}
         self._by_hash: dict[str, ChannelConfig] = {}
-        for index, config in enumerate(alert.notify):
-            cid = channel_id(index, config)
+        for cid, config in alert_channels(alert):  # its own and its receivers' channels
             self._by_id[cid] = config
             self._by_hash.setdefault(_hash_part(cid), config)
         self._senders: dict[str, Channel[Any] | DeliveryError] = {}

@@ -19,14 +19,21 @@ sure, so a route is never called unreachable when some alert could still reach i
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Matchable", "Matcher", "glob_covers"]
+__all__ = ["Matchable", "Matcher", "glob_covers", "is_pattern"]
 
-_GLOB_CHARS = frozenset("*?[")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` holds a glob wildcard (``*``, ``?``, ``[``), not only literal text
+    (alert-name globs here, alerts-file globs in ``triggers/fingerprint``)."""
+    return bool(_GLOB_CHARS.search(text))
 
 
 class Matchable(Protocol):
@@ -51,7 +58,7 @@ def glob_covers(wide: str, narrow: str) -> bool:
     only: the same glob, ``*``, or a ``narrow`` without wildcards that ``wide`` matches)."""
     if wide in (narrow, "*"):
         return True
-    return not (_GLOB_CHARS & set(narrow)) and fnmatchcase(narrow, wide)
+    return not is_pattern(narrow) and fnmatchcase(narrow, wide)
 
 
 def _any_covers(wide: tuple[str, ...], narrow: tuple[str, ...]) -> bool:
