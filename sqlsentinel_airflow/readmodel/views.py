@@ -427,5 +427,7 @@ VIEWS: tuple[type[View], ...] = (
     DocsView,
     DocsFact,
     LinkView,
+    RoutingView,
+    ReceiverView,
 )
 """Every view, in the order the reference page documents them."""
