@@ -266,7 +266,7 @@ def test_receiver_errors_are_located(receivers: str, expected: str) -> None:
 def test_a_mistyped_route_key_is_located_with_a_suggestion() -> None:
     (error,) = load(TREE.replace("continue: true", "contine: true")).errors
     assert (error.line, error.path) == (19, "routes.routes[0].contine")
-    assert error.message == "unknown key `contine`"
+    assert (error.message, error.hint) == ("unknown key `contine`", "did you mean `continue`?")
 
 
 # --- warnings: nothing becomes invalid ---------------------------------------------------------
