@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from docs_snippets import text
 
 from sqlsentinel_airflow.cli.main import main
-from sqlsentinel_airflow.core.config import load_config_text
+from sqlsentinel_airflow.core.config import json_schema, load_config_text
 from sqlsentinel_airflow.core.events import alert_channels
 
 
@@ -23,6 +25,12 @@ def test_the_example_routes_as_described() -> None:
         dashboard.renotify_after is not None
         and dashboard.renotify_after.total_seconds() == 12 * 3600
     )
+
+
+def test_the_example_is_valid_for_editors_too() -> None:
+    """The JSON Schema editors use (`sqlsentinel schema`) accepts it as the loader does."""
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors(yaml.safe_load(text("notif-routes-yaml")))) == []
 
 
 def test_the_routes_command_prints_what_the_page_shows(
