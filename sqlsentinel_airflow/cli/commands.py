@@ -44,6 +44,11 @@ def _print_errors(errors: Sequence[ConfigError]) -> None:
         sys.stderr.write(f"{err.format()}\n")
 
 
+def _print_warnings(warnings: Sequence[ConfigError]) -> None:
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning.format()}\n")
+
+
 def _load(
     path: str,
     conn_type_of: Callable[[str], str | None] | None = None,
@@ -123,10 +128,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "valid": ok,
                 "alerts": n_alerts,
                 "errors": [e.to_dict() for e in errors],
+                "warnings": [w.to_dict() for w in result.warnings],
                 "connection_checks": checks,
             }
         )
         if args.format == "text":
+            _print_warnings(result.warnings)
             if ok:
                 extra = " (connections checked)" if args.check_connections else ""
                 out(f"{path}: OK, {n_alerts} alert{'s' if n_alerts != 1 else ''}{extra}")
@@ -251,8 +258,11 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     except KeyError:
         names = ", ".join(a.name for a in result.config.alerts) or "none"
         raise UsageError(f"no valid alert named {args.alert!r} (alerts: {names})") from None
-    if not alert.notify:
-        raise UsageError(f"alert {alert.name!r} has no channels to test (add `notify:`)")
+    if not alert.channel_slots():
+        raise UsageError(
+            f"alert {alert.name!r} has no channels to test (add `notify:`, or a route to a "
+            "receiver)"
+        )
     samples = send_samples(alert, EventKind(args.kind), ui_base_url=_ui_base_url())
     if args.format == "json":
         emit_json(
@@ -273,6 +283,34 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 
 
 # --- status / history / outbox -------------------------------------------------------------
+
+
+def cmd_routes(args: argparse.Namespace) -> int:
+    """Which receivers each alert reaches, through which routes (docs/notifications.md)."""
+    from sqlsentinel_airflow.core.config.routes import explain_routing
+
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
+    alerts = _select(result.config.alerts, args.alert) if args.alert else result.config.alerts
+    explained = [explain_routing(alert) for alert in alerts]
+    if args.format == "json":
+        emit_json(
+            {
+                "file": args.file,
+                "routes": [
+                    {**e.model_dump(mode="json"), "reaches_nobody": e.reaches_nobody}
+                    for e in explained
+                ],
+                "warnings": [w.to_dict() for w in result.warnings],
+            }
+        )
+    else:
+        _print_warnings(result.warnings)
+        out("\n".join(line for e in explained for line in e.lines()))
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -36,6 +36,8 @@ __all__ = [
     "InstanceView",
     "InvalidAlertView",
     "LinkView",
+    "ReceiverView",
+    "RoutingView",
     "SampleView",
     "SilenceView",
     "SparkSeries",
@@ -290,6 +292,30 @@ class LinkView(View):
 
 
 @dataclass(frozen=True)
+class ReceiverView(View):
+    """A named receiver an alert reaches through `routes:`, and the routes that led there."""
+
+    name: Annotated[str, "the receiver's name (`receivers[].name`)"]
+    channels: Annotated[tuple[str, ...], "its channels, one line each, without secrets"]
+    via: Annotated[
+        tuple[str, ...],
+        "each path of routes that took the alert to it: `routes.routes[0] (severity: critical)`",
+    ]
+
+
+@dataclass(frozen=True)
+class RoutingView(View):
+    """Where `routes:` sends the alert (`sqlsentinel routes` prints the same)."""
+
+    receivers: Annotated[tuple[ReceiverView, ...], "the receivers reached, in the order reached"]
+    nobody_via: Annotated[tuple[str, ...], "routes that took the alert but name no receiver"]
+    renotify: Annotated[
+        str | None, "the `renotify_after` a route sets, where from, and whether it applies"
+    ]
+    reaches_nobody: Annotated[bool, "no channel of its own and no receiver: nobody is told"]
+
+
+@dataclass(frozen=True)
 class DocsView(View):
     """The alert's definition as its DAG documents it, without secrets."""
 
@@ -300,6 +326,7 @@ class DocsView(View):
     banner: Annotated[str, "the warning on a DAG that runs a stale version (or empty)"]
     runbook_url: Annotated[str | None, "`runbook_url`: what to do when it fires (http(s))"]
     links: Annotated[tuple[LinkView, ...], "`links`: more pages about it, as written"]
+    routing: Annotated[RoutingView | None, "receivers reached through `routes:` (null: no routes)"]
 
 
 @dataclass(frozen=True)
@@ -407,5 +434,7 @@ VIEWS: tuple[type[View], ...] = (
     DocsView,
     DocsFact,
     LinkView,
+    RoutingView,
+    ReceiverView,
 )
 """Every view, in the order the reference page documents them."""

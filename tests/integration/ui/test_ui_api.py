@@ -168,6 +168,29 @@ def test_alert_detail_has_the_sql_and_channels_but_no_secret(
             assert "ui-secret-token" not in body.text, (user, path)
 
 
+def test_alert_detail_says_which_receivers_its_routes_reach(ui: UiServer, state_url: str) -> None:
+    never = ui.get(f"/alerts/{NEVER}").json()["alert"]["docs"]
+    assert never["channels"] == [
+        "email to oncall@example.com via connection `smtp_default`",
+        "receiver `data-oncall`: email to data-oncall@example.com via connection `smtp_default`",
+    ]
+    assert never["routing"] == {
+        "receivers": [
+            {
+                "name": "data-oncall",
+                "channels": ["email to data-oncall@example.com via connection `smtp_default`"],
+                "via": ["routes.routes[0] (alert: never_*)"],
+            }
+        ],
+        "nobody_via": [],
+        "renotify": None,
+        "reaches_nobody": False,
+    }
+    revenue = ui.get(f"/alerts/{REVENUE}").json()["alert"]["docs"]["routing"]
+    assert revenue["receivers"] == [] and not revenue["reaches_nobody"]  # its own notify:
+    assert revenue["nobody_via"] == ["routes (the root: no route under it matched)"]
+
+
 def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
     seed(state_url)
     first = ui.get(f"/alerts/{REVENUE}/history", limit=4).json()
