@@ -39,6 +39,7 @@ from typing import Any
 __all__ = [
     "PG_ADMIN_URL",
     "BigAlert",
+    "Compaction",
     "alerts_yaml",
     "big_alerts",
     "busiest_alert",
@@ -151,6 +152,11 @@ class _Instance:
     offset: int
     prefix: str  # "alert_name\tinstance_key\t"
     suffix_kv: str  # key_values JSON
+    n: int = 0  # its position among all instances
+
+
+# the OK values an instance reports, as the history stores them (by pos * 7919 % 300)
+_OK_VALUES = [f"{THRESHOLD * 0.5 + k / 10:g}" for k in range(300)]
 
 
 def _instances(alerts: list[BigAlert]) -> list[_Instance]:
@@ -162,7 +168,14 @@ def _instances(alerts: list[BigAlert]) -> list[_Instance]:
             length = max(2 * a.every_minutes, 30 + h % 120)
             found.append(
                 _Instance(
-                    a, key, cycle, length, h % cycle, f"{a.name}\t{key}\t", key if key else "{}"
+                    a,
+                    key,
+                    cycle,
+                    length,
+                    h % cycle,
+                    f"{a.name}\t{key}\t",
+                    key if key else "{}",
+                    len(found),
                 )
             )
     return found
@@ -238,11 +251,57 @@ class _Rows(io.TextIOBase):
 class _Collected:
     outbox: list[str]
     states: list[str]
-    history_rows: int = 0
+    history_rows: int = 0  # evaluations
+    rows_written: int = 0  # history rows (fewer when compacted)
+    last_id: int = 0
+    watermarks: dict[str, int] | None = None  # alert -> through_id, when compacted
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """Write the history as ``sqlsentinel purge`` leaves it: every evaluation before
+    ``before_minute`` (minutes from the start) compacted in one pass from an empty watermark,
+    ``batch_rows`` rows of an alert per transaction, at most ``max_samples`` per run
+    (``store/compaction.py``; a CI test checks that the two write the same rows)."""
+
+    before_minute: int
+    batch_rows: int
+    max_samples: int
+
+
+class _Run:
+    __slots__ = ("head", "head_t", "samples")
+
+    def __init__(self, head: tuple[int, str, str], head_t: int) -> None:
+        self.head = head  # (id, the row's line without id and the v8 columns, its ts)
+        self.head_t = head_t
+        self.samples: list[tuple[int, str, int]] = []  # (minute, value text, duration_ms)
+
+
+_NO_RUN = "\\N\t\\N\t\\N"
+
+
+def _head_line(run: _Run, start: datetime) -> str:
+    row_id, body, _ts_text = run.head
+    if not run.samples:
+        return f"{row_id}\t{body}\t{_NO_RUN}\n"
+    # store.compaction.encode_samples' text, from whole minutes (a CI test compares the two)
+    parts = []
+    previous = run.head_t
+    for m, v, d in run.samples:
+        parts.append(f"[{(m - previous) * 60_000_000},{v},{d}]")
+        previous = m
+    samples = "[" + ",".join(parts) + "]"
+    last = _ts(start + timedelta(minutes=run.samples[-1][0]))
+    return f"{row_id}\t{body}\t{len(run.samples)}\t{last}\t{samples}\n"
 
 
 def _history_lines(
-    instances: list[_Instance], start: datetime, minutes: int, collected: _Collected
+    instances: list[_Instance],
+    start: datetime,
+    minutes: int,
+    collected: _Collected,
+    compaction: Compaction | None = None,
 ) -> Iterator[str]:
     by_period: dict[int, list[_Instance]] = {}
     for inst in instances:
@@ -253,6 +312,17 @@ def _history_lines(
     last: dict[int, tuple[int, str, float]] = {}
     pending_from = minutes - 10
     event_n = 0
+    row_id = collected.last_id
+    runs: dict[int, _Run] = {}  # open quiet runs, by instance
+    by_alert: dict[int, list[_Instance]] = {}
+    for inst in instances:
+        by_alert.setdefault(inst.alert.index, []).append(inst)
+    alert_count = max(by_alert, default=-1) + 1
+    position = [0] * alert_count  # rows of each alert so far (batch boundaries)
+    watermarks = [0] * alert_count
+    compacting = compaction is not None
+    batch = compaction.batch_rows if compaction is not None else 0
+    most = compaction.max_samples if compaction is not None else 0
     for t in range(minutes):
         moment = start + timedelta(minutes=t)
         ts = _ts(moment)
@@ -261,7 +331,37 @@ def _history_lines(
         if t % 5 == 0:
             due = due + by_period.get(5, [])
         due = due + hourly_slots.get(t % 60, [])
+        if compacting and compaction is not None and t == compaction.before_minute:
+            for run in runs.values():  # the pass stops at the first row at the cut-off
+                yield _head_line(run, start)
+            runs.clear()
+            compacting = False
         for inst in due:
+            if compacting:
+                # the common case, fast: a quiet evaluation (OK, and OK before) folded into its
+                # instance's open run within the same transaction; no row is written for it
+                a = inst.alert
+                seen = position[a.index]
+                open_run = runs.get(inst.n)
+                pos = (t + inst.offset) % inst.cycle
+                if open_run is not None and seen % batch and pos >= inst.length:
+                    p = a.every_minutes
+                    half = inst.cycle // 2
+                    earlier = (pos - p) % inst.cycle
+                    fails = a.fails_sometimes
+                    if (
+                        earlier >= inst.length
+                        and not (fails and half <= pos < half + 2 * p)
+                        and not (fails and half <= earlier < half + 2 * p)
+                    ):
+                        row_id += 1
+                        collected.history_rows += 1
+                        position[a.index] = seen + 1
+                        watermarks[a.index] = row_id
+                        open_run.samples.append((t, _OK_VALUES[pos * 7919 % 300], 20 + pos % 180))
+                        if len(open_run.samples) >= most:
+                            yield _head_line(runs.pop(inst.n), start)
+                        continue
             p = inst.alert.every_minutes
             now_phase = _phase(inst, t)
             before = _phase(inst, t - p)
@@ -290,13 +390,44 @@ def _history_lines(
                     reason = "recovered_from_error"
                 else:
                     reason = "ok"
-            shown = "\\N" if value is None else f"{value:g}"
-            yield (
-                f"{inst.prefix}{ts}\tscheduled\t{run_id}\t{outcome}\t{state}\t{reason}\t"
-                f"{shown}\t{THRESHOLD}\t{{}}\t{inst.suffix_kv}\t{error}\t{20 + pos % 180}\t"
-                f"{events}\t{inst.alert.dag_id}\tt\n"
+            shown = (
+                "\\N"
+                if value is None
+                else _OK_VALUES[pos * 7919 % 300]
+                if state == "OK"
+                else f"{value:g}"
             )
+            duration = 20 + pos % 180
+            body = (
+                f"{inst.prefix}{ts}\tscheduled\t{run_id}\t{outcome}\t{state}\t{reason}\t"
+                f"{shown}\t{THRESHOLD}\t{{}}\t{inst.suffix_kv}\t{error}\t{duration}\t"
+                f"{events}\t{inst.alert.dag_id}\tt"
+            )
+            row_id += 1
             collected.history_rows += 1
+            if not compacting or compaction is None:
+                yield f"{row_id}\t{body}\t{_NO_RUN}\n"
+            else:
+                index = inst.alert.index
+                seen = position[index]
+                position[index] = seen + 1
+                watermarks[index] = row_id
+                if seen and seen % batch == 0:  # a new transaction: runs end
+                    for other in by_alert[index]:
+                        ended = runs.pop(other.n, None)
+                        if ended is not None:
+                            yield _head_line(ended, start)
+                run = runs.get(inst.n)
+                if reason != "ok":  # not quiet (the rest of the rule holds for every row here)
+                    if run is not None:
+                        yield _head_line(runs.pop(inst.n), start)
+                    yield f"{row_id}\t{body}\t{_NO_RUN}\n"
+                elif run is None:
+                    runs[inst.n] = _Run((row_id, body, ts), t)
+                else:
+                    run.samples.append((t, shown, duration))
+                    if len(run.samples) >= most:
+                        yield _head_line(runs.pop(inst.n), start)
             last[id(inst)] = (t, state, value if value is not None else 0.0)
             if events != "[]":
                 event_n += 1
@@ -316,6 +447,12 @@ def _history_lines(
                     f"{ts if attempts != '0' else chr(92) + 'N'}\t{delivered}\t{run_id}\t"
                     f"{DESTINATION}\n"
                 )
+    for run in runs.values():
+        yield _head_line(run, start)
+    collected.last_id = row_id
+    if compaction is not None:
+        names = {inst.alert.index: inst.alert.name for inst in instances}
+        collected.watermarks = {names[i]: w for i, w in enumerate(watermarks) if w}
     for inst in instances:
         t, state, value = last[id(inst)]
         pos = (t + inst.offset) % inst.cycle
@@ -398,9 +535,9 @@ def drop_database(name: str) -> None:
 
 
 _HISTORY_COLUMNS = (
-    "alert_name, instance_key, evaluated_at, run_type, run_id, outcome, state, reason, "
+    "id, alert_name, instance_key, evaluated_at, run_type, run_id, outcome, state, reason, "
     "actual_value, threshold, context, key_values, error, duration_ms, events, dag_id, "
-    "commit_confirmed"
+    "commit_confirmed, repeats, last_evaluated_at, samples"
 )
 _OUTBOX_COLUMNS = (
     "event_id, alert_name, instance_key, kind, channel_id, channel_kind, payload, "
@@ -419,9 +556,15 @@ _SILENCE_COLUMNS = (
 
 
 def generate(
-    url: str, alert_count: int, days: float, *, now: datetime | None = None
+    url: str,
+    alert_count: int,
+    days: float,
+    *,
+    now: datetime | None = None,
+    compaction: Compaction | None = None,
 ) -> dict[str, Any]:
-    """Fill the (empty) state database at ``url``; returns row counts and timings."""
+    """Fill the (empty) state database at ``url``; returns row counts and timings. With
+    ``compaction``, the history is written as ``purge`` would leave it compacted."""
     import sqlalchemy as sa
 
     from sqlsentinel_airflow.store import StateStore, migrations, tables
@@ -447,8 +590,19 @@ def generate(
         cur.execute("SET synchronous_commit = off")
         cur.copy_expert(
             f"COPY {tables.history.name} ({_HISTORY_COLUMNS}) FROM STDIN",
-            _Rows(_history_lines(instances, start, minutes, collected)),
+            _Rows(_history_lines(instances, start, minutes, collected, compaction)),
         )
+        collected.rows_written = cur.rowcount
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('{tables.history.name}', 'id'), %s)",
+            (max(collected.last_id, 1),),
+        )
+        for name, through in sorted((collected.watermarks or {}).items()):
+            cur.execute(
+                f"INSERT INTO {tables.history_compaction.name} (alert_name, through_id)"
+                " VALUES (%s, %s)",
+                (name, through),
+            )
         raw.commit()
         timings["history_copy_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -492,7 +646,13 @@ def generate(
         "alerts": alert_count,
         "days": days,
         "instances": len(instances),
-        "history_rows": collected.history_rows,
+        "evaluations": collected.history_rows,
+        "history_rows": collected.rows_written,
+        "compacted_before": (
+            (start + timedelta(minutes=compaction.before_minute)).isoformat()
+            if compaction is not None
+            else None
+        ),
         "incident_rows": incident_rows,
         "outbox_rows": len(collected.outbox),
         "state_rows": len(collected.states),
@@ -511,13 +671,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="ss_bigstate", help="database name (created anew)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--drop", metavar="DB", help="only drop database DB")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="write the history as a daily `sqlsentinel purge` leaves it: all but the last "
+        "day's quiet evaluations compacted (docs/operations.md, 'Retention and compaction')",
+    )
     args = parser.parse_args(argv)
     if args.drop:
         drop_database(args.drop)
         return 0
+    compaction = None
+    if args.compact:
+        from sqlsentinel_airflow.store.compaction import DEFAULT_BATCH_ROWS, MAX_SAMPLES
+
+        minutes = max(1, round(args.days * 1440))
+        compaction = Compaction(max(0, minutes - 1440), DEFAULT_BATCH_ROWS, MAX_SAMPLES)
     url = create_database(args.db)
     try:
-        print(json.dumps(generate(url, args.alerts, args.days), indent=2))
+        print(json.dumps(generate(url, args.alerts, args.days, compaction=compaction), indent=2))
     finally:
         if not args.keep:
             drop_database(args.db)

@@ -49,7 +49,9 @@ def run(db: str) -> dict[str, Any]:
     try:
         before = _sizes(engine)
         with engine.connect() as conn:
-            newest = conn.exec_driver_sql("SELECT max(evaluated_at) FROM sqlsentinel_history").scalar()
+            newest = conn.exec_driver_sql(
+                "SELECT max(evaluated_at) FROM sqlsentinel_history"
+            ).scalar()
         cutoff = newest - timedelta(days=1)
         batches: list[float] = []
         store = StateStore.connect(url)

@@ -71,6 +71,8 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
     readmodel.DocsView: ("—", "`GET /alerts/{dag_id}`: `alert.docs`"),
     readmodel.DocsFact: ("—", "`alert.docs.facts[]`"),
     readmodel.LinkView: ("—", "`alert.docs.links[]`"),
+    readmodel.RoutingView: ("—", "`alert.docs.routing`"),
+    readmodel.ReceiverView: ("—", "`alert.docs.routing.receivers[]`"),
 }
 
 INTRO = """\

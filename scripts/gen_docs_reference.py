@@ -56,6 +56,10 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("state_db", "state_db", "RawStateDb", "`state_db:` at the top level"),
     ("database", "database", "RawDatabase", "`database:` at the top level (standalone files)"),
     ("silence", "Silences", "RawSilence", "each item of `silences:` at the top level"),
+    ("receiver", "Receivers", "RawReceiver", "each item of `receivers:` at the top level"),
+    ("routes", "Routes", "RawRoutes", "`routes:` at the top level: the root of the routing tree"),
+    ("route", "Route", "RawRoute", "each item of `routes:` under the root or under a route"),
+    ("match", "Match", "RawMatch", "`match:` of a route"),
 ]
 SECTION_OF_DEF = {d: s for s, _t, d, _w in SECTIONS if d}
 SECTION_OF_DEF["RawDefaults"] = "alert"
@@ -140,6 +144,25 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("silence", "starts"): "2029-12-31T22:00:00Z",
     ("silence", "reason"): "warehouse migration",
     ("silence", "instance"): "table_name=customers",
+    (
+        "file",
+        "receivers",
+    ): "[{name: data-team, notify: [{channel: email, to: [team@example.com]}]}]",
+    ("file", "routes"): "{receiver: data-team}",
+    ("receiver", "name"): "data-team",
+    ("receiver", "notify"): "[{channel: slack, conn_id: slack_alerts}]",
+    ("routes", "receiver"): "data-team",
+    ("routes", "renotify_after"): "12h",
+    ("routes", "routes"): "[{match: {severity: critical}, receiver: oncall}]",
+    ("route", "match"): "{severity: critical, tags: [finance]}",
+    ("route", "receiver"): "oncall",
+    ("route", "continue"): "true",
+    ("route", "renotify_after"): "1h",
+    ("route", "routes"): "[{match: {alert: 'revenue_*'}, receiver: oncall}]",
+    ("match", "severity"): "[critical, warning]",
+    ("match", "owner"): "'data-*'",
+    ("match", "tags"): "[finance, 'team-*']",
+    ("match", "alert"): "'revenue_*'",
 }
 
 # Descriptions for keys whose schema has none yet.
@@ -346,6 +369,12 @@ def _default(section: str, key: str, required: bool) -> str:
         return "this or the other of `url` / `conn_id`"
     if section == "state_db":
         return "one of `conn_id` / `url`"
+    if (section, key) == ("route", "continue"):
+        return "`false`"
+    if section in ("routes", "route") and key == "receiver":
+        return "the parent route's" if section == "route" else "— (no default receiver)"
+    if section in ("routes", "route") and key == "renotify_after":
+        return "the parent route's" if section == "route" else "— (the alerts' own)"
     if (section, key) in _TEMPLATE_KEYS:
         return "built-in template"
     models = _resolved_models()

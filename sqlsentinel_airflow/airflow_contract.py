@@ -72,6 +72,8 @@ __all__ = [
     "ConfigErrorRecord",
     "DefinitionLink",
     "InvalidAlertDefinition",
+    "ReceiverReached",
+    "RoutingExplanation",
     "alert_dag_id",
     "alert_tab_url",
     "baseline_variable_name",
@@ -232,6 +234,69 @@ class DefinitionLink(BaseModel):
     url: str
 
 
+class ReceiverReached(BaseModel):
+    """A named receiver an alert reaches through ``routes:``: its channels (one line each,
+    no secret) and each path of routes that led there (``routes > routes.routes[0]
+    (severity: critical)``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    channels: tuple[str, ...] = ()
+    via: tuple[str, ...] = ()
+
+
+class RoutingExplanation(BaseModel):
+    """Which receivers an alert reaches and why (``sqlsentinel routes``, the UI's Routing
+    section): its own channels, the receivers, the routes that took it without naming a
+    receiver, and the ``renotify_after`` a route sets (``renotify_applied``: the alert uses
+    it, having none of its own)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    alert: str
+    own_channels: tuple[str, ...] = ()
+    routed: bool = False  # the file has `routes:` / `receivers:`
+    receivers: tuple[ReceiverReached, ...] = ()
+    nobody_via: tuple[str, ...] = ()
+    renotify_after_seconds: int | None = None
+    renotify_from: str | None = None
+    renotify_applied: bool = False
+
+    @property
+    def reaches_nobody(self) -> bool:
+        return not self.own_channels and not self.receivers
+
+    def renotify_text(self) -> str | None:
+        """``1h from routes.routes[0] (applies)``; None when no route sets one."""
+        if self.renotify_from is None:
+            return None
+        seconds = self.renotify_after_seconds
+        every = format_duration(timedelta(seconds=seconds)) if seconds else "never"
+        used = "applies" if self.renotify_applied else "not used: the alert sets its own"
+        return f"{every} from {self.renotify_from} ({used})"
+
+    def lines(self) -> list[str]:
+        """The explanation for people, one line each (the CLI's text output)."""
+        out = [f"alert {self.alert}"]
+        if self.own_channels:
+            out.append("  own channels (notify:):")
+            out.extend(f"    - {c}" for c in self.own_channels)
+        for receiver in self.receivers:
+            out.append(f"  receiver {receiver.name}:")
+            out.extend(f"    via {v}" for v in receiver.via)
+            out.extend(f"    - {c}" for c in receiver.channels)
+        out.extend(f"  no receiver via {v}" for v in self.nobody_via)
+        if not self.routed:
+            out.append("  (the file has no routes:)")
+        renotify = self.renotify_text()
+        if renotify is not None:
+            out.append(f"  renotify_after {renotify}")
+        if self.reaches_nobody:
+            out.append("  reaches nobody")
+        return out
+
+
 class AlertDefinition(BaseModel):
     """An alert's settings as the DAG factory resolved them, without a secret.
 
@@ -275,6 +340,7 @@ class AlertDefinition(BaseModel):
     runbook_url: str | None = None  # http(s), checked by the loader
     links: tuple[DefinitionLink, ...] = ()
     config_errors: tuple[ConfigErrorRecord, ...] = ()  # what makes a stale version stale
+    routing: RoutingExplanation | None = None  # None: its file has no routes
 
     @property
     def stale(self) -> bool:

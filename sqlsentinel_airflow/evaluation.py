@@ -40,7 +40,7 @@ from typing import Any, Protocol, TypeVar
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
-from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.model import (
     Decision,
     Event,
@@ -282,7 +282,7 @@ def evaluate_alert(
         decisions = _decide_all(alert, evaluation, known, now, active)
         written = _Written(known, active, decisions, {}, now)
         report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
-        if run_type is RunType.BACKFILL or not alert.notify:
+        if run_type is RunType.BACKFILL or not alert.channel_slots():
             return report
         would_send = tuple(
             event_payload(
@@ -392,7 +392,8 @@ def _enqueue(
     task_log_url: str | None = None,
     ui_base_url: str | None = None,
 ) -> list[int]:
-    if not alert.notify:  # nobody to tell: no payload to build
+    channels = alert_channels(alert)  # its own `notify:` and its receivers' (routes)
+    if not channels:  # nobody to tell: no payload to build
         return []
     event_id = str(uuid.uuid4())
     payload = event_payload(
@@ -405,8 +406,7 @@ def _enqueue(
         ui_base_url=ui_base_url,
     ).to_json()
     ids = []
-    for index, channel in enumerate(alert.notify):
-        cid = channel_id(index, channel)
+    for cid, channel in channels:
         ids.append(
             tx.enqueue(
                 OutboxEntry(
@@ -505,7 +505,7 @@ def _report(
                         "reason": event.reason.value,
                         "reason_code": event.reason.code,
                         "outbox_ids": outbox_ids.get(position, []),
-                        "channels": [c.channel for c in alert.notify],
+                        "channels": [s.config.channel for s in alert.channel_slots()],
                     }
                 )
     states = [i.state for i in instances] or [State.OK]

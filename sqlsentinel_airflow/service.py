@@ -324,7 +324,7 @@ def log_decision(alert: AlertConfig, report: EvaluationReport) -> None:
     if not report.dry_run:
         return
     if not report.would_send:
-        why = "no channels" if not alert.notify else "no event"
+        why = "no channels" if not alert.channel_slots() else "no event"
         log.info("DRY RUN: alert %s: nothing would be sent (%s)", alert.name, why)
         return
     from sqlsentinel_airflow.notify.preview import previews

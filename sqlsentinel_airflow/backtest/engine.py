@@ -30,7 +30,7 @@ from sqlsentinel_airflow.backtest.result import (
 )
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig
-from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.incidents import Evaluated, Incident, IncidentFold, IncidentKind
 from sqlsentinel_airflow.core.model import (
     EventKind,
@@ -60,8 +60,7 @@ class Tick(NamedTuple):
 
 def channels_of(alert: AlertConfig) -> tuple[ChannelInfo, ...]:
     return tuple(
-        ChannelInfo(channel_id(i, c), c.channel, c.public_destination())
-        for i, c in enumerate(alert.notify)
+        ChannelInfo(cid, c.channel, c.public_destination()) for cid, c in alert_channels(alert)
     )
 
 

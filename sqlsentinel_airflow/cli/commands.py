@@ -44,6 +44,11 @@ def _print_errors(errors: Sequence[ConfigError]) -> None:
         sys.stderr.write(f"{err.format()}\n")
 
 
+def _print_warnings(warnings: Sequence[ConfigError]) -> None:
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning.format()}\n")
+
+
 def _load(
     path: str,
     conn_type_of: Callable[[str], str | None] | None = None,
@@ -123,10 +128,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "valid": ok,
                 "alerts": n_alerts,
                 "errors": [e.to_dict() for e in errors],
+                "warnings": [w.to_dict() for w in result.warnings],
                 "connection_checks": checks,
             }
         )
         if args.format == "text":
+            _print_warnings(result.warnings)
             if ok:
                 extra = " (connections checked)" if args.check_connections else ""
                 out(f"{path}: OK, {n_alerts} alert{'s' if n_alerts != 1 else ''}{extra}")
@@ -251,8 +258,11 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     except KeyError:
         names = ", ".join(a.name for a in result.config.alerts) or "none"
         raise UsageError(f"no valid alert named {args.alert!r} (alerts: {names})") from None
-    if not alert.notify:
-        raise UsageError(f"alert {alert.name!r} has no channels to test (add `notify:`)")
+    if not alert.channel_slots():
+        raise UsageError(
+            f"alert {alert.name!r} has no channels to test (add `notify:`, or a route to a "
+            "receiver)"
+        )
     samples = send_samples(alert, EventKind(args.kind), ui_base_url=_ui_base_url())
     if args.format == "json":
         emit_json(
@@ -275,6 +285,34 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 # --- status / history / outbox -------------------------------------------------------------
 
 
+def cmd_routes(args: argparse.Namespace) -> int:
+    """Which receivers each alert reaches, through which routes (docs/notifications.md)."""
+    from sqlsentinel_airflow.core.config.routes import explain_routing
+
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
+    alerts = _select(result.config.alerts, args.alert) if args.alert else result.config.alerts
+    explained = [explain_routing(alert) for alert in alerts]
+    if args.format == "json":
+        emit_json(
+            {
+                "file": args.file,
+                "routes": [
+                    {**e.model_dump(mode="json"), "reaches_nobody": e.reaches_nobody}
+                    for e in explained
+                ],
+                "warnings": [w.to_dict() for w in result.warnings],
+            }
+        )
+    else:
+        _print_warnings(result.warnings)
+        out("\n".join(line for e in explained for line in e.lines()))
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Every alert of FILE as ``readmodel.AlertSummary``: the same object the UI's API shows,
     less what only Airflow knows (paused, stale, recent values, docs)."""
@@ -293,14 +331,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         # alerts, can neither slow this down nor push an owed row out of the listing.
         states = store.list_states(alert_names=names)
         stored_silences = store.list_silences(now)
-        counts = store.outbox_counts(names)
-        owed = {
-            name: store.outbox(
-                status=readmodel.UNDELIVERED, alert_name=name, limit=readmodel.DELIVERIES_SHOWN
-            )
-            for name in names
-            if any(counts[name][status] for status in readmodel.UNDELIVERED)
-        }
+        counts = store.outbox_counts(names, readmodel.UNDELIVERED)
+        delivered = store.delivered_alerts(names)
+        owed = store.outbox_by_alert(names, readmodel.UNDELIVERED, readmodel.DELIVERIES_SHOWN)
     finally:
         store.dispose()
     by_alert: dict[str, list[InstanceState]] = {}
@@ -314,6 +347,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 alert.name, alert.dag_id, stored_silences, config.silences, now
             ),
             outbox_counts=counts[alert.name],
+            delivered=alert.name in delivered,
             deliveries=owed.get(alert.name, []),
             now=now,
             all_instances=True,

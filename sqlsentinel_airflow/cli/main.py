@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
     _add_format(p)
 
+    p = sub.add_parser("routes", help="which receivers an alert reaches through routes:, and why")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--alert", action="append", metavar="NAME", help="only this alert (repeatable; globs)"
+    )
+    _add_format(p)
+
     p = sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
     p.add_argument(
         "--rule-tests",

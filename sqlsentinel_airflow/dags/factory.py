@@ -45,10 +45,10 @@ from sqlsentinel_airflow.core.config.models import (
     AlertConfig,
     AlertsConfig,
     ChannelConfig,
-    EmailChannel,
-    SlackChannel,
+    describe_channel,
     slugify,
 )
+from sqlsentinel_airflow.core.config.routes import explain_routing
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
@@ -88,21 +88,6 @@ START_DATE = (2024, 1, 1)
 # --- one alert DAG -----------------------------------------------------------------------
 
 
-def describe_channel(channel: ChannelConfig) -> str:
-    """One line about a notification channel, without secrets (no webhook URLs or headers)."""
-    if isinstance(channel, EmailChannel):
-        return f"email to {', '.join(channel.to)} via connection `{channel.conn_id}`"
-    if isinstance(channel, SlackChannel):
-        where = f" to {channel.slack_channel}" if channel.slack_channel else ""
-        if channel.conn_id:
-            return f"slack{where} via connection `{channel.conn_id}`"
-        return f"slack{where} via webhook URL (hidden)"
-    if channel.conn_id:
-        endpoint = f" endpoint `{channel.endpoint}`" if channel.endpoint else ""
-        return f"webhook {channel.method} via connection `{channel.conn_id}`{endpoint}"
-    return f"webhook {channel.method} to URL (hidden)"
-
-
 def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -> AlertDefinition:
     """The alert's secret-free definition, embedded in its DAG for the UI (``airflow_contract``).
 
@@ -135,7 +120,13 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         flap_window_seconds=int(flap.window.total_seconds()) if flap else None,
         flap_stable_for_seconds=int(flap.stable_for.total_seconds()) if flap else None,
         key_columns=alert.key_columns,
-        channels=tuple(describe_channel(c) for c in alert.notify),
+        channels=tuple(
+            describe_channel(slot.config)
+            if slot.receiver is None
+            else f"receiver `{slot.receiver}`: {describe_channel(slot.config)}"
+            for slot in alert.channel_slots()
+        ),
+        routing=explain_routing(alert) if alert.routing is not None else None,
         source_file=alert.source_file,
         source_line=alert.source_line,
         banner=banner.text if banner is not None else "",

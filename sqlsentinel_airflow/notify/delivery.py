@@ -3,10 +3,13 @@
 Runs after the evaluation's transaction has committed (``service.py`` calls it); the decisions
 are in docs/adr/0004-delivery-guarantees.md. In short:
 
-- Each outbox row's channel is looked up by ``channel_id`` in the alert's *current* config.
-  A channel that is no longer configured (removed, or its destination edited) cannot ever
-  receive the row, so the row is dead-lettered at once with a message that says so. A
-  channel that only moved in the list is found by its kind and hash.
+- Each outbox row's channel is looked up by ``channel_id`` in the alert's *current* config:
+  its own ``notify:`` and the receivers its routes reach (``core.events.alert_channels``; a
+  receiver's channel is named by the receiver, not the route, docs/notifications.md).
+  A channel that is no longer configured (removed, its destination edited, or a receiver
+  no longer reached) cannot ever receive the row, so the row is dead-lettered at once with a
+  message that says so. A channel that only moved in the list (or whose receiver was
+  renamed) is found by its kind and hash.
 - A row is claimed before it is sent (``StateStore.claim_outbox_row``: one conditional
   UPDATE), so two deliverers at once (a task and ``sqlsentinel run``) never both send it; a
   row another deliverer holds is ``in_flight`` here. The claim lapses after ``CLAIM_LEASE``.
@@ -34,7 +37,7 @@ from typing import Any, Literal, Protocol
 
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
-from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -174,8 +177,7 @@ class _CurrentChannels:
         self._factory = factory
         self._by_id: dict[str, ChannelConfig] = {}
         self._by_hash: dict[str, ChannelConfig] = {}
-        for index, config in enumerate(alert.notify):
-            cid = channel_id(index, config)
+        for cid, config in alert_channels(alert):  # its own and its receivers' channels
             self._by_id[cid] = config
             self._by_hash.setdefault(_hash_part(cid), config)
         self._senders: dict[str, Channel[Any] | DeliveryError] = {}

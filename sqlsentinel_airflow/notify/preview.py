@@ -103,5 +103,5 @@ def previews(alert: AlertConfig, payloads: list[Mapping[str, Any]]) -> list[Mess
     return [
         _preview(config, alert, payload, f"dry-run:{payload.get('event_id', '')}:{index}")
         for payload in payloads
-        for index, config in enumerate(alert.notify)
+        for index, (_, _, config) in enumerate(alert.channel_slots())
     ]

@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
-from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
 from sqlsentinel_airflow.core.payload import EventPayload, event_payload
 from sqlsentinel_airflow.errors import DeliveryError
@@ -138,8 +138,7 @@ def send_samples(
     """Send one sample of ``kind`` through each channel of ``alert``; one result per channel."""
     payload = sample_payload(alert, kind, ui_base_url=ui_base_url)
     results = []
-    for index, config in enumerate(alert.notify):
-        cid = channel_id(index, config)
+    for index, (cid, config) in enumerate(alert_channels(alert)):
         try:
             sender = build_channel(config, templates=alert.templates, strict_templates=True)
         except DeliveryError as exc:

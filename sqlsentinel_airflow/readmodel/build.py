@@ -356,6 +356,7 @@ def alert_summary(
     silences: Sequence[Silence],
     outbox_counts: Mapping[OutboxStatus, int],
     now: datetime,
+    delivered: bool | None = None,
     deliveries: Sequence[OutboxEntry] | None = None,
     spark: Sequence[HistoryEntry | RecentValue] | None = None,
     docs: DocsView | None = None,
@@ -363,7 +364,9 @@ def alert_summary(
     all_instances: bool = False,
 ) -> AlertSummary:
     """One alert from its stored states, the silences that apply (:func:`silences_for`), its
-    outbox counts (``StateStore.outbox_counts``) and what else the caller knows."""
+    outbox counts (``StateStore.outbox_counts``) and what else the caller knows. Counts
+    without ``delivered`` (a list of alerts: ``StateStore.delivered_alerts`` says whether
+    any was instead, as ``delivered``) leave ``delivered_deliveries`` null."""
     active = [s for s in silences if silence_rules.is_active(s, now)]
     whole = silence_rules.mutes(active, None)
     muted = {s.instance_key for s in states if silence_rules.mutes(active, s.instance_key)}
@@ -405,7 +408,8 @@ def alert_summary(
         ),
         pending_deliveries=outbox_counts.get(OutboxStatus.PENDING, 0),
         dead_deliveries=outbox_counts.get(OutboxStatus.DEAD, 0),
-        delivered_deliveries=outbox_counts.get(OutboxStatus.DELIVERED, 0),
+        delivered_deliveries=outbox_counts.get(OutboxStatus.DELIVERED),
+        has_delivered=bool(outbox_counts.get(OutboxStatus.DELIVERED) or delivered),
         deliveries=(
             tuple(delivery_view(d) for d in deliveries[:DELIVERIES_SHOWN])
             if deliveries is not None

@@ -36,6 +36,8 @@ __all__ = [
     "InstanceView",
     "InvalidAlertView",
     "LinkView",
+    "ReceiverView",
+    "RoutingView",
     "SampleView",
     "SilenceView",
     "SparkSeries",
@@ -162,7 +164,9 @@ class EvaluationView(View):
         datetime | None, "the last evaluation the row stands for (null when `repeats` is 0)"
     ] = None
     samples: Annotated[
-        tuple[SampleView, ...], "the folded evaluations, oldest first (`repeats` of them)"
+        tuple[SampleView, ...],
+        "the folded evaluations, oldest first: all `repeats` of them in the CLI; the UI API "
+        "sends them with `samples=true` only, the newest `limit` evaluations of the page",
     ] = ()
 
 
@@ -292,6 +296,30 @@ class LinkView(View):
 
 
 @dataclass(frozen=True)
+class ReceiverView(View):
+    """A named receiver an alert reaches through `routes:`, and the routes that led there."""
+
+    name: Annotated[str, "the receiver's name (`receivers[].name`)"]
+    channels: Annotated[tuple[str, ...], "its channels, one line each, without secrets"]
+    via: Annotated[
+        tuple[str, ...],
+        "each path of routes that took the alert to it: `routes.routes[0] (severity: critical)`",
+    ]
+
+
+@dataclass(frozen=True)
+class RoutingView(View):
+    """Where `routes:` sends the alert (`sqlsentinel routes` prints the same)."""
+
+    receivers: Annotated[tuple[ReceiverView, ...], "the receivers reached, in the order reached"]
+    nobody_via: Annotated[tuple[str, ...], "routes that took the alert but name no receiver"]
+    renotify: Annotated[
+        str | None, "the `renotify_after` a route sets, where from, and whether it applies"
+    ]
+    reaches_nobody: Annotated[bool, "no channel of its own and no receiver: nobody is told"]
+
+
+@dataclass(frozen=True)
 class DocsView(View):
     """The alert's definition as its DAG documents it, without secrets."""
 
@@ -302,6 +330,7 @@ class DocsView(View):
     banner: Annotated[str, "the warning on a DAG that runs a stale version (or empty)"]
     runbook_url: Annotated[str | None, "`runbook_url`: what to do when it fires (http(s))"]
     links: Annotated[tuple[LinkView, ...], "`links`: more pages about it, as written"]
+    routing: Annotated[RoutingView | None, "receivers reached through `routes:` (null: no routes)"]
 
 
 @dataclass(frozen=True)
@@ -370,7 +399,12 @@ class AlertSummary(View):
     ]
     pending_deliveries: Annotated[int, "notifications waiting for a retry"]
     dead_deliveries: Annotated[int, "notifications given up on"]
-    delivered_deliveries: Annotated[int, "notifications delivered (0: none sent yet)"]
+    delivered_deliveries: Annotated[
+        int | None,
+        "notifications delivered (0: none sent yet); null where they are not counted (the "
+        "UI's list of alerts and `sqlsentinel status`: a year of them is a million rows)",
+    ]
+    has_delivered: Annotated[bool, "whether any notification was ever delivered"]
     deliveries: Annotated[
         tuple[DeliveryView, ...] | None,
         f"the pending and dead ones, newest first, at most {DELIVERIES_SHOWN} "
@@ -404,5 +438,7 @@ VIEWS: tuple[type[View], ...] = (
     DocsView,
     DocsFact,
     LinkView,
+    RoutingView,
+    ReceiverView,
 )
 """Every view, in the order the reference page documents them."""

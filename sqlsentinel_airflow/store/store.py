@@ -430,6 +430,76 @@ class StateStore:
                     counts[name][OutboxStatus(found)] = int(n)
         return counts
 
+    def delivered_alerts(self, alert_names: Sequence[str]) -> set[str]:
+        """The alerts among ``alert_names`` with at least one delivered notification.
+
+        One index probe per alert (``(status, alert_name, id)``), where counting them would
+        read every delivered row: about a million in a year of 1,000 alerts. On PostgreSQL
+        one statement (``unnest`` and ``EXISTS``); elsewhere one per alert, on one connection.
+        """
+        found: set[str] = set()
+        if not alert_names:
+            return found
+        delivered = outbox.c.status == OutboxStatus.DELIVERED.value
+        with self._reading("reading the outbox") as conn:
+            if conn.dialect.name == "postgresql":
+                wanted = (
+                    func.unnest(bindparam("names", list(alert_names), type_=ARRAY(Text)))
+                    .table_valued(column("name", Text))
+                    .render_derived(name="wanted")
+                )
+                probe = (
+                    select(outbox.c.id)
+                    .where(delivered, outbox.c.alert_name == wanted.c.name)
+                    .exists()
+                )
+                return set(conn.scalars(select(wanted.c.name).where(probe)))
+            query = (
+                select(outbox.c.id)
+                .where(delivered, outbox.c.alert_name == bindparam("name"))
+                .limit(1)
+            )
+            for name in dict.fromkeys(alert_names):
+                if conn.execute(query, {"name": name}).first() is not None:
+                    found.add(name)
+        return found
+
+    def outbox_by_alert(
+        self,
+        alert_names: Sequence[str],
+        status: OutboxStatus | str | Collection[OutboxStatus | str],
+        limit_each: int,
+    ) -> dict[str, list[OutboxEntry]]:
+        """The newest ``limit_each`` outbox rows of each alert with one of ``status``, newest
+        first, in one statement per 500 alerts (a window numbers each alert's rows), instead of
+        one listing per alert. Every name is a key of the result."""
+        found: dict[str, list[OutboxEntry]] = {name: [] for name in alert_names}
+        values = _status_values(status)
+        numbered = (
+            select(
+                outbox,
+                func.row_number()
+                .over(partition_by=outbox.c.alert_name, order_by=outbox.c.id.desc())
+                .label("nth"),
+            )
+            .where(
+                outbox.c.status.in_(values),
+                outbox.c.alert_name.in_(bindparam("names", expanding=True)),
+            )
+            .subquery("numbered")
+        )
+        query = (
+            select(*(numbered.c[c.name] for c in outbox.columns))
+            .where(numbered.c.nth <= limit_each)
+            .order_by(numbered.c.alert_name, numbered.c.id.desc())
+        )
+        with self._reading("reading the outbox") as conn:
+            for names in _chunks(list(found)):
+                for r in conn.execute(query, {"names": names}).mappings():
+                    entry = rows.outbox_from_row(r)
+                    found[entry.alert_name].append(entry)
+        return found
+
     def pending_outbox(self, alert_name: str) -> list[OutboxEntry]:
         """The alert's undelivered events, oldest first (delivery order)."""
         query = (

@@ -15,20 +15,15 @@ import glob
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["content_hash", "digest_of", "fingerprint", "is_pattern", "watched_files"]
+from sqlsentinel_airflow.core.config.matchers import is_pattern
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
+__all__ = ["content_hash", "digest_of", "fingerprint", "is_pattern", "watched_files"]
 
 FileHashes = dict[str, str | None]
 """Absolute path -> sha256 of its bytes (None: the file is missing or unreadable)."""
-
-
-def is_pattern(path_or_glob: str) -> bool:
-    return bool(_GLOB_CHARS.search(path_or_glob))
 
 
 def watched_files(path_or_glob: str) -> list[str]:

@@ -148,7 +148,13 @@ def _summaries(
         names = [e.name for e in group]
         states = store.list_states(alert_names=names) if store else []
         stored_silences = store.list_silences(now) if store else []
-        counts = store.outbox_counts(names) if store else {}
+        # a list counts what is owed; one alert's page counts its deliveries too
+        counts = (
+            store.outbox_counts(names, None if docs is not None else readmodel.UNDELIVERED)
+            if store
+            else {}
+        )
+        delivered = store.delivered_alerts(names) if store and docs is None else set()
         by_alert: dict[str, list[InstanceState]] = {}
         for s in states:
             by_alert.setdefault(s.alert_name, []).append(s)
@@ -185,6 +191,7 @@ def _summaries(
                     ),
                     outbox_counts=counts.get(entry.name, {}),
                     now=now,
+                    delivered=entry.name in delivered,
                     deliveries=undelivered,
                     spark=spark,
                     docs=docs(entry) if docs is not None else None,
@@ -282,6 +289,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         before_id: Annotated[int | None, Query(ge=1)] = None,
         instance_key: str | None = None,
+        samples: bool = False,
     ) -> dict[str, Any]:
         entry = alert_or_404(session, dag_id)
         store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
@@ -291,9 +299,19 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             else []
         )
         next_before = rows[-1].id if len(rows) == limit and rows else None
+        # A compacted row stands for up to 240 evaluations: the table needs none of them, the
+        # chart (samples=true) the newest `limit` evaluations at most, rows included.
+        room = limit if samples else 0
+        views = []
+        for row in rows:
+            view = readmodel.evaluation_view(row)
+            room -= 1
+            kept = view.samples[-room:] if room > 0 else ()
+            room -= len(kept)
+            views.append(dataclasses.replace(view, samples=kept) if kept != view.samples else view)
         return {
             "dag_id": dag_id,
-            "entries": [readmodel.evaluation_view(r).to_json() for r in rows],
+            "entries": [v.to_json() for v in views],
             "next_before_id": next_before,
         }
 

@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlsentinel_airflow.airflow_contract import read_definition, strip_definition
+from sqlsentinel_airflow.airflow_contract import (
+    RoutingExplanation,
+    read_definition,
+    strip_definition,
+)
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
 from sqlsentinel_airflow.core.redact import public_text
 from sqlsentinel_airflow.dags.manifest import read_manifest
-from sqlsentinel_airflow.readmodel import DocsFact, DocsView, LinkView
+from sqlsentinel_airflow.readmodel import DocsFact, DocsView, LinkView, ReceiverView, RoutingView
 
 __all__ = ["ManifestAlert", "ManifestIndex", "alert_docs"]
 
@@ -51,6 +55,7 @@ def alert_docs(doc_md: str | None) -> DocsView:
             banner="",
             runbook_url=None,
             links=(),
+            routing=None,
         )
     return DocsView(
         description=definition.description.strip(),
@@ -60,6 +65,20 @@ def alert_docs(doc_md: str | None) -> DocsView:
         banner=definition.banner,
         runbook_url=definition.runbook_url,
         links=tuple(LinkView(title=link.title, url=link.url) for link in definition.links),
+        routing=_routing_view(definition.routing),
+    )
+
+
+def _routing_view(routing: RoutingExplanation | None) -> RoutingView | None:
+    if routing is None:
+        return None
+    return RoutingView(
+        receivers=tuple(
+            ReceiverView(name=r.name, channels=r.channels, via=r.via) for r in routing.receivers
+        ),
+        nobody_via=routing.nobody_via,
+        renotify=routing.renotify_text(),
+        reaches_nobody=routing.reaches_nobody,
     )
 
 

@@ -67,6 +67,10 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
     replaced = REPLACES.get((section, key))
     if section == "file":
         doc[key] = value
+        if key == "routes":  # the receiver it names
+            doc["receivers"] = [
+                {"name": "data-team", "notify": [{"channel": "email", "to": ["team@example.com"]}]}
+            ]
     elif section == "alert":
         if replaced:
             alert.pop(replaced)
@@ -98,6 +102,22 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
             alert["key_columns"] = ["table_name"]
             silence["match"] = alert["name"]
         doc["silences"] = [silence]
+    elif section in ("receiver", "routes", "route", "match"):
+        doc["receivers"] = [
+            {"name": "data-team", "notify": [{"channel": "email", "to": ["team@example.com"]}]},
+            {"name": "oncall", "notify": [{"channel": "slack", "conn_id": "slack_oncall"}]},
+        ]
+        root: dict[str, Any] = {"receiver": "data-team", "routes": [{"receiver": "oncall"}]}
+        if section == "receiver":
+            doc["receivers"][0][key] = value
+            root["receiver"] = doc["receivers"][0]["name"]
+        elif section == "routes":
+            root[key] = value
+        elif section == "route":
+            root["routes"][0][key] = value
+        else:
+            root["routes"][0]["match"] = {key: value}
+        doc["routes"] = root
     else:  # pragma: no cover
         raise AssertionError(section)
     return doc

@@ -51,6 +51,7 @@ from sqlsentinel_airflow.core.config.resolve import (
     resolve_alert,
     resolve_channels,
 )
+from sqlsentinel_airflow.core.config.routes import Route, RoutingTree, build_routing, route_alert
 from sqlsentinel_airflow.core.config.yamlpos import (
     Path,
     Problem,
@@ -77,12 +78,14 @@ class LoadResult:
 
     ``config`` holds the valid alerts only (None when a file error makes the whole file
     unusable); ``errors`` lists every error, sorted by position; ``file_errors`` is the
-    subset not tied to one alert.
+    subset not tied to one alert. ``warnings`` are located like errors but invalidate
+    nothing (an alert that reaches nobody, a receiver no route names).
     """
 
     config: AlertsConfig | None
     errors: list[ConfigError] = field(default_factory=list)
     file_errors: list[ConfigError] = field(default_factory=list)
+    warnings: list[ConfigError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -166,6 +169,8 @@ class _Loading:
         self.env = env
         self.doc = YamlDocument(None)
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.routing: RoutingTree | None = None
 
     # --- stages ---------------------------------------------------------------------
 
@@ -191,6 +196,9 @@ class _Loading:
         data, problems = interpolate_tree(doc.value, self.env)
         self.problems.extend(problems)
         header = self._header(data)
+        if header is not None and (header.routes is not None or header.receivers is not None):
+            self.routing, problems = build_routing(header.receivers, header.routes)
+            self.problems.extend(problems)
         defaults, broken = self._defaults(data)
         ctx = self._context(data, header, broken)
         items = self._alert_items(data)
@@ -198,6 +206,8 @@ class _Loading:
         alerts = self._alerts(items, defaults, ctx, names)
         bad_alerts = {_alert_index(p.path) for p in self.problems}
         valid = tuple(a for i, a in alerts if i not in bad_alerts)
+        if self.routing is not None:
+            self._routing_warnings(self.routing, valid)
         silences = self._silences(header, valid) if header is not None else ()
         file_broken = any(_alert_index(p.path) is None for p in self.problems)
         config = None
@@ -414,8 +424,45 @@ class _Loading:
             )
             self.problems.extend(problems)
             if alert is not None:
-                resolved.append((i, alert))
+                resolved.append((i, self._routed(alert, item)))
         return resolved
+
+    def _routed(self, alert: AlertConfig, item: dict[str, Any]) -> AlertConfig:
+        """``alert`` with the receivers its routes reach; a route's ``renotify_after`` applies
+        when the alert itself writes none (it wins over ``defaults``)."""
+        if self.routing is None:
+            return alert
+        routing = route_alert(self.routing, alert)
+        update: dict[str, Any] = {}
+        if routing.renotify_from is not None and "renotify_after" not in item:
+            routing = routing.model_copy(update={"renotify_applied": True})
+            update["renotify_after"] = routing.renotify_after
+        return alert.model_copy(update={**update, "routing": routing})
+
+    def _routing_warnings(self, tree: RoutingTree, alerts: tuple[AlertConfig, ...]) -> None:
+        """Alerts that reach nobody, and receivers no route names."""
+        for alert in alerts:
+            if not alert.channel_slots() and alert.source_index is not None:
+                self.warnings.append(
+                    Problem(
+                        ("alerts", alert.source_index, "name"),
+                        f"alert `{alert.name}` reaches nobody: it has no `notify:` and no "
+                        "route sends it to a receiver",
+                        hint="give it `notify:`, add a route that matches it, or give "
+                        "`routes:` a default `receiver`",
+                    )
+                )
+        named = _named_receivers(tree.root)
+        for index, name in enumerate(tree.receivers):
+            if name not in named:
+                self.warnings.append(
+                    Problem(
+                        ("receivers", index, "name"),
+                        f"receiver `{name}` is named by no route",
+                        hint="name it in a route's `receiver` (or the root's, as the default), "
+                        "or remove it",
+                    )
+                )
 
     # --- result ---------------------------------------------------------------------
 
@@ -427,7 +474,11 @@ class _Loading:
         file_errors = [e for e in errors if e.alert_index is None]
         if file_errors:
             config = None
-        return LoadResult(config, errors, file_errors)
+        warnings = sorted(
+            (self._config_error(p, names) for p in self.warnings),
+            key=lambda e: (e.line or 0, e.column or 0),
+        )
+        return LoadResult(config, errors, file_errors, warnings)
 
     def _config_error(self, problem: Problem, names: dict[int, str]) -> ConfigError:
         if problem.position is not None:
@@ -459,6 +510,13 @@ def _without_noise(problems: list[Problem]) -> list[Problem]:
         for p in problems
         if p.supersedes or not any(p.path[:end] in causes for end in range(len(p.path) + 1))
     ]
+
+
+def _named_receivers(route: Route) -> set[str]:
+    named = {route.receiver} if route.receiver is not None else set()
+    for child in route.routes:
+        named |= _named_receivers(child)
+    return named
 
 
 def _alert_index(path: Path) -> int | None:

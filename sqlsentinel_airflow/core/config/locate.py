@@ -118,8 +118,9 @@ def _unknown_key(model: type[BaseModel], loc: tuple[Any, ...], path: Path) -> Pr
     if parent is not None:
         if issubclass(parent, RawDefaults) and key in ALERT_ONLY_KEYS:
             hint = f"`{key}` belongs to each alert, not to `defaults`"
-        else:
-            hint = checks.did_you_mean(key, parent.model_fields)
+        else:  # the keys as written: a field's alias (`continue`) where it has one
+            written = [f.alias or name for name, f in parent.model_fields.items()]
+            hint = checks.did_you_mean(key, written)
     return Problem(path, f"unknown key `{key}`", hint=hint, on_key=True, supersedes=True)
 
 

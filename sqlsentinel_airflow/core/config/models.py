@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,16 +36,22 @@ __all__ = [
     "AlertConfig",
     "AlertsConfig",
     "ChannelConfig",
+    "ChannelSlot",
     "DatabaseConfig",
     "EmailChannel",
     "FileSilence",
     "Link",
     "MessageTemplates",
+    "Receiver",
+    "RouteHit",
+    "RouteStep",
+    "Routing",
     "Severity",
     "SlackChannel",
     "StateDbConfig",
     "TemplateText",
     "WebhookChannel",
+    "describe_channel",
     "slugify",
 ]
 
@@ -160,6 +166,73 @@ ChannelConfig = Annotated[
 ]
 
 
+def describe_channel(channel: ChannelConfig) -> str:
+    """One line about a notification channel, without secrets (no webhook URLs or headers)."""
+    if isinstance(channel, EmailChannel):
+        return f"email to {', '.join(channel.to)} via connection `{channel.conn_id}`"
+    if isinstance(channel, SlackChannel):
+        where = f" to {channel.slack_channel}" if channel.slack_channel else ""
+        if channel.conn_id:
+            return f"slack{where} via connection `{channel.conn_id}`"
+        return f"slack{where} via webhook URL (hidden)"
+    if channel.conn_id:
+        endpoint = f" endpoint `{channel.endpoint}`" if channel.endpoint else ""
+        return f"webhook {channel.method} via connection `{channel.conn_id}`{endpoint}"
+    return f"webhook {channel.method} to URL (hidden)"
+
+
+# --- receivers and routes (core/config/routes.py decides; docs/notifications.md) ----------
+
+
+class Receiver(_Frozen):
+    """A named receiver of ``receivers:``: channels defined once, reached through routes."""
+
+    name: str
+    notify: tuple[ChannelConfig, ...]
+
+
+class RouteStep(_Frozen):
+    """One route on the way to a receiver: its YAML path and its conditions, for people."""
+
+    path: str  # routes.routes[0]
+    match: str  # "severity: critical; tags: finance"
+
+
+class RouteHit(_Frozen):
+    """A route that took the alert: the routes that led there (root first, the deciding
+    route last) and the receiver it names or inherits (None: nobody)."""
+
+    steps: tuple[RouteStep, ...]
+    receiver: str | None = None
+    renotify_after: timedelta | None = None  # None: never (when ``renotify_from`` is set)
+    renotify_from: str | None = None  # the route that set it (this one or a parent); None: none
+
+
+class Routing(_Frozen):
+    """Where ``routes:`` sends an alert: every route that took it, the receivers reached
+    (each once, in the order first reached), and the ``renotify_after`` its routes set
+    (``renotify_from`` names the route; None when no route sets one)."""
+
+    hits: tuple[RouteHit, ...] = ()
+    receivers: tuple[Receiver, ...] = ()
+    renotify_after: timedelta | None = None
+    renotify_from: str | None = None
+    renotify_applied: bool = False  # the alert uses it (it sets no renotify_after of its own)
+
+    def via(self, receiver: str) -> tuple[RouteHit, ...]:
+        """The routes that led to ``receiver``."""
+        return tuple(hit for hit in self.hits if hit.receiver == receiver)
+
+
+class ChannelSlot(NamedTuple):
+    """One channel an alert notifies: its own (``receiver`` None, ``position`` in
+    ``notify:``) or the ``position``-th channel of a receiver it reaches."""
+
+    receiver: str | None
+    position: int
+    config: ChannelConfig
+
+
 # --- file-level pieces ------------------------------------------------------------------
 
 
@@ -227,7 +300,8 @@ class AlertConfig(_Frozen):
     flap_detection: FlapPolicy | None = None  # off unless written
     fail_task_on_alert: bool = False
     max_rows: int = DEFAULT_MAX_ROWS_SINGLE
-    notify: tuple[ChannelConfig, ...] = ()
+    notify: tuple[ChannelConfig, ...] = ()  # the alert's own channels (``notify:``)
+    routing: Routing | None = None  # None: the file has no ``routes:``
     templates: MessageTemplates = Field(default_factory=MessageTemplates)
     delivery_attempts: int = 10  # failed sends of one outbox row before it is dead-lettered
     runbook_url: str | None = None  # http(s), checked by the loader
@@ -246,6 +320,19 @@ class AlertConfig(_Frozen):
             notify_on_error=self.notify_on_error,
             flap=self.flap_detection,
         )
+
+    def channel_slots(self) -> tuple[ChannelSlot, ...]:
+        """Every channel notified: the alert's own ``notify:`` first, then the channels of
+        each receiver its routes reach (``core.events.alert_channels`` gives their ids)."""
+        own = tuple(ChannelSlot(None, i, c) for i, c in enumerate(self.notify))
+        if self.routing is None:
+            return own
+        routed = tuple(
+            ChannelSlot(receiver.name, i, c)
+            for receiver in self.routing.receivers
+            for i, c in enumerate(receiver.notify)
+        )
+        return own + routed
 
     @property
     def query_target(self) -> str:

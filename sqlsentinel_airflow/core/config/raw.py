@@ -41,7 +41,11 @@ __all__ = [
     "RawFile",
     "RawFlapDetection",
     "RawLink",
+    "RawMatch",
     "RawMessageTemplates",
+    "RawReceiver",
+    "RawRoute",
+    "RawRoutes",
     "RawSilence",
     "RawSlackChannel",
     "RawStateDb",
@@ -532,6 +536,114 @@ class RawSilence(_Raw):
         return self
 
 
+# --- receivers and routes (docs/notifications.md, "Receivers and routes") --------------------
+
+_RECEIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _receiver_name(value: str) -> str:
+    if not _RECEIVER_NAME.match(value):
+        raise checks.InvalidValue(
+            f"{value[:80]!r} is not a receiver name",
+            hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+        )
+    return value
+
+
+ReceiverName = Annotated[
+    str,
+    AfterValidator(_receiver_name),
+    WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
+]
+Globs = Annotated[
+    tuple[PlainText, ...],
+    BeforeValidator(_one_or_many),
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
+SeverityName = Literal["info", "warning", "critical"]
+
+
+class RawReceiver(_Raw):
+    """A named receiver: channels defined once, reached through ``routes:``."""
+
+    name: ReceiverName = Field(description="Unique; routes name it in `receiver`.")
+    notify: Annotated[tuple[RawChannel, ...], Field(min_length=1)] = Field(
+        description="Its channels; secrets only from Airflow connections (`conn_id`), so no "
+        "`webhook_url`, `url` or `headers`."
+    )
+
+
+class RawMatch(_Raw):
+    """Conditions on an alert; every one given must hold. Globs: `*`, `?`, `[...]`."""
+
+    severity: (
+        Annotated[
+            tuple[SeverityName, ...],
+            BeforeValidator(_one_or_many),
+            Field(min_length=1),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"enum": ["info", "warning", "critical"]},
+                        {
+                            "type": "array",
+                            "items": {"enum": ["info", "warning", "critical"]},
+                            "minItems": 1,
+                        },
+                    ]
+                }
+            ),
+        ]
+        | None
+    ) = Field(None, description="One of these severities.")
+    owner: Globs | None = Field(None, description="The owner matches one of these globs.")
+    tags: Globs | None = Field(None, description="The alert has a tag matching each glob.")
+    alert: Globs | None = Field(None, description="The alert name matches one of these globs.")
+
+
+class RawRoute(_Raw):
+    """A route: alerts it matches go to its receiver, or to the first of its routes that
+    matches them; the next sibling is tried only with `continue: true`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    match: RawMatch | None = Field(None, description="Conditions; none: every alert.")
+    receiver: ReceiverName | None = Field(
+        None, description="A name of `receivers`; default: the parent route's."
+    )
+    continue_: bool | None = Field(
+        None,
+        alias="continue",
+        description="true: after this route took an alert, its next siblings are tried too.",
+    )
+    renotify_after: OptionalDuration = Field(
+        None,
+        description="Reminder interval for alerts this route takes that set no "
+        "`renotify_after` of their own; inherited by its routes.",
+    )
+    routes: tuple[RawRoute, ...] | None = Field(None, description="Child routes, in order.")
+
+
+class RawRoutes(_Raw):
+    """The root of the routing tree: every alert enters here."""
+
+    receiver: ReceiverName | None = Field(
+        None, description="The default receiver: alerts no route takes go here."
+    )
+    renotify_after: OptionalDuration = Field(
+        None, description="Reminder interval inherited by every route."
+    )
+    routes: tuple[RawRoute, ...] | None = Field(None, description="Routes, tried in order.")
+
+
 def _version(value: int) -> int:
     if value != 1:
         raise checks.InvalidValue(
@@ -568,3 +680,9 @@ class RawFile(_Raw):
     defaults: RawDefaults | None = None
     alerts: tuple[RawAlert, ...] | None = None
     silences: tuple[RawSilence, ...] | None = None
+    receivers: tuple[RawReceiver, ...] | None = Field(
+        None, description="Named receivers, reached through `routes`."
+    )
+    routes: RawRoutes | None = Field(
+        None, description="The routing tree: which receivers each alert reaches."
+    )

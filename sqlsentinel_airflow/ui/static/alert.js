@@ -83,7 +83,7 @@
     new ResizeObserver(() => draw(false)).observe(body);
     async function fill() {
       try {
-        const q = new URLSearchParams({ limit: String(CHART_POINTS) });
+        const q = new URLSearchParams({ limit: String(CHART_POINTS), samples: "true" });
         if (instance !== null) q.set("instance_key", instance);
         const page = await api(`alerts/${encodeURIComponent(dagId)}/history?${q}`);
         // a compacted row stands for its evaluation and the quiet ones folded into it (samples)
@@ -307,6 +307,18 @@
       items.length ? h("ul", { class: "plain" }, items) : h("div", { class: "muted", text: "Not silenced. A silence holds back notifications, not evaluations." }));
   }
 
+  // Where routes: sends the alert (`sqlsentinel routes FILE --alert NAME` prints the same)
+  function routingPart(routing, part) {
+    const receivers = routing.receivers.map((r) => h("li", { "data-receiver": r.name },
+      h("strong", { text: r.name }),
+      ...r.via.map((v) => h("div", { class: "muted small" }, "via ", h("code", { text: v }))),
+      h("ul", { class: "plain" }, r.channels.map((c) => h("li", {}, codeText(c))))));
+    const nobody = routing.nobody_via.map((v) => h("li", { class: "muted small" }, "no receiver via ", h("code", { text: v })));
+    return part("Routing", h("ul", { class: "plain", "data-role": "routing" }, receivers, nobody),
+      routing.renotify ? h("div", { class: "muted small" }, "renotify_after ", codeText(routing.renotify)) : null,
+      routing.reaches_nobody ? h("div", { class: "outcome-alert", text: "Reaches nobody: no channel of its own and no receiver." }) : null);
+  }
+
   function definitionSection() {
     const docs = alert.docs || {};
     const part = (title, ...body) => h("div", { class: "def-part" }, h("h2", { text: title }), ...body);
@@ -317,6 +329,7 @@
         ? h("ul", { class: "plain" }, docs.channels.map((c) => h("li", {}, codeText(c))))
         : h("div", { class: "muted", text: "No channels configured." })),
     ];
+    if (docs.routing) parts.push(routingPart(docs.routing, part));
     if (docs.facts && docs.facts.length) {
       parts.push(part("Settings", h("dl", { class: "facts" }, docs.facts.flatMap((f) => [h("dt", { text: f.label }), h("dd", {}, codeText(f.text))]))));
     }

@@ -77,8 +77,8 @@
     const parts = [];
     if (alert.dead_deliveries) parts.push(h("span", { class: "bad", title: "gave up after every attempt", text: `${alert.dead_deliveries} dead` }));
     if (alert.pending_deliveries) parts.push(h("span", { class: "wait", title: "waiting for a retry", text: `${alert.pending_deliveries} pending` }));
-    if (!parts.length && !alert.delivered_deliveries) return h("span", { class: "muted deliv", title: "no notification was sent yet", text: "none yet" });
-    if (!parts.length) return h("span", { class: "muted deliv", title: `${alert.delivered_deliveries} delivered`, text: "all sent" });
+    if (!parts.length && !alert.has_delivered) return h("span", { class: "muted deliv", title: "no notification was sent yet", text: "none yet" });
+    if (!parts.length) return h("span", { class: "muted deliv", title: alert.delivered_deliveries === null ? "every notification was delivered" : `${alert.delivered_deliveries} delivered`, text: "all sent" });
     return h("span", { class: "deliv" }, parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
   }
 

@@ -113,6 +113,40 @@ def test_outbox_of_several_statuses_newest_first(
     assert [e.alert_name for e in store.outbox(status=DEAD)] == ["other", MIDDLE, FIRST]
 
 
+def test_the_alerts_that_delivered_are_found_by_probes_not_by_counting(
+    store: StateStore, filled: dict[str, list[int]]
+) -> None:
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    assert store.delivered_alerts([*NAMES, "other", "never-seen"]) == {FIRST, LAST}
+    assert store.delivered_alerts([]) == set()
+    assert not [s for s in statements if "count(" in s.lower()]
+
+
+def test_owed_rows_of_many_alerts_newest_first_at_most_n_each(
+    store: StateStore, filled: dict[str, list[int]]
+) -> None:
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    owed = store.outbox_by_alert([*NAMES, "other"], (PENDING, DEAD), 2)
+
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 3  # 1201 names: three IN lists, not a listing per alert
+    assert list(owed) == [*NAMES, "other"]
+    first, other = filled[FIRST], filled["other"]
+    assert [(e.id, e.status) for e in owed[FIRST]] == [(first[2], PENDING), (first[1], DEAD)]
+    assert [e.id for e in owed[MIDDLE]] == filled[MIDDLE]
+    assert [e.id for e in owed[LAST]] == filled[LAST][:1]
+    assert [e.id for e in owed["other"]] == [other[2], other[1]]
+    assert owed[NAMES[1]] == []
+    # what one alert's listing gives, for each
+    for name in (FIRST, MIDDLE, LAST, "other"):
+        listed = store.outbox(status=(PENDING, DEAD), alert_name=name, limit=2)
+        assert [e.id for e in owed[name]] == [e.id for e in listed]
+
+
 def test_an_unknown_status_is_refused(store: StateStore) -> None:
     with pytest.raises(ValueError, match="'sent' is not a valid OutboxStatus"):
         store.outbox(status=(PENDING, "sent"))

@@ -168,6 +168,29 @@ def test_alert_detail_has_the_sql_and_channels_but_no_secret(
             assert "ui-secret-token" not in body.text, (user, path)
 
 
+def test_alert_detail_says_which_receivers_its_routes_reach(ui: UiServer, state_url: str) -> None:
+    never = ui.get(f"/alerts/{NEVER}").json()["alert"]["docs"]
+    assert never["channels"] == [
+        "email to oncall@example.com via connection `smtp_default`",
+        "receiver `data-oncall`: email to data-oncall@example.com via connection `smtp_default`",
+    ]
+    assert never["routing"] == {
+        "receivers": [
+            {
+                "name": "data-oncall",
+                "channels": ["email to data-oncall@example.com via connection `smtp_default`"],
+                "via": ["routes.routes[0] (alert: never_*)"],
+            }
+        ],
+        "nobody_via": [],
+        "renotify": None,
+        "reaches_nobody": False,
+    }
+    revenue = ui.get(f"/alerts/{REVENUE}").json()["alert"]["docs"]["routing"]
+    assert revenue["receivers"] == [] and not revenue["reaches_nobody"]  # its own notify:
+    assert revenue["nobody_via"] == ["routes (the root: no route under it matched)"]
+
+
 def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:
     seed(state_url)
     first = ui.get(f"/alerts/{REVENUE}/history", limit=4).json()
@@ -181,6 +204,30 @@ def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) 
 
     orders = ui.get(f"/alerts/{FRESHNESS}/history", instance_key='{"table_name":"orders"}').json()
     assert [e["actual_value"] for e in orders["entries"]] == [30, 26, 20]
+
+
+def test_a_compacted_run_is_one_row_and_the_chart_gets_its_newest_values(
+    ui: UiServer, state_url: str, seed: Any
+) -> None:
+    store = seed(state_url)
+    before = [e["actual_value"] for e in ui.get(f"/alerts/{REVENUE}/history").json()["entries"]]
+    store.compact_history(T0 + timedelta(days=1))
+    runs = [e for e in store.history(alert_name="revenue_drop") if e.samples]
+    store.dispose()
+    assert runs, "the seeded OK evaluations before the incident form a run"
+
+    table = ui.get(f"/alerts/{REVENUE}/history").json()["entries"]
+    run = next(e for e in table if e["repeats"])
+    assert run["samples"] == [] and run["last_evaluated_at"]  # the table gets no samples
+    chart = ui.get(f"/alerts/{REVENUE}/history", samples="true").json()["entries"]
+    points = [
+        v
+        for e in reversed(chart)
+        for v in [e["actual_value"]] + [s["actual_value"] for s in e["samples"]]
+    ]
+    assert points == list(reversed(before))  # every value, in order, as before compaction
+    newest = ui.get(f"/alerts/{REVENUE}/history", samples="true", limit=len(table)).json()
+    assert sum(1 + len(e["samples"]) for e in newest["entries"]) == len(table)
 
 
 def test_incidents_are_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:

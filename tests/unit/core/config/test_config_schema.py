@@ -43,6 +43,8 @@ def test_schema_is_draft_2020_12_with_descriptions() -> None:
         "defaults",
         "alerts",
         "silences",
+        "receivers",
+        "routes",
     }
     alert = schema["$defs"]["RawAlert"]
     assert alert["required"] == ["name"]
