@@ -147,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("notify-test", help="send a sample message through each channel of an alert")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--alert", required=True, metavar="NAME")
-    p.add_argument("--kind", choices=["firing", "reminder", "resolved", "error"], default="firing")
+    p.add_argument(
+        "--kind", choices=["firing", "reminder", "resolved", "error", "flapping"], default="firing"
+    )
     _add_format(p)
 
     p = sub.add_parser("routes", help="which receivers an alert reaches through routes:, and why")
