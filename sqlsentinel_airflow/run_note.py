@@ -90,7 +90,7 @@ def _decision(run: Mapping[str, Any]) -> str:
         state = str(only.get("state") or run.get("state") or "ok").upper()
         word = "RESOLVED" if "resolved" in events else state
         return _single(word, only)
-    for state in ("firing", "pending"):
+    for state in ("firing", "flapping", "pending"):
         matching = [i for i in keyed if i.get("state") == state]
         if matching:
             return _keyed(state.upper(), matching, len(keyed))

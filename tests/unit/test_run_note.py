@@ -78,3 +78,12 @@ def test_only_our_notes_are_recognised_as_replaceable() -> None:
         assert is_run_note(ours), ours
     for theirs in ("investigating with @ana", "Firing, known issue", "ok then"):
         assert not is_run_note(theirs), theirs
+
+
+def test_a_flapping_alert_says_so() -> None:
+    flapping = {**_instance("flapping", 6), "events": ["flapping"]}
+    assert note_text(_run(flapping)) == "FLAPPING 6 (threshold 5)"
+    keyed = [_instance("flapping", 6, table_name="a"), _instance("ok", 1, table_name="b")]
+    assert note_text(_run(*keyed)).startswith("FLAPPING 1 of 2 instances: table_name=a 6")
+    keyed.append(_instance("firing", 9, table_name="c"))
+    assert note_text(_run(*keyed)).startswith("FIRING 1 of 3 instances: table_name=c 9")
