@@ -68,7 +68,7 @@ INVALID = [
     (
         "      - at: 2026-03-01T12:00:00Z\n        expect: {state: fired}\n",
         "alerts.test.yaml:8:25 tests[0].steps[0].expect.state: 'fired' is not one of 'ok', "
-        "'pending', 'firing' or 'error'",
+        "'pending', 'firing', 'error' or 'flapping'",
     ),
     (
         "      - at: 2026-03-01T12:00:00\n        expect: {state: ok}\n",
