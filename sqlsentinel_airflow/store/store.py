@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -322,8 +322,10 @@ class StateStore:
             # the stored JSON text: rows.recent_value reads plain numbers faster
             type_coerce(history.c.actual_value, LongText).label("actual_value"),
             type_coerce(history.c.threshold, LongText).label("threshold"),
-            history.c.samples,
+            # a compacted row's samples (kilobytes) are read apart, only where they are drawn
+            history.c.repeats,
         )
+        rows_of: dict[tuple[str, str], list[Any]] = {}
         with self._reading("reading recent values") as conn:
             if conn.dialect.name != "postgresql":
                 for name, key in found:
@@ -333,8 +335,8 @@ class StateStore:
                         .order_by(history.c.id.desc())
                         .limit(limit)
                     )
-                    found[(name, key)] = _newest_values(conn.execute(query), limit)
-                return found
+                    rows_of[(name, key)] = list(conn.execute(query))
+                return _newest_values(conn, found, rows_of, limit)
             if (conn.dialect.server_version_info or (0,)) >= (11,):
                 # The planner's estimate (every instance's whole history) would have JIT
                 # compile this short read: ~0.6 s of compiling for ~0.3 s of reading.
@@ -363,12 +365,9 @@ class StateStore:
                 .join(newest, true())
                 .order_by(newest.c.alert_name, newest.c.instance_key, newest.c.id.desc())
             )
-            by_pair: dict[tuple[str, str], list[Any]] = {}
             for row in conn.execute(query):
-                by_pair.setdefault((row[1], row[2]), []).append(row)
-            for pair, newest_first in by_pair.items():
-                found[pair] = _newest_values(newest_first, limit)
-        return found
+                rows_of.setdefault((row[1], row[2]), []).append(row)
+            return _newest_values(conn, found, rows_of, limit)
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:
         """Mark history rows an evaluation wrote unconfirmed as seen committed.
@@ -807,24 +806,47 @@ class StateStore:
 _IN_LIST = 500  # names per IN list: well below every database's limit on bound parameters
 
 
-def _newest_values(newest_first: Iterable[Any], limit: int) -> list[RecentValue]:
-    """The newest ``limit`` values of rows read newest first (``id, alert_name,
-    instance_key, evaluated_at, outcome, actual_value, threshold, samples``), a quiet run's
-    folded evaluations included (they are newer than its row)."""
-    values: list[RecentValue] = []
-    for _id, _name, _key, at, outcome, value, threshold, samples in newest_first:
-        if samples:
-            shared = rows.recent_value(at, outcome, None, threshold).threshold
-            for sample in reversed(decode_samples(at, samples)):
-                values.append(
-                    RecentValue(sample.evaluated_at, Outcome.OK, sample.actual_value, shared)
-                )
+def _newest_values(
+    conn: Connection,
+    found: dict[tuple[str, str], list[RecentValue]],
+    rows_of: dict[tuple[str, str], list[Any]],
+    limit: int,
+) -> dict[tuple[str, str], list[RecentValue]]:
+    """Each pair's newest ``limit`` values from its rows read newest first (``id,
+    alert_name, instance_key, evaluated_at, outcome, actual_value, threshold, repeats``), a
+    quiet run's folded evaluations included (they are newer than its row). The samples of
+    the compacted rows among the newest ``limit`` values are read in one more statement."""
+    wanted: list[int] = []
+    for newest_first in rows_of.values():
+        count = 0
+        for row in newest_first:
+            if count >= limit:
+                break
+            if row[7]:
+                wanted.append(int(row[0]))
+            count += 1 + (row[7] or 0)
+    samples: dict[int, str] = {}
+    for ids in _chunks(wanted):
+        samples.update(
+            conn.execute(select(history.c.id, history.c.samples).where(history.c.id.in_(ids))).all()
+        )
+    for pair, newest_first in rows_of.items():
+        values = found[pair]
+        for row_id, _name, _key, at, outcome, value, threshold, repeats in newest_first:
+            if len(values) >= limit:
+                break
+            if repeats:
+                shared = rows.recent_value(at, outcome, None, threshold).threshold
+                for sample in reversed(decode_samples(at, samples.get(row_id))):
+                    values.append(
+                        RecentValue(sample.evaluated_at, Outcome.OK, sample.actual_value, shared)
+                    )
+                    if len(values) >= limit:
+                        break
                 if len(values) >= limit:
-                    return values
-        values.append(rows.recent_value(at, outcome, value, threshold))
-        if len(values) >= limit:
-            return values
-    return values
+                    break
+            values.append(rows.recent_value(at, outcome, value, threshold))
+    return found
 
 
 def _chunks(names: Sequence[T]) -> Iterator[list[T]]:
