@@ -18,7 +18,7 @@ The first load of each page (cold caches) is reported apart; medians and maxima 
 the repetitions after it.
 
     .venv/bin/python -m bench.ui_speed --alerts 1000 --days 30 --reps 5
-    .venv/bin/python -m bench.ui_speed --alerts 1000 --days 365 --reps 5   # ~80 GB, ~45 min load
+    .venv/bin/python -m bench.ui_speed --alerts 1000 --days 365 --reps 5   # ~75 GB uncompacted; a year as purge leaves it: bench.bigstate --compact, then --reuse-db
     .venv/bin/python -m bench.ui_speed --reuse-db ss_bigstate --alerts 1000 --days 30
 
 ``--reuse-db`` measures a state database ``bench.bigstate --keep`` filled before (it is kept).

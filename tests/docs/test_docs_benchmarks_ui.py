@@ -21,6 +21,7 @@ from docs_snippets import REPO, text
         "bench-ui-speed-2d",
         "bench-ui-speed-merged",
         "bench-ui-speed-incidents-kept",
+        "bench-ui-speed-year",
     ],
 )
 def test_bench_ui_speed_commands(snippet: str) -> None:
