@@ -18,8 +18,8 @@ What is folded (:func:`is_quiet`, :class:`QuietRuns`), per instance, in id order
   apart from its time, value and duration), at most :data:`MAX_SAMPLES` of them.
 The row after any other row is always a head, so every row something points at stays: an
 incident's first, peak and last rows are not quiet, and the row that ended it comes right
-after one (``core/incidents.py``); the newest row of an alert (what a retry reads) is newer
-than the cut-off. Rows are never changed otherwise: what a folded row said is its head's
+after one (``core/incidents.py``); the row a retried task reads (its alert's newest) is
+minutes old, far newer than the cut-off. Rows are never changed otherwise: what a folded row said is its head's
 columns plus its sample.
 
 Each alert is compacted from where the last pass stopped (``history_compaction.through_id``)
