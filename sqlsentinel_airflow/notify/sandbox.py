@@ -105,34 +105,96 @@ def _namespace_items(value: Namespace) -> dict[str, Any]:
 
 
 def value_size(value: Any, *, indent: int = 0, limit: int = MAX_VALUE_SIZE) -> int:
-    """The size of ``value`` (see MAX_VALUE_SIZE), counting up to just past ``limit``.
+    """The size of ``value`` (see MAX_VALUE_SIZE), exact up to ``limit``; past it, a
+    container's is ``limit + 1`` (a text, number or range is always exact).
 
     ``indent`` adds that many characters per nesting level of each item, the cost of
     pretty-printing it. Shared items count each time they appear: ``[x] * 1000`` is as large
-    as its text, so aliasing cannot hide a value that would explode when printed.
+    as its text, so aliasing cannot hide a value that would explode when printed. A shared
+    container is measured once, though, and its size added wherever it appears, so a value
+    built by doubling (``x = [x, x]``, 2**n items after n steps) costs n steps to measure, not
+    2**n; a container that contains itself is endless.
     """
     if isinstance(value, _TEXT):
         return len(value)
     if indent:
         return _indented_size(value, indent, limit)
-    total = 0
-    stack = [value]
-    while stack and total <= limit:
-        item = stack.pop()
-        total += 1
-        if isinstance(item, _TEXT):
-            total += len(item)
-        elif isinstance(item, int):
-            total += item.bit_length() // 3
-        elif isinstance(item, _SEQUENCES):
-            stack.extend(item)
-        elif isinstance(item, (dict, Namespace)):
-            mapping = _namespace_items(item) if isinstance(item, Namespace) else item
-            stack.extend(mapping.keys())
-            stack.extend(mapping.values())
-        elif isinstance(item, range):
-            total += len(item)
-    return total
+    return _measured(value, limit)
+
+
+def _children(item: Any) -> Iterator[Any] | None:
+    """What a container holds (a mapping: its keys and values); None for anything else."""
+    if isinstance(item, _TEXT):
+        return None
+    if isinstance(item, _SEQUENCES):
+        return iter(item)
+    if isinstance(item, (dict, Namespace)):
+        mapping = _namespace_items(item) if isinstance(item, Namespace) else item
+        return itertools.chain(mapping.keys(), mapping.values())
+    return None
+
+
+def _own_size(item: Any) -> int:
+    """An item's size without what it holds: 1, plus its characters, digits or range."""
+    if isinstance(item, _TEXT):
+        return 1 + len(item)
+    if isinstance(item, int):
+        return 1 + item.bit_length() // 3
+    if isinstance(item, range):
+        return 1 + len(item)
+    return 1
+
+
+def _measured(value: Any, limit: int) -> int:
+    past = limit + 1
+    children = _children(value)
+    if children is None:
+        return _own_size(value)
+    sizes: dict[int, int] = {}  # id -> size of every container measured
+    held: list[Any] = [value]  # alive while measuring: no id is reused meanwhile
+    open_ids = {id(value)}  # the containers being measured: a way back to one is a cycle
+    stack: list[list[Any]] = [[value, children, 1]]
+    while True:
+        frame = stack[-1]
+        item, children, total = frame
+        inner = None
+        if total <= limit:
+            for child in children:  # the leaves inline: a flat list of a million is common
+                if isinstance(child, _TEXT):
+                    total += 1 + len(child)
+                elif isinstance(child, int):
+                    total += 1 + child.bit_length() // 3
+                elif isinstance(child, _HOLDERS):
+                    known = sizes.get(id(child))
+                    if known is not None:
+                        total += known
+                    elif id(child) in open_ids:
+                        total = past
+                    else:
+                        inner = child
+                        break
+                elif isinstance(child, range):
+                    total += 1 + len(child)
+                else:
+                    total += 1
+                if total > limit:
+                    break
+        if inner is not None:
+            frame[2] = total
+            held.append(inner)
+            open_ids.add(id(inner))
+            stack.append([inner, _children(inner), 1])
+            continue
+        stack.pop()
+        open_ids.discard(id(item))
+        size: int = min(total, past)
+        sizes[id(item)] = size
+        if not stack:
+            return size
+        stack[-1][2] += size
+
+
+_HOLDERS = (*_SEQUENCES, dict, Namespace)
 
 
 def _indented_size(value: Any, indent: int, limit: int) -> int:
