@@ -50,6 +50,7 @@ from typing import Any
 from sqlsentinel_airflow.core.config.sqlcheck import dialect_for_conn_type
 from sqlsentinel_airflow.core.config.sqlfunctions import refused_function
 from sqlsentinel_airflow.core.redact import one_line
+from sqlsentinel_airflow.execution import sqlite_printf
 
 __all__ = ["DbSession", "ErrorKind", "open_session"]
 
@@ -550,6 +551,7 @@ class SqliteSession(DbSession):
         self._reuse = reuse
         self._stateless = True
         self._cursor: sqlite3.Cursor | None = None
+        self._printf: sqlite_printf.BoundedPrintf | None = None
 
     def prepare(self) -> None:
         self.conn.set_authorizer(_allow_everything)  # a reused connection has the last one's
@@ -557,6 +559,8 @@ class SqliteSession(DbSession):
         setlimit = getattr(self.conn, "setlimit", None)  # Python 3.11+
         if setlimit is not None:
             setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE_BYTES)
+        # printf('%.*c', 2e9, 'x') loops in C past the cap, where no interrupt reaches
+        self._printf = sqlite_printf.install(self.conn, SQLITE_MAX_VALUE_BYTES)
         self._deadline = time.monotonic() + self.timeout.total_seconds()
         self.conn.set_progress_handler(self._progress, _SQLITE_PROGRESS_STEPS)
         self.conn.set_authorizer(self._authorize)
@@ -598,6 +602,8 @@ class SqliteSession(DbSession):
                 keep = not self.conn.in_transaction
         except Exception:
             keep = False
+        if self._printf is not None:
+            self._printf.close()  # its in-memory connection; a kept connection reopens one
         if not keep:
             self.close()
         return keep

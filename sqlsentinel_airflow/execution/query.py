@@ -47,6 +47,7 @@ from sqlsentinel_airflow.execution.backends import (
     open_session,
 )
 from sqlsentinel_airflow.execution.connections import describe_hook, hook_secrets
+from sqlsentinel_airflow.execution.lane import Lane
 from sqlsentinel_airflow.execution.privileges import ensure_least_privilege
 from sqlsentinel_airflow.execution.watchdog import watchdog
 
@@ -58,6 +59,9 @@ __all__ = ["QueryRows", "QueryRunner", "reusing_connections"]
 log = logging.getLogger(__name__)
 
 _CANCELLED = "query was cancelled before it finished"
+_CLOSE_WAIT_S = 5.0
+# After the watchdog's two grace periods, how long to wait still for a SQLite lane to answer.
+_LANE_MARGIN_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -110,28 +114,37 @@ def _single_select_hint(sql: str, message: str) -> str:
 
 
 class _IdleConnections:
-    """Connections kept open between queries, at most one per hook, for one thread.
+    """Connections kept open between queries, at most one per hook, on one SQLite lane.
 
     Keyed by the hook object (``sqlsentinel run`` resolves each connection's hook once), and
-    bounded: a caller making a new hook per query must not pile up open files.
+    bounded: a caller making a new hook per query must not pile up open files. The
+    connections belong to the lane's thread (sqlite3 objects stay on the thread that made
+    them); a lane given up on takes its connections with it.
     """
 
     _MAX_IDLE = 4
 
     def __init__(self) -> None:
-        self._thread = threading.get_ident()  # sqlite3 objects belong to their thread
+        self._lane: Lane | None = None
         # id(hook) -> (hook, connection): holding the hook keeps its id from being reused.
         self._idle: dict[int, tuple[Any, Any]] = {}
 
+    def lane(self) -> Lane:
+        """The lane this block's SQLite queries run on (a new one after an abandoned one)."""
+        if self._lane is None or self._lane.abandoned:
+            self._lane = Lane()
+            self._idle = {}  # the old lane's connections cannot be used from the new one
+        return self._lane
+
     def take(self, hook: Any) -> Any | None:
-        if threading.get_ident() != self._thread:
+        if self._lane is None or not self._lane.on_lane():
             return None
         entry = self._idle.pop(id(hook), None)
         return entry[1] if entry is not None else None
 
     def give_back(self, hook: Any, conn: Any) -> bool:
         """Keep ``conn`` for the next query on ``hook``; False (caller closes it) if not."""
-        if threading.get_ident() != self._thread:
+        if self._lane is None or self._lane.abandoned or not self._lane.on_lane():
             return False
         self._idle[id(hook)] = (hook, conn)
         while len(self._idle) > self._MAX_IDLE:
@@ -141,10 +154,18 @@ class _IdleConnections:
         return True
 
     def close_all(self) -> None:
+        lane, self._lane = self._lane, None
         idle, self._idle = self._idle, {}
-        for _, conn in idle.values():
-            with suppress(Exception):
-                conn.close()
+        if lane is None or lane.abandoned:
+            return
+
+        def close() -> None:
+            for _, conn in idle.values():
+                with suppress(Exception):
+                    conn.close()
+
+        lane.submit(close).wait(_CLOSE_WAIT_S)
+        lane.stop()
 
 
 _reuse: ContextVar[_IdleConnections | None] = ContextVar("sqlsentinel_reuse", default=None)
@@ -258,6 +279,43 @@ class QueryRunner:
         if self._cancelled:
             raise QueryError(_CANCELLED)
         idle = _reuse.get()
+        if str(getattr(self._hook, "conn_type", "") or "") == "sqlite":
+            return self._run_on_lane(sql, idle)
+        return self._run_here(sql, idle)
+
+    def _run_on_lane(self, sql: str, idle: _IdleConnections | None) -> QueryRows:
+        """Run on a lane (see ``execution/lane.py``), and stop waiting for a query that
+        neither ended nor answered the watchdog's interrupt."""
+        lane = idle.lane() if idle is not None else Lane()
+        job = lane.submit(lambda: self._run_here(sql, idle))
+        grace = _watchdog_grace(self.timeout)
+        try:
+            finished = job.wait(self.timeout.total_seconds() + 2 * grace + _LANE_MARGIN_S)
+        except BaseException:
+            # Airflow's task timeout or termination, raised in this thread while it waits
+            self._stop_running("interrupted")
+            raise
+        if not finished:
+            lane.abandon()
+            log.warning(
+                "the query on %s did not stop after an interrupt (SQLite checks for one only "
+                "between steps, and one function call can take hours); no longer waiting "
+                "for it: its thread %s ends when that call returns or this process ends",
+                self._label,
+                lane.ident,
+            )
+            raise QueryError(self._abandoned_message())
+        if idle is None:
+            lane.stop()
+        return job.result()
+
+    def _stop_running(self, why: str) -> None:
+        with self._lock:
+            session = self._session
+        if session is not None:
+            self._stop(session, why=why)
+
+    def _run_here(self, sql: str, idle: _IdleConnections | None) -> QueryRows:
         conn = idle.take(self._hook) if idle is not None else None
         if conn is None:
             conn = self._connect()
@@ -408,6 +466,13 @@ class QueryRunner:
         return (
             f"query exceeded timeout {_format_timeout(self.timeout)}; the database did not "
             "stop it, so SQL Sentinel cancelled it"
+        )
+
+    def _abandoned_message(self) -> str:
+        return (
+            f"query exceeded timeout {_format_timeout(self.timeout)}; SQLite did not stop it "
+            "(one function call on a long value cannot be interrupted), so SQL Sentinel "
+            "stopped waiting for it"
         )
 
     def _no_result_set(self, session: DbSession) -> str:

@@ -317,6 +317,15 @@ _h(
     "a growing replace",
     db_layer_only=READ_BOUNDED,
 )
+_h(
+    # One LIKE is one SQLite step, and SQLite compares pattern and value character by
+    # character: 8e5 x 1.2e4 steps, about 10 s on one core, out of reach of the progress
+    # handler and interrupt(). The runner stops waiting for it (execution/lane.py).
+    "resource",
+    "SELECT printf('%.*c', 800000, 'a') LIKE '%' || printf('%.*c', 12000, 'a') || 'b' AS status",
+    "a LIKE that cannot be interrupted",
+    db_layer_only=READ_BOUNDED,
+)
 
 # --- size and nesting --------------------------------------------------------------------
 add_size_cases(_CORPUS)

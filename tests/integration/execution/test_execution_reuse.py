@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -160,9 +161,10 @@ def test_a_failed_query_does_not_leave_its_connection_to_the_next(
     assert counted.opened == 2
 
 
-def test_other_threads_never_get_this_threads_connection(counted: CountingHook) -> None:
-    # sqlite3 refuses a connection made in another thread; the context copied into a
-    # worker (as asyncio.to_thread does) must not hand one over.
+def test_a_thread_with_the_blocks_context_shares_its_lane(counted: CountingHook) -> None:
+    # sqlite3 refuses a connection used from another thread than its own. A worker given the
+    # block's context (as asyncio.to_thread does) runs its SQLite query on the block's lane,
+    # the thread that made the kept connection, so it may use that connection.
     results: list[Any] = []
 
     def in_worker() -> None:
@@ -179,7 +181,7 @@ def test_other_threads_never_get_this_threads_connection(counted: CountingHook) 
         worker.join(10)
         run(counted, COUNT)
     assert results == [[("ALERT",)]]
-    assert counted.opened == 2  # the block's connection, and the worker's own
+    assert counted.opened == 1  # the block's connection served all three
 
 
 def test_the_block_closes_what_it_kept(counted: CountingHook, sqlite_path: Path) -> None:
@@ -194,3 +196,37 @@ def test_the_block_closes_what_it_kept(counted: CountingHook, sqlite_path: Path)
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_a_query_sqlite_cannot_interrupt_is_given_up_and_the_block_goes_on(
+    counted: CountingHook,
+) -> None:
+    """One SQLite step that never reaches the progress handler (here a function that sleeps,
+    as a LIKE with a long pattern computes for hours) must not hold the caller past the
+    timeout and the watchdog's two grace periods (2 s each); the next query gets a new lane."""
+    release = threading.Event()
+    real_get_conn = counted.hook.get_conn
+
+    def get_conn_with_stall() -> Any:
+        conn = real_get_conn()
+        conn.create_function("stall", 0, lambda: release.wait(60) and 1)
+        return conn
+
+    setattr(counted.hook, "get_conn", get_conn_with_stall)  # noqa: B010
+    try:
+        with reusing_connections():
+            run(counted, COUNT)
+            started = time.monotonic()
+            with pytest.raises(QueryError, match=r"SQLite did not stop it .*stopped waiting"):
+                run(counted, "SELECT stall() AS status", timeout=1)
+            waited = time.monotonic() - started
+            stalled = [t for t in threading.enumerate() if t.name.startswith("sqlsentinel-sqlite")]
+            assert run(counted, COUNT).rows == [("ALERT",)]
+        assert 5.0 <= waited < 7.0  # 1 s + 2 x 2 s grace + 0.25 s
+        assert any(t.is_alive() for t in stalled)  # still inside the stalled call...
+    finally:
+        release.set()
+    for thread in stalled:
+        thread.join(5)
+        assert not thread.is_alive()  # ...and gone once the call returns
+    assert counted.opened == 2  # the kept one (it stalled, given up with its lane), a fresh one
