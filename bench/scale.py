@@ -149,9 +149,11 @@ class Ui:
     def overview(self) -> bytes:
         """``GET /alerts``: every alert's summary, encoded as the route encodes it."""
         from sqlsentinel_airflow.ui import api
+        from sqlsentinel_airflow.ui.timing import collector_held
 
-        alerts = api._summaries(self.ctx, list(self.entries.values()), set())
-        response = api._json_response({"alerts": [a.to_json() for a in alerts]})
+        with collector_held():  # as the route holds it
+            alerts = api._summaries(self.ctx, list(self.entries.values()), set())
+            response = api._json_response({"alerts": [a.to_json() for a in alerts]})
         return bytes(response.body)
 
     def alert(self, name: str) -> dict[str, Any]:

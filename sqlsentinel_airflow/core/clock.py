@@ -23,6 +23,9 @@ def rfc3339(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is timezone.utc:  # what the stores return: no conversion (30,000 on the UI's page)
+        return value.isoformat()
+    if tz is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).isoformat()

@@ -61,9 +61,14 @@ def matches(silence: Silence, alert_name: str, dag_id: str | None = None) -> boo
     The glob is tried on the alert name and, when given, on the alert's dag_id, so both
     ``revenue_*`` and ``sqlsentinel_revenue_*`` work.
     """
-    if fnmatchcase(alert_name, silence.match):
+    pattern = silence.match
+    if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+        # a plain name, as most silences are: fnmatch would compare it the same, 10x slower
+        # (the SQL Sentinel page matches every silence against every alert)
+        return alert_name == pattern or (dag_id is not None and dag_id == pattern)
+    if fnmatchcase(alert_name, pattern):
         return True
-    return dag_id is not None and fnmatchcase(dag_id, silence.match)
+    return dag_id is not None and fnmatchcase(dag_id, pattern)
 
 
 def covers(silence: Silence, instance_key: str | None) -> bool:

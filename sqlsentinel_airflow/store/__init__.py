@@ -7,7 +7,7 @@ SQLAlchemy 2 on SQLite, PostgreSQL and MySQL/MariaDB. Modules, one concept each:
 - ``migrations``   ordered schema steps, applied on connect under a cross-process lock
 - ``engine``       per-database engine set-up (SQLite BEGIN IMMEDIATE, READ COMMITTED) and
                    the mapping of driver errors to StateStoreError
-- ``records``      HistoryEntry, OutboxEntry, RecentValue (frozen dataclasses)
+- ``records``      HistoryEntry, OutboxEntry (frozen dataclasses), RecentValue (a named tuple)
 - ``rows``         row <-> record / domain type mapping
 - ``transaction``  the per-alert locked evaluation transaction
 - ``store``        StateStore: connect, the evaluation transaction, read side, silences, purge

@@ -56,6 +56,7 @@ from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui import backtest as panel
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
+from sqlsentinel_airflow.ui.timing import Timings, collector_held
 
 __all__ = ["SilenceRequest", "UiContext", "build_api_router"]
 
@@ -223,24 +224,33 @@ def build_api_router(ctx: UiContext) -> APIRouter:
 
     @router.get("/alerts", response_model=None)
     def list_alerts(user: GetUserDep, session: SessionDep) -> Response:
-        manifests = ctx.manifests.by_dag_id()
-        every = catalog.list_alerts(session, manifests)
-        readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
-        editable = auth.authorized_dag_ids(user, readable, "PUT", session)
-        alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], editable)
-        counts = {status.value: 0 for status in readmodel.AlertStatus}
-        for alert in alerts:
-            counts[alert.status.value] += 1
-        invalid = _invalid_views(user, session)
-        counts["invalid"] = len(invalid)
-        return _json_response(
-            {
-                "generated_at": rfc3339(ctx.clock()),
-                "counts": counts,
-                "alerts": [a.to_json() for a in alerts],
-                "invalid": [i.to_json() for i in invalid],
-            }
-        )
+        timings = Timings()
+        with collector_held():
+            manifests = ctx.manifests.by_dag_id()
+            every = catalog.list_alerts(session, manifests)
+            timings.mark("catalog")
+            readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
+            editable = auth.authorized_dag_ids(user, readable, "PUT", session)
+            timings.mark("auth")
+            alerts = _summaries(ctx, [e for e in every if e.dag_id in readable], editable)
+            counts = {status.value: 0 for status in readmodel.AlertStatus}
+            for alert in alerts:
+                counts[alert.status.value] += 1
+            timings.mark("state")
+            invalid = _invalid_views(user, session)
+            counts["invalid"] = len(invalid)
+            timings.mark("invalid")
+            response = _json_response(
+                {
+                    "generated_at": rfc3339(ctx.clock()),
+                    "counts": counts,
+                    "alerts": [a.to_json() for a in alerts],
+                    "invalid": [i.to_json() for i in invalid],
+                }
+            )
+            timings.mark("json")
+        response.headers["Server-Timing"] = timings.header()
+        return response
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:

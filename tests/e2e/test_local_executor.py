@@ -10,11 +10,13 @@ the deployment; each waits on conditions with generous deadlines (two cores, sha
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -40,6 +42,16 @@ defaults:
       to: [oncall@example.com]
     - channel: webhook
       url: {webhook}/hooks/sqlsentinel
+receivers:
+  - name: noise-team
+    notify:
+      - channel: webhook
+        conn_id: e2e_team_hook
+        endpoint: /hooks/team
+routes:
+  routes:
+    - match: {{tags: noise}}
+      receiver: noise-team
 alerts:
   - name: orders_backlog
     description: More than 5 orders waiting.
@@ -55,6 +67,14 @@ alerts:
   - name: nightly_report
     schedule: "0 3 * * *"
     query: "SELECT 'OK' AS status"
+  - name: flappy_queue
+    description: Crosses its threshold every minute (the noise scenario).
+    schedule: "* * * * *"
+    tags: [noise]
+    flap_detection: {{changes: 3, window: 15m, stable_for: 10m}}
+    query: |
+      SELECT CASE WHEN EXTRACT(MINUTE FROM now())::int % 2 = 0 THEN 'ALERT' ELSE 'OK' END
+             AS status, 7 AS actual_value, 5 AS threshold
   - name: retired_check
     schedule: "0 4 * * *"
     query: "SELECT 'OK' AS status"
@@ -105,6 +125,15 @@ def airflow(
     env = {
         **smtp_env(mail),
         "AIRFLOW_CONN_E2E_WAREHOUSE": warehouse.conn_uri,
+        # the receiver noise-team's webhook: secrets of a receiver come from a connection
+        "AIRFLOW_CONN_E2E_TEAM_HOOK": json.dumps(
+            {
+                "conn_type": "http",
+                "host": urlsplit(webhook.url).hostname,
+                "port": urlsplit(webhook.url).port,
+                "schema": "http",
+            }
+        ),
         # Regular re-parses are rare here, so an edit shows within 60 s only if the watch
         # DAG's REST re-parse request works.
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
@@ -388,3 +417,51 @@ def test_invalid_alerts_yaml_fails_the_watch_notifies_and_alerts_keep_running(
         what="the config_errors DAG to go away",
     )
     assert len(_mails(mail, subject)) == 1
+
+
+def test_noise_routes_and_flapping_end_to_end(
+    airflow: AirflowDeployment, webhook: HttpReceiver
+) -> None:
+    """Receivers and routes, and flap detection, in the running deployment.
+
+    ``flappy_queue`` has run every minute since the deployment came up (the scenarios above
+    take minutes), its value crossing the threshold at every run. Its route sends it to the
+    receiver ``noise-team`` (a webhook from a connection) besides its own channels; no other
+    alert matches that route. Flap detection turns the crossings into three messages: two
+    changes, then one ``flapping``; nothing after, however many runs follow.
+    """
+    dag_id = "sqlsentinel_flappy_queue"
+    state_db = airflow.home / "sqlsentinel" / "state.db"
+
+    def evaluations() -> list[Any]:
+        from sqlsentinel_airflow.store import StateStore
+
+        store = StateStore.open_for_reading(f"sqlite:///{state_db}")
+        if store is None:
+            return []
+        try:
+            return store.history("flappy_queue", limit=100)
+        finally:
+            store.dispose()
+
+    wait_until(
+        lambda: len(evaluations()) >= 6, timeout=8 * TICK, what="six evaluations of flappy_queue"
+    )
+    wait_until(
+        lambda: any(p["path"] == "/hooks/team" for p in webhook.posts),
+        timeout=60,
+        what="a message to the receiver's webhook",
+    )
+    team = [p["body"] for p in webhook.posts if p["path"] == "/hooks/team"]
+    assert {(b.get("alert") or {}).get("name") for b in team} == {"flappy_queue"}
+    history = evaluations()
+    shown = [h.state.value for h in reversed(history)]
+    assert "FLAPPING" in shown, shown
+    kinds = [(b["kind"], bool(b.get("flapping"))) for b in team]
+    # Two changes announced (an OK first run is no change), the third is the flapping notice
+    # (a firing with flapping: true in payload v1), then nothing while it flaps.
+    assert kinds == [("firing", False), ("resolved", False), ("firing", True)], kinds
+    own = [p for p in _posts(webhook, "flappy_queue", "firing") if p.get("flapping")]
+    assert len(own) == 1  # the alert's own webhook got the same single notice
+    assert airflow.api.dag(dag_id) is not None
+    assert len(history) >= 6 and shown.count("FLAPPING") >= 2  # runs went on, unannounced

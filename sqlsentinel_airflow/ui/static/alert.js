@@ -537,7 +537,8 @@
     main.replaceChildren(...parts.filter(Boolean));
     window.scrollTo(...scroll);  // a refresh keeps the reader where they were
     openAskedSilence();
-    document.body.dataset.rendered = String(performance.timeOrigin + performance.now());  // when the tab was drawn (bench/ui_speed.py)
+    // when the tab was drawn and painted (bench/ui_speed.py)
+    requestAnimationFrame(() => setTimeout(() => { document.body.dataset.rendered = String(performance.timeOrigin + performance.now()); }, 0));
   }
 
   async function silence(instanceKey) {
