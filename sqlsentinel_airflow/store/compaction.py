@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from sqlalchemy import Connection, bindparam, delete, select, type_coerce, updat
 from sqlalchemy.exc import IntegrityError
 
 from sqlsentinel_airflow.core.model import Outcome, Reason, RunType, State
+from sqlsentinel_airflow.store.inlists import in_list_chunks
 from sqlsentinel_airflow.store.records import Sample
 from sqlsentinel_airflow.store.tables import LongText, history, history_compaction
 
@@ -156,11 +157,6 @@ class QuietRuns:
         return sum(len(r.folded_ids) for r in self.runs)
 
 
-def _chunks(ids: Sequence[int], size: int = 1_000) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 @dataclass
 class AlertCompaction:
     rows_read: int = 0
@@ -249,7 +245,7 @@ def compact_alert(
                     ],
                 )
                 folded = [i for r in runs.runs for i in r.folded_ids]
-                for ids in _chunks(folded):
+                for ids in in_list_chunks(folded):
                     conn.execute(delete(history).where(h.id.in_(list(ids))))
             if last_id != through:
                 conn.execute(

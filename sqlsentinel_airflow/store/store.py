@@ -66,6 +66,7 @@ from sqlsentinel_airflow.store.engine import (
     store_error,
     translating_errors,
 )
+from sqlsentinel_airflow.store.inlists import in_list_chunks
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
@@ -244,7 +245,7 @@ class StateStore:
                 return [rows.state_from_row(r) for r in conn.execute(query).mappings().all()]
         found: list[InstanceState] = []
         with self._reading("reading alert states") as conn:
-            for names in _chunks(alert_names):
+            for names in in_list_chunks(alert_names):
                 chunk = query.where(state.c.alert_name.in_(names))
                 found.extend(rows.state_from_row(r) for r in conn.execute(chunk).mappings().all())
         return sorted(found, key=lambda s: (s.alert_name, s.instance_key))
@@ -427,7 +428,7 @@ class StateStore:
         if status is not None:
             query = query.where(outbox.c.status.in_([s.value for s in wanted]))
         with self._reading("counting outbox rows") as conn:
-            for names in _chunks(list(counts)):
+            for names in in_list_chunks(list(counts)):
                 for name, found, n in conn.execute(query.where(outbox.c.alert_name.in_(names))):
                     counts[name][OutboxStatus(found)] = int(n)
         return counts
@@ -496,7 +497,7 @@ class StateStore:
             .order_by(numbered.c.alert_name, numbered.c.id.desc())
         )
         with self._reading("reading the outbox") as conn:
-            for names in _chunks(list(found)):
+            for names in in_list_chunks(list(found)):
                 for r in conn.execute(query, {"names": names}).mappings():
                     entry = rows.outbox_from_row(r)
                     found[entry.alert_name].append(entry)
@@ -522,7 +523,7 @@ class StateStore:
         """
         found: dict[str, list[OutboxEntry]] = {name: [] for name in alert_names}
         with self._reading("reading the outbox") as conn:
-            for names in _chunks(list(found)):
+            for names in in_list_chunks(list(found)):
                 query = (
                     select(outbox)
                     .where(
@@ -727,7 +728,7 @@ class StateStore:
                             .order_by(order)
                             .limit(batch_rows)
                         ).all()
-                        for chunk in _chunks(keys):
+                        for chunk in in_list_chunks(keys):
                             conn.execute(
                                 delete(incidents).where(
                                     tuple_(incidents.c.alert_name, incidents.c.start_id).in_(
@@ -742,7 +743,7 @@ class StateStore:
                                 select(id_column).where(*where).order_by(order).limit(batch_rows)
                             )
                         )
-                        for chunk in _chunks(ids):
+                        for chunk in in_list_chunks(ids):
                             conn.execute(delete(table).where(id_column.in_(chunk)))
                         deleted = len(ids)
                 counts[name] += deleted
@@ -806,9 +807,6 @@ class StateStore:
         return StateStoreError(f"{text} ({hint})" if hint else text)
 
 
-_IN_LIST = 500  # names per IN list: well below every database's limit on bound parameters
-
-
 def _newest_values(
     conn: Connection,
     found: dict[tuple[str, str], list[RecentValue]],
@@ -829,7 +827,7 @@ def _newest_values(
                 wanted.append(int(row[0]))
             count += 1 + (row[7] or 0)
     samples: dict[int, str] = {}
-    for ids in _chunks(wanted):
+    for ids in in_list_chunks(wanted):
         samples.update(
             conn.execute(select(history.c.id, history.c.samples).where(history.c.id.in_(ids))).all()
         )
@@ -850,13 +848,6 @@ def _newest_values(
                     break
             values.append(rows.recent_value(at, outcome, value, threshold))
     return found
-
-
-def _chunks(names: Sequence[T]) -> Iterator[list[T]]:
-    """``names`` in bounded slices, for ``IN`` lists; nothing for no names."""
-    unique = list(dict.fromkeys(names))
-    for start in range(0, len(unique), _IN_LIST):
-        yield unique[start : start + _IN_LIST]
 
 
 def _status_values(status: OutboxStatus | str | Collection[OutboxStatus | str]) -> list[str]:
