@@ -536,7 +536,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             v.id,
             human_time(v.created_at),
             v.alert,
-            v.kind.value,
+            v.kind.value + (f" (group of {len(v.members)})" if v.members else ""),
             v.channel,
             v.destination,
             v.status.value,
