@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
@@ -134,10 +134,17 @@ def sample_event(
 
 
 def send_samples(
-    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, ui_base_url: str | None = None
+    alert: AlertConfig,
+    kind: EventKind | Literal["group"] = EventKind.FIRING,
+    *,
+    ui_base_url: str | None = None,
 ) -> list[SampleResult]:
-    """Send one sample of ``kind`` through each channel of ``alert``; one result per channel."""
-    payload = sample_payload(alert, kind, ui_base_url=ui_base_url)
+    """Send one sample of ``kind`` through each channel of ``alert``; one result per channel
+    (``group``: a grouped message, sent to every channel whatever its ``group`` setting)."""
+    if kind == "group":
+        payload = sample_group(alert, ui_base_url=ui_base_url).to_json()
+    else:
+        payload = sample_payload(alert, EventKind(kind), ui_base_url=ui_base_url)
     results = []
     for index, (cid, config) in enumerate(alert_channels(alert)):
         try:
@@ -185,7 +192,9 @@ def template_problem(source: str) -> str | None:
     return None
 
 
-def sample_group(alert: AlertConfig, *, now: datetime | None = None) -> EventPayload:
+def sample_group(
+    alert: AlertConfig, *, now: datetime | None = None, ui_base_url: str | None = None
+) -> EventPayload:
     """A made-up grouped message for ``alert`` (one member of each kind but error), marked
     ``test``: what a template written for the `group` kind is checked on."""
     now = now or utcnow()
@@ -201,7 +210,7 @@ def sample_group(alert: AlertConfig, *, now: datetime | None = None) -> EventPay
         evaluated_at=now,
         instances=len(members) + 1,
         max_listed=alert.group.max_listed,
-        ui_base_url=SAMPLE_UI_BASE_URL,
+        ui_base_url=ui_base_url,
     ).as_test()
 
 
@@ -212,5 +221,5 @@ def _sample_payloads() -> tuple[tuple[str, dict[str, JsonValue]], ...]:
             (kind.value, sample_payload(SAMPLE_ALERT, kind, ui_base_url=SAMPLE_UI_BASE_URL))
             for kind in EventKind
         ),
-        ("group", sample_group(SAMPLE_ALERT).to_json()),
+        ("group", sample_group(SAMPLE_ALERT, ui_base_url=SAMPLE_UI_BASE_URL).to_json()),
     )

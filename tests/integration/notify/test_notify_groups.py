@@ -20,6 +20,7 @@ from notify_servers import HttpReceiver, SmtpInbox
 
 from sqlsentinel_airflow.core.model import EventKind
 from sqlsentinel_airflow.notify.delivery import deliver_pending
+from sqlsentinel_airflow.notify.sample import send_samples
 from sqlsentinel_airflow.readmodel import delivery_view
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
 
@@ -193,3 +194,22 @@ def test_a_mixed_evaluation_counts_each_kind_and_a_receiver_can_turn_grouping_of
     assert "  RESOLVED  region=r01: last value 1 (threshold 10)" in text
     assert "  RESOLVED  region=r02: last value n/a (threshold n/a)" in text  # it went missing
     assert len(slack_api.requests) == 6  # the receiver said one message per event
+
+
+def test_notify_test_sends_a_sample_grouped_message_through_every_channel(
+    smtp: SmtpInbox, slack_api: HttpReceiver, receiver: HttpReceiver
+) -> None:
+    alert = make_alert(
+        "orders_by_region", channels(slack_api, receiver), key_columns=["region"], max_rows=1000
+    )
+
+    results = send_samples(alert, "group")
+
+    assert [r.result.delivered for r in results] == [True, True, True]
+    (mail,) = smtp.mails
+    assert mail.message["Subject"].startswith("[TEST] [WARNING] FIRING: 1 firing, 1 flapping")
+    (hook,) = receiver.requests
+    body = valid(hook.json())
+    assert (body["test"], body["group"]["size"]) == (True, 4)
+    header = slack_api.requests[0].json()["blocks"][0]["text"]["text"]
+    assert "[TEST] FIRING: 1 firing, 1 flapping, 1 still firing, 1 resolved" in header
