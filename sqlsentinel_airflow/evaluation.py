@@ -155,9 +155,10 @@ class EvaluationReport:
     row_count: int
     duration_ms: float
     query_ms: float | None = None
-    # a dry run: the event payloads it would have enqueued (previewed in the task log; not
-    # part of the JSON, which already lists the events)
-    would_send: tuple[dict[str, Any], ...] = ()
+    # a dry run: (channel_id, payload) of each outbox row it would have enqueued, grouped
+    # messages included (previewed in the task log; not part of the JSON, which already
+    # lists the events)
+    would_send: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def firing(self) -> bool:
@@ -285,18 +286,14 @@ def evaluate_alert(
         report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
         if run_type is RunType.BACKFILL or not alert.channel_slots():
             return report
+        events = [
+            (p, e) for p, (_key, decision, _obs) in enumerate(decisions) for e in decision.events
+        ]
+        instances = sum(1 for key, _d, _o in decisions if key != ALERT_LEVEL_KEY)
+        links = _Links(run_id, now, task_log_url, ui_base_url)
         would_send = tuple(
-            event_payload(
-                event,
-                alert,
-                event_id=str(uuid.uuid4()),
-                run_id=run_id,
-                evaluated_at=now,
-                task_log_url=task_log_url,
-                ui_base_url=ui_base_url,
-            ).to_json()
-            for _key, decision, _obs in decisions
-            for event in decision.events
+            (row.channel_id, row.payload)
+            for _positions, row in _outbox_rows(alert, events, instances, links)
         )
         return replace(report, would_send=would_send)
 
@@ -404,13 +401,25 @@ def _enqueue(
     instances: int,
     links: _Links,
 ) -> list[tuple[int, int]]:
-    """Put the evaluation's events in the outbox as ``core.grouping`` plans them: one row per
-    (event, channel), or one grouped row per channel carrying them all. Returns (position of
+    """Put the evaluation's events in the outbox (:func:`_outbox_rows`). Returns (position of
     the decision, outbox row id) pairs; a grouped row is listed under each member's."""
+    out: list[tuple[int, int]] = []
+    for positions, row in _outbox_rows(alert, events, instances, links):
+        row_id = tx.enqueue(row)
+        out.extend((position, row_id) for position in positions)
+    return out
+
+
+def _outbox_rows(
+    alert: AlertConfig, events: Sequence[tuple[int, Event]], instances: int, links: _Links
+) -> list[tuple[tuple[int, ...], OutboxEntry]]:
+    """The outbox rows for the evaluation's events, as ``core.grouping`` plans them: one row
+    per (event, channel), or one grouped row per channel carrying them all; each with the
+    positions of the decisions it speaks for. A dry run previews exactly these."""
     if not events or not alert.channel_slots():  # nobody to tell: no payload to build
         return []
-    payloads = [
-        event_payload(
+    payload_of = {
+        id(event): event_payload(
             event,
             alert,
             event_id=str(uuid.uuid4()),
@@ -420,20 +429,18 @@ def _enqueue(
             ui_base_url=links.ui_base_url,
         )
         for _position, event in events
-    ]
+    }
     position_of = {id(event): position for position, event in events}
-    payload_of = {id(event): payload for (_p, event), payload in zip(events, payloads, strict=True)}
     groups: dict[int, EventPayload] = {}  # one grouped payload per max_listed, shared
-    out: list[tuple[int, int]] = []
+    out: list[tuple[tuple[int, ...], OutboxEntry]] = []
     plans = plan_messages(alert, [event for _position, event in events])
     single = [(plan, {id(e) for e in plan.single}) for plan in plans if plan.single]
     for position, event in events:  # event by event, then channel by channel, as always
         for plan, sends in single:
             if id(event) in sends:
-                row = _row(
-                    alert, plan, event.instance_key, event.kind, payload_of[id(event)], links
-                )
-                out.append((position, tx.enqueue(row)))
+                payload = payload_of[id(event)]
+                row = _row(alert, plan, event.instance_key, event.kind, payload, links)
+                out.append(((position,), row))
     for plan in plans:
         if not plan.grouped:
             continue
@@ -454,11 +461,7 @@ def _enqueue(
             OutboxMember(e.instance_key, e.kind, payload_of[id(e)].event_id) for e in plan.grouped
         )
         row = _row(alert, plan, ALERT_LEVEL_KEY, grouped.kind, grouped, links, members)
-        row_id = tx.enqueue(row)
-        out.extend(
-            (position, row_id)
-            for position in dict.fromkeys(position_of[id(e)] for e in plan.grouped)
-        )
+        out.append((tuple(dict.fromkeys(position_of[id(e)] for e in plan.grouped)), row))
     return out
 
 
