@@ -61,6 +61,7 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`GET /alerts/{dag_id}/deliveries`: `deliveries[]` (every status); "
         "`GET /alerts/{dag_id}`: `alert.deliveries[]` (pending and dead)",
     ),
+    readmodel.DeliveryMemberView: ("`outbox[].members[]`", "`deliveries[].members[]`"),
     readmodel.SilenceView: (
         "`sqlsentinel silence`: `silence`; `unsilence`: `ended[]`; `silences`: `silences[]`; "
         "`status FILE`: `alerts[].silences[]`",

@@ -53,6 +53,12 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "RawFlapDetection",
         "`flap_detection:` of an alert or `defaults`",
     ),
+    (
+        "group",
+        "Grouped messages",
+        "RawGrouping",
+        "`group:` of an alert, `defaults` or a receiver",
+    ),
     ("state_db", "state_db", "RawStateDb", "`state_db:` at the top level"),
     ("database", "database", "RawDatabase", "`database:` at the top level (standalone files)"),
     ("silence", "Silences", "RawSilence", "each item of `silences:` at the top level"),
@@ -102,6 +108,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "delivery_attempts"): "20",
     ("alert", "runbook_url"): "https://wiki.example.com/runbooks/revenue",
     ("alert", "links"): "[{title: Revenue dashboard, url: 'https://bi.example.com/d/revenue'}]",
+    ("alert", "group"): "{by_evaluation: true, max_listed: 50}",
+    ("group", "by_evaluation"): "true",
+    ("group", "max_listed"): "50",
+    ("receiver", "group"): "false",
     ("flap_detection", "changes"): "4",
     ("flap_detection", "window"): "30m",
     ("flap_detection", "stable_for"): "15m",
@@ -361,6 +371,14 @@ def _default(section: str, key: str, required: bool) -> str:
         return f"`{DEFAULT_MAX_ROWS_SINGLE}`; `{DEFAULT_MAX_ROWS_KEYED}` with `key_columns`"
     if section == "alert" and key == "templates":
         return "built-in templates per event kind"
+    if section == "alert" and key == "group":
+        return "email and Slack grouped, webhooks not; 20 listed"
+    if section == "receiver" and key == "group":
+        return "the alert's `group`"
+    if section == "group" and key == "by_evaluation":
+        return "— (email and Slack yes, webhooks no)"
+    if section == "group" and key == "max_listed":
+        return "`20`"
     if section == "email" and key in ("to", "recipients"):
         return "`to` or `recipients` required"
     if section == "slack" and key in ("conn_id", "webhook_url"):

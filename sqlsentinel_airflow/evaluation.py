@@ -40,10 +40,11 @@ from typing import Any, Protocol, TypeVar
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
-from sqlsentinel_airflow.core.events import alert_channels
+from sqlsentinel_airflow.core.grouping import ChannelPlan, plan_messages
 from sqlsentinel_airflow.core.model import (
     Decision,
     Event,
+    EventKind,
     InstanceState,
     Observation,
     Outcome,
@@ -54,11 +55,11 @@ from sqlsentinel_airflow.core.model import (
     Silence,
     State,
 )
-from sqlsentinel_airflow.core.payload import event_payload
+from sqlsentinel_airflow.core.payload import EventPayload, event_payload, group_payload
 from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.core.state_machine import decide, initial_state
 from sqlsentinel_airflow.errors import QueryError, StateStoreError
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
+from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxMember
 from sqlsentinel_airflow.store.tables import NAME_LENGTH as DESTINATION_LENGTH
 
 __all__ = [
@@ -154,9 +155,10 @@ class EvaluationReport:
     row_count: int
     duration_ms: float
     query_ms: float | None = None
-    # a dry run: the event payloads it would have enqueued (previewed in the task log; not
-    # part of the JSON, which already lists the events)
-    would_send: tuple[dict[str, Any], ...] = ()
+    # a dry run: (channel_id, payload) of each outbox row it would have enqueued, grouped
+    # messages included (previewed in the task log; not part of the JSON, which already
+    # lists the events)
+    would_send: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def firing(self) -> bool:
@@ -284,18 +286,14 @@ def evaluate_alert(
         report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
         if run_type is RunType.BACKFILL or not alert.channel_slots():
             return report
+        events = [
+            (p, e) for p, (_key, decision, _obs) in enumerate(decisions) for e in decision.events
+        ]
+        instances = sum(1 for key, _d, _o in decisions if key != ALERT_LEVEL_KEY)
+        links = _Links(run_id, now, task_log_url, ui_base_url)
         would_send = tuple(
-            event_payload(
-                event,
-                alert,
-                event_id=str(uuid.uuid4()),
-                run_id=run_id,
-                evaluated_at=now,
-                task_log_url=task_log_url,
-                ui_base_url=ui_base_url,
-            ).to_json()
-            for _key, decision, _obs in decisions
-            for event in decision.events
+            (row.channel_id, row.payload)
+            for _positions, row in _outbox_rows(alert, events, instances, links)
         )
         return replace(report, would_send=would_send)
 
@@ -312,6 +310,7 @@ def evaluate_alert(
         decisions = _decide_all(alert, evaluation, known, now, active)
         outbox_ids: dict[int, list[int]] = {}
         history_ids: list[int] = []
+        events: list[tuple[int, Event]] = []
         for position, (key, decision, obs) in enumerate(decisions):
             if not backfill:
                 gone = obs.outcome is Outcome.MISSING and decision.state.state is State.OK
@@ -319,14 +318,16 @@ def evaluate_alert(
                     tx.delete_state(key)
                 else:
                     tx.save_state(decision.state)
-                ids: list[int] = []
-                for event in decision.events:
-                    ids.extend(_enqueue(tx, alert, event, run_id, now, task_log_url, ui_base_url))
-                outbox_ids[position] = ids
+                events.extend((position, event) for event in decision.events)
+                outbox_ids[position] = []
             entry = _history(alert, decision, obs, now, run_type, run_id, query_ms)
             if confirm_commit:
                 entry = replace(entry, commit_confirmed=False)
             history_ids.append(tx.add_history(entry))
+        instances = sum(1 for key, _d, _o in decisions if key != ALERT_LEVEL_KEY)
+        links = _Links(run_id, now, task_log_url, ui_base_url)
+        for position, row_id in _enqueue(tx, alert, events, instances, links):
+            outbox_ids[position].append(row_id)
         return _Written(known, active, decisions, outbox_ids, now, tuple(history_ids))
 
     written = store.run_in_alert_transaction(alert.name, work)
@@ -383,48 +384,110 @@ def decide_evaluation(
     return _decide_all(alert, evaluation, known, now, active, policy)
 
 
+@dataclass(frozen=True)
+class _Links:
+    """What every payload of one evaluation shares besides its events."""
+
+    run_id: str | None
+    now: datetime
+    task_log_url: str | None
+    ui_base_url: str | None
+
+
 def _enqueue(
     tx: _Transaction,
     alert: AlertConfig,
-    event: Event,
-    run_id: str | None,
-    now: datetime,
-    task_log_url: str | None = None,
-    ui_base_url: str | None = None,
-) -> list[int]:
-    channels = alert_channels(alert)  # its own `notify:` and its receivers' (routes)
-    if not channels:  # nobody to tell: no payload to build
+    events: Sequence[tuple[int, Event]],
+    instances: int,
+    links: _Links,
+) -> list[tuple[int, int]]:
+    """Put the evaluation's events in the outbox (:func:`_outbox_rows`). Returns (position of
+    the decision, outbox row id) pairs; a grouped row is listed under each member's."""
+    out: list[tuple[int, int]] = []
+    for positions, row in _outbox_rows(alert, events, instances, links):
+        row_id = tx.enqueue(row)
+        out.extend((position, row_id) for position in positions)
+    return out
+
+
+def _outbox_rows(
+    alert: AlertConfig, events: Sequence[tuple[int, Event]], instances: int, links: _Links
+) -> list[tuple[tuple[int, ...], OutboxEntry]]:
+    """The outbox rows for the evaluation's events, as ``core.grouping`` plans them: one row
+    per (event, channel), or one grouped row per channel carrying them all; each with the
+    positions of the decisions it speaks for. A dry run previews exactly these."""
+    if not events or not alert.channel_slots():  # nobody to tell: no payload to build
         return []
-    event_id = str(uuid.uuid4())
-    payload = event_payload(
-        event,
-        alert,
-        event_id=event_id,
-        run_id=run_id,
-        evaluated_at=now,
-        task_log_url=task_log_url,
-        ui_base_url=ui_base_url,
-    ).to_json()
-    ids = []
-    for cid, channel in channels:
-        ids.append(
-            tx.enqueue(
-                OutboxEntry(
-                    event_id=event_id,
-                    alert_name=alert.name,
-                    instance_key=event.instance_key,
-                    kind=event.kind,
-                    channel_id=cid,
-                    channel_kind=channel.channel,
-                    payload=payload,
-                    idempotency_key=f"{event_id}:{cid}",
-                    created_at=now,
-                    run_id=run_id,
-                    destination=_destination(channel),
-                )
-            )
+    payload_of = {
+        id(event): event_payload(
+            event,
+            alert,
+            event_id=str(uuid.uuid4()),
+            run_id=links.run_id,
+            evaluated_at=links.now,
+            task_log_url=links.task_log_url,
+            ui_base_url=links.ui_base_url,
         )
-    return ids
+        for _position, event in events
+    }
+    position_of = {id(event): position for position, event in events}
+    groups: dict[int, EventPayload] = {}  # one grouped payload per max_listed, shared
+    out: list[tuple[tuple[int, ...], OutboxEntry]] = []
+    plans = plan_messages(alert, [event for _position, event in events])
+    single = [(plan, {id(e) for e in plan.single}) for plan in plans if plan.single]
+    for position, event in events:  # event by event, then channel by channel, as always
+        for plan, sends in single:
+            if id(event) in sends:
+                payload = payload_of[id(event)]
+                row = _row(alert, plan, event.instance_key, event.kind, payload, links)
+                out.append(((position,), row))
+    for plan in plans:
+        if not plan.grouped:
+            continue
+        if plan.max_listed not in groups:
+            groups[plan.max_listed] = group_payload(
+                [payload_of[id(e)] for e in plan.grouped],
+                alert,
+                event_id=str(uuid.uuid4()),
+                run_id=links.run_id,
+                evaluated_at=links.now,
+                instances=instances,
+                max_listed=plan.max_listed,
+                task_log_url=links.task_log_url,
+                ui_base_url=links.ui_base_url,
+            )
+        grouped = groups[plan.max_listed]
+        members = tuple(
+            OutboxMember(e.instance_key, e.kind, payload_of[id(e)].event_id) for e in plan.grouped
+        )
+        row = _row(alert, plan, ALERT_LEVEL_KEY, grouped.kind, grouped, links, members)
+        out.append((tuple(dict.fromkeys(position_of[id(e)] for e in plan.grouped)), row))
+    return out
+
+
+def _row(
+    alert: AlertConfig,
+    plan: ChannelPlan,
+    instance_key: str,
+    kind: EventKind,
+    payload: EventPayload,
+    links: _Links,
+    members: tuple[OutboxMember, ...] = (),
+) -> OutboxEntry:
+    return OutboxEntry(
+        event_id=payload.event_id,
+        alert_name=alert.name,
+        instance_key=instance_key,
+        kind=kind,
+        channel_id=plan.channel_id,
+        channel_kind=plan.config.channel,
+        payload=payload.to_json(),
+        idempotency_key=f"{payload.event_id}:{plan.channel_id}",
+        created_at=links.now,
+        run_id=links.run_id,
+        destination=_destination(plan.config),
+        members=members,
+    )
 
 
 def _destination(channel: ChannelConfig) -> str:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlsentinel_airflow.cli.context import conn_type_from_env, open_store
 from sqlsentinel_airflow.cli.exit_codes import EXIT_FAILED, EXIT_INVALID, EXIT_OK
@@ -263,7 +263,8 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
             f"alert {alert.name!r} has no channels to test (add `notify:`, or a route to a "
             "receiver)"
         )
-    samples = send_samples(alert, EventKind(args.kind), ui_base_url=_ui_base_url())
+    kind: EventKind | Literal["group"] = "group" if args.kind == "group" else EventKind(args.kind)
+    samples = send_samples(alert, kind, ui_base_url=_ui_base_url())
     if args.format == "json":
         emit_json(
             {"alert": alert.name, "kind": args.kind, "results": [s.to_dict() for s in samples]}
@@ -536,7 +537,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             v.id,
             human_time(v.created_at),
             v.alert,
-            v.kind.value,
+            v.kind.value + (f" (group of {len(v.members)})" if v.members else ""),
             v.channel,
             v.destination,
             v.status.value,

@@ -148,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--alert", required=True, metavar="NAME")
     p.add_argument(
-        "--kind", choices=["firing", "reminder", "resolved", "error", "flapping"], default="firing"
+        "--kind",
+        choices=["firing", "reminder", "resolved", "error", "flapping", "group"],
+        default="firing",
+        help="the event to send a sample of; group: a grouped message (several instances)",
     )
     _add_format(p)
 

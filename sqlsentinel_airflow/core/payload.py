@@ -44,17 +44,21 @@ __all__ = [
     "ADDED_NESTED_IN_VERSION_1",
     "CONFIG_ERROR_REASON",
     "CONFIG_VALID_REASON",
+    "GROUP_REASON",
     "PAYLOAD_REASON_CODES",
     "PAYLOAD_VERSION",
     "TEST_REASON",
     "EventPayload",
     "PayloadAlert",
+    "PayloadGroup",
+    "PayloadGroupMember",
     "PayloadInstance",
     "PayloadLink",
     "PayloadLinks",
     "WebhookBody",
     "config_error_payload",
     "event_payload",
+    "group_payload",
     "payload_schema",
 ]
 
@@ -66,16 +70,19 @@ CONFIG_VALID_REASON = ("config_valid_again", "the alerts configuration is valid 
 """(code, text) of the config watch's event: the file validates again after an error event."""
 TEST_REASON = ("test", "test message from `sqlsentinel notify-test`, not a real alert")
 """(code, text) of a sample event (``notify-test``, template checks)."""
+GROUP_REASON = ("grouped", "events of one evaluation, one message")
+"""(code, text) of a grouped message: each member keeps its own reason (``group.members``)."""
 
 PAYLOAD_REASON_CODES: tuple[str, ...] = (
     *(reason.code for reason in Reason),
     CONFIG_ERROR_REASON[0],
     CONFIG_VALID_REASON[0],
     TEST_REASON[0],
+    GROUP_REASON[0],
 )
 """Every ``reason_code`` a payload can carry: the state machine's reasons plus the ones above."""
 
-ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping")
+ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping", "group")
 """Fields added after version 1 was published: always sent, but not required by the schema
 (an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
@@ -178,6 +185,43 @@ class PayloadLinks(_Frozen):
     )
 
 
+class PayloadGroupMember(_Frozen):
+    """One event of a grouped message: what a single message would have said of it."""
+
+    event_id: str = Field(description="uuid4 of the event")
+    kind: PayloadKind
+    flapping: bool = Field(default=False, description="a flapping notice (sent as firing)")
+    reason: str
+    reason_code: str = Field(json_schema_extra={"enum": list(PAYLOAD_REASON_CODES)})
+    state: PayloadState
+    instance: PayloadInstance
+    actual_value: JsonValue = Field(description=_JSON)
+    threshold: JsonValue = Field(description=_JSON)
+    context: dict[str, JsonValue]
+    firing_since: Timestamp | None
+    occurred_at: Timestamp
+    error: str | None
+
+
+class PayloadGroup(_Frozen):
+    """The events of one evaluation of a keyed alert sent as one message
+    (docs/adr/0013-grouped-messages.md): how many of each kind, and every member."""
+
+    by: Literal["evaluation"] = Field(
+        default="evaluation", description="what the members share: one evaluation of the alert"
+    )
+    size: int = Field(description="how many events (members) the message covers")
+    instances: int = Field(
+        description="how many instances the evaluation looked at (the `of` in `50 of 50`)"
+    )
+    counts: dict[str, int] = Field(
+        description="members per kind: firing, reminder, resolved, error, flapping (flapping "
+        "members are sent with kind firing and flapping true)"
+    )
+    max_listed: int = Field(description="how many members a message lists before `+k more`")
+    members: list[PayloadGroupMember] = Field(description="every member, in evaluation order")
+
+
 class EventPayload(_Frozen):
     """One event, as stored in the outbox and rendered by every channel (version 1)."""
 
@@ -214,10 +258,18 @@ class EventPayload(_Frozen):
         "firing or resolved (reason_code settled_firing, settled_ok) says how it settled. "
         "Sent as kind firing",
     )
+    group: PayloadGroup | None = Field(
+        default=None,
+        description='a grouped message (docs/notifications.md, "Grouped messages"): the '
+        "events of one evaluation of a keyed alert for two or more instances; `kind` and "
+        "`state` are the most urgent of its members, `instance` is the alert's (key ''), "
+        "`reason_code` is `grouped`. Absent on a single event",
+    )
 
     def to_json(self) -> dict[str, JsonValue]:
-        """The JSON document (what the outbox stores and templates read)."""
-        return self.model_dump(mode="json")
+        """The JSON document (what the outbox stores and templates read); ``group`` only on a
+        grouped message, so a single event's document is what it always was."""
+        return self.model_dump(mode="json", exclude={"group"} if self.group is None else None)
 
     def as_test(self) -> EventPayload:
         """This payload marked as a sample (``notify-test``, template checks): ``[TEST]``."""
@@ -281,6 +333,86 @@ def event_payload(
         error=event.error,
         run_id=run_id,
         links=PayloadLinks(task_log=task_log_url, alert=alert_url, silence=silence_url),
+    )
+
+
+_HEADLINE_ORDER = (EventKind.FIRING, EventKind.ERROR, EventKind.REMINDER, EventKind.RESOLVED)
+"""Which member kind a grouped message is sent as: the first present (the most urgent)."""
+GROUP_COUNT_KINDS = ("firing", "reminder", "resolved", "error", "flapping")
+"""The keys of ``group.counts``, always all present."""
+
+
+def group_payload(
+    members: Sequence[EventPayload],
+    alert: AlertConfig,
+    *,
+    event_id: str,
+    run_id: str | None,
+    evaluated_at: datetime,
+    instances: int,
+    max_listed: int,
+    task_log_url: str | None = None,
+    ui_base_url: str | None = None,
+) -> EventPayload:
+    """One message for the events ``members`` (payloads of :func:`event_payload`) of one
+    evaluation: ``kind`` and ``state`` the most urgent of theirs, the alert's instance (key
+    ''), ``group`` listing them all (docs/adr/0013-grouped-messages.md)."""
+    if not members:
+        raise ValueError("a grouped message needs at least one member")
+    counts = dict.fromkeys(GROUP_COUNT_KINDS, 0)
+    for member in members:
+        counts["flapping" if member.flapping else member.kind.value] += 1
+    kinds = {m.kind for m in members}
+    kind = next(k for k in _HEADLINE_ORDER if k in kinds)
+    state = max((m.state for m in members), key=lambda s: s.urgency)
+    alert_url = silence_url = None
+    if ui_base_url:
+        alert_url = alert_tab_url(ui_base_url, alert.dag_id)
+        if kind is not EventKind.RESOLVED:
+            silence_url = alert_tab_url(ui_base_url, alert.dag_id, silence=True)
+    code, text = GROUP_REASON
+    first = members[0]
+    return EventPayload(
+        event_id=event_id,
+        kind=kind,
+        reason=text,
+        reason_code=code,
+        state=state,
+        alert=first.alert,
+        instance=PayloadInstance(key="", key_values={}),
+        actual_value=None,
+        threshold=None,
+        context={},
+        firing_since=min((m.firing_since for m in members if m.firing_since), default=None),
+        occurred_at=evaluated_at,
+        evaluated_at=evaluated_at,
+        error=None,
+        run_id=run_id,
+        links=PayloadLinks(task_log=task_log_url, alert=alert_url, silence=silence_url),
+        group=PayloadGroup(
+            size=len(members),
+            instances=instances,
+            counts=counts,
+            max_listed=max_listed,
+            members=[
+                PayloadGroupMember(
+                    event_id=m.event_id,
+                    kind=m.kind,
+                    flapping=m.flapping,
+                    reason=m.reason,
+                    reason_code=m.reason_code,
+                    state=m.state,
+                    instance=m.instance,
+                    actual_value=m.actual_value,
+                    threshold=m.threshold,
+                    context=dict(m.context),
+                    firing_since=m.firing_since,
+                    occurred_at=m.occurred_at,
+                    error=m.error,
+                )
+                for m in members
+            ],
+        ),
     )
 
 

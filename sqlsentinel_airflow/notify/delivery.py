@@ -19,7 +19,9 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
 - A failed send is recorded (attempts, last error); after the alert's ``delivery_attempts``
   failures the row is dead (``sqlsentinel outbox --status dead``, ``sqlsentinel status``).
 - Order is kept per alert, instance and channel: while an older row is still pending, newer
-  rows of the same instance for that channel wait (``deferred``, no attempt counted). After
+  rows of the same instance for that channel wait (``deferred``, no attempt counted). A
+  grouped row (several events of one evaluation, docs/adr/0013-grouped-messages.md) is sent,
+  claimed and marked like any row, and waits and holds back for each of its members. After
   a *recoverable* failure (the channel looks down) the channel's other rows wait too, so an
   outage costs one attempt per run instead of one per row.
 - Nothing raises for a failed send: the :class:`DeliveryReport` says what happened, and the
@@ -239,9 +241,12 @@ def deliver_pending(
     down: set[str] = set()  # channels that failed recoverably in this pass
     for entry in pending:
         assert entry.id is not None, "outbox rows read from the store have ids"
-        group = (entry.instance_key, entry.channel_id)
-        if entry.channel_id in down or group in waiting:
+        # a grouped row speaks for each of its members' instances (ADR 13): it waits behind
+        # any of them, and holds back newer rows of every one of them
+        lanes = {(key, entry.channel_id) for key in entry.instance_keys}
+        if entry.channel_id in down or lanes & waiting:
             outcomes.append(_row(entry, "deferred"))
+            waiting |= lanes  # a newer row of a member must not overtake this one
             continue
         config = channels.config(entry.channel_id)
         if config is None:
@@ -249,7 +254,7 @@ def deliver_pending(
             continue
         if not store.claim_outbox_row(entry.id, token, clock(), CLAIM_LEASE):
             outcomes.append(_row(entry, "in_flight"))  # another deliverer is sending it
-            waiting.add(group)
+            waiting |= lanes
             continue
         sender = channels.sender(entry.channel_id, config)
         if isinstance(sender, DeliveryError):
@@ -259,7 +264,7 @@ def deliver_pending(
         outcome = _record(alert, entry, result, store, clock())
         outcomes.append(outcome)
         if outcome.status == "failed":
-            waiting.add(group)
+            waiting |= lanes
             if outcome.recoverable:
                 down.add(entry.channel_id)
     report = DeliveryReport(alert.name, tuple(outcomes))

@@ -1,6 +1,7 @@
 """What a notification would look like, without sending it: a dry run's task log says this.
 
-For each event a dry run decided and each channel of the alert, :func:`previews` renders
+For each outbox row a dry run would have enqueued (one per event and channel, or one grouped
+message per channel, docs/adr/0013-grouped-messages.md), :func:`previews` renders
 the message as delivery would (the alert's templates, the channel's own overrides) and
 returns the channel, where it would go (the channel config's ``public_destination()``, as
 the outbox stores it: no URL path, token or password) and the subject or headline with the
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
+from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -98,10 +100,14 @@ def _preview(
     )
 
 
-def previews(alert: AlertConfig, payloads: list[Mapping[str, Any]]) -> list[MessagePreview]:
-    """Every message ``payloads`` (event payloads v1) would become on ``alert``'s channels."""
+def previews(
+    alert: AlertConfig, messages: list[tuple[str, Mapping[str, Any]]]
+) -> list[MessagePreview]:
+    """Every message ``messages`` ((channel_id, event payload v1) of each outbox row a dry run
+    would have enqueued, grouped messages included) would become on ``alert``'s channels."""
+    configs = dict(alert_channels(alert))
     return [
-        _preview(config, alert, payload, f"dry-run:{payload.get('event_id', '')}:{index}")
-        for payload in payloads
-        for index, (_, _, config) in enumerate(alert.channel_slots())
+        _preview(configs[cid], alert, payload, f"dry-run:{payload.get('event_id', '')}:{cid}")
+        for cid, payload in messages
+        if cid in configs
     ]

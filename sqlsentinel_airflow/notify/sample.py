@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
@@ -25,7 +25,7 @@ from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
-from sqlsentinel_airflow.core.payload import EventPayload, event_payload
+from sqlsentinel_airflow.core.payload import EventPayload, event_payload, group_payload
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -39,6 +39,7 @@ __all__ = [
     "SAMPLE_ALERT",
     "SampleResult",
     "sample_event",
+    "sample_group",
     "sample_payload",
     "send_samples",
     "template_problem",
@@ -133,10 +134,17 @@ def sample_event(
 
 
 def send_samples(
-    alert: AlertConfig, kind: EventKind = EventKind.FIRING, *, ui_base_url: str | None = None
+    alert: AlertConfig,
+    kind: EventKind | Literal["group"] = EventKind.FIRING,
+    *,
+    ui_base_url: str | None = None,
 ) -> list[SampleResult]:
-    """Send one sample of ``kind`` through each channel of ``alert``; one result per channel."""
-    payload = sample_payload(alert, kind, ui_base_url=ui_base_url)
+    """Send one sample of ``kind`` through each channel of ``alert``; one result per channel
+    (``group``: a grouped message, sent to every channel whatever its ``group`` setting)."""
+    if kind == "group":
+        payload = sample_group(alert, ui_base_url=ui_base_url).to_json()
+    else:
+        payload = sample_payload(alert, EventKind(kind), ui_base_url=ui_base_url)
     results = []
     for index, (cid, config) in enumerate(alert_channels(alert)):
         try:
@@ -174,9 +182,9 @@ def template_problem(source: str) -> str | None:
         try:
             render_template("text", source, context)
         except TemplateLimitError as exc:
-            return f"template exceeds a limit on a sample `{kind.value}` event: {exc}"
+            return f"template exceeds a limit on a sample `{kind}` event: {exc}"
         except SecurityError as exc:
-            return f"template is refused by the sandbox on a sample `{kind.value}` event: {exc}"
+            return f"template is refused by the sandbox on a sample `{kind}` event: {exc}"
         except TemplateSyntaxError:
             raise
         except Exception:  # it may depend on the sample's made-up values, see above
@@ -184,9 +192,34 @@ def template_problem(source: str) -> str | None:
     return None
 
 
+def sample_group(
+    alert: AlertConfig, *, now: datetime | None = None, ui_base_url: str | None = None
+) -> EventPayload:
+    """A made-up grouped message for ``alert`` (one member of each kind but error), marked
+    ``test``: what a template written for the `group` kind is checked on."""
+    now = now or utcnow()
+    members = [
+        sample_event(alert, kind, now=now)
+        for kind in (EventKind.FIRING, EventKind.REMINDER, EventKind.RESOLVED, EventKind.FLAPPING)
+    ]
+    return group_payload(
+        members,
+        alert,
+        event_id=str(uuid.uuid4()),
+        run_id=None,
+        evaluated_at=now,
+        instances=len(members) + 1,
+        max_listed=alert.group.max_listed,
+        ui_base_url=ui_base_url,
+    ).as_test()
+
+
 @functools.lru_cache(maxsize=1)
-def _sample_payloads() -> tuple[tuple[EventKind, dict[str, JsonValue]], ...]:
-    return tuple(
-        (kind, sample_payload(SAMPLE_ALERT, kind, ui_base_url=SAMPLE_UI_BASE_URL))
-        for kind in EventKind
+def _sample_payloads() -> tuple[tuple[str, dict[str, JsonValue]], ...]:
+    return (
+        *(
+            (kind.value, sample_payload(SAMPLE_ALERT, kind, ui_base_url=SAMPLE_UI_BASE_URL))
+            for kind in EventKind
+        ),
+        ("group", sample_group(SAMPLE_ALERT, ui_base_url=SAMPLE_UI_BASE_URL).to_json()),
     )

@@ -36,6 +36,7 @@ _EMOJI = {
     "resolved": ":large_green_circle:",
     "error": ":warning:",
     "flapping": ":twisted_rightwards_arrows:",
+    "group": ":rotating_light:",
 }
 _SECTION_CHARS = 2900  # Slack's limit is 3000 per section text
 _HEADER_CHARS = 150
@@ -57,6 +58,25 @@ def _context_table(rows: list[tuple[str, str]], hidden: int) -> str:
     return slack_escape(_clip("\n".join(lines), _SECTION_CHARS - 20))
 
 
+def _member_lines(group: dict[str, Any]) -> str:
+    """The listed members of a grouped message, one line each, then ``+k more``; what does
+    not fit in a section is counted with the rest."""
+    lines: list[str] = []
+    used = 0
+    hidden = group["hidden"]
+    for i, m in enumerate(group["members"]):
+        detail = f": {m['detail']}" if m["detail"] else ""
+        line = slack_escape(_clip(f"{m['status']}  {m['label']}{detail}", 300))
+        if used + len(line) + 1 > _SECTION_CHARS - 40:
+            hidden += len(group["members"]) - i
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if hidden:
+        lines.append(f"+{hidden} more")
+    return "\n".join(lines)
+
+
 def slack_message(
     config: SlackChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
@@ -68,21 +88,26 @@ def slack_message(
     kind = ctx["kind"]
     name = ctx["alert"]["name"]
     prefix = "[TEST] " if ctx["test"] else ""
+    group = ctx["group"]
     headline = f"{prefix}{ctx['status']}: {name}"
-    if ctx["instance"]["label"]:
+    if group is not None:
+        headline = f"{prefix}{ctx['status']}: {group['headline']} — {name}"
+    elif ctx["instance"]["label"]:
         headline += f" [{ctx['instance']['label']}]"
     fields = [
         f"*Status*\n{ctx['status']}",
         f"*Severity*\n{slack_escape(ctx['alert']['severity'])}",
     ]
-    if kind != "error":
+    if group is not None:
+        fields.append(f"*Instances*\n{slack_escape(group['headline'])}")
+    elif kind != "error":
         label = "Last value" if kind in ("resolved", "flapping") else "Value"
         fields.append(f"*{label}*\n{slack_escape(ctx['actual_value'])}")
         fields.append(f"*Threshold*\n{slack_escape(ctx['threshold'])}")
     since = ctx["since"] + (f" ({ctx['duration']})" if ctx["duration"] and kind != "firing" else "")
     if kind == "flapping":
         fields.append(f"*Flapping since*\n{ctx['occurred_at']}")
-    else:
+    elif group is None:
         fields.append(f"*{'Failing since' if kind == 'error' else 'Firing since'}*\n{since}")
     blocks: list[dict[str, Any]] = [
         {
@@ -104,6 +129,8 @@ def slack_message(
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Error*\n```{error}```"}}
         )
+    if group is not None and group["members"]:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _member_lines(group)}})
     if ctx["context_rows"]:
         table = _context_table(ctx["context_rows"], ctx["context_hidden"])
         blocks.append(

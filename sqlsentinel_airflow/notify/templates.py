@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 Part = Literal["subject", "text", "html", "slack"]
-EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping")
+EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "group")
 MAX_CONTEXT_ROWS = 15
 MAX_VALUE_CHARS = 200
 MAX_SUBJECT_CHARS = 250
@@ -84,12 +84,22 @@ _STATUS = {
     "error": "ERROR",
     "flapping": "FLAPPING",
 }
+# a grouped message shows the most urgent of its members' kinds (flapping under firing)
+_GROUP_HEADLINE_ORDER = ("firing", "flapping", "error", "reminder", "resolved")
+_GROUP_WORDS = {
+    "firing": "firing",
+    "reminder": "still firing",
+    "resolved": "resolved",
+    "error": "failing",
+    "flapping": "flapping",
+}
 _LEGACY_STATUS = {
     "firing": "ALERT",
     "reminder": "ALERT",
     "resolved": "OK",
     "error": "ERROR",
     "flapping": "FLAPPING",
+    "group": "ALERT",
 }
 _JINJA_MARKER = re.compile(r"\{\{|\{%|\{#")
 _FORMAT_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(![rsa])?(:[^{}]*)?\}")
@@ -170,9 +180,13 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
             occurred.replace(microsecond=0) - firing_since.replace(microsecond=0)
         )
     rows = [(str(name), display(value)) for name, value in context.items()]
+    group = _group_context(payload.get("group"))
+    if group is not None:
+        kind = "group"
     return {
         "kind": kind,
-        "status": _STATUS.get(kind, kind.upper()),
+        "status": group["status"] if group is not None else _STATUS.get(kind, kind.upper()),
+        "group": group,
         "test": bool(payload.get("test")),
         "alert": {
             "name": str(alert.get("name") or ""),
@@ -222,6 +236,62 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _group_context(group: Any) -> dict[str, Any] | None:
+    """The ``group`` variable of a grouped message (None for a single event): its counts,
+    a ``headline`` (``50 of 50 instances``, or ``3 firing, 2 resolved (of 50 instances)``)
+    and the first ``max_listed`` members, each as a message would show it."""
+    if not isinstance(group, Mapping):
+        return None
+    members = [m for m in group.get("members") or () if isinstance(m, Mapping)]
+    counts = {kind: int((group.get("counts") or {}).get(kind) or 0) for kind in _GROUP_WORDS}
+    size = int(group.get("size") or len(members))
+    instances = int(group.get("instances") or size)
+    max_listed = max(1, int(group.get("max_listed") or 20))
+    present = [kind for kind in _GROUP_HEADLINE_ORDER if counts[kind]]
+    summary = ", ".join(f"{counts[kind]} {_GROUP_WORDS[kind]}" for kind in present)
+    noun = "instance" if instances == 1 else "instances"
+    if len(present) == 1:
+        headline = f"{size} of {instances} {noun}"
+    else:
+        headline = f"{summary} (of {instances} {noun})"
+    listed = [_member_context(m) for m in members[:max_listed]]
+    return {
+        "status": _STATUS[present[0]] if present else "FIRING",
+        "size": size,
+        "instances": instances,
+        "counts": counts,
+        "summary": summary,
+        "headline": headline,
+        "members": listed,
+        "hidden": max(0, size - len(listed)),
+        "max_listed": max_listed,
+    }
+
+
+def _member_context(member: Mapping[str, Any]) -> dict[str, Any]:
+    kind = "flapping" if member.get("flapping") else str(member.get("kind") or "firing")
+    instance = dict(member.get("instance") or {})
+    key_values = dict(instance.get("key_values") or {})
+    value, threshold = display(member.get("actual_value")), display(member.get("threshold"))
+    if kind == "error":
+        detail = display(member.get("error"), MAX_VALUE_CHARS) if member.get("error") else ""
+    elif kind in ("resolved", "flapping"):
+        detail = f"last value {value} (threshold {threshold})"
+    else:
+        detail = f"{value} (threshold {threshold})"
+    return {
+        "kind": kind,
+        "status": _STATUS.get(kind, kind.upper()),
+        "key": str(instance.get("key") or ""),
+        "label": instance_label(key_values, 80) or "(the alert)",
+        "actual_value": value,
+        "threshold": threshold,
+        "detail": detail,
+        "reason": str(member.get("reason") or ""),
+        "since": _show_time(_parse_time(member.get("firing_since"))),
+    }
+
+
 def _error_lines(error: Any) -> list[str]:
     """The error's lines, each shown on its own (``error`` is all of them on one line)."""
     if not error:
@@ -240,6 +310,7 @@ _HEADLINES = {
     "resolved": "{{ alert.name }} has resolved",
     "error": "{{ alert.name }}: the alert query failed",
     "flapping": "{{ alert.name }} is flapping between OK and FIRING",
+    "group": "{{ alert.name }}: {{ group.summary }}",
 }
 _TEST = "{% if test %}[TEST] {% endif %}"
 _INSTANCE = "{% if instance.label %} [{{ instance.label }}]{% endif %}"
@@ -254,6 +325,9 @@ _SUBJECTS = {
     "resolved": _TEST + "[RESOLVED] {{ alert.name }}" + _INSTANCE,
     "error": _TEST + "[ERROR] {{ alert.name }}: the alert query failed",
     "flapping": _TEST + "[{{ alert.severity|upper }}] FLAPPING: {{ alert.name }}" + _INSTANCE,
+    "group": _TEST
+    + '{% if status == "RESOLVED" %}[RESOLVED]{% else %}[{{ alert.severity|upper }}] '
+    + "{{ status }}:{% endif %} {{ group.headline }} — {{ alert.name }}",
 }
 
 # (label, value template) rows of the detail table, per kind
@@ -306,7 +380,31 @@ Context:
 """
 
 
+_TEXT_LINKS = _TEXT_LAYOUT[_TEXT_LAYOUT.index("{% if runbook_url %}Runbook") :]
+
+# a grouped message: the counts, then one line per listed member, then "+k more"
+_GROUP_TEXT = (
+    _TEST
+    + _HEADLINES["group"]
+    + """
+{% if alert.description %}
+{{ alert.description }}
+{% endif %}
+Status:         {{ status }}
+Severity:       {{ alert.severity }}
+Instances:      {{ group.headline }}
+
+{% for m in group.members %}  {{ m.status }}  {{ m.label }}{% if m.detail %}: {{ m.detail }}{% endif %}
+{% endfor %}{% if group.hidden %}  +{{ group.hidden }} more
+{% endif %}
+"""
+    + _TEXT_LINKS
+)
+
+
 def _text_template(kind: str) -> str:
+    if kind == "group":
+        return _GROUP_TEXT
     details = "".join(f"{label + ':':<16}{value}\n" for label, value in _DETAILS[kind])
     return (
         _TEXT_LAYOUT.replace("@TEST@", _TEST)
@@ -321,12 +419,29 @@ _COLORS = {
     "resolved": "#27ae60",
     "error": "#7f8c8d",
     "flapping": "#8e44ad",
+    "group": "#c0392b",
 }
 _TH = '<th align="left" style="padding:2px 12px 2px 0">'
 
 
+_GROUP_HTML_ROWS = (
+    f"<tr>{_TH}Instances</th><td>{{{{ group.headline }}}}</td></tr>\n</table>\n"
+    '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse:collapse">\n'
+    '<tr><th align="left">Status</th><th align="left">Instance</th>'
+    '<th align="left">Value</th></tr>\n'
+    "{% for m in group.members %}<tr><td>{{ m.status }}</td><td>{{ m.label }}</td>"
+    "<td>{{ m.detail }}</td></tr>\n{% endfor %}"
+    '{% if group.hidden %}<tr><td colspan="3">+{{ group.hidden }} more</td></tr>\n{% endif %}'
+)
+
+
 def _html_template(kind: str) -> str:
-    rows = "".join(f"<tr>{_TH}{label}</th><td>{value}</td></tr>" for label, value in _DETAILS[kind])
+    if kind == "group":
+        rows = _GROUP_HTML_ROWS
+    else:
+        rows = "".join(
+            f"<tr>{_TH}{label}</th><td>{value}</td></tr>" for label, value in _DETAILS[kind]
+        )
     return (
         '<html><body style="font-family:sans-serif">\n'
         f'<h2 style="color:{_COLORS[kind]}">{_TEST}{_HEADLINES[kind]}</h2>\n'
@@ -452,7 +567,9 @@ def _template_for(candidate: TemplateText | None, kind: str) -> str | None:
     if candidate is None:
         return None
     if isinstance(candidate, str):
-        return candidate
+        # one text for every event kind speaks of one instance (``actual_value``...): a
+        # grouped message takes only a template written for it, under the `group` key
+        return None if kind == "group" else candidate
     value = candidate.get(kind)  # type: ignore[call-overload]
     return value if isinstance(value, str) else None
 

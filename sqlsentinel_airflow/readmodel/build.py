@@ -33,6 +33,7 @@ from sqlsentinel_airflow.readmodel.views import (
     AlertStatus,
     AlertSummary,
     ConfigErrorView,
+    DeliveryMemberView,
     DeliveryView,
     DocsView,
     EvaluationView,
@@ -181,6 +182,15 @@ def delivery_view(entry: OutboxEntry) -> DeliveryView:
         last_attempt_at=entry.last_attempt_at,
         delivered_at=entry.delivered_at,
         idempotency_key=entry.idempotency_key,
+        members=tuple(
+            DeliveryMemberView(
+                instance_key=m.instance_key,
+                label=key_label(m.instance_key) or "",
+                kind=EventKind(m.kind),
+                event_id=m.event_id,
+            )
+            for m in entry.members
+        ),
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "AlertStatus",
     "AlertSummary",
     "ConfigErrorView",
+    "DeliveryMemberView",
     "DeliveryView",
     "DocsFact",
     "DocsView",
@@ -223,6 +224,16 @@ class IncidentView(View):
 
 
 @dataclass(frozen=True)
+class DeliveryMemberView(View):
+    """One event a grouped message carried (docs/adr/0013-grouped-messages.md)."""
+
+    instance_key: InstanceKey
+    label: InstanceLabel
+    kind: Annotated[EventKind, "the event"]
+    event_id: Annotated[str, "the event's id (uuid)"]
+
+
+@dataclass(frozen=True)
 class DeliveryView(View):
     """One notification of one event to one channel (a row of the outbox), without payload."""
 
@@ -244,6 +255,11 @@ class DeliveryView(View):
     last_attempt_at: Annotated[datetime | None, "the last send"]
     delivered_at: Annotated[datetime | None, "when it was delivered"]
     idempotency_key: Annotated[str, "the key a receiver can drop a re-delivery by"]
+    members: Annotated[
+        tuple[DeliveryMemberView, ...],
+        "a grouped message: the events of one evaluation it carried, in order (then `kind` "
+        'is the most urgent of theirs and `instance_key` is ""); empty for one event',
+    ] = ()
 
 
 @dataclass(frozen=True)
@@ -446,6 +462,7 @@ VIEWS: tuple[type[View], ...] = (
     SampleView,
     IncidentView,
     DeliveryView,
+    DeliveryMemberView,
     SilenceView,
     SparkSeries,
     DocsView,

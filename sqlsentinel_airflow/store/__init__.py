@@ -32,7 +32,13 @@ from sqlsentinel_airflow.store.migrations import (
     Migration,
     ensure_schema,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxStatus, RecentValue
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    OutboxEntry,
+    OutboxMember,
+    OutboxStatus,
+    RecentValue,
+)
 from sqlsentinel_airflow.store.store import MAX_TRANSACTION_ATTEMPTS, StateStore
 from sqlsentinel_airflow.store.transaction import AlertTransaction
 
@@ -45,6 +51,7 @@ __all__ = [
     "HistoryEntry",
     "Migration",
     "OutboxEntry",
+    "OutboxMember",
     "OutboxStatus",
     "RecentValue",
     "ResolvedStateDb",

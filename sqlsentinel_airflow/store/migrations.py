@@ -266,6 +266,13 @@ def _v9_flap_detection(conn: Connection) -> None:
     )
 
 
+def _v10_grouped_messages(conn: Connection) -> None:
+    # A grouped message is one outbox row carrying several events of one evaluation; it
+    # records them (instance, kind, event id) so the outbox can say whom it covered. Nullable
+    # and not backfilled (NULL: one event), so the step is instant on a large outbox.
+    _add_missing_columns(conn, f"{TABLE_PREFIX}outbox", (("members", LongText()),))
+
+
 def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
     """Fold the history (backfills left out) into ``table``, one alert at a time; returns
     the incidents written. The database keeps only the rows whose state, or the state of
@@ -369,6 +376,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "flap detection (state.flapping_since, flap_changes, flap_notified)",
         _v9_flap_detection,
     ),
+    Migration(10, "grouped messages (outbox.members)", _v10_grouped_messages),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

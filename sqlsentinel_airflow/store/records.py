@@ -20,6 +20,7 @@ from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason
 __all__ = [
     "HistoryEntry",
     "OutboxEntry",
+    "OutboxMember",
     "OutboxStatus",
     "RecentValue",
     "Sample",
@@ -96,6 +97,14 @@ class RecentValue(NamedTuple):
     threshold: JsonValue = None
 
 
+class OutboxMember(NamedTuple):
+    """One event a grouped outbox row carries (schema v10, docs/adr/0013-grouped-messages.md)."""
+
+    instance_key: str
+    kind: EventKind
+    event_id: str
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     """One event for one channel. ``idempotency_key`` is unique across the outbox.
@@ -122,4 +131,14 @@ class OutboxEntry:
     # where it goes, without secrets (``public_destination()`` of the channel config); None
     # on rows from before schema v6
     destination: str | None = None
+    # a grouped message: the events it carries, in evaluation order (``kind`` is then the
+    # most urgent of theirs and ``instance_key`` is ''); empty for one event
+    members: tuple[OutboxMember, ...] = ()
     id: int | None = None  # set by the store
+
+    @property
+    def instance_keys(self) -> tuple[str, ...]:
+        """The instances the row speaks for: its members', or its own."""
+        if self.members:
+            return tuple(dict.fromkeys(m.instance_key for m in self.members))
+        return (self.instance_key,)

@@ -28,6 +28,7 @@ from sqlsentinel_airflow.store.compaction import decode_samples
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
     OutboxEntry,
+    OutboxMember,
     OutboxStatus,
     RecentValue,
 )
@@ -233,6 +234,15 @@ def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:
         "delivered_at": e.delivered_at,
         "run_id": e.run_id,
         "destination": e.destination,
+        "members": [
+            {
+                "instance_key": m.instance_key,
+                "kind": EventKind(m.kind).value,
+                "event_id": m.event_id,
+            }
+            for m in e.members
+        ]
+        or None,
     }
 
 
@@ -255,6 +265,10 @@ def outbox_from_row(row: Row) -> OutboxEntry:
         delivered_at=row["delivered_at"],
         run_id=row["run_id"],
         destination=row["destination"],
+        members=tuple(
+            OutboxMember(m["instance_key"], EventKind(m["kind"]), m["event_id"])
+            for m in row.get("members") or ()
+        ),
     )
 
 

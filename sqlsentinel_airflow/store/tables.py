@@ -268,6 +268,9 @@ outbox = Table(
     # v6: where the row goes, as far as that is not secret (email addresses, a Slack channel,
     # a webhook's host); NULL on rows written before v6
     Column("destination", String(NAME_LENGTH)),
+    # v10: a grouped message (docs/adr/0013-grouped-messages.md): the events the row carries,
+    # JSON [{instance_key, kind, event_id}, ...] in evaluation order; NULL for one event
+    Column("members", JsonText),
     UniqueConstraint("idempotency_key", name=f"uq_{TABLE_PREFIX}outbox_idempotency_key"),
     # pending_outbox(alert) oldest first; outbox(status=...) listings
     Index(f"ix_{TABLE_PREFIX}outbox_status_alert_id", "status", "alert_name", "id"),

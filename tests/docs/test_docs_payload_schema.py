@@ -73,4 +73,9 @@ def test_version_1_promises_are_kept() -> None:
 def test_reason_code_lists_every_reason_and_the_payload_only_ones() -> None:
     codes = _load(SCHEMA_FILE)["properties"]["reason_code"]["enum"]
     assert codes == list(PAYLOAD_REASON_CODES)
-    assert codes == [r.code for r in Reason] + ["invalid_config", "config_valid_again", "test"]
+    assert codes == [r.code for r in Reason] + [
+        "invalid_config",
+        "config_valid_again",
+        "test",
+        "grouped",
+    ]

@@ -91,6 +91,8 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
     elif section == "flap_detection":
         flap = {"changes": 4, "window": "30m", "stable_for": "15m", key: value}
         alert["flap_detection"] = flap
+    elif section == "group":
+        alert["group"] = {key: value}
     elif section == "state_db":
         doc["state_db"] = {key: value}
     elif section == "database":

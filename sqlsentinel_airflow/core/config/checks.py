@@ -318,7 +318,7 @@ def check_link_url(url: str) -> str:
 
 # --- message templates ------------------------------------------------------------------
 
-EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping")
+EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "group")
 
 
 def check_template(source: str) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "EmailChannel",
     "FileSilence",
     "Link",
+    "MessageGrouping",
     "MessageTemplates",
     "Receiver",
     "RouteHit",
@@ -74,9 +75,10 @@ class _Frozen(BaseModel):
 
 # --- message templates (notify/templates.py renders them) --------------------------------
 
-EventKindName = Literal["firing", "reminder", "resolved", "error"]
+EventKindName = Literal["firing", "reminder", "resolved", "error", "flapping", "group"]
 TemplateText = str | dict[EventKindName, str]
-"""A message template: one Jinja text for every event kind, or one text per kind."""
+"""A message template: one Jinja text for every event kind, or one text per kind (``group``:
+a grouped message, docs/notifications.md "Grouped messages")."""
 
 
 class MessageTemplates(_Frozen):
@@ -86,6 +88,28 @@ class MessageTemplates(_Frozen):
     text: TemplateText | None = None  # email plain-text body
     html: TemplateText | None = None  # email HTML body
     slack: TemplateText | None = None  # Slack message text (mrkdwn)
+
+
+# --- grouped messages (core/grouping.py decides; docs/adr/0013-grouped-messages.md) -------
+
+PEOPLE_CHANNELS = frozenset({"email", "slack"})
+"""Channels people read: grouped by default. A webhook is read by a program written against
+one event per document, so it is grouped only when asked (``by_evaluation: true``)."""
+DEFAULT_MAX_LISTED = 20
+
+
+class MessageGrouping(_Frozen):
+    """``group:`` of an alert (or ``defaults``, or a receiver): one message per channel for the
+    events of one evaluation of a keyed alert that concern two or more instances."""
+
+    by_evaluation: bool | None = None  # None: people's channels (email, Slack), not webhooks
+    max_listed: int = Field(default=DEFAULT_MAX_LISTED, ge=1, le=1000)  # listed in a message
+
+    def groups(self, channel_kind: str) -> bool:
+        """Whether a channel of this kind gets one message per evaluation."""
+        if self.by_evaluation is None:
+            return channel_kind in PEOPLE_CHANNELS
+        return self.by_evaluation
 
 
 # --- links --------------------------------------------------------------------------------
@@ -189,6 +213,7 @@ class Receiver(_Frozen):
 
     name: str
     notify: tuple[ChannelConfig, ...]
+    group: MessageGrouping | None = None  # None: the alert's own ``group``
 
 
 class RouteStep(_Frozen):
@@ -303,6 +328,7 @@ class AlertConfig(_Frozen):
     notify: tuple[ChannelConfig, ...] = ()  # the alert's own channels (``notify:``)
     routing: Routing | None = None  # None: the file has no ``routes:``
     templates: MessageTemplates = Field(default_factory=MessageTemplates)
+    group: MessageGrouping = MessageGrouping()
     delivery_attempts: int = 10  # failed sends of one outbox row before it is dead-lettered
     runbook_url: str | None = None  # http(s), checked by the loader
     links: tuple[Link, ...] = ()
@@ -333,6 +359,15 @@ class AlertConfig(_Frozen):
             for i, c in enumerate(receiver.notify)
         )
         return own + routed
+
+    def grouping(self, slot: ChannelSlot) -> MessageGrouping:
+        """How the events of one evaluation reach ``slot``: its receiver's ``group``, else
+        the alert's."""
+        if slot.receiver is not None and self.routing is not None:
+            for receiver in self.routing.receivers:
+                if receiver.name == slot.receiver and receiver.group is not None:
+                    return receiver.group
+        return self.group
 
     @property
     def query_target(self) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "RawEmailChannel",
     "RawFile",
     "RawFlapDetection",
+    "RawGrouping",
     "RawLink",
     "RawMatch",
     "RawMessageTemplates",
@@ -361,6 +362,29 @@ def _off_is_none(value: Any) -> Any:
     return None if value is False else value
 
 
+class RawGrouping(_Raw):
+    """Grouped messages (docs/notifications.md, "Grouped messages"): the events of one
+    evaluation of a keyed alert that concern two or more instances go to a channel as one
+    message, with the counts and the instances listed."""
+
+    by_evaluation: bool | None = Field(
+        None,
+        description="true: every channel gets one message per evaluation; false: one message "
+        "per event; unset: email and Slack are grouped, webhooks are not.",
+    )
+    max_listed: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        None, description="Instances a message lists before `+k more` (20)."
+    )
+
+
+def _group_switch(value: Any) -> Any:
+    """``group: false`` / ``group: true`` stand for ``{by_evaluation: false/true}``."""
+    return {"by_evaluation": value} if isinstance(value, bool) else value
+
+
+GroupSetting = Annotated[RawGrouping | None, BeforeValidator(_group_switch)]
+
+
 class RawAlertSettings(_Raw):
     """Settings an alert may write and ``defaults`` may provide."""
 
@@ -420,6 +444,11 @@ class RawAlertSettings(_Raw):
     notify: tuple[RawChannel, ...] | None = Field(None, description="Where notifications go.")
     templates: RawMessageTemplates | None = Field(
         None, description="Message templates (subject, text, html, slack); merged over defaults."
+    )
+    group: GroupSetting = Field(
+        None,
+        description="`{by_evaluation, max_listed}`: one message per channel for the events of "
+        "one evaluation of a keyed alert (email and Slack by default); false: one per event.",
     )
     delivery_attempts: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Failed sends of one notification before it is dead-lettered (10)."
@@ -578,6 +607,9 @@ class RawReceiver(_Raw):
     notify: Annotated[tuple[RawChannel, ...], Field(min_length=1)] = Field(
         description="Its channels; secrets only from Airflow connections (`conn_id`), so no "
         "`webhook_url`, `url` or `headers`."
+    )
+    group: GroupSetting = Field(
+        None, description="Grouped messages for its channels; wins over the alert's `group`."
     )
 
 

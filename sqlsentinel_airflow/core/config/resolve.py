@@ -33,6 +33,7 @@ from sqlsentinel_airflow.core.config.models import (
     ChannelConfig,
     EmailChannel,
     Link,
+    MessageGrouping,
     MessageTemplates,
     SlackChannel,
     WebhookChannel,
@@ -44,6 +45,7 @@ from sqlsentinel_airflow.core.config.raw import (
     RawChannel,
     RawEmailChannel,
     RawFlapDetection,
+    RawGrouping,
     RawSlackChannel,
     RawWebhookChannel,
     check_database_url,
@@ -62,6 +64,7 @@ __all__ = [
     "AIRFLOW_DAG_ID_MAX",
     "FileContext",
     "check_invalid_alert",
+    "grouping",
     "resolve_alert",
     "resolve_channels",
 ]
@@ -314,12 +317,25 @@ def _merged_settings(raw: RawAlert, defaults: RawAlertSettings | None) -> dict[s
         if source is not None:  # part by part: the alert's subject keeps the default body
             parts.update((k, getattr(source, k)) for k in source.model_fields_set)
     settings["templates"] = MessageTemplates(**parts)
+    settings["group"] = grouping(defaults.group if defaults is not None else None, raw.group)
     links: dict[str, Link] = {}
     for written in (defaults.links if defaults is not None else None, raw.links):
         for link in written or ():
             links.setdefault(link.url, Link(title=link.title, url=link.url))
     settings["links"] = tuple(links.values())
     return settings
+
+
+def grouping(*written: RawGrouping | None) -> MessageGrouping:
+    """``group:`` as written in ``defaults``, an alert or a receiver, later ones winning
+    key by key (``group: false`` in an alert keeps the default's ``max_listed``)."""
+    fields: dict[str, Any] = {}
+    for raw in written:
+        if raw is not None:
+            fields.update(
+                (k, getattr(raw, k)) for k in raw.model_fields_set if getattr(raw, k) is not None
+            )
+    return MessageGrouping(**fields)
 
 
 def _missing_settings(

@@ -119,7 +119,7 @@ def build_routing(
 ) -> tuple[RoutingTree | None, list[Problem]]:
     """The routing tree of a file, or None with the problems that prevent it."""
     from sqlsentinel_airflow.core.config.raw import RawRoutes
-    from sqlsentinel_airflow.core.config.resolve import resolve_channels
+    from sqlsentinel_airflow.core.config.resolve import grouping, resolve_channels
 
     problems: list[Problem] = []
     by_name: dict[str, Receiver] = {}
@@ -136,7 +136,11 @@ def build_routing(
             continue
         first[raw.name] = i
         problems.extend(_secret_problems(raw, i))
-        by_name[raw.name] = Receiver(name=raw.name, notify=resolve_channels(raw.notify))
+        by_name[raw.name] = Receiver(
+            name=raw.name,
+            notify=resolve_channels(raw.notify),
+            group=grouping(raw.group) if raw.group is not None else None,
+        )
     root = _route(routes if routes is not None else RawRoutes.model_validate({}), ("routes",))
     problems.extend(_unknown_receivers(root, by_name))
     problems.extend(

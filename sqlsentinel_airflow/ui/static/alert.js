@@ -340,6 +340,14 @@
   let deliveries = [];
   let deliveriesBefore = null;
   const DELIVERY_CLASS = { dead: "outcome-alert", pending: "outcome-error", delivered: "outcome-ok" };
+  // a grouped message (docs/adr/0013-grouped-messages.md): how many events it carried, and
+  // which, in its title (the first 20)
+  function groupNote(members) {
+    if (!members || !members.length) return null;
+    const listed = members.slice(0, 20).map((m) => `${m.kind} ${m.label || "(the alert)"}`);
+    if (members.length > 20) listed.push(`+${members.length - 20} more`);
+    return h("div", { class: "muted small", title: listed.join("\n"), text: `group of ${members.length}` });
+  }
   async function deliveriesSection() {
     const table = h("table", { class: "rows" });
     const more = h("button", { type: "button", class: "small", text: "Load older" });
@@ -347,7 +355,7 @@
     const render = () => {
       const rows = deliveries.map((d) => h("tr", { "data-delivery-id": d.id, "data-status": d.status },
         h("td", {}, timeEl(d.created_at)),
-        h("td", { text: d.kind }),
+        h("td", {}, d.kind, groupNote(d.members)),
         h("td", { text: d.channel }),
         h("td", { class: "destination", text: d.destination || "–", title: d.destination ? undefined : "enqueued before destinations were recorded" }),
         h("td", { class: "num", text: d.attempts }),

@@ -14,6 +14,7 @@ from notify_engine import T0, Rows, evaluate, keyed, make_alert, result
 from notify_servers import HttpReceiver
 
 from sqlsentinel_airflow.cli.main import main
+from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.model import Silence
 from sqlsentinel_airflow.notify.delivery import deliver_pending
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
@@ -215,3 +216,74 @@ def test_delivery_on_postgresql(pg_url: str, receiver: HttpReceiver) -> None:
             (OutboxStatus.DELIVERED, 1),
         ]
         assert all(r.delivered_at is not None for r in rows)
+
+
+# --- grouped messages (docs/adr/0013-grouped-messages.md): the same guarantees, one row --------
+
+
+def grouped_webhook(receiver: HttpReceiver) -> AlertConfig:
+    return make_alert(
+        "fresh",
+        [webhook(receiver)],
+        key_columns=["table_name"],
+        max_rows=100,
+        group={"by_evaluation": True},
+    )
+
+
+def test_a_grouped_message_waits_while_its_receiver_is_down_then_goes_once_in_order(
+    receiver: HttpReceiver, store: StateStore
+) -> None:
+    alert = grouped_webhook(receiver)
+    three = keyed(("orders", "ALERT", 30), ("users", "ALERT", 40), ("items", "ALERT", 50))
+    evaluate(alert, store, three, minute=0)  # one grouped row: 3 firing
+    evaluate(alert, store, keyed(("orders", "ALERT", 31)), minute=5)  # 2 resolved: grouped
+    receiver.default_status = 503  # the receiver is down
+
+    down = deliver_pending(alert, store)
+
+    assert [r.status for r in down.rows] == ["failed", "deferred"]
+    assert down.retry_may_help and len(receiver.requests) == 1
+    assert [r.attempts for r in store.pending_outbox("fresh")] == [1, 0]
+    receiver.default_status = 200  # ... and up again
+
+    up = deliver_pending(alert, store)
+
+    assert [r.status for r in up.rows] == ["delivered", "delivered"]
+    sent = [r.json() for r in receiver.delivered]
+    assert [(b["kind"], b["group"]["counts"]["resolved"]) for b in sent] == [
+        ("firing", 0),
+        ("resolved", 2),
+    ]
+    assert len({r.headers["Idempotency-Key"] for r in receiver.requests}) == 2  # a retry, same key
+    rows = sorted(store.outbox(alert_name="fresh"), key=lambda r: r.id or 0)
+    assert [(r.status, r.attempts, len(r.members)) for r in rows] == [
+        (OutboxStatus.DELIVERED, 2, 3),
+        (OutboxStatus.DELIVERED, 1, 2),
+    ]
+    assert deliver_pending(alert, store).rows == ()  # nothing twice
+
+
+def test_a_failing_grouped_message_holds_back_its_members_only(
+    receiver: HttpReceiver, store: StateStore
+) -> None:
+    alert = grouped_webhook(receiver)
+    evaluate(alert, store, keyed(("orders", "ALERT", 30), ("users", "ALERT", 40)), minute=0)
+    evaluate(alert, store, keyed(("orders", "ALERT", 31)), minute=5)  # users resolves: a member
+    evaluate(alert, store, keyed(("orders", "ALERT", 32), ("items", "ALERT", 9)), minute=10)
+    receiver.fail_next(1, 400)  # needs a fix: the channel is not down, only its lanes wait
+
+    first = deliver_pending(alert, store)
+
+    assert [(r.kind, r.instance_key, r.status) for r in first.rows] == [
+        ("firing", "", "failed"),  # the grouped row (orders, users)
+        ("resolved", '{"table_name":"users"}', "deferred"),  # a member: it must not overtake
+        ("firing", '{"table_name":"items"}', "delivered"),  # no member: goes at once
+    ]
+    assert deliver_pending(alert, store).complete
+    sent = [r.json() for r in receiver.delivered]
+    assert [b.get("group", {}).get("size") or b["instance"]["key"] for b in sent] == [
+        '{"table_name":"items"}',
+        2,
+        '{"table_name":"users"}',
+    ]

@@ -299,11 +299,22 @@ def test_notify_test_samples_of_every_kind_are_valid(
 
 def test_the_samples_templates_are_checked_on_are_valid() -> None:
     samples = _sample_payloads()
-    assert [kind for kind, _p in samples] == list(EventKind)
+    assert [kind for kind, _p in samples] == [k.value for k in EventKind] + ["group"]
     for kind, payload in samples:
         body = check(json.loads(webhook_body(OutboundEvent(payload, "sample:c"))))
-        assert body["kind"] == wire(kind) and body["alert"]["name"] == SAMPLE_ALERT.name
-        assert body["flapping"] is (kind is EventKind.FLAPPING)
+        assert body["alert"]["name"] == SAMPLE_ALERT.name
+        if kind == "group":  # a grouped message: sent as its most urgent member's kind
+            assert body["kind"] == "firing" and body["group"]["size"] == 4
+            assert [m["kind"] for m in body["group"]["members"]] == [
+                "firing",
+                "reminder",
+                "resolved",
+                "firing",
+            ]
+            continue
+        assert body["kind"] == wire(EventKind(kind))
+        assert body["flapping"] is (kind == EventKind.FLAPPING.value)
+        assert "group" not in body
 
 
 def test_the_config_watch_event_reaches_the_webhook_valid(receiver: HttpReceiver) -> None:

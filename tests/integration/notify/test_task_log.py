@@ -162,3 +162,42 @@ def test_dry_run_of_an_alert_without_an_event_says_so(
     assert lines[0] == "alert load_check: DRY RUN: OK 3 (threshold 10)"
     assert "DRY RUN: alert load_check: nothing would be sent (no event)" in lines
     assert receiver.delivered == []
+
+
+def test_dry_run_of_a_keyed_alert_previews_the_grouped_message_it_would_send(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    receiver: HttpReceiver,
+    smtp: SmtpInbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = tmp_path / "keyed.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE loads (table_name TEXT, hours REAL)")
+        conn.executemany(
+            "INSERT INTO loads VALUES (?, ?)", [("customers", 17.99), ("orders", 8), ("users", 9)]
+        )
+    monkeypatch.setenv("AIRFLOW_CONN_KEYED", f'{{"conn_type": "sqlite", "host": "{path}"}}')
+    alert = make_alert(
+        "freshness",
+        [
+            {"channel": "email", "to": ["oncall@example.com"]},
+            {"channel": "webhook", "url": receiver.url("/events")},
+        ],
+        conn_id="keyed",
+        key_columns=["table_name"],
+        max_rows=100,
+        query=(
+            "SELECT table_name, CASE WHEN hours > 5 THEN 'ALERT' ELSE 'OK' END AS status, "
+            "hours AS actual_value, 5 AS threshold FROM loads"
+        ),
+    )
+    lines = run(alert, sqlite_url, caplog, dry=True)
+    sends = [line for line in lines if line.startswith("DRY RUN: would send")]
+    emails = [line for line in sends if " to email " in line]
+    assert len(emails) == 1 and emails[0].endswith(
+        ": [WARNING] FIRING: 3 of 3 instances — freshness"
+    )
+    assert len([line for line in sends if " to webhook " in line]) == 3  # one per event
+    assert receiver.delivered == [] and smtp.mails == []

@@ -13,7 +13,7 @@ from template_attacks import ATTACKS, assert_cheap, bounded_cost
 from sqlsentinel_airflow.core.config.models import MessageTemplates
 from sqlsentinel_airflow.core.model import EventKind
 from sqlsentinel_airflow.errors import DeliveryError
-from sqlsentinel_airflow.notify.sample import SAMPLE_ALERT, sample_payload
+from sqlsentinel_airflow.notify.sample import SAMPLE_ALERT, sample_group, sample_payload
 from sqlsentinel_airflow.notify.sandbox import (
     MAX_OUTPUT_CHARS,
     MAX_RANGE,
@@ -87,6 +87,8 @@ def test_a_standalone_format_field_cannot_ask_for_a_huge_width() -> None:
 
 
 def _rich_payload(kind: str) -> dict[str, Any]:
+    if kind == "group":  # a grouped message: its members carry the values
+        return sample_group(SAMPLE_ALERT).to_json()
     payload = sample_payload(SAMPLE_ALERT, EventKind(kind))
     payload["context"] = {f"column_{i}": "v" * 300 for i in range(25)}
     payload["error"] = "E" * 5000 if kind == "error" else None
