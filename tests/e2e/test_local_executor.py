@@ -196,6 +196,7 @@ def test_alert_dags_appear_unpaused_with_their_schedules(airflow: AirflowDeploym
     first = _watch_result(airflow, run)
     assert first["initial"] is True
     assert sorted(first["added"]) == [
+        "flappy_queue",
         "manual_check",
         "nightly_report",
         "orders_backlog",
