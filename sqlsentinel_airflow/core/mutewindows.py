@@ -316,9 +316,7 @@ def _instants(day: date, minute: int, tz: ZoneInfo) -> list[datetime]:
     if minute >= 1440:
         day, minute = day + timedelta(days=1), 0
     wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
-    return sorted(
-        {wall.astimezone(timezone.utc), wall.replace(fold=1).astimezone(timezone.utc)}
-    )
+    return sorted({wall.astimezone(timezone.utc), wall.replace(fold=1).astimezone(timezone.utc)})
 
 
 def _offset_change(start: datetime, end: datetime, tz: ZoneInfo) -> datetime | None:

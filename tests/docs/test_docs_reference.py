@@ -118,6 +118,17 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         else:
             root["routes"][0]["match"] = {key: value}
         doc["routes"] = root
+    elif section in ("mute_window", "interval", "times"):
+        times = {"start_time": "22:00", "end_time": "24:00"}
+        interval: dict[str, Any] = {"weekdays": ["saturday"]}
+        window: dict[str, Any] = {"name": "weekends", "intervals": [interval]}
+        if section == "mute_window":
+            window[key] = value
+        elif section == "interval":
+            interval[key] = value
+        else:
+            interval["times"] = [{**times, key: value}]
+        doc["mute_windows"] = [window]
     else:  # pragma: no cover
         raise AssertionError(section)
     return doc

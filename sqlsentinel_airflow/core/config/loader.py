@@ -27,10 +27,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
@@ -43,7 +44,7 @@ from sqlsentinel_airflow.core.config.models import (
     StateDbConfig,
     slugify,
 )
-from sqlsentinel_airflow.core.config.raw import RawAlert, RawDefaults, RawFile
+from sqlsentinel_airflow.core.config.raw import RawAlert, RawDefaults, RawFile, RawMuteWindow
 from sqlsentinel_airflow.core.config.resolve import (
     AIRFLOW_DAG_ID_MAX,
     FileContext,
@@ -51,7 +52,13 @@ from sqlsentinel_airflow.core.config.resolve import (
     resolve_alert,
     resolve_channels,
 )
-from sqlsentinel_airflow.core.config.routes import Route, RoutingTree, build_routing, route_alert
+from sqlsentinel_airflow.core.config.routes import (
+    Route,
+    RoutingTree,
+    build_routing,
+    matcher_of,
+    route_alert,
+)
 from sqlsentinel_airflow.core.config.yamlpos import (
     Path,
     Problem,
@@ -60,12 +67,15 @@ from sqlsentinel_airflow.core.config.yamlpos import (
     parse_yaml,
 )
 from sqlsentinel_airflow.core.instances import resolve_instance_key
+from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.errors import ConfigError, ConfigErrors
 
 __all__ = ["ConnTypeOf", "LoadResult", "load_config", "load_config_text", "validate_config"]
 
 ConnTypeOf = Callable[[str], str | None]
 """``conn_type_of(conn_id)``: the Airflow connection type, e.g. ``postgres``; None if unknown."""
+
+T = TypeVar("T")
 
 _FILE_KEYS = ("alerts", "defaults")
 EXTENSION = "x-"
@@ -208,6 +218,8 @@ class _Loading:
         valid = tuple(a for i, a in alerts if i not in bad_alerts)
         if self.routing is not None:
             self._routing_warnings(self.routing, valid)
+        windows = self._mute_windows(header, valid) if header is not None else ()
+        valid = tuple(_with_windows(alert, windows) for alert in valid)
         silences = self._silences(header, valid) if header is not None else ()
         file_broken = any(_alert_index(p.path) is None for p in self.problems)
         config = None
@@ -219,6 +231,7 @@ class _Loading:
                 database=DatabaseConfig(url=header.database.url) if header.database else None,
                 alerts=valid,
                 silences=silences,
+                mute_windows=windows,
                 default_notify=resolve_channels(defaults.notify or ()) if defaults else (),
                 source_file=self.filename,
                 content_hash=content_hash,
@@ -237,6 +250,38 @@ class _Loading:
                 key = self._silence_instance_key(index, raw.match, raw.instance, alerts)
                 silence = silence.model_copy(update={"instance_key": key})
             found.append(silence)
+        return tuple(found)
+
+    def _mute_windows(
+        self, header: RawFile, alerts: tuple[AlertConfig, ...]
+    ) -> tuple[MuteWindow, ...]:
+        """``mute_windows:``: duplicate names are errors, a window no alert of the file
+        matches is a warning."""
+        found: list[MuteWindow] = []
+        first: dict[str, int] = {}
+        for index, raw in enumerate(header.mute_windows or ()):
+            if raw.name in first:
+                self.problems.append(
+                    Problem(
+                        ("mute_windows", index, "name"),
+                        f"duplicate mute window name `{raw.name}` (also "
+                        f"mute_windows[{first[raw.name]}])",
+                        hint="mute window names must be unique",
+                    )
+                )
+                continue
+            first[raw.name] = index
+            window = mute_window(raw)
+            found.append(window)
+            if alerts and not any(window.match.matches(a) for a in alerts):
+                self.warnings.append(
+                    Problem(
+                        ("mute_windows", index, "name"),
+                        f"mute window `{raw.name}` matches no alert of this file "
+                        f"({window.match.describe()})",
+                        hint="fix its `match`, or remove it",
+                    )
+                )
         return tuple(found)
 
     def _silence_instance_key(
@@ -510,6 +555,45 @@ def _without_noise(problems: list[Problem]) -> list[Problem]:
         for p in problems
         if p.supersedes or not any(p.path[:end] in causes for end in range(len(p.path) + 1))
     ]
+
+
+def mute_window(raw: RawMuteWindow) -> MuteWindow:
+    """The :class:`MuteWindow` of a valid ``mute_windows:`` entry (its values are checked)."""
+    return MuteWindow(
+        name=raw.name,
+        timezone=raw.timezone or "UTC",
+        match=matcher_of(raw.match),
+        reason=raw.reason,
+        notify_firing_at_end=raw.notify_firing_at_end is not False,
+        notify_resolved_inside=bool(raw.notify_resolved_inside),
+        intervals=tuple(
+            mutewindows.TimeInterval(
+                times=tuple(
+                    mutewindows.TimeRange(
+                        start=mutewindows.parse_time(t.start_time, end=False),
+                        end=mutewindows.parse_time(t.end_time, end=True),
+                    )
+                    for t in i.times
+                )
+                if i.times is not None
+                else None,
+                weekdays=_parsed(i.weekdays, mutewindows.parse_weekday),
+                days_of_month=_parsed(i.days_of_month, mutewindows.parse_day_of_month),
+                months=_parsed(i.months, mutewindows.parse_month),
+                years=_parsed(i.years, mutewindows.parse_year),
+            )
+            for i in raw.intervals
+        ),
+    )
+
+
+def _parsed(values: tuple[Any, ...] | None, parse: Callable[[Any], T]) -> tuple[T, ...] | None:
+    return None if values is None else tuple(parse(v) for v in values)
+
+
+def _with_windows(alert: AlertConfig, windows: tuple[MuteWindow, ...]) -> AlertConfig:
+    mine = tuple(w for w in windows if w.match.matches(alert))
+    return alert.model_copy(update={"mute_windows": mine}) if mine else alert
 
 
 def _named_receivers(route: Route) -> set[str]:
