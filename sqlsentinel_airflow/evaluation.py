@@ -17,6 +17,11 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
   the state machine decides each instance with its own ``silenced``, so when that silence
   ends while the instance still fires, one ``firing`` goes out for it alone. The alert-level
   instance ``""`` (query errors of a keyed alert) is muted by whole-alert silences only.
+- A mute window (``mute_windows:``, core/mutewindows.py) mutes every instance of the alerts
+  it matches while it is active, through the same ``silenced`` input; the reports name the
+  windows (``muted_by``). Its two end-of-window choices are applied here: an incident it
+  muted may stay muted after it ends, and a ``resolved`` owed for an incident announced
+  before it may go out inside it.
 - ``dry_run`` reads current state (without the lock) to show what would happen and writes
   nothing. Backfill runs write history only: they neither advance state nor notify.
 - The evaluation time is read under the alert's lock, so an evaluation that waited for
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
@@ -115,6 +121,7 @@ class InstanceReport:
     context: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()  # event kinds (lower-case)
     silenced: bool = False  # a silence (of the alert or of this instance) muted its events
+    muted_by: tuple[str, ...] = ()  # the mute windows among them (names); ``silenced`` too
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +137,7 @@ class InstanceReport:
             "context": dict(self.context),
             "events": list(self.events),
             "silenced": self.silenced,
+            "muted_by": list(self.muted_by),
         }
 
 
@@ -146,7 +154,7 @@ class EvaluationReport:
     dry_run: bool
     outcome: Outcome  # ALERT | OK | ERROR (for the whole alert)
     state: State  # the most urgent instance state (State.urgency)
-    silenced: bool  # a silence of every instance was active (one instance's: InstanceReport)
+    silenced: bool  # a silence of every instance, or a mute window, was active
     error: str | None
     instances: tuple[InstanceReport, ...]
     # {kind, instance_key, reason, reason_code, outbox_ids, channels}, JSON-ready
@@ -157,6 +165,7 @@ class EvaluationReport:
     # a dry run: the event payloads it would have enqueued (previewed in the task log; not
     # part of the JSON, which already lists the events)
     would_send: tuple[dict[str, Any], ...] = ()
+    muted_by: tuple[str, ...] = ()  # the mute windows active at ``evaluated_at`` (names)
 
     @property
     def firing(self) -> bool:
@@ -181,6 +190,7 @@ class EvaluationReport:
             "outcome": self.outcome.value.lower(),
             "state": self.state.value.lower(),
             "silenced": self.silenced,
+            "muted_by": list(self.muted_by),
             "error": self.error,
             "instances": [i.to_dict() for i in self.instances],
             "events": [dict(e) for e in self.events],
@@ -358,12 +368,25 @@ def _decide_all(
     policy: Policy | None = None,
 ) -> list[tuple[str, Decision, Observation]]:
     policy = alert.policy if policy is None else policy
+    windows_on = [w for w in alert.mute_windows if mutewindows.active(w, now)]
     out = []
     for key, key_values, obs in _observations(alert, evaluation, known):
         prev = known.get(key) or initial_state(alert.name, key, key_values)
         silenced = silence_rules.mutes(active, key)
-        out.append((key, decide(prev, obs, now=now, policy=policy, silenced=silenced), obs))
+        muting = mutewindows.muting_windows(
+            alert.mute_windows, known.get(key), now, active_now=windows_on
+        )
+        decision = decide(prev, obs, now=now, policy=policy, silenced=silenced or bool(muting))
+        resolves = prev.effective_state is State.FIRING and decision.state.state is State.OK
+        if not silenced and mutewindows.lets_resolved_through(muting, prev, resolves):
+            decision = decide(prev, obs, now=now, policy=policy, silenced=False)
+        out.append((key, decision, obs))
     return out
+
+
+def _muted_by(alert: AlertConfig, prev: InstanceState | None, now: datetime) -> tuple[str, ...]:
+    """The names of the mute windows that muted an instance (as :func:`_decide_all` chose)."""
+    return tuple(w.name for w in mutewindows.muting_windows(alert.mute_windows, prev, now))
 
 
 def decide_evaluation(
@@ -475,12 +498,14 @@ def _report(
 ) -> EvaluationReport:
     known, decisions, outbox_ids = written.known, written.decisions, written.outbox_ids
     now = written.now
-    silenced = silence_rules.mutes(written.silences, None)
+    muted_now = mutewindows.active_names(alert.mute_windows, now)
+    silenced = silence_rules.mutes(written.silences, None) or bool(muted_now)
     instances = []
     events = []
     notify = run_type is not RunType.BACKFILL
     for position, (key, decision, obs) in enumerate(decisions):
         prev = known.get(key)
+        muted_by = _muted_by(alert, prev, now)
         instances.append(
             InstanceReport(
                 instance_key=key,
@@ -493,7 +518,8 @@ def _report(
                 threshold=obs.threshold,
                 context=dict(obs.context),
                 events=tuple(e.kind.value for e in decision.events) if notify else (),
-                silenced=silence_rules.mutes(written.silences, key),
+                silenced=silence_rules.mutes(written.silences, key) or bool(muted_by),
+                muted_by=muted_by,
             )
         )
         if notify:
@@ -532,4 +558,5 @@ def _report(
         row_count=evaluation.row_count,
         duration_ms=(time.perf_counter() - started) * 1000,
         query_ms=query_ms,
+        muted_by=muted_now,
     )

@@ -389,15 +389,21 @@ def _muted_incident_goes_on(window: MuteWindow, prev: InstanceState | None) -> b
 
 
 def muting_windows(
-    windows: Iterable[MuteWindow], prev: InstanceState | None, now: datetime
+    windows: Iterable[MuteWindow],
+    prev: InstanceState | None,
+    now: datetime,
+    *,
+    active_now: Sequence[MuteWindow] | None = None,
 ) -> tuple[MuteWindow, ...]:
     """The ``windows`` (those that match the alert) that mute the instance ``prev`` at
     ``now``: the active ones, and those with ``notify_firing_at_end: false`` whose muted
-    incident still goes on."""
+    incident still goes on. ``active_now``: the active ones, when already known (one
+    evaluation decides many instances at the same ``now``)."""
+    on = [w for w in windows if active(w, now)] if active_now is None else active_now
     return tuple(
         w
         for w in windows
-        if active(w, now) or (not w.notify_firing_at_end and _muted_incident_goes_on(w, prev))
+        if w in on or (not w.notify_firing_at_end and _muted_incident_goes_on(w, prev))
     )
 
 
