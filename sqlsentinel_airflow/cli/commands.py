@@ -24,7 +24,7 @@ from sqlsentinel_airflow.cli.output import (
     out,
     short,
 )
-from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
@@ -391,7 +391,9 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
     rows: list[list[object]] = []
     for s in summaries:
         owed = f"{s.pending_deliveries}/{s.dead_deliveries}"
-        muted = " (silenced)" if s.silenced else ""
+        windows = [w.name for w in s.mute_windows if w.active]
+        by_window = f" (muted by {', '.join(windows)})" if windows else ""
+        muted = by_window or (" (silenced)" if s.silenced else "")
         if not s.instances:
             rows.append([s.name, "-", f"never run{muted}", "-", None, None, "-", owed])
         for i in s.instances:
@@ -399,7 +401,7 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
                 [
                     s.name,
                     i.label or "-",
-                    i.state.value + (" (silenced)" if i.silenced else ""),
+                    i.state.value + (" (silenced)" if i.silenced else by_window),
                     human_time(i.flapping_since or i.since),
                     i.last_value,
                     i.last_threshold,
@@ -611,11 +613,16 @@ def _instance_key(args: argparse.Namespace, alert: AlertConfig | None, store: An
 
 
 def _parse_until(text: str) -> datetime:
+    return _parse_time("--until", text)
+
+
+def _parse_time(option: str, text: str) -> datetime:
+    """An ISO 8601 time given to ``option``; without an offset it is UTC."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(
-            f"--until {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)"
+            f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)"
         ) from exc
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -719,6 +726,52 @@ def cmd_silences(args: argparse.Namespace) -> int:
     ]
     headers = ["id", "match", "instance", "starts", "ends", "active", "author", "reason"]
     out(format_table(headers, rows))
+    return EXIT_OK
+
+
+def cmd_mute_windows(args: argparse.Namespace) -> int:
+    """The ``mute_windows:`` of FILE: when each is active, whether it is now (or at
+    ``--at``), its next start and end, and the alerts it mutes (docs/notifications.md)."""
+    from sqlsentinel_airflow.readmodel import mute_window_view
+
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
+    config = result.config
+    at = _parse_time("--at", args.at) if args.at else utcnow()
+    listed = [
+        (
+            mute_window_view(window, at),
+            [a.name for a in config.alerts if any(w.name == window.name for w in a.mute_windows)],
+        )
+        for window in config.mute_windows
+    ]
+    if args.format == "json":
+        emit_json(
+            {
+                "file": args.file,
+                "at": rfc3339(at),
+                "mute_windows": [{**view.to_json(), "alerts": alerts} for view, alerts in listed],
+                "warnings": [w.to_dict() for w in result.warnings],
+            }
+        )
+        return EXIT_OK
+    _print_warnings(result.warnings)
+    rows = [
+        [
+            view.name,
+            "yes" if view.active else "no",
+            human_time(view.starts_at) if view.starts_at else "-",
+            human_time(view.ends_at) if view.ends_at else "-",
+            view.when,
+            ", ".join(alerts) or "(none)",
+        ]
+        for view, alerts in listed
+    ]
+    headers = ["window", "active", "next start", "ends", "when", "alerts"]
+    out(format_table(headers, rows) if rows else "no mute_windows in this file")
     return EXIT_OK
 
 

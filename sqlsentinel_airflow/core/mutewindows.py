@@ -51,6 +51,8 @@ __all__ = [
     "WeekdaySpec",
     "active",
     "active_names",
+    "describe",
+    "describe_interval",
     "lets_resolved_through",
     "muting_windows",
     "next_change",
@@ -366,6 +368,48 @@ def occurrence(window: MuteWindow, at: datetime) -> tuple[datetime | None, datet
     if active(window, at):
         return None, change
     return change, next_change(window, change) if change is not None else None
+
+
+# --- for people ----------------------------------------------------------------------------
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first}:{last}"
+
+
+def _describe_weekday(spec: WeekdaySpec) -> str:
+    if spec.nth is not None:
+        return f"{WEEKDAYS[spec.first]}#{spec.nth}"
+    return _span(WEEKDAYS[spec.first], WEEKDAYS[spec.last])
+
+
+def describe_interval(interval: TimeInterval) -> str:
+    """``saturday, sunday; 02:00-06:00`` (the fields as the file writes them)."""
+    parts = []
+    if interval.weekdays is not None:
+        parts.append(", ".join(_describe_weekday(w) for w in interval.weekdays))
+    if interval.days_of_month is not None:
+        days = ", ".join(_span(str(d.first), str(d.last)) for d in interval.days_of_month)
+        parts.append(f"days {days}")
+    if interval.months is not None:
+        parts.append(
+            ", ".join(_span(MONTHS[m.first - 1], MONTHS[m.last - 1]) for m in interval.months)
+        )
+    if interval.years is not None:
+        parts.append(", ".join(_span(str(y.first), str(y.last)) for y in interval.years))
+    if interval.times is not None:
+        parts.append(", ".join(f"{_hhmm(t.start)}-{_hhmm(t.end)}" for t in interval.times))
+    return "; ".join(parts)
+
+
+def describe(window: MuteWindow) -> str:
+    """When ``window`` is active, for people: its intervals joined by ``or``, and its
+    timezone (``saturday, sunday (Europe/Berlin)``)."""
+    return " or ".join(describe_interval(i) for i in window.intervals) + f" ({window.timezone})"
 
 
 # --- muting an instance at an evaluation ------------------------------------------------------
