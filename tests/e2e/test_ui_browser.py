@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ui_browser import FIRING, Server, log_in, shot, status
+from ui_browser import FIRING, MUTE_WINDOW, MUTE_WINDOW_YEAR, Server, log_in, shot, status
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +75,9 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
         assert "email to oncall@example.com" in frame.locator("#definition").inner_text()
         assert frame.locator("header .badge").first.get_attribute("data-status") == "firing"
         shot(page, "ui-alert-tab", doc=True)
+        freeze = frame.locator(f"#silences [data-mute-window='{MUTE_WINDOW}']")
+        assert freeze.get_attribute("data-active") == "false"
+        assert "Upcoming" in freeze.inner_text() and str(MUTE_WINDOW_YEAR) in freeze.inner_text()
         frame.locator("header button[data-action='silence']").click()
         frame.locator("#silence-reason").fill("looking into it")
         frame.locator("dialog[open] button[type='submit']").click()
