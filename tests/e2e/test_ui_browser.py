@@ -81,7 +81,7 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
         frame.locator("header button[data-action='silence']").click()
         frame.locator("#silence-reason").fill("looking into it")
         frame.locator("dialog[open] button[type='submit']").click()
-        frame.locator("#silences li").first.wait_for(timeout=15_000)
+        frame.locator("#silences li[data-silence-id]").first.wait_for(timeout=15_000)
         assert "by admin" in frame.locator("#silences").inner_text()
         shot(page, "ui-alert-tab-silenced")
         frame.locator("#silences button[data-action='end-silence']").click()
