@@ -90,6 +90,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "name"): "daily_revenue_check",
     ("alert", "query"): "\"SELECT 'OK' AS status\"",
     ("alert", "query_file"): "sql/revenue.sql",
+    ("alert", "mute_windows"): "[weekends]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
     ("alert", "enabled"): "false",
@@ -514,7 +515,8 @@ def generate() -> str:
             "| key | type | default | description | example |",
             "|---|---|---|---|---|",
         ]
-        order = [*(k for k in ALERT_ONLY_KEYS if k in properties), *properties]
+        first = ALERT_ONLY_KEYS if section == "alert" else ()
+        order = [*(k for k in first if k in properties), *properties]
         for key in dict.fromkeys(order):
             prop = properties[key]
             kind, variable = _render_type(prop)

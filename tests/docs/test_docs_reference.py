@@ -75,6 +75,8 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         if replaced:
             alert.pop(replaced)
         alert[key] = value
+        if key == "mute_windows":  # the window it names
+            doc["mute_windows"] = [{"name": "weekends", "intervals": [{"weekdays": "saturday"}]}]
     elif section in CHANNEL_BASE:
         channel = dict(CHANNEL_BASE[section])
         if section == "webhook" and key in ("endpoint", "hmac_secret_conn_id"):

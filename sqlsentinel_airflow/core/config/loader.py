@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from sqlsentinel_airflow.core import mutewindows
+from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
@@ -181,6 +182,7 @@ class _Loading:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.routing: RoutingTree | None = None
+        self.window_index: dict[str, int] = {}  # a mute window's position in the file
 
     # --- stages ---------------------------------------------------------------------
 
@@ -214,12 +216,19 @@ class _Loading:
         items = self._alert_items(data)
         names = self._unique_names(items, ctx.dag_id_prefix)
         alerts = self._alerts(items, defaults, ctx, names)
+        windows = self._mute_windows(header) if header is not None else ()
+        named = (
+            {i: self._named_windows(i, items[i], windows) for i, _ in alerts}
+            if header is not None
+            else {}
+        )
         bad_alerts = {_alert_index(p.path) for p in self.problems}
-        valid = tuple(a for i, a in alerts if i not in bad_alerts)
+        valid = tuple(
+            _with_windows(a, windows, named.get(i, ())) for i, a in alerts if i not in bad_alerts
+        )
         if self.routing is not None:
             self._routing_warnings(self.routing, valid)
-        windows = self._mute_windows(header, valid) if header is not None else ()
-        valid = tuple(_with_windows(alert, windows) for alert in valid)
+        self._idle_windows(windows, valid)
         silences = self._silences(header, valid) if header is not None else ()
         file_broken = any(_alert_index(p.path) is None for p in self.problems)
         config = None
@@ -252,11 +261,8 @@ class _Loading:
             found.append(silence)
         return tuple(found)
 
-    def _mute_windows(
-        self, header: RawFile, alerts: tuple[AlertConfig, ...]
-    ) -> tuple[MuteWindow, ...]:
-        """``mute_windows:``: duplicate names are errors, a window no alert of the file
-        matches is a warning."""
+    def _mute_windows(self, header: RawFile) -> tuple[MuteWindow, ...]:
+        """``mute_windows:``; a duplicate name is an error."""
         found: list[MuteWindow] = []
         first: dict[str, int] = {}
         for index, raw in enumerate(header.mute_windows or ()):
@@ -271,18 +277,52 @@ class _Loading:
                 )
                 continue
             first[raw.name] = index
-            window = mute_window(raw)
-            found.append(window)
-            if alerts and not any(window.match.matches(a) for a in alerts):
-                self.warnings.append(
+            found.append(mute_window(raw))
+        self.window_index = first
+        return tuple(found)
+
+    def _named_windows(
+        self, index: int, item: Any, windows: tuple[MuteWindow, ...]
+    ) -> tuple[str, ...]:
+        """The windows alert ``index`` names in its ``mute_windows`` (it validated); an
+        unknown name is a problem of that alert."""
+        written = item.get("mute_windows") if isinstance(item, dict) else None
+        names = (written,) if isinstance(written, str) else tuple(written or ())
+        known = {w.name for w in windows}
+        for j, name in enumerate(names):
+            if name not in known:
+                where: Path = ("alerts", index, "mute_windows")
+                self.problems.append(
                     Problem(
-                        ("mute_windows", index, "name"),
-                        f"mute window `{raw.name}` matches no alert of this file "
-                        f"({window.match.describe()})",
-                        hint="fix its `match`, or remove it",
+                        (*where, j) if not isinstance(written, str) else where,
+                        f"unknown mute window `{name}`",
+                        hint=checks.did_you_mean(name, known)
+                        or (
+                            "name one of: " + ", ".join(sorted(known))
+                            if known
+                            else "define it under `mute_windows:` (a name and its `intervals`)"
+                        ),
                     )
                 )
-        return tuple(found)
+        return names
+
+    def _idle_windows(
+        self, windows: tuple[MuteWindow, ...], alerts: tuple[AlertConfig, ...]
+    ) -> None:
+        """A warning for each window no valid alert of the file gets."""
+        if not alerts:
+            return
+        muting = {w.name for a in alerts for w in a.mute_windows}
+        for window in windows:
+            if window.name not in muting:
+                self.warnings.append(
+                    Problem(
+                        ("mute_windows", self.window_index[window.name], "name"),
+                        f"mute window `{window.name}` matches no alert of this file "
+                        f"({window.match.describe()})",
+                        hint="fix its `match`, name it in an alert's `mute_windows`, or remove it",
+                    )
+                )
 
     def _silence_instance_key(
         self, index: int, match: str, instance: str, alerts: tuple[AlertConfig, ...]
@@ -591,8 +631,11 @@ def _parsed(values: tuple[Any, ...] | None, parse: Callable[[Any], T]) -> tuple[
     return None if values is None else tuple(parse(v) for v in values)
 
 
-def _with_windows(alert: AlertConfig, windows: tuple[MuteWindow, ...]) -> AlertConfig:
-    mine = tuple(w for w in windows if w.match.matches(alert))
+def _with_windows(
+    alert: AlertConfig, windows: tuple[MuteWindow, ...], named: tuple[str, ...]
+) -> AlertConfig:
+    """``alert`` with the windows whose ``match`` selects it or that it names, in file order."""
+    mine = tuple(w for w in windows if w.name in named or w.match.matches(alert))
     return alert.model_copy(update={"mute_windows": mine}) if mine else alert
 
 

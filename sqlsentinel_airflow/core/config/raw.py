@@ -57,7 +57,7 @@ __all__ = [
     "check_database_url",
 ]
 
-ALERT_ONLY_KEYS = ("name", "query", "query_file")
+ALERT_ONLY_KEYS = ("name", "query", "query_file", "mute_windows")
 """Keys an alert may have that make no sense in ``defaults``."""
 
 _DURATION_SCHEMA: dict[str, Any] = {
@@ -462,6 +462,20 @@ class RawAlert(RawAlertSettings):
         None,
         description="Path of a .sql file inside this YAML file's folder, relative to it; "
         "a regular file of at most 1 MiB.",
+    )
+    mute_windows: (
+        Annotated[
+            tuple[PlainText, ...],
+            BeforeValidator(_one_or_many),
+            WithJsonSchema(
+                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Names of `mute_windows` that mute this alert too, besides those whose "
+        "`match` selects it.",
     )
 
 

@@ -142,3 +142,34 @@ def test_mistakes_are_located_file_errors(windows: str, where: str, message: str
     (error,) = result.errors
     assert error.path == where and message in error.message, error.format()
     assert error.line is not None and error.line >= 6 and error.alert is None
+
+
+def test_an_alert_may_name_windows_besides_those_that_match_it() -> None:
+    result = load_config_text(
+        ALERTS.replace("severity: critical}", "severity: critical, mute_windows: [batch-nights]}")
+        + "mute_windows:\n"
+        + "  - {name: batch-nights, match: {tags: batch}, intervals: [{months: [may]}]}\n"
+    )
+    assert result.ok and result.warnings == []
+    assert result.config is not None
+    assert [w.name for w in alert(result.config, "revenue").mute_windows] == ["batch-nights"]
+
+
+def test_an_unknown_window_name_invalidates_that_alert_only() -> None:
+    result = load_config_text(
+        ALERTS.replace("severity: critical}", "severity: critical, mute_windows: [weekend]}")
+        + "mute_windows:\n  - {name: weekends, intervals: [{weekdays: [saturday, sunday]}]}\n"
+    )
+    (error,) = result.errors
+    assert (error.path, error.alert, error.line) == ("alerts[1].mute_windows[0]", "revenue", 4)
+    assert error.message == "unknown mute window `weekend`"
+    assert error.hint == "did you mean `weekends`?"
+    assert result.config is not None and [a.name for a in result.config.alerts] == ["nightly_load"]
+
+
+def test_defaults_cannot_name_windows() -> None:
+    result = load_config_text(
+        ALERTS.replace("alerts:\n", "defaults: {mute_windows: [w]}\nalerts:\n")
+    )
+    assert result.config is None
+    assert "`mute_windows` belongs to each alert, not to `defaults`" in result.errors[0].format()
