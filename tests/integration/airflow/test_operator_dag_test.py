@@ -217,7 +217,7 @@ def test_a_mute_window_mutes_the_alert_dag(
         conn.execute(sa.text("INSERT INTO metrics (v) VALUES (5)"))
     engine.dispose()
     name = "dagtest_muted"
-    alerts = ALERTS.split(f"  - name: {{name}}_slow")[0].format(name=name, port=port)
+    alerts = ALERTS.split("  - name: {name}_slow")[0].format(name=name, port=port)
     alerts += "mute_windows:\n  - {name: always, intervals: [{years: ['2000:9999']}]}\n"
     (airflow_db / "alerts.yaml").write_text(alerts)
     (airflow_db / "sqlsentinel_alerts.py").write_text(DAG_FILE)
