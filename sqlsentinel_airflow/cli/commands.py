@@ -24,6 +24,7 @@ from sqlsentinel_airflow.cli.output import (
     out,
     short,
 )
+from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
@@ -296,20 +297,33 @@ def cmd_routes(args: argparse.Namespace) -> int:
     _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
     alerts = _select(result.config.alerts, args.alert) if args.alert else result.config.alerts
     explained = [explain_routing(alert) for alert in alerts]
+    now = utcnow()
+    muting = [[w for w in alert.mute_windows if mutewindows.active(w, now)] for alert in alerts]
     if args.format == "json":
         emit_json(
             {
                 "file": args.file,
                 "routes": [
-                    {**e.model_dump(mode="json"), "reaches_nobody": e.reaches_nobody}
-                    for e in explained
+                    {
+                        **e.model_dump(mode="json"),
+                        "reaches_nobody": e.reaches_nobody,
+                        "muted_by": [w.name for w in windows],
+                    }
+                    for e, windows in zip(explained, muting, strict=True)
                 ],
                 "warnings": [w.to_dict() for w in result.warnings],
             }
         )
     else:
         _print_warnings(result.warnings)
-        out("\n".join(line for e in explained for line in e.lines()))
+        lines = []
+        for e, windows in zip(explained, muting, strict=True):
+            lines += e.lines()
+            for w in windows:
+                end = mutewindows.next_change(w, now)
+                until = f"until {human_time(end)}" if end else "no end within two years"
+                lines.append(f"  muted now by mute window {w.name} ({until})")
+        out("\n".join(lines))
     return EXIT_OK
 
 

@@ -93,3 +93,15 @@ def test_run_and_status_name_the_window(
     status = capsys.readouterr().out
     (row,) = [line for line in status.splitlines() if line.startswith("nightly_load")]
     assert "FIRING (muted by " in row and "for-ever" in row
+
+
+def test_routes_says_which_window_mutes_an_alert_now(
+    alerts_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["routes", str(alerts_file), "--alert", "nightly_load"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "alert nightly_load"
+    assert "  muted now by mute window for-ever (no end within two years)" in lines
+    assert main(["routes", str(alerts_file), "--alert", "revenue", "--format", "json"]) == 0
+    (route,) = json.loads(capsys.readouterr().out)["routes"]
+    assert route["alert"] == "revenue" and "for-ever" not in route["muted_by"]
