@@ -678,6 +678,22 @@ def _checked(parse: Any, hint: str) -> Any:
     return check
 
 
+def _window_name(value: str) -> str:
+    if not _RECEIVER_NAME.match(value):
+        raise checks.InvalidValue(
+            f"{value[:80]!r} is not a mute window name",
+            hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+        )
+    return value
+
+
+WindowName = Annotated[
+    str,
+    AfterValidator(_window_name),
+    WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
+]
+
+
 def _time_of_day(value: str, *, end: bool) -> str:
     try:
         mutewindows.parse_time(value, end=end)
@@ -814,7 +830,7 @@ class RawTimeInterval(_Raw):
 class RawMuteWindow(_Raw):
     """A recurring mute: events of the alerts it matches are held while it is active."""
 
-    name: ReceiverName = Field(description="Unique; shown where it mutes an alert.")
+    name: WindowName = Field(description="Unique; shown where it mutes an alert.")
     match: RawMatch | None = Field(None, description="Which alerts; none: every alert.")
     timezone: Timezone | None = Field(None, description="IANA timezone of its times (UTC).")
     intervals: Annotated[tuple[RawTimeInterval, ...], _NOT_EMPTY, _MIN_ONE] = Field(

@@ -125,6 +125,11 @@ def test_a_window_that_matches_no_alert_is_a_located_warning() -> None:
         ),
         ("- {name: w, intervals: []}", "mute_windows[0].intervals", "must not be empty"),
         (
+            "- {name: 'my window', intervals: [{months: [may]}]}",
+            "mute_windows[0].name",
+            "'my window' is not a mute window name",
+        ),
+        (
             "- {name: w, intervals: [{}]}",
             "mute_windows[0].intervals[0]",
             "an interval needs at least one of",
