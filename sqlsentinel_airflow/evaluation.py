@@ -384,9 +384,14 @@ def _decide_all(
     return out
 
 
-def _muted_by(alert: AlertConfig, prev: InstanceState | None, now: datetime) -> tuple[str, ...]:
-    """The names of the mute windows that muted an instance (as :func:`_decide_all` chose)."""
-    return tuple(w.name for w in mutewindows.muting_windows(alert.mute_windows, prev, now))
+def _muted_by(
+    alert: AlertConfig, prev: InstanceState | None, now: datetime, on: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The names of the mute windows that muted an instance (as :func:`_decide_all` chose);
+    ``on``: the names of those active at ``now``."""
+    active_now = [w for w in alert.mute_windows if w.name in on]
+    muting = mutewindows.muting_windows(alert.mute_windows, prev, now, active_now=active_now)
+    return tuple(w.name for w in muting)
 
 
 def decide_evaluation(
@@ -400,9 +405,9 @@ def decide_evaluation(
 ) -> list[tuple[str, Decision, Observation]]:
     """What one evaluation decides for every instance it touches (the query's instances, the
     known ones that went missing, a keyed alert's alert-level instance), given the known
-    states and the active silences: the decisions :func:`evaluate_alert` writes. Backtests
-    (``backtest/engine.py``) call it with a simulated clock, states kept in memory and the
-    policy to try (default: the alert's)."""
+    states, the active silences and the alert's mute windows: the decisions
+    :func:`evaluate_alert` writes. Backtests (``backtest/engine.py``) call it with a
+    simulated clock, states kept in memory and the policy to try (default: the alert's)."""
     return _decide_all(alert, evaluation, known, now, active, policy)
 
 
@@ -505,7 +510,7 @@ def _report(
     notify = run_type is not RunType.BACKFILL
     for position, (key, decision, obs) in enumerate(decisions):
         prev = known.get(key)
-        muted_by = _muted_by(alert, prev, now)
+        muted_by = _muted_by(alert, prev, now, muted_now)
         instances.append(
             InstanceReport(
                 instance_key=key,
