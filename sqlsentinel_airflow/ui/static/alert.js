@@ -313,9 +313,11 @@
   function muteWindowsPart() {
     const windows = alert.mute_windows || [];
     if (!windows.length) return null;
-    const when = (w) => w.active
-      ? `until ${fmtTime(w.ends_at)} (${fmtAgo(w.ends_at)})`
-      : w.starts_at ? `next ${fmtTime(w.starts_at)} (${fmtAgo(w.starts_at)}) to ${fmtTime(w.ends_at)}` : "not again within two years";
+    const when = (w) => {
+      if (w.active) return w.ends_at ? `until ${fmtTime(w.ends_at)} (${fmtAgo(w.ends_at)})` : "no end within two years";
+      if (!w.starts_at) return "not again within two years";
+      return `next ${fmtTime(w.starts_at)} (${fmtAgo(w.starts_at)})${w.ends_at ? ` to ${fmtTime(w.ends_at)}` : ""}`;
+    };
     return h("div", { "data-role": "mute-windows" },
       h("h3", { text: "Mute windows" }),
       h("ul", { class: "plain" }, windows.map((w) => h("li", { "data-mute-window": w.name, "data-active": String(w.active) },
