@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ui_browser import FIRING, MUTE_WINDOW, MUTE_WINDOW_YEAR, Server, log_in, shot, status
+from ui_browser import (
+    ACTIVE_MUTE_WINDOW,
+    FIRING,
+    MUTE_WINDOW,
+    MUTE_WINDOW_YEAR,
+    Server,
+    log_in,
+    shot,
+    status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +40,10 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         assert row.locator(".value").inner_text() == "12.4"
         assert status(frame, "e2eui_stuck_orders") == "pending"  # fire_after: 3, seen twice
         assert status(frame, "e2eui_new_customers_drop") == "unknown"
+        revenue = frame.locator("tr[data-dag-id='e2eui_daily_revenue']")
+        assert status(frame, "e2eui_daily_revenue") == "silenced"  # a mute window, active
+        muted = revenue.locator("[data-role='mute-windows']").inner_text()
+        assert muted == f"Muted by {ACTIVE_MUTE_WINDOW}"  # no end within two years
         assert frame.locator("button[data-chip='firing'] .count").inner_text() == "1"
         shot(page, "ui-dashboard", doc=True)
 
