@@ -297,6 +297,7 @@
     const items = alert.silences.map((x) => h("li", { "data-silence-id": x.id ?? "" },
       h("div", {}, h("strong", { text: x.status === "active" ? "Active" : "Upcoming" }), " · ",
         x.source === "config" ? "declared in alerts.yaml" : `by ${x.author}`,
+        x.status === "active" ? "" : ` · from ${fmtTime(x.starts_at)} (${fmtAgo(x.starts_at)})`,
         ` · until ${fmtTime(x.ends_at)} (${fmtAgo(x.ends_at)})`),
       x.instance_key != null ? h("div", { class: "small" }, "only ", h("span", { class: "kv", "data-role": "silence-instance", title: x.instance_label, text: x.instance_label })) : null,
       h("div", { class: "muted small", text: x.reason || "(no reason)" }),
