@@ -74,7 +74,7 @@ def _day(snippet: str, db: Path) -> dict[str, list[tuple[str, str, str]]]:
             for minute in range(0, 24 * 60, every):
                 evaluate_alert(
                     alert,
-                    fetch=lambda m=minute: rows(m),
+                    fetch=lambda m=minute, r=rows: r(m),
                     store=store,
                     run_type=RunType.SCHEDULED,
                     run_id=f"scheduled__{minute}",
