@@ -148,10 +148,10 @@ class Ui:
 
     def overview(self) -> bytes:
         """``GET /alerts``: every alert's summary, encoded as the route encodes it."""
+        from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
         from sqlsentinel_airflow.ui import api
-        from sqlsentinel_airflow.ui.timing import collector_held
 
-        with collector_held():  # as the route holds it
+        with cyclic_gc_paused():  # as the route pauses it
             alerts = api._summaries(self.ctx, list(self.entries.values()), set())
             response = api._json_response({"alerts": [a.to_json() for a in alerts]})
         return bytes(response.body)

@@ -21,8 +21,8 @@ from sqlsentinel_airflow.backtest.policy import apply_overrides
 from sqlsentinel_airflow.backtest.replay import replay_ticks
 from sqlsentinel_airflow.backtest.result import CURRENT, PROPOSED, BacktestResult, Source
 from sqlsentinel_airflow.core import silences as silence_rules
-from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
+from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.model import Policy, Silence
 from sqlsentinel_airflow.store.store import StateStore
 
@@ -72,7 +72,7 @@ def _run(request: BacktestRequest, ticks: Iterable[Tick], silences: Sequence[Sil
         flap_window=request.flap_window,
     )
     # the engine allocates millions of short-lived objects and no reference cycles:
-    # collections would only rescan the heap (core/config/gcpause.py)
+    # collections would only rescan the heap (core/gcpause.py)
     with cyclic_gc_paused():
         for tick in ticks:
             engine.feed(tick)

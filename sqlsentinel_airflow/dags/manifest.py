@@ -42,9 +42,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.core.atomicfile import write_atomically
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
-from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.config.queryfile import QueryFileRefused, read_query_file
+from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.errors import ConfigError
 
 __all__ = [
@@ -451,7 +451,7 @@ def resolve_source(
     Never raises for a problem with the file itself; every problem is in the result.
     """
     # Both paths allocate objects per alert (the manifest's models; YAML nodes, models and
-    # the validation stack's imports when cold): see core/config/gcpause for why the cyclic
+    # the validation stack's imports when cold): see core/gcpause for why the cyclic
     # collector is paused meanwhile.
     with cyclic_gc_paused():
         return _resolve_source(

@@ -33,7 +33,6 @@ from pydantic import ValidationError
 
 from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config import checks
-from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
 from sqlsentinel_airflow.core.config.models import (
@@ -67,6 +66,7 @@ from sqlsentinel_airflow.core.config.yamlpos import (
     format_path,
     parse_yaml,
 )
+from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.errors import ConfigError, ConfigErrors

@@ -14,15 +14,19 @@ from collections.abc import Iterator
 import pytest
 
 from sqlsentinel_airflow.core.config import load_config_text
-from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
+from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 
 
 @pytest.fixture
 def collector_enabled() -> Iterator[None]:
+    """The collector on for the test, and left as it was found (a test that switched it off
+    once left it off for every later test of its worker)."""
     was_enabled = gc.isenabled()
     gc.enable()
     yield
-    if not was_enabled:
+    if was_enabled:
+        gc.enable()
+    else:
         gc.disable()
 
 
