@@ -28,12 +28,23 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, ChannelSlot
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import Event
 
-__all__ = ["ChannelPlan", "group_key", "plan_messages"]
+__all__ = [
+    "GROUP_CLAIM_MARGIN",
+    "ChannelPlan",
+    "group_key",
+    "group_wait_allowance",
+    "plan_messages",
+]
+
+GROUP_CLAIM_MARGIN = timedelta(minutes=1)
+"""Beyond ``group_wait``, how long a task may wait for a group another deliverer claimed:
+that deliverer's claim lease (55 s, ``notify.delivery.CLAIM_LEASE``) and a poll."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,19 @@ def group_key(alert: AlertConfig, slot: ChannelSlot, cid: str) -> str | None:
     chosen = {field: values[field] for field in receiver.group_by}
     digest = hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
     return f"{cid}|{digest}"
+
+
+def group_wait_allowance(alert: AlertConfig) -> timedelta:
+    """How long ``alert``'s task may spend waiting for its groups across alerts: the longest
+    ``group_wait`` of the receivers it reaches that group, plus :data:`GROUP_CLAIM_MARGIN`;
+    zero when none groups. The DAG adds it to the task's ``execution_timeout``, and
+    ``notify.delivery.deliver_after_group_wait`` never waits longer."""
+    waits = [
+        receiver.group_wait
+        for slot in alert.channel_slots()
+        if (receiver := alert.receiver_of(slot)) is not None and receiver.group_by
+    ]
+    return max(waits) + GROUP_CLAIM_MARGIN if waits else timedelta(0)
 
 
 def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPlan]:

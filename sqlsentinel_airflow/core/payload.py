@@ -31,6 +31,7 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic.main import IncEx
 from pydantic_core import core_schema
 
 from sqlsentinel_airflow.airflow_contract import alert_tab_url
@@ -91,6 +92,9 @@ ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping", "group
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
     "PayloadAlert": ("runbook_url", "links"),
     "PayloadLinks": ("alert", "silence", "dashboard"),
+    # only a group across alerts carries these (docs/adr/0016-groups-across-alerts.md)
+    "PayloadGroup": ("group_by",),
+    "PayloadGroupMember": ("alert",),
 }
 """The same, inside the objects (by model name): sent, but optional in the schema."""
 
@@ -283,8 +287,15 @@ class EventPayload(_Frozen):
 
     def to_json(self) -> dict[str, JsonValue]:
         """The JSON document (what the outbox stores and templates read); ``group`` only on a
-        grouped message, so a single event's document is what it always was."""
-        return self.model_dump(mode="json", exclude={"group"} if self.group is None else None)
+        grouped message, and ``group.group_by`` and the members' ``alert`` only on a group
+        across alerts, so each document is what it was before those existed."""
+        if self.group is None:
+            return self.model_dump(mode="json", exclude={"group"})
+        if self.group.by == "evaluation":  # the fields of a group across alerts stay out
+            members: IncEx = {"__all__": {"alert"}}
+            group: IncEx = {"group_by": True, "members": members}
+            return self.model_dump(mode="json", exclude={"group": group})
+        return self.model_dump(mode="json")
 
     def as_test(self) -> EventPayload:
         """This payload marked as a sample (``notify-test``, template checks): ``[TEST]``."""

@@ -39,13 +39,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from sqlsentinel_airflow.core.clock import utcnow
-from sqlsentinel_airflow.core.config.models import (
-    MAX_GROUP_WAIT,
-    AlertConfig,
-    ChannelConfig,
-    MessageTemplates,
-)
+from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
 from sqlsentinel_airflow.core.events import alert_channels
+from sqlsentinel_airflow.core.grouping import GROUP_CLAIM_MARGIN, group_wait_allowance
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -59,7 +55,6 @@ __all__ = [
     "RowDelivery",
     "deliver_after_group_wait",
     "deliver_pending",
-    "groups_across_alerts",
     "undelivered_rows",
 ]
 
@@ -430,14 +425,8 @@ def _dead_letter_gone_channel(
 
 
 GROUP_POLL = timedelta(seconds=2)  # how often a task looks at a group another one is sending
-
-
-def groups_across_alerts(alert: AlertConfig) -> bool:
-    """Whether a receiver ``alert`` reaches groups its messages across alerts (ADR 16)."""
-    return any(
-        (receiver := alert.receiver_of(slot)) is not None and bool(receiver.group_by)
-        for slot in alert.channel_slots()
-    )
+# a task waiting for its group also outlasts a dead deliverer's claim (core.grouping)
+assert CLAIM_LEASE + GROUP_POLL <= GROUP_CLAIM_MARGIN
 
 
 def deliver_after_group_wait(
@@ -453,13 +442,14 @@ def deliver_after_group_wait(
     deliver again, until none waits (docs/adr/0016-groups-across-alerts.md).
 
     The alert's own task sends its group when nobody else did: it sleeps until the group is
-    due (at most ``group_wait``, bounded by the config to 10m), then claims it. A group that
+    due (at most ``group_wait``, which the config bounds to 10m), then claims it. A group that
     another deliverer holds is looked at every ``GROUP_POLL`` until it is delivered or its
     claim lapsed (then this task resends it, as the same set). Returns one report for all
     passes (a row's last outcome; a row another deliverer settled meanwhile is left out)."""
-    if not groups_across_alerts(alert):
+    allowance = group_wait_allowance(alert)
+    if not allowance:
         return report
-    deadline = clock() + MAX_GROUP_WAIT + CLAIM_LEASE + GROUP_POLL
+    deadline = clock() + allowance
     outcomes = {r.outbox_id: r for r in report.rows}
     while report.waiting or report.in_flight:
         now = clock()

@@ -141,18 +141,9 @@ def build_routing(
             name=raw.name,
             notify=resolve_channels(raw.notify),
             group=grouping(raw.group) if raw.group is not None else None,
-            group_by=tuple(dict.fromkeys(raw.group_by or ())),
+            group_by=tuple(dict.fromkeys(raw.group_by)),
             group_wait=raw.group_wait or DEFAULT_GROUP_WAIT,
         )
-        if raw.group_wait is not None and not raw.group_by:
-            problems.append(
-                Problem(
-                    ("receivers", i, "group_wait"),
-                    "`group_wait` without `group_by` has no effect",
-                    hint="add `group_by: [owner]` (or severity, alert) to group messages "
-                    "across alerts, or remove `group_wait`",
-                )
-            )
     root = _route(routes if routes is not None else RawRoutes.model_validate({}), ("routes",))
     problems.extend(_unknown_receivers(root, by_name))
     problems.extend(
