@@ -24,7 +24,7 @@ from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.store.records import GroupClaim, OutboxEntry, OutboxStatus
 
-__all__ = ["GroupSend", "GroupStore", "deliver_group", "group_settings"]
+__all__ = ["GroupSend", "GroupStore", "deliver_group", "group_message", "group_settings"]
 
 
 class GroupStore(Protocol):
