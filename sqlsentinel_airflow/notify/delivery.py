@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
 from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.grouping import GROUP_CLAIM_MARGIN, group_wait_allowance
@@ -176,7 +176,7 @@ class DeliveryReport:
             "in_flight": len(self.in_flight),
             "waiting": len(self.waiting),
             "dead": len(self.dead),
-            "rows": [asdict(r) for r in self.rows],
+            "rows": [{**asdict(r), "due_at": rfc3339(r.due_at)} for r in self.rows],
         }
 
 

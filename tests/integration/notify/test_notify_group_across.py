@@ -103,6 +103,9 @@ def test_ten_alerts_of_one_owner_in_a_minute_arrive_as_one_message_per_channel(
         first = deliver_pending(alerts[0], store, clock=clock)
         assert [(r.status, r.due_at) for r in first.rows] == [("waiting", T0 + WAIT)] * 2
         assert first.retry_may_help and not smtp.mails and not receiver.requests
+        assert json.loads(json.dumps(first.to_dict()))["rows"][0]["due_at"] == (
+            "2026-03-01T08:01:00+00:00"  # the report is JSON (XCom, `sqlsentinel run`)
+        )
 
         # the task waits the group out, then claims ALL of the group's rows in one message
         done = deliver_after_group_wait(alerts[0], store, first, clock=clock, sleep=clock.sleep)

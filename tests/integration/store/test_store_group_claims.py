@@ -1,5 +1,5 @@
 """StateStore.claim_group and the batch marks (docs/adr/0016-groups-across-alerts.md), with a
-frozen clock: a group waits out group_wait from its OLDEST pending row, is claimed whole in
+frozen clock, on SQLite, PostgreSQL and MariaDB: a group waits out group_wait from its OLDEST pending row, is claimed whole in
 one transaction (a batch id written on every row), and a resend repeats exactly that batch,
 never a different subset; it fails and dies as a unit."""
 
@@ -37,8 +37,8 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def test_a_group_waits_from_its_oldest_row_then_is_claimed_whole(sqlite_url: str) -> None:
-    with StateStore.connect(sqlite_url) as store:
+def test_a_group_waits_from_its_oldest_row_then_is_claimed_whole(any_db_url: str) -> None:
+    with StateStore.connect(any_db_url) as store:
         first = enqueue(store, "a", 0)
         second = enqueue(store, "b", 0.9)  # a newer row does not push the group back
         enqueue(store, "c", 0, group="another")
@@ -66,9 +66,9 @@ def test_a_group_waits_from_its_oldest_row_then_is_claimed_whole(sqlite_url: str
 
 
 def test_a_lapsed_or_failed_batch_is_resent_as_the_same_set_and_dies_as_a_unit(
-    sqlite_url: str,
+    any_db_url: str,
 ) -> None:
-    with StateStore.connect(sqlite_url) as store:
+    with StateStore.connect(any_db_url) as store:
         ids = [enqueue(store, "a", 0), enqueue(store, "b", 0)]
         claim = store.claim_group(GROUP, "dead", at(2), LEASE, WAIT)
         assert claim.batch_id is not None
