@@ -29,6 +29,7 @@ from sqlsentinel_airflow.notify.delivery import (
     deliver_after_group_wait,
     deliver_pending,
 )
+from sqlsentinel_airflow.readmodel import delivery_view
 from sqlsentinel_airflow.store import OutboxStatus, StateStore
 
 REPO = Path(__file__).resolve().parents[3]
@@ -142,6 +143,8 @@ def test_ten_alerts_of_one_owner_in_a_minute_arrive_as_one_message_per_channel(
         assert receiver.requests[0].headers["Idempotency-Key"] == (
             f"{batch}:{hook_rows[0].channel_id}"
         )
+        # which message carried each row, as `sqlsentinel outbox --format json` and the UI say
+        assert {delivery_view(r).to_json()["batch_id"] for r in hook_rows} == {batch}
 
 
 def test_receiver_down_then_up_retries_the_group_as_the_same_set(
