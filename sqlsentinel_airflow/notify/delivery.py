@@ -24,6 +24,10 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
   claimed and marked like any row, and waits and holds back for each of its members. After
   a *recoverable* failure (the channel looks down) the channel's other rows wait too, so an
   outage costs one attempt per run instead of one per row.
+- A row of a receiver that groups across alerts (``group_by``, docs/adr/0016-groups-across-
+  alerts.md) is ``waiting`` until its group's ``group_wait`` has passed, then its group is
+  claimed and sent as one message (``notify/group_delivery.py``); the alert's task waits
+  that out (:func:`deliver_after_group_wait`).
 - Nothing raises for a failed send: the :class:`DeliveryReport` says what happened, and the
   edges decide (the operator fails the task after every channel was tried).
 """
@@ -146,7 +150,8 @@ class DeliveryReport:
     def retry_may_help(self) -> bool:
         """Some failure may pass by itself, so an Airflow retry is worth it (deferred rows
         only wait behind failed ones, so they follow the failures' verdict; a row in flight
-        elsewhere is delivered by its holder, or resent once its claim lapses)."""
+        elsewhere is delivered by its holder, or resent once its claim lapses; a row still
+        waiting for its group is sent by the next attempt after its group_wait)."""
         return any(r.recoverable for r in self.failed) or bool(self.in_flight or self.waiting)
 
     def summary(self) -> str:
