@@ -68,6 +68,11 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`alerts[].silences[]`, `alert.silences[]`; "
         "`POST /alerts/{dag_id}/silences` and `…/silences/{id}/end`: `silence`",
     ),
+    readmodel.MuteWindowView: (
+        "`sqlsentinel mute-windows FILE`: `mute_windows[]`; `status FILE`: "
+        "`alerts[].mute_windows[]`",
+        "`alerts[].mute_windows[]`, `alert.mute_windows[]`",
+    ),
     readmodel.SparkSeries: ("—", "`alerts[].spark`, `alert.spark`"),
     readmodel.DocsView: ("—", "`GET /alerts/{dag_id}`: `alert.docs`"),
     readmodel.DocsFact: ("—", "`alert.docs.facts[]`"),

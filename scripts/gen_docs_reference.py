@@ -65,7 +65,20 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("receiver", "Receivers", "RawReceiver", "each item of `receivers:` at the top level"),
     ("routes", "Routes", "RawRoutes", "`routes:` at the top level: the root of the routing tree"),
     ("route", "Route", "RawRoute", "each item of `routes:` under the root or under a route"),
-    ("match", "Match", "RawMatch", "`match:` of a route"),
+    ("match", "Match", "RawMatch", "`match:` of a route or a mute window"),
+    (
+        "mute_window",
+        "Mute windows",
+        "RawMuteWindow",
+        "each item of `mute_windows:` at the top level",
+    ),
+    (
+        "interval",
+        "Mute window interval",
+        "RawTimeInterval",
+        "each item of `intervals:` of a mute window",
+    ),
+    ("times", "Times of day", "RawTimeRange", "each item of `times:` of an interval"),
 ]
 SECTION_OF_DEF = {d: s for s, _t, d, _w in SECTIONS if d}
 SECTION_OF_DEF["RawDefaults"] = "alert"
@@ -83,6 +96,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "name"): "daily_revenue_check",
     ("alert", "query"): "\"SELECT 'OK' AS status\"",
     ("alert", "query_file"): "sql/revenue.sql",
+    ("alert", "mute_windows"): "[weekends]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
     ("alert", "enabled"): "false",
@@ -175,6 +189,22 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("match", "owner"): "'data-*'",
     ("match", "tags"): "[finance, 'team-*']",
     ("match", "alert"): "'revenue_*'",
+    ("file", "mute_windows"): "[{name: weekends, intervals: [{weekdays: [saturday, sunday]}]}]",
+    ("mute_window", "name"): "weekends",
+    ("mute_window", "match"): "{tags: [batch]}",
+    ("mute_window", "timezone"): "Europe/Berlin",
+    ("mute_window", "intervals"): "[{weekdays: ['sunday#1'], times: [{start_time: '02:00', "
+    "end_time: '06:00'}]}]",
+    ("mute_window", "reason"): "nightly loads are retried on Monday",
+    ("mute_window", "notify_firing_at_end"): "false",
+    ("mute_window", "notify_resolved_inside"): "true",
+    ("interval", "times"): "[{start_time: '22:00', end_time: '24:00'}]",
+    ("interval", "weekdays"): "['monday:friday', 'sunday#-1']",
+    ("interval", "days_of_month"): "[1, '-3:-1']",
+    ("interval", "months"): "[december, 'june:august']",
+    ("interval", "years"): "['2026:2027']",
+    ("times", "start_time"): "'22:00'",
+    ("times", "end_time"): "'24:00'",
 }
 
 # Descriptions for keys whose schema has none yet.
@@ -212,6 +242,7 @@ NOTES: dict[tuple[str, str], str] = {
     ("state_db", "conn_id"): "An Airflow connection to the state database.",
     ("state_db", "url"): "A SQLAlchemy URL of the state database.",
     ("silence", "reason"): "Why; shown with the silence.",
+    ("mute_window", "reason"): "Why; shown with the window.",
 }
 
 
@@ -226,6 +257,7 @@ def _resolved_models() -> dict[str, type[BaseModel]]:
         StateDbConfig,
         WebhookChannel,
     )
+    from sqlsentinel_airflow.core.mutewindows import MuteWindow
 
     return {
         "file": AlertsConfig,
@@ -236,6 +268,7 @@ def _resolved_models() -> dict[str, type[BaseModel]]:
         "templates": MessageTemplates,
         "state_db": StateDbConfig,
         "silence": FileSilence,
+        "mute_window": MuteWindow,
     }
 
 
@@ -399,6 +432,8 @@ def _default(section: str, key: str, required: bool) -> str:
         return "the parent route's" if section == "route" else "— (no default receiver)"
     if section in ("routes", "route") and key == "renotify_after":
         return "the parent route's" if section == "route" else "— (the alerts' own)"
+    if (section, key) == ("mute_window", "match"):
+        return "— (every alert)"
     if (section, key) in _TEMPLATE_KEYS:
         return "built-in template"
     models = _resolved_models()
@@ -504,7 +539,8 @@ def generate() -> str:
             "| key | type | default | description | example |",
             "|---|---|---|---|---|",
         ]
-        order = [*(k for k in ALERT_ONLY_KEYS if k in properties), *properties]
+        first = ALERT_ONLY_KEYS if section == "alert" else ()
+        order = [*(k for k in first if k in properties), *properties]
         for key in dict.fromkeys(order):
             prop = properties[key]
             kind, variable = _render_type(prop)

@@ -17,6 +17,11 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
   the state machine decides each instance with its own ``silenced``, so when that silence
   ends while the instance still fires, one ``firing`` goes out for it alone. The alert-level
   instance ``""`` (query errors of a keyed alert) is muted by whole-alert silences only.
+- A mute window (``mute_windows:``, core/mutewindows.py) mutes every instance of the alerts
+  it matches while it is active, through the same ``silenced`` input; the reports name the
+  windows (``muted_by``). Its two end-of-window choices are applied here: an incident it
+  muted may stay muted after it ends, and a ``resolved`` owed for an incident announced
+  before it may go out inside it.
 - ``dry_run`` reads current state (without the lock) to show what would happen and writes
   nothing. Backfill runs write history only: they neither advance state nor notify.
 - The evaluation time is read under the alert's lock, so an evaluation that waited for
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
@@ -116,6 +122,7 @@ class InstanceReport:
     context: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()  # event kinds (lower-case)
     silenced: bool = False  # a silence (of the alert or of this instance) muted its events
+    muted_by: tuple[str, ...] = ()  # the mute windows among them (names); ``silenced`` too
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +138,7 @@ class InstanceReport:
             "context": dict(self.context),
             "events": list(self.events),
             "silenced": self.silenced,
+            "muted_by": list(self.muted_by),
         }
 
 
@@ -147,7 +155,7 @@ class EvaluationReport:
     dry_run: bool
     outcome: Outcome  # ALERT | OK | ERROR (for the whole alert)
     state: State  # the most urgent instance state (State.urgency)
-    silenced: bool  # a silence of every instance was active (one instance's: InstanceReport)
+    silenced: bool  # a silence of every instance, or a mute window, was active
     error: str | None
     instances: tuple[InstanceReport, ...]
     # {kind, instance_key, reason, reason_code, outbox_ids, channels}, JSON-ready
@@ -159,6 +167,7 @@ class EvaluationReport:
     # messages included (previewed in the task log; not part of the JSON, which already
     # lists the events)
     would_send: tuple[tuple[str, dict[str, Any]], ...] = ()
+    muted_by: tuple[str, ...] = ()  # the mute windows active at ``evaluated_at`` (names)
 
     @property
     def firing(self) -> bool:
@@ -183,6 +192,7 @@ class EvaluationReport:
             "outcome": self.outcome.value.lower(),
             "state": self.state.value.lower(),
             "silenced": self.silenced,
+            "muted_by": list(self.muted_by),
             "error": self.error,
             "instances": [i.to_dict() for i in self.instances],
             "events": [dict(e) for e in self.events],
@@ -359,12 +369,30 @@ def _decide_all(
     policy: Policy | None = None,
 ) -> list[tuple[str, Decision, Observation]]:
     policy = alert.policy if policy is None else policy
+    windows_on = [w for w in alert.mute_windows if mutewindows.active(w, now)]
     out = []
     for key, key_values, obs in _observations(alert, evaluation, known):
         prev = known.get(key) or initial_state(alert.name, key, key_values)
         silenced = silence_rules.mutes(active, key)
-        out.append((key, decide(prev, obs, now=now, policy=policy, silenced=silenced), obs))
+        muting = mutewindows.muting_windows(
+            alert.mute_windows, known.get(key), now, active_now=windows_on
+        )
+        decision = decide(prev, obs, now=now, policy=policy, silenced=silenced or bool(muting))
+        resolves = prev.effective_state is State.FIRING and decision.state.state is State.OK
+        if not silenced and mutewindows.lets_resolved_through(muting, prev, resolves):
+            decision = decide(prev, obs, now=now, policy=policy, silenced=False)
+        out.append((key, decision, obs))
     return out
+
+
+def _muted_by(
+    alert: AlertConfig, prev: InstanceState | None, now: datetime, on: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The names of the mute windows that muted an instance (as :func:`_decide_all` chose);
+    ``on``: the names of those active at ``now``."""
+    active_now = [w for w in alert.mute_windows if w.name in on]
+    muting = mutewindows.muting_windows(alert.mute_windows, prev, now, active_now=active_now)
+    return tuple(w.name for w in muting)
 
 
 def decide_evaluation(
@@ -378,9 +406,9 @@ def decide_evaluation(
 ) -> list[tuple[str, Decision, Observation]]:
     """What one evaluation decides for every instance it touches (the query's instances, the
     known ones that went missing, a keyed alert's alert-level instance), given the known
-    states and the active silences: the decisions :func:`evaluate_alert` writes. Backtests
-    (``backtest/engine.py``) call it with a simulated clock, states kept in memory and the
-    policy to try (default: the alert's)."""
+    states, the active silences and the alert's mute windows: the decisions
+    :func:`evaluate_alert` writes. Backtests (``backtest/engine.py``) call it with a
+    simulated clock, states kept in memory and the policy to try (default: the alert's)."""
     return _decide_all(alert, evaluation, known, now, active, policy)
 
 
@@ -539,12 +567,14 @@ def _report(
 ) -> EvaluationReport:
     known, decisions, outbox_ids = written.known, written.decisions, written.outbox_ids
     now = written.now
-    silenced = silence_rules.mutes(written.silences, None)
+    muted_now = mutewindows.active_names(alert.mute_windows, now)
+    silenced = silence_rules.mutes(written.silences, None) or bool(muted_now)
     instances = []
     events = []
     notify = run_type is not RunType.BACKFILL
     for position, (key, decision, obs) in enumerate(decisions):
         prev = known.get(key)
+        muted_by = _muted_by(alert, prev, now, muted_now)
         instances.append(
             InstanceReport(
                 instance_key=key,
@@ -557,7 +587,8 @@ def _report(
                 threshold=obs.threshold,
                 context=dict(obs.context),
                 events=tuple(e.kind.value for e in decision.events) if notify else (),
-                silenced=silence_rules.mutes(written.silences, key),
+                silenced=silence_rules.mutes(written.silences, key) or bool(muted_by),
+                muted_by=muted_by,
             )
         )
         if notify:
@@ -596,4 +627,5 @@ def _report(
         row_count=evaluation.row_count,
         duration_ms=(time.perf_counter() - started) * 1000,
         query_ms=query_ms,
+        muted_by=muted_now,
     )

@@ -24,7 +24,8 @@ from sqlsentinel_airflow.cli.output import (
     out,
     short,
 )
-from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core import mutewindows
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
@@ -297,20 +298,33 @@ def cmd_routes(args: argparse.Namespace) -> int:
     _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
     alerts = _select(result.config.alerts, args.alert) if args.alert else result.config.alerts
     explained = [explain_routing(alert) for alert in alerts]
+    now = utcnow()
+    muting = [[w for w in alert.mute_windows if mutewindows.active(w, now)] for alert in alerts]
     if args.format == "json":
         emit_json(
             {
                 "file": args.file,
                 "routes": [
-                    {**e.model_dump(mode="json"), "reaches_nobody": e.reaches_nobody}
-                    for e in explained
+                    {
+                        **e.model_dump(mode="json"),
+                        "reaches_nobody": e.reaches_nobody,
+                        "muted_by": [w.name for w in windows],
+                    }
+                    for e, windows in zip(explained, muting, strict=True)
                 ],
                 "warnings": [w.to_dict() for w in result.warnings],
             }
         )
     else:
         _print_warnings(result.warnings)
-        out("\n".join(line for e in explained for line in e.lines()))
+        lines = []
+        for e, windows in zip(explained, muting, strict=True):
+            lines += e.lines()
+            for w in windows:
+                end = mutewindows.next_change(w, now)
+                until = f"until {human_time(end)}" if end else "no end within two years"
+                lines.append(f"  muted now by mute window {w.name} ({until})")
+        out("\n".join(lines))
     return EXIT_OK
 
 
@@ -392,7 +406,9 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
     rows: list[list[object]] = []
     for s in summaries:
         owed = f"{s.pending_deliveries}/{s.dead_deliveries}"
-        muted = " (silenced)" if s.silenced else ""
+        windows = [w.name for w in s.mute_windows if w.active]
+        by_window = f" (muted by {', '.join(windows)})" if windows else ""
+        muted = by_window or (" (silenced)" if s.silenced else "")
         if not s.instances:
             rows.append([s.name, "-", f"never run{muted}", "-", None, None, "-", owed])
         for i in s.instances:
@@ -400,7 +416,7 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
                 [
                     s.name,
                     i.label or "-",
-                    i.state.value + (" (silenced)" if i.silenced else ""),
+                    i.state.value + (" (silenced)" if i.silenced else by_window),
                     human_time(i.flapping_since or i.since),
                     i.last_value,
                     i.last_threshold,
@@ -612,11 +628,16 @@ def _instance_key(args: argparse.Namespace, alert: AlertConfig | None, store: An
 
 
 def _parse_until(text: str) -> datetime:
+    return _parse_time("--until", text)
+
+
+def _parse_time(option: str, text: str) -> datetime:
+    """An ISO 8601 time given to ``option``; without an offset it is UTC."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(
-            f"--until {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)"
+            f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-12-01T08:00)"
         ) from exc
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -720,6 +741,52 @@ def cmd_silences(args: argparse.Namespace) -> int:
     ]
     headers = ["id", "match", "instance", "starts", "ends", "active", "author", "reason"]
     out(format_table(headers, rows))
+    return EXIT_OK
+
+
+def cmd_mute_windows(args: argparse.Namespace) -> int:
+    """The ``mute_windows:`` of FILE: when each is active, whether it is now (or at
+    ``--at``), its next start and end, and the alerts it mutes (docs/notifications.md)."""
+    from sqlsentinel_airflow.readmodel import mute_window_view
+
+    result = _load(args.file)
+    if result.config is None:
+        _print_errors(result.errors)
+        return EXIT_INVALID
+    _print_errors(result.errors)  # invalid alerts are left out; `validate` says more
+    config = result.config
+    at = _parse_time("--at", args.at) if args.at else utcnow()
+    listed = [
+        (
+            mute_window_view(window, at),
+            [a.name for a in config.alerts if any(w.name == window.name for w in a.mute_windows)],
+        )
+        for window in config.mute_windows
+    ]
+    if args.format == "json":
+        emit_json(
+            {
+                "file": args.file,
+                "at": rfc3339(at),
+                "mute_windows": [{**view.to_json(), "alerts": alerts} for view, alerts in listed],
+                "warnings": [w.to_dict() for w in result.warnings],
+            }
+        )
+        return EXIT_OK
+    _print_warnings(result.warnings)
+    rows = [
+        [
+            view.name,
+            "yes" if view.active else "no",
+            human_time(view.starts_at) if view.starts_at else "-",
+            human_time(view.ends_at) if view.ends_at else "-",
+            view.when,
+            ", ".join(alerts) or "(none)",
+        ]
+        for view, alerts in listed
+    ]
+    headers = ["window", "active", "next start", "ends", "when", "alerts"]
+    out(format_table(headers, rows) if rows else "no mute_windows in this file")
     return EXIT_OK
 
 

@@ -162,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(p)
 
+    p = sub.add_parser(
+        "mute-windows", help="the mute_windows: of FILE, whether active, next start and end"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--at", metavar="TIME", help="as at this ISO 8601 time (default: now; no offset: UTC)"
+    )
+    _add_format(p)
+
     p = sub.add_parser("schema", help="print the JSON Schema of alerts.yaml")
     p.add_argument(
         "--rule-tests",

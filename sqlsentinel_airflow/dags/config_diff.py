@@ -65,6 +65,9 @@ A setting declared secret on the model (``core.redact.SECRET``) is only hashed, 
 listed here."""
 
 _IGNORED_FIELDS = frozenset({"name", "slug", "dialect"})
+# Settings newer than some stored snapshots: left out while empty, so an alert without any
+# reads as it did before them, not as changed, after an upgrade
+_LEFT_OUT_EMPTY = frozenset({"mute_windows"})
 _WHERE_WRITTEN = "source_"  # source_file, source_line, source_index: where, not what
 _DIGEST_CHARS = 16
 
@@ -100,6 +103,7 @@ def snapshot_alert(alert: AlertConfig) -> AlertSnapshot:
         if name not in values
         and name not in _IGNORED_FIELDS
         and not name.startswith(_WHERE_WRITTEN)
+        and not (name in _LEFT_OUT_EMPTY and not value)
     }
     return {"values": values, "hashes": hashes}
 

@@ -18,6 +18,9 @@ connection is kept open for the next query on the same hook instead of being clo
 the session says it is safe (see ``SqliteSession``): opening one and reading its schema again
 cost more than the query. Every query still gets its own read-only, time-limited setup.
 
+A SQLite query runs on a lane (``execution/lane.py``): a thread the caller stops waiting for
+when SQLite cannot stop the query, since one SQLite step is out of reach of the interrupt.
+
 Every failure is a :class:`~sqlsentinel_airflow.errors.QueryError` with one line that says
 what happened (timeout, cancelled, write attempt, the database's own message) and never a
 password or connection URI.
@@ -173,11 +176,12 @@ _reuse: ContextVar[_IdleConnections | None] = ContextVar("sqlsentinel_reuse", de
 
 @contextmanager
 def reusing_connections() -> Iterator[None]:
-    """Let the queries run in this block, in this thread, share connections where safe.
+    """Let the queries run in this block (in this context) share connections where safe.
 
     For a ``sqlsentinel run`` over many alerts. Only SQLite connections are kept (see
     ``SqliteSession``), and only after a query that ran cleanly; all are closed on exit.
-    Other threads, and queries outside the block, keep one fresh connection per query.
+    The block's SQLite queries run on one lane, the thread that owns the kept connections;
+    queries outside the block keep one fresh connection per query.
     """
     idle = _IdleConnections()
     token = _reuse.set(idle)

@@ -37,6 +37,7 @@ __all__ = [
     "InstanceView",
     "InvalidAlertView",
     "LinkView",
+    "MuteWindowView",
     "ReceiverView",
     "RoutingView",
     "SampleView",
@@ -293,6 +294,25 @@ _OUTCOME_TEXT = {o: str(o.value).lower() for o in Outcome}
 
 
 @dataclass(frozen=True)
+class MuteWindowView(View):
+    """A recurring mute window of the alert's file (`mute_windows:`) that matches it."""
+
+    name: Annotated[str, "its name"]
+    when: Annotated[str, "when it is active, as the file says (`saturday, sunday (UTC)`)"]
+    match: Annotated[str, "which alerts it matches (`tags: batch`; `any alert`)"]
+    reason: Annotated[str, "why, as the file says"]
+    active: Annotated[bool, "whether it mutes the alert now"]
+    starts_at: Annotated[datetime | None, "its next start (null while active, or none ahead)"]
+    ends_at: Annotated[
+        datetime | None, "the end of the current occurrence, or of the next (null: none ahead)"
+    ]
+    notify_firing_at_end: Annotated[bool, "an incident firing when it ends sends one `firing`"]
+    notify_resolved_inside: Annotated[
+        bool, "an incident announced before it that resolves inside sends its `resolved`"
+    ]
+
+
+@dataclass(frozen=True)
 class SparkSeries(View):
     """The recent evaluations of the alert's worst instance, for a sparkline: four parallel
     lists, oldest first (point ``i`` is ``at[i]``, ``value[i]``, ``threshold[i]``,
@@ -397,7 +417,7 @@ class InvalidAlertView(View):
 class AlertSummary(View):
     """One alert as the dashboard and ``sqlsentinel status`` show it.
 
-    ``status`` is ``silenced`` while a silence mutes every instance, else the most urgent
+    ``status`` is ``silenced`` while a silence or a mute window mutes every instance, else the most urgent
     state among its instances that no silence of their own mutes (or ``unknown`` before its
     first evaluation); when only silenced instances are in trouble it is ``silenced`` too.
     ``state`` is the most urgent state beneath any silence.
@@ -447,6 +467,9 @@ class AlertSummary(View):
     ]
     silenced: Annotated[bool, "the badge is `silenced`: every instance in trouble is muted now"]
     silences: Annotated[tuple[SilenceView, ...], "active and upcoming silences that match it"]
+    mute_windows: Annotated[
+        tuple[MuteWindowView, ...], "the mute windows that match it, with their next start/end"
+    ]
     spark_instance: Annotated[str | None, "the instance the recent values are of"]
     spark: Annotated[
         SparkSeries | None,
@@ -470,6 +493,7 @@ VIEWS: tuple[type[View], ...] = (
     DeliveryView,
     DeliveryMemberView,
     SilenceView,
+    MuteWindowView,
     SparkSeries,
     DocsView,
     DocsFact,

@@ -109,6 +109,9 @@ def _entry(
         file_silences=known.file_silences if known is not None else (),
         from_manifest=known is not None,
         runbook_url=known.runbook_url if known is not None else None,
+        mute_windows=known.config.mute_windows
+        if known is not None and known.config is not None
+        else (),
     )
 
 

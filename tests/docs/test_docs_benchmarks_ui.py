@@ -28,14 +28,19 @@ def test_bench_ui_speed_commands(snippet: str) -> None:
     assert _modules_of(snippet) == {"bench.bigstate", "bench.ui_speed"}
 
 
+def test_bench_ui_speed_year_after_reuses_the_year() -> None:
+    assert _modules_of("bench-ui-speed-year-after", least=1) == {"bench.ui_speed"}
+    assert "--reuse-db ss_year" in text("bench-ui-speed-year-after")
+
+
 def test_bench_compaction_commands() -> None:
     assert _modules_of("bench-compaction") == {"bench.bigstate", "bench.compaction"}
 
 
-def _modules_of(snippet: str) -> set[str]:
+def _modules_of(snippet: str, least: int = 3) -> set[str]:
     """The modules a snippet's commands run; each exists and accepts the flags given."""
     commands = [c.split("#", 1)[0].strip() for c in commands_of(text(snippet))]
-    assert len(commands) >= 3
+    assert len(commands) >= least
     modules = set()
     for command in commands:
         program, *args = command.split()

@@ -75,6 +75,8 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         if replaced:
             alert.pop(replaced)
         alert[key] = value
+        if key == "mute_windows":  # the window it names
+            doc["mute_windows"] = [{"name": "weekends", "intervals": [{"weekdays": "saturday"}]}]
     elif section in CHANNEL_BASE:
         channel = dict(CHANNEL_BASE[section])
         if section == "webhook" and key in ("endpoint", "hmac_secret_conn_id"):
@@ -120,6 +122,17 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         else:
             root["routes"][0]["match"] = {key: value}
         doc["routes"] = root
+    elif section in ("mute_window", "interval", "times"):
+        times = {"start_time": "22:00", "end_time": "24:00"}
+        interval: dict[str, Any] = {"weekdays": ["saturday"]}
+        window: dict[str, Any] = {"name": "weekends", "intervals": [interval]}
+        if section == "mute_window":
+            window[key] = value
+        elif section == "interval":
+            interval[key] = value
+        else:
+            interval["times"] = [{**times, key: value}]
+        doc["mute_windows"] = [window]
     else:  # pragma: no cover
         raise AssertionError(section)
     return doc

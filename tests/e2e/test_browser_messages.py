@@ -135,7 +135,7 @@ def test_the_silence_link_of_a_message_opens_the_dialog_and_changes_nothing(
         dialog.wait_for(timeout=30_000)
         frame.locator("#silence-reason").fill("rollback running")
         dialog.locator("button[type='submit']").click()
-        frame.locator("#silences li").first.wait_for(timeout=15_000)
+        frame.locator("#silences li[data-silence-id]").first.wait_for(timeout=15_000)
         made = _silences(page, ui_server.base_url, FIRING)
         assert [s["reason"] for s in made] == ["rollback running"]
         assert frame.locator("dialog[open]").count() == 0  # the reload after it did not reopen

@@ -52,6 +52,11 @@ routes:
   routes:
     - match: {{tags: noise}}
       receiver: noise-team
+mute_windows:
+  - name: maintenance
+    match: {{tags: batch}}
+    intervals:
+      - weekdays: ["monday:sunday"]
 alerts:
   - name: orders_backlog
     description: More than 5 orders waiting.
@@ -75,6 +80,22 @@ alerts:
     query: |
       SELECT CASE WHEN EXTRACT(MINUTE FROM now())::int % 2 = 0 THEN 'ALERT' ELSE 'OK' END
              AS status, 7 AS actual_value, 5 AS threshold
+  - name: stale_tables
+    description: Fifty tables stale at once (grouped into one email).
+    schedule: "* * * * *"
+    key_columns: [table_name]
+    notify:
+      - channel: email
+        to: [tables@example.com]
+    query: |
+      SELECT 't' || LPAD(n::text, 2, '0') AS table_name, 'ALERT' AS status,
+             7 AS actual_value, 6 AS threshold
+      FROM generate_series(1, 50) AS n
+  - name: batch_lag
+    description: Fires while a maintenance window mutes it.
+    schedule: "* * * * *"
+    tags: [batch]
+    query: "SELECT 'ALERT' AS status, 5 AS actual_value, 2 AS threshold"
   - name: retired_check
     schedule: "0 4 * * *"
     query: "SELECT 'OK' AS status"
@@ -196,10 +217,13 @@ def test_alert_dags_appear_unpaused_with_their_schedules(airflow: AirflowDeploym
     first = _watch_result(airflow, run)
     assert first["initial"] is True
     assert sorted(first["added"]) == [
+        "batch_lag",
+        "flappy_queue",
         "manual_check",
         "nightly_report",
         "orders_backlog",
         "retired_check",
+        "stale_tables",
     ]
     reparse = airflow.api.xcom(WATCH, run["dag_run_id"], "request_reparse")
     assert reparse["requested"] is True, reparse
@@ -419,6 +443,49 @@ def test_invalid_alerts_yaml_fails_the_watch_notifies_and_alerts_keep_running(
     assert len(_mails(mail, subject)) == 1
 
 
+def test_noise_grouped_messages_and_mute_windows_end_to_end(
+    airflow: AirflowDeployment, mail: MailReceiver, webhook: HttpReceiver
+) -> None:
+    """Grouped messages and mute windows in the running deployment.
+
+    ``stale_tables`` has 50 instances firing from its first run: its email channel groups
+    them (the default for email), so the address gets one message, not 50, and later runs
+    (still firing) add none. ``batch_lag`` fires at every run under an always-open mute
+    window: its runs go on and are recorded, and nothing is sent on any channel.
+    """
+    api = airflow.api
+    wait_until(
+        lambda: _mails(mail, "stale_tables"), timeout=3 * TICK, what="the stale_tables email"
+    )
+    later = api.wait_for_run(
+        "sqlsentinel_stale_tables",
+        lambda r: r["run_type"] == "scheduled" and r["state"] == "success",
+        states=("success",),
+        timeout=3 * TICK,
+        what="a stale_tables run",
+    )
+    assert later["state"] == "success"
+    (grouped,) = _mails(mail, "stale_tables")  # one email for the 50 instances
+    assert "50 of 50 instances" in grouped.subject, grouped.subject
+    assert "FIRING" in grouped.subject
+    assert "+" in grouped.text and "more" in grouped.text  # the first ones named, then "+k more"
+
+    muted = api.wait_for_run(
+        "sqlsentinel_batch_lag",
+        lambda r: r["run_type"] == "scheduled" and r["state"] == "success",
+        states=("success",),
+        timeout=3 * TICK,
+        what="a batch_lag run",
+    )
+    result = api.xcom("sqlsentinel_batch_lag", muted["dag_run_id"], "evaluate")
+    assert result["state"] == "firing" and result["events"] == []
+    assert result["muted_by"] == ["maintenance"]
+    assert _mails(mail, "batch_lag") == []
+    assert [
+        p for p in webhook.posts if (p["body"].get("alert") or {}).get("name") == "batch_lag"
+    ] == []
+
+
 def test_noise_routes_and_flapping_end_to_end(
     airflow: AirflowDeployment, webhook: HttpReceiver
 ) -> None:
@@ -461,7 +528,13 @@ def test_noise_routes_and_flapping_end_to_end(
     # Two changes announced (an OK first run is no change), the third is the flapping notice
     # (a firing with flapping: true in payload v1), then nothing while it flaps.
     assert kinds == [("firing", False), ("resolved", False), ("firing", True)], kinds
-    own = [p for p in _posts(webhook, "flappy_queue", "firing") if p.get("flapping")]
-    assert len(own) == 1  # the alert's own webhook got the same single notice
+    own = [
+        p["body"]
+        for p in webhook.posts
+        if p["path"] == "/hooks/sqlsentinel"
+        and (p["body"].get("alert") or {}).get("name") == "flappy_queue"
+    ]
+    # the alert's own webhook (from defaults) got the same three, not one per crossing
+    assert [(b["kind"], bool(b.get("flapping"))) for b in own] == kinds
     assert airflow.api.dag(dag_id) is not None
     assert len(history) >= 6 and shown.count("FLAPPING") >= 2  # runs went on, unannounced

@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ui_browser import FIRING, Server, log_in, shot, status
+from ui_browser import (
+    ACTIVE_MUTE_WINDOW,
+    FIRING,
+    MUTE_WINDOW,
+    MUTE_WINDOW_YEAR,
+    Server,
+    log_in,
+    shot,
+    status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +40,10 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         assert row.locator(".value").inner_text() == "12.4"
         assert status(frame, "e2eui_stuck_orders") == "pending"  # fire_after: 3, seen twice
         assert status(frame, "e2eui_new_customers_drop") == "unknown"
+        revenue = frame.locator("tr[data-dag-id='e2eui_daily_revenue']")
+        assert status(frame, "e2eui_daily_revenue") == "silenced"  # a mute window, active
+        muted = revenue.locator("[data-role='mute-windows']").inner_text()
+        assert muted == f"Muted by {ACTIVE_MUTE_WINDOW}"  # no end within two years
         assert frame.locator("button[data-chip='firing'] .count").inner_text() == "1"
         shot(page, "ui-dashboard", doc=True)
 
@@ -75,10 +88,13 @@ def test_the_alert_tab_shows_history_sql_and_channels(ui_server: Server, browser
         assert "email to oncall@example.com" in frame.locator("#definition").inner_text()
         assert frame.locator("header .badge").first.get_attribute("data-status") == "firing"
         shot(page, "ui-alert-tab", doc=True)
+        freeze = frame.locator(f"#silences [data-mute-window='{MUTE_WINDOW}']")
+        assert freeze.get_attribute("data-active") == "false"
+        assert "Upcoming" in freeze.inner_text() and str(MUTE_WINDOW_YEAR) in freeze.inner_text()
         frame.locator("header button[data-action='silence']").click()
         frame.locator("#silence-reason").fill("looking into it")
         frame.locator("dialog[open] button[type='submit']").click()
-        frame.locator("#silences li").first.wait_for(timeout=15_000)
+        frame.locator("#silences li[data-silence-id]").first.wait_for(timeout=15_000)
         assert "by admin" in frame.locator("#silences").inner_text()
         shot(page, "ui-alert-tab-silenced")
         frame.locator("#silences button[data-action='end-silence']").click()

@@ -131,6 +131,22 @@ alerts:
     tags: [finance]
     query: SELECT 'OK' AS status, 0 AS actual_value
 """
+# Mute windows (test_ui_browser.py): an upcoming one of the firing alert (next year's, so
+# never active while the tests run), shown on its tab with its next start and end; and one
+# always active on daily_revenue (always OK), whose row then says it is muted
+MUTE_WINDOW = "change-freeze"
+MUTE_WINDOW_YEAR = datetime.now(timezone.utc).year + 1
+ACTIVE_MUTE_WINDOW = "finance-freeze"
+ALERTS_YAML += f"""\
+mute_windows:
+  - name: {MUTE_WINDOW}
+    match: {{alert: api_error_rate}}
+    reason: the first week of the year is a change freeze
+    intervals: [{{years: [{MUTE_WINDOW_YEAR}], months: [january], days_of_month: ["1:7"]}}]
+  - name: {ACTIVE_MUTE_WINDOW}
+    match: {{alert: daily_revenue}}
+    intervals: [{{years: ["2000:9999"]}}]
+"""
 INVALID = "e2eui_orders_backlog"  # a placeholder DAG: the alert never validated
 STALE = "e2eui_nightly_export"  # valid at the first parse, broken at the second: stale
 STALE_EDIT = ("    resolve_after: 1  #", "    resolve_after: 0  #")

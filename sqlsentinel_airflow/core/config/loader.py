@@ -27,10 +27,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from sqlsentinel_airflow.core import mutewindows
+from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.config.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
@@ -43,7 +45,7 @@ from sqlsentinel_airflow.core.config.models import (
     StateDbConfig,
     slugify,
 )
-from sqlsentinel_airflow.core.config.raw import RawAlert, RawDefaults, RawFile
+from sqlsentinel_airflow.core.config.raw import RawAlert, RawDefaults, RawFile, RawMuteWindow
 from sqlsentinel_airflow.core.config.resolve import (
     AIRFLOW_DAG_ID_MAX,
     FileContext,
@@ -51,7 +53,13 @@ from sqlsentinel_airflow.core.config.resolve import (
     resolve_alert,
     resolve_channels,
 )
-from sqlsentinel_airflow.core.config.routes import Route, RoutingTree, build_routing, route_alert
+from sqlsentinel_airflow.core.config.routes import (
+    Route,
+    RoutingTree,
+    build_routing,
+    matcher_of,
+    route_alert,
+)
 from sqlsentinel_airflow.core.config.yamlpos import (
     Path,
     Problem,
@@ -60,12 +68,15 @@ from sqlsentinel_airflow.core.config.yamlpos import (
     parse_yaml,
 )
 from sqlsentinel_airflow.core.instances import resolve_instance_key
+from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.errors import ConfigError, ConfigErrors
 
 __all__ = ["ConnTypeOf", "LoadResult", "load_config", "load_config_text", "validate_config"]
 
 ConnTypeOf = Callable[[str], str | None]
 """``conn_type_of(conn_id)``: the Airflow connection type, e.g. ``postgres``; None if unknown."""
+
+T = TypeVar("T")
 
 _FILE_KEYS = ("alerts", "defaults")
 EXTENSION = "x-"
@@ -171,6 +182,7 @@ class _Loading:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.routing: RoutingTree | None = None
+        self.window_index: dict[str, int] = {}  # a mute window's position in the file
 
     # --- stages ---------------------------------------------------------------------
 
@@ -204,10 +216,19 @@ class _Loading:
         items = self._alert_items(data)
         names = self._unique_names(items, ctx.dag_id_prefix)
         alerts = self._alerts(items, defaults, ctx, names)
+        windows = self._mute_windows(header) if header is not None else ()
+        named = (
+            {i: self._named_windows(i, items[i], windows) for i, _ in alerts}
+            if header is not None
+            else {}
+        )
         bad_alerts = {_alert_index(p.path) for p in self.problems}
-        valid = tuple(a for i, a in alerts if i not in bad_alerts)
+        valid = tuple(
+            _with_windows(a, windows, named.get(i, ())) for i, a in alerts if i not in bad_alerts
+        )
         if self.routing is not None:
             self._routing_warnings(self.routing, valid)
+        self._idle_windows(windows, valid)
         silences = self._silences(header, valid) if header is not None else ()
         file_broken = any(_alert_index(p.path) is None for p in self.problems)
         config = None
@@ -219,6 +240,7 @@ class _Loading:
                 database=DatabaseConfig(url=header.database.url) if header.database else None,
                 alerts=valid,
                 silences=silences,
+                mute_windows=windows,
                 default_notify=resolve_channels(defaults.notify or ()) if defaults else (),
                 source_file=self.filename,
                 content_hash=content_hash,
@@ -238,6 +260,69 @@ class _Loading:
                 silence = silence.model_copy(update={"instance_key": key})
             found.append(silence)
         return tuple(found)
+
+    def _mute_windows(self, header: RawFile) -> tuple[MuteWindow, ...]:
+        """``mute_windows:``; a duplicate name is an error."""
+        found: list[MuteWindow] = []
+        first: dict[str, int] = {}
+        for index, raw in enumerate(header.mute_windows or ()):
+            if raw.name in first:
+                self.problems.append(
+                    Problem(
+                        ("mute_windows", index, "name"),
+                        f"duplicate mute window name `{raw.name}` (also "
+                        f"mute_windows[{first[raw.name]}])",
+                        hint="mute window names must be unique",
+                    )
+                )
+                continue
+            first[raw.name] = index
+            found.append(mute_window(raw))
+        self.window_index = first
+        return tuple(found)
+
+    def _named_windows(
+        self, index: int, item: Any, windows: tuple[MuteWindow, ...]
+    ) -> tuple[str, ...]:
+        """The windows alert ``index`` names in its ``mute_windows`` (it validated); an
+        unknown name is a problem of that alert."""
+        written = item.get("mute_windows") if isinstance(item, dict) else None
+        names = (written,) if isinstance(written, str) else tuple(written or ())
+        known = {w.name for w in windows}
+        for j, name in enumerate(names):
+            if name not in known:
+                where: Path = ("alerts", index, "mute_windows")
+                self.problems.append(
+                    Problem(
+                        (*where, j) if not isinstance(written, str) else where,
+                        f"unknown mute window `{name}`",
+                        hint=checks.did_you_mean(name, known)
+                        or (
+                            "name one of: " + ", ".join(sorted(known))
+                            if known
+                            else "define it under `mute_windows:` (a name and its `intervals`)"
+                        ),
+                    )
+                )
+        return names
+
+    def _idle_windows(
+        self, windows: tuple[MuteWindow, ...], alerts: tuple[AlertConfig, ...]
+    ) -> None:
+        """A warning for each window no valid alert of the file gets."""
+        if not alerts:
+            return
+        muting = {w.name for a in alerts for w in a.mute_windows}
+        for window in windows:
+            if window.name not in muting:
+                self.warnings.append(
+                    Problem(
+                        ("mute_windows", self.window_index[window.name], "name"),
+                        f"mute window `{window.name}` matches no alert of this file "
+                        f"({window.match.describe()})",
+                        hint="fix its `match`, name it in an alert's `mute_windows`, or remove it",
+                    )
+                )
 
     def _silence_instance_key(
         self, index: int, match: str, instance: str, alerts: tuple[AlertConfig, ...]
@@ -510,6 +595,48 @@ def _without_noise(problems: list[Problem]) -> list[Problem]:
         for p in problems
         if p.supersedes or not any(p.path[:end] in causes for end in range(len(p.path) + 1))
     ]
+
+
+def mute_window(raw: RawMuteWindow) -> MuteWindow:
+    """The :class:`MuteWindow` of a valid ``mute_windows:`` entry (its values are checked)."""
+    return MuteWindow(
+        name=raw.name,
+        timezone=raw.timezone or "UTC",
+        match=matcher_of(raw.match),
+        reason=raw.reason,
+        notify_firing_at_end=raw.notify_firing_at_end is not False,
+        notify_resolved_inside=bool(raw.notify_resolved_inside),
+        intervals=tuple(
+            mutewindows.TimeInterval(
+                times=tuple(
+                    mutewindows.TimeRange(
+                        start=mutewindows.parse_time(t.start_time, end=False),
+                        end=mutewindows.parse_time(t.end_time, end=True),
+                    )
+                    for t in i.times
+                )
+                if i.times is not None
+                else None,
+                weekdays=_parsed(i.weekdays, mutewindows.parse_weekday),
+                days_of_month=_parsed(i.days_of_month, mutewindows.parse_day_of_month),
+                months=_parsed(i.months, mutewindows.parse_month),
+                years=_parsed(i.years, mutewindows.parse_year),
+            )
+            for i in raw.intervals
+        ),
+    )
+
+
+def _parsed(values: tuple[Any, ...] | None, parse: Callable[[Any], T]) -> tuple[T, ...] | None:
+    return None if values is None else tuple(parse(v) for v in values)
+
+
+def _with_windows(
+    alert: AlertConfig, windows: tuple[MuteWindow, ...], named: tuple[str, ...]
+) -> AlertConfig:
+    """``alert`` with the windows whose ``match`` selects it or that it names, in file order."""
+    mine = tuple(w for w in windows if w.name in named or w.match.matches(alert))
+    return alert.model_copy(update={"mute_windows": mine}) if mine else alert
 
 
 def _named_receivers(route: Route) -> set[str]:

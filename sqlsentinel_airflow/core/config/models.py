@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import FlapPolicy, Policy
+from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.core.redact import SECRET, url_origin
 from sqlsentinel_airflow.errors import QueryError
 
@@ -346,6 +347,8 @@ class AlertConfig(_Frozen):
     source_file: str | None = None
     source_line: int | None = None
     source_index: int | None = None  # position in the file's `alerts` list
+    # the file's `mute_windows:` whose `match` selects this alert (core/mutewindows.py)
+    mute_windows: tuple[MuteWindow, ...] = ()
 
     @property
     def policy(self) -> Policy:
@@ -419,6 +422,7 @@ class AlertsConfig(_Frozen):
     database: DatabaseConfig | None = None
     alerts: tuple[AlertConfig, ...] = ()
     silences: tuple[FileSilence, ...] = ()
+    mute_windows: tuple[MuteWindow, ...] = ()  # all of ``mute_windows:``, in file order
     default_notify: tuple[ChannelConfig, ...] = ()  # ``defaults.notify``: config-watch failures
     source_file: str | None = None
     content_hash: str = ""

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 
@@ -44,17 +45,20 @@ __all__ = [
     "RawLink",
     "RawMatch",
     "RawMessageTemplates",
+    "RawMuteWindow",
     "RawReceiver",
     "RawRoute",
     "RawRoutes",
     "RawSilence",
     "RawSlackChannel",
     "RawStateDb",
+    "RawTimeInterval",
+    "RawTimeRange",
     "RawWebhookChannel",
     "check_database_url",
 ]
 
-ALERT_ONLY_KEYS = ("name", "query", "query_file")
+ALERT_ONLY_KEYS = ("name", "query", "query_file", "mute_windows")
 """Keys an alert may have that make no sense in ``defaults``."""
 
 _DURATION_SCHEMA: dict[str, Any] = {
@@ -493,6 +497,20 @@ class RawAlert(RawAlertSettings):
         description="Path of a .sql file inside this YAML file's folder, relative to it; "
         "a regular file of at most 1 MiB.",
     )
+    mute_windows: (
+        Annotated[
+            tuple[PlainText, ...],
+            BeforeValidator(_one_or_many),
+            WithJsonSchema(
+                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Names of `mute_windows` that mute this alert too, besides those whose "
+        "`match` selects it.",
+    )
 
 
 # --- file-level pieces ------------------------------------------------------------------
@@ -693,6 +711,193 @@ class RawRoutes(_Raw):
     routes: tuple[RawRoute, ...] | None = Field(None, description="Routes, tried in order.")
 
 
+# --- mute windows (docs/notifications.md, "Mute windows"; core/mutewindows.py) -------------
+
+
+def _checked(parse: Any, hint: str) -> Any:
+    """An AfterValidator from a ``core.mutewindows`` parser: its ValueError, with ``hint``."""
+
+    def check(value: Any) -> Any:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise checks.InvalidValue(str(exc), hint=hint) from None
+        return value
+
+    return check
+
+
+def _window_name(value: str) -> str:
+    if not _RECEIVER_NAME.match(value):
+        raise checks.InvalidValue(
+            f"{value[:80]!r} is not a mute window name",
+            hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+        )
+    return value
+
+
+WindowName = Annotated[
+    str,
+    AfterValidator(_window_name),
+    WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
+]
+
+
+def _time_of_day(value: str, *, end: bool) -> str:
+    try:
+        mutewindows.parse_time(value, end=end)
+    except ValueError as exc:
+        hint = "write e.g. 06:00 or 24:00" if end else "write e.g. 22:00"
+        raise checks.InvalidValue(str(exc), hint=hint) from None
+    return value
+
+
+def _time_start(value: str) -> str:
+    return _time_of_day(value, end=False)
+
+
+def _time_end(value: str) -> str:
+    return _time_of_day(value, end=True)
+
+
+_WEEKDAY_HINT = (
+    "a weekday (monday ... sunday), a range (monday:friday, saturday:sunday), or the n-th "
+    "of the month (sunday#1, friday#-1)"
+)
+_DAY_HINT = "-1 is the last day; ranges: 1:7, -7:-1, 25:-1"
+_MONTH_HINT = "january ... december or 1 to 12, or a range: march:may, november:february"
+_YEAR_HINT = "a year or a range of years: 2027, 2026:2028"
+
+
+def _not_empty(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    # not Field(min_length=1): pydantic then also calls a list "too short" whose items
+    # failed, which would add a wrong "must not be empty" to each located error
+    if not value:
+        raise checks.InvalidValue("must not be empty")
+    return value
+
+
+def _one_value_or_many(value: Any) -> Any:
+    """A single string or number where a list is expected means a list of one."""
+    return [value] if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+
+_NOT_EMPTY = AfterValidator(_not_empty)
+_MIN_ONE = Field(json_schema_extra={"minItems": 1})
+
+
+def _list_schema(example: dict[str, Any]) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [example, {"type": "array", "items": example, "minItems": 1}]})
+
+
+_TEXT_OR_INT: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+Weekdays = Annotated[
+    tuple[Annotated[str, AfterValidator(_checked(mutewindows.parse_weekday, _WEEKDAY_HINT))], ...],
+    BeforeValidator(_one_value_or_many),
+    _NOT_EMPTY,
+    _list_schema(
+        {"type": "string", "examples": ["monday:friday", "saturday", "sunday#1", "friday#-1"]}
+    ),
+]
+DaysOfMonth = Annotated[
+    tuple[
+        Annotated[str | int, AfterValidator(_checked(mutewindows.parse_day_of_month, _DAY_HINT))],
+        ...,
+    ],
+    BeforeValidator(_one_value_or_many),
+    _NOT_EMPTY,
+    _list_schema({**_TEXT_OR_INT, "examples": [1, -1, "1:7", "-7:-1"]}),
+]
+Months = Annotated[
+    tuple[
+        Annotated[str | int, AfterValidator(_checked(mutewindows.parse_month, _MONTH_HINT))], ...
+    ],
+    BeforeValidator(_one_value_or_many),
+    _NOT_EMPTY,
+    _list_schema({**_TEXT_OR_INT, "examples": ["december", 3, "june:august"]}),
+]
+Years = Annotated[
+    tuple[Annotated[str | int, AfterValidator(_checked(mutewindows.parse_year, _YEAR_HINT))], ...],
+    BeforeValidator(_one_value_or_many),
+    _NOT_EMPTY,
+    _list_schema({**_TEXT_OR_INT, "examples": [2027, "2026:2028"]}),
+]
+
+
+class RawTimeRange(_Raw):
+    """Times of day in the window's timezone: `start_time` inclusive, `end_time` exclusive."""
+
+    start_time: Annotated[str, AfterValidator(_time_start)] = Field(
+        description="HH:MM, 00:00 to 23:59.", examples=["22:00"]
+    )
+    end_time: Annotated[str, AfterValidator(_time_end)] = Field(
+        description="HH:MM, up to 24:00 (midnight at the end of the day).", examples=["06:00"]
+    )
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> RawTimeRange:
+        start = mutewindows.parse_time(self.start_time, end=False)
+        if mutewindows.parse_time(self.end_time, end=True) <= start:
+            raise checks.InvalidValue(
+                f"end_time {self.end_time} is not after start_time {self.start_time}",
+                hint="a range ends the same day: for a night write two, 22:00-24:00 and "
+                "00:00-06:00",
+            )
+        return self
+
+
+class RawTimeInterval(_Raw):
+    """When the window is active: every field given must hold (like Alertmanager's
+    time_intervals); ranges are inclusive."""
+
+    times: Annotated[tuple[RawTimeRange, ...], _NOT_EMPTY, _MIN_ONE] | None = Field(
+        None, description="Times of day; any of them."
+    )
+    weekdays: Weekdays | None = Field(
+        None,
+        description="Weekdays or ranges (monday:friday; a range may wrap: saturday:sunday); "
+        "`sunday#1` is the month's first Sunday, `friday#-1` its last Friday.",
+    )
+    days_of_month: DaysOfMonth | None = Field(
+        None, description="Days 1 to 31, negative from the month's end (-1: the last), ranges."
+    )
+    months: Months | None = Field(
+        None, description="Names or 1 to 12, ranges (may wrap: november:february)."
+    )
+    years: Years | None = Field(None, description="Years or ranges.")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> RawTimeInterval:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise checks.InvalidValue(
+                "an interval needs at least one of times, weekdays, days_of_month, months, years",
+                hint="an interval that says nothing would mute for ever; use a silence for that",
+            )
+        return self
+
+
+class RawMuteWindow(_Raw):
+    """A recurring mute: events of the alerts it matches are held while it is active."""
+
+    name: WindowName = Field(description="Unique; shown where it mutes an alert.")
+    match: RawMatch | None = Field(None, description="Which alerts; none: every alert.")
+    timezone: Timezone | None = Field(None, description="IANA timezone of its times (UTC).")
+    intervals: Annotated[tuple[RawTimeInterval, ...], _NOT_EMPTY, _MIN_ONE] = Field(
+        description="Active when any interval holds."
+    )
+    reason: str = ""
+    notify_firing_at_end: bool | None = Field(
+        None,
+        description="An incident still firing when the window ends sends one firing (true, "
+        "default); false: it stays muted until it resolves.",
+    )
+    notify_resolved_inside: bool | None = Field(
+        None,
+        description="An incident announced before the window that resolves inside it sends "
+        "its resolved (true); default false: nothing.",
+    )
+
+
 def _version(value: int) -> int:
     if value != 1:
         raise checks.InvalidValue(
@@ -734,4 +939,7 @@ class RawFile(_Raw):
     )
     routes: RawRoutes | None = Field(
         None, description="The routing tree: which receivers each alert reaches."
+    )
+    mute_windows: tuple[RawMuteWindow, ...] | None = Field(
+        None, description="Recurring mutes (weekends, nightly maintenance) of matching alerts."
     )

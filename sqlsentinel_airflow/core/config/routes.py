@@ -51,6 +51,7 @@ __all__ = [
     "RoutingTree",
     "build_routing",
     "explain_routing",
+    "matcher_of",
     "route_alert",
     "unreachable_routes",
 ]
@@ -94,7 +95,8 @@ class RoutingTree:
     receivers: Mapping[str, Receiver]
 
 
-def _matcher(raw: RawMatch | None) -> Matcher:
+def matcher_of(raw: RawMatch | None) -> Matcher:
+    """The :class:`Matcher` of a ``match:`` as written (routes, mute windows)."""
     if raw is None:
         return Matcher()
     return Matcher(severity=raw.severity, owner=raw.owner, tags=raw.tags or (), alert=raw.alert)
@@ -106,7 +108,7 @@ def _route(raw: RawRoute | RawRoutes, path: Path) -> Route:
     )
     return Route(
         path=path,
-        match=_matcher(getattr(raw, "match", None)),  # the root (RawRoutes) has no match
+        match=matcher_of(getattr(raw, "match", None)),  # the root (RawRoutes) has no match
         receiver=raw.receiver,
         continue_=bool(getattr(raw, "continue_", False)),
         renotify_after=raw.renotify_after,

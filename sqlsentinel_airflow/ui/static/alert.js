@@ -297,6 +297,7 @@
     const items = alert.silences.map((x) => h("li", { "data-silence-id": x.id ?? "" },
       h("div", {}, h("strong", { text: x.status === "active" ? "Active" : "Upcoming" }), " · ",
         x.source === "config" ? "declared in alerts.yaml" : `by ${x.author}`,
+        x.status === "active" ? "" : ` · from ${fmtTime(x.starts_at)} (${fmtAgo(x.starts_at)})`,
         ` · until ${fmtTime(x.ends_at)} (${fmtAgo(x.ends_at)})`),
       x.instance_key != null ? h("div", { class: "small" }, "only ", h("span", { class: "kv", "data-role": "silence-instance", title: x.instance_label, text: x.instance_label })) : null,
       h("div", { class: "muted small", text: x.reason || "(no reason)" }),
@@ -304,7 +305,26 @@
       x.can_end && alert.can_edit ? h("button", { type: "button", class: "small danger", "data-action": "end-silence", onclick: () => endSilence(x) }, "End silence") : null));
     const add = alert.can_edit ? h("button", { type: "button", class: "small", "data-action": "silence", onclick: silence }, "Silence…") : null;
     return section(h("div", { class: "section-head" }, h("h2", { text: "Silences" }), add), "silences",
-      items.length ? h("ul", { class: "plain" }, items) : h("div", { class: "muted", text: "Not silenced. A silence holds back notifications, not evaluations." }));
+      items.length ? h("ul", { class: "plain" }, items) : h("div", { class: "muted", text: "Not silenced. A silence holds back notifications, not evaluations." }),
+      muteWindowsPart());
+  }
+
+  // Recurring mute windows of alerts.yaml (`mute_windows:`) that match the alert, with
+  // when they next start and end (`sqlsentinel mute-windows FILE` lists the same)
+  function muteWindowsPart() {
+    const windows = alert.mute_windows || [];
+    if (!windows.length) return null;
+    const when = (w) => {
+      if (w.active) return w.ends_at ? `until ${fmtTime(w.ends_at)} (${fmtAgo(w.ends_at)})` : "no end within two years";
+      if (!w.starts_at) return "not again within two years";
+      return `next ${fmtTime(w.starts_at)} (${fmtAgo(w.starts_at)})${w.ends_at ? ` to ${fmtTime(w.ends_at)}` : ""}`;
+    };
+    return h("div", { "data-role": "mute-windows" },
+      h("h3", { text: "Mute windows" }),
+      h("ul", { class: "plain" }, windows.map((w) => h("li", { "data-mute-window": w.name, "data-active": String(w.active) },
+        h("div", {}, h("strong", { text: w.active ? "Active" : "Upcoming" }), " · ", h("code", { text: w.name }), ` · ${when(w)}`),
+        h("div", { class: "muted small", text: w.when }),
+        w.reason ? h("div", { class: "muted small", text: w.reason }) : null))));
   }
 
   // Where routes: sends the alert (`sqlsentinel routes FILE --alert NAME` prints the same)

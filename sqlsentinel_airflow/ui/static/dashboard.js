@@ -112,6 +112,7 @@
   function row(alert) {
     const silence = alert.silences.find((x) => x.status === "active" && x.instance_key == null);
     const instanceSilences = alert.silences.filter((x) => x.status === "active" && x.instance_key != null);
+    const muting = (alert.mute_windows || []).filter((w) => w.active);
     const flags = [
       alert.paused ? h("span", { class: "flag", title: "The DAG is paused: it does not run on its schedule", text: "paused" }) : null,
       alert.stale ? h("span", { class: "flag", title: "The alert is invalid in its file: this DAG runs its last valid version", text: "config error" }) : null,
@@ -128,6 +129,7 @@
         alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
         instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", title: instanceSilences.map((x) => `${x.instance_label}: ${x.reason}`).join("\n"), text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
+        muting.length ? h("div", { class: "silence-note", "data-role": "mute-windows", title: muting.map((w) => `${w.name}: ${w.when}`).join("\n"), text: `Muted by ${muting.map((w) => (w.ends_at ? `${w.name} until ${Sentinel.fmtShortTime(w.ends_at)}` : w.name)).join(", ")}` }) : null,
         alert.tags.length ? h("div", {}, alert.tags.map((t) => h("span", { class: "tag", text: t }))) : null),
       h("td", { "data-label": "Severity" }, h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
       h("td", { "data-label": "Owner", class: "c-owner", text: alert.owner || "–" }),

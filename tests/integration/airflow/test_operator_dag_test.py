@@ -199,3 +199,41 @@ def test_alert_dag_runs_end_to_end(
     engine.dispose()
     assert state == "ERROR"
     assert "timeout" in error.lower(), error
+
+
+@pytest.mark.airflow
+def test_a_mute_window_mutes_the_alert_dag(
+    airflow_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    receiver: tuple[int, list[dict[str, Any]]],
+) -> None:
+    """A window active now (every year): the task evaluates and records, nothing is sent,
+    and its XCom names the window (docs/notifications.md, "Mute windows")."""
+    port, received = receiver
+    engine = sa.create_engine(str(sqlite_url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE metrics (v INTEGER)"))
+        conn.execute(sa.text("INSERT INTO metrics (v) VALUES (5)"))
+    engine.dispose()
+    name = "dagtest_muted"
+    alerts = ALERTS.split("  - name: {name}_slow")[0].format(name=name, port=port)
+    alerts += "mute_windows:\n  - {name: always, intervals: [{years: ['2000:9999']}]}\n"
+    (airflow_db / "alerts.yaml").write_text(alerts)
+    (airflow_db / "sqlsentinel_alerts.py").write_text(DAG_FILE)
+    monkeypatch.setenv(f"AIRFLOW_CONN_WH_{name.upper()}", _conn_json(str(sqlite_url)))
+    monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", str(sqlite_url))
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(airflow_db))
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags[f"t_{name}"]
+    run = dag.test()
+    assert run.state == "success"
+    xcom = _xcom(dag.dag_id, run.run_id)
+    assert xcom["state"] == "firing" and xcom["silenced"] and xcom["muted_by"] == ["always"]
+    assert xcom["events"] == [] and xcom["instances"][0]["reason_code"] == "silenced"
+    assert _count(str(sqlite_url), "SELECT count(*) FROM sqlsentinel_history") == 1
+    assert _count(str(sqlite_url), "SELECT count(*) FROM sqlsentinel_outbox") == 0
+    assert received == []

@@ -105,6 +105,12 @@ def test_alert_list_shows_state_value_threshold_and_deliveries(
     assert (never["status"], never["state"]) == ("silenced", "unknown")
     assert never["spark"] == {"at": [], "value": [], "threshold": [], "outcome": []}
 
+    # what the list call spent its time on, part by part, for the browser's network panel
+    timing = ui.get("/alerts", "admin").headers["Server-Timing"]
+    parts = [p.strip().split(";dur=") for p in timing.split(",")]
+    assert [name for name, _ in parts] == ["catalog", "auth", "state", "invalid", "json"]
+    assert all(float(ms) >= 0 for _, ms in parts)
+
 
 def test_reading_creates_no_state_database(ui: UiServer, tmp_path: Path, monkeypatch: Any) -> None:
     missing = tmp_path / "not-yet" / "state.db"

@@ -129,6 +129,25 @@ def test_an_active_silence_mutes_events_but_not_incidents() -> None:
     assert unsilenced.counts.events == {"firing": 1, "resolved": 1}
 
 
+def test_a_mute_window_of_the_alert_mutes_the_backtest_like_a_silence() -> None:
+    # T0 is a Monday 00:00 UTC; the window mutes 00:00-00:25 every day
+    result = load_config_text(
+        ALERTS
+        + "mute_windows:\n  - name: midnight\n    match: {alert: revenue}\n"
+        + "    intervals: [{times: [{start_time: '00:00', end_time: '00:25'}]}]\n",
+        "alerts.yaml",
+        env={},
+    )
+    assert result.config is not None, result.errors
+    alert = result.config.alert("revenue")
+    current = _run(alert, [5, 5, 5, 5, 20]).result().current
+    (incident,) = current.incidents
+    assert incident.silenced == 3  # muted at 0, 10 and 20
+    # still firing at 30, after the window: one firing, then its resolved
+    assert current.counts.events == {"firing": 1, "resolved": 1}
+    assert _run(alert, [5, 5, 5, 20]).result().current.counts.events == {}
+
+
 def test_keyed_alert_timelines_are_per_instance_and_a_missing_one_resolves() -> None:
     alert = _alert("late_tables")
 

@@ -109,3 +109,17 @@ def test_snapshots_survive_a_json_round_trip() -> None:
 def test_diff_from_nothing_adds_everything() -> None:
     diff = diff_snapshots({}, _snap(_config(_alert("b") + _alert("a"))))
     assert diff == ConfigDiff(added=("a", "b"))
+
+
+def test_a_mute_window_that_now_matches_an_alert_changes_it_and_none_is_no_change() -> None:
+    plain = _config(_alert("a") + _alert("b"))
+    snapshot = _snap(plain)
+    assert "mute_windows" not in snapshot["a"]["hashes"]  # as snapshots before mute windows
+    window = "mute_windows:\n  - {name: w, match: {alert: a}, intervals: [{months: [may]}]}\n"
+    muted = load_config_text(
+        "defaults:\n  conn_id: warehouse\nalerts:\n" + _alert("a") + _alert("b") + window,
+        "alerts.yaml",
+    )
+    assert muted.config is not None
+    diff = diff_snapshots(snapshot, _snap(muted.config))
+    assert diff.changed == {"a": (FieldChange("mute_windows", False),)}

@@ -45,6 +45,7 @@ def test_schema_is_draft_2020_12_with_descriptions() -> None:
         "silences",
         "receivers",
         "routes",
+        "mute_windows",
     }
     alert = schema["$defs"]["RawAlert"]
     assert alert["required"] == ["name"]
@@ -82,6 +83,11 @@ def test_schema_accepts_the_example_files(
         ("alerts: [{name: a, query: x, query_file: y}]", "is valid under each of"),
         ("alerts: [{query: x}]", "'name' is a required property"),
         ("version: 2\nalerts: []", "1 was expected"),
+        ("alerts: []\nmute_windows: [{name: w, intervals: []}]", "should be non-empty"),
+        (
+            "alerts: []\nmute_windows: [{name: w, intervals: [{dayz: [1]}]}]",
+            "'dayz' was unexpected",
+        ),
     ],
 )
 def test_schema_rejects_mistakes(
@@ -121,3 +127,23 @@ def test_variables_are_accepted_where_values_are_typed(
 
 def test_x_keys_are_allowed_for_anchors(validator: jsonschema.protocols.Validator) -> None:
     assert list(validator.iter_errors({"x-common": {"a": 1}, "alerts": []})) == []
+
+
+def test_mute_windows_validate(validator: jsonschema.protocols.Validator) -> None:
+    data = yaml.safe_load(
+        """
+alerts: []
+mute_windows:
+  - name: weekends
+    timezone: Europe/Berlin
+    match: {tags: batch}
+    intervals:
+      - weekdays: saturday:sunday
+      - weekdays: ["sunday#1"]
+        times: [{start_time: "02:00", end_time: "24:00"}]
+        days_of_month: [1, "-7:-1"]
+        months: december
+        years: 2027
+"""
+    )
+    assert list(validator.iter_errors(data)) == []
