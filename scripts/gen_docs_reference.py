@@ -126,6 +126,8 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("group", "by_evaluation"): "true",
     ("group", "max_listed"): "50",
     ("receiver", "group"): "false",
+    ("receiver", "group_by"): "[owner]",
+    ("receiver", "group_wait"): "2m",
     ("flap_detection", "changes"): "4",
     ("flap_detection", "window"): "30m",
     ("flap_detection", "stable_for"): "15m",
@@ -408,6 +410,10 @@ def _default(section: str, key: str, required: bool) -> str:
         return "email and Slack grouped, webhooks not; 20 listed"
     if section == "receiver" and key == "group":
         return "the alert's `group`"
+    if section == "receiver" and key == "group_by":
+        return "— (no grouping across alerts)"
+    if section == "receiver" and key == "group_wait":
+        return "`1m`"
     if section == "group" and key == "by_evaluation":
         return "— (email and Slack yes, webhooks no)"
     if section == "group" and key == "max_listed":

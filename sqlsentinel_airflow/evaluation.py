@@ -515,6 +515,7 @@ def _row(
         run_id=links.run_id,
         destination=_destination(plan.config),
         members=members,
+        group_key=plan.group_key,
     )
 
 

@@ -34,7 +34,11 @@ from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
 from sqlsentinel_airflow.core.model import Outcome, RunType
 from sqlsentinel_airflow.evaluation import EvaluationReport, QueryResultLike, evaluate_alert
-from sqlsentinel_airflow.notify.delivery import DeliveryReport, deliver_pending
+from sqlsentinel_airflow.notify.delivery import (
+    DeliveryReport,
+    deliver_after_group_wait,
+    deliver_pending,
+)
 from sqlsentinel_airflow.store import StateDbLocator, StateStore
 
 if TYPE_CHECKING:
@@ -374,4 +378,6 @@ def run_alert(
 def _deliver(alerts: Sequence[AlertConfig], store: StateStore) -> dict[str, DeliveryReport]:
     """Every pending notification of ``alerts`` (this run's and earlier ones), oldest first."""
     pending = store.pending_outbox_by_alert([a.name for a in alerts])
-    return {a.name: deliver_pending(a, store, pending=pending[a.name]) for a in alerts}
+    reports = {a.name: deliver_pending(a, store, pending=pending[a.name]) for a in alerts}
+    # a group across alerts still gathering is sent by the task after its group_wait (ADR 16)
+    return {a.name: deliver_after_group_wait(a, store, reports[a.name]) for a in alerts}

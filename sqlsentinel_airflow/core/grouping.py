@@ -13,19 +13,38 @@ A channel gets one grouped message when all of these hold:
 - the events concern two or more instances: a single instance's event stays a single
   message, with the payload it always had.
 
+A channel of a receiver with ``group_by`` is grouped across alerts instead
+(docs/adr/0016-groups-across-alerts.md): each event gets a row of its own carrying the
+channel's *group key* (the channel and the alert's values of ``group_by``), and delivery
+sends the pending rows of one key together once ``group_wait`` has passed. Such a channel is
+not also grouped per evaluation, so a message never nests groups.
+
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, ChannelSlot
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import Event
 
-__all__ = ["ChannelPlan", "plan_messages"]
+__all__ = [
+    "GROUP_CLAIM_MARGIN",
+    "ChannelPlan",
+    "group_key",
+    "group_wait_allowance",
+    "plan_messages",
+]
+
+GROUP_CLAIM_MARGIN = timedelta(minutes=1)
+"""Beyond ``group_wait``, how long a task may wait for a group another deliverer claimed:
+that deliverer's claim lease (55 s, ``notify.delivery.CLAIM_LEASE``) and a poll."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,36 @@ class ChannelPlan:
     grouped: tuple[Event, ...] = ()
     single: tuple[Event, ...] = ()
     max_listed: int = 0  # instances the grouped message lists before "+k more"
+    group_key: str | None = None  # grouped across alerts: the rows' group (``group_key``)
+
+
+def group_key(alert: AlertConfig, slot: ChannelSlot, cid: str) -> str | None:
+    """The group of ``alert``'s messages to ``slot`` (channel id ``cid``) when its receiver
+    groups across alerts: ``<channel id>|<digest of the group_by values>``; else None.
+
+    The channel id names the receiver and the channel, not the alert, so every alert that
+    reaches the receiver and shares the values lands in one group. Digested so that a long
+    owner still fits the column; the values are in every member's payload."""
+    receiver = alert.receiver_of(slot)
+    if receiver is None or not receiver.group_by:
+        return None
+    values = {"owner": alert.owner, "severity": alert.severity, "alert": alert.name}
+    chosen = {field: values[field] for field in receiver.group_by}
+    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{cid}|{digest}"
+
+
+def group_wait_allowance(alert: AlertConfig) -> timedelta:
+    """How long ``alert``'s task may spend waiting for its groups across alerts: the longest
+    ``group_wait`` of the receivers it reaches that group, plus :data:`GROUP_CLAIM_MARGIN`;
+    zero when none groups. The DAG adds it to the task's ``execution_timeout``, and
+    ``notify.delivery.deliver_after_group_wait`` never waits longer."""
+    waits = [
+        receiver.group_wait
+        for slot in alert.channel_slots()
+        if (receiver := alert.receiver_of(slot)) is not None and receiver.group_by
+    ]
+    return max(waits) + GROUP_CLAIM_MARGIN if waits else timedelta(0)
 
 
 def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPlan]:
@@ -48,7 +97,10 @@ def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPl
     for slot in alert.channel_slots():
         cid = channel_id(slot.position, slot.config, slot.receiver)
         grouping = alert.grouping(slot)
-        if alert.key_columns and several and grouping.groups(slot.config.channel):
+        across = group_key(alert, slot, cid)
+        if across is not None:
+            plans.append(ChannelPlan(cid, slot.config, single=tuple(events), group_key=across))
+        elif alert.key_columns and several and grouping.groups(slot.config.channel):
             plans.append(
                 ChannelPlan(cid, slot.config, grouped=tuple(events), max_listed=grouping.max_listed)
             )

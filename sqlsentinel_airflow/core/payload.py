@@ -31,6 +31,7 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic.main import IncEx
 from pydantic_core import core_schema
 
 from sqlsentinel_airflow.airflow_contract import alert_tab_url
@@ -60,6 +61,7 @@ __all__ = [
     "event_payload",
     "group_payload",
     "payload_schema",
+    "receiver_group_payload",
 ]
 
 PAYLOAD_VERSION: Literal[1] = 1
@@ -71,6 +73,8 @@ CONFIG_VALID_REASON = ("config_valid_again", "the alerts configuration is valid 
 TEST_REASON = ("test", "test message from `sqlsentinel notify-test`, not a real alert")
 """(code, text) of a sample event (``notify-test``, template checks)."""
 GROUP_REASON = ("grouped", "events of one evaluation, one message")
+RECEIVER_GROUP_TEXT = "events of alerts grouped by the receiver, one message"
+"""The reason text of a group across alerts (its code is ``grouped`` too)."""
 """(code, text) of a grouped message: each member keeps its own reason (``group.members``)."""
 
 PAYLOAD_REASON_CODES: tuple[str, ...] = (
@@ -88,6 +92,9 @@ ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping", "group
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
     "PayloadAlert": ("runbook_url", "links"),
     "PayloadLinks": ("alert", "silence", "dashboard"),
+    # only a group across alerts carries these (docs/adr/0016-groups-across-alerts.md)
+    "PayloadGroup": ("group_by",),
+    "PayloadGroupMember": ("alert",),
 }
 """The same, inside the objects (by model name): sent, but optional in the schema."""
 
@@ -201,14 +208,26 @@ class PayloadGroupMember(_Frozen):
     firing_since: Timestamp | None
     occurred_at: Timestamp
     error: str | None
+    alert: str | None = Field(
+        default=None,
+        description="the member's alert, in a group across alerts (`group.by` `receiver`); "
+        "null in a group of one evaluation",
+    )
 
 
 class PayloadGroup(_Frozen):
     """The events of one evaluation of a keyed alert sent as one message
     (docs/adr/0013-grouped-messages.md): how many of each kind, and every member."""
 
-    by: Literal["evaluation"] = Field(
-        default="evaluation", description="what the members share: one evaluation of the alert"
+    by: Literal["evaluation", "receiver"] = Field(
+        default="evaluation",
+        description="what the members share: one evaluation of the alert, or (`receiver`) a "
+        "receiver's `group_by` values across alerts, gathered for its `group_wait`",
+    )
+    group_by: dict[str, str] | None = Field(
+        default=None,
+        description="with `by` `receiver`: the `group_by` fields and the values the members "
+        'share (e.g. `{"owner": "data-team"}`); null otherwise',
     )
     size: int = Field(description="how many events (members) the message covers")
     instances: int = Field(
@@ -268,8 +287,15 @@ class EventPayload(_Frozen):
 
     def to_json(self) -> dict[str, JsonValue]:
         """The JSON document (what the outbox stores and templates read); ``group`` only on a
-        grouped message, so a single event's document is what it always was."""
-        return self.model_dump(mode="json", exclude={"group"} if self.group is None else None)
+        grouped message, and ``group.group_by`` and the members' ``alert`` only on a group
+        across alerts, so each document is what it was before those existed."""
+        if self.group is None:
+            return self.model_dump(mode="json", exclude={"group"})
+        if self.group.by == "evaluation":  # the fields of a group across alerts stay out
+            members: IncEx = {"__all__": {"alert"}}
+            group: IncEx = {"group_by": True, "members": members}
+            return self.model_dump(mode="json", exclude={"group": group})
+        return self.model_dump(mode="json")
 
     def as_test(self) -> EventPayload:
         """This payload marked as a sample (``notify-test``, template checks): ``[TEST]``."""
@@ -359,12 +385,7 @@ def group_payload(
     ''), ``group`` listing them all (docs/adr/0013-grouped-messages.md)."""
     if not members:
         raise ValueError("a grouped message needs at least one member")
-    counts = dict.fromkeys(GROUP_COUNT_KINDS, 0)
-    for member in members:
-        counts["flapping" if member.flapping else member.kind.value] += 1
-    kinds = {m.kind for m in members}
-    kind = next(k for k in _HEADLINE_ORDER if k in kinds)
-    state = max((m.state for m in members), key=lambda s: s.urgency)
+    counts, kind, state = _group_counts(members)
     alert_url = silence_url = None
     if ui_base_url:
         alert_url = alert_tab_url(ui_base_url, alert.dag_id)
@@ -394,24 +415,82 @@ def group_payload(
             instances=instances,
             counts=counts,
             max_listed=max_listed,
-            members=[
-                PayloadGroupMember(
-                    event_id=m.event_id,
-                    kind=m.kind,
-                    flapping=m.flapping,
-                    reason=m.reason,
-                    reason_code=m.reason_code,
-                    state=m.state,
-                    instance=m.instance,
-                    actual_value=m.actual_value,
-                    threshold=m.threshold,
-                    context=dict(m.context),
-                    firing_since=m.firing_since,
-                    occurred_at=m.occurred_at,
-                    error=m.error,
-                )
-                for m in members
-            ],
+            members=[_member(m) for m in members],
+        ),
+    )
+
+
+def _member(m: EventPayload, alert: str | None = None) -> PayloadGroupMember:
+    return PayloadGroupMember(
+        event_id=m.event_id,
+        kind=m.kind,
+        flapping=m.flapping,
+        reason=m.reason,
+        reason_code=m.reason_code,
+        state=m.state,
+        instance=m.instance,
+        actual_value=m.actual_value,
+        threshold=m.threshold,
+        context=dict(m.context),
+        firing_since=m.firing_since,
+        occurred_at=m.occurred_at,
+        error=m.error,
+        alert=alert,
+    )
+
+
+def _group_counts(members: Sequence[EventPayload]) -> tuple[dict[str, int], EventKind, State]:
+    counts = dict.fromkeys(GROUP_COUNT_KINDS, 0)
+    for member in members:
+        counts["flapping" if member.flapping else member.kind.value] += 1
+    kinds = {m.kind for m in members}
+    kind = next(k for k in _HEADLINE_ORDER if k in kinds)
+    return counts, kind, max((m.state for m in members), key=lambda s: s.urgency)
+
+
+def receiver_group_payload(
+    members: Sequence[EventPayload],
+    *,
+    event_id: str,
+    group_by: dict[str, str],
+    evaluated_at: datetime,
+    max_listed: int,
+) -> EventPayload:
+    """One message for the events ``members`` (outbox payloads, oldest first) of alerts a
+    receiver groups across (docs/adr/0016-groups-across-alerts.md): like
+    :func:`group_payload`, with ``group.by`` ``receiver``, the shared ``group_by`` values and
+    each member's alert. ``alert`` is the first member's (the version 1 field must name one
+    alert; the members name theirs)."""
+    if not members:
+        raise ValueError("a grouped message needs at least one member")
+    counts, kind, state = _group_counts(members)
+    code, _text = GROUP_REASON
+    first = members[0]
+    return EventPayload(
+        event_id=event_id,
+        kind=kind,
+        reason=RECEIVER_GROUP_TEXT,
+        reason_code=code,
+        state=state,
+        alert=first.alert,
+        instance=PayloadInstance(key="", key_values={}),
+        actual_value=None,
+        threshold=None,
+        context={},
+        firing_since=min((m.firing_since for m in members if m.firing_since), default=None),
+        occurred_at=evaluated_at,
+        evaluated_at=evaluated_at,
+        error=None,
+        run_id=None,
+        links=PayloadLinks(task_log=None),
+        group=PayloadGroup(
+            by="receiver",
+            group_by=dict(group_by),
+            size=len(members),
+            instances=len({(m.alert.name, m.instance.key) for m in members}),
+            counts=counts,
+            max_listed=max_listed,
+            members=[_member(m, m.alert.name) for m in members],
         ),
     )
 

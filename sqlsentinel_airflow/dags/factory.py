@@ -49,6 +49,7 @@ from sqlsentinel_airflow.core.config.models import (
     slugify,
 )
 from sqlsentinel_airflow.core.config.routes import explain_routing
+from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.placeholder import (
@@ -192,7 +193,10 @@ def build_alert_dag(
             "owner": alert.owner,
             "retries": alert.retries,
             "retry_delay": alert.retry_delay,
-            "execution_timeout": alert.timeout + EXECUTION_TIMEOUT_MARGIN,
+            # plus the wait for its groups across alerts (docs/adr/0016-groups-across-alerts.md)
+            "execution_timeout": alert.timeout
+            + EXECUTION_TIMEOUT_MARGIN
+            + group_wait_allowance(alert),
         },
         params={
             DRY_RUN_PARAM: Param(

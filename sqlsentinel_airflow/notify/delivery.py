@@ -24,6 +24,10 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
   claimed and marked like any row, and waits and holds back for each of its members. After
   a *recoverable* failure (the channel looks down) the channel's other rows wait too, so an
   outage costs one attempt per run instead of one per row.
+- A row of a receiver that groups across alerts (``group_by``, docs/adr/0016-groups-across-
+  alerts.md) is ``waiting`` until its group's ``group_wait`` has passed, then its group is
+  claimed and sent as one message (``notify/group_delivery.py``); the alert's task waits
+  that out (:func:`deliver_after_group_wait`).
 - Nothing raises for a failed send: the :class:`DeliveryReport` says what happened, and the
   edges decide (the operator fails the task after every channel was tried).
 """
@@ -31,18 +35,21 @@ are in docs/adr/0004-delivery-guarantees.md. In short:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlsentinel_airflow.core.clock import utcnow
+from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, MessageTemplates
 from sqlsentinel_airflow.core.events import alert_channels
+from sqlsentinel_airflow.core.grouping import GROUP_CLAIM_MARGIN, group_wait_allowance
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
+from sqlsentinel_airflow.notify.group_delivery import GroupStore, deliver_group
 from sqlsentinel_airflow.store.records import OutboxEntry, OutboxStatus
 
 __all__ = [
@@ -50,13 +57,14 @@ __all__ = [
     "DeliveryReport",
     "DeliveryStore",
     "RowDelivery",
+    "deliver_after_group_wait",
     "deliver_pending",
     "undelivered_rows",
 ]
 
 log = logging.getLogger(__name__)
 
-RowStatus = Literal["delivered", "failed", "dead", "deferred", "in_flight"]
+RowStatus = Literal["delivered", "failed", "dead", "deferred", "in_flight", "waiting"]
 
 # How long a claim on a row lasts: longer than any send takes (channel timeouts are seconds),
 # shorter than Airflow's default retry_delay, so a retry after a crash can resend.
@@ -64,7 +72,7 @@ CLAIM_LEASE = timedelta(seconds=55)
 ChannelFactory = Callable[[ChannelConfig, MessageTemplates], Channel[Any]]
 
 
-class DeliveryStore(Protocol):
+class DeliveryStore(GroupStore, Protocol):
     """The part of ``StateStore`` delivery uses."""
 
     def pending_outbox(self, alert_name: str) -> list[OutboxEntry]: ...
@@ -90,6 +98,8 @@ class RowDelivery:
     status: RowStatus
     error: str | None = None
     recoverable: bool = True
+    # ``waiting``: its group across alerts gathers until then (receiver ``group_wait``)
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,11 @@ class DeliveryReport:
         return self._with("in_flight")
 
     @property
+    def waiting(self) -> list[RowDelivery]:
+        """Not attempted: its group across alerts is still gathering (``due_at``)."""
+        return self._with("waiting")
+
+    @property
     def dead(self) -> list[RowDelivery]:
         """Given up in this pass (attempts exhausted, or the channel is gone)."""
         return self._with("dead")
@@ -135,8 +150,9 @@ class DeliveryReport:
     def retry_may_help(self) -> bool:
         """Some failure may pass by itself, so an Airflow retry is worth it (deferred rows
         only wait behind failed ones, so they follow the failures' verdict; a row in flight
-        elsewhere is delivered by its holder, or resent once its claim lapses)."""
-        return any(r.recoverable for r in self.failed) or bool(self.in_flight)
+        elsewhere is delivered by its holder, or resent once its claim lapses; a row still
+        waiting for its group is sent by the next attempt after its group_wait)."""
+        return any(r.recoverable for r in self.failed) or bool(self.in_flight or self.waiting)
 
     def summary(self) -> str:
         counts = [
@@ -146,6 +162,7 @@ class DeliveryReport:
                 ("failed", self.failed),
                 ("deferred", self.deferred),
                 ("in flight elsewhere", self.in_flight),
+                ("waiting for their group", self.waiting),
                 ("dead-lettered", self.dead),
             )
             if rows
@@ -162,8 +179,9 @@ class DeliveryReport:
             "failed": len(self.failed),
             "deferred": len(self.deferred),
             "in_flight": len(self.in_flight),
+            "waiting": len(self.waiting),
             "dead": len(self.dead),
-            "rows": [asdict(r) for r in self.rows],
+            "rows": [{**asdict(r), "due_at": rfc3339(r.due_at)} for r in self.rows],
         }
 
 
@@ -202,7 +220,10 @@ def _hash_part(cid: str) -> str:
 
 
 def _row(
-    entry: OutboxEntry, status: RowStatus, result: DeliveryResult | None = None
+    entry: OutboxEntry,
+    status: RowStatus,
+    result: DeliveryResult | None = None,
+    due_at: datetime | None = None,
 ) -> RowDelivery:
     return RowDelivery(
         outbox_id=int(entry.id or 0),
@@ -214,6 +235,7 @@ def _row(
         status=status,
         error=result.error if result is not None else None,
         recoverable=result.recoverable if result is not None else True,
+        due_at=due_at,
     )
 
 
@@ -239,8 +261,11 @@ def deliver_pending(
     outcomes: list[RowDelivery] = []
     waiting: set[tuple[str, str]] = set()  # (instance, channel) with an older row still pending
     down: set[str] = set()  # channels that failed recoverably in this pass
+    done: set[int] = set()  # rows a group's message of this pass already spoke for
     for entry in pending:
         assert entry.id is not None, "outbox rows read from the store have ids"
+        if entry.id in done:
+            continue
         # a grouped row speaks for each of its members' instances (ADR 13): it waits behind
         # any of them, and holds back newer rows of every one of them
         lanes = {(key, entry.channel_id) for key in entry.instance_keys}
@@ -251,6 +276,16 @@ def deliver_pending(
         config = channels.config(entry.channel_id)
         if config is None:
             outcomes.append(_dead_letter_gone_channel(alert, entry, store, clock()))
+            continue
+        if entry.group_key is not None:  # grouped across alerts (ADR 16)
+            sender = channels.sender(entry.channel_id, config)
+            rows = _deliver_grouped(alert, entry, sender, store, token, clock)
+            done.update(r.outbox_id for r in rows)
+            outcomes.extend(rows)
+            if any(r.status != "delivered" for r in rows):
+                waiting |= lanes
+            if any(r.status == "failed" and r.recoverable for r in rows):
+                down.add(entry.channel_id)
             continue
         if not store.claim_outbox_row(entry.id, token, clock(), CLAIM_LEASE):
             outcomes.append(_row(entry, "in_flight"))  # another deliverer is sending it
@@ -271,6 +306,63 @@ def deliver_pending(
     if outcomes:
         log.info("alert %s: notifications: %s", alert.name, report.summary())
     return report
+
+
+_GROUP_CLAIMS_PER_PASS = 3  # an old batch resent, then the rows gathered since
+
+
+def _deliver_grouped(
+    alert: AlertConfig,
+    entry: OutboxEntry,
+    sender: Channel[Any] | DeliveryError,
+    store: DeliveryStore,
+    token: str,
+    clock: Callable[[], datetime],
+) -> list[RowDelivery]:
+    """What became of ``entry`` and of the other rows of ``alert`` its group's message
+    carried. A batch left by an earlier send (failed, or its deliverer died) goes first, as
+    the same set; then the rows gathered since, if their group_wait has passed."""
+    out: list[RowDelivery] = []
+    for _ in range(_GROUP_CLAIMS_PER_PASS):
+        sent = deliver_group(
+            alert, entry, sender, store, token=token, clock=clock, lease=CLAIM_LEASE
+        )
+        claim = sent.claim
+        mine = [r for r in claim.rows if r.alert_name == alert.name]
+        if claim.status == "none":  # delivered by another deliverer since it was read
+            return [*out, _row(entry, "delivered")]
+        if claim.status == "waiting":
+            return [*out, *(_row(r, "waiting", due_at=claim.due_at) for r in mine)]
+        if claim.status == "in_flight":
+            rest = [] if any(r.id == entry.id for r in mine) else [_row(entry, "deferred")]
+            return [*out, *(_row(r, "in_flight") for r in mine), *rest]
+        status: RowStatus = "failed"
+        if sent.status is OutboxStatus.DELIVERED:
+            status = "delivered"
+        elif sent.status is OutboxStatus.DEAD:
+            status = "dead"
+        out.extend(_row(r, status, sent.result) for r in mine)
+        _log_group(alert, claim.batch_id or "", len(claim.rows), status, sent.result)
+        if status != "delivered" or any(r.id == entry.id for r in claim.rows):
+            return out
+    return [*out, _row(entry, "deferred")]
+
+
+def _log_group(
+    alert: AlertConfig, batch_id: str, size: int, status: str, result: DeliveryResult | None
+) -> None:
+    if status == "delivered":
+        log.info("alert %s: delivered group message %s (%s rows)", alert.name, batch_id[:8], size)
+    else:
+        error = result.error if result is not None else None
+        log.warning(
+            "alert %s: group message %s (%s rows) %s: %s",
+            alert.name,
+            batch_id[:8],
+            size,
+            "dead-lettered" if status == "dead" else "failed, will retry as the same set",
+            error,
+        )
 
 
 def _record(
@@ -335,6 +427,49 @@ def _dead_letter_gone_channel(
     store.mark_attempt_failed(entry.id, error, now, 1)
     log.error("alert %s: dead-lettered outbox #%s: %s", alert.name, entry.id, error)
     return _row(entry, "dead", DeliveryResult.failed(error, recoverable=False))
+
+
+GROUP_POLL = timedelta(seconds=2)  # how often a task looks at a group another one is sending
+# a task waiting for its group also outlasts a dead deliverer's claim (core.grouping)
+assert CLAIM_LEASE + GROUP_POLL <= GROUP_CLAIM_MARGIN
+
+
+def deliver_after_group_wait(
+    alert: AlertConfig,
+    store: DeliveryStore,
+    report: DeliveryReport,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    channel_factory: ChannelFactory = _default_factory,
+) -> DeliveryReport:
+    """Wait out the group_wait of ``alert``'s rows that ``report`` left gathering, then
+    deliver again, until none waits (docs/adr/0016-groups-across-alerts.md).
+
+    The alert's own task sends its group when nobody else did: it sleeps until the group is
+    due (at most ``group_wait``, which the config bounds to 10m), then claims it. A group that
+    another deliverer holds is looked at every ``GROUP_POLL`` until it is delivered or its
+    claim lapsed (then this task resends it, as the same set). Returns one report for all
+    passes (a row's last outcome; a row another deliverer settled meanwhile is left out)."""
+    allowance = group_wait_allowance(alert)
+    if not allowance:
+        return report
+    deadline = clock() + allowance
+    outcomes = {r.outbox_id: r for r in report.rows}
+    while report.waiting or report.in_flight:
+        now = clock()
+        if now >= deadline:
+            break
+        due = min((r.due_at for r in report.waiting if r.due_at is not None), default=deadline)
+        if report.in_flight:
+            due = min(due, now + GROUP_POLL)
+        sleep(max(0.0, (min(due, deadline) - now).total_seconds()))
+        report = deliver_pending(alert, store, clock=clock, channel_factory=channel_factory)
+        # a row this pass no longer found pending was sent (or given up) by the deliverer
+        # that held it; it reports that, this task no longer owes it
+        settled = {i: r for i, r in outcomes.items() if r.status in ("delivered", "dead")}
+        outcomes = settled | {r.outbox_id: r for r in report.rows}
+    return DeliveryReport(alert.name, tuple(outcomes.values()))
 
 
 def undelivered_rows(reports: Sequence[DeliveryReport]) -> list[RowDelivery]:

@@ -180,7 +180,9 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
             occurred.replace(microsecond=0) - firing_since.replace(microsecond=0)
         )
     rows = [(str(name), display(value)) for name, value in context.items()]
-    group = _group_context(payload.get("group"))
+    group = _group_context(
+        payload.get("group"), str((payload.get("alert") or {}).get("name") or "")
+    )
     if group is not None:
         kind = "group"
     return {
@@ -236,13 +238,21 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _group_context(group: Any) -> dict[str, Any] | None:
+def _group_context(group: Any, alert_name: str = "") -> dict[str, Any] | None:
     """The ``group`` variable of a grouped message (None for a single event): its counts,
-    a ``headline`` (``50 of 50 instances``, or ``3 firing, 2 resolved (of 50 instances)``)
+    a ``headline`` (``50 of 50 instances``, or ``3 firing, 2 resolved (of 50 instances)``),
+    a ``title`` (the alert's name; for a group across alerts, ``3 alerts (owner data-team)``)
     and the first ``max_listed`` members, each as a message would show it."""
     if not isinstance(group, Mapping):
         return None
     members = [m for m in group.get("members") or () if isinstance(m, Mapping)]
+    by = str(group.get("by") or "evaluation")
+    title = alert_name
+    if by == "receiver":
+        alerts = len({str(m.get("alert") or "") for m in members})
+        shared = ", ".join(f"{k} {v}" for k, v in dict(group.get("group_by") or {}).items())
+        if alerts != 1:
+            title = f"{alerts} alerts" + (f" ({shared})" if shared else "")
     counts = {kind: int((group.get("counts") or {}).get(kind) or 0) for kind in _GROUP_WORDS}
     size = int(group.get("size") or len(members))
     instances = int(group.get("instances") or size)
@@ -257,6 +267,8 @@ def _group_context(group: Any) -> dict[str, Any] | None:
     listed = [_member_context(m) for m in members[:max_listed]]
     return {
         "status": _STATUS[present[0]] if present else "FIRING",
+        "by": by,
+        "title": title,
         "size": size,
         "instances": instances,
         "counts": counts,
@@ -279,11 +291,15 @@ def _member_context(member: Mapping[str, Any]) -> dict[str, Any]:
         detail = f"last value {value} (threshold {threshold})"
     else:
         detail = f"{value} (threshold {threshold})"
+    label = instance_label(key_values, 80)
+    if member.get("alert"):  # a group across alerts names each member's alert
+        label = f"{member['alert']} [{label}]" if label else str(member["alert"])
     return {
         "kind": kind,
         "status": _STATUS.get(kind, kind.upper()),
+        "alert": str(member.get("alert") or ""),
         "key": str(instance.get("key") or ""),
-        "label": instance_label(key_values, 80) or "(the alert)",
+        "label": label or "(the alert)",
         "actual_value": value,
         "threshold": threshold,
         "detail": detail,
@@ -310,7 +326,7 @@ _HEADLINES = {
     "resolved": "{{ alert.name }} has resolved",
     "error": "{{ alert.name }}: the alert query failed",
     "flapping": "{{ alert.name }} is flapping between OK and FIRING",
-    "group": "{{ alert.name }}: {{ group.summary }}",
+    "group": "{{ group.title if group else alert.name }}: {{ group.summary }}",
 }
 _TEST = "{% if test %}[TEST] {% endif %}"
 _INSTANCE = "{% if instance.label %} [{{ instance.label }}]{% endif %}"
@@ -327,7 +343,7 @@ _SUBJECTS = {
     "flapping": _TEST + "[{{ alert.severity|upper }}] FLAPPING: {{ alert.name }}" + _INSTANCE,
     "group": _TEST
     + '{% if status == "RESOLVED" %}[RESOLVED]{% else %}[{{ alert.severity|upper }}] '
-    + "{{ status }}:{% endif %} {{ group.headline }} — {{ alert.name }}",
+    + "{{ status }}:{% endif %} {{ group.headline }} — {{ group.title if group else alert.name }}",
 }
 
 # (label, value template) rows of the detail table, per kind
@@ -387,7 +403,7 @@ _GROUP_TEXT = (
     _TEST
     + _HEADLINES["group"]
     + """
-{% if alert.description %}
+{% if alert.description and group.by == "evaluation" %}
 {{ alert.description }}
 {% endif %}
 Status:         {{ status }}

@@ -196,6 +196,7 @@ def delivery_view(entry: OutboxEntry) -> DeliveryView:
             )
             for m in entry.members
         ),
+        batch_id=entry.batch_id,
     )
 
 

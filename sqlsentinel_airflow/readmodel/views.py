@@ -261,6 +261,12 @@ class DeliveryView(View):
         "a grouped message: the events of one evaluation it carried, in order (then `kind` "
         'is the most urgent of theirs and `instance_key` is ""); empty for one event',
     ] = ()
+    batch_id: Annotated[
+        str | None,
+        "grouped across alerts by its receiver (`group_by`): the message that carried it, "
+        "shared by every row that message carried and its event id; null otherwise, and "
+        "until a deliverer claims the group",
+    ] = None
 
 
 @dataclass(frozen=True)

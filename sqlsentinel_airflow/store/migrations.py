@@ -273,6 +273,26 @@ def _v10_grouped_messages(conn: Connection) -> None:
     _add_missing_columns(conn, f"{TABLE_PREFIX}outbox", (("members", LongText()),))
 
 
+def _v11_groups_across_alerts(conn: Connection) -> None:
+    # A receiver's group_by (docs/adr/0016-groups-across-alerts.md): a row's group and the
+    # message that carries it. Nullable (NULL: not grouped across alerts; not yet claimed),
+    # so existing rows need no rewrite; one index finds a group's pending rows.
+    _add_missing_columns(
+        conn,
+        f"{TABLE_PREFIX}outbox",
+        (("group_key", String(NAME_LENGTH)), ("batch_id", String(36))),
+    )
+    box = Table(
+        f"{TABLE_PREFIX}outbox",
+        MetaData(),
+        Column("group_key", String(NAME_LENGTH)),
+        Column("status", String(16)),
+    )
+    Index(f"ix_{TABLE_PREFIX}outbox_group_status", box.c.group_key, box.c.status).create(
+        conn, checkfirst=True
+    )
+
+
 def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
     """Fold the history (backfills left out) into ``table``, one alert at a time; returns
     the incidents written. The database keeps only the rows whose state, or the state of
@@ -377,6 +397,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _v9_flap_detection,
     ),
     Migration(10, "grouped messages (outbox.members)", _v10_grouped_messages),
+    Migration(11, "groups across alerts (outbox.group_key, batch_id)", _v11_groups_across_alerts),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason, RunType, State
 
 __all__ = [
+    "GroupClaim",
     "HistoryEntry",
     "OutboxEntry",
     "OutboxMember",
@@ -134,6 +135,10 @@ class OutboxEntry:
     # a grouped message: the events it carries, in evaluation order (``kind`` is then the
     # most urgent of theirs and ``instance_key`` is ''); empty for one event
     members: tuple[OutboxMember, ...] = ()
+    # grouped across alerts (docs/adr/0016-groups-across-alerts.md): its group, and the
+    # message (batch) that carries it once a deliverer claimed the group; None otherwise
+    group_key: str | None = None
+    batch_id: str | None = None
     id: int | None = None  # set by the store
 
     @property
@@ -142,3 +147,15 @@ class OutboxEntry:
         if self.members:
             return tuple(dict.fromkeys(m.instance_key for m in self.members))
         return (self.instance_key,)
+
+
+@dataclass(frozen=True)
+class GroupClaim:
+    """What ``StateStore.claim_group`` found for a group across alerts: ``claimed`` (``rows``
+    are this deliverer's to send as message ``batch_id``), ``waiting`` (its group_wait ends
+    at ``due_at``), ``in_flight`` (another deliverer holds the batch) or ``none`` pending."""
+
+    status: Literal["claimed", "waiting", "in_flight", "none"]
+    rows: tuple[OutboxEntry, ...] = ()
+    batch_id: str | None = None
+    due_at: datetime | None = None

@@ -243,6 +243,8 @@ def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:
             for m in e.members
         ]
         or None,
+        "group_key": e.group_key,
+        "batch_id": e.batch_id,
     }
 
 
@@ -269,6 +271,8 @@ def outbox_from_row(row: Row) -> OutboxEntry:
             OutboxMember(m["instance_key"], EventKind(m["kind"]), m["event_id"])
             for m in row.get("members") or ()
         ),
+        group_key=row.get("group_key"),
+        batch_id=row.get("batch_id"),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -69,6 +70,7 @@ from sqlsentinel_airflow.store.engine import (
 from sqlsentinel_airflow.store.inlists import in_list_chunks
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
 from sqlsentinel_airflow.store.records import (
+    GroupClaim,
     HistoryEntry,
     OutboxEntry,
     OutboxStatus,
@@ -558,6 +560,111 @@ class StateStore:
                 .values(claimed_until=now + lease, claim_token=token)
             )
             return bool(result.rowcount == 1)
+
+    def claim_group(
+        self, group_key: str, token: str, now: datetime, lease: timedelta, wait: timedelta
+    ) -> GroupClaim:
+        """Claim the pending rows of a group across alerts to send them as one message
+        (docs/adr/0016-groups-across-alerts.md); one transaction, whichever alerts wrote them.
+
+        A batch already written (its rows carry a ``batch_id``: a send that failed, or whose
+        deliverer died) is claimed again as exactly that set once no live claim holds it, so
+        a resend repeats the same message. Otherwise, once ``wait`` has passed since the
+        group's oldest pending row was created, every pending row of the group becomes a new
+        batch. Of two deliverers racing, the second finds the batch claimed (``in_flight``).
+        """
+        with self._writing("claiming a group of outbox rows") as conn:
+            found = [
+                rows.outbox_from_row(r)
+                for r in conn.execute(
+                    select(outbox)
+                    .where(
+                        outbox.c.group_key == group_key,
+                        outbox.c.status == OutboxStatus.PENDING.value,
+                    )
+                    .order_by(outbox.c.id)
+                    .with_for_update()
+                ).mappings()
+            ]
+            if not found:
+                return GroupClaim("none")
+            open_batch = next((e.batch_id for e in found if e.batch_id is not None), None)
+            if open_batch is not None:
+                batch = [e for e in found if e.batch_id == open_batch]
+                claims = conn.execute(
+                    select(outbox.c.claimed_until).where(
+                        outbox.c.batch_id == open_batch,
+                        outbox.c.status == OutboxStatus.PENDING.value,
+                        outbox.c.claimed_until > now,
+                    )
+                ).first()
+                if claims is not None:
+                    return GroupClaim("in_flight", tuple(batch), open_batch)
+                batch_id = open_batch
+            else:
+                due = found[0].created_at + wait
+                if due > now:
+                    return GroupClaim("waiting", tuple(found), None, due)
+                batch, batch_id = found, str(uuid.uuid4())
+            ids = [int(e.id or 0) for e in batch]
+            for chunk in in_list_chunks(ids):
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(chunk))
+                    .values(batch_id=batch_id, claimed_until=now + lease, claim_token=token)
+                )
+            return GroupClaim(
+                "claimed",
+                tuple(replace(e, batch_id=batch_id) for e in batch),
+                batch_id,
+            )
+
+    def mark_batch_delivered(self, batch_id: str, now: datetime) -> None:
+        """Record that the message carrying the batch's rows was sent: all of them at once."""
+        with self._writing("marking a group of outbox rows delivered") as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.batch_id == batch_id, outbox.c.status == OutboxStatus.PENDING.value)
+                .values(
+                    status=OutboxStatus.DELIVERED.value,
+                    attempts=outbox.c.attempts + 1,
+                    last_attempt_at=now,
+                    delivered_at=now,
+                    claimed_until=None,
+                    claim_token=None,
+                )
+            )
+
+    def mark_batch_failed(
+        self, batch_id: str, error: str, now: datetime, max_attempts: int
+    ) -> OutboxStatus:
+        """Record a failed send of a batch's message on each of its rows; they keep their
+        ``batch_id`` (the retry resends the same set) and die together after ``max_attempts``
+        failures. Returns the batch's status afterwards (delivered when another deliverer
+        already marked it)."""
+        pending = OutboxStatus.PENDING.value
+        with self._writing("recording a failed delivery of a group") as conn:
+            attempts = conn.execute(
+                select(func.max(outbox.c.attempts)).where(
+                    outbox.c.batch_id == batch_id, outbox.c.status == pending
+                )
+            ).scalar()
+            if attempts is None:
+                return OutboxStatus.DELIVERED
+            status = OutboxStatus.DEAD if attempts + 1 >= max_attempts else OutboxStatus.PENDING
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.batch_id == batch_id, outbox.c.status == pending)
+                .values(
+                    status=status.value,
+                    attempts=attempts + 1,
+                    last_error=error[:_MAX_ERROR_TEXT],
+                    last_attempt_at=now,
+                    claimed_until=None,
+                    claim_token=None,
+                )
+            )
+        return status
 
     def mark_delivered(self, outbox_id: int, now: datetime) -> None:
         """Record a successful delivery (a delivered row stays delivered)."""

@@ -271,12 +271,19 @@ outbox = Table(
     # v10: a grouped message (docs/adr/0013-grouped-messages.md): the events the row carries,
     # JSON [{instance_key, kind, event_id}, ...] in evaluation order; NULL for one event
     Column("members", JsonText),
+    # v11: grouped across alerts (docs/adr/0016-groups-across-alerts.md): the row's group
+    # (NULL: not grouped across alerts) and the message that carries it, written when a
+    # deliverer claims the group (NULL: not claimed yet); a resend repeats that exact set
+    Column("group_key", String(NAME_LENGTH)),
+    Column("batch_id", String(36)),
     UniqueConstraint("idempotency_key", name=f"uq_{TABLE_PREFIX}outbox_idempotency_key"),
     # pending_outbox(alert) oldest first; outbox(status=...) listings
     Index(f"ix_{TABLE_PREFIX}outbox_status_alert_id", "status", "alert_name", "id"),
     Index(f"ix_{TABLE_PREFIX}outbox_alert_id", "alert_name", "id"),
     # v2: retention purge of delivered/dead rows
     Index(f"ix_{TABLE_PREFIX}outbox_status_created_at", "status", "created_at"),
+    # v11: a group's pending rows, whichever alerts wrote them
+    Index(f"ix_{TABLE_PREFIX}outbox_group_status", "group_key", "status"),
     **table_kwargs(),
 )
 

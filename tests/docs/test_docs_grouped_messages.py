@@ -5,16 +5,21 @@ the code produces and the published schema accepts."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from docs_snippets import REPO, text
 
+from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config import load_config_text
 from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.model import RunType
 from sqlsentinel_airflow.evaluation import evaluate_alert
+from sqlsentinel_airflow.notify.delivery import CLAIM_LEASE
+from sqlsentinel_airflow.notify.group_delivery import group_message
 from sqlsentinel_airflow.notify.templates import message_context, render_part
 from sqlsentinel_airflow.store import StateStore
 
@@ -102,3 +107,39 @@ def test_the_payload_shown_has_the_shape_the_code_sends(tmp_path: Path) -> None:
     ]
     group_schema = {"$defs": SCHEMA["$defs"], **SCHEMA["$defs"]["PayloadGroup"]}
     jsonschema.Draft202012Validator(group_schema).validate(shown["group"])
+
+
+def test_the_groups_across_alerts_example_sends_one_message_for_both_alerts(
+    tmp_path: Path,
+) -> None:
+    loaded = load_config_text(text("notif-group-across-yaml"), "alerts.yaml")
+    assert loaded.ok and loaded.warnings == [], [e.format() for e in loaded.errors]
+    assert loaded.config is not None
+    orders, payments = loaded.config.alerts
+    (team,) = orders.routing.receivers  # type: ignore[union-attr]
+    assert (team.group_by, team.group_wait) == (("owner",), timedelta(minutes=2))
+    assert group_wait_allowance(orders) == timedelta(minutes=3)  # the task's extra time
+
+    with StateStore.connect(f"sqlite:///{tmp_path / 'g.db'}") as store:
+        for alert in (orders, payments):
+            evaluate_alert(alert, fetch=lambda: _Single("ALERT"), store=store)
+        rows = [*store.pending_outbox(orders.name), *store.pending_outbox(payments.name)]
+        email = [r for r in rows if r.channel_kind == "email"]
+        assert len({r.group_key for r in email}) == 1  # both alerts, one group per channel
+        claim = store.claim_group(
+            email[0].group_key or "",
+            "t",
+            utcnow() + timedelta(minutes=2),
+            CLAIM_LEASE,
+            team.group_wait,
+        )
+    assert claim.status == "claimed" and len(claim.rows) == 2
+    message = group_message(claim.rows, claim.batch_id or "", team.group_by, 20)
+    subject = render_part("subject", message_context(message)).text
+    assert subject == "[WARNING] FIRING: 2 of 2 instances — 2 alerts (owner data-team)"
+
+
+class _Single:
+    def __init__(self, status: str) -> None:
+        self.columns = ["status"]
+        self.rows = [[status]]

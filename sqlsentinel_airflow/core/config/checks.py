@@ -413,6 +413,22 @@ def parse_statement_timeout(value: object) -> timedelta:
     return delta
 
 
+MAX_GROUP_WAIT = timedelta(minutes=10)
+"""Longest receiver ``group_wait``: the alert task waits it out holding a worker slot
+(docs/adr/0016-groups-across-alerts.md)."""
+
+
+def parse_group_wait(value: object) -> timedelta:
+    """A receiver's ``group_wait``: a positive duration of at most :data:`MAX_GROUP_WAIT`."""
+    delta = parse_positive_duration(value)
+    if delta > MAX_GROUP_WAIT:
+        raise InvalidValue(
+            f"group_wait {value!r} is longer than 10m, the longest allowed",
+            hint="the alert task waits for its group while holding a worker slot; e.g. 30s, 1m, 5m",
+        )
+    return delta
+
+
 def parse_webhook_timeout(value: object) -> timedelta:
     """A webhook's ``timeout``: a positive duration of at most :data:`MAX_WEBHOOK_TIMEOUT`."""
     delta = parse_positive_duration(value)

@@ -26,7 +26,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
-from sqlsentinel_airflow.core.config.checks import MAX_STATEMENT_TIMEOUT
+from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import FlapPolicy, Policy
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.core.redact import SECRET, url_origin
@@ -34,6 +34,8 @@ from sqlsentinel_airflow.errors import QueryError
 
 __all__ = [
     "DEFAULT_DAG_ID_PREFIX",
+    "DEFAULT_GROUP_WAIT",
+    "MAX_GROUP_WAIT",
     "AlertConfig",
     "AlertsConfig",
     "ChannelConfig",
@@ -41,6 +43,7 @@ __all__ = [
     "DatabaseConfig",
     "EmailChannel",
     "FileSilence",
+    "GroupByField",
     "Link",
     "MessageGrouping",
     "MessageTemplates",
@@ -209,12 +212,20 @@ def describe_channel(channel: ChannelConfig) -> str:
 # --- receivers and routes (core/config/routes.py decides; docs/notifications.md) ----------
 
 
+GroupByField = Literal["owner", "severity", "alert"]
+DEFAULT_GROUP_WAIT = timedelta(minutes=1)
+
+
 class Receiver(_Frozen):
     """A named receiver of ``receivers:``: channels defined once, reached through routes."""
 
     name: str
     notify: tuple[ChannelConfig, ...]
     group: MessageGrouping | None = None  # None: the alert's own ``group``
+    # across alerts (docs/adr/0016-groups-across-alerts.md): the alert fields whose values
+    # make one group of its channels' messages, and how long a group gathers; () for none
+    group_by: tuple[GroupByField, ...] = ()
+    group_wait: timedelta = DEFAULT_GROUP_WAIT
 
 
 class RouteStep(_Frozen):
@@ -362,6 +373,12 @@ class AlertConfig(_Frozen):
             for i, c in enumerate(receiver.notify)
         )
         return own + routed
+
+    def receiver_of(self, slot: ChannelSlot) -> Receiver | None:
+        """The receiver that brings ``slot`` (None for the alert's own channels)."""
+        if slot.receiver is None or self.routing is None:
+            return None
+        return next((r for r in self.routing.receivers if r.name == slot.receiver), None)
 
     def grouping(self, slot: ChannelSlot) -> MessageGrouping:
         """How the events of one evaluation reach ``slot``: its receiver's ``group``, else

@@ -156,6 +156,11 @@ Duration = Annotated[
     PlainValidator(checks.parse_positive_duration),
     WithJsonSchema(_DURATION_SCHEMA),
 ]
+GroupWait = Annotated[
+    timedelta,
+    PlainValidator(checks.parse_group_wait),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
 StatementTimeout = Annotated[
     timedelta,
     PlainValidator(checks.parse_statement_timeout),
@@ -628,6 +633,18 @@ class RawReceiver(_Raw):
     )
     group: GroupSetting = Field(
         None, description="Grouped messages for its channels; wins over the alert's `group`."
+    )
+    group_by: tuple[Literal["owner", "severity", "alert"], ...] = Field(
+        (),
+        min_length=1,
+        description="Group its channels' messages across alerts: events of alerts that share "
+        "these values (`owner`, `severity`, `alert`), pending together, go out as one message "
+        'per channel (docs/notifications.md, "Groups across alerts").',
+    )
+    group_wait: GroupWait | None = Field(
+        None,
+        description="With `group_by` (ignored without it): how long a group gathers events "
+        "after its oldest pending one before it is sent (1m; at most 10m).",
     )
 
 

@@ -28,6 +28,7 @@ from sqlsentinel_airflow.airflow_contract import ReceiverReached, RoutingExplana
 from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.config.matchers import Matchable, Matcher
 from sqlsentinel_airflow.core.config.models import (
+    DEFAULT_GROUP_WAIT,
     AlertConfig,
     EmailChannel,
     Receiver,
@@ -142,6 +143,8 @@ def build_routing(
             name=raw.name,
             notify=resolve_channels(raw.notify),
             group=grouping(raw.group) if raw.group is not None else None,
+            group_by=tuple(dict.fromkeys(raw.group_by)),
+            group_wait=raw.group_wait or DEFAULT_GROUP_WAIT,
         )
     root = _route(routes if routes is not None else RawRoutes.model_validate({}), ("routes",))
     problems.extend(_unknown_receivers(root, by_name))

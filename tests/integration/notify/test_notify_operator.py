@@ -8,7 +8,9 @@ is played by calling ``execute`` again with the same run id, as the task runner 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -289,3 +291,42 @@ def test_each_verdict_maps_to_one_task_outcome(
     assert re.search(message or "", str(failure)), str(failure)
     if raised is AirflowException:  # Airflow retries it: not the no-retry subclass
         assert not isinstance(failure, AirflowFailException)
+
+
+def test_two_alert_tasks_of_one_group_wait_it_out_and_one_message_goes(
+    warehouse: Callable[[int], None], sqlite_url: str, receiver: HttpReceiver
+) -> None:
+    """Groups across alerts (docs/adr/0016-groups-across-alerts.md) in the operator: the tasks
+    of two alerts reaching a receiver with ``group_by: [owner]`` run at once; each waits out
+    ``group_wait`` after evaluating, one sends the group, and both succeed."""
+    team = {
+        "name": "team",
+        "notify": [{"channel": "webhook", "url": receiver.url("/team")}],
+        "group_by": ["owner"],
+        "group_wait": timedelta(seconds=1),
+    }
+    alerts = [
+        make_alert(name, [], conn_id="wh", query=QUERY, routing={"receivers": [team]})
+        for name in ("load_check", "load_check_2")
+    ]
+    warehouse(12)
+    outcomes: dict[str, Any] = {}
+
+    def run(alert: AlertConfig) -> None:
+        try:
+            outcomes[alert.name] = operator(alert, sqlite_url).execute(context("scheduled__01"))
+        except BaseException as exc:  # reported below
+            outcomes[alert.name] = exc
+
+    threads = [threading.Thread(target=run, args=(alert,)) for alert in alerts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not [o for o in outcomes.values() if isinstance(o, BaseException)], outcomes
+    (request,) = receiver.requests
+    members = request.json()["group"]["members"]
+    assert sorted(m["alert"] for m in members) == ["load_check", "load_check_2"]
+    with StateStore.connect(sqlite_url) as store:
+        assert {r.status for r in store.outbox()} == {OutboxStatus.DELIVERED}

@@ -60,6 +60,9 @@ def _declared_schema() -> dict[str, dict[str, object]]:
     return declared
 
 
+V11_OUTBOX_COLUMNS = ("group_key", "batch_id")
+
+
 def _versions(engine: sa.Engine) -> list[int]:
     with engine.connect() as conn:
         return list(conn.scalars(sa.select(schema_version.c.version).order_by("version")))
@@ -68,12 +71,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 10
+        assert store.schema_version() == LATEST_VERSION == 11
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     finally:
         store.dispose()
 
@@ -91,8 +94,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 10
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert store.schema_version() == 11
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
@@ -124,7 +127,7 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         assert _reflected_schema(store.engine) == _declared_schema()
         (old,) = store.history("a")
         assert (old.id, old.commit_confirmed) == (old_id, None)
@@ -160,7 +163,7 @@ def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         assert _reflected_schema(store.engine) == _declared_schema()
         codes = list(V5_REASON_CODES.values())
         assert sorted(_raw_reasons(store.engine).values(), key=str) == sorted(
@@ -204,7 +207,7 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
             for k, v in rows.outbox_to_row(
                 OutboxEntry("e1", "a", EventKind.FIRING, "0-email-x", "email", {}, "k1", at)
             ).items()
-            if k not in ("destination", "members")
+            if k not in ("destination", "members", *V11_OUTBOX_COLUMNS)
         }
         with engine.begin() as conn:
             conn.execute(metadata.tables["sqlsentinel_silences"].insert().values(old_silence))
@@ -213,7 +216,7 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         assert _reflected_schema(store.engine) == _declared_schema()
         (silence,) = store.list_silences(at)
         assert (silence.match, silence.instance_key) == ("a", None)
@@ -286,7 +289,7 @@ def test_upgrade_to_version_7_finds_the_incidents_in_the_history_written_before(
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine)[-1] == 10
+        assert _versions(store.engine)[-1] == 11
         assert _reflected_schema(store.engine) == _declared_schema()
         found, more = store.incidents("a")
         assert not more
@@ -465,6 +468,33 @@ def test_a_driver_message_quoting_a_dsn_is_redacted_in_the_store_error() -> None
     )
 
 
+def test_upgrade_to_version_11_reads_old_rows_as_not_grouped_across_alerts(
+    any_db_url: str,
+) -> None:
+    """v11 adds outbox.group_key and batch_id, nullable and not backfilled: a row from before
+    belongs to no group across alerts and no batch, and is delivered as it always was."""
+    engine = create_state_engine(any_db_url)
+    at = datetime(2025, 11, 1, tzinfo=timezone.utc)
+    try:
+        assert ensure_schema(engine, display_url="test", target_version=10) == 10
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("sqlsentinel_outbox")}
+        assert columns.isdisjoint(V11_OUTBOX_COLUMNS)
+        single = OutboxEntry("e1", "a", EventKind.FIRING, "0:email:x", "email", {}, "k1", at)
+        old_row = {
+            k: v for k, v in rows.outbox_to_row(single).items() if k not in V11_OUTBOX_COLUMNS
+        }
+        with engine.begin() as conn:
+            conn.execute(metadata.tables["sqlsentinel_outbox"].insert().values(old_row))
+    finally:
+        engine.dispose()
+
+    with StateStore.connect(any_db_url) as store:
+        assert _versions(store.engine)[-1] == 11
+        assert _reflected_schema(store.engine) == _declared_schema()
+        (entry,) = store.pending_outbox("a")
+        assert (entry.group_key, entry.batch_id) == (None, None)
+
+
 def test_upgrade_to_version_10_reads_old_deliveries_as_single_events(any_db_url: str) -> None:
     """v10 adds outbox.members (a grouped message's events), nullable and not backfilled: a
     row from before carries one event, as it always did; a grouped row keeps its members."""
@@ -475,14 +505,18 @@ def test_upgrade_to_version_10_reads_old_deliveries_as_single_events(any_db_url:
         columns = sa.inspect(engine).get_columns("sqlsentinel_outbox")
         assert "members" not in {c["name"] for c in columns}
         single = OutboxEntry("e1", "a", EventKind.FIRING, "0:email:x", "email", {}, "k1", at)
-        old_row = {k: v for k, v in rows.outbox_to_row(single).items() if k != "members"}
+        old_row = {
+            k: v
+            for k, v in rows.outbox_to_row(single).items()
+            if k not in ("members", *V11_OUTBOX_COLUMNS)
+        }
         with engine.begin() as conn:
             conn.execute(metadata.tables["sqlsentinel_outbox"].insert().values(old_row))
     finally:
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine)[-1] == 10
+        assert _versions(store.engine)[-1] == 11
         assert _reflected_schema(store.engine) == _declared_schema()
         (entry,) = store.pending_outbox("a")
         assert (entry.members, entry.instance_keys) == ((), ("",))
