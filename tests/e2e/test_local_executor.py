@@ -48,10 +48,18 @@ receivers:
       - channel: webhook
         conn_id: e2e_team_hook
         endpoint: /hooks/team
+  - name: payments-team
+    group_by: [owner]
+    group_wait: 45s
+    notify:
+      - channel: email
+        to: [payments@example.com]
 routes:
   routes:
     - match: {{tags: noise}}
       receiver: noise-team
+    - match: {{owner: payments}}
+      receiver: payments-team
 mute_windows:
   - name: maintenance
     match: {{tags: batch}}
@@ -96,6 +104,21 @@ alerts:
     schedule: "* * * * *"
     tags: [batch]
     query: "SELECT 'ALERT' AS status, 5 AS actual_value, 2 AS threshold"
+  - name: payments_check_1
+    schedule: "*/2 * * * *"
+    owner: payments
+    notify: []
+    query: "SELECT 'ALERT' AS status, 1 AS actual_value, 0 AS threshold"
+  - name: payments_check_2
+    schedule: "*/2 * * * *"
+    owner: payments
+    notify: []
+    query: "SELECT 'ALERT' AS status, 2 AS actual_value, 0 AS threshold"
+  - name: payments_check_3
+    schedule: "*/2 * * * *"
+    owner: payments
+    notify: []
+    query: "SELECT 'ALERT' AS status, 3 AS actual_value, 0 AS threshold"
   - name: retired_check
     schedule: "0 4 * * *"
     query: "SELECT 'OK' AS status"
@@ -222,6 +245,9 @@ def test_alert_dags_appear_unpaused_with_their_schedules(airflow: AirflowDeploym
         "manual_check",
         "nightly_report",
         "orders_backlog",
+        "payments_check_1",
+        "payments_check_2",
+        "payments_check_3",
         "retired_check",
         "stale_tables",
     ]
@@ -484,6 +510,34 @@ def test_noise_grouped_messages_and_mute_windows_end_to_end(
     assert [
         p for p in webhook.posts if (p["body"].get("alert") or {}).get("name") == "batch_lag"
     ] == []
+
+
+def test_alerts_of_one_owner_firing_together_are_one_email(mail: MailReceiver) -> None:
+    """``group_by: [owner]`` on a receiver, in the running deployment.
+
+    Three alerts of the owner ``payments`` fire at the same runs (every two minutes, the
+    LocalExecutor runs their tasks side by side); the receiver gathers their events for 45 s
+    from the first and sends one email. Each alert's firing is in exactly one email, and at
+    least one email carries more than one alert (a task started over 45 s after the first
+    would send its own: the assertion tolerates that, not a lost or repeated firing).
+    """
+    names = [f"payments_check_{i}" for i in (1, 2, 3)]
+
+    def emails() -> list[Any]:
+        return [m for m in mail.mails if "payments@example.com" in m.recipients]
+
+    def all_three() -> bool:
+        return all(any(n in m.text for m in emails()) for n in names)
+
+    wait_until(all_three, timeout=6 * TICK, what="every payments alert in an email")
+    time.sleep(5)  # a message still being sent
+    carrying = {n: [m.subject for m in emails() if n in m.text] for n in names}
+    assert all(len(subjects) == 1 for subjects in carrying.values()), carrying
+    assert any(sum(n in m.text for n in names) >= 2 for m in emails()), [
+        m.subject for m in emails()
+    ]
+    grouped = next(m for m in emails() if sum(n in m.text for n in names) >= 2)
+    assert "(owner payments)" in grouped.subject, grouped.subject
 
 
 def test_noise_routes_and_flapping_end_to_end(
