@@ -298,6 +298,8 @@ class QueryRunner:
         except BaseException:
             # Airflow's task timeout or termination, raised in this thread while it waits
             self._stop_running("interrupted")
+            if idle is None:
+                lane.stop()  # its thread ends after the query instead of idling on
             raise
         if not finished:
             lane.abandon()
