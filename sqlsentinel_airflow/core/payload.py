@@ -391,15 +391,46 @@ def group_payload(
         alert_url = alert_tab_url(ui_base_url, alert.dag_id)
         if kind is not EventKind.RESOLVED:
             silence_url = alert_tab_url(ui_base_url, alert.dag_id, silence=True)
-    code, text = GROUP_REASON
-    first = members[0]
+    return _grouped(
+        members,
+        kind,
+        state,
+        event_id=event_id,
+        reason=GROUP_REASON[1],
+        run_id=run_id,
+        evaluated_at=evaluated_at,
+        links=PayloadLinks(task_log=task_log_url, alert=alert_url, silence=silence_url),
+        group=PayloadGroup(
+            size=len(members),
+            instances=instances,
+            counts=counts,
+            max_listed=max_listed,
+            members=[_member(m) for m in members],
+        ),
+    )
+
+
+def _grouped(
+    members: Sequence[EventPayload],
+    kind: EventKind,
+    state: State,
+    *,
+    event_id: str,
+    reason: str,
+    run_id: str | None,
+    evaluated_at: datetime,
+    links: PayloadLinks,
+    group: PayloadGroup,
+) -> EventPayload:
+    """The envelope every grouped message shares: no single instance, value or context of
+    its own (the members carry theirs), the first member's alert, the earliest firing."""
     return EventPayload(
         event_id=event_id,
         kind=kind,
-        reason=text,
-        reason_code=code,
+        reason=reason,
+        reason_code=GROUP_REASON[0],
         state=state,
-        alert=first.alert,
+        alert=members[0].alert,
         instance=PayloadInstance(key="", key_values={}),
         actual_value=None,
         threshold=None,
@@ -409,14 +440,8 @@ def group_payload(
         evaluated_at=evaluated_at,
         error=None,
         run_id=run_id,
-        links=PayloadLinks(task_log=task_log_url, alert=alert_url, silence=silence_url),
-        group=PayloadGroup(
-            size=len(members),
-            instances=instances,
-            counts=counts,
-            max_listed=max_listed,
-            members=[_member(m) for m in members],
-        ),
+        links=links,
+        group=group,
     )
 
 
@@ -464,24 +489,14 @@ def receiver_group_payload(
     if not members:
         raise ValueError("a grouped message needs at least one member")
     counts, kind, state = _group_counts(members)
-    code, _text = GROUP_REASON
-    first = members[0]
-    return EventPayload(
+    return _grouped(
+        members,
+        kind,
+        state,
         event_id=event_id,
-        kind=kind,
         reason=RECEIVER_GROUP_TEXT,
-        reason_code=code,
-        state=state,
-        alert=first.alert,
-        instance=PayloadInstance(key="", key_values={}),
-        actual_value=None,
-        threshold=None,
-        context={},
-        firing_since=min((m.firing_since for m in members if m.firing_since), default=None),
-        occurred_at=evaluated_at,
-        evaluated_at=evaluated_at,
-        error=None,
         run_id=None,
+        evaluated_at=evaluated_at,
         links=PayloadLinks(task_log=None),
         group=PayloadGroup(
             by="receiver",

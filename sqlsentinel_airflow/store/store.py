@@ -625,14 +625,7 @@ class StateStore:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.batch_id == batch_id, outbox.c.status == OutboxStatus.PENDING.value)
-                .values(
-                    status=OutboxStatus.DELIVERED.value,
-                    attempts=outbox.c.attempts + 1,
-                    last_attempt_at=now,
-                    delivered_at=now,
-                    claimed_until=None,
-                    claim_token=None,
-                )
+                .values(**_delivered_values(now))
             )
 
     def mark_batch_failed(
@@ -677,16 +670,7 @@ class StateStore:
             if found.status == OutboxStatus.DELIVERED.value:
                 return
             conn.execute(
-                update(outbox)
-                .where(outbox.c.id == outbox_id)
-                .values(
-                    status=OutboxStatus.DELIVERED.value,
-                    attempts=outbox.c.attempts + 1,
-                    last_attempt_at=now,
-                    delivered_at=now,
-                    claimed_until=None,
-                    claim_token=None,
-                )
+                update(outbox).where(outbox.c.id == outbox_id).values(**_delivered_values(now))
             )
 
     def mark_attempt_failed(
@@ -955,6 +939,18 @@ def _newest_values(
                     break
             values.append(rows.recent_value(at, outcome, value, threshold))
     return found
+
+
+def _delivered_values(now: datetime) -> dict[str, Any]:
+    """What marking outbox rows delivered writes (one row, or every row of a batch)."""
+    return {
+        "status": OutboxStatus.DELIVERED.value,
+        "attempts": outbox.c.attempts + 1,
+        "last_attempt_at": now,
+        "delivered_at": now,
+        "claimed_until": None,
+        "claim_token": None,
+    }
 
 
 def _status_values(status: OutboxStatus | str | Collection[OutboxStatus | str]) -> list[str]:
