@@ -13,6 +13,7 @@ Value checks come from ``checks.py``; types that parse a value themselves (durat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
@@ -593,18 +594,23 @@ class RawSilence(_Raw):
 _RECEIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _receiver_name(value: str) -> str:
-    if not _RECEIVER_NAME.match(value):
-        raise checks.InvalidValue(
-            f"{value[:80]!r} is not a receiver name",
-            hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
-        )
-    return value
+def _name_check(what: str) -> Callable[[str], str]:
+    """The check of a receiver's or a mute window's name; ``what`` names it in the error."""
+
+    def check(value: str) -> str:
+        if not _RECEIVER_NAME.match(value):
+            raise checks.InvalidValue(
+                f"{value[:80]!r} is not a {what} name",
+                hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+            )
+        return value
+
+    return check
 
 
 ReceiverName = Annotated[
     str,
-    AfterValidator(_receiver_name),
+    AfterValidator(_name_check("receiver")),
     WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
 ]
 Globs = Annotated[
@@ -727,18 +733,9 @@ def _checked(parse: Any, hint: str) -> Any:
     return check
 
 
-def _window_name(value: str) -> str:
-    if not _RECEIVER_NAME.match(value):
-        raise checks.InvalidValue(
-            f"{value[:80]!r} is not a mute window name",
-            hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
-        )
-    return value
-
-
 WindowName = Annotated[
     str,
-    AfterValidator(_window_name),
+    AfterValidator(_name_check("mute window")),
     WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
 ]
 
