@@ -72,6 +72,7 @@ __all__ = [
     "EvaluationReport",
     "InstanceReport",
     "QueryResultLike",
+    "channel_destination",
     "decide_evaluation",
     "evaluate_alert",
 ]
@@ -513,13 +514,13 @@ def _row(
         idempotency_key=f"{payload.event_id}:{plan.channel_id}",
         created_at=links.now,
         run_id=links.run_id,
-        destination=_destination(plan.config),
+        destination=channel_destination(plan.config),
         members=members,
         group_key=plan.group_key,
     )
 
 
-def _destination(channel: ChannelConfig) -> str:
+def channel_destination(channel: ChannelConfig) -> str:
     """The channel's public destination (no secret), cut to fit its column."""
     text = channel.public_destination()
     return text if len(text) <= DESTINATION_LENGTH else text[: DESTINATION_LENGTH - 1] + "…"

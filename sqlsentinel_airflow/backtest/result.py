@@ -311,7 +311,12 @@ class Counts:
             "evaluations": self.evaluations,
             "incidents": self.incidents,
             "error_incidents": self.error_incidents,
-            "events": {kind.value: self.events.get(kind.value, 0) for kind in EventKind},
+            # what the machine sends (an acknowledgement is a person's, never replayed)
+            "events": {
+                kind.value: self.events.get(kind.value, 0)
+                for kind in EventKind
+                if kind is not EventKind.ACKNOWLEDGED
+            },
             "notifications": {c: dict(kinds) for c, kinds in self.notifications.items()},
             "messages": self.messages,
             "firing_seconds": self.firing_seconds,

@@ -833,7 +833,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"purged": counts, "compacted": compacted})
     else:
-        what = {"history": "history rows", "incidents": "ended incidents", "outbox": "outbox rows"}
+        what = {
+            "history": "history rows",
+            "incidents": "ended incidents",
+            "outbox": "outbox rows",
+            "incident_actions": "incident actions",
+        }
         line = (
             ", ".join(f"{n} {what.get(table, table)}" for table, n in counts.items()) + " deleted"
         )

@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 
 __all__ = [
     "Decision",
+    "EscalationStep",
     "Event",
     "EventKind",
     "FlapPolicy",
@@ -75,6 +76,10 @@ class EventKind(str, enum.Enum):
     RESOLVED = "resolved"
     ERROR = "error"
     FLAPPING = "flapping"
+    # acknowledgements and escalation (docs/responding.md); on the payload's wire both are
+    # ``kind: firing`` with their own field, as a flapping notice is
+    ESCALATION = "escalation"  # an escalation step: sent to that step's receiver only
+    ACKNOWLEDGED = "acknowledged"  # someone acknowledged: to channels that track incidents
 
 
 class RunType(str, enum.Enum):
@@ -111,6 +116,9 @@ class Reason(str, enum.Enum):
     SETTLED_FIRING = "settled firing after flapping"
     SETTLED_OK = "settled ok after flapping"
     BACKFILL = "backfill runs never notify"
+    ACKNOWLEDGED = "still firing, acknowledged"
+    ACK_REARMED = "worse than when acknowledged (ack rearm_factor)"
+    ESCALATED = "not acknowledged within the escalation step"
 
     @property
     def code(self) -> str:
@@ -151,6 +159,15 @@ class FlapPolicy:
 
 
 @dataclass(frozen=True)
+class EscalationStep:
+    """One step of an escalation ladder: when the incident is still unacknowledged ``after``
+    its start, notify ``receiver`` (a name of ``receivers:``) once."""
+
+    after: timedelta
+    receiver: str
+
+
+@dataclass(frozen=True)
 class Policy:
     """The per-alert knobs of the state machine (resolved from the alert and defaults)."""
 
@@ -160,6 +177,10 @@ class Policy:
     notify_on_recovery: bool = True
     notify_on_error: int | None = 3  # None: never notify query errors
     flap: FlapPolicy | None = None  # None: no flap detection
+    # an acknowledgement ends (and one reminder goes out) when the value gets this many times
+    # worse than when it was acknowledged; None: it lasts until the incident resolves
+    ack_rearm_factor: float | None = None
+    escalation: tuple[EscalationStep, ...] = ()  # in order of ``after``
 
 
 @dataclass(frozen=True)
@@ -227,6 +248,18 @@ class InstanceState:
     # its recent OK<->FIRING changes (within the window; while flapping only the last one)
     flap_changes: tuple[datetime, ...] = ()
     flap_notified: bool = False  # a flapping event went out for the current flap
+    # acknowledgement of the current incident (cleared when it resolves or re-arms)
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    ack_comment: str | None = None
+    ack_source: str | None = None  # ui | cli | slack | email
+    ack_value: JsonValue = None  # the value when acknowledged (ack_rearm_factor compares)
+    escalation_steps: int = 0  # escalation steps sent in the current incident
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether someone acknowledged the current incident."""
+        return self.acked_at is not None
 
     @property
     def effective_state(self) -> State:
@@ -263,6 +296,7 @@ class Event:
     key_values: dict[str, JsonValue] = field(default_factory=dict)
     firing_since: datetime | None = None
     error: str | None = None
+    escalation_step: int | None = None  # ESCALATION: the step's index in the ladder
 
 
 @dataclass(frozen=True)
@@ -291,6 +325,6 @@ class Silence:
     id: int | None = None
     created_at: datetime | None = None
     ended_at: datetime | None = None
-    source: str = "cli"  # cli | ui | config
+    source: str = "cli"  # cli | ui | config | slack
     # the one instance it covers (an ``instance_key``); None: every instance of the alert
     instance_key: str | None = None

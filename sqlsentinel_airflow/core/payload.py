@@ -50,7 +50,9 @@ __all__ = [
     "PAYLOAD_VERSION",
     "TEST_REASON",
     "EventPayload",
+    "PayloadAcknowledgement",
     "PayloadAlert",
+    "PayloadEscalation",
     "PayloadGroup",
     "PayloadGroupMember",
     "PayloadInstance",
@@ -86,7 +88,14 @@ PAYLOAD_REASON_CODES: tuple[str, ...] = (
 )
 """Every ``reason_code`` a payload can carry: the state machine's reasons plus the ones above."""
 
-ADDED_IN_VERSION_1: tuple[str, ...] = ("reason_code", "test", "flapping", "group")
+ADDED_IN_VERSION_1: tuple[str, ...] = (
+    "reason_code",
+    "test",
+    "flapping",
+    "group",
+    "escalation",
+    "acknowledgement",
+)
 """Fields added after version 1 was published: always sent, but not required by the schema
 (an event enqueued by an earlier release, delivered after the upgrade, lacks them)."""
 ADDED_NESTED_IN_VERSION_1: dict[str, tuple[str, ...]] = {
@@ -241,6 +250,25 @@ class PayloadGroup(_Frozen):
     members: list[PayloadGroupMember] = Field(description="every member, in evaluation order")
 
 
+class PayloadEscalation(_Frozen):
+    """An escalation step (docs/responding.md): the incident was not acknowledged within the
+    step's ``after``, so this step's receiver is told, once."""
+
+    step: int = Field(description="which step, from 1")
+    steps: int = Field(description="how many steps the ladder has")
+    after_seconds: float = Field(description="the step's `after`: seconds since the incident began")
+    receiver: str = Field(description="the receiver this step notifies (`receivers:`)")
+
+
+class PayloadAcknowledgement(_Frozen):
+    """Who acknowledged the incident (docs/responding.md)."""
+
+    by: str
+    at: Timestamp
+    comment: str = ""
+    source: str = Field(description="where: ui, cli, slack or email")
+
+
 class EventPayload(_Frozen):
     """One event, as stored in the outbox and rendered by every channel (version 1)."""
 
@@ -285,17 +313,32 @@ class EventPayload(_Frozen):
         "`reason_code` is `grouped`. Absent on a single event",
     )
 
+    escalation: PayloadEscalation | None = Field(
+        default=None,
+        description="an escalation step (reason_code `escalated`): the incident is still "
+        "unacknowledged after the step's `after`. Sent as kind firing. Absent otherwise",
+    )
+    acknowledgement: PayloadAcknowledgement | None = Field(
+        default=None,
+        description="someone acknowledged the incident (reason_code `acknowledged`): sent to "
+        "channels that track incidents (PagerDuty). Sent as kind firing. Absent otherwise",
+    )
+
     def to_json(self) -> dict[str, JsonValue]:
-        """The JSON document (what the outbox stores and templates read); ``group`` only on a
-        grouped message, and ``group.group_by`` and the members' ``alert`` only on a group
-        across alerts, so each document is what it was before those existed."""
-        if self.group is None:
-            return self.model_dump(mode="json", exclude={"group"})
-        if self.group.by == "evaluation":  # the fields of a group across alerts stay out
+        """The JSON document (what the outbox stores and templates read); ``group``,
+        ``escalation`` and ``acknowledgement`` only when set, and ``group.group_by`` and the
+        members' ``alert`` only on a group across alerts, so each document is what it was
+        before those existed."""
+        exclude: dict[str, IncEx | bool] = {
+            name: True
+            for name in ("group", "escalation", "acknowledgement")
+            if getattr(self, name) is None
+        }
+        if self.group is not None and self.group.by == "evaluation":
+            # the fields of a group across alerts stay out
             members: IncEx = {"__all__": {"alert"}}
-            group: IncEx = {"group_by": True, "members": members}
-            return self.model_dump(mode="json", exclude={"group": group})
-        return self.model_dump(mode="json")
+            exclude["group"] = {"group_by": True, "members": members}
+        return self.model_dump(mode="json", exclude=exclude or None)
 
     def as_test(self) -> EventPayload:
         """This payload marked as a sample (``notify-test``, template checks): ``[TEST]``."""
@@ -332,9 +375,21 @@ def event_payload(
                 ui_base_url, alert.dag_id, silence=True, instance_key=event.instance_key or None
             )
     flapping = event.kind is EventKind.FLAPPING
+    escalation = None
+    if event.kind is EventKind.ESCALATION and event.escalation_step is not None:
+        ladder = alert.escalation
+        step = ladder[event.escalation_step]
+        escalation = PayloadEscalation(
+            step=event.escalation_step + 1,
+            steps=len(ladder),
+            after_seconds=step.after.total_seconds(),
+            receiver=step.receiver,
+        )
+    on_wire = flapping or event.kind in (EventKind.ESCALATION, EventKind.ACKNOWLEDGED)
     return EventPayload(
         event_id=event_id,
-        kind=EventKind.FIRING if flapping else event.kind,
+        kind=EventKind.FIRING if on_wire else event.kind,
+        escalation=escalation,
         flapping=flapping,
         reason=event.reason.value,
         reason_code=event.reason.code,

@@ -42,6 +42,20 @@ Semantics, per instance
   while still flapping; a settle under a silence sends nothing, and an instance that
   settled FIRING gets its FIRING_AFTER_SILENCE ``firing`` when the silence ends.
 
+- Acknowledgements (``acks.py`` writes them on the state; docs/responding.md). While the
+  incident is acknowledged no ``reminder`` goes out (ACKNOWLEDGED) and no escalation step;
+  its ``resolved`` still does, and resolving ends the acknowledgement. With
+  ``ack_rearm_factor`` a numeric value that many times worse than when acknowledged (further
+  in the alerting direction: ``value >= acked + (f - 1) * |acked|`` when the acknowledged
+  value was at or above its threshold, ``value <= acked - (1 - 1/f) * |acked|`` below it)
+  ends it with one ``reminder`` (ACK_REARMED), which restarts the reminder schedule.
+- Escalation (``policy.escalation``): each step whose ``after`` has passed since the
+  incident began goes out once per incident as an ``escalation`` event (ESCALATED), at the
+  first evaluation at or after it, while the incident fires, was announced, is not
+  acknowledged, silenced, muted or flapping; never in the evaluation that sends the
+  incident's ``firing`` (the first receivers hear first). ``escalation_steps`` on the state
+  counts the steps sent; resolving resets it.
+
 :func:`check_event_sequence` and :func:`check_events` state the invariants an instance's
 event history must satisfy; concurrency tests replay stored history through them.
 """
@@ -173,6 +187,59 @@ def _unannounced(firing: InstanceState) -> InstanceState:
     return _set(firing, last_notified_at=None)
 
 
+def _unacknowledged(state: InstanceState) -> InstanceState:
+    """``state`` (the decision's own copy) without its acknowledgement."""
+    return _set(
+        state, acked_at=None, acked_by=None, ack_comment=None, ack_source=None, ack_value=None
+    )
+
+
+def _number(value: JsonValue) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _worse_than_acknowledged(state: InstanceState, factor: float | None) -> bool:
+    """Whether the value got ``factor`` times worse than when the incident was acknowledged.
+
+    Worse is further in the alerting direction: for a value at or above its threshold when
+    acknowledged, ``value >= factor * acked``; below it, ``value <= acked / factor``. Values
+    that are not numbers (and a zero value at acknowledgement) never re-arm.
+    """
+    if factor is None:
+        return False
+    value, acked = _number(state.last_value), _number(state.ack_value)
+    if value is None or acked is None or acked == 0:
+        return False
+    threshold = _number(state.last_threshold)
+    above = threshold is None or acked >= threshold
+    magnitude = abs(acked)
+    if above:
+        return value >= acked + (factor - 1) * magnitude
+    return value <= acked - (1 - 1 / factor) * magnitude
+
+
+def _escalations(state: InstanceState, now: datetime, policy: Policy) -> list[int]:
+    """The escalation steps due now (indexes into ``policy.escalation``), in order: the
+    incident fires, its firing went out, nobody acknowledged it, it does not flap, and the
+    step's ``after`` has passed since it started; each step once per incident."""
+    ladder = policy.escalation
+    if (
+        not ladder
+        or state.escalation_steps >= len(ladder)
+        or state.state is not State.FIRING
+        or not state.firing_notified
+        or state.last_notified_at is None  # silenced: announced again when it ends
+        or state.acked_at is not None
+        or state.flapping_since is not None
+        or state.firing_since is None
+    ):
+        return []
+    age = now - state.firing_since
+    return [i for i in range(state.escalation_steps, len(ladder)) if age >= ladder[i].after]
+
+
 def _on_alert(base: InstanceState, now: datetime, policy: Policy, silenced: bool) -> _Step:
     """``base``: the decision's own copy, changed in place (read what it was first)."""
     alerts = base.consecutive_alerts + 1
@@ -185,6 +252,11 @@ def _on_alert(base: InstanceState, now: datetime, policy: Policy, silenced: bool
         if not notified_before or last_notified is None:  # a silence has ended
             notified = _set(counted, firing_notified=True, last_notified_at=now)
             return _Step(notified, EventKind.FIRING, Reason.FIRING_AFTER_SILENCE, since)
+        if counted.acked_at is not None:
+            if _worse_than_acknowledged(counted, policy.ack_rearm_factor):
+                rearmed = _set(_unacknowledged(counted), last_notified_at=now)
+                return _Step(rearmed, EventKind.REMINDER, Reason.ACK_REARMED, since)
+            return _Step(counted, None, Reason.ACKNOWLEDGED)
         if policy.renotify_after is None:
             return _Step(counted, None, Reason.STILL_FIRING_NO_REMINDERS)
         if now - last_notified >= policy.renotify_after:
@@ -218,7 +290,13 @@ def _on_ok(base: InstanceState, policy: Policy, silenced: bool) -> _Step:
     if oks < policy.resolve_after:
         still = _unannounced(counted) if silenced else counted
         return _Step(still, None, Reason.PENDING_RESOLVE_AFTER)
-    resolved = _set(counted, state=State.OK, firing_since=None, firing_notified=False)
+    resolved = _set(
+        _unacknowledged(counted),
+        state=State.OK,
+        firing_since=None,
+        firing_notified=False,
+        escalation_steps=0,
+    )
     if silenced:
         return _Step(resolved, None, Reason.SILENCED)
     if not notified_before:
@@ -383,6 +461,24 @@ def decide(
         events.append(
             _event(step.event, step.reason, state, now, firing_since=step.firing_since, error=None)
         )
+    if not silenced and step.event is not EventKind.FIRING:  # the first receivers hear first
+        due = _escalations(state, now, policy)
+        if due:
+            state = _set(state, escalation_steps=due[-1] + 1)
+            events.extend(
+                dataclasses.replace(
+                    _event(
+                        EventKind.ESCALATION,
+                        Reason.ESCALATED,
+                        state,
+                        now,
+                        firing_since=state.firing_since,
+                        error=None,
+                    ),
+                    escalation_step=i,
+                )
+                for i in due
+            )
     reason = events[-1].reason if events else step.reason
     return Decision(state, tuple(events), reason)
 
@@ -414,9 +510,9 @@ def check_event_sequence(kinds: Sequence[EventKind]) -> None:
             if incident_open:
                 raise ValueError(f"{where}: a second firing without a resolved in between")
             incident_open, flapping = True, False
-        elif kind is EventKind.REMINDER:
+        elif kind in (EventKind.REMINDER, EventKind.ESCALATION, EventKind.ACKNOWLEDGED):
             if not incident_open:
-                raise ValueError(f"{where}: a reminder without an open incident")
+                raise ValueError(f"{where}: a {kind.value} without an open incident")
         elif kind is EventKind.ERROR:
             if error_open:
                 raise ValueError(f"{where}: a second error event in one error streak")

@@ -57,6 +57,7 @@ from sqlsentinel_airflow.store.schema_v1 import v1_metadata
 from sqlsentinel_airflow.store.tables import (
     NAME_LENGTH,
     TABLE_PREFIX,
+    Id,
     JsonText,
     LongText,
     UtcDateTime,
@@ -293,6 +294,54 @@ def _v11_groups_across_alerts(conn: Connection) -> None:
     )
 
 
+def _v12_acknowledgements(conn: Connection) -> None:
+    # Acknowledgements and escalation (docs/responding.md): six nullable state columns (NULL:
+    # not acknowledged, no step sent), so existing rows need no rewrite; the incidents'
+    # actions and the used email links in two new tables.
+    _add_missing_columns(
+        conn,
+        f"{TABLE_PREFIX}state",
+        (
+            ("acked_at", UtcDateTime()),
+            ("acked_by", String(NAME_LENGTH)),
+            ("ack_comment", LongText()),
+            ("ack_source", String(16)),
+            ("ack_value", JsonText()),
+            ("escalation_steps", Integer()),
+        ),
+    )
+    m = MetaData()
+    Table(
+        f"{TABLE_PREFIX}incident_actions",
+        m,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("alert_name", String(NAME_LENGTH), nullable=False),
+        Column("instance_key", LongText, nullable=False),
+        Column("firing_since", UtcDateTime),
+        Column("action", String(32), nullable=False),
+        Column("actor", String(NAME_LENGTH), nullable=False),
+        Column("source", String(16), nullable=False),
+        Column("comment", LongText),
+        Column("detail", JsonText),
+        Column("at", UtcDateTime, nullable=False),
+        Index(f"ix_{TABLE_PREFIX}incident_actions_alert_at", "alert_name", "at"),
+        **table_kwargs(),
+    )
+    Table(
+        f"{TABLE_PREFIX}action_tokens",
+        m,
+        Column("token_id", String(64), primary_key=True),
+        Column("action", String(32), nullable=False),
+        Column("alert_name", String(NAME_LENGTH), nullable=False),
+        Column("instance_key", LongText, nullable=False),
+        Column("used_at", UtcDateTime, nullable=False),
+        Column("used_by", String(NAME_LENGTH), nullable=False),
+        Index(f"ix_{TABLE_PREFIX}action_tokens_used_at", "used_at"),
+        **table_kwargs(),
+    )
+    m.create_all(conn, checkfirst=True)
+
+
 def fill_incidents(conn: Connection, table: Table, *, batch: int = 1_000) -> int:
     """Fold the history (backfills left out) into ``table``, one alert at a time; returns
     the incidents written. The database keeps only the rows whose state, or the state of
@@ -398,6 +447,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(10, "grouped messages (outbox.members)", _v10_grouped_messages),
     Migration(11, "groups across alerts (outbox.group_key, batch_id)", _v11_groups_across_alerts),
+    Migration(
+        12,
+        "acknowledgements and escalation (state.acked_*, escalation_steps, incident_actions, "
+        "action_tokens)",
+        _v12_acknowledgements,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -20,6 +20,7 @@ from sqlsentinel_airflow.core.model import EventKind, JsonValue, Outcome, Reason
 __all__ = [
     "GroupClaim",
     "HistoryEntry",
+    "IncidentAction",
     "OutboxEntry",
     "OutboxMember",
     "OutboxStatus",
@@ -159,3 +160,23 @@ class GroupClaim:
     rows: tuple[OutboxEntry, ...] = ()
     batch_id: str | None = None
     due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentAction:
+    """What a person or the escalation ladder did to an incident (schema v12): one line of
+    its timeline beside the evaluations. ``action``: acknowledged, unacknowledged, rearmed
+    (the value got worse than when acknowledged), escalated; ``source``: ui, cli, slack,
+    email, or sentinel (the evaluation did it); ``detail``: e.g. the escalation step
+    (``{"step": 1, "steps": 2, "receiver": "oncall"}``)."""
+
+    alert_name: str
+    instance_key: str
+    firing_since: datetime | None
+    action: str
+    actor: str
+    source: str
+    at: datetime
+    comment: str | None = None
+    detail: dict[str, JsonValue] = field(default_factory=dict)
+    id: int | None = None

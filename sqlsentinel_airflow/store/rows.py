@@ -27,6 +27,7 @@ from sqlsentinel_airflow.core.model import (
 from sqlsentinel_airflow.store.compaction import decode_samples
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
+    IncidentAction,
     OutboxEntry,
     OutboxMember,
     OutboxStatus,
@@ -37,6 +38,8 @@ __all__ = [
     "evaluated",
     "history_from_row",
     "history_to_row",
+    "incident_action_from_row",
+    "incident_action_to_row",
     "incident_from_row",
     "incident_to_row",
     "key_hash",
@@ -84,6 +87,12 @@ def state_to_row(s: InstanceState) -> dict[str, Any]:
         "flapping_since": s.flapping_since,
         "flap_changes": [rfc3339(t) for t in s.flap_changes] if s.flap_changes else None,
         "flap_notified": s.flap_notified,
+        "acked_at": s.acked_at,
+        "acked_by": s.acked_by,
+        "ack_comment": s.ack_comment,
+        "ack_source": s.ack_source,
+        "ack_value": s.ack_value,
+        "escalation_steps": s.escalation_steps or None,
     }
 
 
@@ -111,6 +120,12 @@ def state_from_row(row: Row) -> InstanceState:
         flapping_since=row["flapping_since"],
         flap_changes=tuple(datetime.fromisoformat(t) for t in row["flap_changes"] or ()),
         flap_notified=bool(row["flap_notified"]),
+        acked_at=row["acked_at"],
+        acked_by=row["acked_by"],
+        ack_comment=row["ack_comment"],
+        ack_source=row["ack_source"],
+        ack_value=row["ack_value"],
+        escalation_steps=row["escalation_steps"] or 0,
     )
 
 
@@ -374,4 +389,33 @@ def evaluated(entry: HistoryEntry, history_id: int) -> Evaluated:
         run_id=entry.run_id,
         dag_id=entry.dag_id,
         key_values=dict(entry.key_values),
+    )
+
+
+def incident_action_to_row(a: IncidentAction) -> dict[str, Any]:
+    return {
+        "alert_name": a.alert_name,
+        "instance_key": a.instance_key,
+        "firing_since": a.firing_since,
+        "action": a.action,
+        "actor": a.actor,
+        "source": a.source,
+        "comment": a.comment,
+        "detail": dict(a.detail) if a.detail else None,
+        "at": a.at,
+    }
+
+
+def incident_action_from_row(row: Row) -> IncidentAction:
+    return IncidentAction(
+        id=int(row["id"]),
+        alert_name=row["alert_name"],
+        instance_key=row["instance_key"],
+        firing_since=row["firing_since"],
+        action=row["action"],
+        actor=row["actor"],
+        source=row["source"],
+        comment=row["comment"],
+        detail=row["detail"] or {},
+        at=row["at"],
     )

@@ -42,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.incidents import Incident
@@ -72,14 +72,18 @@ from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_vers
 from sqlsentinel_airflow.store.records import (
     GroupClaim,
     HistoryEntry,
+    IncidentAction,
     OutboxEntry,
     OutboxStatus,
     RecentValue,
 )
 from sqlsentinel_airflow.store.tables import (
+    NAME_LENGTH,
     LongText,
+    action_tokens,
     alert_lock,
     history,
+    incident_actions,
     incidents,
     inserted_id,
     outbox,
@@ -763,6 +767,63 @@ class StateStore:
         with self._reading("reading silences") as conn:
             return [rows.silence_from_row(r) for r in conn.execute(query).mappings()]
 
+    # --- incident actions and action links ------------------------------------------------
+
+    def incident_actions(
+        self,
+        alert_name: str,
+        *,
+        instance_key: str | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[IncidentAction]:
+        """What people and the escalation ladder did to the alert's incidents (optionally one
+        instance's, from ``since`` on), newest first, at most ``limit``."""
+        query = select(incident_actions).where(incident_actions.c.alert_name == alert_name)
+        if since is not None:
+            query = query.where(incident_actions.c.at >= since)
+        query = query.order_by(incident_actions.c.at.desc(), incident_actions.c.id.desc())
+        found: list[IncidentAction] = []
+        with self._reading("reading incident actions") as conn:
+            # instance keys are TEXT (not indexable everywhere): filtered here, not in SQL
+            for row in conn.execute(query).mappings():
+                if instance_key is not None and row["instance_key"] != instance_key:
+                    continue
+                found.append(rows.incident_action_from_row(row))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def use_action_token(
+        self,
+        token_id: str,
+        *,
+        action: str,
+        alert_name: str,
+        instance_key: str,
+        used_by: str,
+        now: datetime,
+    ) -> bool:
+        """Record that the action link ``token_id`` was used: True the first time, False
+        when it was used before. The table's primary key decides, so two clicks at once
+        cannot both be first."""
+        values = {
+            "token_id": token_id,
+            "action": action,
+            "alert_name": alert_name,
+            "instance_key": instance_key,
+            "used_at": now,
+            "used_by": used_by[:NAME_LENGTH],
+        }
+        try:
+            with self._writing("recording a used action link") as conn:
+                conn.execute(action_tokens.insert().values(values))
+        except StateStoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                return False
+            raise
+        return True
+
     # --- retention ---------------------------------------------------------------------------
 
     def purge(
@@ -772,7 +833,8 @@ class StateStore:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         on_batch: Callable[[str, int, float], None] | None = None,
     ) -> dict[str, int]:
-        """Delete history, incidents that ended, and delivered or dead outbox rows, from
+        """Delete history, incidents that ended, delivered or dead outbox rows and incident
+        actions (acknowledgements, escalations), from
         before ``older_than``, at most ``batch_rows`` rows per transaction, so evaluations
         running meanwhile never wait long for a lock (``on_batch(table, rows, seconds)`` is
         told of each committed batch).
@@ -804,6 +866,13 @@ class StateStore:
                 o.id,
                 o.created_at,
                 [o.status.in_(finished), o.created_at < older_than],
+            ),
+            (
+                "incident_actions",
+                incident_actions,
+                incident_actions.c.id,
+                incident_actions.c.at,
+                [incident_actions.c.at < older_than],
             ),
         )
         counts: dict[str, int] = {}

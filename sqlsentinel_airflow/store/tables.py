@@ -46,9 +46,11 @@ __all__ = [
     "JsonText",
     "LongText",
     "UtcDateTime",
+    "action_tokens",
     "alert_lock",
     "history",
     "history_compaction",
+    "incident_actions",
     "incidents",
     "inserted_id",
     "metadata",
@@ -183,6 +185,14 @@ state = Table(
     Column("flapping_since", UtcDateTime),
     Column("flap_changes", JsonText),
     Column("flap_notified", Boolean),
+    # v12: the current incident's acknowledgement (NULL: none) and the escalation steps sent
+    # in it (NULL: none), both cleared when it resolves (docs/responding.md)
+    Column("acked_at", UtcDateTime),
+    Column("acked_by", String(NAME_LENGTH)),
+    Column("ack_comment", LongText),
+    Column("ack_source", String(16)),
+    Column("ack_value", JsonText),
+    Column("escalation_steps", Integer),
     **table_kwargs(),
 )
 
@@ -328,6 +338,40 @@ history_compaction = Table(
     metadata,
     Column("alert_name", String(NAME_LENGTH), primary_key=True),
     Column("through_id", BigInteger, nullable=False),
+    **table_kwargs(),
+)
+
+# v12: what people and the escalation ladder did to incidents (acknowledged, unacknowledged,
+# rearmed, escalated): an incident's timeline beside its evaluations (docs/responding.md)
+incident_actions = Table(
+    f"{TABLE_PREFIX}incident_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_name", String(NAME_LENGTH), nullable=False),
+    Column("instance_key", LongText, nullable=False),
+    Column("firing_since", UtcDateTime),  # the incident
+    Column("action", String(32), nullable=False),
+    Column("actor", String(NAME_LENGTH), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("comment", LongText),
+    Column("detail", JsonText),
+    Column("at", UtcDateTime, nullable=False),
+    Index(f"ix_{TABLE_PREFIX}incident_actions_alert_at", "alert_name", "at"),
+    **table_kwargs(),
+)
+
+# v12: the email action links already used (docs/responding.md): a link works once; the
+# primary key makes a second use fail in the database, not in a read-then-write
+action_tokens = Table(
+    f"{TABLE_PREFIX}action_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("alert_name", String(NAME_LENGTH), nullable=False),
+    Column("instance_key", LongText, nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+    Column("used_by", String(NAME_LENGTH), nullable=False),
+    Index(f"ix_{TABLE_PREFIX}action_tokens_used_at", "used_at"),
     **table_kwargs(),
 )
 

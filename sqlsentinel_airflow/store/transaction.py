@@ -52,10 +52,11 @@ from sqlsentinel_airflow.store.engine import (
     SQLITE_BEGIN_OPTION,
     translating_errors,
 )
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry
+from sqlsentinel_airflow.store.records import HistoryEntry, IncidentAction, OutboxEntry
 from sqlsentinel_airflow.store.tables import (
     alert_lock,
     history,
+    incident_actions,
     incidents,
     inserted_id,
     outbox,
@@ -264,6 +265,16 @@ class AlertTransaction:
                     f"key {entry.idempotency_key!r} (alert {self._alert_name!r}); an event is "
                     "enqueued once per channel"
                 ) from exc
+        return inserted_id(result)
+
+    def add_incident_action(self, action: IncidentAction) -> int:
+        """Record what someone (or the escalation ladder) did to one of this alert's
+        incidents; returns the new row's id."""
+        self._check_alert(action.alert_name, "add_incident_action")
+        with translating_errors(self._display_url, f"writing actions of {self._alert_name!r}"):
+            result = self._conn.execute(
+                incident_actions.insert(), rows.incident_action_to_row(action)
+            )
         return inserted_id(result)
 
     def active_silences(self, now: datetime, dag_id: str | None = None) -> list[Silence]:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
 from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
-from sqlsentinel_airflow.core.model import FlapPolicy, Policy
+from sqlsentinel_airflow.core.model import EscalationStep, FlapPolicy, Policy
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
 from sqlsentinel_airflow.core.redact import SECRET, url_origin
 from sqlsentinel_airflow.errors import QueryError
@@ -335,6 +335,9 @@ class AlertConfig(_Frozen):
     notify_on_recovery: bool = True
     notify_on_error: int | None = 3
     flap_detection: FlapPolicy | None = None  # off unless written
+    # acknowledgements and escalation (docs/responding.md)
+    ack_rearm_factor: float | None = None  # None: an ack lasts until the incident resolves
+    escalation: tuple[EscalationStep, ...] = ()  # the ladder, in order of `after`
     fail_task_on_alert: bool = False
     max_rows: int = DEFAULT_MAX_ROWS_SINGLE
     notify: tuple[ChannelConfig, ...] = ()  # the alert's own channels (``notify:``)
@@ -359,6 +362,8 @@ class AlertConfig(_Frozen):
             notify_on_recovery=self.notify_on_recovery,
             notify_on_error=self.notify_on_error,
             flap=self.flap_detection,
+            ack_rearm_factor=self.ack_rearm_factor,
+            escalation=self.escalation,
         )
 
     def channel_slots(self) -> tuple[ChannelSlot, ...]:

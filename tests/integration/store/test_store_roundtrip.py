@@ -263,10 +263,20 @@ def test_purge_keeps_recent_rows_and_every_pending_row(store: StateStore, now: d
     store.mark_attempt_failed(old_dead, "gone", old, max_attempts=1)
     store.mark_delivered(recent_delivered, recent)
 
-    assert store.purge(now - timedelta(days=90)) == {"history": 2, "incidents": 0, "outbox": 2}
+    assert store.purge(now - timedelta(days=90)) == {
+        "history": 2,
+        "incidents": 0,
+        "outbox": 2,
+        "incident_actions": 0,
+    }
     assert [e.evaluated_at for e in store.history()] == [recent]
     assert sorted(e.id or 0 for e in store.outbox()) == [old_pending, recent_delivered]
-    assert store.purge(now - timedelta(days=90)) == {"history": 0, "incidents": 0, "outbox": 0}
+    assert store.purge(now - timedelta(days=90)) == {
+        "history": 0,
+        "incidents": 0,
+        "outbox": 0,
+        "incident_actions": 0,
+    }
 
 
 def test_writes_for_another_alert_are_refused(store: StateStore, now: datetime) -> None:

@@ -108,6 +108,7 @@ def test_the_whole_result_is_json() -> None:
         "resolved": 0,
         "error": 0,
         "flapping": 0,
+        "escalation": 0,
     }
     assert data["runs"][0]["counts"]["messages"] == 3
     assert result.proposed is None
