@@ -47,6 +47,15 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
         "`sqlsentinel status FILE`: `alerts[].instances[]`",
         "`alerts[].instances[]`, `alert.instances[]`",
     ),
+    readmodel.AckView: (
+        "`sqlsentinel status FILE`: `alerts[].instances[].ack`; `sqlsentinel ack`: "
+        "`instances[].ack`",
+        "`instances[].ack`; `POST /alerts/{dag_id}/ack`: `instances[].ack`",
+    ),
+    readmodel.IncidentActionView: (
+        "—",
+        "`GET /alerts/{dag_id}/actions`: `actions[]`",
+    ),
     readmodel.EvaluationView: (
         "`sqlsentinel history`: `history[]`",
         "`GET /alerts/{dag_id}/history`: `entries[]`",

@@ -416,7 +416,9 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
                 [
                     s.name,
                     i.label or "-",
-                    i.state.value + (" (silenced)" if i.silenced else by_window),
+                    i.state.value
+                    + (" (silenced)" if i.silenced else by_window)
+                    + (f" (acked by {i.ack.by})" if i.ack is not None else ""),
                     human_time(i.flapping_since or i.since),
                     i.last_value,
                     i.last_threshold,

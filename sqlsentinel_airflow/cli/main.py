@@ -1,4 +1,4 @@
-"""``sqlsentinel``: validate, run, inspect and silence alerts from a shell or a CI pipeline.
+"""``sqlsentinel``: validate, run, inspect, silence and acknowledge alerts from a shell or CI.
 
 Exit codes: ``cli/exit_codes.py``. User errors print one line, never a traceback
 (``--debug`` shows it).
@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     backtest.add_parser(sub, _add_state_db, _add_format)
 
+    from sqlsentinel_airflow.cli import acks
+
+    acks.add_parsers(sub, _add_state_db, _add_format)
+
     p = sub.add_parser(
         "purge", help="delete old history and finished deliveries, compact quiet history"
     )
@@ -209,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> dict[str, object]:
     """Commands that live in a module of their own (the rest are in ``commands``)."""
-    from sqlsentinel_airflow.cli import backtest, ruletest
+    from sqlsentinel_airflow.cli import acks, backtest, ruletest
 
-    return {"test": ruletest, "backtest": backtest}
+    return {"test": ruletest, "backtest": backtest, "ack": acks, "unack": acks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

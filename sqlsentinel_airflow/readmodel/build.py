@@ -15,7 +15,7 @@ from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
 from sqlsentinel_airflow.core.incidents import Incident, IncidentKind
-from sqlsentinel_airflow.core.instances import instance_label, key_label
+from sqlsentinel_airflow.core.instances import instance_label, key_label, key_values_of
 from sqlsentinel_airflow.core.jsonvalues import as_number
 from sqlsentinel_airflow.core.model import (
     EventKind,
@@ -33,6 +33,7 @@ from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
     FIRING_LABELS_SHOWN,
     INSTANCES_IN_LIST,
+    AckView,
     AlertStatus,
     AlertSummary,
     ConfigErrorView,
@@ -40,6 +41,7 @@ from sqlsentinel_airflow.readmodel.views import (
     DeliveryView,
     DocsView,
     EvaluationView,
+    IncidentActionView,
     IncidentView,
     InstanceView,
     InvalidAlertView,
@@ -50,6 +52,7 @@ from sqlsentinel_airflow.readmodel.views import (
 )
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
+    IncidentAction,
     OutboxEntry,
     OutboxStatus,
     RecentValue,
@@ -110,6 +113,36 @@ def instance_view(
         last_notified_at=state.last_notified_at,
         silenced=silenced,
         flapping_since=state.flapping_since,
+        ack=ack_view(state),
+        escalation_steps=state.escalation_steps,
+    )
+
+
+def ack_view(state: InstanceState) -> AckView | None:
+    """The acknowledgement of the instance's current incident, if any."""
+    if state.acked_at is None:
+        return None
+    return AckView(
+        by=state.acked_by or "",
+        at=state.acked_at,
+        comment=state.ack_comment,
+        source=state.ack_source or "",
+    )
+
+
+def incident_action_view(action: IncidentAction) -> IncidentActionView:
+    return IncidentActionView(
+        id=action.id or 0,
+        alert=action.alert_name,
+        instance_key=action.instance_key,
+        label=instance_label(key_values_of(action.instance_key)) if action.instance_key else "",
+        firing_since=action.firing_since,
+        action=action.action,
+        actor=action.actor,
+        source=action.source,
+        comment=action.comment,
+        detail=dict(action.detail),
+        at=action.at,
     )
 
 
@@ -440,6 +473,7 @@ def alert_summary(
         last_evaluated_at=max(evaluated) if evaluated else None,
         instance_count=len(states),
         firing_instances=len(firing),
+        acknowledged_instances=sum(1 for s in firing if s.acked_at is not None),
         firing_instance_labels=tuple(
             instance_label(s.key_values) for s in firing[:FIRING_LABELS_SHOWN] if s.key_values
         ),

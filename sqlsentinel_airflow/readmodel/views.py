@@ -120,6 +120,35 @@ InstanceLabel = Annotated[
 
 
 @dataclass(frozen=True)
+class AckView(View):
+    """Who acknowledged an instance's incident (docs/responding.md)."""
+
+    by: Annotated[str, "who: the Airflow user, the Slack user, or the email recipient"]
+    at: Annotated[datetime, "when"]
+    comment: Annotated[str | None, "what they said (null: nothing)"]
+    source: Annotated[str, "where: `ui`, `cli`, `slack` or `email`"]
+
+
+@dataclass(frozen=True)
+class IncidentActionView(View):
+    """What a person or the escalation ladder did to an incident: a line of its timeline."""
+
+    id: Annotated[int, "the action's id"]
+    alert: AlertName
+    instance_key: InstanceKey
+    label: InstanceLabel
+    firing_since: Annotated[datetime | None, "the incident (when it began)"]
+    action: Annotated[str, "`acknowledged`, `unacknowledged`, `rearmed` or `escalated`"]
+    actor: Annotated[str, "who (`sentinel` for the escalation ladder)"]
+    source: Annotated[str, "`ui`, `cli`, `slack`, `email` or `sentinel`"]
+    comment: Annotated[str | None, "what they said (null: nothing)"]
+    detail: Annotated[
+        dict[str, JsonValue], 'more: an escalation\'s `{"step": 1, "steps": 2, "receiver": ...}`'
+    ]
+    at: Annotated[datetime, "when"]
+
+
+@dataclass(frozen=True)
 class InstanceView(View):
     """The state of one instance of an alert: ``(alert, instance_key)`` names it."""
 
@@ -143,6 +172,10 @@ class InstanceView(View):
     flapping_since: Annotated[
         datetime | None, "when it began to flap (flap_detection); null while it does not"
     ] = None
+    ack: Annotated[AckView | None, "the acknowledgement of its current incident (null: none)"] = (
+        None
+    )
+    escalation_steps: Annotated[int, "escalation steps sent in its current incident"] = 0
 
 
 @dataclass(frozen=True)
@@ -445,6 +478,7 @@ class AlertSummary(View):
     last_evaluated_at: Annotated[datetime | None, "the latest evaluation of any instance"]
     instance_count: Annotated[int, "instances known"]
     firing_instances: Annotated[int, "instances firing"]
+    acknowledged_instances: Annotated[int, "firing instances someone acknowledged"]
     firing_instance_labels: Annotated[
         tuple[str, ...],
         f"the firing instances' labels, unsilenced first, at most {FIRING_LABELS_SHOWN}",
@@ -487,6 +521,8 @@ VIEWS: tuple[type[View], ...] = (
     InvalidAlertView,
     ConfigErrorView,
     InstanceView,
+    AckView,
+    IncidentActionView,
     EvaluationView,
     SampleView,
     IncidentView,

@@ -22,6 +22,12 @@ POST /alerts/{dag_id}/silences               silence it: {"duration": "2h" | "un
                                              "reason": "...", "instance_key"?: one instance
                                              of a keyed alert}; the author is the user
 POST /alerts/{dag_id}/silences/{id}/end      end a silence early
+POST /alerts/{dag_id}/ack                    acknowledge its firing incident: {"instance_key"?:
+                                             one instance (else every firing one), "comment"?};
+                                             the author is the user; 409 when nothing fires
+POST /alerts/{dag_id}/unack                  take the acknowledgement back: {"instance_key"?}
+GET  /alerts/{dag_id}/actions                what people and the escalation ladder did to its
+                                             incidents, newest first (?instance_key=, ?limit=)
 POST /alerts/{dag_id}/backtest               replay its recorded evaluations over a range of at
                                              most a month under its current and a proposed
                                              policy: {"start", "end", "proposed": {"fire_after":
@@ -45,21 +51,23 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import to_json
 
-from sqlsentinel_airflow import readmodel
+from sqlsentinel_airflow import acks, readmodel
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
+from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.store.records import OutboxStatus
+from sqlsentinel_airflow.store.store import StateStore
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui import backtest as panel
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 from sqlsentinel_airflow.ui.timing import Timings
 
-__all__ = ["SilenceRequest", "UiContext", "build_api_router"]
+__all__ = ["AckRequest", "SilenceRequest", "UiContext", "build_api_router"]
 
 
 @dataclass
@@ -113,6 +121,21 @@ class SilenceRequest(BaseModel):
         """``(start, end)``; ValueError when ``until`` is not in the future."""
         duration = parse_duration(self.duration) if self.duration is not None else None
         return silence_rules.silence_window(now=now, duration=duration, until=self.until)
+
+
+class AckRequest(BaseModel):
+    """Acknowledge (or take back) the firing incident of one instance, or of every one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance_key: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="only this instance of a keyed alert (as for a silence); absent: every "
+        "firing instance",
+        examples=['{"table_name":"customers"}'],
+    )
+    comment: str = Field(default="", max_length=acks.MAX_COMMENT_CHARS, examples=["on it"])
 
 
 def _json_response(body: dict[str, Any]) -> Response:
@@ -414,6 +437,89 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         ended = store.end_silence(silence_id, now)
         return {"silence": readmodel.silence_view(ended, now).to_json()}
 
+    def ack_targets(
+        dag_id: str, instance_key: str | None, session: Any
+    ) -> tuple[AlertConfig, StateStore, str | None]:
+        entry = alert_or_404(session, dag_id)
+        known = ctx.manifests.by_dag_id().get(dag_id)
+        if known is None or known.name != entry.name or known.config is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the definition of alert {entry.name!r} is not known to this api-server (its "
+                "manifest is missing): try again once the DAG processor has parsed its file",
+            )
+        store = ctx.stores.for_writing(ctx.stores.url_for(entry.state_db))
+        key = None
+        if instance_key is not None:
+            key = _instance_key(instance_key, entry, store, session) if instance_key else ""
+        return known.config, store, key
+
+    def ack_answer(results: Sequence[acks.AckResult]) -> dict[str, Any]:
+        return {
+            "instances": [
+                {
+                    "instance_key": r.instance_key,
+                    "changed": r.changed,
+                    "ack": (
+                        v.to_json() if (v := readmodel.ack_view(r.state)) is not None else None
+                    ),
+                }
+                for r in results
+            ]
+        }
+
+    @router.post("/alerts/{dag_id}/ack", dependencies=can_edit)
+    def acknowledge(
+        dag_id: str, body: AckRequest, user: GetUserDep, session: SessionDep
+    ) -> dict[str, Any]:
+        alert, store, key = ack_targets(dag_id, body.instance_key, session)
+        try:
+            results = acks.acknowledge(
+                store,
+                alert,
+                key,
+                by=auth.user_name(user),
+                source="ui",
+                comment=body.comment,
+                now=ctx.clock(),
+                ui_base_url=_ui_base_url(),
+            )
+        except acks.NotFiringError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return ack_answer(results)
+
+    @router.post("/alerts/{dag_id}/unack", dependencies=can_edit)
+    def unacknowledge(
+        dag_id: str, body: AckRequest, user: GetUserDep, session: SessionDep
+    ) -> dict[str, Any]:
+        alert, store, key = ack_targets(dag_id, body.instance_key, session)
+        try:
+            results = acks.unacknowledge(
+                store, alert, key, by=auth.user_name(user), source="ui", now=ctx.clock()
+            )
+        except acks.NotFiringError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return ack_answer(results)
+
+    @router.get("/alerts/{dag_id}/actions", dependencies=can_read)
+    def get_actions(
+        dag_id: str,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        instance_key: str | None = None,
+    ) -> dict[str, Any]:
+        entry = alert_or_404(session, dag_id)
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        found = (
+            store.incident_actions(entry.name, instance_key=instance_key, limit=limit)
+            if store
+            else []
+        )
+        return {
+            "dag_id": dag_id,
+            "actions": [readmodel.incident_action_view(a).to_json() for a in found],
+        }
+
     # a sync route: FastAPI runs it in its thread pool, so a replay never blocks the event
     # loop; the range is bounded and at most panel.RUNNING_AT_ONCE run at a time
     @router.post("/alerts/{dag_id}/backtest", dependencies=can_edit, response_model=None)
@@ -502,3 +608,10 @@ def _require_edit_on_everything_muted(
             f"silence #{silence.id} ({silence.match!r}) also mutes alerts you may not edit: "
             + ", ".join(refused),
         )
+
+
+def _ui_base_url() -> str | None:
+    """Airflow's ``[api] base_url`` (for the links of an ``acknowledged`` event), if set."""
+    from sqlsentinel_airflow.airflow_compat import configured_api_base_url
+
+    return configured_api_base_url()
