@@ -402,6 +402,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_INVALID if result.errors else EXIT_OK
 
 
+def _acked_by(incident: Any) -> str:
+    """Who acknowledged an incident last (``-``: nobody, or it was taken back)."""
+    by = "-"
+    for action in incident.actions:  # oldest first
+        if action.action == "acknowledged":
+            by = action.actor
+        elif action.action in ("unacknowledged", "rearmed"):
+            by = "-"
+    return by
+
+
 def _status_table(summaries: Sequence[AlertSummary]) -> str:
     rows: list[list[object]] = []
     for s in summaries:
@@ -529,12 +540,13 @@ def cmd_incidents(args: argparse.Namespace) -> int:
             else "-",
             ", ".join(f"{n} {kind}" for kind, n in v.notifications.items()) or "-",
             "yes" if v.silenced else "-",
+            _acked_by(v),
             v.error,
         ]
         for v in views
     ]
     headers = ["kind", "instance", "started", "ended", "duration", "evaluations", "peak"]
-    out(format_table([*headers, "notifications", "silenced", "error"], rows))
+    out(format_table([*headers, "notifications", "silenced", "acked by", "error"], rows))
     return EXIT_OK
 
 

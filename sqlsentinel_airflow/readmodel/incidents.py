@@ -8,10 +8,12 @@ them, whatever the length of the history (docs/ui.md, "Incidents").
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from sqlsentinel_airflow.readmodel.build import incident_view
-from sqlsentinel_airflow.readmodel.views import IncidentView
+from sqlsentinel_airflow.core.incidents import IncidentKind
+from sqlsentinel_airflow.readmodel.build import incident_action_view, incident_view
+from sqlsentinel_airflow.readmodel.views import IncidentActionView, IncidentView
 from sqlsentinel_airflow.store.store import StateStore
 
 __all__ = ["incident_views"]
@@ -35,4 +37,17 @@ def incident_views(
         alert_name, limit=limit, before=before, instance_key=instance_key, since=since
     )
     views = tuple(incident_view(alert_name, incident) for incident in found)
+    firing = [v.started_at for v in views if v.kind is IncidentKind.FIRING]
+    if firing:
+        # an incident's actions name it by when it began (the instance's firing_since)
+        done: dict[tuple[str, datetime | None], list[IncidentActionView]] = {}
+        for action in reversed(
+            store.incident_actions(alert_name, instance_key=instance_key, since=min(firing))
+        ):
+            done.setdefault((action.instance_key, action.firing_since), []).append(
+                incident_action_view(action)
+            )
+        views = tuple(
+            replace(v, actions=tuple(done.get((v.instance_key, v.started_at), ()))) for v in views
+        )
     return views, views[-1].id if more and views else None

@@ -255,6 +255,11 @@ class IncidentView(View):
     ]
     silenced: Annotated[bool, "a silence muted a notification during it"]
     error: Annotated[str | None, "the query error it began with (`error` only; redacted)"]
+    actions: Annotated[
+        tuple[IncidentActionView, ...],
+        "what people and the escalation ladder did to it (acknowledged, escalated...), "
+        "oldest first",
+    ] = ()
 
 
 @dataclass(frozen=True)

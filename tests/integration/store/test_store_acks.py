@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sqlsentinel_airflow import acks
+from sqlsentinel_airflow import acks, readmodel
 from sqlsentinel_airflow.core.config import load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.model import EventKind, RunType, State
@@ -107,6 +107,11 @@ def test_an_acknowledged_instance_stops_reminding_until_it_resolves(
     assert [(a.action, a.actor, a.source, a.comment, a.firing_since) for a in actions] == [
         ("acknowledged", "ana", "ui", "on it", T0)
     ]
+    # the incident shows who acknowledged it; the other instance's incident does not
+    views, _next = readmodel.incident_views(store, alert.name)
+    by_label = {v.key_values["table_name"]: v for v in views}
+    assert [(a.action, a.actor) for a in by_label["orders"].actions] == [("acknowledged", "ana")]
+    assert by_label["users"].actions == ()
 
 
 def test_unacknowledge_brings_the_reminders_back(store: StateStore, tmp_path: Path) -> None:
