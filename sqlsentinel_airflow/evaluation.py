@@ -124,6 +124,7 @@ class InstanceReport:
     events: tuple[str, ...] = ()  # event kinds (lower-case)
     silenced: bool = False  # a silence (of the alert or of this instance) muted its events
     muted_by: tuple[str, ...] = ()  # the mute windows among them (names); ``silenced`` too
+    acked_by: str | None = None  # who acknowledged its incident (docs/responding.md)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class InstanceReport:
             "events": list(self.events),
             "silenced": self.silenced,
             "muted_by": list(self.muted_by),
+            "acked_by": self.acked_by,
         }
 
 
@@ -590,6 +592,7 @@ def _report(
                 events=tuple(e.kind.value for e in decision.events) if notify else (),
                 silenced=silence_rules.mutes(written.silences, key) or bool(muted_by),
                 muted_by=muted_by,
+                acked_by=decision.state.acked_by,
             )
         )
         if notify:

@@ -10,7 +10,8 @@ every run green. The run's note says what the evaluation found instead:
   9 (threshold 5)`` (at most :data:`MAX_NAMED` named, then "and N more");
 - ``ERROR: <the query error, one line, URLs and tokens masked>``;
 - ``SILENCED`` when a silence held the notifications back, ``DRY RUN:`` for a dry run, and
-  what is still owed when a notification could not be delivered.
+  what is still owed when a notification could not be delivered;
+- `` · acked by ana`` when someone acknowledged a firing incident (docs/responding.md).
 
 :func:`note_text` renders the evaluate task's XCom (``AlertRun.to_dict()``, the same JSON the
 CLI prints); ``airflow_listener.py`` writes it where the scheduler finishes the run
@@ -100,6 +101,20 @@ def _decision(run: Mapping[str, Any]) -> str:
     return f"OK: {len(keyed)} instance{'s' if len(keyed) != 1 else ''}, none alerting"
 
 
+def _acked(run: Mapping[str, Any]) -> str:
+    """`` · acked by ana, bo`` for the firing instances someone acknowledged."""
+    names = dict.fromkeys(
+        str(i["acked_by"])
+        for i in run.get("instances") or []
+        if isinstance(i, Mapping) and i.get("acked_by") and i.get("state") == "firing"
+    )
+    if not names:
+        return ""
+    shown = [one_line(n)[:60] for n in list(names)[:MAX_NAMED]]
+    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    return f" · acked by {', '.join(shown)}{more}"
+
+
 def _delivery(run: Mapping[str, Any]) -> str:
     delivery = run.get("delivery")
     if not isinstance(delivery, Mapping) or delivery.get("complete", True):
@@ -127,7 +142,7 @@ def note_text(run: Mapping[str, Any]) -> str:
             text = f"SILENCED {text}"
     if run.get("dry_run"):
         text = f"DRY RUN: {text}"
-    text += _delivery(run)
+    text += _acked(run) + _delivery(run)
     if len(text) > NOTE_MAX_CHARS:
         text = text[: NOTE_MAX_CHARS - 1] + "…"
     return text

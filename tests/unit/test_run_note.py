@@ -87,3 +87,17 @@ def test_a_flapping_alert_says_so() -> None:
     assert note_text(_run(*keyed)).startswith("FLAPPING 1 of 2 instances: table_name=a 6")
     keyed.append(_instance("firing", 9, table_name="c"))
     assert note_text(_run(*keyed)).startswith("FIRING 1 of 3 instances: table_name=c 9")
+
+
+def test_acknowledged_firing_instances_name_who_acknowledged() -> None:
+    acked = {**_instance("firing", 17.99), "acked_by": "ana"}
+    assert note_text(_run(acked)) == "FIRING 17.99 (threshold 5) · acked by ana"
+    keyed = [
+        {**_instance("firing", 9, table_name="orders"), "acked_by": "ana"},
+        {**_instance("firing", 8, table_name="users"), "acked_by": "bo"},
+        {**_instance("firing", 7, table_name="items"), "acked_by": None},
+        # an instance that resolved keeps no acknowledgement worth a mention
+        {**_instance("ok", 1, table_name="done"), "acked_by": "cy"},
+    ]
+    assert note_text(_run(*keyed)).endswith("(threshold 5) · acked by ana, bo")
+    assert is_run_note(note_text(_run(acked)))
