@@ -48,6 +48,7 @@ __all__ = [
     "DASHBOARD_ROUTE",
     "DEFAULT_API_CONN_ID",
     "DEFAULT_DAG_ID_PREFIX",
+    "DEFAULT_SLACK_APP_CONN_ID",
     "DEFINITION_VERSION",
     "DRY_RUN_PARAM",
     "EVALUATE_TASK_ID",
@@ -61,6 +62,7 @@ __all__ = [
     "SENTINEL_OWNER",
     "SENTINEL_TAG",
     "SILENCE_PARAM",
+    "SLACK_APP_CONN_ID_OPTION",
     "STALE_TAG",
     "STATE_DB_CONN_ID_OPTION",
     "TAG_MAX_LEN",
@@ -141,6 +143,9 @@ CONFIG_SECTION = "sqlsentinel"  # [sqlsentinel] in airflow.cfg, AIRFLOW__SQLSENT
 STATE_DB_CONN_ID_OPTION = "state_db_conn_id"
 ALLOW_PRIVILEGED_CONN_IDS_OPTION = "allow_privileged_conn_ids"
 HISTORY_RETENTION_OPTION = "history_retention"
+# the Airflow connection whose password is the Slack app's signing secret (ui/slack_interactions)
+SLACK_APP_CONN_ID_OPTION = "slack_app_conn_id"
+DEFAULT_SLACK_APP_CONN_ID = "sqlsentinel_slack_app"
 DEFAULT_API_CONN_ID = "sqlsentinel_airflow_api"  # http connection of the re-parse request
 PLUGIN_NAME = "sqlsentinel"
 UI_URL_PREFIX = "/sqlsentinel"  # where the api-server mounts the UI's FastAPI app

@@ -1,9 +1,15 @@
-"""Slack through the slack provider's ``SlackWebhookHook``, or the alert's own ``webhook_url``.
+"""Slack through the slack provider's ``SlackWebhookHook``, the alert's own ``webhook_url``, or
+a Slack app's bot token (``SlackHook``).
 
 A ``conn_id`` names a ``slackwebhook`` connection and the hook builds the client from it (URL,
 timeout and proxy from the connection). A ``webhook_url`` is used as given, for this alert
 only (the standalone tool ignored it and posted to a global URL): the same
 ``slack_sdk.WebhookClient`` the hook wraps posts to it, with the same success rule (HTTP 200).
+A ``bot_conn_id`` names a ``slack`` connection (the bot token is its password; its extra may
+set ``base_url``, ``timeout``, ``proxy``): the message goes to ``slack_channel`` through
+``chat.postMessage``, and a message about one firing incident carries the Acknowledge and
+Snooze 1h buttons (``notify/slack_app.py``; Slack reports their clicks to the plugin,
+``ui/slack_interactions.py``). Incoming webhooks cannot receive clicks: no such buttons there.
 
 The message is Block Kit: a header with the status, the rendered text (the ``slack``
 template), fields for severity, value and threshold, the context as a small table, the
@@ -24,6 +30,11 @@ from sqlsentinel_airflow.core.config.models import SlackChannel
 from sqlsentinel_airflow.core.redact import redact_url
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
+from sqlsentinel_airflow.notify.slack_app import (
+    ACTIONS_BLOCK_ID,
+    interactive_buttons,
+    is_interactive,
+)
 from sqlsentinel_airflow.notify.templates import message_context, render_part, slack_escape
 
 __all__ = ["SlackSender", "slack_message"]
@@ -80,7 +91,9 @@ def _member_lines(group: dict[str, Any]) -> str:
 def slack_message(
     config: SlackChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
-    """The webhook body (Block Kit) for ``event``, and any template problems."""
+    """The webhook (or ``chat.postMessage``) body (Block Kit) for ``event``, and any template
+    problems. Through a Slack app (``bot_conn_id``) a message about one firing incident
+    starts its buttons with Acknowledge and Snooze 1h."""
     ctx = message_context(event.payload)
     rendered = render_part(
         "slack", ctx, channel_template=config.text, templates=sender.templates, strict=strict
@@ -147,21 +160,25 @@ def slack_message(
         )
         if url and len(url) <= _BUTTON_URL_CHARS  # a longer one would refuse the message
     ]
-    if buttons:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": _clip(text, _BUTTON_CHARS)},
-                        "url": url,
-                        **({"style": "primary"} if text == "Runbook" else {}),
-                    }
-                    for text, url in buttons[:_BUTTONS]
-                ],
-            }
-        )
+    elements = (
+        interactive_buttons(event.payload)
+        if config.bot_conn_id and is_interactive(event.payload)
+        else []
+    )
+    elements += [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": _clip(text, _BUTTON_CHARS)},
+            "url": url,
+            **({"style": "primary"} if text == "Runbook" and not elements else {}),
+        }
+        for text, url in buttons
+    ]
+    if elements:
+        actions: dict[str, Any] = {"type": "actions", "elements": elements[:_BUTTONS]}
+        if config.bot_conn_id:
+            actions["block_id"] = ACTIONS_BLOCK_ID
+        blocks.append(actions)
     footer = (
         f"SQL Sentinel · event {ctx['event']['short_id']} · {slack_escape(ctx['event']['reason'])}"
     )
@@ -179,13 +196,19 @@ def slack_message(
 
 
 class SlackSender(Channel[SlackChannel]):
-    """A ``slack`` channel: a slackwebhook connection, or the alert's own ``webhook_url``."""
+    """A ``slack`` channel: a slackwebhook connection, the alert's own ``webhook_url``, or a
+    Slack app's bot token (``bot_conn_id``)."""
 
     kind = "slack"
     config_type = SlackChannel
-    required = (("conn_id", "webhook_url"),)
+    required = (("conn_id", "webhook_url", "bot_conn_id"),)
 
     def describe(self) -> str:
+        if self.config.bot_conn_id:
+            return (
+                f"slack to {self.config.slack_channel} via Slack app connection "
+                f"'{self.config.bot_conn_id}'"
+            )
         if self.config.conn_id:
             return f"slack via connection '{self.config.conn_id}'"
         return f"slack via webhook_url {redact_url(self.config.webhook_url or '')}"
@@ -194,6 +217,9 @@ class SlackSender(Channel[SlackChannel]):
         body, problems = slack_message(self.config, event, self, strict=self.strict_templates)
         for problem in problems:
             log.warning("slack message for alert %s: %s", event.alert_name, self.redactor(problem))
+        if self.config.bot_conn_id:
+            self._post_as_app(body)
+            return
         response = self._client().send_dict(body)
         status = int(response.status_code)
         if status != 200:
@@ -202,6 +228,23 @@ class SlackSender(Channel[SlackChannel]):
                 f"Slack answered HTTP {status}: {answer or 'no body'}",
                 recoverable=recoverable_status(status),
             )
+
+    def _post_as_app(self, body: dict[str, Any]) -> None:
+        """``chat.postMessage`` with the bot token; Slack's ``ok: false`` is a DeliveryError
+        naming Slack's error code (``channel_not_found``, ``not_in_channel``...)."""
+        from slack_sdk.errors import SlackApiError
+
+        client = slack_app_client(self, self.config.bot_conn_id or "")
+        try:
+            client.chat_postMessage(**{**body, "channel": self.config.slack_channel})
+        except SlackApiError as exc:
+            status = int(getattr(exc.response, "status_code", 0) or 0)
+            code = str((getattr(exc.response, "data", None) or {}).get("error") or "no error code")
+            raise DeliveryError(
+                f"Slack API chat.postMessage answered HTTP {status}: {code}"
+                + _API_HINTS.get(code, ""),
+                recoverable=recoverable_status(status) or code in _API_RETRYABLE,
+            ) from None
 
     def _client(self) -> Any:
         if self.config.conn_id:
@@ -223,3 +266,27 @@ class SlackSender(Channel[SlackChannel]):
     def is_recoverable(self, exc: BaseException) -> bool:
         # "does not contain password" (connection) or "Invalid URL detected": fix the config
         return type(exc).__name__ not in {"AirflowNotFoundException", "SlackRequestError"}
+
+
+# Slack Web API errors a later attempt may pass (https://api.slack.com/methods/chat.postMessage)
+_API_RETRYABLE = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+_API_HINTS = {
+    "not_in_channel": " (invite the app to the channel: /invite @your-app)",
+    "channel_not_found": " (check slack_channel; a private channel needs the app invited)",
+    "invalid_auth": " (the connection's password is not a valid bot token)",
+    "not_authed": " (the connection has no bot token in its password)",
+    "missing_scope": " (add the bot scope chat:write to the Slack app and reinstall it)",
+}
+
+
+def slack_app_client(channel: Channel[Any], conn_id: str, *, timeout: int | None = None) -> Any:
+    """The ``slack_sdk.WebClient`` of the ``slack`` connection ``conn_id`` (a bot token), with
+    the token among ``channel``'s secrets and its logger redacting; SlackHook builds it, so the
+    connection's extra ``base_url``, ``timeout`` and ``proxy`` apply."""
+    from airflow.providers.slack.hooks.slack import SlackHook
+
+    channel.connection(conn_id, purpose="slack (Slack API)")
+    hook = SlackHook(slack_conn_id=conn_id, logger=channel.provider_logger(), timeout=timeout)
+    return hook.client

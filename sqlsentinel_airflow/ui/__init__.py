@@ -12,6 +12,8 @@ Modules, one concept each:
 - ``stores``       the state databases the alerts write to, opened once per process
 - ``auth``         Airflow's auth manager as FastAPI dependencies (per-DAG read / edit)
 - ``api``          the JSON API: ``readmodel`` views, the same objects the CLI prints
+- ``slack_interactions``  Slack's button clicks (Acknowledge, Snooze 1h), verified by Slack's
+                   request signature, not by Airflow's login
 - ``backtest``     the Backtest panel's replay: the alert as its DAG runs it, bounded ranges
 - ``app``          the FastAPI app: JSON API under ``/api``, the pages and their static files
 

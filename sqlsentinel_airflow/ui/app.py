@@ -3,6 +3,8 @@
 Mounted by Airflow's api-server under ``/sqlsentinel`` (``fastapi_apps``):
 
 - ``/sqlsentinel/api/...``        the JSON API (``api.py``), every route authenticated
+- ``/sqlsentinel/api/slack/interactions``  Slack's button clicks, authenticated by Slack's
+                                  request signature instead (``slack_interactions.py``)
 - ``/sqlsentinel/ui/dashboard``   the "SQL Sentinel" page (an ``external_views`` nav entry)
 - ``/sqlsentinel/ui/alert``       the tab on each DAG's page (``?dag_id=``)
 - ``/sqlsentinel/static/...``     plain HTML/CSS/JS shipped in the wheel; no build step, no CDN
@@ -28,6 +30,7 @@ from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.ui import API_PREFIX, URL_PREFIX
 from sqlsentinel_airflow.ui.api import UiContext, build_api_router
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
+from sqlsentinel_airflow.ui.slack_interactions import build_slack_router
 from sqlsentinel_airflow.ui.stores import StateStores
 
 __all__ = ["STATIC_DIR", "create_app", "plugin_app_spec"]
@@ -64,6 +67,9 @@ def create_app(*, manifest_dir: Path | None = None, stores: StateStores | None =
         redoc_url=None,
     )
     app.include_router(build_api_router(ctx), prefix=API_PREFIX)
+    app.include_router(
+        build_slack_router(ctx.manifests, ctx.stores, lambda: ctx.clock()), prefix=API_PREFIX
+    )
 
     @app.exception_handler(StateStoreError)
     async def state_store_unavailable(_request: Request, exc: StateStoreError) -> JSONResponse:

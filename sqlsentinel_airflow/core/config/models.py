@@ -149,11 +149,15 @@ class EmailChannel(_Frozen):
 
 
 class SlackChannel(_Frozen):
-    """Slack through SlackWebhookHook (a ``slackwebhook`` connection) or a per-alert webhook URL."""
+    """Slack through SlackWebhookHook (a ``slackwebhook`` connection), a per-alert webhook URL,
+    or a Slack app's bot token (``bot_conn_id``, a ``slack`` connection: SlackHook,
+    ``chat.postMessage``), whose messages carry Acknowledge and Snooze buttons
+    (docs/responding-slack.md)."""
 
     channel: Literal["slack"]
     conn_id: str | None = None
     webhook_url: Annotated[str | None, SECRET] = None  # Slack's token is in the path
+    bot_conn_id: str | None = None  # a ``slack`` connection: the bot token is its password
     slack_channel: str | None = None
     username: str | None = None
     icon_emoji: str | None = None
@@ -164,6 +168,8 @@ class SlackChannel(_Frozen):
         the connection, else "Slack webhook"."""
         if self.slack_channel:
             return self.slack_channel
+        if self.bot_conn_id:
+            return f"Slack connection {self.bot_conn_id}"
         if self.conn_id:
             return f"Slack connection {self.conn_id}"
         return "Slack webhook"
@@ -200,6 +206,8 @@ def describe_channel(channel: ChannelConfig) -> str:
         return f"email to {', '.join(channel.to)} via connection `{channel.conn_id}`"
     if isinstance(channel, SlackChannel):
         where = f" to {channel.slack_channel}" if channel.slack_channel else ""
+        if channel.bot_conn_id:
+            return f"slack{where} via Slack app connection `{channel.bot_conn_id}`"
         if channel.conn_id:
             return f"slack{where} via connection `{channel.conn_id}`"
         return f"slack{where} via webhook URL (hidden)"

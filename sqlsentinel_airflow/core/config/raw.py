@@ -256,28 +256,53 @@ class RawEmailChannel(_Raw):
 
 
 class RawSlackChannel(_Raw):
-    """Slack through a slackwebhook connection or a webhook URL."""
+    """Slack through a slackwebhook connection, a webhook URL, or a Slack app's bot token."""
 
     channel: Literal["slack"]
     conn_id: ConnId | None = Field(None, description="A slackwebhook connection.")
     webhook_url: HttpUrl | None = Field(
         None, description="Incoming-webhook URL, e.g. ${SLACK_URL}."
     )
-    slack_channel: str | None = Field(None, description="Channel override, e.g. #data-alerts.")
+    bot_conn_id: ConnId | None = Field(
+        None,
+        description="A slack (Slack API) connection whose password is a Slack app's bot token: "
+        "messages go through chat.postMessage with Acknowledge and Snooze buttons; needs "
+        "`slack_channel`.",
+    )
+    slack_channel: str | None = Field(
+        None,
+        description="Channel override, e.g. #data-alerts; with `bot_conn_id` the channel to "
+        "post to (a name or an id such as C0123ABCD).",
+    )
     username: str | None = None
     icon_emoji: str | None = None
     text: TemplateText | None = Field(None, description="Message text template (mrkdwn).")
 
     @model_validator(mode="after")
     def _one_destination(self) -> RawSlackChannel:
-        if self.conn_id is None and self.webhook_url is None:
+        given = [
+            name
+            for name in ("conn_id", "webhook_url", "bot_conn_id")
+            if getattr(self, name) is not None
+        ]
+        if not given:
             raise checks.InvalidValue(
-                "a slack channel needs `conn_id` or `webhook_url`",
-                hint="write `conn_id: slack_alerts` or `webhook_url: ${SLACK_WEBHOOK_URL}`",
+                "a slack channel needs `conn_id`, `webhook_url` or `bot_conn_id`",
+                hint="write `conn_id: slack_alerts` (a slackwebhook connection), "
+                "`webhook_url: ${SLACK_WEBHOOK_URL}`, or `bot_conn_id: slack_bot` with "
+                "`slack_channel: '#data-alerts'` (a Slack app, for buttons)",
             )
-        if self.conn_id is not None and self.webhook_url is not None:
+        if len(given) > 1:
             raise checks.InvalidValue(
-                "both `conn_id` and `webhook_url` are set", hint="keep one of them"
+                f"{' and '.join(f'`{name}`' for name in given)} are both set",
+                hint="keep one of them: `bot_conn_id` posts as a Slack app (with buttons), "
+                "the others through an incoming webhook",
+            )
+        if self.bot_conn_id is not None and not (self.slack_channel or "").strip():
+            raise checks.InvalidValue(
+                "a slack channel with `bot_conn_id` needs `slack_channel`",
+                hint="write `slack_channel: '#data-alerts'` (or the channel's id, C0123ABCD): "
+                "a bot token is not bound to a channel, an incoming webhook is",
             )
         return self
 

@@ -60,7 +60,7 @@ def test_a_channel_masks_the_secret_fields_its_config_model_declares() -> None:
 
 def test_base_refuses_a_channel_without_its_required_fields() -> None:
     with pytest.raises(
-        DeliveryError, match=r"slack channel: set `conn_id` or `webhook_url`"
+        DeliveryError, match=r"slack channel: set `conn_id` or `webhook_url` or `bot_conn_id`"
     ) as err:
         build_channel(SlackChannel(channel="slack"))
     assert err.value.recoverable is False

@@ -397,8 +397,10 @@ alerts:
         "f.yaml:7:14 alerts[0].retries: expected an integer, got a list",
         "f.yaml:8:11 alerts[0].tags: expected a list, got a mapping",
         "f.yaml:9:17 alerts[0].fire_after: must be at least 1, got 0",
-        "f.yaml:11:9 alerts[0].notify[0]: a slack channel needs `conn_id` or `webhook_url` "
-        "(write `conn_id: slack_alerts` or `webhook_url: ${SLACK_WEBHOOK_URL}`)",
+        "f.yaml:11:9 alerts[0].notify[0]: a slack channel needs `conn_id`, `webhook_url` or "
+        "`bot_conn_id` (write `conn_id: slack_alerts` (a slackwebhook connection), "
+        "`webhook_url: ${SLACK_WEBHOOK_URL}`, or `bot_conn_id: slack_bot` with "
+        "`slack_channel: '#data-alerts'` (a Slack app, for buttons))",
         "f.yaml:12:9 alerts[0].notify[1]: expected a mapping, got 'just-a-string' "
         "(write a channel like `{channel: email, to: [team@example.com]}`)",
         "f.yaml:13:9 alerts[0].notify[2].channel: missing required key `channel` "
