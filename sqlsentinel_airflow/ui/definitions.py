@@ -131,8 +131,11 @@ class ManifestIndex:
 
     def _alerts(self) -> list[ManifestAlert]:
         try:
+            # beside the manifests: glob indexes and SQL verdicts (core/config/sqlcheck.py)
             paths = sorted(
-                p for p in self.directory.glob("*.json") if not p.name.startswith("glob-")
+                p
+                for p in self.directory.glob("*.json")
+                if not p.name.startswith(("glob-", "verdicts-"))
             )
         except OSError:
             return []
