@@ -146,6 +146,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("slack", "channel"): "slack",
     ("slack", "conn_id"): "slack_alerts",
     ("slack", "webhook_url"): "${SLACK_WEBHOOK_URL}",
+    ("slack", "bot_conn_id"): "slack_bot",
     ("slack", "slack_channel"): "'#data-alerts'",
     ("slack", "username"): "SQL Sentinel",
     ("slack", "icon_emoji"): "':rotating_light:'",
@@ -420,8 +421,8 @@ def _default(section: str, key: str, required: bool) -> str:
         return "`20`"
     if section == "email" and key in ("to", "recipients"):
         return "`to` or `recipients` required"
-    if section == "slack" and key in ("conn_id", "webhook_url"):
-        return "this or the other of `conn_id` / `webhook_url`"
+    if section == "slack" and key in ("conn_id", "webhook_url", "bot_conn_id"):
+        return "one of `conn_id` / `webhook_url` / `bot_conn_id`"
     if section == "webhook" and key in ("url", "conn_id"):
         return "this or the other of `url` / `conn_id`"
     if section == "state_db":

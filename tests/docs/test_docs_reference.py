@@ -27,13 +27,14 @@ ALERT = {
 }
 CHANNEL_BASE = {
     "email": {"channel": "email", "to": ["team@example.com"]},
-    "slack": {"channel": "slack", "conn_id": "slack_alerts"},
+    "slack": {"channel": "slack", "conn_id": "slack_alerts", "slack_channel": "#data-alerts"},
     "webhook": {"channel": "webhook", "url": "https://example.internal/hooks/alerts"},
 }
 # keys that replace one of the base's (the two are mutually exclusive)
 REPLACES = {
     ("email", "recipients"): "to",
     ("slack", "webhook_url"): "conn_id",
+    ("slack", "bot_conn_id"): "conn_id",
     ("webhook", "conn_id"): "url",
     ("webhook", "endpoint"): "url",
     ("webhook", "hmac_secret_conn_id"): None,

@@ -661,3 +661,31 @@ def test_a_file_silence_of_an_instance_it_cannot_resolve_is_a_file_error(
     errors = [e.format() for e in result.errors]
     assert len(errors) == 1 and message in errors[0], errors
     assert errors[0].startswith("alerts.yaml:13:")  # on the silence's `instance`
+
+
+def test_a_slack_app_channel_needs_its_channel_and_no_webhook() -> None:
+    head = (
+        "alerts:\n  - name: a\n    conn_id: wh\n    query: SELECT 1\n"
+        '    schedule: "@daily"\n    notify:\n      - '
+    )
+    config = load_ok(head + "{channel: slack, bot_conn_id: slack_bot, slack_channel: C0ALERTS}\n")
+    (channel,) = config.alerts[0].notify
+    assert isinstance(channel, SlackChannel)
+    assert (channel.bot_conn_id, channel.slack_channel, channel.conn_id) == (
+        "slack_bot",
+        "C0ALERTS",
+        None,
+    )
+    errors = {
+        "{channel: slack, bot_conn_id: slack_bot}": "a slack channel with `bot_conn_id` needs "
+        "`slack_channel` (write `slack_channel: '#data-alerts'` (or the channel's id, "
+        "C0123ABCD): a bot token is not bound to a channel, an incoming webhook is)",
+        "{channel: slack, bot_conn_id: b, conn_id: w, slack_channel: C1}": "`conn_id` and "
+        "`bot_conn_id` are both set (keep one of them: `bot_conn_id` posts as a Slack app "
+        "(with buttons), the others through an incoming webhook)",
+    }
+    for channel_text, message in errors.items():
+        result = load_config_text(head + channel_text + "\n", "alerts.yaml")
+        assert [e.format() for e in result.errors] == [
+            f"alerts.yaml:7:9 alerts[0].notify[0]: {message}"
+        ]
