@@ -281,12 +281,20 @@ _API_HINTS = {
 }
 
 
-def slack_app_client(channel: Channel[Any], conn_id: str, *, timeout: int | None = None) -> Any:
+def slack_app_client(
+    channel: Channel[Any], conn_id: str, *, timeout: int | None = None, retries: bool = True
+) -> Any:
     """The ``slack_sdk.WebClient`` of the ``slack`` connection ``conn_id`` (a bot token), with
     the token among ``channel``'s secrets and its logger redacting; SlackHook builds it, so the
-    connection's extra ``base_url``, ``timeout`` and ``proxy`` apply."""
+    connection's extra ``base_url``, ``timeout`` and ``proxy`` apply. ``retries=False``: no
+    retry of a failed connection (slack_sdk retries once by default)."""
     from airflow.providers.slack.hooks.slack import SlackHook
 
     channel.connection(conn_id, purpose="slack (Slack API)")
-    hook = SlackHook(slack_conn_id=conn_id, logger=channel.provider_logger(), timeout=timeout)
+    hook = SlackHook(
+        slack_conn_id=conn_id,
+        logger=channel.provider_logger(),
+        timeout=timeout,
+        retry_handlers=None if retries else [],
+    )
     return hook.client

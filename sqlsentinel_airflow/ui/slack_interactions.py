@@ -305,18 +305,18 @@ class _Interactions:
                 ephemeral=f"*{alert.name}*: this incident is over (the instance is not firing "
                 "since then): nothing changed."
             )
-        who = _slack_name(alert, click)
         now = self.clock()
-        if not store.use_action_token(
+        if not store.use_action_token(  # before anything else: a replay costs no users.info
             hashlib.sha256(b"slack:" + digest.encode()).hexdigest(),
             action=click.action_id,
             alert_name=alert.name,
             instance_key=state.instance_key,
-            used_by=who,
+            used_by=f"Slack {click.user_id}",
             now=now,
         ):
             log.warning("refused a replayed Slack interaction for alert %r", alert.name)
             return Reply(refused=True)
+        who = _slack_name(alert, click)
         mention = f"<@{click.user_id}>" if click.user_id else who
         if click.action_id == ACK_ACTION:
             try:
@@ -392,8 +392,8 @@ def _real_name(alert: AlertConfig, user_id: str) -> str | None:
 
     sender = build_channel(bots[0])
     try:
-        client = slack_app_client(
-            sender, bots[0].bot_conn_id or "", timeout=USERS_INFO_TIMEOUT_SECONDS
+        client = slack_app_client(  # no retry: Slack wants the click answered within 3 s
+            sender, bots[0].bot_conn_id or "", timeout=USERS_INFO_TIMEOUT_SECONDS, retries=False
         )
         user = client.users_info(user=user_id).get("user") or {}
     except Exception as exc:  # the name is a courtesy: the user id is recorded anyway

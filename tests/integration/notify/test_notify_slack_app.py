@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from notify_engine import evaluate, result
+from notify_engine import evaluate, keyed, result
 from notify_servers import HttpReceiver, Received
 
 from sqlsentinel_airflow import __version__
@@ -51,6 +51,17 @@ alerts:
     schedule: "*/5 * * * *"
     conn_id: warehouse
     query: SELECT 'OK' AS status
+    notify:
+      - channel: slack
+        bot_conn_id: slack_bot
+        slack_channel: C0ALERTS
+  - name: table freshness
+    description: A table was not loaded in time.
+    schedule: "*/5 * * * *"
+    conn_id: warehouse
+    query: SELECT 'OK' AS status
+    key_columns: [table_name]
+    group: {by_evaluation: false}
     notify:
       - channel: slack
         bot_conn_id: slack_bot
@@ -97,6 +108,7 @@ class World:
     alert: AlertConfig
     manifests: Path
     url: str
+    keyed: Any  # the keyed alert (table freshness)
 
     def client(self) -> TestClient:
         """A fresh plugin app (a new api-server process: nothing remembered in memory),
@@ -142,10 +154,9 @@ def world(
         display_name="alerts.yaml",
     )
     assert state.config is not None and not state.alert_errors and not state.file_errors, state
-    (found,) = ManifestIndex(manifests).by_dag_id().values()
-    assert found.config is not None
+    alerts = {a.name: a.config for a in ManifestIndex(manifests).by_dag_id().values()}
     with StateStore.connect(url) as store:
-        yield World(api, store, found.config, manifests, url)
+        yield World(api, store, alerts["stock low"], manifests, url, alerts["table freshness"])
     api.server.close()
 
 
@@ -420,3 +431,29 @@ def test_chat_post_message_errors_are_classified(world: World) -> None:
     (again,) = deliver_pending(world.alert, world.store).failed
 
     assert again.recoverable is True and BOT_TOKEN not in (again.error or "")
+
+
+def test_a_long_instance_key_travels_as_its_hash_and_is_snoozed_alone(world: World) -> None:
+    long_name = "t" * 2100  # the key alone is longer than a button's value may be
+    rows = keyed((long_name, "ALERT", 40), ("orders", "ALERT", 30))
+    evaluate(world.keyed, world.store, rows, minute=0)
+    assert deliver_pending(world.keyed, world.store).complete
+    messages = [r.json() for r in world.api.calls("/api/chat.postMessage")]
+    assert len(messages) == 2  # one per instance (group: by_evaluation false)
+    values = [json.loads(button(m, "sqlsentinel_snooze_1h")["value"]) for m in messages]
+    assert sorted(sorted(v) for v in values) == [["d", "f", "h", "v"], ["d", "f", "k", "v"]]
+    (message,) = [m for m, v in zip(messages, values, strict=True) if "h" in v]
+    assert len(button(message, "sqlsentinel_snooze_1h")["value"]) <= 2000
+    world.api.server.respond = lambda r: (  # users.info fails: the Slack user name is kept
+        (200, b'{"ok": false, "error": "missing_scope"}')
+        if "users.info" in r.path
+        else world.api._answer(r)
+    )
+
+    with world.client() as client:
+        response = client.post(ROUTE, **signed(click(world, message, "sqlsentinel_snooze_1h")))
+
+    assert response.status_code == 200
+    (silence,) = world.store.list_silences(utcnow())
+    assert silence.instance_key == json.dumps({"table_name": long_name}, separators=(",", ":"))
+    assert silence.author == "ana.r (Slack U0ANA)"
