@@ -212,3 +212,41 @@ def test_a_state_db_connection_is_read_through_airflow_and_reused(
     assert stores.url_for(StateDbConfig(conn_id="ui_state")) == f"sqlite:///{first}"  # cached
     assert stores.url_for(StateDbConfig(url=f"sqlite:///{second}")) == f"sqlite:///{second}"
     assert StateStores().url_for(StateDbConfig(conn_id="ui_state")) == f"sqlite:///{second}"
+
+
+def test_slack_reaches_its_route_through_airflow_without_a_login(
+    ui: UiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow mounts the plugin as it is: the interaction route answers Slack (no Airflow
+    token), verified by the signing secret of the connection the api-server reads."""
+    import hashlib
+    import hmac
+    import time
+    from urllib.parse import urlencode
+
+    secret = "ui-test-signing-secret"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SQLSENTINEL_SLACK_APP",
+        json.dumps({"conn_type": "generic", "password": secret}),
+    )
+    body = urlencode({"payload": json.dumps({"type": "view_closed"})}).encode()
+    stamp = str(int(time.time()))
+    signature = (
+        "v0="
+        + hmac.new(
+            secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256
+        ).hexdigest()
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+    }
+    route = "/sqlsentinel/api/slack/interactions"
+
+    unsigned = ui.client.post(route, content=body, headers=headers)
+    signed = ui.client.post(
+        route, content=body, headers={**headers, "X-Slack-Signature": signature}
+    )
+
+    assert (unsigned.status_code, unsigned.json()) == (401, {"detail": "request not verified"})
+    assert signed.status_code == 200  # verified; not a button click, so nothing to do
