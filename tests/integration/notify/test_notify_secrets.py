@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,9 +33,10 @@ HOOK_API_KEY = "apiKeyHdr8Zr"
 HMAC_KEY = "hmacKeyLw93Rt"
 HTTP_PASSWORD = "httpPw93jdKs"
 DEAD_TOKEN = "deadTokenP0qW"
+BOT_TOKEN = "xoxb-0001-0002-botTokenZ4n"
 SECRETS = [
     SMTP_PASSWORD, SLACK_CONN_TOKEN, "slackConnTokenQ7w", SLACK_URL_TOKEN, HOOK_TOKEN,
-    HOOK_API_KEY, HMAC_KEY, HTTP_PASSWORD, DEAD_TOKEN,
+    HOOK_API_KEY, HMAC_KEY, HTTP_PASSWORD, DEAD_TOKEN, BOT_TOKEN, "botTokenZ4n",
 ]  # fmt: skip
 
 ALERTS = """\
@@ -51,6 +53,9 @@ alerts:
         conn_id: slack_alerts
       - channel: slack
         webhook_url: ${SLACK_WEBHOOK_URL}
+      - channel: slack
+        bot_conn_id: slack_bot
+        slack_channel: C0ALERTS
       - channel: webhook
         url: ${HOOK_URL}
         hmac_secret_conn_id: webhook_signing
@@ -61,6 +66,15 @@ alerts:
       - channel: webhook
         url: ${DEAD_URL}
 """
+
+
+@pytest.fixture
+def bot_api() -> Iterator[HttpReceiver]:
+    """Slack's Web API for the Slack app channel: every call answers ``ok``."""
+    server = HttpReceiver()
+    server.respond = lambda _request: (200, b'{"ok": true, "channel": "C0ALERTS", "ts": "1.2"}')
+    yield server
+    server.close()
 
 
 class RecordingTaskInstance:
@@ -81,6 +95,7 @@ def test_no_secret_appears_anywhere(
     receiver: HttpReceiver,
     slack_api: HttpReceiver,
     smtp: SmtpInbox,
+    bot_api: HttpReceiver,
 ) -> None:
     caplog.set_level(logging.INFO)
     warehouse = tmp_path / "wh.db"
@@ -94,6 +109,13 @@ def test_no_secret_appears_anywhere(
                 "conn_type": "slackwebhook",
                 "host": slack_api.url("/services"),
                 "password": SLACK_CONN_TOKEN,
+            }
+        ),
+        "AIRFLOW_CONN_SLACK_BOT": json.dumps(
+            {
+                "conn_type": "slack",
+                "password": BOT_TOKEN,
+                "extra": {"base_url": bot_api.url("/api/")},
             }
         ),
         "AIRFLOW_CONN_WEBHOOK_SIGNING": json.dumps({"conn_type": "generic", "password": HMAC_KEY}),
@@ -153,6 +175,7 @@ def test_no_secret_appears_anywhere(
         seen.extend(repr(entry) for entry in store.list_states())
     seen.extend(mail.message.as_string() for mail in smtp.mails)
     seen.extend(request.body.decode() for request in (*receiver.requests, *slack_api.requests))
+    seen.extend(request.body.decode() for request in bot_api.requests)
     seen.append(caplog.text)
     seen.append("\n".join(str(r.args) for r in caplog.records))
     captured = capsys.readouterr()
@@ -165,5 +188,7 @@ def test_no_secret_appears_anywhere(
     dead = [e for e in outbox if e.last_error and "ConnectionError" in e.last_error]
     assert dead and "with url: *** (Caused by" in (dead[0].last_error or "")
     assert len(smtp.mails) >= 2 and len(slack_api.requests) >= 4 and len(receiver.requests) >= 4
+    assert len(bot_api.delivered) >= 2  # chat.postMessage: the runs' message and notify-test's
+    assert all(r.headers["Authorization"] == f"Bearer {BOT_TOKEN}" for r in bot_api.requests)
     assert "notifications undelivered" in str(failure.value)
     assert ti.pushed["evaluation"]["delivery"]["failed"] == 1
