@@ -61,6 +61,7 @@ from sqlsentinel_airflow.notify.slack_app import (
     answered_blocks,
     parse_button_value,
 )
+from sqlsentinel_airflow.notify.templates import slack_escape
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.stores import StateStores
 
@@ -294,16 +295,17 @@ class _Interactions:
         known = self.manifests.by_dag_id().get(ref.dag_id)
         if known is None or known.config is None:
             return Reply(
-                ephemeral=f"SQL Sentinel does not know the alert of DAG `{ref.dag_id}` "
+                ephemeral=f"SQL Sentinel does not know the alert of DAG `{slack_escape(ref.dag_id)}` "
                 "(any more): nothing changed."
             )
         alert = known.config
+        name = slack_escape(alert.name)
         store = self.stores.for_reading(self.stores.url_for(known.state_db))
         state = self._incident(store, alert, ref)
         if store is None or state is None:
             return Reply(
-                ephemeral=f"*{alert.name}*: this incident is over (the instance is not firing "
-                "since then): nothing changed."
+                ephemeral=f"*{name}*: this incident is over (the instance resolved, or fired "
+                "again since): nothing changed."
             )
         now = self.clock()
         if not store.use_action_token(  # before anything else: a replay costs no users.info
@@ -317,18 +319,18 @@ class _Interactions:
             log.warning("refused a replayed Slack interaction for alert %r", alert.name)
             return Reply(refused=True)
         who = _slack_name(alert, click)
-        mention = f"<@{click.user_id}>" if click.user_id else who
+        mention = f"<@{click.user_id}>" if click.user_id else slack_escape(who)
         if click.action_id == ACK_ACTION:
             try:
                 (result,) = acks.acknowledge(
                     store, alert, state.instance_key, by=who, source="slack", now=now
                 )
             except acks.NotFiringError:
-                return Reply(ephemeral=f"*{alert.name}* is not firing: nothing to acknowledge.")
+                return Reply(ephemeral=f"*{name}* is not firing: nothing to acknowledge.")
             if not result.changed:
-                by, at = result.state.acked_by, result.state.acked_at
+                by, at = slack_escape(result.state.acked_by or "someone"), result.state.acked_at
                 return Reply(
-                    ephemeral=f"*{alert.name}* was already acknowledged by {by}"
+                    ephemeral=f"*{name}* was already acknowledged by {by}"
                     + (f" at {_utc(at)}" if at else "")
                     + "."
                 )
