@@ -43,6 +43,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sqlsentinel_airflow import acks
+from sqlsentinel_airflow.airflow_compat import configured_api_base_url
 from sqlsentinel_airflow.airflow_contract import (
     CONFIG_SECTION,
     DEFAULT_SLACK_APP_CONN_ID,
@@ -323,7 +324,13 @@ class _Interactions:
         if click.action_id == ACK_ACTION:
             try:
                 (result,) = acks.acknowledge(
-                    store, alert, state.instance_key, by=who, source="slack", now=now
+                    store,
+                    alert,
+                    state.instance_key,
+                    by=who,
+                    source="slack",
+                    now=now,
+                    ui_base_url=configured_api_base_url(),  # the links of PagerDuty's event
                 )
             except acks.NotFiringError:
                 return Reply(ephemeral=f"*{name}* is not firing: nothing to acknowledge.")
