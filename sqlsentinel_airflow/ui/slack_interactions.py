@@ -90,6 +90,9 @@ _REFUSED = {"detail": "request not verified"}
 # --- the signature --------------------------------------------------------------------------
 
 
+DEFAULT_RESPONSE_URL_PREFIX = "https://hooks.slack.com/"
+
+
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
     """``v0=`` + hex HMAC-SHA256 of ``v0:<timestamp>:<body>``: what Slack sends."""
     base = b"v0:" + timestamp.encode("ascii") + b":" + body
@@ -148,6 +151,13 @@ class SlackAppSettings:
     signing_secret: str = field(repr=False)
     allowed_team_ids: frozenset[str] = frozenset()
     allowed_user_ids: frozenset[str] = frozenset()
+    # where a click's response_url may point: Slack's own host, unless the connection's
+    # extra says otherwise (``response_url_prefix``); a signed request is trusted, but a
+    # leaked signing secret must not turn the api-server into a client of any URL
+    response_url_prefix: str = DEFAULT_RESPONSE_URL_PREFIX
+
+    def allows_response_url(self, url: str) -> bool:
+        return url.startswith(self.response_url_prefix)
 
     def refuses(self, user_id: str, team_id: str) -> bool:
         """Whether the allow-lists (when set) leave this Slack user out."""
@@ -201,6 +211,7 @@ def load_slack_app_settings(conn_id: str) -> SlackAppSettings | None:
         signing_secret=conn.password,
         allowed_team_ids=_ids(extra.get("allowed_team_ids")),
         allowed_user_ids=_ids(extra.get("allowed_user_ids")),
+        response_url_prefix=str(extra.get("response_url_prefix") or DEFAULT_RESPONSE_URL_PREFIX),
     )
 
 
@@ -482,6 +493,12 @@ def build_slack_router(
         if reply.refused:
             return Response(json.dumps(_REFUSED), status_code=401, media_type="application/json")
         response_url = str(payload.get("response_url") or "")
+        if response_url and not app.allows_response_url(response_url):
+            log.warning(
+                "a Slack click's response_url is not under %s: the message is not updated",
+                app.response_url_prefix,
+            )
+            response_url = ""
         if response_url and reply.update is not None:
             background.add_task(_post_response, response_url, reply.update)
         elif response_url and reply.ephemeral is not None:

@@ -139,7 +139,13 @@ def world(
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_SQLSENTINEL_SLACK_APP",
-        json.dumps({"conn_type": "generic", "password": SIGNING_SECRET}),
+        json.dumps(
+            {
+                "conn_type": "generic",
+                "password": SIGNING_SECRET,
+                "extra": {"response_url_prefix": api.server.url("/")},
+            }
+        ),
     )
     source = tmp_path / "alerts.yaml"
     source.write_text(ALERTS_YAML, encoding="utf-8")
@@ -390,7 +396,10 @@ def test_a_click_from_outside_the_allow_list_or_on_an_unknown_alert_changes_noth
             {
                 "conn_type": "generic",
                 "password": SIGNING_SECRET,
-                "extra": {"allowed_user_ids": ["U0BOSS"]},
+                "extra": {
+                    "allowed_user_ids": ["U0BOSS"],
+                    "response_url_prefix": world.api.server.url("/"),
+                },
             }
         ),
     )
@@ -457,3 +466,24 @@ def test_a_long_instance_key_travels_as_its_hash_and_is_snoozed_alone(world: Wor
     (silence,) = world.store.list_silences(utcnow())
     assert silence.instance_key == json.dumps({"table_name": long_name}, separators=(",", ":"))
     assert silence.author == "ana.r (Slack U0ANA)"
+
+
+def test_a_response_url_off_slacks_host_is_never_called(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signed click still acts, but the api-server posts only under the allowed prefix
+    (Slack's https://hooks.slack.com/, here the loopback API): a leaked signing secret must
+    not make it a client of any URL."""
+    elsewhere = HttpReceiver()
+    try:
+        message = fire(world)
+        payload = click(world, message, "sqlsentinel_ack")
+        payload["response_url"] = elsewhere.url("/steal")
+        with caplog.at_level(logging.WARNING), world.client() as client:
+            response = client.post(ROUTE, **signed(payload))
+        assert response.status_code == 200
+        assert acked(world) == ("Ana Ruiz (Slack U0ANA)", "slack")
+        assert elsewhere.requests == [] and world.api.calls("/actions/") == []
+        assert "response_url is not under" in caplog.text
+    finally:
+        elsewhere.close()
