@@ -19,6 +19,9 @@ channel's *group key* (the channel and the alert's values of ``group_by``), and 
 sends the pending rows of one key together once ``group_wait`` has passed. Such a channel is
 not also grouped per evaluation, so a message never nests groups.
 
+PagerDuty (``UNGROUPED_CHANNELS``) is never grouped either way: it deduplicates per incident
+(``dedup_key``), so each event of each instance is its own PagerDuty event.
+
 Pure: no I/O, no clock.
 """
 
@@ -30,7 +33,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, ChannelSlot
+from sqlsentinel_airflow.core.config.models import (
+    UNGROUPED_CHANNELS,
+    AlertConfig,
+    ChannelConfig,
+    ChannelSlot,
+)
 from sqlsentinel_airflow.core.events import channel_id
 from sqlsentinel_airflow.core.model import Event
 
@@ -68,7 +76,7 @@ def group_key(alert: AlertConfig, slot: ChannelSlot, cid: str) -> str | None:
     reaches the receiver and shares the values lands in one group. Digested so that a long
     owner still fits the column; the values are in every member's payload."""
     receiver = alert.receiver_of(slot)
-    if receiver is None or not receiver.group_by:
+    if receiver is None or not receiver.group_by or slot.config.channel in UNGROUPED_CHANNELS:
         return None
     values = {"owner": alert.owner, "severity": alert.severity, "alert": alert.name}
     chosen = {field: values[field] for field in receiver.group_by}
@@ -84,7 +92,9 @@ def group_wait_allowance(alert: AlertConfig) -> timedelta:
     waits = [
         receiver.group_wait
         for slot in alert.channel_slots()
-        if (receiver := alert.receiver_of(slot)) is not None and receiver.group_by
+        if (receiver := alert.receiver_of(slot)) is not None
+        and receiver.group_by
+        and slot.config.channel not in UNGROUPED_CHANNELS
     ]
     return max(waits) + GROUP_CLAIM_MARGIN if waits else timedelta(0)
 

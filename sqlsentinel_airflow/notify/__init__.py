@@ -8,6 +8,8 @@ Modules, one concept each:
 - ``email``      ``EmailSender`` over the smtp provider's ``SmtpHook`` (text + HTML)
 - ``slack``      ``SlackSender`` over ``SlackWebhookHook`` or a per-alert ``webhook_url``
 - ``webhook``    ``WebhookSender`` over ``HttpHook``: versioned JSON, idempotency key, HMAC
+- ``pagerduty``  ``PagerDutySender``: Events API v2, the routing key from a connection
+- ``teams``      ``TeamsSender`` over ``HttpHook``: an Adaptive Card to an incoming webhook
 - ``channels``   which sender serves which ``channel:`` value
 - ``delivery``   ``deliver_pending``: an alert's outbox, oldest first, marked per row
 - ``sample``     ``send_samples``: one test message per channel (``sqlsentinel notify-test``)

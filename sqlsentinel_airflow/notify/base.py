@@ -144,12 +144,15 @@ class Channel(ABC, Generic[ConfigT]):
     Class attributes a subclass sets:
     - ``kind``: the ``channel:`` value in alerts.yaml;
     - ``config_type``: the pydantic model of its config;
-    - ``required``: groups of field names, at least one field of each group must be set.
+    - ``required``: groups of field names, at least one field of each group must be set;
+    - ``SENDS_ACKNOWLEDGEMENTS``: an acknowledgement of an incident is enqueued for this
+      channel too (PagerDuty acknowledges its own incident; docs/notifications.md).
     """
 
     kind: ClassVar[str]
     config_type: ClassVar[type[BaseModel]]
     required: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    SENDS_ACKNOWLEDGEMENTS: ClassVar[bool] = False
 
     def __init__(
         self,

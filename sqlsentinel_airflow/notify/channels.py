@@ -8,7 +8,9 @@ from sqlsentinel_airflow.core.config.models import ChannelConfig, MessageTemplat
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel
 from sqlsentinel_airflow.notify.email import EmailSender
+from sqlsentinel_airflow.notify.pagerduty import PagerDutySender
 from sqlsentinel_airflow.notify.slack import SlackSender
+from sqlsentinel_airflow.notify.teams import TeamsSender
 from sqlsentinel_airflow.notify.webhook import WebhookSender
 
 __all__ = ["CHANNEL_TYPES", "build_channel"]
@@ -17,6 +19,8 @@ CHANNEL_TYPES: dict[str, type[Channel[Any]]] = {
     "email": EmailSender,
     "slack": SlackSender,
     "webhook": WebhookSender,
+    "pagerduty": PagerDutySender,
+    "teams": TeamsSender,
 }
 
 

@@ -93,7 +93,7 @@ class RowDelivery:
     event_id: str
     kind: str
     instance_key: str
-    channel: str  # email | slack | webhook
+    channel: str  # email | slack | webhook | pagerduty | teams
     channel_id: str
     status: RowStatus
     error: str | None = None

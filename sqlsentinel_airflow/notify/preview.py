@@ -33,9 +33,10 @@ class MessagePreview:
     """One message a dry run would have sent."""
 
     event: str  # firing | reminder | resolved | error
-    channel: str  # email | slack | webhook
+    channel: str  # email | slack | webhook | pagerduty | teams
     destination: str  # the config's public_destination(): no secrets
-    subject: str  # the email subject, the Slack headline, the webhook's request line
+    subject: str  # the email subject, the Slack / Teams headline, the webhook's request line,
+    # the PagerDuty action, dedup_key and summary
     lines: tuple[str, ...] = ()  # the first lines of the text
     problem: str | None = None  # why it could not be rendered (a channel that cannot work)
 
@@ -53,7 +54,9 @@ def _first_lines(text: str) -> tuple[str, ...]:
 def _render(sender: Channel[Any], event: OutboundEvent) -> tuple[str, tuple[str, ...]]:
     """(subject, first lines) of ``event`` through ``sender``, as its delivery renders it."""
     from sqlsentinel_airflow.notify.email import EmailSender, render_email
+    from sqlsentinel_airflow.notify.pagerduty import PagerDutySender, pagerduty_events
     from sqlsentinel_airflow.notify.slack import SlackSender, slack_message
+    from sqlsentinel_airflow.notify.teams import TeamsSender, teams_message
     from sqlsentinel_airflow.notify.webhook import WebhookSender
 
     if isinstance(sender, EmailSender):
@@ -70,6 +73,20 @@ def _render(sender: Channel[Any], event: OutboundEvent) -> tuple[str, tuple[str,
             f"{event.payload.get('version', '?')}, {event.kind})",
             (_clip(json.dumps(shown, default=str)),),
         )
+    if isinstance(sender, PagerDutySender):
+        events, _problems = pagerduty_events(sender.config, event, sender)
+        return (
+            "; ".join(
+                f"{e['event_action']} {e['dedup_key']}"
+                + (f": {e['payload']['summary']}" if "payload" in e else "")
+                for e in events
+            ),
+            (),
+        )
+    if isinstance(sender, TeamsSender):
+        card, _problems = teams_message(sender.config, event, sender)
+        text = card["attachments"][0]["content"]["body"][1]["text"]
+        return str(card["summary"]), _first_lines(str(text))
     return event.kind, ()  # pragma: no cover - every channel kind is handled above
 
 

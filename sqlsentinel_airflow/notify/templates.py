@@ -2,7 +2,7 @@
 
 Every event kind (``firing``, ``reminder``, ``resolved``, ``error``, ``flapping``) has a default
 template for every message part: the email ``subject``, plain ``text`` and ``html`` bodies, the
-``slack`` text. A template is chosen, most specific first, from the channel's own setting,
+``slack`` text, the ``pagerduty`` summary (one line) and the ``teams`` card text. A template is chosen, most specific first, from the channel's own setting,
 then the alert's (or ``defaults``') ``templates:``, then the built-in default; each of those
 may be one template for every kind or a mapping ``{firing: ..., resolved: ...}``.
 
@@ -12,8 +12,9 @@ Safety, decided once here:
   neither hang a run nor exhaust memory (docs/notifications.md, "Template limits");
 - query values are *data*: they reach a template as variables and are never parsed as
   template code, so a value ``{{ 7*7 }}`` arrives literally;
-- the HTML part autoescapes, and the Slack part escapes ``&``, ``<`` and ``>`` in every
-  value (Slack's control characters), so a value cannot inject markup or links;
+- the HTML part autoescapes, the Slack part escapes ``&``, ``<`` and ``>`` in every
+  value (Slack's control characters), and the Teams part backslash-escapes the markdown
+  characters of every value, so a value cannot inject markup or links;
 - a subject from a standalone SQL Sentinel file (``"Alert: {alert_name}"``, no Jinja marker)
   is filled in the old way, with a formatter that allows plain names only (no attribute or
   index access);
@@ -65,13 +66,15 @@ __all__ = [
     "render_part",
     "render_template",
     "slack_escape",
+    "teams_escape",
 ]
 
-Part = Literal["subject", "text", "html", "slack"]
+Part = Literal["subject", "text", "html", "slack", "pagerduty", "teams"]
 EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "group")
 MAX_CONTEXT_ROWS = 15
 MAX_VALUE_CHARS = 200
 MAX_SUBJECT_CHARS = 250
+MAX_SUMMARY_CHARS = 1024  # PagerDuty's limit on payload.summary
 MAX_ERROR_CHARS = 1500
 MAX_ERROR_LINES = 50  # lines of ``error_lines``; the rest is counted
 LEGACY_FIELDS = ("alert_name", "status", "actual_value", "threshold", "description", "severity")
@@ -158,6 +161,15 @@ def _links(alert: Mapping[str, Any]) -> list[dict[str, str]]:
 def slack_escape(text: str) -> str:
     """Escape Slack's control characters so a value shows as text, never as a link or mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEAMS_MARKDOWN = re.compile(r"([\\`*_\[\]<>~])")
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape the markdown characters of an Adaptive Card text that make links and
+    emphasis, so a value shows as text (``[x](url)`` stays literal; a number is untouched)."""
+    return _TEAMS_MARKDOWN.sub(r"\\\1", text)
 
 
 # --- the context every template sees ----------------------------------------------------------
@@ -491,6 +503,30 @@ def _html_template(kind: str) -> str:
     )
 
 
+_SUMMARY_DETAILS = {
+    "firing": ": {{ actual_value }} (threshold {{ threshold }})",
+    "reminder": ": {{ actual_value }} (threshold {{ threshold }})",
+    "resolved": "",
+    "error": ": {{ error }}",
+    "flapping": "",
+    "group": "",
+}
+
+
+def _pagerduty_template(kind: str) -> str:
+    """One line: PagerDuty shows the summary as the incident's title."""
+    if kind == "group":
+        return _TEST + _HEADLINES["group"]
+    return (
+        f"{_TEST}[{{{{ alert.severity|upper }}}}] {_HEADLINES[kind]}{_INSTANCE}"
+        + (_SUMMARY_DETAILS[kind])
+    )
+
+
+def _teams_template(kind: str) -> str:
+    return f"**{_TEST}{_HEADLINES[kind]}**{{% if alert.description %}}\n\n{{{{ alert.description }}}}{{% endif %}}"
+
+
 def _slack_template(kind: str) -> str:
     return f"*{_TEST}{_HEADLINES[kind]}*{{% if alert.description %}}\n{{{{ alert.description }}}}{{% endif %}}"
 
@@ -500,6 +536,8 @@ DEFAULT_TEMPLATES: dict[Part, dict[str, str]] = {
     "text": {kind: _text_template(kind) for kind in EVENT_KINDS},
     "html": {kind: _html_template(kind) for kind in EVENT_KINDS},
     "slack": {kind: _slack_template(kind) for kind in EVENT_KINDS},
+    "pagerduty": {kind: _pagerduty_template(kind) for kind in EVENT_KINDS},
+    "teams": {kind: _teams_template(kind) for kind in EVENT_KINDS},
 }
 
 
@@ -510,12 +548,24 @@ def _slack_finalize(value: Any) -> str:
     return slack_escape("" if value is None else str(value))
 
 
+def _teams_finalize(value: Any) -> str:
+    return teams_escape("" if value is None else str(value))
+
+
 _ENVIRONMENTS: dict[str, BoundedEnvironment] = {
     "plain": BoundedEnvironment(autoescape=False),
     "html": BoundedEnvironment(autoescape=True),
     "slack": BoundedEnvironment(autoescape=False, finalize=_slack_finalize),
+    "teams": BoundedEnvironment(autoescape=False, finalize=_teams_finalize),
 }
-_FLAVOR: dict[Part, str] = {"subject": "plain", "text": "plain", "html": "html", "slack": "slack"}
+_FLAVOR: dict[Part, str] = {
+    "subject": "plain",
+    "text": "plain",
+    "html": "html",
+    "slack": "slack",
+    "pagerduty": "plain",
+    "teams": "teams",
+}
 
 
 @lru_cache(maxsize=512)
@@ -575,6 +625,8 @@ def _format_legacy(source: str, context: Mapping[str, Any], flavor: str) -> str:
             text = str(escape(text))
         elif flavor == "slack":
             text = slack_escape(text)
+        elif flavor == "teams":
+            text = teams_escape(text)
         out.append(text)
     return "".join(out)
 
@@ -604,10 +656,11 @@ def render_template(part: Part, source: str, context: Mapping[str, Any]) -> str:
 
 def _render_source(part: Part, source: str, context: Mapping[str, Any]) -> str:
     text = render_template(part, source, context)
-    if part == "subject":
+    if part in ("subject", "pagerduty"):  # one line
         text = " ".join(text.split())
-        if len(text) > MAX_SUBJECT_CHARS:
-            text = text[: MAX_SUBJECT_CHARS - 1] + "…"
+        limit = MAX_SUBJECT_CHARS if part == "subject" else MAX_SUMMARY_CHARS
+        if len(text) > limit:
+            text = text[: limit - 1] + "…"
     return text
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "WebhookSender",
     "sign_body",
+    "url_hook",
     "webhook_body",
 ]
 
@@ -54,6 +55,24 @@ def webhook_body(event: OutboundEvent) -> bytes:
     return json.dumps(
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     ).encode("utf-8")
+
+
+def url_hook(url: str, method: str, logger: Any) -> Any:
+    """An ``HttpHook`` that calls ``url`` (a secret: it is in no secrets backend, so the hook
+    gets it as an in-memory connection) and logs through ``logger`` (a redacting one: HttpHook
+    logs the URL it calls on connection errors)."""
+    from airflow.providers.http.hooks.http import HttpHook
+    from airflow.sdk import Connection
+
+    pinned = Connection(conn_id=URL_CONN_ID, conn_type="http", host=url)
+    hook = HttpHook(method=method, http_conn_id=URL_CONN_ID)
+
+    def pinned_connection(conn_id: str) -> Connection:
+        return pinned
+
+    setattr(hook, "get_connection", pinned_connection)  # noqa: B010
+    setattr(hook, "_log", logger)  # noqa: B010
+    return hook
 
 
 def sign_body(body: bytes, secret: str) -> str:
@@ -116,25 +135,15 @@ class WebhookSender(Channel[WebhookChannel]):
         return str(secret)
 
     def _hook(self) -> Any:
-        from airflow.providers.http.hooks.http import HttpHook
-
         if self.config.conn_id:
+            from airflow.providers.http.hooks.http import HttpHook
+
             self.connection(self.config.conn_id, purpose="http")
             hook = HttpHook(method=self.config.method, http_conn_id=self.config.conn_id)
-        else:
-            from airflow.sdk import Connection
-
-            pinned = Connection(conn_id=URL_CONN_ID, conn_type="http", host=self.config.url)
-            hook = HttpHook(method=self.config.method, http_conn_id=URL_CONN_ID)
-
-            def pinned_connection(conn_id: str) -> Connection:
-                return pinned
-
-            # the URL is in no secrets backend: the hook gets it in memory
-            setattr(hook, "get_connection", pinned_connection)  # noqa: B010
-        # HttpHook logs the URL it calls on connection errors; its lines are redacted instead
-        setattr(hook, "_log", self.provider_logger())  # noqa: B010
-        return hook
+            # HttpHook logs the URL it calls on connection errors; its lines are redacted
+            setattr(hook, "_log", self.provider_logger())  # noqa: B010
+            return hook
+        return url_hook(self.config.url or "", self.config.method, self.provider_logger())
 
     def is_recoverable(self, exc: BaseException) -> bool:
         return type(exc).__name__ not in {

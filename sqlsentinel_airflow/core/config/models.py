@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_DAG_ID_PREFIX",
     "DEFAULT_GROUP_WAIT",
     "MAX_GROUP_WAIT",
+    "UNGROUPED_CHANNELS",
     "AlertConfig",
     "AlertsConfig",
     "ChannelConfig",
@@ -47,6 +48,7 @@ __all__ = [
     "Link",
     "MessageGrouping",
     "MessageTemplates",
+    "PagerDutyChannel",
     "Receiver",
     "RouteHit",
     "RouteStep",
@@ -54,6 +56,7 @@ __all__ = [
     "Severity",
     "SlackChannel",
     "StateDbConfig",
+    "TeamsChannel",
     "TemplateText",
     "WebhookChannel",
     "describe_channel",
@@ -92,13 +95,18 @@ class MessageTemplates(_Frozen):
     text: TemplateText | None = None  # email plain-text body
     html: TemplateText | None = None  # email HTML body
     slack: TemplateText | None = None  # Slack message text (mrkdwn)
+    pagerduty: TemplateText | None = None  # PagerDuty summary (one line of plain text)
+    teams: TemplateText | None = None  # Microsoft Teams card text (Adaptive Card markdown)
 
 
 # --- grouped messages (core/grouping.py decides; docs/adr/0013-grouped-messages.md) -------
 
-PEOPLE_CHANNELS = frozenset({"email", "slack"})
+PEOPLE_CHANNELS = frozenset({"email", "slack", "teams"})
 """Channels people read: grouped by default. A webhook is read by a program written against
 one event per document, so it is grouped only when asked (``by_evaluation: true``)."""
+UNGROUPED_CHANNELS = frozenset({"pagerduty"})
+"""Channels never grouped, whatever ``group:`` says: PagerDuty deduplicates per incident
+(``dedup_key``), so each event of each instance is its own PagerDuty event."""
 DEFAULT_MAX_LISTED = 20
 
 
@@ -111,6 +119,8 @@ class MessageGrouping(_Frozen):
 
     def groups(self, channel_kind: str) -> bool:
         """Whether a channel of this kind gets one message per evaluation."""
+        if channel_kind in UNGROUPED_CHANNELS:
+            return False
         if self.by_evaluation is None:
             return channel_kind in PEOPLE_CHANNELS
         return self.by_evaluation
@@ -195,8 +205,40 @@ class WebhookChannel(_Frozen):
         return f"{self.method} via connection {self.conn_id}"
 
 
+class PagerDutyChannel(_Frozen):
+    """PagerDuty Events API v2 through the pagerduty provider: a ``pagerduty_events``
+    connection whose password is the integration (routing) key, never the file."""
+
+    channel: Literal["pagerduty"]
+    conn_id: str
+    source: str | None = None  # payload.source; None: the alert's dag_id
+    summary: TemplateText | None = None  # summary template (one line, at most 1024 characters)
+
+    def public_destination(self) -> str:
+        """Where it goes: the connection (the routing key is its password)."""
+        return f"PagerDuty connection {self.conn_id}"
+
+
+class TeamsChannel(_Frozen):
+    """Microsoft Teams through an incoming webhook (a Workflows "post to a channel when a
+    webhook request is received" URL, or a legacy connector URL): an Adaptive Card."""
+
+    channel: Literal["teams"]
+    conn_id: str | None = None  # the connection's password is the webhook URL
+    webhook_url: Annotated[str | None, SECRET] = None  # the URL's signature is its token
+    text: TemplateText | None = None  # card text template (Adaptive Card markdown)
+    timeout: timedelta = timedelta(seconds=10)
+
+    def public_destination(self) -> str:
+        """Where it goes, without the secret URL: the connection, else "Teams webhook"."""
+        if self.conn_id:
+            return f"Teams connection {self.conn_id}"
+        return "Teams webhook"
+
+
 ChannelConfig = Annotated[
-    EmailChannel | SlackChannel | WebhookChannel, Field(discriminator="channel")
+    EmailChannel | SlackChannel | WebhookChannel | PagerDutyChannel | TeamsChannel,
+    Field(discriminator="channel"),
 ]
 
 
@@ -211,6 +253,12 @@ def describe_channel(channel: ChannelConfig) -> str:
         if channel.conn_id:
             return f"slack{where} via connection `{channel.conn_id}`"
         return f"slack{where} via webhook URL (hidden)"
+    if isinstance(channel, PagerDutyChannel):
+        return f"pagerduty via connection `{channel.conn_id}`"
+    if isinstance(channel, TeamsChannel):
+        if channel.conn_id:
+            return f"teams via connection `{channel.conn_id}`"
+        return "teams via webhook URL (hidden)"
     if channel.conn_id:
         endpoint = f" endpoint `{channel.endpoint}`" if channel.endpoint else ""
         return f"webhook {channel.method} via connection `{channel.conn_id}`{endpoint}"

@@ -47,12 +47,14 @@ __all__ = [
     "RawMatch",
     "RawMessageTemplates",
     "RawMuteWindow",
+    "RawPagerDutyChannel",
     "RawReceiver",
     "RawRoute",
     "RawRoutes",
     "RawSilence",
     "RawSlackChannel",
     "RawStateDb",
+    "RawTeamsChannel",
     "RawTimeInterval",
     "RawTimeRange",
     "RawWebhookChannel",
@@ -340,8 +342,49 @@ class RawWebhookChannel(_Raw):
         return self
 
 
+class RawPagerDutyChannel(_Raw):
+    """PagerDuty Events API v2 through a pagerduty_events connection (key = its password)."""
+
+    channel: Literal["pagerduty"]
+    conn_id: ConnId = Field(
+        description="A pagerduty_events connection; its password is the integration key."
+    )
+    source: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        None, description="The event's source (default: the alert's dag_id)."
+    )
+    summary: TemplateText | None = Field(
+        None, description="Summary template (one line, at most 1024 characters)."
+    )
+
+
+class RawTeamsChannel(_Raw):
+    """Microsoft Teams through an incoming webhook (Workflows or a legacy connector)."""
+
+    channel: Literal["teams"]
+    conn_id: ConnId | None = Field(
+        None, description="A connection whose password is the webhook URL."
+    )
+    webhook_url: HttpUrl | None = Field(None, description="Webhook URL, e.g. ${TEAMS_URL}.")
+    text: TemplateText | None = Field(None, description="Card text template (markdown).")
+    timeout: WebhookTimeout | None = Field(None, description="Request timeout; at most 10m.")
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> RawTeamsChannel:
+        if self.conn_id is None and self.webhook_url is None:
+            raise checks.InvalidValue(
+                "a teams channel needs `conn_id` or `webhook_url`",
+                hint="write `conn_id: teams_alerts` or `webhook_url: ${TEAMS_WEBHOOK_URL}`",
+            )
+        if self.conn_id is not None and self.webhook_url is not None:
+            raise checks.InvalidValue(
+                "both `conn_id` and `webhook_url` are set", hint="keep one of them"
+            )
+        return self
+
+
 RawChannel = Annotated[
-    RawEmailChannel | RawSlackChannel | RawWebhookChannel, Field(discriminator="channel")
+    RawEmailChannel | RawSlackChannel | RawWebhookChannel | RawPagerDutyChannel | RawTeamsChannel,
+    Field(discriminator="channel"),
 ]
 
 
@@ -366,6 +409,8 @@ class RawMessageTemplates(_Raw):
     text: TemplateText | None = Field(None, description="Email plain-text body.")
     html: TemplateText | None = Field(None, description="Email HTML body.")
     slack: TemplateText | None = Field(None, description="Slack message text.")
+    pagerduty: TemplateText | None = Field(None, description="PagerDuty summary (one line).")
+    teams: TemplateText | None = Field(None, description="Microsoft Teams card text.")
 
 
 def _at_most_links(links: tuple[RawLink, ...]) -> tuple[RawLink, ...]:

@@ -35,7 +35,9 @@ from sqlsentinel_airflow.core.config.models import (
     Link,
     MessageGrouping,
     MessageTemplates,
+    PagerDutyChannel,
     SlackChannel,
+    TeamsChannel,
     WebhookChannel,
 )
 from sqlsentinel_airflow.core.config.queryfile import QueryFileRefused, read_query_file
@@ -46,7 +48,9 @@ from sqlsentinel_airflow.core.config.raw import (
     RawEmailChannel,
     RawFlapDetection,
     RawGrouping,
+    RawPagerDutyChannel,
     RawSlackChannel,
+    RawTeamsChannel,
     RawWebhookChannel,
     check_database_url,
 )
@@ -412,4 +416,8 @@ def _resolve_channel(raw: RawChannel) -> ChannelConfig:
         return SlackChannel(**written)
     if isinstance(raw, RawWebhookChannel):
         return WebhookChannel(**written)
+    if isinstance(raw, RawPagerDutyChannel):
+        return PagerDutyChannel(**written)
+    if isinstance(raw, RawTeamsChannel):
+        return TeamsChannel(**written)
     raise TypeError(f"unknown channel model {type(raw).__name__}")  # pragma: no cover

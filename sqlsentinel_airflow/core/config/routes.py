@@ -31,11 +31,13 @@ from sqlsentinel_airflow.core.config.models import (
     DEFAULT_GROUP_WAIT,
     AlertConfig,
     EmailChannel,
+    PagerDutyChannel,
     Receiver,
     RouteHit,
     RouteStep,
     Routing,
     SlackChannel,
+    TeamsChannel,
     WebhookChannel,
     describe_channel,
 )
@@ -60,11 +62,12 @@ __all__ = [
 # receiver takes its secrets from Airflow connections only.
 _SECRET_FIELDS = frozenset(
     name
-    for model in (EmailChannel, SlackChannel, WebhookChannel)
+    for model in (EmailChannel, SlackChannel, WebhookChannel, PagerDutyChannel, TeamsChannel)
     for name in secret_field_names(model)
 )
 _SECRET_HINT = {
     "webhook_url": "use `conn_id` of a slackwebhook connection",
+    "teams.webhook_url": "use `conn_id` of a connection whose password is the webhook URL",
     "url": "use `conn_id` of an http connection (its host, and `endpoint` for the path)",
     "headers": "use `conn_id` of an http connection: put the headers in its extra",
 }
@@ -165,7 +168,8 @@ def _secret_problems(raw: RawReceiver, index: int) -> list[Problem]:
                     ("receivers", index, "notify", j, name),
                     f"a receiver's channel takes its secrets from an Airflow connection, "
                     f"not from `{name}`",
-                    hint=_SECRET_HINT.get(name, "use `conn_id`"),
+                    hint=_SECRET_HINT.get(f"{channel.channel}.{name}")
+                    or _SECRET_HINT.get(name, "use `conn_id`"),
                     on_key=True,
                 )
             )

@@ -42,7 +42,7 @@ __all__ = [
 Path: TypeAlias = tuple[str | int, ...]
 Position: TypeAlias = tuple[int, int]
 
-CHANNEL_KINDS = ("email", "slack", "webhook")
+CHANNEL_KINDS = ("email", "slack", "webhook", "pagerduty", "teams")
 MAX_DEPTH = 64
 """Deepest nesting accepted; alerts.yaml needs about six levels."""
 MAX_ALIAS_EXPANSION = 100_000

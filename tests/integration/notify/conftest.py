@@ -1,4 +1,5 @@
-"""Fixtures of the notify tests: loopback receivers, an SMTP inbox, a state store on SQLite."""
+"""Fixtures of the notify tests: loopback receivers (Slack, webhooks,
+PagerDuty's Events API), an SMTP inbox, a state store on SQLite."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from notify_servers import SMTP_LOGIN, SMTP_PASSWORD, HttpReceiver, SmtpInbox, smtp_inbox
+from pagerduty_api import PagerDutyEventsApi
 
 from sqlsentinel_airflow.store import StateStore
 
@@ -55,3 +57,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int]
             conn.execute("UPDATE metric SET v = ?", (value,))
 
     return set_metric
+
+
+@pytest.fixture
+def pagerduty_api() -> Iterator[PagerDutyEventsApi]:
+    """Stands in for https://events.pagerduty.com: the Events API v2, checking each event."""
+    api = PagerDutyEventsApi()
+    yield api
+    api.close()

@@ -1,0 +1,233 @@
+"""Microsoft Teams through an incoming webhook: one Adaptive Card (docs/notifications.md, "Teams").
+
+The destination is a Workflows webhook ("post to a channel when a webhook request is
+received") or a legacy connector URL: the password of the connection ``conn_id`` (Airflow
+masks passwords; a URL pasted as a host would be shown), or the alert's own ``webhook_url``.
+Either way the URL is a secret (its ``sig`` query parameter is the token): it is handed to
+the http provider's ``HttpHook`` as an in-memory connection (``notify.webhook.url_hook``)
+and never printed whole.
+
+The body is a message with one Adaptive Card attachment (version 1.4, what Teams renders):
+a headline in the status's colour, the rendered text (the ``teams`` template), a FactSet of
+status, severity, instance, value and threshold, the context as a second FactSet, the query
+error, and Action.OpenUrl buttons: runbook and the alert's links, its SQL Sentinel tab, a
+silence (the tab with the form open) and the task log. Values are markdown-escaped
+(``templates.teams_escape``) so they cannot become links or emphasis.
+
+Workflows answers 202, legacy connectors 200: any 2xx is delivered. 5xx, 408, 425, 429 and
+network errors are recoverable; other statuses are not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.core.config.models import TeamsChannel
+from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
+from sqlsentinel_airflow.notify.templates import (
+    link_url,
+    message_context,
+    render_part,
+    teams_escape,
+)
+from sqlsentinel_airflow.notify.webhook import url_hook
+
+__all__ = ["ADAPTIVE_CARD", "TeamsSender", "teams_message"]
+
+log = logging.getLogger(__name__)
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.4"
+_COLOR = {  # Adaptive Card text colours
+    "firing": "Attention",
+    "reminder": "Warning",
+    "resolved": "Good",
+    "error": "Attention",
+    "flapping": "Warning",
+    "group": "Attention",
+}
+_HEADLINE_CHARS = 200
+_TEXT_CHARS = 4000
+_MEMBERS = 50  # listed members of a grouped card (Teams refuses messages over ~28 KB)
+_BUTTONS = 6  # Teams shows at most six actions on a card
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fact(title: str, value: str) -> dict[str, str]:
+    return {"title": teams_escape(_clip(title, 80)), "value": teams_escape(_clip(value, 500))}
+
+
+def teams_message(
+    config: TeamsChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The webhook body (a message with one Adaptive Card) for ``event``, and any template
+    problems."""
+    ctx = message_context(event.payload)
+    rendered = render_part(
+        "teams", ctx, channel_template=config.text, templates=sender.templates, strict=strict
+    )
+    kind = ctx["kind"]
+    group = ctx["group"]
+    prefix = "[TEST] " if ctx["test"] else ""
+    headline = f"{prefix}{ctx['status']}: {ctx['alert']['name']}"
+    if group is not None:
+        headline = f"{prefix}{ctx['status']}: {group['headline']} — {group['title']}"
+    elif ctx["instance"]["label"]:
+        headline += f" [{ctx['instance']['label']}]"
+    facts = [_fact("Status", ctx["status"]), _fact("Severity", ctx["alert"]["severity"])]
+    if group is not None:
+        facts.append(_fact("Instances", group["headline"]))
+    else:
+        if ctx["instance"]["label"]:
+            facts.append(_fact("Instance", ctx["instance"]["label"]))
+        if kind != "error":
+            label = "Last value" if kind in ("resolved", "flapping") else "Value"
+            facts.append(_fact(label, ctx["actual_value"]))
+            facts.append(_fact("Threshold", ctx["threshold"]))
+        since = "Failing since" if kind == "error" else "Firing since"
+        facts.append(_fact(since, ctx["since"]))
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": teams_escape(_clip(headline, _HEADLINE_CHARS)),
+            "size": "Large",
+            "weight": "Bolder",
+            "color": _COLOR.get(kind, "Default"),
+            "wrap": True,
+        },
+        {"type": "TextBlock", "text": _clip(rendered.text, _TEXT_CHARS), "wrap": True},
+        {"type": "FactSet", "facts": facts},
+    ]
+    if ctx["error"]:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": teams_escape(ctx["error"]),
+                "fontType": "Monospace",
+                "color": "Attention",
+                "wrap": True,
+            }
+        )
+    if group is not None and group["members"]:
+        members = [
+            _fact(m["label"], f"{m['status']}" + (f": {m['detail']}" if m["detail"] else ""))
+            for m in group["members"][:_MEMBERS]
+        ]
+        hidden = group["hidden"] + max(0, len(group["members"]) - _MEMBERS)
+        body.append({"type": "FactSet", "facts": members})
+        if hidden:
+            body.append({"type": "TextBlock", "text": f"+{hidden} more", "isSubtle": True})
+    if ctx["context_rows"]:
+        body.append({"type": "TextBlock", "text": "Context", "weight": "Bolder"})
+        body.append({"type": "FactSet", "facts": [_fact(n, v) for n, v in ctx["context_rows"]]})
+        if ctx["context_hidden"]:
+            body.append(
+                {"type": "TextBlock", "text": f"... and {ctx['context_hidden']} more", "wrap": True}
+            )
+    body.append(
+        {
+            "type": "TextBlock",
+            "text": teams_escape(
+                f"SQL Sentinel · event {ctx['event']['short_id']} · {ctx['event']['reason']}"
+            ),
+            "size": "Small",
+            "isSubtle": True,
+            "wrap": True,
+        }
+    )
+    buttons = [
+        (text, url)
+        for text, url in (
+            ("Runbook", ctx["runbook_url"]),
+            *((link["title"], link["url"]) for link in ctx["links"]),
+            ("Open in SQL Sentinel", ctx["alert_url"]),
+            ("Silence…", ctx["silence_url"]),
+            ("Open task log", link_url(ctx["task_log_url"])),
+        )
+        if url
+    ]
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "msteams": {"width": "Full"},
+        "body": body,
+    }
+    if buttons:
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": _clip(text, 40), "url": url}
+            for text, url in buttons[:_BUTTONS]
+        ]
+    message = {
+        "type": "message",
+        "summary": _clip(headline, _HEADLINE_CHARS),
+        "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
+    }
+    return message, [rendered.problem] if rendered.problem else []
+
+
+class TeamsSender(Channel[TeamsChannel]):
+    """A ``teams`` channel: a webhook URL from a connection's password, or the alert's own."""
+
+    kind = "teams"
+    config_type = TeamsChannel
+    required = (("conn_id", "webhook_url"),)
+
+    def describe(self) -> str:
+        if self.config.conn_id:
+            return f"teams via connection '{self.config.conn_id}'"
+        return "teams via webhook_url (hidden)"
+
+    def deliver(self, event: OutboundEvent) -> None:
+        message, problems = teams_message(self.config, event, self, strict=self.strict_templates)
+        for problem in problems:
+            log.warning("teams card for alert %s: %s", event.alert_name, self.redactor(problem))
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        hook = url_hook(self._url(), "POST", self.provider_logger())
+        response = hook.run(
+            endpoint=None,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": f"sqlsentinel-airflow/{__version__}",
+            },
+            extra_options={
+                "timeout": self.config.timeout.total_seconds(),
+                "check_response": False,
+                "allow_redirects": False,
+            },
+        )
+        status = int(response.status_code)
+        if not 200 <= status < 300:
+            answer = " ".join(str(getattr(response, "text", "") or "").split())[:200]
+            raise DeliveryError(
+                f"Teams answered HTTP {status}: {answer or 'no body'}",
+                recoverable=recoverable_status(status),
+            )
+
+    def _url(self) -> str:
+        if not self.config.conn_id:
+            return self.config.webhook_url or ""
+        conn = self.connection(self.config.conn_id, purpose="Teams webhook")
+        if not conn.password:
+            raise DeliveryError(
+                f"Teams webhook connection '{self.config.conn_id}' has no password; put the "
+                "workflow's webhook URL there",
+                recoverable=False,
+            )
+        return str(conn.password)
+
+    def is_recoverable(self, exc: BaseException) -> bool:
+        return type(exc).__name__ not in {
+            "AirflowNotFoundException",
+            "InvalidURL",
+            "InvalidSchema",
+            "MissingSchema",
+        }
