@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlsentinel_airflow import __version__
+from sqlsentinel_airflow.airflow_compat import mask_in_task_logs
 from sqlsentinel_airflow.core.config.models import TeamsChannel
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
@@ -190,7 +192,12 @@ class TeamsSender(Channel[TeamsChannel]):
         for problem in problems:
             log.warning("teams card for alert %s: %s", event.alert_name, self.redactor(problem))
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        hook = url_hook(self._url(), "POST", self.provider_logger())
+        url = self._url()
+        # urllib3 logs the request line (path and query, where the signature is) at DEBUG
+        parts = urlsplit(url)
+        self.redactor.add(parts.path, parts.query)
+        mask_in_task_logs(parts.path, parts.query)
+        hook = url_hook(url, "POST", self.provider_logger())
         response = hook.run(
             endpoint=None,
             data=body,

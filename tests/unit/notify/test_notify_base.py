@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sqlsentinel_airflow.core.config.models import SlackChannel, WebhookChannel
+from sqlsentinel_airflow.core.config.yamlpos import CHANNEL_KINDS
 from sqlsentinel_airflow.core.redact import Redactor
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import OutboundEvent, RedactingLogger, recoverable_status
@@ -43,7 +44,10 @@ def event(**changes: Any) -> OutboundEvent:
 
 
 def test_channel_types_cover_every_configurable_channel() -> None:
-    assert set(CHANNEL_TYPES) == {"email", "slack", "webhook"}
+    assert set(CHANNEL_TYPES) == {"email", "slack", "webhook", "pagerduty", "teams"}
+    assert set(CHANNEL_KINDS) == set(CHANNEL_TYPES)
+    # only PagerDuty gets the acknowledged rows (docs/notifications.md)
+    assert {k for k, t in CHANNEL_TYPES.items() if t.SENDS_ACKNOWLEDGEMENTS} == {"pagerduty"}
 
 
 def test_a_channel_masks_the_secret_fields_its_config_model_declares() -> None:

@@ -253,6 +253,15 @@ def test_continue_makes_the_next_sibling_reachable() -> None:
             "a slackwebhook connection)",
         ),
         (
+            RECEIVERS.replace(
+                "{channel: slack, conn_id: slack_oncall}",
+                "{channel: teams, webhook_url: 'https://prod.example.com/workflows/x?sig=s'}",
+            ),
+            "alerts.yaml:7:26 receivers[1].notify[0].webhook_url: a receiver's channel takes "
+            "its secrets from an Airflow connection, not from `webhook_url` (use `conn_id` of "
+            "a connection whose password is the webhook URL)",
+        ),
+        (
             RECEIVERS.replace("name: oncall", "name: on call"),
             "alerts.yaml:5:11 receivers[1].name: 'on call' is not a receiver name (up to 64 "
             "letters, digits, `_`, `-` and `.`, starting with a letter or digit)",
@@ -261,6 +270,15 @@ def test_continue_makes_the_next_sibling_reachable() -> None:
 )
 def test_receiver_errors_are_located(receivers: str, expected: str) -> None:
     assert errors_of(load(TREE, receivers=receivers)) == [expected]
+
+
+def test_a_receiver_pages_through_a_pagerduty_connection() -> None:
+    receivers = RECEIVERS.replace(
+        "{channel: slack, conn_id: slack_oncall}", "{channel: pagerduty, conn_id: pd_oncall}"
+    )
+    config = load_ok(TREE, receivers=receivers)
+    channels = {c.channel: c for a in config.alerts for _, c in alert_channels(a)}
+    assert channels["pagerduty"].public_destination() == "PagerDuty connection pd_oncall"
 
 
 def test_a_mistyped_route_key_is_located_with_a_suggestion() -> None:
