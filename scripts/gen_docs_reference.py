@@ -41,6 +41,13 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "an item of `notify:` with `channel: webhook`",
     ),
     (
+        "pagerduty",
+        "PagerDuty channel",
+        "RawPagerDutyChannel",
+        "an item of `notify:` with `channel: pagerduty`",
+    ),
+    ("teams", "Teams channel", "RawTeamsChannel", "an item of `notify:` with `channel: teams`"),
+    (
         "templates",
         "Message templates",
         "RawMessageTemplates",
@@ -159,10 +166,21 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("webhook", "headers"): "{X-Team: data}",
     ("webhook", "timeout"): "30s",
     ("webhook", "hmac_secret_conn_id"): "alerts_hmac",
+    ("pagerduty", "channel"): "pagerduty",
+    ("pagerduty", "conn_id"): "pagerduty_oncall",
+    ("pagerduty", "source"): "warehouse-prod",
+    ("pagerduty", "summary"): "'{{ alert.name }}: {{ actual_value }}'",
+    ("teams", "channel"): "teams",
+    ("teams", "conn_id"): "teams_data_alerts",
+    ("teams", "webhook_url"): "${TEAMS_WEBHOOK_URL}",
+    ("teams", "text"): "'**{{ alert.name }}** is {{ status }}'",
+    ("teams", "timeout"): "30s",
     ("templates", "subject"): "'[{{ alert.severity }}] {{ alert.name }}'",
     ("templates", "text"): "{resolved: '{{ alert.name }} is OK again'}",
     ("templates", "html"): "'<p>{{ alert.description }}</p>'",
     ("templates", "slack"): "'{{ alert.name }}: {{ state }}'",
+    ("templates", "pagerduty"): "'[{{ alert.severity }}] {{ alert.name }}: {{ actual_value }}'",
+    ("templates", "teams"): "'**{{ alert.name }}** is {{ status }}'",
     ("state_db", "conn_id"): "sqlsentinel_state",
     ("state_db", "url"): "postgresql://sentinel@db.internal/sentinel",
     ("database", "url"): "${DATABASE_URL}",
@@ -240,6 +258,8 @@ NOTES: dict[tuple[str, str], str] = {
     ("webhook", "method"): "HTTP method.",
     ("webhook", "headers"): "Extra request headers.",
     ("webhook", "timeout"): "Request timeout.",
+    ("pagerduty", "channel"): "Selects the channel.",
+    ("teams", "channel"): "Selects the channel.",
     ("state_db", "conn_id"): "An Airflow connection to the state database.",
     ("state_db", "url"): "A SQLAlchemy URL of the state database.",
     ("silence", "reason"): "Why; shown with the silence.",
@@ -254,8 +274,10 @@ def _resolved_models() -> dict[str, type[BaseModel]]:
         EmailChannel,
         FileSilence,
         MessageTemplates,
+        PagerDutyChannel,
         SlackChannel,
         StateDbConfig,
+        TeamsChannel,
         WebhookChannel,
     )
     from sqlsentinel_airflow.core.mutewindows import MuteWindow
@@ -266,6 +288,8 @@ def _resolved_models() -> dict[str, type[BaseModel]]:
         "email": EmailChannel,
         "slack": SlackChannel,
         "webhook": WebhookChannel,
+        "pagerduty": PagerDutyChannel,
+        "teams": TeamsChannel,
         "templates": MessageTemplates,
         "state_db": StateDbConfig,
         "silence": FileSilence,
@@ -382,7 +406,9 @@ _TEMPLATE_KEYS = {
     ("email", "text"),
     ("email", "html"),
     ("slack", "text"),
-    *(("templates", k) for k in ("subject", "text", "html", "slack")),
+    ("pagerduty", "summary"),
+    ("teams", "text"),
+    *(("templates", k) for k in ("subject", "text", "html", "slack", "pagerduty", "teams")),
 }
 
 
@@ -408,7 +434,7 @@ def _default(section: str, key: str, required: bool) -> str:
     if section == "alert" and key == "templates":
         return "built-in templates per event kind"
     if section == "alert" and key == "group":
-        return "email and Slack grouped, webhooks not; 20 listed"
+        return "email, Slack and Teams grouped, webhooks not, PagerDuty never; 20 listed"
     if section == "receiver" and key == "group":
         return "the alert's `group`"
     if section == "receiver" and key == "group_by":
@@ -416,13 +442,17 @@ def _default(section: str, key: str, required: bool) -> str:
     if section == "receiver" and key == "group_wait":
         return "`1m`"
     if section == "group" and key == "by_evaluation":
-        return "— (email and Slack yes, webhooks no)"
+        return "— (email, Slack and Teams yes, webhooks no; PagerDuty never)"
     if section == "group" and key == "max_listed":
         return "`20`"
     if section == "email" and key in ("to", "recipients"):
         return "`to` or `recipients` required"
     if section == "slack" and key in ("conn_id", "webhook_url", "bot_conn_id"):
         return "one of `conn_id` / `webhook_url` / `bot_conn_id`"
+    if section == "teams" and key in ("conn_id", "webhook_url"):
+        return "this or the other of `conn_id` / `webhook_url`"
+    if (section, key) == ("pagerduty", "source"):
+        return "the alert's dag_id"
     if section == "webhook" and key in ("url", "conn_id"):
         return "this or the other of `url` / `conn_id`"
     if section == "state_db":

@@ -18,6 +18,7 @@ PAGE = REPO / "docs" / "reference" / "alerts-yaml.md"
 ENV = {
     "DATABASE_URL": "postgresql://sentinel@db.internal:5432/shop",
     "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXX",
+    "TEAMS_WEBHOOK_URL": "https://prod-1.westeurope.logic.azure.com/workflows/x?sig=XXXX",
 }
 ALERT = {
     "name": "example",
@@ -29,6 +30,8 @@ CHANNEL_BASE = {
     "email": {"channel": "email", "to": ["team@example.com"]},
     "slack": {"channel": "slack", "conn_id": "slack_alerts", "slack_channel": "#data-alerts"},
     "webhook": {"channel": "webhook", "url": "https://example.internal/hooks/alerts"},
+    "pagerduty": {"channel": "pagerduty", "conn_id": "pagerduty_oncall"},
+    "teams": {"channel": "teams", "conn_id": "teams_data_alerts"},
 }
 # keys that replace one of the base's (the two are mutually exclusive)
 REPLACES = {
@@ -38,6 +41,7 @@ REPLACES = {
     ("webhook", "conn_id"): "url",
     ("webhook", "endpoint"): "url",
     ("webhook", "hmac_secret_conn_id"): None,
+    ("teams", "webhook_url"): "conn_id",
     ("alert", "query_file"): "query",
 }
 

@@ -450,7 +450,8 @@ class RawGrouping(_Raw):
     by_evaluation: bool | None = Field(
         None,
         description="true: every channel gets one message per evaluation; false: one message "
-        "per event; unset: email and Slack are grouped, webhooks are not.",
+        "per event; unset: email, Slack and Teams are grouped, webhooks are not. PagerDuty "
+        "is never grouped (it deduplicates per incident).",
     )
     max_listed: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         None, description="Instances a message lists before `+k more` (20)."
@@ -523,12 +524,15 @@ class RawAlertSettings(_Raw):
     )
     notify: tuple[RawChannel, ...] | None = Field(None, description="Where notifications go.")
     templates: RawMessageTemplates | None = Field(
-        None, description="Message templates (subject, text, html, slack); merged over defaults."
+        None,
+        description="Message templates (subject, text, html, slack, pagerduty, teams); "
+        "merged over defaults.",
     )
     group: GroupSetting = Field(
         None,
         description="`{by_evaluation, max_listed}`: one message per channel for the events of "
-        "one evaluation of a keyed alert (email and Slack by default); false: one per event.",
+        "one evaluation of a keyed alert (email, Slack and Teams by default); false: one per "
+        "event.",
     )
     delivery_attempts: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Failed sends of one notification before it is dead-lettered (10)."

@@ -404,7 +404,7 @@ alerts:
         "f.yaml:12:9 alerts[0].notify[1]: expected a mapping, got 'just-a-string' "
         "(write a channel like `{channel: email, to: [team@example.com]}`)",
         "f.yaml:13:9 alerts[0].notify[2].channel: missing required key `channel` "
-        "(`channel` is one of: email, slack, webhook)",
+        "(`channel` is one of: email, slack, webhook, pagerduty, teams)",
     ]
 
 
