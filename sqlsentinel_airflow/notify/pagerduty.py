@@ -191,8 +191,9 @@ def _events_client(routing_key: str, base_url: str, logger: Any) -> Any:
         max_network_attempts = 0  # a network error is raised at once, not slept on
 
         def postprocess(self, response: Any) -> None:
-            if not response.is_success:  # before the client's own 429 / 5xx retry loop
-                raise _Answered(int(response.status_code), str(response.text or ""))
+            status = int(response.status_code)
+            if not 200 <= status < 300:  # before the client's own 429 / 5xx retry loop
+                raise _Answered(status, str(response.text or ""))
 
         @property
         def url(self) -> str:
@@ -210,7 +211,8 @@ def _events_client(routing_key: str, base_url: str, logger: Any) -> Any:
                 )
             self._url = value.rstrip("/")
 
-    client = OneAttemptClient(routing_key, base_url=base_url)
+    client = OneAttemptClient(routing_key)
+    client.url = base_url  # after construction: pagerduty 6.0 takes no base_url argument
     setattr(client, "timeout", _TIMEOUT_SECONDS)  # noqa: B010 (the client's own seconds)
     client.log = logger
     return client
