@@ -153,8 +153,11 @@ def pagerduty_events(
             )
             if rendered.problem:
                 problems.append(rendered.problem)
+            summary = rendered.text or display(alert["name"], 1024)
+            if ctx["test"] and not summary.startswith("[TEST]"):  # a custom template's too
+                summary = ("[TEST] " + summary)[:1024]
             body["payload"] = {
-                "summary": rendered.text or display(alert["name"], 1024),
+                "summary": summary,
                 "source": (config.source or alert["dag_id"] or CLIENT)[:_MAX_FIELD],
                 "severity": alert["severity"],
                 "timestamp": payload.get("occurred_at"),
