@@ -165,3 +165,27 @@ def test_teams_card_of_a_group_caps_the_listed_members() -> None:
     (members,) = [b for b in body if b["type"] == "FactSet" and len(b["facts"]) > 10]
     assert len(members["facts"]) == 50
     assert any(b.get("text") == "+70 more" for b in body)
+
+
+def test_a_dry_run_previews_both_without_secrets() -> None:
+    from sqlsentinel_airflow.core.events import alert_channels
+    from sqlsentinel_airflow.notify.preview import previews
+
+    url = "https://prod.example.com/workflows/w/invoke?sig=sigPreviewX7"
+    alert = SAMPLE_ALERT.model_copy(
+        update={"notify": (PD, TeamsChannel(channel="teams", webhook_url=url))}
+    )
+    messages = [(cid, payload()) for cid, _ in alert_channels(alert)]
+
+    pagerduty, teams = previews(alert, messages)
+
+    assert (pagerduty.channel, pagerduty.destination) == ("pagerduty", "PagerDuty connection pd")
+    key = dedup_key("sqlsentinel_example_alert", payload()["instance"]["key"])
+    assert pagerduty.subject == (
+        f"trigger {key}: [WARNING] Example alert is firing [region=example_region]: 42 "
+        "(threshold 10)"
+    )
+    assert (teams.channel, teams.destination) == ("teams", "Teams webhook")
+    assert teams.subject.startswith("FIRING: Example alert")
+    assert teams.lines == ("**Example alert is firing**", "An example alert, to check a template")
+    assert "sigPreviewX7" not in repr((pagerduty, teams))
