@@ -17,7 +17,9 @@ Mapping (pure, :func:`pagerduty_events`):
   (``kind: error``, the config watch's too) have their own key, ``.../error``, resolved by
   the recovery event.
 - firing, reminder, escalation, flapping -> ``trigger``; resolved -> ``resolve``; the
-  acknowledged event (``reason_code: acknowledged``) -> ``acknowledge``.
+  acknowledged event (``reason_code: acknowledged``, enqueued by ``acks.acknowledge`` because
+  this sender has ``SENDS_ACKNOWLEDGEMENTS``) -> ``acknowledge``. Unacknowledging sends
+  nothing: PagerDuty has no such action.
 - A grouped payload (which the plan never makes for PagerDuty, ``UNGROUPED_CHANNELS``) is
   sent as one event per member: PagerDuty deduplicates per incident.
 - A ``notify-test`` sample triggers and at once resolves an incident of its own key.
@@ -36,6 +38,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlsentinel_airflow.core.config.models import PagerDutyChannel
+from sqlsentinel_airflow.core.model import Reason
+from sqlsentinel_airflow.core.payload import CONFIG_VALID_REASON
 from sqlsentinel_airflow.core.redact import url_origin
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent, recoverable_status
@@ -50,7 +54,8 @@ CLIENT = "SQL Sentinel"
 _TIMEOUT_SECONDS = 30
 _MAX_DEDUP_KEY = 255  # PagerDuty's limit
 _MAX_FIELD = 255  # source, component, group, class
-_RESOLVES_ERROR = frozenset({"recovered_from_error", "config_valid_again"})
+# the resolved events that end a query error streak (or an invalid alerts file), not a firing
+_RESOLVES_ERROR = frozenset({Reason.RECOVERED_FROM_ERROR.code, CONFIG_VALID_REASON[0]})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -73,7 +78,7 @@ def _action(payload: Mapping[str, Any]) -> tuple[str, bool]:
         return "trigger", True
     if kind == "resolved":
         return "resolve", code in _RESOLVES_ERROR
-    if code == "acknowledged" or payload.get("acknowledgement"):
+    if code == Reason.ACKNOWLEDGED.code:  # sqlsentinel_airflow/acks.py enqueues it
         return "acknowledge", False
     return "trigger", False
 

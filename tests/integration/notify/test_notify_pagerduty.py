@@ -12,6 +12,7 @@ import pytest
 from notify_engine import T0, evaluate, keyed, make_alert, result
 from pagerduty_api import ROUTING_KEY, PagerDutyEventsApi
 
+from sqlsentinel_airflow.acks import acknowledge, unacknowledge
 from sqlsentinel_airflow.notify.base import OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
 from sqlsentinel_airflow.notify.delivery import deliver_pending
@@ -199,38 +200,34 @@ def test_query_error_has_its_own_key_resolved_by_the_recovery(
     assert "value" not in payload["custom_details"]
 
 
-def test_acknowledged_row_acknowledges_the_incident(
+def test_an_acknowledgement_acknowledges_the_incident_and_unacknowledging_sends_nothing(
     monkeypatch: pytest.MonkeyPatch, pagerduty_api: PagerDutyEventsApi, store: StateStore
 ) -> None:
     pagerduty_connection(monkeypatch, pagerduty_api)
-    alert = make_alert("stock", [PD])
+    alert = make_alert("stock", [PD, {"channel": "webhook", "url": "http://127.0.0.1:9/x"}])
     evaluate(alert, store, result("ALERT", 26), minute=0)
-    assert deliver_pending(alert, store).complete
-    (row,) = store.outbox(alert_name="stock")
-    # the acknowledged event as the core enqueues it (design: kind firing on the wire,
-    # reason_code acknowledged, the acknowledgement field)
-    acked = {
-        **row.payload,
-        "reason_code": "acknowledged",
-        "reason": "still firing, acknowledged",
-        "acknowledgement": {
-            "by": "ada",
-            "at": "2026-03-01T08:03:00Z",
-            "comment": "on it",
-            "source": "ui",
-        },
-    }
-    sender = build_channel(alert.notify[0])
-    assert type(sender).SENDS_ACKNOWLEDGEMENTS is True
+    assert type(build_channel(alert.notify[0])).SENDS_ACKNOWLEDGEMENTS is True
 
-    assert sender.send(OutboundEvent(acked, "ack:1")).delivered
+    acknowledge(store, alert, None, by="ada", source="ui", comment="on it", now=T0)
+    unacknowledge(store, alert, None, by="ada", source="ui", now=T0)
+    acknowledge(store, alert, None, by="bob", source="cli", now=T0)
+    deliver_pending(alert, store)  # the webhook's rows fail: only PagerDuty's matter here
 
-    ack = pagerduty_api.events[-1]
-    assert ack == {
-        "routing_key": ROUTING_KEY,
-        "event_action": "acknowledge",
-        "dedup_key": incident_key("sqlsentinel_stock"),
-    }
+    rows = store.outbox(alert_name="stock")
+    assert [r.channel_kind for r in rows].count("webhook") == 1  # no acknowledgement for it
+    acks = [r for r in rows if r.channel_kind == "pagerduty"]
+    assert sorted(getattr(r.kind, "value", r.kind) for r in acks) == [
+        "acknowledged",
+        "acknowledged",
+        "firing",
+    ]
+    key = incident_key("sqlsentinel_stock")
+    assert [(e["event_action"], e["dedup_key"]) for e in pagerduty_api.events] == [
+        ("trigger", key),
+        ("acknowledge", key),
+        ("acknowledge", key),
+    ]
+    assert set(pagerduty_api.events[1]) == {"routing_key", "event_action", "dedup_key"}
     (incident,) = pagerduty_api.incidents
     assert incident.status == "acknowledged"
 
