@@ -14,14 +14,17 @@ error, and Action.OpenUrl buttons: runbook and the alert's links, its SQL Sentin
 silence (the tab with the form open) and the task log. Values are markdown-escaped
 (``templates.teams_escape``) so they cannot become links or emphasis.
 
-Workflows answers 202, legacy connectors 200: any 2xx is delivered. 5xx, 408, 425, 429 and
-network errors are recoverable; other statuses are not.
+Workflows answers 202, legacy connectors 200: any 2xx is delivered, except a connector's 200
+whose body says "Webhook message delivery failed with error: ... returned HTTP error N"
+(connectors wrap Teams' own status so): that is a failure with status N. 5xx, 408, 425, 429
+and network errors are recoverable; other statuses are not.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +59,9 @@ _HEADLINE_CHARS = 200
 _TEXT_CHARS = 4000
 _MEMBERS = 50  # listed members of a grouped card (Teams refuses messages over ~28 KB)
 _BUTTONS = 6  # Teams shows at most six actions on a card
+# "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error
+# 429 with ContextId ...": what a legacy connector answers, with status 200, when it failed
+_WRAPPED_ERROR = re.compile(r"delivery failed with error: .*returned HTTP error (\d{3})")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -212,11 +218,18 @@ class TeamsSender(Channel[TeamsChannel]):
             },
         )
         status = int(response.status_code)
+        answer = " ".join(str(getattr(response, "text", "") or "").split())[:200]
         if not 200 <= status < 300:
-            answer = " ".join(str(getattr(response, "text", "") or "").split())[:200]
             raise DeliveryError(
                 f"Teams answered HTTP {status}: {answer or 'no body'}",
                 recoverable=recoverable_status(status),
+            )
+        wrapped = _WRAPPED_ERROR.search(answer)
+        if wrapped:  # a legacy connector answers 200 and names Teams' own status in the body
+            inner = int(wrapped.group(1))
+            raise DeliveryError(
+                f"Teams answered HTTP {status} but did not post: {answer}",
+                recoverable=recoverable_status(inner),
             )
 
     def _url(self) -> str:

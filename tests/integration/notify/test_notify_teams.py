@@ -221,3 +221,24 @@ def test_unreachable_webhook_is_recoverable_and_never_shown(
     assert failed.recoverable is True
     assert "ConnectionError" in (failed.error or "")
     assert SIG not in (failed.error or "") and SIG not in caplog.text
+
+
+@pytest.mark.parametrize(("inner", "recoverable"), [(429, True), (413, False)])
+def test_a_legacy_connector_s_200_with_a_wrapped_error_is_a_failure(
+    receiver: HttpReceiver, store: StateStore, inner: int, recoverable: bool
+) -> None:
+    body = (
+        "Webhook message delivery failed with error: Microsoft Teams endpoint returned "
+        f"HTTP error {inner} with ContextId tcid=0,server=msgapi-production,cv=x.0.."
+    )
+    answers = [(200, body.encode()), (200, b"1")]
+    receiver.respond = lambda got: answers.pop(0)
+    url = receiver.url(f"/webhookb2/x/IncomingWebhook/y/z?sig={SIG}")
+    alert = make_alert("a", [{"channel": "teams", "webhook_url": url}])
+    evaluate(alert, store, result("ALERT", 11), minute=0)
+
+    (failed,) = deliver_pending(alert, store).failed
+
+    assert failed.recoverable is recoverable
+    assert failed.error == f"Teams answered HTTP 200 but did not post: {body}"
+    assert deliver_pending(alert, store).complete  # "1": a connector's success
