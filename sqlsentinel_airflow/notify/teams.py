@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,31 +58,59 @@ _COLOR = {  # Adaptive Card text colours
     "group": "Attention",
 }
 _HEADLINE_CHARS = 200
-_TEXT_CHARS = 4000
-_MEMBERS = 50  # listed members of a grouped card (Teams refuses messages over ~28 KB)
 _BUTTONS = 6  # Teams shows at most six actions on a card
 # "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error
 # 429 with ContextId ...": what a legacy connector answers, with status 200, when it failed
 _WRAPPED_ERROR = re.compile(r"delivery failed with error: .*returned HTTP error (\d{3})")
+MAX_MESSAGE_BYTES = 27_000
+"""Teams refuses a message over about 28 KB. A card over this is rebuilt with the next,
+smaller :data:`_LIMITS`: fewer listed instances and context rows, shorter texts."""
+
+
+@dataclass(frozen=True)
+class _Limits:
+    members: int  # listed members of a grouped card
+    context_rows: int
+    fact_chars: int
+    text_chars: int  # the rendered template's text
+    error_chars: int
+
+
+_LIMITS = (
+    _Limits(members=50, context_rows=15, fact_chars=500, text_chars=4000, error_chars=1500),
+    _Limits(members=20, context_rows=10, fact_chars=200, text_chars=1500, error_chars=800),
+    _Limits(members=5, context_rows=5, fact_chars=80, text_chars=400, error_chars=200),
+)
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _fact(title: str, value: str) -> dict[str, str]:
-    return {"title": teams_escape(_clip(title, 80)), "value": teams_escape(_clip(value, 500))}
-
-
 def teams_message(
     config: TeamsChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
     """The webhook body (a message with one Adaptive Card) for ``event``, and any template
-    problems."""
+    problems; the card is cut to fit :data:`MAX_MESSAGE_BYTES`."""
     ctx = message_context(event.payload)
     rendered = render_part(
         "teams", ctx, channel_template=config.text, templates=sender.templates, strict=strict
     )
+    for limits in _LIMITS:
+        message = _message(ctx, rendered.text, limits)
+        size = len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode())
+        if size <= MAX_MESSAGE_BYTES:
+            break
+    return message, [rendered.problem] if rendered.problem else []
+
+
+def _message(ctx: Mapping[str, Any], text: str, limits: _Limits) -> dict[str, Any]:
+    def fact(title: str, value: str) -> dict[str, str]:
+        return {
+            "title": teams_escape(_clip(title, 80)),
+            "value": teams_escape(_clip(value, limits.fact_chars)),
+        }
+
     kind = ctx["kind"]
     group = ctx["group"]
     prefix = "[TEST] " if ctx["test"] else ""
@@ -89,18 +119,18 @@ def teams_message(
         headline = f"{prefix}{ctx['status']}: {group['headline']} — {group['title']}"
     elif ctx["instance"]["label"]:
         headline += f" [{ctx['instance']['label']}]"
-    facts = [_fact("Status", ctx["status"]), _fact("Severity", ctx["alert"]["severity"])]
+    facts = [fact("Status", ctx["status"]), fact("Severity", ctx["alert"]["severity"])]
     if group is not None:
-        facts.append(_fact("Instances", group["headline"]))
+        facts.append(fact("Instances", group["headline"]))
     else:
         if ctx["instance"]["label"]:
-            facts.append(_fact("Instance", ctx["instance"]["label"]))
+            facts.append(fact("Instance", ctx["instance"]["label"]))
         if kind != "error":
             label = "Last value" if kind in ("resolved", "flapping") else "Value"
-            facts.append(_fact(label, ctx["actual_value"]))
-            facts.append(_fact("Threshold", ctx["threshold"]))
+            facts.append(fact(label, ctx["actual_value"]))
+            facts.append(fact("Threshold", ctx["threshold"]))
         since = "Failing since" if kind == "error" else "Firing since"
-        facts.append(_fact(since, ctx["since"]))
+        facts.append(fact(since, ctx["since"]))
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
@@ -110,35 +140,36 @@ def teams_message(
             "color": _COLOR.get(kind, "Default"),
             "wrap": True,
         },
-        {"type": "TextBlock", "text": _clip(rendered.text, _TEXT_CHARS), "wrap": True},
+        {"type": "TextBlock", "text": _clip(text, limits.text_chars), "wrap": True},
         {"type": "FactSet", "facts": facts},
     ]
     if ctx["error"]:
         body.append(
             {
                 "type": "TextBlock",
-                "text": teams_escape(ctx["error"]),
+                "text": teams_escape(_clip(ctx["error"], limits.error_chars)),
                 "fontType": "Monospace",
                 "color": "Attention",
                 "wrap": True,
             }
         )
     if group is not None and group["members"]:
+        listed = group["members"][: limits.members]
         members = [
-            _fact(m["label"], f"{m['status']}" + (f": {m['detail']}" if m["detail"] else ""))
-            for m in group["members"][:_MEMBERS]
+            fact(m["label"], f"{m['status']}" + (f": {m['detail']}" if m["detail"] else ""))
+            for m in listed
         ]
-        hidden = group["hidden"] + max(0, len(group["members"]) - _MEMBERS)
+        hidden = group["hidden"] + len(group["members"]) - len(listed)
         body.append({"type": "FactSet", "facts": members})
         if hidden:
             body.append({"type": "TextBlock", "text": f"+{hidden} more", "isSubtle": True})
     if ctx["context_rows"]:
+        rows = ctx["context_rows"][: limits.context_rows]
+        hidden_rows = ctx["context_hidden"] + len(ctx["context_rows"]) - len(rows)
         body.append({"type": "TextBlock", "text": "Context", "weight": "Bolder"})
-        body.append({"type": "FactSet", "facts": [_fact(n, v) for n, v in ctx["context_rows"]]})
-        if ctx["context_hidden"]:
-            body.append(
-                {"type": "TextBlock", "text": f"... and {ctx['context_hidden']} more", "wrap": True}
-            )
+        body.append({"type": "FactSet", "facts": [fact(n, v) for n, v in rows]})
+        if hidden_rows:
+            body.append({"type": "TextBlock", "text": f"... and {hidden_rows} more", "wrap": True})
     body.append(
         {
             "type": "TextBlock",
@@ -151,8 +182,8 @@ def teams_message(
         }
     )
     buttons = [
-        (text, url)
-        for text, url in (
+        (title, url)
+        for title, url in (
             ("Runbook", ctx["runbook_url"]),
             *((link["title"], link["url"]) for link in ctx["links"]),
             ("Open in SQL Sentinel", ctx["alert_url"]),
@@ -170,15 +201,14 @@ def teams_message(
     }
     if buttons:
         card["actions"] = [
-            {"type": "Action.OpenUrl", "title": _clip(text, 40), "url": url}
-            for text, url in buttons[:_BUTTONS]
+            {"type": "Action.OpenUrl", "title": _clip(title, 40), "url": url}
+            for title, url in buttons[:_BUTTONS]
         ]
-    message = {
+    return {
         "type": "message",
         "summary": _clip(headline, _HEADLINE_CHARS),
         "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
     }
-    return message, [rendered.problem] if rendered.problem else []
 
 
 class TeamsSender(Channel[TeamsChannel]):

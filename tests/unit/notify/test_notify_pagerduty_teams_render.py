@@ -167,6 +167,30 @@ def test_teams_card_of_a_group_caps_the_listed_members() -> None:
     assert any(b.get("text") == "+70 more" for b in body)
 
 
+def test_the_largest_teams_card_fits_in_a_teams_message() -> None:
+    """Teams refuses a message over about 28 KB: the worst case of every part stays under."""
+    import json
+
+    worst = "*_[<" * 1000  # every character escaped: twice as long
+    group = dict(sample_group(SAMPLE_ALERT, now=NOW).to_json())
+    member = {**group["group"]["members"][0], "error": worst, "kind": "error"}
+    member["instance"] = {"key": "k", "key_values": {f"c{i}": worst for i in range(10)}}
+    group["group"] = {**group["group"], "members": [member] * 1000, "max_listed": 1000}
+    group["error"] = worst
+    group["context"] = {f"column_{i}_{worst[:40]}": worst for i in range(40)}
+    source = "{{ error }}" * 20
+    sender = build_channel(TEAMS, templates=MessageTemplates(teams={"group": source}))
+    card, problems = teams_message(TEAMS, OutboundEvent(group, "k"), sender)
+    assert problems == []
+    assert len(json.dumps(card, ensure_ascii=False).encode()) < 28_000
+    body = card["attachments"][0]["content"]["body"]
+    (members,) = [b for b in body if b["type"] == "FactSet" and b["facts"][0]["title"] != "Status"][
+        :1
+    ]
+    assert 0 < len(members["facts"]) < 50  # cut to fit, the rest counted
+    assert any(b.get("text", "").startswith("+") and b["text"].endswith(" more") for b in body)
+
+
 def test_a_dry_run_previews_both_without_secrets() -> None:
     from sqlsentinel_airflow.core.events import alert_channels
     from sqlsentinel_airflow.notify.preview import previews
