@@ -55,6 +55,7 @@ _COLOR = {  # Adaptive Card text colours
     "resolved": "Good",
     "error": "Attention",
     "flapping": "Warning",
+    "escalation": "Attention",
     "group": "Attention",
 }
 _HEADLINE_CHARS = 200

@@ -503,13 +503,10 @@ def _html_template(kind: str) -> str:
     )
 
 
-_SUMMARY_DETAILS = {
+_SUMMARY_DETAILS = {  # after the headline; a kind not named here adds nothing
     "firing": ": {{ actual_value }} (threshold {{ threshold }})",
     "reminder": ": {{ actual_value }} (threshold {{ threshold }})",
-    "resolved": "",
     "error": ": {{ error }}",
-    "flapping": "",
-    "group": "",
 }
 
 
@@ -519,7 +516,7 @@ def _pagerduty_template(kind: str) -> str:
         return _TEST + _HEADLINES["group"]
     return (
         f"{_TEST}[{{{{ alert.severity|upper }}}}] {_HEADLINES[kind]}{_INSTANCE}"
-        + (_SUMMARY_DETAILS[kind])
+        + _SUMMARY_DETAILS.get(kind, "")
     )
 
 
