@@ -49,6 +49,7 @@ __all__ = [
     "AckResult",
     "NotFiringError",
     "acknowledge",
+    "same_incident",
     "unacknowledge",
 ]
 
@@ -70,6 +71,14 @@ class AckResult:
     changed: bool  # False: it already was (un)acknowledged
     state: InstanceState  # after
     firing_since: datetime | None
+
+
+def same_incident(firing_since: datetime | None, incident: datetime) -> bool:
+    """Whether an instance firing since ``firing_since`` is still the incident that started
+    at ``incident`` (to the second: some state databases keep no microseconds)."""
+    if firing_since is None:
+        return False
+    return firing_since.replace(microsecond=0) == incident.replace(microsecond=0)
 
 
 def _firing(state: InstanceState) -> bool:
@@ -115,9 +124,12 @@ def acknowledge(
     comment: str = "",
     now: datetime | None = None,
     ui_base_url: str | None = None,
+    incident: datetime | None = None,
 ) -> list[AckResult]:
     """Acknowledge the firing incident of ``instance_key`` (None: of every firing instance;
     ``""``: a single-row alert's), by ``by`` from ``source`` (ui, cli, slack, email).
+    ``incident``: only the incident firing since then (an email link names the incident it
+    was sent for); NotFiringError when the instance's current incident is another one.
 
     ``store`` is a ``StateStore``. Raises NotFiringError when there is nothing to
     acknowledge, StateStoreError when the state database fails (nothing is then written).
@@ -131,6 +143,11 @@ def acknowledge(
         at = now or utcnow()
         out: list[AckResult] = []
         for state in _targets(alert, tx.states(), instance_key, "acknowledge"):
+            if incident is not None and not same_incident(state.firing_since, incident):
+                raise NotFiringError(
+                    f"the incident of alert {alert.name!r} this was sent for is over "
+                    "(the instance fires again since; acknowledge the new incident instead)"
+                )
             if state.acknowledged:
                 out.append(
                     AckResult(alert.name, state.instance_key, False, state, state.firing_since)

@@ -40,6 +40,7 @@ from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.errors import ConfigError
 
 __all__ = [
+    "ACTION_PAGE_PATH",
     "ALERT_TAB_ROUTE",
     "ALLOW_PRIVILEGED_CONN_IDS_OPTION",
     "CONFIG_ERRORS_DAG_SUFFIX",
@@ -76,6 +77,7 @@ __all__ = [
     "InvalidAlertDefinition",
     "ReceiverReached",
     "RoutingExplanation",
+    "action_page_url",
     "alert_dag_id",
     "alert_tab_url",
     "baseline_variable_name",
@@ -174,6 +176,17 @@ def alert_tab_url(
 
 
 DASHBOARD_ROUTE = "sqlsentinel"  # the nav view's url_route: Airflow shows it at /plugin/<route>
+
+
+ACTION_PAGE_PATH = "/ui/action"  # the action-link page, under UI_URL_PREFIX
+
+
+def action_page_url(base_url: str, token: str) -> str:
+    """The page an email's action link opens: ``{base}/sqlsentinel/ui/action#t=<token>``.
+
+    The token is in the fragment, which browsers never send: it stays out of the server's
+    access log and of Referer headers; the page's script reads it and POSTs it."""
+    return f"{base_url.strip().rstrip('/')}{UI_URL_PREFIX}{ACTION_PAGE_PATH}#t={token}"
 
 
 def dashboard_url(base_url: str) -> str:

@@ -35,6 +35,8 @@ from sqlsentinel_airflow.errors import DeliveryError
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
+    from sqlsentinel_airflow.notify.actionlinks import ActionLinkMinter
+
 __all__ = [
     "Channel",
     "DeliveryResult",
@@ -199,6 +201,10 @@ class Channel(ABC, Generic[ConfigT]):
     def is_recoverable(self, exc: BaseException) -> bool:
         """Whether an unexpected exception from a send may pass on a later attempt."""
         return True
+
+    def offer_action_links(self, minter: ActionLinkMinter) -> None:
+        """The alert has ``action_links``: a channel whose messages can carry them (email)
+        keeps ``minter``; the others ignore it."""
 
     # --- what callers use ---------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, M
 from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.grouping import GROUP_CLAIM_MARGIN, group_wait_allowance
 from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.actionlinks import minter_for
 from sqlsentinel_airflow.notify.base import Channel, DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
 from sqlsentinel_airflow.notify.group_delivery import GroupStore, deliver_group
@@ -201,6 +202,9 @@ class _CurrentChannels:
             self._by_id[cid] = config
             self._by_hash.setdefault(_hash_part(cid), config)
         self._senders: dict[str, Channel[Any] | DeliveryError] = {}
+        self._minter = (
+            minter_for(alert.action_links, _ui_base_url()) if alert.action_links else None
+        )
 
     def config(self, cid: str) -> ChannelConfig | None:
         return self._by_id.get(cid) or self._by_hash.get(_hash_part(cid))
@@ -208,10 +212,25 @@ class _CurrentChannels:
     def sender(self, cid: str, config: ChannelConfig) -> Channel[Any] | DeliveryError:
         if cid not in self._senders:
             try:
-                self._senders[cid] = self._factory(config, self._alert.templates)
+                sender = self._factory(config, self._alert.templates)
             except DeliveryError as exc:
                 self._senders[cid] = exc
+            else:
+                if self._minter is not None:
+                    sender.offer_action_links(self._minter)
+                self._senders[cid] = sender
         return self._senders[cid]
+
+
+def _ui_base_url() -> str | None:
+    """Airflow's ``[api] base_url`` (None when unset, or outside Airflow: the links in
+    messages need the address people reach the UI at)."""
+    try:
+        from sqlsentinel_airflow.airflow_compat import configured_api_base_url
+
+        return configured_api_base_url()
+    except ImportError:
+        return None
 
 
 def _hash_part(cid: str) -> str:

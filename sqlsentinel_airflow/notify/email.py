@@ -20,8 +20,10 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from typing import Any
 
+from sqlsentinel_airflow.core.actionlinks import ActionLinkError, action_key
 from sqlsentinel_airflow.core.config.models import EmailChannel
 from sqlsentinel_airflow.errors import DeliveryError
+from sqlsentinel_airflow.notify.actionlinks import ActionLinkMinter, ack_link_wanted
 from sqlsentinel_airflow.notify.base import Channel, OutboundEvent
 from sqlsentinel_airflow.notify.templates import Rendered, message_context, render_part
 
@@ -31,10 +33,18 @@ log = logging.getLogger(__name__)
 
 
 def render_email(
-    channel: EmailChannel, event: OutboundEvent, sender: Channel[Any], *, strict: bool = False
+    channel: EmailChannel,
+    event: OutboundEvent,
+    sender: Channel[Any],
+    *,
+    strict: bool = False,
+    ack_url: str | None = None,
 ) -> tuple[str, str, str, list[str]]:
-    """(subject, text, html, template problems) of ``event`` for ``channel``."""
+    """(subject, text, html, template problems) of ``event`` for ``channel``; ``ack_url``:
+    the message's Acknowledge link (``notify/actionlinks.py``), when it has one."""
     context = message_context(event.payload)
+    if ack_url:
+        context["ack_url"] = ack_url
     parts: list[Rendered] = [
         render_part(
             "subject",
@@ -69,12 +79,17 @@ class EmailSender(Channel[EmailChannel]):
     config_type = EmailChannel
     required = (("to",), ("conn_id",))
 
+    _minter: ActionLinkMinter | None = None
+
+    def offer_action_links(self, minter: ActionLinkMinter) -> None:
+        self._minter = minter
+
     def describe(self) -> str:
         return f"email to {len(self.config.to) + len(self.config.cc)} recipient(s) via connection '{self.config.conn_id}'"
 
     def deliver(self, event: OutboundEvent) -> None:
         subject, text, html, problems = render_email(
-            self.config, event, self, strict=self.strict_templates
+            self.config, event, self, strict=self.strict_templates, ack_url=self._ack_url(event)
         )
         for problem in problems:
             log.warning("email for alert %s: %s", event.alert_name, self.redactor(problem))
@@ -112,6 +127,34 @@ class EmailSender(Channel[EmailChannel]):
                 f"SMTP server replied {exc.smtp_code}: {reply}",
                 recoverable=exc.smtp_code < 500,
             ) from None
+
+    def _ack_url(self, event: OutboundEvent) -> str | None:
+        """The Acknowledge link of this message, minted now (None: it carries none). A link
+        that cannot be made (its connection is missing, its key too short) leaves the
+        message without it, with a warning: the alert still goes out."""
+        minter = self._minter
+        if minter is None or not ack_link_wanted(event.payload):
+            return None
+        conn_id = minter.settings.conn_id
+        try:
+            conn = self.connection(conn_id, purpose="action links")
+            key = action_key(conn.password, conn_id)
+        except (DeliveryError, ActionLinkError) as exc:
+            log.warning(
+                "email for alert %s goes out without its Acknowledge link: %s",
+                event.alert_name,
+                self.redactor(str(exc)),
+            )
+            return None
+        recipients = ", ".join((*self.config.to, *self.config.cc))
+        url = minter.ack_url(event.payload, key=key, recipients=recipients)
+        if url is not None:
+            from sqlsentinel_airflow.airflow_compat import mask_in_task_logs
+
+            token = url.rsplit("#t=", 1)[-1]
+            self.redactor.add(token)  # an error text never shows it
+            mask_in_task_logs(token)
+        return url
 
     def is_recoverable(self, exc: BaseException) -> bool:
         if isinstance(exc, (OSError, socket.timeout, smtplib.SMTPServerDisconnected)):

@@ -246,6 +246,8 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "links": _links(alert),
         "alert_url": link_url((payload.get("links") or {}).get("alert")),
         "silence_url": link_url((payload.get("links") or {}).get("silence")),
+        # an email's Acknowledge link, minted as it is sent (notify/actionlinks.py)
+        "ack_url": "",
         "dashboard_url": str((payload.get("links") or {}).get("dashboard") or ""),
     }
 
@@ -400,10 +402,11 @@ Context:
 {% endif %}{% endif %}
 {% if runbook_url %}Runbook: {{ runbook_url }}
 {% endif %}{% for link in links %}{{ link.title }}: {{ link.url }}
-{% endfor %}{% if alert_url %}Open in SQL Sentinel: {{ alert_url }}
+{% endfor %}{% if ack_url %}Acknowledge (opens a page to confirm): {{ ack_url }}
+{% endif %}{% if alert_url %}Open in SQL Sentinel: {{ alert_url }}
 {% endif %}{% if silence_url %}Silence (opens the silence form to confirm): {{ silence_url }}
 {% endif %}{% if task_log_url %}Task log: {{ task_log_url }}
-{% endif %}{% if runbook_url or links or alert_url or silence_url or task_log_url %}
+{% endif %}{% if runbook_url or links or ack_url or alert_url or silence_url or task_log_url %}
 {% endif %}-- SQL Sentinel, event {{ event.short_id }} ({{ event.reason }})
 """
 
@@ -490,6 +493,8 @@ def _html_template(kind: str) -> str:
         "{% if links %}<p>{% for link in links %}"
         '<a href="{{ link.url }}">{{ link.title }}</a>{% if not loop.last %} · {% endif %}'
         "{% endfor %}</p>\n{% endif %}"
+        '{% if ack_url %}<p><a href="{{ ack_url }}" style="font-weight:bold">Acknowledge</a>'
+        " (opens a page to confirm)</p>\n{% endif %}"
         "{% if alert_url or silence_url %}<p>"
         '{% if alert_url %}<a href="{{ alert_url }}">Open in SQL Sentinel</a>{% endif %}'
         "{% if alert_url and silence_url %} · {% endif %}"

@@ -794,6 +794,15 @@ class StateStore:
                     break
         return found
 
+    def action_token_use(self, token_id: str) -> tuple[datetime, str] | None:
+        """When and by whom the action link ``token_id`` was used (None: not yet)."""
+        query = select(action_tokens.c.used_at, action_tokens.c.used_by).where(
+            action_tokens.c.token_id == token_id
+        )
+        with self._reading("reading a used action link") as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], str(row[1]))
+
     def use_action_token(
         self,
         token_id: str,

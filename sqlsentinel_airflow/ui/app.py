@@ -7,6 +7,8 @@ Mounted by Airflow's api-server under ``/sqlsentinel`` (``fastapi_apps``):
                                   request signature instead (``slack_interactions.py``)
 - ``/sqlsentinel/ui/dashboard``   the "SQL Sentinel" page (an ``external_views`` nav entry)
 - ``/sqlsentinel/ui/alert``       the tab on each DAG's page (``?dag_id=``)
+- ``/sqlsentinel/ui/action``      the page an email's Acknowledge link opens (``#t=<token>``;
+                                  ``actions.py``): it confirms before acting
 - ``/sqlsentinel/static/...``     plain HTML/CSS/JS shipped in the wheel; no build step, no CDN
 
 The pages are static and hold no data; they fetch it from the API with the browser's Airflow
@@ -25,9 +27,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from sqlsentinel_airflow.airflow_contract import ACTION_PAGE_PATH
 from sqlsentinel_airflow.dags.manifest import default_manifest_dir
 from sqlsentinel_airflow.errors import StateStoreError
 from sqlsentinel_airflow.ui import API_PREFIX, URL_PREFIX
+from sqlsentinel_airflow.ui.actions import build_action_router
 from sqlsentinel_airflow.ui.api import UiContext, build_api_router
 from sqlsentinel_airflow.ui.definitions import ManifestIndex
 from sqlsentinel_airflow.ui.slack_interactions import build_slack_router
@@ -70,6 +74,7 @@ def create_app(*, manifest_dir: Path | None = None, stores: StateStores | None =
     app.include_router(
         build_slack_router(ctx.manifests, ctx.stores, lambda: ctx.clock()), prefix=API_PREFIX
     )
+    app.include_router(build_action_router(ctx), prefix=API_PREFIX)
 
     @app.exception_handler(StateStoreError)
     async def state_store_unavailable(_request: Request, exc: StateStoreError) -> JSONResponse:
@@ -90,6 +95,19 @@ def create_app(*, manifest_dir: Path | None = None, stores: StateStores | None =
     @app.get("/ui/alert", include_in_schema=False)
     def alert_tab() -> FileResponse:
         return page("alert.html")
+
+    @app.get(ACTION_PAGE_PATH, include_in_schema=False)
+    def action_page() -> FileResponse:
+        # no Referer at all from this page: its address held the token (in the fragment)
+        return FileResponse(
+            STATIC_DIR / "action.html",
+            media_type="text/html",
+            headers={
+                **_PAGE_HEADERS,
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -429,6 +429,23 @@ def parse_group_wait(value: object) -> timedelta:
     return delta
 
 
+MAX_ACTION_LINK_LIFETIME = timedelta(days=7)
+"""Longest ``action_links.expire_after``: a link in a mailbox is a credential; a week covers
+a long weekend and a holiday."""
+
+
+def parse_action_link_lifetime(value: object) -> timedelta:
+    """``action_links.expire_after``: a positive duration of at most 7 days."""
+    delta = parse_positive_duration(value)
+    if delta > MAX_ACTION_LINK_LIFETIME:
+        raise InvalidValue(
+            f"expire_after {value!r} is longer than 7d, the longest an action link may live",
+            hint="a link in a mailbox acts without a password when require_login is false; "
+            "e.g. 24h, 3d",
+        )
+    return delta
+
+
 def parse_webhook_timeout(value: object) -> timedelta:
     """A webhook's ``timeout``: a positive duration of at most :data:`MAX_WEBHOOK_TIMEOUT`."""
     delta = parse_positive_duration(value)

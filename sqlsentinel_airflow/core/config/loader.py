@@ -36,7 +36,9 @@ from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.config.interpolate import interpolate_tree
 from sqlsentinel_airflow.core.config.locate import problems_from_validation
 from sqlsentinel_airflow.core.config.models import (
+    DEFAULT_ACTION_LINK_LIFETIME,
     DEFAULT_DAG_ID_PREFIX,
+    ActionLinks,
     AlertConfig,
     AlertsConfig,
     DatabaseConfig,
@@ -223,8 +225,11 @@ class _Loading:
             else {}
         )
         bad_alerts = {_alert_index(p.path) for p in self.problems}
+        links = _action_links(header)
         valid = tuple(
-            _with_windows(a, windows, named.get(i, ())) for i, a in alerts if i not in bad_alerts
+            _with_action_links(_with_windows(a, windows, named.get(i, ())), links)
+            for i, a in alerts
+            if i not in bad_alerts
         )
         if self.routing is not None:
             self._routing_warnings(self.routing, valid)
@@ -241,6 +246,7 @@ class _Loading:
                 alerts=valid,
                 silences=silences,
                 mute_windows=windows,
+                action_links=links,
                 default_notify=resolve_channels(defaults.notify or ()) if defaults else (),
                 source_file=self.filename,
                 content_hash=content_hash,
@@ -637,6 +643,22 @@ def _with_windows(
     """``alert`` with the windows whose ``match`` selects it or that it names, in file order."""
     mine = tuple(w for w in windows if w.name in named or w.match.matches(alert))
     return alert.model_copy(update={"mute_windows": mine}) if mine else alert
+
+
+def _action_links(header: RawFile | None) -> ActionLinks | None:
+    """The file's ``action_links:`` with its defaults (None: not written)."""
+    raw = header.action_links if header is not None else None
+    if raw is None:
+        return None
+    return ActionLinks(
+        conn_id=raw.conn_id,
+        expire_after=raw.expire_after or DEFAULT_ACTION_LINK_LIFETIME,
+        require_login=True if raw.require_login is None else raw.require_login,
+    )
+
+
+def _with_action_links(alert: AlertConfig, links: ActionLinks | None) -> AlertConfig:
+    return alert.model_copy(update={"action_links": links}) if links is not None else alert
 
 
 def _named_receivers(route: Route) -> set[str]:

@@ -33,10 +33,12 @@ from sqlsentinel_airflow.core.redact import SECRET, url_origin
 from sqlsentinel_airflow.errors import QueryError
 
 __all__ = [
+    "DEFAULT_ACTION_LINK_LIFETIME",
     "DEFAULT_DAG_ID_PREFIX",
     "DEFAULT_GROUP_WAIT",
     "MAX_GROUP_WAIT",
     "UNGROUPED_CHANNELS",
+    "ActionLinks",
     "AlertConfig",
     "AlertsConfig",
     "ChannelConfig",
@@ -336,6 +338,18 @@ class StateDbConfig(_Frozen):
     url: Annotated[str | None, SECRET] = None  # may hold a password
 
 
+DEFAULT_ACTION_LINK_LIFETIME = timedelta(hours=24)
+
+
+class ActionLinks(_Frozen):
+    """``action_links:`` of a file: emails carry signed "Acknowledge" links
+    (``core/actionlinks.py``; docs/responding.md, "Links in emails")."""
+
+    conn_id: str  # its password is the HMAC key that signs and verifies the links
+    expire_after: timedelta = DEFAULT_ACTION_LINK_LIFETIME  # at most 7 days
+    require_login: bool = True  # a click must come from an Airflow user who may edit the DAG
+
+
 class DatabaseConfig(_Frozen):
     """Standalone SQL Sentinel's ``database: {url: ...}``: the default query connection."""
 
@@ -408,6 +422,8 @@ class AlertConfig(_Frozen):
     source_index: int | None = None  # position in the file's `alerts` list
     # the file's `mute_windows:` whose `match` selects this alert (core/mutewindows.py)
     mute_windows: tuple[MuteWindow, ...] = ()
+    # the file's `action_links:` (None: emails carry no Acknowledge links)
+    action_links: ActionLinks | None = None
 
     @property
     def policy(self) -> Policy:
@@ -484,6 +500,7 @@ class AlertsConfig(_Frozen):
     alerts: tuple[AlertConfig, ...] = ()
     silences: tuple[FileSilence, ...] = ()
     mute_windows: tuple[MuteWindow, ...] = ()  # all of ``mute_windows:``, in file order
+    action_links: ActionLinks | None = None
     default_notify: tuple[ChannelConfig, ...] = ()  # ``defaults.notify``: config-watch failures
     source_file: str | None = None
     content_hash: str = ""

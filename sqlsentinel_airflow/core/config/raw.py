@@ -174,6 +174,11 @@ WebhookTimeout = Annotated[
     PlainValidator(checks.parse_webhook_timeout),
     WithJsonSchema(_DURATION_SCHEMA),
 ]
+ActionLinkLifetime = Annotated[
+    timedelta,
+    PlainValidator(checks.parse_action_link_lifetime),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
 OptionalDuration = Annotated[
     timedelta | None,
     PlainValidator(checks.parse_optional_duration),
@@ -633,6 +638,25 @@ def _sqlalchemy_url(value: str) -> str:
     return check_database_url(value)
 
 
+class RawActionLinks(_Raw):
+    """Acknowledge links in emails: signed with the password of an Airflow connection,
+    valid for ``expire_after``, usable once (docs/responding.md)."""
+
+    conn_id: ConnId = Field(
+        description="Airflow connection whose password (a random key, at least 16 "
+        "characters) signs the links; the workers that send email and the api-server read it."
+    )
+    expire_after: ActionLinkLifetime | None = Field(
+        None,
+        description="How long a link works after its email was sent (default 24h, at most 7d).",
+    )
+    require_login: bool | None = Field(
+        None,
+        description="A click must come from an Airflow user who may edit the alert's DAG "
+        "(default true). false: the link alone acknowledges, in the recipients' name.",
+    )
+
+
 class RawDatabase(_Raw):
     """Standalone SQL Sentinel's default query database."""
 
@@ -1013,4 +1037,9 @@ class RawFile(_Raw):
     )
     mute_windows: tuple[RawMuteWindow, ...] | None = Field(
         None, description="Recurring mutes (weekends, nightly maintenance) of matching alerts."
+    )
+    action_links: RawActionLinks | None = Field(
+        None,
+        description="Signed Acknowledge links in emails (firing, reminder, escalation), "
+        "keyed with an Airflow connection's password.",
     )

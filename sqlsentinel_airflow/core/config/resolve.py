@@ -76,8 +76,9 @@ __all__ = [
 AIRFLOW_DAG_ID_MAX = 250
 _NULLABLE = frozenset({"renotify_after", "notify_on_error", "flap_detection"})
 """Settings where an explicit null means something ("never"), not "not written"."""
-# `mute_windows` names windows; the loader gives the alert the windows themselves
-_ALERT_FIELDS = frozenset(AlertConfig.model_fields) - {"mute_windows"}
+# `mute_windows` names windows; the loader gives the alert the windows themselves,
+# and the file's `action_links` (not an alert setting) is copied onto each alert by the loader
+_ALERT_FIELDS = frozenset(AlertConfig.model_fields) - {"mute_windows", "action_links"}
 """Read once: ``model_fields`` on the class goes through a slow descriptor in pydantic 2.11+."""
 
 

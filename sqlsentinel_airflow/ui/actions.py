@@ -1,0 +1,318 @@
+"""The API behind the links in emails (under ``/sqlsentinel/api``; docs/responding.md).
+
+An email's "Acknowledge" link opens the action page (``/sqlsentinel/ui/action#t=<token>``,
+``static/action.html``); its script POSTs the token here. Opening a link never acts (mail
+scanners fetch links): only the page's Confirm button does, with a POST.
+
+POST /actions/preview  {"token"}               what the link would do, and whether it still
+                                                can; verifies, consumes nothing
+POST /actions/use      {"token", "comment"?}   do it (acknowledge the incident), once
+
+The token (``core/actionlinks.py``) is checked against the key of the alert's
+``action_links.conn_id`` (an Airflow connection's password), then its expiry, then the
+incident: it names the incident it was sent for, and acts on no other. The login rule is
+the alert file's ``action_links.require_login`` as it is *now*: by default (true) ``use``
+needs an Airflow user with edit permission on the alert's DAG, who becomes the author;
+false lets the token alone act, in the name of the email's recipients.
+
+Answers: 400 ``invalid`` (not a token, altered, another key, an alert without action
+links), 410 ``expired``, 409 ``used`` or ``over`` (the incident resolved or is another one),
+401 ``login``, 403 ``forbidden``, 503 ``unavailable`` (the key cannot be read here), 415
+(not JSON). Each body is ``{"detail": <for people>, "reason": <code>}``; none repeats the
+token or names the key. Writes take JSON only, like every write of this API (``auth.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sqlsentinel_airflow import acks
+from sqlsentinel_airflow.core.actionlinks import (
+    MAX_TOKEN_CHARS,
+    ActionClaims,
+    ActionLinkError,
+    ExpiredActionLink,
+    action_key,
+    read_action_token,
+    verify_action_token,
+)
+from sqlsentinel_airflow.core.clock import rfc3339
+from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.core.instances import key_label
+from sqlsentinel_airflow.core.model import InstanceState, State
+from sqlsentinel_airflow.store import StateStore
+from sqlsentinel_airflow.ui import auth, catalog
+from sqlsentinel_airflow.ui.api import UiContext
+
+__all__ = ["ActionPreview", "ActionUse", "build_action_router"]
+
+log = logging.getLogger(__name__)
+
+_INVALID = "this link is not valid (cut short, altered, or not from this Airflow)"
+
+
+class ActionPreview(BaseModel):
+    """The token of an action link, as the action page read it from its address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
+
+
+class ActionUse(ActionPreview):
+    """Use the link: acknowledge its incident, with an optional comment."""
+
+    comment: str = Field(default="", max_length=acks.MAX_COMMENT_CHARS)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.reason, self.detail = status, reason, detail
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            status_code=self.status,
+            content={"detail": self.detail, "reason": self.reason},
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A verified token and what it is about."""
+
+    claims: ActionClaims
+    entry: catalog.AlertEntry
+    alert: AlertConfig
+    state: InstanceState | None
+    store: StateStore | None
+
+
+def build_action_router(ctx: UiContext) -> APIRouter:
+    """The two routes; JSON bodies only (CSRF), no login needed to preview."""
+    router = APIRouter()
+    json_only = [Depends(auth.require_json)]
+
+    def check(token: str, session: Any) -> _Checked:
+        try:
+            unverified = read_action_token(token)
+        except ActionLinkError:
+            raise _Refused(400, "invalid", _INVALID) from None
+        entry = catalog.find_alert(session, unverified.dag_id, ctx.manifests.by_dag_id())
+        known = ctx.manifests.by_dag_id().get(unverified.dag_id)
+        alert = known.config if known is not None else None
+        if entry is None or alert is None or alert.name != entry.name or alert.action_links is None:
+            # before the signature is checked nothing may tell which alerts exist
+            raise _Refused(400, "invalid", _INVALID)
+        conn_id = alert.action_links.conn_id
+        try:
+            key = action_key(_connection_password(conn_id), conn_id)
+        except (ActionLinkError, LookupError) as exc:
+            log.warning("action links of alert %s cannot be checked: %s", alert.name, exc)
+            raise _Refused(
+                503,
+                "unavailable",
+                "this Airflow cannot check action links right now (the api-server's log says "
+                "why); open the alert in SQL Sentinel to acknowledge it there",
+            ) from None
+        try:
+            claims = verify_action_token(token, key, ctx.clock())
+        except ExpiredActionLink as exc:
+            raise _Refused(410, "expired", str(exc)) from None
+        except ActionLinkError:
+            raise _Refused(400, "invalid", _INVALID) from None
+        store = ctx.stores.for_reading(ctx.stores.url_for(entry.state_db))
+        state = None
+        if store is not None:
+            state = next(
+                (s for s in store.list_states(alert.name) if s.instance_key == claims.instance_key),
+                None,
+            )
+        return _Checked(claims, entry, alert, state, store)
+
+    @router.post("/actions/preview", dependencies=json_only, response_model=None)
+    def preview(body: ActionPreview, session: SessionDep) -> JSONResponse:
+        try:
+            checked = check(body.token, session)
+        except _Refused as refused:
+            return refused.response()
+        used = checked.store.action_token_use(checked.claims.token_id) if checked.store else None
+        reason = "used" if used is not None else None
+        if reason is None and not _same_incident_firing(checked):
+            reason = "over"
+        return _no_store(
+            {
+                **_about(checked),
+                "usable": reason is None,
+                "reason": reason,
+                "used": {"at": rfc3339(used[0]), "by": used[1]} if used else None,
+            }
+        )
+
+    @router.post("/actions/use", dependencies=json_only, response_model=None)
+    async def use(request: Request, body: ActionUse, session: SessionDep) -> JSONResponse:
+        try:
+            checked = check(body.token, session)
+            author = await _author(request, checked, session)
+        except _Refused as refused:
+            return refused.response()
+        return _use(ctx, checked, author, body.comment)
+
+    return router
+
+
+def _use(ctx: UiContext, checked: _Checked, author: str, comment: str) -> JSONResponse:
+    claims, alert = checked.claims, checked.alert
+    if not _same_incident_firing(checked):
+        return _Refused(409, "over", _OVER).response()
+    store = ctx.stores.for_writing(ctx.stores.url_for(checked.entry.state_db))
+    now = ctx.clock()
+    if not store.use_action_token(
+        claims.token_id,
+        action=claims.action,
+        alert_name=alert.name,
+        instance_key=claims.instance_key,
+        used_by=author,
+        now=now,
+    ):
+        return _Refused(409, "used", "this link was used already: a link works once").response()
+    try:
+        (result,) = acks.acknowledge(
+            store,
+            alert,
+            claims.instance_key,
+            by=author,
+            source="email",
+            comment=comment,
+            now=now,
+            ui_base_url=_ui_base_url(),
+            incident=claims.firing_since,
+        )
+    except acks.NotFiringError:
+        return _Refused(409, "over", _OVER).response()
+    log.info(
+        "alert %s: instance %s acknowledged through an email link by %s",
+        alert.name,
+        key_label(claims.instance_key) or "(the alert)",
+        author,
+    )
+    state = result.state
+    return _no_store(
+        {
+            **_about(checked),
+            "changed": result.changed,
+            "ack": {
+                "by": state.acked_by,
+                "at": rfc3339(state.acked_at),
+                "comment": state.ack_comment,
+                "source": state.ack_source,
+            },
+        }
+    )
+
+
+_OVER = "this incident is over: the instance resolved, or fires again as a new incident"
+
+
+async def _author(request: Request, checked: _Checked, session: Any) -> str:
+    """Who acknowledges: the Airflow user (required with ``require_login``, and then with
+    edit permission on the alert's DAG), else the email's recipients."""
+    settings = checked.alert.action_links
+    assert settings is not None  # check() refused alerts without action links
+    user = await _user_or_none(request)
+    if user is None:
+        if settings.require_login:
+            raise _Refused(
+                401, "login", "log in to Airflow, then open the link again to acknowledge"
+            )
+        return f"email link ({checked.claims.recipients or 'a recipient'})"
+    if settings.require_login:
+        allowed = auth.authorized_dag_ids(user, [checked.entry.dag_id], "PUT", session)
+        if checked.entry.dag_id not in allowed:
+            raise _Refused(
+                403,
+                "forbidden",
+                "you may not edit this alert's DAG, so you cannot acknowledge it; ask its owner",
+            )
+    return auth.user_name(user)
+
+
+async def _user_or_none(request: Request) -> Any:
+    """The Airflow user of the request (bearer token or session cookie), None without one."""
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    bearer = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials.strip())
+        if scheme.lower() == "bearer" and credentials.strip()
+        else None
+    )
+    try:
+        return await get_user(request, None, bearer)
+    except HTTPException:
+        return None
+
+
+def _same_incident_firing(checked: _Checked) -> bool:
+    state = checked.state
+    return (
+        state is not None
+        and state.effective_state is State.FIRING
+        and acks.same_incident(state.firing_since, checked.claims.firing_since)
+    )
+
+
+def _about(checked: _Checked) -> dict[str, Any]:
+    claims, state = checked.claims, checked.state
+    ack = None
+    if state is not None and state.acknowledged and _same_incident_firing(checked):
+        ack = {
+            "by": state.acked_by,
+            "at": rfc3339(state.acked_at),
+            "comment": state.ack_comment,
+            "source": state.ack_source,
+        }
+    settings = checked.alert.action_links
+    return {
+        "action": claims.action,
+        "alert": checked.alert.name,
+        "dag_id": checked.entry.dag_id,
+        "instance_key": claims.instance_key,
+        "instance_label": key_label(claims.instance_key) or "",
+        "firing_since": rfc3339(claims.firing_since),
+        "expires_at": rfc3339(claims.expires_at),
+        "require_login": bool(settings and settings.require_login),
+        "ack": ack,
+    }
+
+
+def _no_store(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _connection_password(conn_id: str) -> str | None:
+    """The password of Airflow connection ``conn_id``; LookupError when it is not defined."""
+    from airflow.sdk import BaseHook
+
+    from sqlsentinel_airflow.airflow_compat import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id).password  # type: ignore[no-any-return]
+    except AirflowNotFoundException:
+        raise LookupError(f"connection '{conn_id}' is not defined") from None
+
+
+def _ui_base_url() -> str | None:
+    from sqlsentinel_airflow.airflow_compat import configured_api_base_url
+
+    return configured_api_base_url()
