@@ -169,9 +169,12 @@ def _unb64(text: str) -> bytes:
     if not text or any(c not in _B64_CHARS for c in text):
         raise InvalidActionLink(_INVALID)
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise InvalidActionLink(_INVALID) from None
+    if _b64(data) != text:  # the last character's spare bits: one spelling per token
+        raise InvalidActionLink(_INVALID)
+    return data
 
 
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
