@@ -86,6 +86,12 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "each item of `intervals:` of a mute window",
     ),
     ("times", "Times of day", "RawTimeRange", "each item of `times:` of an interval"),
+    (
+        "action_links",
+        "Action links",
+        "RawActionLinks",
+        "`action_links:` at the top level: Acknowledge links in emails",
+    ),
 ]
 SECTION_OF_DEF = {d: s for s, _t, d, _w in SECTIONS if d}
 SECTION_OF_DEF["RawDefaults"] = "alert"
@@ -222,6 +228,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("interval", "days_of_month"): "[1, '-3:-1']",
     ("interval", "months"): "[december, 'june:august']",
     ("interval", "years"): "['2026:2027']",
+    ("file", "action_links"): "{conn_id: sqlsentinel_action_links, expire_after: 24h}",
+    ("action_links", "conn_id"): "sqlsentinel_action_links",
+    ("action_links", "expire_after"): "24h",
+    ("action_links", "require_login"): "true",
     ("times", "start_time"): "'22:00'",
     ("times", "end_time"): "'24:00'",
 }

@@ -138,6 +138,8 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         else:
             interval["times"] = [{**times, key: value}]
         doc["mute_windows"] = [window]
+    elif section == "action_links":
+        doc["action_links"] = {"conn_id": "sqlsentinel_action_links", key: value}
     else:  # pragma: no cover
         raise AssertionError(section)
     return doc

@@ -46,6 +46,7 @@ def test_schema_is_draft_2020_12_with_descriptions() -> None:
         "receivers",
         "routes",
         "mute_windows",
+        "action_links",
     }
     alert = schema["$defs"]["RawAlert"]
     assert alert["required"] == ["name"]
