@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -157,11 +157,15 @@ def build_action_router(ctx: UiContext) -> APIRouter:
             }
         )
 
+    # sync, so FastAPI runs it in its thread pool (it reads and writes the state database);
+    # the user, if any, is resolved first by the async dependency
     @router.post("/actions/use", dependencies=json_only, response_model=None)
-    async def use(request: Request, body: ActionUse, session: SessionDep) -> JSONResponse:
+    def use(
+        body: ActionUse, session: SessionDep, user: Annotated[Any, Depends(_user_or_none)]
+    ) -> JSONResponse:
         try:
             checked = check(body.token, session)
-            author = await _author(request, checked, session)
+            author = _author(user, checked, session)
         except _Refused as refused:
             return refused.response()
         return _use(ctx, checked, author, body.comment)
@@ -222,12 +226,11 @@ def _use(ctx: UiContext, checked: _Checked, author: str, comment: str) -> JSONRe
 _OVER = "this incident is over: the instance resolved, or fires again as a new incident"
 
 
-async def _author(request: Request, checked: _Checked, session: Any) -> str:
-    """Who acknowledges: the Airflow user (required with ``require_login``, and then with
-    edit permission on the alert's DAG), else the email's recipients."""
+def _author(user: Any, checked: _Checked, session: Any) -> str:
+    """Who acknowledges: the Airflow ``user`` (required with ``require_login``, and then
+    with edit permission on the alert's DAG), else the email's recipients."""
     settings = checked.alert.action_links
     assert settings is not None  # check() refused alerts without action links
-    user = await _user_or_none(request)
     if user is None:
         if settings.require_login:
             raise _Refused(

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -80,6 +82,13 @@ def create_app(*, manifest_dir: Path | None = None, stores: StateStores | None =
     async def state_store_unavailable(_request: Request, exc: StateStoreError) -> JSONResponse:
         # The store's messages name the database with its password redacted.
         return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if "/actions/" in request.url.path:  # never echo an action link's token back
+            errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
     def page(name: str) -> FileResponse:
         return FileResponse(STATIC_DIR / name, media_type="text/html", headers=_PAGE_HEADERS)

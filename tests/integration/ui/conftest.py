@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from ui_support import (
+    ACTION_LINKS_KEY,
     HERE,
     PASSWORD,
     PREFIX,
@@ -50,6 +51,9 @@ def _environment(home: Path) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "ui-tests-" + "0" * 64,
         "AIRFLOW__API__SECRET_KEY": "ui-tests-secret-key",
+        "AIRFLOW_CONN_UI_ACTION_LINKS": json.dumps(
+            {"conn_type": "generic", "password": ACTION_LINKS_KEY}
+        ),
         "UI_TEST_SLACK_URL": SLACK_SECRET,
         "UI_TEST_WEBHOOK_URL": WEBHOOK_SECRET,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),

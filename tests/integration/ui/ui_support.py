@@ -15,6 +15,7 @@ SLACK_SECRET = "https://hooks.slack.com/services/T0/B0/ui-secret-token"
 WEBHOOK_SECRET = (
     "https://bot:hook-password@hooks.example.com:8443/in/hook-path-token?key=hook-query-token"
 )
+ACTION_LINKS_KEY = "ui-tests-action-links-key-0123456789"  # ui_action_links' password
 PREFIX = "uitest_"
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 USERS = {"admin": "admin", "editor": "user", "viewer": "viewer"}
