@@ -176,6 +176,27 @@
   }
   const absTime = (iso) => h("span", { class: "nowrap", title: fmtAgo(iso), text: fmtTime(iso) });
 
+  // what people and the escalation ladder did during an incident, oldest first
+  const ACTION_WORDS = { acknowledged: "acknowledged", unacknowledged: "took back the acknowledgement", rearmed: "acknowledgement ended: it got worse", escalated: "escalated" };
+  function actionsDuring(i, actions) {
+    const start = new Date(i.started_at).getTime() - 1000;
+    const end = i.ongoing ? Infinity : new Date(i.ended_at).getTime() + 1000;
+    return actions.filter((a) => a.instance_key === i.instance_key && new Date(a.at).getTime() >= start && new Date(a.at).getTime() <= end).reverse();
+  }
+  function timelineRow(i, during, columns) {
+    if (!during.length) return null;
+    const detail = (a) => {
+      if (a.action === "escalated" && a.detail) return ` to ${a.detail.receiver || "the next receiver"}${a.detail.step ? ` (step ${a.detail.step})` : ""}`;
+      return a.actor && a.source !== "sentinel" ? ` by ${a.actor}${a.source ? ` (${a.source})` : ""}` : "";
+    };
+    return h("tr", { class: "incident-timeline", "data-timeline-of": i.id },
+      h("td", { colspan: columns },
+        h("ul", { class: "timeline", "aria-label": "Timeline" }, during.map((a) => h("li", { "data-action": a.action },
+          h("span", { class: "nowrap", title: fmtAgo(a.at), text: fmtTime(a.at) }), " · ",
+          h("span", { class: "what", text: `${ACTION_WORDS[a.action] || a.action}${detail(a)}` }),
+          a.comment ? h("span", { text: `: ${a.comment}` }) : null)))));
+  }
+
   function incidentRow(i, keyed) {
     const sent = Object.entries(i.notifications).map(([kind, n]) => `${n} ${kind}`).join(", ");
     const duration = i.ongoing ? `${fmtDuration((Date.now() - new Date(i.started_at).getTime()) / 1000)} so far` : fmtDuration(i.duration_seconds);
@@ -192,18 +213,25 @@
       h("td", { class: "num", title: "evaluations during the incident", text: String(i.evaluations) }),
       h("td", {}, peak),
       h("td", { class: "small" }, sent || "none",
-        i.silenced ? h("div", { class: "muted", "data-silenced": "true", text: "a silence muted some" }) : null));
+        i.silenced ? h("div", { class: "muted", "data-silenced": "true", text: "a silence muted some" }) : null,
+        incidentAck(i)));
+  }
+  /** The acknowledgement of an ongoing firing incident (its instance's, same incident). */
+  function incidentAck(i) {
+    if (!i.ongoing || i.kind !== "firing") return null;
+    const now = alert.instances.find((x) => x.instance_key === i.instance_key);
+    return now && now.state === "firing" && now.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(now.ack)) : null;
   }
 
   async function incidentsSection() {
     const table = h("table", { class: "rows" });
     const more = h("button", { type: "button", class: "small hidden", text: "Load older" });
     const keyed = alert.instance_count > 1 || alert.instances.some((i) => i.instance_key);
-    let found = [], cursor = null;
+    let found = [], cursor = null, actions = [];
     const render = () => {
       const heads = ["Kind", keyed ? "Instance" : null, "Started", "Ended", "Duration", "Evals", "Peak / threshold", "Notifications"].filter(Boolean);
       table.replaceChildren(h("thead", {}, h("tr", {}, heads.map((t) => h("th", { text: t })))),
-        h("tbody", {}, found.length ? found.map((i) => incidentRow(i, keyed))
+        h("tbody", {}, found.length ? found.flatMap((i) => [incidentRow(i, keyed), timelineRow(i, actionsDuring(i, actions), heads.length)].filter(Boolean))
           : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No incidents: it has not fired, nor has its query failed." }))));
       more.classList.toggle("hidden", cursor === null);
     };
@@ -220,6 +248,9 @@
       more.disabled = false;
     };
     more.addEventListener("click", page);
+    try {  // the incidents' timelines: acknowledgements and escalation steps, newest first
+      actions = (await api(`alerts/${encodeURIComponent(dagId)}/actions`)).actions || [];
+    } catch (_) { actions = []; /* an older api-server: incidents without timelines */ }
     await page();  // drawn with its first page, like the chart and the history
     return section("Incidents", "incidents", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
@@ -432,18 +463,28 @@
       if (!alert.can_edit) return h("span", { class: "muted small", text: "–" });
       return h("button", { type: "button", class: "small", "data-action": "silence-instance", onclick: () => silence(i.instance_key) }, "Silence…");
     };
-    const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced) },
+    const ackCell = (i) => {
+      if (i.state !== "firing") return h("span", { class: "muted small", text: "–" });
+      if (i.ack) {
+        return h("span", { class: "nowrap" }, Sentinel.ackBadge(i.ack),
+          alert.can_edit ? h("button", { type: "button", class: "small", "data-action": "unack-instance", onclick: () => unacknowledge(i.instance_key) }, "Unacknowledge") : null);
+      }
+      if (!alert.can_edit) return h("span", { class: "muted small", text: "not yet" });
+      return h("button", { type: "button", class: "small", "data-action": "ack-instance", onclick: () => acknowledge(i.instance_key) }, "Acknowledge…");
+    };
+    const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced), "data-acked": String(Boolean(i.ack)) },
       h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) })),
       h("td", {}, badge(i.state)),
       h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
       h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
       h("td", {}, timeEl(i.flapping_since || i.firing_since || i.since)),
       h("td", {}, timeEl(i.last_evaluated_at)),
+      h("td", { class: "c-actions" }, ackCell(i)),
       h("td", { class: "c-actions" }, muteCell(i))));
     const shown = alert.instances.length < alert.instance_count ? ` (showing ${alert.instances.length})` : "";
     return section(h("div", { class: "section-head" }, h("h2", { text: `Instances: ${firing} of ${alert.instance_count} firing${shown}` })), "instances",
       h("div", { class: "scroll-x" }, h("table", { class: "rows" },
-        h("thead", {}, h("tr", {}, ["Instance", "State", "Value / threshold", "Context", "Since", "Last run", "Silence"].map((t) => h("th", { text: t })))),
+        h("thead", {}, h("tr", {}, ["Instance", "State", "Value / threshold", "Context", "Since", "Last run", "Acknowledged", "Silence"].map((t) => h("th", { text: t })))),
         h("tbody", {}, rows))));
   }
 
@@ -487,15 +528,28 @@
     const action = !alert.can_edit ? h("span", { class: "muted small", text: "read only: silencing needs edit access to this DAG" })
       : canUnsilence ? h("button", { type: "button", "data-action": "unsilence", onclick: unsilence }, "Unsilence")
         : h("button", { type: "button", class: "primary", "data-action": "silence", onclick: silence }, "Silence…");
+    const single = !isKeyed() ? Sentinel.firingInstances(alert)[0] : null;
     return h("header", { class: "page-head" },
       h("div", {},
         h("div", { class: "title" }, Sentinel.alertBadge(alert), h("h1", { text: alert.name }),
-          h("span", { class: `sev ${alert.severity}`, text: alert.severity })),
+          h("span", { class: `sev ${alert.severity}`, text: alert.severity }),
+          single ? Sentinel.ackBadge(single.ack) : null),
         h("div", { class: "sub muted small" }, alert.description || "",
           alert.owner ? ` · owner ${alert.owner}` : "", alert.tags.length ? " · " : "",
           alert.tags.map((t) => h("span", { class: "tag", text: t }))),
         linkButtons()),
-      h("div", { class: "actions" }, action, dagLink(alert.dag_id, "Runs", "/runs")));
+      h("div", { class: "actions" }, ackAction(), action, dagLink(alert.dag_id, "Runs", "/runs")));
+  }
+
+  /** Acknowledge every firing instance nobody acknowledged yet, else take the
+      acknowledgements back; nothing when nothing fires or the user may not edit. */
+  function ackAction() {
+    const firing = Sentinel.firingInstances(alert);
+    if (!firing.length || !alert.can_edit) return null;
+    if (firing.some((i) => !i.ack)) {
+      return h("button", { type: "button", class: "primary", "data-action": "ack", onclick: () => acknowledge() }, "Acknowledge…");
+    }
+    return h("button", { type: "button", "data-action": "unack", onclick: () => unacknowledge() }, "Unacknowledge");
   }
 
   function banners() {
@@ -567,6 +621,22 @@
     openAskedSilence();
     // when the tab was drawn and painted (bench/ui_speed.py)
     requestAnimationFrame(() => setTimeout(() => { document.body.dataset.rendered = String(performance.timeOrigin + performance.now()); }, 0));
+  }
+
+  async function acknowledge(instanceKey) {
+    const done = await Sentinel.ackDialog(alert, typeof instanceKey === "string" ? { instanceKey } : {});
+    if (done) {
+      const changed = (done.acknowledged || []).filter((a) => a.changed).length;
+      toast(changed ? `acknowledged (${changed})` : "already acknowledged");
+      await load();
+    }
+  }
+  async function unacknowledge(instanceKey) {
+    try {
+      await Sentinel.unacknowledge(alert, instanceKey);
+      toast("acknowledgement taken back");
+    } catch (err) { toast(err.message); }
+    await load();
   }
 
   async function silence(instanceKey) {

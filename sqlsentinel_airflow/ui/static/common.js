@@ -406,7 +406,70 @@ const Sentinel = (() => {
     return ids.length;
   }
 
+  // --- acknowledgements (docs/responding.md): "I'm on it", per firing incident of an instance.
+  // Instance views carry ``ack: {by, at, comment, source}`` (null when not acknowledged).
+  const ACK_SOURCES = { ui: "in the UI", cli: "from the CLI", slack: "in Slack", email: "from an email link" };
+  /** "acknowledged by X", with when, where and the comment on hover; null without an ack. */
+  function ackBadge(ack) {
+    if (!ack) return null;
+    const title = [`acknowledged by ${ack.by} ${ACK_SOURCES[ack.source] || ""} at ${fmtTime(ack.at)}`.replace("  ", " "), ack.comment || ""].filter(Boolean).join("\n");
+    return h("span", { class: "ack-badge", "data-role": "ack", "data-acked-by": ack.by, title, text: `acknowledged by ${ack.by}` });
+  }
+  /** The firing instances of ``alert`` (its instance views), acknowledged or not. */
+  const firingInstances = (alert) => ((alert && alert.instances) || []).filter((i) => i.state === "firing");
+
+  /** The Acknowledge dialog; resolves to the API's answer, or null when cancelled.
+      options.instanceKey: one instance (``""`` for a single-row alert); omitted: every firing
+      instance of the alert. */
+  function ackDialog(alert, options = {}) {
+    const one = options.instanceKey !== undefined && options.instanceKey !== null;
+    const instance = one && options.instanceKey !== "" ? instanceLabel(alert, options.instanceKey) : null;
+    const count = firingInstances(alert).filter((i) => !i.ack).length;
+    return new Promise((resolve) => {
+      const error = h("div", { class: "form-error", role: "alert" });
+      const comment = h("textarea", { id: "ack-comment", name: "comment", maxlength: 2000, placeholder: "Optional: e.g. reloading the orders table, ETA 30 min" });
+      const submit = h("button", { type: "submit", class: "primary", "data-action": "confirm-ack", text: "Acknowledge" });
+      const title = instance !== null ? `Acknowledge ${instance} of ${alert.name}` : `Acknowledge ${alert.name}`;
+      const dialog = h("dialog", { "aria-label": title, "data-dialog": "ack" },
+        h("form", { novalidate: true },
+          h("h2", { text: title }),
+          !one && count > 1 ? h("div", { class: "small", text: `All ${count} firing instances that nobody acknowledged yet.` }) : null,
+          h("div", { class: "muted small", text: "Says you are on it: reminders and escalation steps of this incident stop until it resolves (or, with ack_rearm_factor, until it gets that much worse). Evaluations and the resolved message go on." }),
+          h("div", { class: "field" }, h("label", { for: "ack-comment", text: "Comment" }), comment),
+          error,
+          h("div", { class: "dialog-actions" },
+            h("button", { type: "button", text: "Cancel", onclick: () => dialog.close() }), submit)));
+      dialog.querySelector("form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const body = {};
+        if (one) body.instance_key = options.instanceKey;
+        if (comment.value.trim()) body.comment = comment.value.trim();
+        submit.disabled = true;
+        error.textContent = "";
+        try {
+          const done = await api(`alerts/${encodeURIComponent(alert.dag_id)}/ack`, { json: body });
+          dialog.close();
+          resolve(done);
+        } catch (err) {
+          error.textContent = err.message;
+          submit.disabled = false;
+        }
+      });
+      dialog.addEventListener("close", () => { dialog.remove(); resolve(null); });
+      document.body.append(dialog);
+      dialog.showModal();
+      comment.focus();
+    });
+  }
+  /** Take back the acknowledgement of one instance (``""``: a single-row alert), or of every
+      firing instance when ``instanceKey`` is omitted. */
+  async function unacknowledge(alert, instanceKey) {
+    const body = instanceKey === undefined || instanceKey === null ? {} : { instance_key: instanceKey };
+    return api(`alerts/${encodeURIComponent(alert.dag_id)}/unack`, { json: body });
+  }
+
   return {
+    ackBadge, ackDialog, firingInstances, unacknowledge,
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, instanceLabel, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
     externalLink, safeUrl,

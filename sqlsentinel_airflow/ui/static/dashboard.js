@@ -84,6 +84,35 @@
 
   function actionsCell(alert) {
     if (!alert.can_edit) return h("span", { class: "muted small", text: "read only" });
+    return h("span", { class: "row-actions" }, ackButton(alert), silenceButton(alert));
+  }
+
+  /** Acknowledge the firing instances nobody acknowledged yet, else Unacknowledge them;
+      nothing for an alert that does not fire. */
+  function ackButton(alert) {
+    const firing = alert.firing_instances || 0;
+    if (!firing) return null;
+    const acked = alert.acknowledged || 0;
+    if (acked < firing) {
+      return h("button", { type: "button", class: "small", "data-action": "ack", onclick: () => acknowledge(alert) }, "Acknowledge");
+    }
+    return h("button", { type: "button", class: "small", "data-action": "unack", onclick: () => unacknowledge(alert) }, "Unacknowledge");
+  }
+
+  /** "Acknowledged by X" (or "2 of 3 acknowledged: X, Y") under the name of a firing alert. */
+  function ackNote(alert) {
+    const acked = alert.acknowledged || 0;
+    if (!acked || !alert.firing_instances) return null;
+    const acks = Sentinel.firingInstances(alert).filter((i) => i.ack).map((i) => i.ack);
+    const who = [...new Set(acks.map((a) => a.by))];
+    const text = acked >= alert.firing_instances && who.length === 1
+      ? `Acknowledged by ${who[0]}`
+      : `${acked} of ${alert.firing_instances} acknowledged${who.length ? `: ${who.join(", ")}` : ""}`;
+    const title = acks.map((a) => `${a.by} at ${Sentinel.fmtTime(a.at)}${a.comment ? `: ${a.comment}` : ""}`).join("\n");
+    return h("div", { class: "ack-note" }, h("span", { class: "ack-badge", "data-role": "ack", title, text }));
+  }
+
+  function silenceButton(alert) {
     const active = alert.silences.filter((x) => x.status === "active" && x.instance_key == null);
     if (active.length && active.some((x) => x.can_end)) {
       return h("button", { type: "button", class: "small", "data-action": "unsilence", onclick: () => unsilence(alert) }, "Unsilence");
@@ -126,6 +155,7 @@
           h("span", { class: "dag-link small" }, dagLink(alert.dag_id, "DAG"))), runbookIcon(alert),
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
+        ackNote(alert),
         alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
         instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", title: instanceSilences.map((x) => `${x.instance_label}: ${x.reason}`).join("\n"), text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,
@@ -260,6 +290,21 @@
   async function silence(alert) {
     const created = await Sentinel.silenceDialog(alert);
     if (created) { toast(`${alert.name} silenced until ${Sentinel.fmtTime(created.ends_at)}`); await load(); }
+  }
+
+  async function acknowledge(alert) {
+    const done = await Sentinel.ackDialog(alert);
+    if (done) { toast(`${alert.name} acknowledged`); await load(); }
+  }
+
+  async function unacknowledge(alert) {
+    try {
+      await Sentinel.unacknowledge(alert);
+      toast(`${alert.name}: acknowledgement taken back`);
+    } catch (err) {
+      toast(err.message);
+    }
+    await load();
   }
 
   async function unsilence(alert) {
