@@ -33,7 +33,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sqlsentinel_airflow import acks
+from sqlsentinel_airflow import acks, readmodel
 from sqlsentinel_airflow.core.actionlinks import (
     MAX_TOKEN_CHARS,
     ActionClaims,
@@ -208,19 +208,7 @@ def _use(ctx: UiContext, checked: _Checked, author: str, comment: str) -> JSONRe
         key_label(claims.instance_key) or "(the alert)",
         author,
     )
-    state = result.state
-    return _no_store(
-        {
-            **_about(checked),
-            "changed": result.changed,
-            "ack": {
-                "by": state.acked_by,
-                "at": rfc3339(state.acked_at),
-                "comment": state.ack_comment,
-                "source": state.ack_source,
-            },
-        }
-    )
+    return _no_store({**_about(checked), "changed": result.changed, "ack": _ack(result.state)})
 
 
 _OVER = "this incident is over: the instance resolved, or fires again as a new incident"
@@ -277,14 +265,7 @@ def _same_incident_firing(checked: _Checked) -> bool:
 
 def _about(checked: _Checked) -> dict[str, Any]:
     claims, state = checked.claims, checked.state
-    ack = None
-    if state is not None and state.acknowledged and _same_incident_firing(checked):
-        ack = {
-            "by": state.acked_by,
-            "at": rfc3339(state.acked_at),
-            "comment": state.ack_comment,
-            "source": state.ack_source,
-        }
+    ack = _ack(state) if state is not None and _same_incident_firing(checked) else None
     settings = checked.alert.action_links
     return {
         "action": claims.action,
@@ -297,6 +278,11 @@ def _about(checked: _Checked) -> dict[str, Any]:
         "require_login": bool(settings and settings.require_login),
         "ack": ack,
     }
+
+
+def _ack(state: InstanceState) -> dict[str, Any] | None:
+    view = readmodel.ack_view(state)
+    return view.to_json() if view is not None else None
 
 
 def _no_store(body: dict[str, Any]) -> JSONResponse:

@@ -176,18 +176,16 @@
   }
   const absTime = (iso) => h("span", { class: "nowrap", title: fmtAgo(iso), text: fmtTime(iso) });
 
-  // what people and the escalation ladder did during an incident, oldest first
-  const ACTION_WORDS = { acknowledged: "acknowledged", unacknowledged: "took back the acknowledgement", rearmed: "acknowledgement ended: it got worse", escalated: "escalated" };
-  function actionsDuring(i, actions) {
-    const start = new Date(i.started_at).getTime() - 1000;
-    const end = i.ongoing ? Infinity : new Date(i.ended_at).getTime() + 1000;
-    return actions.filter((a) => a.instance_key === i.instance_key && new Date(a.at).getTime() >= start && new Date(a.at).getTime() <= end).reverse();
-  }
-  function timelineRow(i, during, columns) {
+  // an incident's timeline: what people and the escalation ladder did to it (its `actions`,
+  // oldest first: acknowledged, unacknowledged, rearmed, escalated)
+  const ACTION_WORDS = { acknowledged: "acknowledged", unacknowledged: "acknowledgement taken back", rearmed: "acknowledgement ended: the value got worse", escalated: "escalated" };
+  function timelineRow(i, columns) {
+    const during = i.actions || [];
     if (!during.length) return null;
     const detail = (a) => {
-      if (a.action === "escalated" && a.detail) return ` to ${a.detail.receiver || "the next receiver"}${a.detail.step ? ` (step ${a.detail.step})` : ""}`;
-      return a.actor && a.source !== "sentinel" ? ` by ${a.actor}${a.source ? ` (${a.source})` : ""}` : "";
+      const d = a.detail || {};
+      if (a.action === "escalated") return ` to ${d.receiver || "the next receiver"}${d.step ? ` (step ${d.step}${d.steps ? ` of ${d.steps}` : ""})` : ""}`;
+      return a.source !== "sentinel" ? ` by ${a.actor} (${a.source})` : "";
     };
     return h("tr", { class: "incident-timeline", "data-timeline-of": i.id },
       h("td", { colspan: columns },
@@ -227,11 +225,11 @@
     const table = h("table", { class: "rows" });
     const more = h("button", { type: "button", class: "small hidden", text: "Load older" });
     const keyed = alert.instance_count > 1 || alert.instances.some((i) => i.instance_key);
-    let found = [], cursor = null, actions = [];
+    let found = [], cursor = null;
     const render = () => {
       const heads = ["Kind", keyed ? "Instance" : null, "Started", "Ended", "Duration", "Evals", "Peak / threshold", "Notifications"].filter(Boolean);
       table.replaceChildren(h("thead", {}, h("tr", {}, heads.map((t) => h("th", { text: t })))),
-        h("tbody", {}, found.length ? found.flatMap((i) => [incidentRow(i, keyed), timelineRow(i, actionsDuring(i, actions), heads.length)].filter(Boolean))
+        h("tbody", {}, found.length ? found.flatMap((i) => [incidentRow(i, keyed), timelineRow(i, heads.length)].filter(Boolean))
           : h("tr", {}, h("td", { colspan: heads.length, class: "empty", text: "No incidents: it has not fired, nor has its query failed." }))));
       more.classList.toggle("hidden", cursor === null);
     };
@@ -248,9 +246,6 @@
       more.disabled = false;
     };
     more.addEventListener("click", page);
-    try {  // the incidents' timelines: acknowledgements and escalation steps, newest first
-      actions = (await api(`alerts/${encodeURIComponent(dagId)}/actions`)).actions || [];
-    } catch (_) { actions = []; /* an older api-server: incidents without timelines */ }
     await page();  // drawn with its first page, like the chart and the history
     return section("Incidents", "incidents", h("div", { class: "scroll-x" }, table), h("div", { class: "actions" }, more));
   }
@@ -626,7 +621,7 @@
   async function acknowledge(instanceKey) {
     const done = await Sentinel.ackDialog(alert, typeof instanceKey === "string" ? { instanceKey } : {});
     if (done) {
-      const changed = (done.acknowledged || []).filter((a) => a.changed).length;
+      const changed = (done.instances || []).filter((a) => a.changed).length;
       toast(changed ? `acknowledged (${changed})` : "already acknowledged");
       await load();
     }

@@ -92,7 +92,7 @@
   function ackButton(alert) {
     const firing = alert.firing_instances || 0;
     if (!firing) return null;
-    const acked = alert.acknowledged || 0;
+    const acked = alert.acknowledged_instances || 0;
     if (acked < firing) {
       return h("button", { type: "button", class: "small", "data-action": "ack", onclick: () => acknowledge(alert) }, "Acknowledge");
     }
@@ -101,7 +101,7 @@
 
   /** "Acknowledged by X" (or "2 of 3 acknowledged: X, Y") under the name of a firing alert. */
   function ackNote(alert) {
-    const acked = alert.acknowledged || 0;
+    const acked = alert.acknowledged_instances || 0;
     if (!acked || !alert.firing_instances) return null;
     const acks = Sentinel.firingInstances(alert).filter((i) => i.ack).map((i) => i.ack);
     const who = [...new Set(acks.map((a) => a.by))];
