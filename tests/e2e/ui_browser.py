@@ -46,10 +46,14 @@ DOC_IMAGES = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 PASSWORD = secrets.token_urlsafe(12)
+ACTION_LINKS_CONN = "AIRFLOW_CONN_E2E_ACTION_LINKS"
+ACTION_LINKS_KEY = secrets.token_urlsafe(32)  # the password of e2e_action_links
 FIRING = "e2eui_api_error_rate"
 
 ALERTS_YAML = """\
 dag_id_prefix: e2eui_
+action_links:  # Acknowledge links in emails (tests/e2e/test_browser_action_links.py)
+  conn_id: e2e_action_links
 defaults:
   conn_id: warehouse
   owner: data-team
@@ -365,6 +369,7 @@ def api_server_env(
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
             "SQLSENTINEL_STATE_DB_URL": state_url,
+            ACTION_LINKS_CONN: json.dumps({"conn_type": "generic", "password": ACTION_LINKS_KEY}),
             "PYTHONUNBUFFERED": "1",
         }
     )

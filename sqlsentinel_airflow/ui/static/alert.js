@@ -458,28 +458,24 @@
       if (!alert.can_edit) return h("span", { class: "muted small", text: "–" });
       return h("button", { type: "button", class: "small", "data-action": "silence-instance", onclick: () => silence(i.instance_key) }, "Silence…");
     };
-    const ackCell = (i) => {
-      if (i.state !== "firing") return h("span", { class: "muted small", text: "–" });
-      if (i.ack) {
-        return h("span", { class: "nowrap" }, Sentinel.ackBadge(i.ack),
-          alert.can_edit ? h("button", { type: "button", class: "small", "data-action": "unack-instance", onclick: () => unacknowledge(i.instance_key) }, "Unacknowledge") : null);
-      }
-      if (!alert.can_edit) return h("span", { class: "muted small", text: "not yet" });
+    // a firing instance: Acknowledge… (or Unacknowledge once someone did), beside Silence…
+    const ackButton = (i) => {
+      if (i.state !== "firing" || !alert.can_edit) return null;
+      if (i.ack) return h("button", { type: "button", class: "small", "data-action": "unack-instance", onclick: () => unacknowledge(i.instance_key) }, "Unacknowledge");
       return h("button", { type: "button", class: "small", "data-action": "ack-instance", onclick: () => acknowledge(i.instance_key) }, "Acknowledge…");
     };
     const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced), "data-acked": String(Boolean(i.ack)) },
       h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) })),
-      h("td", {}, badge(i.state)),
+      h("td", {}, badge(i.state), i.state === "firing" && i.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(i.ack)) : null),
       h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
       h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
       h("td", {}, timeEl(i.flapping_since || i.firing_since || i.since)),
       h("td", {}, timeEl(i.last_evaluated_at)),
-      h("td", { class: "c-actions" }, ackCell(i)),
-      h("td", { class: "c-actions" }, muteCell(i))));
+      h("td", { class: "c-actions" }, h("span", { class: "row-actions" }, ackButton(i), muteCell(i)))));
     const shown = alert.instances.length < alert.instance_count ? ` (showing ${alert.instances.length})` : "";
     return section(h("div", { class: "section-head" }, h("h2", { text: `Instances: ${firing} of ${alert.instance_count} firing${shown}` })), "instances",
       h("div", { class: "scroll-x" }, h("table", { class: "rows" },
-        h("thead", {}, h("tr", {}, ["Instance", "State", "Value / threshold", "Context", "Since", "Last run", "Acknowledged", "Silence"].map((t) => h("th", { text: t })))),
+        h("thead", {}, h("tr", {}, ["Instance", "State", "Value / threshold", "Context", "Since", "Last run", "Actions"].map((t) => h("th", { text: t })))),
         h("tbody", {}, rows))));
   }
 
