@@ -461,12 +461,13 @@
     // a firing instance: Acknowledge… (or Unacknowledge once someone did), beside Silence…
     const ackButton = (i) => {
       if (i.state !== "firing" || !alert.can_edit) return null;
-      if (i.ack) return h("button", { type: "button", class: "small", "data-action": "unack-instance", onclick: () => unacknowledge(i.instance_key) }, "Unacknowledge");
-      return h("button", { type: "button", class: "small", "data-action": "ack-instance", onclick: () => acknowledge(i.instance_key) }, "Acknowledge…");
+      if (i.ack) return h("button", { type: "button", class: "small", "data-action": "unack-instance", title: "Take back the acknowledgement: its reminders and escalation are due again", onclick: () => unacknowledge(i.instance_key) }, "Unack");
+      return h("button", { type: "button", class: "small", "data-action": "ack-instance", title: "Acknowledge this instance's incident: you are on it", onclick: () => acknowledge(i.instance_key) }, "Ack…");
     };
     const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced), "data-acked": String(Boolean(i.ack)) },
-      h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) })),
-      h("td", {}, badge(i.state), i.state === "firing" && i.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(i.ack)) : null),
+      h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) }),
+        i.state === "firing" && i.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(i.ack)) : null),
+      h("td", {}, badge(i.state)),
       h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
       h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
       h("td", {}, timeEl(i.flapping_since || i.firing_since || i.since)),

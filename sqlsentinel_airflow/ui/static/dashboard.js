@@ -94,9 +94,9 @@
     if (!firing) return null;
     const acked = alert.acknowledged_instances || 0;
     if (acked < firing) {
-      return h("button", { type: "button", class: "small", "data-action": "ack", onclick: () => acknowledge(alert) }, "Acknowledge");
+      return h("button", { type: "button", class: "small", "data-action": "ack", title: "Acknowledge its firing instances: you are on it", onclick: () => acknowledge(alert) }, "Ack…");
     }
-    return h("button", { type: "button", class: "small", "data-action": "unack", onclick: () => unacknowledge(alert) }, "Unacknowledge");
+    return h("button", { type: "button", class: "small", "data-action": "unack", title: "Take back the acknowledgements: reminders and escalation are due again", onclick: () => unacknowledge(alert) }, "Unack");
   }
 
   /** "Acknowledged by X" (or "2 of 3 acknowledged: X, Y") under the name of a firing alert. */
