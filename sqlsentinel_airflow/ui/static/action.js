@@ -94,7 +94,7 @@
         await Sentinel.api("me");
       } catch (err) {
         if (err.status === 401 || err.status === 403) {
-          return message("Log in to acknowledge.", "Acknowledging needs an Airflow login with edit access to the alert's DAG; this page comes back after it.", loginLink());
+          return message("Log in to acknowledge.", "Acknowledging needs an Airflow login with edit access to the alert's DAG; this page comes back after it.", h("div", {}, what(about), loginLink()));
         }
       }
     }
