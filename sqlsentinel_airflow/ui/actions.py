@@ -25,6 +25,9 @@ token or names the key. Writes take JSON only, like every write of this API (``a
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -56,6 +59,14 @@ __all__ = ["ActionPreview", "ActionUse", "build_action_router"]
 log = logging.getLogger(__name__)
 
 _INVALID = "this link is not valid (cut short, altered, or not from this Airflow)"
+_UNAVAILABLE = (
+    "this Airflow cannot check action links right now (the api-server's log says why); "
+    "open the alert in SQL Sentinel to acknowledge it there"
+)
+KEY_CACHE_SECONDS = 60.0
+"""How long a key read from its connection is reused: the preview route answers without a
+login, so a stream of crafted tokens must not become a stream of secrets-backend reads. A
+new key (a rotated password) applies within this time."""
 
 
 class ActionPreview(BaseModel):
@@ -100,29 +111,33 @@ def build_action_router(ctx: UiContext) -> APIRouter:
     """The two routes; JSON bodies only (CSRF), no login needed to preview."""
     router = APIRouter()
     json_only = [Depends(auth.require_json)]
+    keys = _Keys()
 
     def check(token: str, session: Any) -> _Checked:
         try:
             unverified = read_action_token(token)
         except ActionLinkError:
             raise _Refused(400, "invalid", _INVALID) from None
-        entry = catalog.find_alert(session, unverified.dag_id, ctx.manifests.by_dag_id())
-        known = ctx.manifests.by_dag_id().get(unverified.dag_id)
-        alert = known.config if known is not None else None
-        if entry is None or alert is None or alert.name != entry.name or alert.action_links is None:
-            # before the signature is checked nothing may tell which alerts exist
+        manifests = ctx.manifests.by_dag_id()
+        entry = catalog.find_alert(session, unverified.dag_id, manifests)
+        if entry is None:  # nothing said about which DAGs exist before the signature is checked
             raise _Refused(400, "invalid", _INVALID)
-        conn_id = alert.action_links.conn_id
+        known = manifests.get(unverified.dag_id)
+        if known is None or known.name != entry.name or known.config is None:
+            log.warning(
+                "an action link of alert %s cannot be checked: this api-server has no "
+                "manifest of its file (the DAG processor writes them)",
+                entry.name,
+            )
+            raise _Refused(503, "unavailable", _UNAVAILABLE)
+        alert = known.config
+        if alert.action_links is None:  # turned off since the email was sent
+            raise _Refused(400, "invalid", _INVALID)
         try:
-            key = action_key(_connection_password(conn_id), conn_id)
+            key = keys.key(alert.action_links.conn_id)
         except (ActionLinkError, LookupError) as exc:
             log.warning("action links of alert %s cannot be checked: %s", alert.name, exc)
-            raise _Refused(
-                503,
-                "unavailable",
-                "this Airflow cannot check action links right now (the api-server's log says "
-                "why); open the alert in SQL Sentinel to acknowledge it there",
-            ) from None
+            raise _Refused(503, "unavailable", _UNAVAILABLE) from None
         try:
             claims = verify_action_token(token, key, ctx.clock())
         except ExpiredActionLink as exc:
@@ -287,6 +302,26 @@ def _ack(state: InstanceState) -> dict[str, Any] | None:
 
 def _no_store(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+class _Keys:
+    """The HMAC keys of the ``action_links`` connections, each read at most once a minute."""
+
+    def __init__(self, read: Callable[[str], str | None] | None = None) -> None:
+        self._read = read or _connection_password
+        self._lock = threading.Lock()
+        self._kept: dict[str, tuple[float, bytes]] = {}
+
+    def key(self, conn_id: str) -> bytes:
+        now = time.monotonic()
+        with self._lock:
+            kept = self._kept.get(conn_id)
+        if kept is not None and now - kept[0] < KEY_CACHE_SECONDS:
+            return kept[1]
+        key = action_key(self._read(conn_id), conn_id)
+        with self._lock:
+            self._kept[conn_id] = (now, key)
+        return key
 
 
 def _connection_password(conn_id: str) -> str | None:

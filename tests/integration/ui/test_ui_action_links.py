@@ -321,3 +321,37 @@ def test_no_token_or_key_in_logs_or_answers(
             assert secret not in text, text[:300]
     assert any("acknowledged through an email link by editor" in t for t in texts)
     json.loads(answers[0].text)
+
+
+def test_keys_are_read_once_a_minute_and_a_bad_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The preview answers without a login: crafted tokens must not each cost a read of the
+    secrets backend. A missing or short key is an error naming the connection only."""
+    from sqlsentinel_airflow.core.actionlinks import ActionLinkError
+    from sqlsentinel_airflow.ui import actions
+
+    reads: list[str] = []
+    passwords = {"links": ACTION_LINKS_KEY, "short": "0123456789"}
+
+    def read(conn_id: str) -> str | None:
+        reads.append(conn_id)
+        if conn_id not in passwords:
+            raise LookupError(f"connection '{conn_id}' is not defined")
+        return passwords[conn_id]
+
+    clock = [1000.0]
+    monkeypatch.setattr(actions.time, "monotonic", lambda: clock[0])
+    keys = actions._Keys(read)
+    for _ in range(100):
+        assert keys.key("links") == ACTION_LINKS_KEY.encode()
+    assert reads == ["links"]
+    passwords["links"] = "a-rotated-key-0123456789abcdef"
+    clock[0] += actions.KEY_CACHE_SECONDS
+    assert keys.key("links") == b"a-rotated-key-0123456789abcdef"
+    assert reads == ["links", "links"]
+    with pytest.raises(ActionLinkError, match="'short'") as short:
+        keys.key("short")
+    assert "0123456789" not in str(short.value)
+    with pytest.raises(LookupError, match="'gone'"):
+        keys.key("gone")
