@@ -41,8 +41,8 @@ __all__ = [
     "TOKEN_VERSION",
     "ActionClaims",
     "ActionLinkError",
-    "ExpiredActionLink",
-    "InvalidActionLink",
+    "ActionLinkExpired",
+    "ActionLinkInvalid",
     "action_key",
     "mint_action_token",
     "read_action_token",
@@ -61,11 +61,11 @@ class ActionLinkError(SentinelError):
     """An action link that cannot be used; the message is safe to show to its holder."""
 
 
-class InvalidActionLink(ActionLinkError):
+class ActionLinkInvalid(ActionLinkError):
     """Not a token, cut short, altered, or signed with another key."""
 
 
-class ExpiredActionLink(ActionLinkError):
+class ActionLinkExpired(ActionLinkError):
     """Signed by us, but past its ``exp``."""
 
 
@@ -130,7 +130,7 @@ def mint_action_token(
 
 def read_action_token(token: str) -> ActionClaims:
     """What ``token`` claims, NOT verified: only to find the key that verifies it (the
-    alert's ``action_links.conn_id``). InvalidActionLink when it is not shaped like one."""
+    alert's ``action_links.conn_id``). ActionLinkInvalid when it is not shaped like one."""
     raw, _signature = _split(token)
     return _claims(raw)
 
@@ -138,19 +138,19 @@ def read_action_token(token: str) -> ActionClaims:
 def verify_action_token(token: str, key: bytes, now: datetime) -> ActionClaims:
     """The claims of ``token`` once its signature is ours and it has not expired.
 
-    Raises InvalidActionLink (malformed, altered, another key, unknown version or action)
-    or ExpiredActionLink.
+    Raises ActionLinkInvalid (malformed, altered, another key, unknown version or action)
+    or ActionLinkExpired.
     """
     raw, signature = _split(token)
     if not hmac.compare_digest(signature, _sign(key, raw)):
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     claims = _claims(raw)
     if now >= claims.expires_at:
-        raise ExpiredActionLink(
+        raise ActionLinkExpired(
             "this link has expired: open the alert in SQL Sentinel to acknowledge it there"
         )
     if claims.version != TOKEN_VERSION or claims.action not in ACTIONS:
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     return claims
 
 
@@ -167,13 +167,13 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     if not text or any(c not in _B64_CHARS for c in text):
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise InvalidActionLink(_INVALID) from None
+        raise ActionLinkInvalid(_INVALID) from None
     if _b64(data) != text:  # the last character's spare bits: one spelling per token
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     return data
 
 
@@ -182,11 +182,11 @@ _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 def _split(token: object) -> tuple[bytes, bytes]:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     body, signature = token.strip().split(".")
     raw, sig = _unb64(body), _unb64(signature)
     if len(sig) != hashlib.sha256().digest_size:
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     return raw, sig
 
 
@@ -205,9 +205,9 @@ def _claims(raw: bytes) -> ActionClaims:
             recipients=_text(body.get("to", "")),
         )
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
-        raise InvalidActionLink(_INVALID) from None
+        raise ActionLinkInvalid(_INVALID) from None
     if not claims.dag_id or len(claims.token_id) != 32:
-        raise InvalidActionLink(_INVALID)
+        raise ActionLinkInvalid(_INVALID)
     return claims
 
 

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
@@ -41,7 +42,7 @@ from sqlsentinel_airflow.core.actionlinks import (
     MAX_TOKEN_CHARS,
     ActionClaims,
     ActionLinkError,
-    ExpiredActionLink,
+    ActionLinkExpired,
     action_key,
     read_action_token,
     verify_action_token,
@@ -54,7 +55,14 @@ from sqlsentinel_airflow.store import StateStore
 from sqlsentinel_airflow.ui import auth, catalog
 from sqlsentinel_airflow.ui.api import UiContext
 
-__all__ = ["ActionPreview", "ActionUse", "build_action_router"]
+__all__ = [
+    "ActionAbout",
+    "ActionPreview",
+    "ActionPreviewAnswer",
+    "ActionUse",
+    "ActionUseAnswer",
+    "build_action_router",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +148,7 @@ def build_action_router(ctx: UiContext) -> APIRouter:
             raise _Refused(503, "unavailable", _UNAVAILABLE) from None
         try:
             claims = verify_action_token(token, key, ctx.clock())
-        except ExpiredActionLink as exc:
+        except ActionLinkExpired as exc:
             raise _Refused(410, "expired", str(exc)) from None
         except ActionLinkError:
             raise _Refused(400, "invalid", _INVALID) from None
@@ -163,14 +171,13 @@ def build_action_router(ctx: UiContext) -> APIRouter:
         reason = "used" if used is not None else None
         if reason is None and not _same_incident_firing(checked):
             reason = "over"
-        return _no_store(
-            {
-                **_about(checked),
-                "usable": reason is None,
-                "reason": reason,
-                "used": {"at": rfc3339(used[0]), "by": used[1]} if used else None,
-            }
+        answer = ActionPreviewAnswer(
+            **_about(checked),
+            usable=reason is None,
+            reason=reason,
+            used={"at": rfc3339(used[0]), "by": used[1]} if used else None,
         )
+        return _no_store(answer)
 
     # sync, so FastAPI runs it in its thread pool (it reads and writes the state database);
     # the user, if any, is resolved first by the async dependency
@@ -223,7 +230,8 @@ def _use(ctx: UiContext, checked: _Checked, author: str, comment: str) -> JSONRe
         key_label(claims.instance_key) or "(the alert)",
         author,
     )
-    return _no_store({**_about(checked), "changed": result.changed, "ack": _ack(result.state)})
+    about = {**_about(checked), "ack": _ack(result.state)}
+    return _no_store(ActionUseAnswer(**about, changed=result.changed))
 
 
 _OVER = "this incident is over: the instance resolved, or fires again as a new incident"
@@ -278,21 +286,51 @@ def _same_incident_firing(checked: _Checked) -> bool:
     )
 
 
+class ActionAbout(BaseModel):
+    """What an action link is for (the body of both answers)."""
+
+    action: str = Field(description="`ack`")
+    alert: str
+    dag_id: str
+    instance_key: str = Field(description="'' for a single-row alert")
+    instance_label: str = Field(description="`table_name=customers`; '' for a single-row alert")
+    firing_since: datetime = Field(description="the incident the link was sent for")
+    expires_at: datetime
+    require_login: bool = Field(description="`action_links.require_login` now")
+    ack: dict[str, Any] | None = Field(
+        description="the incident's acknowledgement (the read model's AckView), if any"
+    )
+
+
+class ActionPreviewAnswer(ActionAbout):
+    """``POST /actions/preview``: whether the link can still be used, and if not, why."""
+
+    usable: bool
+    reason: str | None = Field(description="`used` or `over` when it cannot be used")
+    used: dict[str, Any] | None = Field(description="`{at, by}` of its use")
+
+
+class ActionUseAnswer(ActionAbout):
+    """``POST /actions/use``: done (``changed`` false: someone had acknowledged it already)."""
+
+    changed: bool
+
+
 def _about(checked: _Checked) -> dict[str, Any]:
     claims, state = checked.claims, checked.state
     ack = _ack(state) if state is not None and _same_incident_firing(checked) else None
     settings = checked.alert.action_links
-    return {
-        "action": claims.action,
-        "alert": checked.alert.name,
-        "dag_id": checked.entry.dag_id,
-        "instance_key": claims.instance_key,
-        "instance_label": key_label(claims.instance_key) or "",
-        "firing_since": rfc3339(claims.firing_since),
-        "expires_at": rfc3339(claims.expires_at),
-        "require_login": bool(settings and settings.require_login),
-        "ack": ack,
-    }
+    return ActionAbout(
+        action=claims.action,
+        alert=checked.alert.name,
+        dag_id=checked.entry.dag_id,
+        instance_key=claims.instance_key,
+        instance_label=key_label(claims.instance_key) or "",
+        firing_since=claims.firing_since,
+        expires_at=claims.expires_at,
+        require_login=bool(settings and settings.require_login),
+        ack=ack,
+    ).model_dump()
 
 
 def _ack(state: InstanceState) -> dict[str, Any] | None:
@@ -300,8 +338,8 @@ def _ack(state: InstanceState) -> dict[str, Any] | None:
     return view.to_json() if view is not None else None
 
 
-def _no_store(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+def _no_store(answer: BaseModel) -> JSONResponse:
+    return JSONResponse(answer.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
 class _Keys:

@@ -11,8 +11,8 @@ import pytest
 from sqlsentinel_airflow.acks import same_incident
 from sqlsentinel_airflow.core.actionlinks import (
     ActionLinkError,
-    ExpiredActionLink,
-    InvalidActionLink,
+    ActionLinkExpired,
+    ActionLinkInvalid,
     action_key,
     mint_action_token,
     read_action_token,
@@ -78,7 +78,7 @@ def test_an_altered_character_anywhere_is_refused(seed: int) -> None:
         for other in ALPHABET:
             if other == char:
                 continue
-            with pytest.raises(InvalidActionLink, match="not valid"):
+            with pytest.raises(ActionLinkInvalid, match="not valid"):
                 verify_action_token(token[:i] + other + token[i + 1 :], KEY, NOW)
             tried += 1
     assert tried == (len(token) - 1) * (len(ALPHABET) - 1)
@@ -89,22 +89,22 @@ def test_a_changed_claim_re_encoded_without_the_key_is_refused() -> None:
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     for field, value in [("key", '{"table_name":"customers"}'), ("exp", 4102444800)]:
         forged = _b64(json.dumps({**claims, field: value}, separators=(",", ":")).encode())
-        with pytest.raises(InvalidActionLink):
+        with pytest.raises(ActionLinkInvalid):
             verify_action_token(f"{forged}.{signature}", KEY, NOW)
 
 
 def test_another_key_is_refused() -> None:
-    with pytest.raises(InvalidActionLink):
+    with pytest.raises(ActionLinkInvalid):
         verify_action_token(_token(), b"another key, 32 characters long!", NOW)
 
 
 def test_an_expired_token_is_refused_after_its_signature_is_checked() -> None:
     token = _token(expire_after=timedelta(minutes=5))
     verify_action_token(token, KEY, NOW + timedelta(minutes=4, seconds=59))
-    with pytest.raises(ExpiredActionLink, match="expired"):
+    with pytest.raises(ActionLinkExpired, match="expired"):
         verify_action_token(token, KEY, NOW + timedelta(minutes=5))
     # an expired token with a bad signature says "not valid", not "expired"
-    with pytest.raises(InvalidActionLink):
+    with pytest.raises(ActionLinkInvalid):
         verify_action_token(token, b"x" * 32, NOW + timedelta(days=1))
 
 
@@ -117,7 +117,7 @@ def test_an_unknown_version_or_action_is_refused_even_when_signed() -> None:
     for field, value in [("v", 2), ("act", "silence"), ("act", "resolve")]:
         raw = json.dumps({**claims, field: value}, separators=(",", ":")).encode()
         signed = f"{_b64(raw)}.{_b64(hmac.new(KEY, raw, hashlib.sha256).digest())}"
-        with pytest.raises(InvalidActionLink):
+        with pytest.raises(ActionLinkInvalid):
             verify_action_token(signed, KEY, NOW)
     with pytest.raises(ValueError, match="unknown action"):
         _token(action="silence")
@@ -139,12 +139,12 @@ def test_an_unknown_version_or_action_is_refused_even_when_signed() -> None:
 )
 def test_truncated_or_malformed_tokens_are_refused(cut: object) -> None:
     token = cut(_token())  # type: ignore[operator]
-    with pytest.raises(InvalidActionLink):
+    with pytest.raises(ActionLinkInvalid):
         verify_action_token(token, KEY, NOW)
 
 
 def test_a_non_string_is_refused() -> None:
-    with pytest.raises(InvalidActionLink):
+    with pytest.raises(ActionLinkInvalid):
         verify_action_token(None, KEY, NOW)  # type: ignore[arg-type]
 
 
