@@ -231,8 +231,11 @@ def test_a_cross_site_form_post_is_refused_with_415_and_no_effect(
         answer = ui.client.post(
             f"/sqlsentinel/api{path}",
             content=data.format(token=token),
-            headers={"Content-Type": content_type, "Origin": "https://evil.example.com"},
-            cookies={"_token": ui.tokens["editor"]},
+            headers={
+                "Content-Type": content_type,
+                "Origin": "https://evil.example.com",
+                "Cookie": f"_token={ui.tokens['editor']}",
+            },
         )
         assert answer.status_code == 415, answer.text
         assert token[:40] not in answer.text
@@ -241,7 +244,7 @@ def test_a_cross_site_form_post_is_refused_with_415_and_no_effect(
     answer = ui.client.post(
         "/sqlsentinel/api/actions/use",
         json={"token": token},
-        cookies={"_token": ui.tokens["editor"]},
+        headers={"Cookie": f"_token={ui.tokens['editor']}"},
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["ack"]["by"] == "editor"
