@@ -1,6 +1,6 @@
 """The Slack app's buttons: what a message sent with a bot token carries, and what a click means.
 
-One place for both sides of the contract (docs/responding-slack.md): the sender
+One place for both sides of the contract (docs/responding.md, "From Slack"): the sender
 (``notify/slack.py``) puts the buttons on a message, the plugin's interaction endpoint
 (``ui/slack_interactions.py``) reads them back when Slack reports a click.
 

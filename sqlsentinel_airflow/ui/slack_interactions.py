@@ -1,4 +1,4 @@
-"""Slack's button clicks: ``POST /sqlsentinel/api/slack/interactions`` (docs/responding-slack.md).
+"""Slack's button clicks: ``POST /sqlsentinel/api/slack/interactions`` (docs/responding.md, "From Slack").
 
 Slack cannot log in to Airflow, so this route is not behind Airflow's auth; Slack's request
 signature is its authentication ("Verifying requests from Slack"):

@@ -1,4 +1,4 @@
-"""docs/responding-links.md: the example ``action_links`` loads with the settings the page
+"""docs/responding.md, "Links in emails": the example ``action_links`` loads with the settings the page
 says, editors accept it, and the connection command makes a key the links accept."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docs/responding-slack.md: the Slack app manifest, the connections and the alert, as written.
+"""docs/responding.md, "From Slack": the Slack app manifest, the connections and the alert, as written.
 
 The manifest's interactivity URL is the route the plugin serves; the connections, turned into
 ``AIRFLOW_CONN_*`` variables, are read by the code that reads them in production (SlackHook

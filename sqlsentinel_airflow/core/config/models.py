@@ -164,7 +164,7 @@ class SlackChannel(_Frozen):
     """Slack through SlackWebhookHook (a ``slackwebhook`` connection), a per-alert webhook URL,
     or a Slack app's bot token (``bot_conn_id``, a ``slack`` connection: SlackHook,
     ``chat.postMessage``), whose messages carry Acknowledge and Snooze buttons
-    (docs/responding-slack.md)."""
+    (docs/responding.md, "From Slack")."""
 
     channel: Literal["slack"]
     conn_id: str | None = None

@@ -1,5 +1,5 @@
 """The Slack app's contract: which messages get buttons, what a button's value says, how a
-message reads after a click, and how a request from Slack is verified (docs/responding-slack.md).
+message reads after a click, and how a request from Slack is verified (docs/responding.md, "From Slack").
 """
 
 from __future__ import annotations
