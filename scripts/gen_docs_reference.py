@@ -61,6 +61,13 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "`flap_detection:` of an alert or `defaults`",
     ),
     (
+        "escalation_step",
+        "Escalation step",
+        "RawEscalationStep",
+        "each item of `escalation:` of an alert, `defaults`, a route or `routes:`",
+    ),
+    ("ack", "Acknowledgements", "RawAck", "`ack:` of an alert or `defaults`"),
+    (
         "group",
         "Grouped messages",
         "RawGrouping",
@@ -136,6 +143,13 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "runbook_url"): "https://wiki.example.com/runbooks/revenue",
     ("alert", "links"): "[{title: Revenue dashboard, url: 'https://bi.example.com/d/revenue'}]",
     ("alert", "group"): "{by_evaluation: true, max_listed: 50}",
+    ("alert", "escalation"): "[{after: 15m, receiver: oncall}, {after: 1h, receiver: leads}]",
+    ("alert", "ack"): "{rearm_factor: 2}",
+    ("escalation_step", "after"): "15m",
+    ("escalation_step", "receiver"): "oncall",
+    ("ack", "rearm_factor"): "2",
+    ("routes", "escalation"): "[{after: 30m, receiver: oncall}]",
+    ("route", "escalation"): "[{after: 15m, receiver: oncall}]",
     ("group", "by_evaluation"): "true",
     ("group", "max_listed"): "50",
     ("receiver", "group"): "false",
@@ -372,6 +386,9 @@ def _type_of(option: dict[str, Any]) -> str:
     if kind == "integer":
         low = option.get("minimum")
         return "integer" + (f" ≥ {low}" if low is not None else "")
+    if kind == "number":
+        low = option.get("exclusiveMinimum")
+        return "number" + (f" > {low}" if low is not None else "")
     if kind == "boolean":
         return "boolean"
     if kind == "array":

@@ -74,6 +74,7 @@ __all__ = [
     "AlertDefinition",
     "ConfigErrorRecord",
     "DefinitionLink",
+    "EscalationStepReached",
     "InvalidAlertDefinition",
     "ReceiverReached",
     "RoutingExplanation",
@@ -264,6 +265,18 @@ class ReceiverReached(BaseModel):
     via: tuple[str, ...] = ()
 
 
+class EscalationStepReached(BaseModel):
+    """One step of an alert's escalation ladder: after how long unacknowledged, and the
+    receiver it tells (its channels, one line each, no secret)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    step: int  # from 1
+    after_seconds: int
+    receiver: str
+    channels: tuple[str, ...] = ()
+
+
 class RoutingExplanation(BaseModel):
     """Which receivers an alert reaches and why (``sqlsentinel routes``, the UI's Routing
     section): its own channels, the receivers, the routes that took it without naming a
@@ -280,6 +293,8 @@ class RoutingExplanation(BaseModel):
     renotify_after_seconds: int | None = None
     renotify_from: str | None = None
     renotify_applied: bool = False
+    escalation: tuple[EscalationStepReached, ...] = ()
+    escalation_from: str | None = None  # the alert, defaults, or the route that set it
 
     @property
     def reaches_nobody(self) -> bool:
@@ -310,6 +325,12 @@ class RoutingExplanation(BaseModel):
         renotify = self.renotify_text()
         if renotify is not None:
             out.append(f"  renotify_after {renotify}")
+        if self.escalation:
+            out.append(f"  escalation (from {self.escalation_from}), while unacknowledged:")
+        for step in self.escalation:
+            after = format_duration(timedelta(seconds=step.after_seconds))
+            out.append(f"    step {step.step} after {after}: receiver {step.receiver}")
+            out.extend(f"      - {c}" for c in step.channels)
         if self.reaches_nobody:
             out.append("  reaches nobody")
         return out

@@ -39,6 +39,7 @@ __all__ = [
     "check_template",
     "check_timezone",
     "did_you_mean",
+    "longest_schedule_gap",
     "parse_notify_on_error",
     "parse_optional_duration",
     "parse_positive_duration",
@@ -100,6 +101,21 @@ def _check_cron_cached(expression: str) -> InvalidValue | None:
     except InvalidValue as refused:
         return refused.with_traceback(None)  # keep no frames alive in the cache
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def longest_schedule_gap(expression: str, ticks: int = 64) -> timedelta:
+    """The longest time between two of the next ``ticks`` runs of a valid cron expression
+    (from a fixed start, so the verdict never depends on today; UTC, no DST): how late
+    something decided at the runs can be (an escalation step, docs/responding.md)."""
+    cron = croniter(expression.strip(), start_time=_CRON_HORIZON_START)
+    previous = cron.get_next(datetime)
+    longest = timedelta(0)
+    for _ in range(ticks):
+        current = cron.get_next(datetime)
+        longest = max(longest, current - previous)
+        previous = current
+    return longest
 
 
 def _check_cron_uncached(expression: str) -> None:

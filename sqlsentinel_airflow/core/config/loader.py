@@ -60,6 +60,7 @@ from sqlsentinel_airflow.core.config.routes import (
     build_routing,
     matcher_of,
     route_alert,
+    unknown_escalation_receivers,
 )
 from sqlsentinel_airflow.core.config.yamlpos import (
     Path,
@@ -68,6 +69,7 @@ from sqlsentinel_airflow.core.config.yamlpos import (
     format_path,
     parse_yaml,
 )
+from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
@@ -184,6 +186,8 @@ class _Loading:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.routing: RoutingTree | None = None
+        # the names under `receivers:` (None: the file's top level did not validate)
+        self.receiver_names: tuple[str, ...] | None = None
         self.window_index: dict[str, int] = {}  # a mute window's position in the file
 
     # --- stages ---------------------------------------------------------------------
@@ -213,7 +217,15 @@ class _Loading:
         if header is not None and (header.routes is not None or header.receivers is not None):
             self.routing, problems = build_routing(header.receivers, header.routes)
             self.problems.extend(problems)
+        if header is not None:
+            self.receiver_names = tuple(dict.fromkeys(r.name for r in header.receivers or ()))
         defaults, broken = self._defaults(data)
+        if defaults is not None and self.receiver_names is not None:
+            self.problems.extend(
+                unknown_escalation_receivers(
+                    defaults.escalation, self.receiver_names, ("defaults", "escalation")
+                )
+            )
         ctx = self._context(data, header, broken)
         items = self._alert_items(data)
         names = self._unique_names(items, ctx.dag_id_prefix)
@@ -233,6 +245,7 @@ class _Loading:
         )
         if self.routing is not None:
             self._routing_warnings(self.routing, valid)
+        self._slow_escalations(items, valid)
         self._idle_windows(windows, valid)
         silences = self._silences(header, valid) if header is not None else ()
         file_broken = any(_alert_index(p.path) is None for p in self.problems)
@@ -510,6 +523,12 @@ class _Loading:
                 self.problems.extend(check_invalid_alert(item, defaults, ctx, base=base))
                 continue
             name = names.get(i) or raw.name
+            if self.receiver_names is not None:
+                self.problems.extend(
+                    unknown_escalation_receivers(
+                        raw.escalation, self.receiver_names, (*base, "escalation")
+                    )
+                )
             alert, problems = resolve_alert(
                 raw, defaults, ctx, base=base, slug=slugify(name), line=self.doc.position(base)[0]
             )
@@ -519,8 +538,9 @@ class _Loading:
         return resolved
 
     def _routed(self, alert: AlertConfig, item: dict[str, Any]) -> AlertConfig:
-        """``alert`` with the receivers its routes reach; a route's ``renotify_after`` applies
-        when the alert itself writes none (it wins over ``defaults``)."""
+        """``alert`` with the receivers its routes reach; a route's ``renotify_after`` and
+        ``escalation`` apply when the alert itself writes none (they win over ``defaults``).
+        The receivers its escalation ladder names are resolved here too."""
         if self.routing is None:
             return alert
         routing = route_alert(self.routing, alert)
@@ -528,7 +548,40 @@ class _Loading:
         if routing.renotify_from is not None and "renotify_after" not in item:
             routing = routing.model_copy(update={"renotify_applied": True})
             update["renotify_after"] = routing.renotify_after
+        if routing.escalation_from is not None and "escalation" not in item:
+            routing = routing.model_copy(update={"escalation_applied": True})
+            update["escalation"] = routing.escalation
+            update["escalation_from"] = routing.escalation_from if routing.escalation else None
+        ladder = update.get("escalation", alert.escalation)
+        named = dict.fromkeys(step.receiver for step in ladder)
+        update["escalation_receivers"] = tuple(
+            self.routing.receivers[name] for name in named if name in self.routing.receivers
+        )
         return alert.model_copy(update={**update, "routing": routing})
+
+    def _slow_escalations(self, items: list[Any], alerts: tuple[AlertConfig, ...]) -> None:
+        """A warning for each alert whose schedule runs less often than its first escalation
+        step's ``after``: the step goes out at the first run at or after it, later."""
+        for alert in alerts:
+            if not alert.escalation or alert.source_index is None:
+                continue
+            gap = checks.longest_schedule_gap(alert.schedule)
+            first = alert.escalation[0].after
+            if gap <= first:
+                continue
+            item = items[alert.source_index]
+            key = next((k for k in ("escalation", "schedule") if k in item), "name")
+            self.warnings.append(
+                Problem(
+                    ("alerts", alert.source_index, key),
+                    f"alert `{alert.name}` runs up to {format_duration(gap)} apart (schedule "
+                    f"`{alert.schedule}`), longer than its first escalation step's after "
+                    f"{format_duration(first)} (from {alert.escalation_from}): a step goes out "
+                    "at the first run at or after its time",
+                    hint=f"run it at least every {format_duration(first)}, or give the first "
+                    f"step `after: {format_duration(gap)}` or more",
+                )
+            )
 
     def _routing_warnings(self, tree: RoutingTree, alerts: tuple[AlertConfig, ...]) -> None:
         """Alerts that reach nobody, and receivers no route names."""
@@ -543,7 +596,7 @@ class _Loading:
                         "`routes:` a default `receiver`",
                     )
                 )
-        named = _named_receivers(tree.root)
+        named = _named_receivers(tree.root) | {s.receiver for a in alerts for s in a.escalation}
         for index, name in enumerate(tree.receivers):
             if name not in named:
                 self.warnings.append(
@@ -663,6 +716,7 @@ def _with_action_links(alert: AlertConfig, links: ActionLinks | None) -> AlertCo
 
 def _named_receivers(route: Route) -> set[str]:
     named = {route.receiver} if route.receiver is not None else set()
+    named |= {step.receiver for step in route.escalation}
     for child in route.routes:
         named |= _named_receivers(child)
     return named

@@ -301,6 +301,8 @@ class RouteHit(_Frozen):
     receiver: str | None = None
     renotify_after: timedelta | None = None  # None: never (when ``renotify_from`` is set)
     renotify_from: str | None = None  # the route that set it (this one or a parent); None: none
+    escalation: tuple[EscalationStep, ...] = ()  # the ladder its routes set (``escalation_from``)
+    escalation_from: str | None = None  # the route that set it (this one or a parent); None: none
 
 
 class Routing(_Frozen):
@@ -313,6 +315,10 @@ class Routing(_Frozen):
     renotify_after: timedelta | None = None
     renotify_from: str | None = None
     renotify_applied: bool = False  # the alert uses it (it sets no renotify_after of its own)
+    # the escalation ladder of the first route that took the alert and sets one (inherited)
+    escalation: tuple[EscalationStep, ...] = ()
+    escalation_from: str | None = None
+    escalation_applied: bool = False  # the alert uses it (it sets no escalation of its own)
 
     def via(self, receiver: str) -> tuple[RouteHit, ...]:
         """The routes that led to ``receiver``."""
@@ -408,6 +414,10 @@ class AlertConfig(_Frozen):
     # acknowledgements and escalation (docs/responding.md)
     ack_rearm_factor: float | None = None  # None: an ack lasts until the incident resolves
     escalation: tuple[EscalationStep, ...] = ()  # the ladder, in order of `after`
+    # the receivers its steps name, each once, in ladder order (resolved by the loader): an
+    # escalation goes to their channels only (``escalation_slots``)
+    escalation_receivers: tuple[Receiver, ...] = ()
+    escalation_from: str | None = None  # where the ladder is written: alert, defaults, a route
     fail_task_on_alert: bool = False
     max_rows: int = DEFAULT_MAX_ROWS_SINGLE
     notify: tuple[ChannelConfig, ...] = ()  # the alert's own channels (``notify:``)
@@ -450,6 +460,23 @@ class AlertConfig(_Frozen):
             for i, c in enumerate(receiver.notify)
         )
         return own + routed
+
+    def escalation_slots(self, step: int | None = None) -> tuple[ChannelSlot, ...]:
+        """The channels of the receivers the escalation ladder names (each receiver once), or
+        of step ``step`` (0-based) only: where escalation events go, and nothing else does.
+        Named by the receiver like routed channels, so a receiver both routed to and escalated
+        to is one channel (one id) for delivery's ordering."""
+        names = (
+            [s.receiver for s in self.escalation]
+            if step is None
+            else [self.escalation[step].receiver]
+        )
+        return tuple(
+            ChannelSlot(receiver.name, i, c)
+            for receiver in self.escalation_receivers
+            if receiver.name in names
+            for i, c in enumerate(receiver.notify)
+        )
 
     def receiver_of(self, slot: ChannelSlot) -> Receiver | None:
         """The receiver that brings ``slot`` (None for the alert's own channels)."""

@@ -31,15 +31,19 @@ from pydantic import (
 from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
+from sqlsentinel_airflow.core.durations import format_duration
 
 __all__ = [
     "ALERT_ONLY_KEYS",
+    "MAX_ESCALATION_STEPS",
+    "RawAck",
     "RawAlert",
     "RawAlertSettings",
     "RawChannel",
     "RawDatabase",
     "RawDefaults",
     "RawEmailChannel",
+    "RawEscalationStep",
     "RawFile",
     "RawFlapDetection",
     "RawGrouping",
@@ -447,6 +451,74 @@ def _off_is_none(value: Any) -> Any:
     return None if value is False else value
 
 
+MAX_ESCALATION_STEPS = 10
+_RECEIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _name_check(what: str) -> Callable[[str], str]:
+    """The check of a receiver's or a mute window's name; ``what`` names it in the error."""
+
+    def check(value: str) -> str:
+        if not _RECEIVER_NAME.match(value):
+            raise checks.InvalidValue(
+                f"{value[:80]!r} is not a {what} name",
+                hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+            )
+        return value
+
+    return check
+
+
+ReceiverName = Annotated[
+    str,
+    AfterValidator(_name_check("receiver")),
+    WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
+]
+
+
+class RawEscalationStep(_Raw):
+    """One step of an escalation ladder (docs/responding.md, "Escalation")."""
+
+    after: Duration = Field(
+        description="How long after the incident began, still unacknowledged, e.g. 15m."
+    )
+    receiver: ReceiverName = Field(description="A name of `receivers`: told once, at this step.")
+
+
+def _ladder(steps: tuple[RawEscalationStep, ...]) -> tuple[RawEscalationStep, ...]:
+    if len(steps) > MAX_ESCALATION_STEPS:
+        raise checks.InvalidValue(
+            f"{len(steps)} escalation steps; at most {MAX_ESCALATION_STEPS}",
+            hint="a ladder that long reaches everybody: end it with the last people to wake",
+        )
+    for i in range(1, len(steps)):
+        if steps[i].after <= steps[i - 1].after:
+            raise checks.InvalidValue(
+                f"step {i + 1} (after {format_duration(steps[i].after)}) does not come "
+                f"after step {i} (after {format_duration(steps[i - 1].after)})",
+                hint="list the steps in order of `after`, each later than the one before",
+            )
+    return steps
+
+
+EscalationLadder = Annotated[
+    tuple[RawEscalationStep, ...],
+    AfterValidator(_ladder),
+    Field(json_schema_extra={"maxItems": MAX_ESCALATION_STEPS}),
+]
+
+
+class RawAck(_Raw):
+    """What an acknowledgement does (docs/responding.md)."""
+
+    rearm_factor: Annotated[float, Field(gt=1)] | None = Field(
+        None,
+        description="An acknowledged incident whose value gets this many times worse than when "
+        "it was acknowledged is announced again (one reminder) and needs a new acknowledgement; "
+        "greater than 1. Unset: an acknowledgement lasts until the incident resolves.",
+    )
+
+
 class RawGrouping(_Raw):
     """Grouped messages (docs/notifications.md, "Grouped messages"): the events of one
     evaluation of a keyed alert that concern two or more instances go to a channel as one
@@ -522,6 +594,16 @@ class RawAlertSettings(_Raw):
         None,
         description="`{changes, window, stable_for}`: one `flapping` message instead of one "
         "per change, then one with the state it settled in; null or false: off (the default).",
+    )
+    ack: RawAck | None = Field(
+        None, description="`{rearm_factor}`: what an acknowledgement does (docs/responding.md)."
+    )
+    escalation: EscalationLadder | None = Field(
+        None,
+        description="The escalation ladder: `[{after, receiver}]`, strictly increasing `after`, "
+        f"at most {MAX_ESCALATION_STEPS} steps. Each step tells its receiver once, while the "
+        "incident is unacknowledged that long after it began; `[]`: none. Wins over the "
+        "routes' and `defaults`'.",
     )
     fail_task_on_alert: bool | None = None
     max_rows: Annotated[int, Field(ge=1)] | None = Field(
@@ -689,28 +771,6 @@ class RawSilence(_Raw):
 
 # --- receivers and routes (docs/notifications.md, "Receivers and routes") --------------------
 
-_RECEIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def _name_check(what: str) -> Callable[[str], str]:
-    """The check of a receiver's or a mute window's name; ``what`` names it in the error."""
-
-    def check(value: str) -> str:
-        if not _RECEIVER_NAME.match(value):
-            raise checks.InvalidValue(
-                f"{value[:80]!r} is not a {what} name",
-                hint="up to 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
-            )
-        return value
-
-    return check
-
-
-ReceiverName = Annotated[
-    str,
-    AfterValidator(_name_check("receiver")),
-    WithJsonSchema({"type": "string", "pattern": _RECEIVER_NAME.pattern}),
-]
 Globs = Annotated[
     tuple[PlainText, ...],
     BeforeValidator(_one_or_many),
@@ -800,6 +860,11 @@ class RawRoute(_Raw):
         description="Reminder interval for alerts this route takes that set no "
         "`renotify_after` of their own; inherited by its routes.",
     )
+    escalation: EscalationLadder | None = Field(
+        None,
+        description="Escalation ladder for alerts this route takes that set no `escalation` "
+        "of their own; inherited by its routes; wins over `defaults`.",
+    )
     routes: tuple[RawRoute, ...] | None = Field(None, description="Child routes, in order.")
 
 
@@ -811,6 +876,9 @@ class RawRoutes(_Raw):
     )
     renotify_after: OptionalDuration = Field(
         None, description="Reminder interval inherited by every route."
+    )
+    escalation: EscalationLadder | None = Field(
+        None, description="Escalation ladder inherited by every route."
     )
     routes: tuple[RawRoute, ...] | None = Field(None, description="Routes, tried in order.")
 

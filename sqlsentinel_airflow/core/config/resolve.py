@@ -2,7 +2,7 @@
 
 Inheritance rules (docs/reference/alerts-yaml.md): a setting written on the alert wins
 over ``defaults``; ``tags`` are the union (defaults first, order kept, no duplicates);
-``notify`` replaces; ``templates`` merge part by part (an alert's own ``subject`` keeps the
+``notify``, ``escalation`` and ``ack`` replace; ``templates`` merge part by part (an alert's own ``subject`` keeps the
 default ``html``); ``links`` are the union (defaults first, one per URL).
 Settings nobody wrote take the resolved model's own defaults. This is also where checks
 that need more than one value happen: the SQL is loaded from ``query_file`` and checked in
@@ -54,6 +54,7 @@ from sqlsentinel_airflow.core.config.raw import (
     RawWebhookChannel,
     check_database_url,
 )
+from sqlsentinel_airflow.core.config.routes import escalation_ladder
 from sqlsentinel_airflow.core.config.sqlcheck import (
     UnsafeQuery,
     check_query,
@@ -208,6 +209,13 @@ def resolve_alert(
     flap = settings.get("flap_detection")
     if isinstance(flap, RawFlapDetection):
         fields["flap_detection"] = FlapPolicy(flap.changes, flap.window, flap.stable_for)
+    ladder = escalation_ladder(settings.get("escalation"))
+    fields["escalation"] = ladder
+    if ladder:  # a route's ladder may still replace one from defaults (loader._routed)
+        own = "escalation" in raw.model_fields_set
+        fields["escalation_from"] = "the alert" if own else "defaults"
+    ack = settings.get("ack")
+    fields["ack_rearm_factor"] = ack.rearm_factor if ack is not None else None
     fields.update(
         name=raw.name,
         slug=slug,

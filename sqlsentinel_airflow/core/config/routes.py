@@ -8,7 +8,7 @@ Modelled on Alertmanager's route tree (docs/notifications.md, "Receivers and rou
 - A route that took an alert hands it on the same way to its own ``routes``; when none of
   them takes it, the route itself delivers to its ``receiver`` (inherited from the parent
   route when it names none; the root's is the *default receiver*).
-- ``renotify_after`` is inherited the same way.
+- ``renotify_after`` and ``escalation`` are inherited the same way.
 
 The tree is resolved when the file loads: :func:`route_alert` gives each alert a
 :class:`~sqlsentinel_airflow.core.config.models.Routing`, whose receivers' channels join
@@ -19,12 +19,17 @@ names, and routes no alert can ever reach (:func:`unreachable_routes` says when)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlsentinel_airflow.airflow_contract import ReceiverReached, RoutingExplanation
+from sqlsentinel_airflow.airflow_contract import (
+    EscalationStepReached,
+    ReceiverReached,
+    RoutingExplanation,
+)
 from sqlsentinel_airflow.core.config import checks
 from sqlsentinel_airflow.core.config.matchers import Matchable, Matcher
 from sqlsentinel_airflow.core.config.models import (
@@ -42,19 +47,28 @@ from sqlsentinel_airflow.core.config.models import (
     describe_channel,
 )
 from sqlsentinel_airflow.core.config.yamlpos import Path, Problem, format_path
+from sqlsentinel_airflow.core.model import EscalationStep
 from sqlsentinel_airflow.core.redact import secret_field_names
 
 if TYPE_CHECKING:  # the raw models and the loader's helpers load only when a file is loaded:
     # the DAG factory imports this module for explain_routing on every task start
-    from sqlsentinel_airflow.core.config.raw import RawMatch, RawReceiver, RawRoute, RawRoutes
+    from sqlsentinel_airflow.core.config.raw import (
+        RawEscalationStep,
+        RawMatch,
+        RawReceiver,
+        RawRoute,
+        RawRoutes,
+    )
 
 __all__ = [
     "Route",
     "RoutingTree",
     "build_routing",
+    "escalation_ladder",
     "explain_routing",
     "matcher_of",
     "route_alert",
+    "unknown_escalation_receivers",
     "unreachable_routes",
 ]
 
@@ -83,6 +97,8 @@ class Route:
     continue_: bool = False
     renotify_after: timedelta | None = None
     sets_renotify: bool = False
+    escalation: tuple[EscalationStep, ...] = ()
+    sets_escalation: bool = False
     routes: tuple[Route, ...] = ()
 
     @property
@@ -116,7 +132,40 @@ def _route(raw: RawRoute | RawRoutes, path: Path) -> Route:
         continue_=bool(getattr(raw, "continue_", False)),
         renotify_after=raw.renotify_after,
         sets_renotify="renotify_after" in raw.model_fields_set,
+        escalation=escalation_ladder(raw.escalation),
+        sets_escalation=raw.escalation is not None,
         routes=children,
+    )
+
+
+def escalation_ladder(raw: tuple[RawEscalationStep, ...] | None) -> tuple[EscalationStep, ...]:
+    """The :class:`EscalationStep` s of an ``escalation:`` as written (checked by its model)."""
+    return tuple(EscalationStep(after=step.after, receiver=step.receiver) for step in raw or ())
+
+
+def unknown_escalation_receivers(
+    ladder: tuple[RawEscalationStep, ...] | None, known: Collection[str], path: Path
+) -> list[Problem]:
+    """A problem at each step of ``ladder`` (written at ``path``) naming no receiver of
+    ``known``."""
+    found = []
+    for j, step in enumerate(ladder or ()):
+        if step.receiver not in known:
+            found.append(
+                Problem(
+                    (*path, j, "receiver"),
+                    f"unknown receiver `{step.receiver}` in escalation step {j + 1}",
+                    hint=_receiver_hint(step.receiver, known),
+                )
+            )
+    return found
+
+
+def _receiver_hint(name: str, known: Collection[str]) -> str:
+    return checks.did_you_mean(name, known) or (
+        "define it under `receivers:`, or name one of: " + ", ".join(known)
+        if known
+        else "define it under `receivers:` (a name and its `notify:` channels)"
     )
 
 
@@ -151,6 +200,7 @@ def build_routing(
         )
     root = _route(routes if routes is not None else RawRoutes.model_validate({}), ("routes",))
     problems.extend(_unknown_receivers(root, by_name))
+    problems.extend(_unknown_ladder_receivers(routes, ("routes",), by_name))
     problems.extend(
         Problem(path, message, hint) for path, message, hint in unreachable_routes(root)
     )
@@ -183,16 +233,22 @@ def _unknown_receivers(route: Route, receivers: Mapping[str, Receiver]) -> list[
             Problem(
                 (*route.path, "receiver"),
                 f"unknown receiver `{route.receiver}`",
-                hint=checks.did_you_mean(route.receiver, receivers)
-                or (
-                    "define it under `receivers:`, or name one of: " + ", ".join(receivers)
-                    if receivers
-                    else "define it under `receivers:` (a name and its `notify:` channels)"
-                ),
+                hint=_receiver_hint(route.receiver, receivers),
             )
         )
     for child in route.routes:
         found.extend(_unknown_receivers(child, receivers))
+    return found
+
+
+def _unknown_ladder_receivers(
+    raw: RawRoute | RawRoutes | None, path: Path, receivers: Mapping[str, Receiver]
+) -> list[Problem]:
+    if raw is None:
+        return []
+    found = unknown_escalation_receivers(raw.escalation, receivers, (*path, "escalation"))
+    for i, child in enumerate(raw.routes or ()):
+        found.extend(_unknown_ladder_receivers(child, (*path, "routes", i), receivers))
     return found
 
 
@@ -252,17 +308,32 @@ def route_alert(tree: RoutingTree, alert: Matchable) -> Routing:
     """Where the tree sends ``alert``: every route that took it, the receivers reached (each
     once, in the order first reached) and the ``renotify_after`` its routes set, if any: the
     shortest of the routes that took it (reminders are per alert, so no receiver waits
-    longer than its route asks; ``never`` is the longest)."""
-    hits = _take(tree.root, alert, (), None, None, None)
+    longer than its route asks; ``never`` is the longest). The escalation ladder is the one
+    of the first route that took it and sets (or inherits) one: a ladder is one sequence of
+    people, so two routes' ladders are not merged."""
+    hits = _take(tree.root, alert, (), None, _Inherited())
     names = list(dict.fromkeys(hit.receiver for hit in hits if hit.receiver is not None))
     timed = [hit for hit in hits if hit.renotify_from is not None]
     shortest = min(timed, key=lambda h: h.renotify_after or timedelta.max) if timed else None
+    laddered = next((hit for hit in hits if hit.escalation_from is not None), None)
     return Routing(
         hits=tuple(hits),
         receivers=tuple(tree.receivers[name] for name in names),
         renotify_after=shortest.renotify_after if shortest is not None else None,
         renotify_from=shortest.renotify_from if shortest is not None else None,
+        escalation=laddered.escalation if laddered is not None else (),
+        escalation_from=laddered.escalation_from if laddered is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _Inherited:
+    """What a route hands its routes: the settings it or a parent set, and where."""
+
+    renotify_from: str | None = None
+    renotify: timedelta | None = None
+    escalation_from: str | None = None
+    escalation: tuple[EscalationStep, ...] = ()
 
 
 def _take(
@@ -270,25 +341,35 @@ def _take(
     alert: Matchable,
     trail: tuple[RouteStep, ...],
     receiver: str | None,
-    renotify_from: str | None,
-    renotify: timedelta | None,
+    inherited: _Inherited,
 ) -> list[RouteHit]:
     """The hits of ``route``, which took ``alert``: its routes', or its own."""
     trail = (*trail, route.step)
     receiver = route.receiver if route.receiver is not None else receiver
     if route.sets_renotify:
-        renotify_from, renotify = format_path(route.path), route.renotify_after
+        inherited = dataclasses.replace(
+            inherited, renotify_from=format_path(route.path), renotify=route.renotify_after
+        )
+    if route.sets_escalation:
+        inherited = dataclasses.replace(
+            inherited, escalation_from=format_path(route.path), escalation=route.escalation
+        )
     hits: list[RouteHit] = []
     for child in route.routes:
         if child.match.matches(alert):
-            hits.extend(_take(child, alert, trail, receiver, renotify_from, renotify))
+            hits.extend(_take(child, alert, trail, receiver, inherited))
             if not child.continue_:
                 break
     if hits:
         return hits
     return [
         RouteHit(
-            steps=trail, receiver=receiver, renotify_after=renotify, renotify_from=renotify_from
+            steps=trail,
+            receiver=receiver,
+            renotify_after=inherited.renotify,
+            renotify_from=inherited.renotify_from,
+            escalation=inherited.escalation,
+            escalation_from=inherited.escalation_from,
         )
     ]
 
@@ -309,6 +390,7 @@ def explain_routing(alert: AlertConfig) -> RoutingExplanation:
     if routing is None:
         return RoutingExplanation(alert=alert.name, own_channels=own)
     renotify = routing.renotify_after
+    receivers = {r.name: r for r in alert.escalation_receivers}
     return RoutingExplanation(
         alert=alert.name,
         own_channels=own,
@@ -325,4 +407,17 @@ def explain_routing(alert: AlertConfig) -> RoutingExplanation:
         renotify_after_seconds=int(renotify.total_seconds()) if renotify else None,
         renotify_from=routing.renotify_from,
         renotify_applied=routing.renotify_applied,
+        escalation=tuple(
+            EscalationStepReached(
+                step=i + 1,
+                after_seconds=int(step.after.total_seconds()),
+                receiver=step.receiver,
+                channels=tuple(
+                    describe_channel(c)
+                    for c in (receivers[step.receiver].notify if step.receiver in receivers else ())
+                ),
+            )
+            for i, step in enumerate(alert.escalation)
+        ),
+        escalation_from=alert.escalation_from if alert.escalation else None,
     )
