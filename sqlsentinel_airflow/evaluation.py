@@ -22,6 +22,11 @@ Semantics decided here (see docs/adr/0002-evaluation-semantics.md):
   windows (``muted_by``). Its two end-of-window choices are applied here: an incident it
   muted may stay muted after it ends, and a ``resolved`` owed for an incident announced
   before it may go out inside it.
+- An escalation step the state machine decides goes to its receiver's channels only
+  (``core.grouping``), and is written to the incident's actions (``escalated``, by
+  ``sentinel``) in the same transaction as the state that counts it, so it is sent and
+  recorded once per step and incident (docs/responding.md). A reminder that re-arms an
+  acknowledged incident (``ack.rearm_factor``) is recorded as ``rearmed``.
 - ``dry_run`` reads current state (without the lock) to show what would happen and writes
   nothing. Backfill runs write history only: they neither advance state nor notify.
 - The evaluation time is read under the alert's lock, so an evaluation that waited for
@@ -45,7 +50,7 @@ from typing import Any, Protocol, TypeVar
 from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
-from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
+from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, ChannelSlot
 from sqlsentinel_airflow.core.grouping import ChannelPlan, plan_messages
 from sqlsentinel_airflow.core.model import (
     Decision,
@@ -65,7 +70,12 @@ from sqlsentinel_airflow.core.payload import EventPayload, event_payload, group_
 from sqlsentinel_airflow.core.result import evaluate_result
 from sqlsentinel_airflow.core.state_machine import decide, initial_state
 from sqlsentinel_airflow.errors import QueryError, StateStoreError
-from sqlsentinel_airflow.store.records import HistoryEntry, OutboxEntry, OutboxMember
+from sqlsentinel_airflow.store.records import (
+    HistoryEntry,
+    IncidentAction,
+    OutboxEntry,
+    OutboxMember,
+)
 from sqlsentinel_airflow.store.tables import NAME_LENGTH as DESTINATION_LENGTH
 
 __all__ = [
@@ -99,6 +109,7 @@ class _Transaction(Protocol):
     def add_history(self, entry: HistoryEntry) -> int: ...
     def enqueue(self, entry: OutboxEntry) -> int: ...
     def active_silences(self, now: datetime) -> list[Silence]: ...
+    def add_incident_action(self, action: IncidentAction) -> int: ...
 
 
 class StoreLike(Protocol):
@@ -297,7 +308,7 @@ def evaluate_alert(
         decisions = _decide_all(alert, evaluation, known, now, active)
         written = _Written(known, active, decisions, {}, now)
         report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
-        if run_type is RunType.BACKFILL or not alert.channel_slots():
+        if run_type is RunType.BACKFILL or not _reaches_anyone(alert):
             return report
         events = [
             (p, e) for p, (_key, decision, _obs) in enumerate(decisions) for e in decision.events
@@ -332,6 +343,8 @@ def evaluate_alert(
                 else:
                     tx.save_state(decision.state)
                 events.extend((position, event) for event in decision.events)
+                for action in _incident_actions(alert, known.get(key), decision, now):
+                    tx.add_incident_action(action)
                 outbox_ids[position] = []
             entry = _history(alert, decision, obs, now, run_type, run_id, query_ms)
             if confirm_commit:
@@ -347,6 +360,48 @@ def evaluate_alert(
     if confirm_commit:
         _confirm(store, alert.name, written.history_ids)
     return _report(alert, evaluation, written, run_type, run_id, False, started, query_ms)
+
+
+def _reaches_anyone(alert: AlertConfig) -> bool:
+    """Whether any event of ``alert`` has a channel: its own, routed or escalation ones."""
+    return bool(alert.channel_slots() or alert.escalation_slots())
+
+
+def _incident_actions(
+    alert: AlertConfig, prev: InstanceState | None, decision: Decision, now: datetime
+) -> list[IncidentAction]:
+    """The incident actions the evaluation itself takes (actor and source ``sentinel``):
+    each escalation step sent, and an acknowledgement re-armed by a worse value."""
+    out = []
+    ladder = alert.escalation
+    for event in decision.events:
+        if event.kind is EventKind.ESCALATION and event.escalation_step is not None:
+            step = ladder[event.escalation_step]
+            detail: dict[str, Any] = {
+                "step": event.escalation_step + 1,
+                "steps": len(ladder),
+                "receiver": step.receiver,
+                "after_seconds": int(step.after.total_seconds()),
+            }
+            action = "escalated"
+        elif event.reason is Reason.ACK_REARMED:
+            detail = {"was_acked_by": (prev.acked_by if prev is not None else None) or ""}
+            action = "rearmed"
+        else:
+            continue
+        out.append(
+            IncidentAction(
+                alert_name=alert.name,
+                instance_key=event.instance_key,
+                firing_since=event.firing_since,
+                action=action,
+                actor="sentinel",
+                source="sentinel",
+                at=now,
+                detail=detail,
+            )
+        )
+    return out
 
 
 def _confirm(store: StoreLike, alert_name: str, history_ids: Sequence[int]) -> None:
@@ -447,7 +502,7 @@ def _outbox_rows(
     """The outbox rows for the evaluation's events, as ``core.grouping`` plans them: one row
     per (event, channel), or one grouped row per channel carrying them all; each with the
     positions of the decisions it speaks for. A dry run previews exactly these."""
-    if not events or not alert.channel_slots():  # nobody to tell: no payload to build
+    if not events or not _reaches_anyone(alert):  # nobody to tell: no payload to build
         return []
     payload_of = {
         id(event): event_payload(
@@ -558,6 +613,15 @@ def _history(
     )
 
 
+def _slots_of(alert: AlertConfig, event: Event) -> tuple[ChannelSlot, ...]:
+    """The channels ``event`` goes to: its step's receiver's for an escalation."""
+    if event.kind is EventKind.ESCALATION and event.escalation_step is not None:
+        if event.escalation_step < len(alert.escalation):
+            return alert.escalation_slots(event.escalation_step)
+        return ()
+    return alert.channel_slots()
+
+
 def _report(
     alert: AlertConfig,
     evaluation: QueryEvaluation,
@@ -604,7 +668,7 @@ def _report(
                         "reason": event.reason.value,
                         "reason_code": event.reason.code,
                         "outbox_ids": outbox_ids.get(position, []),
-                        "channels": [s.config.channel for s in alert.channel_slots()],
+                        "channels": [s.config.channel for s in _slots_of(alert, event)],
                     }
                 )
     states = [i.state for i in instances] or [State.OK]

@@ -328,7 +328,8 @@ def log_decision(alert: AlertConfig, report: EvaluationReport) -> None:
     if not report.dry_run:
         return
     if not report.would_send:
-        why = "no channels" if not alert.channel_slots() else "no event"
+        reaches = alert.channel_slots() or alert.escalation_slots()
+        why = "no channels" if not reaches else "no event"
         log.info("DRY RUN: alert %s: nothing would be sent (%s)", alert.name, why)
         return
     from sqlsentinel_airflow.notify.preview import previews

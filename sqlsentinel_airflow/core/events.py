@@ -37,11 +37,13 @@ def channel_id(index: int, channel: ChannelConfig, receiver: str | None = None) 
 
 
 def alert_channels(alert: AlertConfig) -> tuple[tuple[str, ChannelConfig], ...]:
-    """``(channel_id, config)`` of every channel ``alert`` notifies (``channel_slots``)."""
-    return tuple(
-        (channel_id(slot.position, slot.config, slot.receiver), slot.config)
-        for slot in alert.channel_slots()
-    )
+    """``(channel_id, config)`` of every channel ``alert`` notifies: ``channel_slots``, then
+    the channels of its escalation receivers (``escalation_slots``) not among them. A
+    receiver's channel has one id whether routes reach it or a ladder names it."""
+    found: dict[str, ChannelConfig] = {}
+    for slot in (*alert.channel_slots(), *alert.escalation_slots()):
+        found.setdefault(channel_id(slot.position, slot.config, slot.receiver), slot.config)
+    return tuple(found.items())
 
 
 def task_log_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:

@@ -13,6 +13,10 @@ A channel gets one grouped message when all of these hold:
 - the events concern two or more instances: a single instance's event stays a single
   message, with the payload it always had.
 
+An escalation step (``EventKind.ESCALATION``, docs/responding.md) goes to the channels of
+that step's receiver only, never to the alert's own or routed channels, and never grouped:
+one message per (step, instance, channel), so each step is told once and on its own.
+
 A channel of a receiver with ``group_by`` is grouped across alerts instead
 (docs/adr/0016-groups-across-alerts.md): each event gets a row of its own carrying the
 channel's *group key* (the channel and the alert's values of ``group_by``), and delivery
@@ -40,7 +44,7 @@ from sqlsentinel_airflow.core.config.models import (
     ChannelSlot,
 )
 from sqlsentinel_airflow.core.events import channel_id
-from sqlsentinel_airflow.core.model import Event
+from sqlsentinel_airflow.core.model import Event, EventKind
 
 __all__ = [
     "GROUP_CLAIM_MARGIN",
@@ -101,7 +105,10 @@ def group_wait_allowance(alert: AlertConfig) -> timedelta:
 
 def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPlan]:
     """One plan per channel ``alert`` notifies (``channel_slots`` order) for ``events``, the
-    events of one evaluation in the order it decided them."""
+    events of one evaluation in the order it decided them; then one plan per escalation
+    event and channel of its step's receiver."""
+    escalations = [e for e in events if e.kind is EventKind.ESCALATION]
+    events = [e for e in events if e.kind is not EventKind.ESCALATION]
     plans: list[ChannelPlan] = []
     several = len({e.instance_key for e in events}) >= 2
     for slot in alert.channel_slots():
@@ -116,4 +123,10 @@ def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPl
             )
         else:
             plans.append(ChannelPlan(cid, slot.config, single=tuple(events)))
+    for event in escalations:
+        if event.escalation_step is None or event.escalation_step >= len(alert.escalation):
+            continue  # decided by a ladder the config no longer has
+        for slot in alert.escalation_slots(event.escalation_step):
+            cid = channel_id(slot.position, slot.config, slot.receiver)
+            plans.append(ChannelPlan(cid, slot.config, single=(event,)))
     return plans
