@@ -19,7 +19,7 @@ never secrets.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -37,6 +37,7 @@ from pydantic_core import core_schema
 from sqlsentinel_airflow.airflow_contract import alert_tab_url
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.config.models import AlertConfig, Severity
+from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
 from sqlsentinel_airflow.core.redact import public_text
 
@@ -60,6 +61,7 @@ __all__ = [
     "PayloadLinks",
     "WebhookBody",
     "config_error_payload",
+    "escalation_summary",
     "event_payload",
     "group_payload",
     "payload_schema",
@@ -258,6 +260,17 @@ class PayloadEscalation(_Frozen):
     steps: int = Field(description="how many steps the ladder has")
     after_seconds: float = Field(description="the step's `after`: seconds since the incident began")
     receiver: str = Field(description="the receiver this step notifies (`receivers:`)")
+    summary: str = Field(
+        default="",
+        description="for people: `Escalated (step 1 of 2): not acknowledged for 15m`",
+    )
+
+
+def escalation_summary(step: int, steps: int, after_seconds: float) -> str:
+    """``Escalated (step 1 of 2): not acknowledged for 15m``: what every channel says of an
+    escalation step (``step`` from 1)."""
+    after = format_duration(timedelta(seconds=after_seconds))
+    return f"Escalated (step {step} of {steps}): not acknowledged for {after}"
 
 
 class PayloadAcknowledgement(_Frozen):
@@ -384,6 +397,9 @@ def event_payload(
             steps=len(ladder),
             after_seconds=step.after.total_seconds(),
             receiver=step.receiver,
+            summary=escalation_summary(
+                event.escalation_step + 1, len(ladder), step.after.total_seconds()
+            ),
         )
     on_wire = flapping or event.kind in (EventKind.ESCALATION, EventKind.ACKNOWLEDGED)
     return EventPayload(

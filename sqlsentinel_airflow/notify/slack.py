@@ -47,6 +47,7 @@ _EMOJI = {
     "resolved": ":large_green_circle:",
     "error": ":warning:",
     "flapping": ":twisted_rightwards_arrows:",
+    "escalation": ":sos:",
     "group": ":rotating_light:",
 }
 _SECTION_CHARS = 2900  # Slack's limit is 3000 per section text

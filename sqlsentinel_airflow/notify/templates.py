@@ -32,7 +32,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ from markupsafe import escape
 from sqlsentinel_airflow.core.config.models import MessageTemplates, TemplateText
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.instances import instance_label, value_text
+from sqlsentinel_airflow.core.payload import escalation_summary
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.sandbox import (
     BoundedEnvironment,
@@ -70,7 +71,7 @@ __all__ = [
 ]
 
 Part = Literal["subject", "text", "html", "slack", "pagerduty", "teams"]
-EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "group")
+EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "escalation", "group")
 MAX_CONTEXT_ROWS = 15
 MAX_VALUE_CHARS = 200
 MAX_SUBJECT_CHARS = 250
@@ -86,6 +87,7 @@ _STATUS = {
     "resolved": "RESOLVED",
     "error": "ERROR",
     "flapping": "FLAPPING",
+    "escalation": "ESCALATED",
 }
 # a grouped message shows the most urgent of its members' kinds (flapping under firing)
 _GROUP_HEADLINE_ORDER = ("firing", "flapping", "error", "reminder", "resolved")
@@ -102,6 +104,7 @@ _LEGACY_STATUS = {
     "resolved": "OK",
     "error": "ERROR",
     "flapping": "FLAPPING",
+    "escalation": "ALERT",
     "group": "ALERT",
 }
 _JINJA_MARKER = re.compile(r"\{\{|\{%|\{#")
@@ -177,8 +180,12 @@ def teams_escape(text: str) -> str:
 
 def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The variables of every template, built from a stored event payload (all values data)."""
-    # a flapping notice travels as kind firing (payload version 1 keeps its kinds)
+    # a flapping notice and an escalation step travel as kind firing (payload version 1
+    # keeps its kinds)
     kind = "flapping" if payload.get("flapping") else str(payload.get("kind") or "firing")
+    escalation = _escalation_context(payload.get("escalation"))
+    if escalation is not None:
+        kind = "escalation"
     alert = dict(payload.get("alert") or {})
     instance = dict(payload.get("instance") or {})
     key_values = dict(instance.get("key_values") or {})
@@ -201,6 +208,7 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "kind": kind,
         "status": group["status"] if group is not None else _STATUS.get(kind, kind.upper()),
         "group": group,
+        "escalation": escalation,
         "test": bool(payload.get("test")),
         "alert": {
             "name": str(alert.get("name") or ""),
@@ -249,6 +257,25 @@ def message_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         # an email's Acknowledge link, minted as it is sent (notify/actionlinks.py)
         "ack_url": "",
         "dashboard_url": str((payload.get("links") or {}).get("dashboard") or ""),
+    }
+
+
+def _escalation_context(escalation: Any) -> dict[str, Any] | None:
+    """The ``escalation`` variable of an escalation step's message (None otherwise): ``step``
+    (from 1), ``steps``, ``after`` (``15m``), ``receiver`` and ``summary`` (``Escalated (step
+    1 of 2): not acknowledged for 15m``)."""
+    if not isinstance(escalation, Mapping):
+        return None
+    step, steps = int(escalation.get("step") or 1), int(escalation.get("steps") or 1)
+    after_seconds = float(escalation.get("after_seconds") or 0)
+    return {
+        "step": step,
+        "steps": steps,
+        "after": format_duration(timedelta(seconds=after_seconds)),
+        "receiver": str(escalation.get("receiver") or ""),
+        "summary": str(escalation.get("summary") or "")
+        or escalation_summary(step, steps, after_seconds),
+        "last": step >= steps,
     }
 
 
@@ -340,6 +367,7 @@ _HEADLINES = {
     "resolved": "{{ alert.name }} has resolved",
     "error": "{{ alert.name }}: the alert query failed",
     "flapping": "{{ alert.name }} is flapping between OK and FIRING",
+    "escalation": "{{ alert.name }}: {{ escalation.summary }}",
     "group": "{{ group.title if group else alert.name }}: {{ group.summary }}",
 }
 _TEST = "{% if test %}[TEST] {% endif %}"
@@ -355,6 +383,9 @@ _SUBJECTS = {
     "resolved": _TEST + "[RESOLVED] {{ alert.name }}" + _INSTANCE,
     "error": _TEST + "[ERROR] {{ alert.name }}: the alert query failed",
     "flapping": _TEST + "[{{ alert.severity|upper }}] FLAPPING: {{ alert.name }}" + _INSTANCE,
+    "escalation": _TEST
+    + "[{{ alert.severity|upper }}] {{ escalation.summary }} — {{ alert.name }}"
+    + _INSTANCE,
     "group": _TEST
     + '{% if status == "RESOLVED" %}[RESOLVED]{% else %}[{{ alert.severity|upper }}] '
     + "{{ status }}:{% endif %} {{ group.headline }} — {{ group.title if group else alert.name }}",
@@ -382,6 +413,15 @@ _DETAILS: dict[str, list[tuple[str, str]]] = {
         ("Last value", "{{ actual_value }} (threshold {{ threshold }})"),
         ("Flapping since", "{{ occurred_at }}"),
         ("Next message", "when it has been stable long enough, with the state it settled in"),
+    ],
+    "escalation": [
+        ("Value", "{{ actual_value }} (threshold {{ threshold }})"),
+        ("Firing since", "{{ since }}" + _DURATION),
+        (
+            "Escalation",
+            "step {{ escalation.step }} of {{ escalation.steps }}, to {{ escalation.receiver }}"
+            "{% if not escalation.last %}; acknowledging it stops the next steps{% endif %}",
+        ),
     ],
 }
 
@@ -450,6 +490,7 @@ _COLORS = {
     "resolved": "#27ae60",
     "error": "#7f8c8d",
     "flapping": "#8e44ad",
+    "escalation": "#922b21",
     "group": "#c0392b",
 }
 _TH = '<th align="left" style="padding:2px 12px 2px 0">'

@@ -334,7 +334,7 @@ def check_link_url(url: str) -> str:
 
 # --- message templates ------------------------------------------------------------------
 
-EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "group")
+EVENT_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "escalation", "group")
 
 
 def check_template(source: str) -> str:

@@ -84,10 +84,13 @@ class _Frozen(BaseModel):
 
 # --- message templates (notify/templates.py renders them) --------------------------------
 
-EventKindName = Literal["firing", "reminder", "resolved", "error", "flapping", "group"]
+EventKindName = Literal[
+    "firing", "reminder", "resolved", "error", "flapping", "escalation", "group"
+]
 TemplateText = str | dict[EventKindName, str]
 """A message template: one Jinja text for every event kind, or one text per kind (``group``:
-a grouped message, docs/notifications.md "Grouped messages")."""
+a grouped message, docs/notifications.md "Grouped messages"; ``escalation``: an escalation
+step, docs/responding.md)."""
 
 
 class MessageTemplates(_Frozen):
