@@ -25,7 +25,13 @@ from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.events import alert_channels
 from sqlsentinel_airflow.core.model import Event, EventKind, JsonValue, Reason, State
-from sqlsentinel_airflow.core.payload import EventPayload, event_payload, group_payload
+from sqlsentinel_airflow.core.payload import (
+    EventPayload,
+    PayloadEscalation,
+    escalation_summary,
+    event_payload,
+    group_payload,
+)
 from sqlsentinel_airflow.errors import DeliveryError
 from sqlsentinel_airflow.notify.base import DeliveryResult, OutboundEvent
 from sqlsentinel_airflow.notify.channels import build_channel
@@ -130,6 +136,21 @@ def sample_event(
         evaluated_at=now,
         ui_base_url=ui_base_url,
     )
+    if kind is EventKind.ESCALATION:  # the alert's first step, or a made-up one
+        first = alert.escalation[0] if alert.escalation else None
+        after = first.after.total_seconds() if first is not None else 900.0
+        steps = len(alert.escalation) or 2
+        payload = payload.model_copy(
+            update={
+                "escalation": PayloadEscalation(
+                    step=1,
+                    steps=steps,
+                    after_seconds=after,
+                    receiver=first.receiver if first is not None else "oncall",
+                    summary=escalation_summary(1, steps, after),
+                )
+            }
+        )
     return payload.as_test()
 
 

@@ -66,6 +66,10 @@ def test_every_key_of_the_schema_has_a_row() -> None:
             assert f"\n| `{key}` |" in by_title[title], f"{title}: no row for {key}"
 
 
+def _receivers(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "notify": [{"channel": "email", "to": [f"{n}@example.com"]}]} for n in names]
+
+
 def _document(section: str, key: str, value: Any) -> dict[str, Any]:
     alert = copy.deepcopy(ALERT)
     doc: dict[str, Any] = {"alerts": [alert]}
@@ -82,6 +86,13 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         alert[key] = value
         if key == "mute_windows":  # the window it names
             doc["mute_windows"] = [{"name": "weekends", "intervals": [{"weekdays": "saturday"}]}]
+        if key == "escalation":  # the receivers its steps name
+            doc["receivers"] = _receivers("oncall", "leads")
+    elif section == "escalation_step":
+        alert["escalation"] = [{"after": "15m", "receiver": "oncall", key: value}]
+        doc["receivers"] = _receivers("oncall")
+    elif section == "ack":
+        alert["ack"] = {key: value}
     elif section in CHANNEL_BASE:
         channel = dict(CHANNEL_BASE[section])
         if section == "webhook" and key in ("endpoint", "hmac_secret_conn_id"):

@@ -28,6 +28,7 @@ from notify_servers import HttpReceiver
 
 from sqlsentinel_airflow.core.config.models import AlertConfig, WebhookChannel
 from sqlsentinel_airflow.core.model import (
+    EscalationStep,
     Event,
     EventKind,
     FlapPolicy,
@@ -98,7 +99,8 @@ def pairs(received: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
 def wire(kind: EventKind) -> str:
     """The ``kind`` a payload carries: version 1's kinds only, so a flapping notice is sent
     as ``firing`` (with ``flapping: true``)."""
-    return EventKind.FIRING.value if kind is EventKind.FLAPPING else kind.value
+    on_wire_as_firing = (EventKind.FLAPPING, EventKind.ESCALATION, EventKind.ACKNOWLEDGED)
+    return EventKind.FIRING.value if kind in on_wire_as_firing else kind.value
 
 
 def webhook(receiver: HttpReceiver, path: str = "/h") -> dict[str, str]:
@@ -106,6 +108,12 @@ def webhook(receiver: HttpReceiver, path: str = "/h") -> dict[str, str]:
 
 
 # --- what the state machine can give -------------------------------------------------------
+
+
+LADDER = (
+    EscalationStep(timedelta(minutes=30), "oncall"),
+    EscalationStep(timedelta(hours=2), "leads"),
+)
 
 
 def explored_events(walks: int = 600, steps: int = 30) -> set[tuple[EventKind, Reason, State]]:
@@ -121,6 +129,7 @@ def explored_events(walks: int = 600, steps: int = 30) -> set[tuple[EventKind, R
             notify_on_recovery=rng.choice([True, False]),
             notify_on_error=rng.choice([None, 1, 2]),
             flap=rng.choice([None, FlapPolicy(2, timedelta(minutes=60), timedelta(minutes=30))]),
+            escalation=rng.choice([(), LADDER]),
         )
         state, now = initial_state("walk"), T0
         for _ in range(steps):
@@ -144,7 +153,8 @@ EVENT_PAIRS = {(wire(kind), reason.code) for kind, reason, _state in EXPLORED}
 
 
 def test_the_exploration_reaches_every_kind_and_the_known_reasons() -> None:
-    assert {kind for kind, _r, _s in EXPLORED} == set(EventKind)
+    # an acknowledgement's event is made by acks.py when someone acknowledges, not by decide
+    assert {kind for kind, _r, _s in EXPLORED} == set(EventKind) - {EventKind.ACKNOWLEDGED}
     assert {
         ("firing", "first_firing"),
         ("firing", "firing_after_silence"),
@@ -156,13 +166,15 @@ def test_the_exploration_reaches_every_kind_and_the_known_reasons() -> None:
         ("firing", "flapping_after_silence"),
         ("firing", "settled_firing"),
         ("resolved", "settled_ok"),
+        ("firing", "escalated"),
     } <= EVENT_PAIRS
     assert {code for _k, code in EVENT_PAIRS} <= set(PAYLOAD_REASON_CODES)
 
 
 @pytest.mark.parametrize("key_columns", [(), ("region",)], ids=["unkeyed", "keyed"])
 def test_every_event_decide_can_give_builds_a_valid_payload(key_columns: tuple[str, ...]) -> None:
-    alert = make_alert("explored", [], key_columns=list(key_columns), tags=["t"])
+    ladder = [{"after": step.after, "receiver": step.receiver} for step in LADDER]
+    alert = make_alert("explored", [], key_columns=list(key_columns), tags=["t"], escalation=ladder)
     key_values = {c: f"v_{c}" for c in key_columns}
     for kind, reason, state in sorted(EXPLORED):
         event = Event(
@@ -178,6 +190,7 @@ def test_every_event_decide_can_give_builds_a_valid_payload(key_columns: tuple[s
             key_values=key_values,
             firing_since=None if kind is EventKind.ERROR else T0 - timedelta(hours=1),
             error="boom" if kind is EventKind.ERROR else None,
+            escalation_step=1 if kind is EventKind.ESCALATION else None,
         )
         payload = event_payload(event, alert, event_id="e1", run_id=None, evaluated_at=T0)
         body = check(json.loads(webhook_body(OutboundEvent(payload.to_json(), "e1:c"))))
@@ -188,6 +201,12 @@ def test_every_event_decide_can_give_builds_a_valid_payload(key_columns: tuple[s
             state.value,
         )
         assert body["flapping"] is (kind is EventKind.FLAPPING)
+        if kind is EventKind.ESCALATION:
+            assert body["escalation"]["summary"] == (
+                "Escalated (step 2 of 2): not acknowledged for 2h"
+            )
+        else:
+            assert "escalation" not in body
 
 
 # --- evaluations, stored and delivered ----------------------------------------------------
@@ -247,7 +266,16 @@ def test_every_payload_an_evaluation_enqueues_reaches_the_webhook_valid(
     for minute, outcome in flapping:
         evaluate(wobbly, store, outcome, minute=minute, file_silences=[muted])
 
-    names = ("plain", "tables", "wobbly")
+    laddered = make_alert(
+        "laddered",
+        [webhook(receiver)],
+        escalation=[{"after": timedelta(minutes=15), "receiver": "oncall"}],
+        escalation_receivers=[{"name": "oncall", "notify": [webhook(receiver, "/oncall")]}],
+    )
+    evaluate(laddered, store, result("ALERT", 12), minute=0)  # firing, first_firing
+    evaluate(laddered, store, result("ALERT", 12), minute=20)  # to oncall: firing, escalated
+
+    names = ("plain", "tables", "wobbly", "laddered")
     queued = sum(len(store.pending_outbox(name)) for name in names)
     backfill = evaluate_alert(
         plain,
@@ -261,14 +289,17 @@ def test_every_payload_an_evaluation_enqueues_reaches_the_webhook_valid(
     assert backfill.events == () and backfill.instances[0].events == ()
     assert sum(len(store.pending_outbox(name)) for name in names) == queued
 
-    for alert in (plain, tables, wobbly):
+    for alert in (plain, tables, wobbly, laddered):
         assert deliver_pending(alert, store).complete
     received = bodies(receiver)
 
     assert len(received) == queued
     assert pairs(received) == EVENT_PAIRS  # every pair the state machine can give
     by_alert = {str(b["alert"]["name"]) for b in received}
-    assert by_alert == {"plain", "tables", "wobbly"}
+    assert by_alert == {"plain", "tables", "wobbly", "laddered"}
+    # the step went to its receiver's channel only
+    (step,) = [r for r in receiver.requests if r.json()["reason_code"] == "escalated"]
+    assert step.path == "/oncall"
     keyed_bodies = [b for b in received if b["instance"]["key_values"]]
     assert {b["instance"]["key_values"]["table_name"] for b in keyed_bodies} == {
         "orders",
