@@ -67,7 +67,9 @@ def test_every_key_of_the_schema_has_a_row() -> None:
 
 
 def _receivers(*names: str) -> list[dict[str, Any]]:
-    return [{"name": n, "notify": [{"channel": "email", "to": [f"{n}@example.com"]}]} for n in names]
+    return [
+        {"name": n, "notify": [{"channel": "email", "to": [f"{n}@example.com"]}]} for n in names
+    ]
 
 
 def _document(section: str, key: str, value: Any) -> dict[str, Any]:
