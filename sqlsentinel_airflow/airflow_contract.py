@@ -276,6 +276,11 @@ class EscalationStepReached(BaseModel):
     receiver: str
     channels: tuple[str, ...] = ()
 
+    def text(self) -> str:
+        """``step 1 after 15m: receiver oncall``, as ``sqlsentinel routes`` prints it."""
+        after = format_duration(timedelta(seconds=self.after_seconds))
+        return f"step {self.step} after {after}: receiver {self.receiver}"
+
 
 class RoutingExplanation(BaseModel):
     """Which receivers an alert reaches and why (``sqlsentinel routes``, the UI's Routing
@@ -328,8 +333,7 @@ class RoutingExplanation(BaseModel):
         if self.escalation:
             out.append(f"  escalation (from {self.escalation_from}), while unacknowledged:")
         for step in self.escalation:
-            after = format_duration(timedelta(seconds=step.after_seconds))
-            out.append(f"    step {step.step} after {after}: receiver {step.receiver}")
+            out.append(f"    {step.text()}")
             out.extend(f"      - {c}" for c in step.channels)
         if self.reaches_nobody:
             out.append("  reaches nobody")

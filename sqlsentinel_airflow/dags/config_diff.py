@@ -67,7 +67,11 @@ listed here."""
 _IGNORED_FIELDS = frozenset({"name", "slug", "dialect"})
 # Settings newer than some stored snapshots: left out while empty, so an alert without any
 # reads as it did before them, not as changed, after an upgrade
-_LEFT_OUT_EMPTY = frozenset({"mute_windows"})
+_LEFT_OUT_EMPTY = frozenset(
+    {"mute_windows", "ack_rearm_factor", "escalation", "escalation_receivers", "escalation_from"}
+)
+# ... and so are the keys they added inside ``routing`` (and its hits)
+_ROUTING_LEFT_OUT_EMPTY = ("escalation", "escalation_from", "escalation_applied")
 _WHERE_WRITTEN = "source_"  # source_file, source_line, source_index: where, not what
 _DIGEST_CHARS = 16
 
@@ -91,6 +95,8 @@ def _hash(value: Any) -> str:
 def snapshot_alert(alert: AlertConfig) -> AlertSnapshot:
     """The secret-free comparable form of one alert."""
     dumped = alert.model_dump(mode="json")  # hashed only: a secret changing is still a change
+    if isinstance(dumped.get("routing"), dict):
+        dumped["routing"] = _without_empty_escalation(dumped["routing"])
     secret = secret_field_names(alert)
     values = {
         name: _shown(getattr(alert, name))
@@ -106,6 +112,15 @@ def snapshot_alert(alert: AlertConfig) -> AlertSnapshot:
         and not (name in _LEFT_OUT_EMPTY and not value)
     }
     return {"values": values, "hashes": hashes}
+
+
+def _without_empty_escalation(routing: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in routing.items() if not (k in _ROUTING_LEFT_OUT_EMPTY and not v)}
+    kept["hits"] = [
+        {k: v for k, v in hit.items() if not (k in _ROUTING_LEFT_OUT_EMPTY and not v)}
+        for hit in routing.get("hits") or ()
+    ]
+    return kept
 
 
 def snapshot_alerts(alerts: Iterable[AlertConfig]) -> dict[str, AlertSnapshot]:

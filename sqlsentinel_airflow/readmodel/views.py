@@ -410,6 +410,14 @@ class RoutingView(View):
         str | None, "the `renotify_after` a route sets, where from, and whether it applies"
     ]
     reaches_nobody: Annotated[bool, "no channel of its own and no receiver: nobody is told"]
+    escalation: Annotated[
+        tuple[str, ...],
+        "the escalation ladder, one line per step: `step 1 after 15m: receiver oncall "
+        "(webhook POST via connection `pager`)`; empty without one",
+    ] = ()
+    escalation_from: Annotated[
+        str | None, "where the ladder is written: `the alert`, `defaults` or a route's path"
+    ] = None
 
 
 @dataclass(frozen=True)

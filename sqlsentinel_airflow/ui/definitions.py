@@ -79,6 +79,10 @@ def _routing_view(routing: RoutingExplanation | None) -> RoutingView | None:
         nobody_via=routing.nobody_via,
         renotify=routing.renotify_text(),
         reaches_nobody=routing.reaches_nobody,
+        escalation=tuple(
+            f"{step.text()} ({'; '.join(step.channels)})" for step in routing.escalation
+        ),
+        escalation_from=routing.escalation_from,
     )
 
 

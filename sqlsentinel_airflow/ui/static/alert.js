@@ -362,6 +362,11 @@
     const nobody = routing.nobody_via.map((v) => h("li", { class: "muted small" }, "no receiver via ", h("code", { text: v })));
     return part("Routing", h("ul", { class: "plain", "data-role": "routing" }, receivers, nobody),
       routing.renotify ? h("div", { class: "muted small" }, "renotify_after ", codeText(routing.renotify)) : null,
+      routing.escalation && routing.escalation.length
+        ? h("div", { "data-role": "escalation" },
+          h("div", { class: "muted small" }, `escalation (from ${routing.escalation_from}), while unacknowledged:`),
+          h("ul", { class: "plain" }, routing.escalation.map((line) => h("li", {}, codeText(line)))))
+        : null,
       routing.reaches_nobody ? h("div", { class: "outcome-alert", text: "Reaches nobody: no channel of its own and no receiver." }) : null);
   }
 

@@ -191,10 +191,16 @@ def test_alert_detail_says_which_receivers_its_routes_reach(ui: UiServer, state_
         "nobody_via": [],
         "renotify": None,
         "reaches_nobody": False,
+        "escalation": [
+            "step 1 after 1d: receiver data-oncall "
+            "(email to data-oncall@example.com via connection `smtp_default`)"
+        ],
+        "escalation_from": "routes.routes[0]",
     }
     revenue = ui.get(f"/alerts/{REVENUE}").json()["alert"]["docs"]["routing"]
     assert revenue["receivers"] == [] and not revenue["reaches_nobody"]  # its own notify:
     assert revenue["nobody_via"] == ["routes (the root: no route under it matched)"]
+    assert revenue["escalation"] == [] and revenue["escalation_from"] is None
 
 
 def test_history_is_paged_newest_first(ui: UiServer, state_url: str, seed: Any) -> None:

@@ -9,6 +9,7 @@ from sqlsentinel_airflow.core.config import AlertsConfig, load_config_text
 from sqlsentinel_airflow.dags.config_diff import (
     ConfigDiff,
     FieldChange,
+    _hash,
     diff_snapshots,
     snapshot_alerts,
 )
@@ -123,3 +124,44 @@ def test_a_mute_window_that_now_matches_an_alert_changes_it_and_none_is_no_chang
     assert muted.config is not None
     diff = diff_snapshots(snapshot, _snap(muted.config))
     assert diff.changed == {"a": (FieldChange("mute_windows", False),)}
+
+
+def test_an_alert_without_a_ladder_reads_as_before_ladders_and_one_changes_it() -> None:
+    receivers = (
+        "receivers:\n  - {name: oncall, notify: [{channel: email, to: [o@example.com]}]}\n"
+        "routes:\n  receiver: oncall\n"
+    )
+    plain = load_config_text(
+        receivers + "defaults:\n  conn_id: warehouse\nalerts:\n" + _alert("a"), "alerts.yaml"
+    )
+    assert plain.config is not None
+    snapshot = _snap(plain.config)
+    # as snapshots taken before ladders: none of their settings, nor inside the routing
+    assert not {"escalation", "escalation_receivers", "escalation_from", "ack_rearm_factor"} & set(
+        snapshot["a"]["hashes"]
+    )
+    routing = plain.config.alert("a").routing
+    assert routing is not None
+    dumped = routing.model_dump(mode="json")
+    for key in ("escalation", "escalation_from", "escalation_applied"):
+        dumped.pop(key)
+        for hit in dumped["hits"]:
+            hit.pop(key, None)
+    assert snapshot["a"]["hashes"]["routing"] == _hash(dumped)
+    laddered = load_config_text(
+        receivers.replace(
+            "receiver: oncall\n",
+            "receiver: oncall\n  escalation: [{after: 15m, receiver: oncall}]\n",
+        )
+        + "defaults:\n  conn_id: warehouse\nalerts:\n"
+        + _alert("a"),
+        "alerts.yaml",
+    )
+    assert laddered.config is not None
+    diff = diff_snapshots(snapshot, _snap(laddered.config))
+    assert {c.field for c in diff.changed["a"]} == {
+        "escalation",
+        "escalation_from",
+        "escalation_receivers",
+        "routing",
+    }
