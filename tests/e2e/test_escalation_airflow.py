@@ -4,8 +4,9 @@ Two alerts fire from their first run, alike but for their names: reminders every
 (``renotify_after: 1s``, so every run would remind) and a one-step ladder to the receiver
 ``oncall`` after 20 s (a webhook from an Airflow connection, and an email). Their DAGs run
 only when triggered (``enabled: false``), so the scenario takes as many runs as it needs, not
-as many minutes. After the first run one of them is acknowledged (``acks.acknowledge`` on the
-state DB, as ``sqlsentinel ack`` does); then, past the step's 20 s, two more runs:
+as many minutes. After the first run one of them is acknowledged with ``sqlsentinel ack`` on
+the deployment's machine (its manifests say where the alert and its state DB are); then, past
+the step's 20 s, two more runs:
 
 - the unacknowledged alert escalates exactly once: ``oncall`` gets one webhook and one email
   saying "Escalated (step 1 of 1)", and its own channels keep getting the reminders;
@@ -18,9 +19,12 @@ the state DB's incident actions.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +33,6 @@ from e2e_deployment import AirflowDeployment, wait_until
 from e2e_receivers import HttpReceiver, MailReceiver
 from e2e_support import launched, reader_conn_uri, record_figure, smtp_env
 
-from sqlsentinel_airflow import acks
-from sqlsentinel_airflow.core.config import load_config_text
 from sqlsentinel_airflow.store import StateStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_escalation")]
@@ -75,6 +77,7 @@ UNACKED, ACKED = "unacked_backlog", "acked_backlog"
 DAGS = {UNACKED: "sqlsentinel_unacked_backlog", ACKED: "sqlsentinel_acked_backlog"}
 STEP = timedelta(seconds=20)
 SUMMARY = "Escalated (step 1 of 1): not acknowledged for 20s"
+SQLSENTINEL = str(Path(sys.executable).parent / "sqlsentinel")
 
 
 @pytest.fixture(scope="module")
@@ -151,16 +154,18 @@ def test_an_unacknowledged_alert_escalates_once_an_acknowledged_one_goes_quiet(
     )
     fired_at = datetime.fromisoformat(first[UNACKED]["evaluated_at"].replace("Z", "+00:00"))
 
-    config = load_config_text(ALERTS.format(webhook=webhook.url), "alerts.yaml").config
-    assert config is not None
-    store = _state_store(airflow)
-    try:
-        (acked,) = acks.acknowledge(
-            store, config.alert(ACKED), None, by="e2e-oncall", source="cli", comment="on it"
-        )
-    finally:
-        store.dispose()
-    assert acked.changed
+    acked = subprocess.run(
+        [SQLSENTINEL, "ack", ACKED, "--by", "e2e-oncall", "--comment", "on it", "--format", "json"],
+        env=airflow.env,
+        cwd=airflow.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert acked.returncode == 0, acked.stderr
+    (instance,) = json.loads(acked.stdout)["instances"]
+    assert instance["changed"] and instance["ack"]["by"] == "e2e-oncall"
 
     # past the step: the first run after it sends the step, the next one does not again
     wait = (fired_at + STEP - datetime.now(fired_at.tzinfo)).total_seconds()
