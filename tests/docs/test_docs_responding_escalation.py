@@ -1,4 +1,4 @@
-"""docs/responding-escalation.md: the example file loads and climbs its ladder as the page
+"""docs/responding.md, "Escalation": the example file loads and climbs its ladder as the page
 says (the real loader, engine and a SQLite state DB), and ``sqlsentinel routes`` prints
 exactly the output the page shows."""
 
