@@ -32,7 +32,8 @@ from datetime import datetime
 
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
-from sqlsentinel_airflow.core.events import alert_channels
+from sqlsentinel_airflow.core.events import channel_id
+from sqlsentinel_airflow.core.grouping import escalated_channels
 from sqlsentinel_airflow.core.instances import key_label
 from sqlsentinel_airflow.core.model import Event, EventKind, InstanceState, Reason, State
 from sqlsentinel_airflow.core.payload import PayloadAcknowledgement, event_payload
@@ -137,7 +138,6 @@ def acknowledge(
     comment = comment.strip()
     by = by.strip()[:NAME_LENGTH]
     _check(by, source, comment)
-    senders = _ack_channels(alert)
 
     def work(tx: AlertTransaction) -> list[AckResult]:
         at = now or utcnow()
@@ -174,6 +174,7 @@ def acknowledge(
                     comment=comment or None,
                 )
             )
+            senders = _ack_channels(alert, state.escalation_steps)
             for row in _ack_rows(alert, acked, senders, at, ui_base_url):
                 tx.enqueue(row)
             out.append(AckResult(alert.name, state.instance_key, True, acked, state.firing_since))
@@ -232,13 +233,24 @@ def unacknowledge(
     return store.run_in_alert_transaction(alert.name, work)
 
 
-def _ack_channels(alert: AlertConfig) -> list[tuple[str, ChannelConfig]]:
-    """``(channel_id, config)`` of the alert's channels whose sender wants acknowledgements."""
+def _ack_channels(alert: AlertConfig, escalated_steps: int) -> list[tuple[str, ChannelConfig]]:
+    """``(channel_id, config)`` of the channels the incident reached whose sender wants
+    acknowledgements: the alert's own and routed ones, and those of the escalation steps it
+    had sent (a receiver no step reached has no incident to acknowledge)."""
     from sqlsentinel_airflow.notify.channels import CHANNEL_TYPES
 
+    reached = dict(
+        [
+            *(
+                (channel_id(s.position, s.config, s.receiver), s.config)
+                for s in alert.channel_slots()
+            ),
+            *escalated_channels(alert, escalated_steps),
+        ]
+    )
     return [
         (cid, config)
-        for cid, config in alert_channels(alert)
+        for cid, config in reached.items()
         if getattr(CHANNEL_TYPES.get(config.channel), "SENDS_ACKNOWLEDGEMENTS", False)
     ]
 

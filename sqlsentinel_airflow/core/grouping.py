@@ -49,6 +49,7 @@ from sqlsentinel_airflow.core.model import Event, EventKind
 __all__ = [
     "GROUP_CLAIM_MARGIN",
     "ChannelPlan",
+    "escalated_channels",
     "group_key",
     "group_wait_allowance",
     "plan_messages",
@@ -129,4 +130,23 @@ def plan_messages(alert: AlertConfig, events: Sequence[Event]) -> list[ChannelPl
         for slot in alert.escalation_slots(event.escalation_step):
             cid = channel_id(slot.position, slot.config, slot.receiver)
             plans.append(ChannelPlan(cid, slot.config, single=(event,)))
+    # an incident an escalation step reached ends there too: its resolved goes to those
+    # steps' receivers (each channel once, and not twice to a channel the alert notifies)
+    told = {plan.channel_id for plan in plans}
+    for event in events:
+        if event.kind is not EventKind.RESOLVED or not event.escalated_steps:
+            continue
+        for cid, config in escalated_channels(alert, event.escalated_steps):
+            if cid not in told:
+                plans.append(ChannelPlan(cid, config, single=(event,)))
     return plans
+
+
+def escalated_channels(alert: AlertConfig, steps: int) -> list[tuple[str, ChannelConfig]]:
+    """``(channel_id, config)`` of the receivers the first ``steps`` escalation steps reached
+    (as far as the current ladder still has them), each channel once."""
+    found: dict[str, ChannelConfig] = {}
+    for step in range(min(steps, len(alert.escalation))):
+        for slot in alert.escalation_slots(step):
+            found.setdefault(channel_id(slot.position, slot.config, slot.receiver), slot.config)
+    return list(found.items())

@@ -297,6 +297,8 @@ class Event:
     firing_since: datetime | None = None
     error: str | None = None
     escalation_step: int | None = None  # ESCALATION: the step's index in the ladder
+    # RESOLVED of an incident: the escalation steps it had sent (their receivers hear the end)
+    escalated_steps: int = 0
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ Semantics, per instance
   first evaluation at or after it, while the incident fires, was announced, is not
   acknowledged, silenced, muted or flapping; never in the evaluation that sends the
   incident's ``firing`` (the first receivers hear first). ``escalation_steps`` on the state
-  counts the steps sent; resolving resets it.
+  counts the steps sent; resolving resets it, and the incident's ``resolved`` carries the
+  count (``escalated_steps``) so the receivers those steps reached hear the end too.
 
 :func:`check_event_sequence` and :func:`check_events` state the invariants an instance's
 event history must satisfy; concurrency tests replay stored history through them.
@@ -458,9 +459,13 @@ def decide(
             )
         )
     if step.event is not None:
-        events.append(
-            _event(step.event, step.reason, state, now, firing_since=step.firing_since, error=None)
+        event = _event(
+            step.event, step.reason, state, now, firing_since=step.firing_since, error=None
         )
+        if step.event is EventKind.RESOLVED and prev.escalation_steps:
+            # the receivers an escalation step reached hear how the incident ended
+            event = dataclasses.replace(event, escalated_steps=prev.escalation_steps)
+        events.append(event)
     if not silenced and step.event is not EventKind.FIRING:  # the first receivers hear first
         due = _escalations(state, now, policy)
         if due:

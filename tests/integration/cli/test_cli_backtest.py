@@ -128,6 +128,7 @@ def test_replay_current_and_proposed(replay_setup: tuple[Path, dict[str, str]]) 
         "resolved": 2,
         "error": 0,
         "flapping": 0,
+        "escalation": 0,
     }
     # fire_after 2: the blip is gone, the long one starts an hour later
     assert [(i["started_at"], i["evaluations"]) for i in proposed["incidents"]] == [
@@ -140,6 +141,7 @@ def test_replay_current_and_proposed(replay_setup: tuple[Path, dict[str, str]]) 
         "resolved": 1,
         "error": 0,
         "flapping": 0,
+        "escalation": 0,
     }
     assert proposed["policy"]["changed"] == ["fire_after"]
     (series,) = data["series"]

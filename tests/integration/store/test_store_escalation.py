@@ -215,3 +215,48 @@ def test_a_dry_run_previews_the_step_and_writes_nothing(store: StateStore) -> No
     assert report.events[0]["channels"] == ["webhook", "email"]
     assert store.incident_actions(alert.name) == []
     assert {e.kind for e in store.outbox()} == {EventKind.FIRING}
+
+
+def test_the_receivers_a_step_reached_hear_the_end_and_the_acknowledgement(
+    store: StateStore,
+) -> None:
+    """oncall got step 1, so its channels get the incident's resolved (a PagerDuty incident
+    it opened must be closed); leads got no step, so it hears nothing. A PagerDuty channel
+    of a receiver is told of an acknowledgement only once a step reached it."""
+    text = ALERTS.replace(
+        "      - {channel: email, to: [oncall@example.com]}",
+        "      - {channel: email, to: [oncall@example.com]}\n"
+        "      - {channel: pagerduty, conn_id: oncall_pd}",
+    ).replace(
+        "      - {channel: email, to: [leads@example.com]}",
+        "      - {channel: email, to: [leads@example.com]}\n"
+        "      - {channel: pagerduty, conn_id: leads_pd}",
+    )
+    loaded = load_config_text(text, "alerts.yaml")
+    assert loaded.ok and loaded.config is not None, [e.format() for e in loaded.errors]
+    alert = loaded.config.alert("late_tables")
+    receiver = _receiver_of(alert)
+    _new_rows(store, alert, 0, {"orders", "users"})
+    # users is acknowledged before any step: no PagerDuty of the ladder hears of it
+    acks.acknowledge(store, alert, USERS, by="ana", source="ui", now=T0 + timedelta(minutes=5))
+    assert not [e for e in store.outbox() if e.kind is EventKind.ACKNOWLEDGED]
+    step1 = _new_rows(store, alert, 15, {"orders", "users"})
+    assert sorted((receiver[e.channel_id], e.channel_kind) for e in step1) == [
+        ("oncall", "email"),
+        ("oncall", "pagerduty"),
+        ("oncall", "webhook"),
+    ]
+    # orders, acknowledged after step 1: oncall's PagerDuty is told, leads' is not
+    acks.acknowledge(store, alert, ORDERS, by="bo", source="cli", now=T0 + timedelta(minutes=20))
+    told = [e for e in store.outbox() if e.kind is EventKind.ACKNOWLEDGED]
+    assert [(receiver[e.channel_id], e.instance_key) for e in told] == [("oncall", ORDERS)]
+    # both resolve: orders' resolved reaches oncall too (each channel once), users' does not
+    ended = _new_rows(store, alert, 30, set())
+    assert Counter((e.instance_key, receiver[e.channel_id]) for e in ended) == {
+        (ORDERS, "own"): 1,
+        (ORDERS, "team"): 1,
+        (ORDERS, "oncall"): 3,
+        (USERS, "own"): 1,
+        (USERS, "team"): 1,
+    }
+    assert {e.kind for e in ended} == {EventKind.RESOLVED}
