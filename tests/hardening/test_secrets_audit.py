@@ -43,9 +43,17 @@ SLACK_URL_TOKEN = "slackUrlTok-Aud1t-J6n"
 HTTP_SECRET = "httpPw-Aud1t-B5v"
 HMAC_SECRET = "hmacKey-Aud1t-R1t"
 QUERY_TOKEN = "queryTok-Aud1t-L0s"
+# acknowledgements and escalation (docs/responding.md): a Slack app's bot token, PagerDuty's
+# routing key (32 characters, as its API wants), a Teams webhook's signature, and the key
+# that signs the email action links
+SLACK_BOT_TOKEN = "xoxb-botTok-Aud1t-Q7w"
+PD_ROUTING_KEY = "pdRoutingKeyAud1tZ9x0123456789ab"
+TEAMS_TOKEN = "teamsSig-Aud1t-V2g"
+LINKS_KEY = "linksKey-Aud1t-M4p-0123456789abcdef"
 SECRETS = [
     PG_SECRET, MYSQL_SECRET, DBURL_SECRET, STATE_SECRET, SMTP_SECRET, SLACK_CONN_TOKEN,
-    SLACK_URL_TOKEN, HTTP_SECRET, HMAC_SECRET, QUERY_TOKEN,
+    SLACK_URL_TOKEN, HTTP_SECRET, HMAC_SECRET, QUERY_TOKEN, SLACK_BOT_TOKEN, PD_ROUTING_KEY,
+    TEAMS_TOKEN, LINKS_KEY,
 ]  # fmt: skip
 
 ALERTS = """\
@@ -68,6 +76,15 @@ defaults:
     - channel: webhook
       conn_id: audit_http
       endpoint: /v1/events
+    - channel: slack
+      bot_conn_id: audit_slackbot
+      slack_channel: C0AUDIT
+    - channel: pagerduty
+      conn_id: audit_pd
+    - channel: teams
+      conn_id: audit_teams
+action_links:
+  conn_id: audit_links
 alerts:
   - name: on_postgres
     conn_id: audit_pg
@@ -109,11 +126,19 @@ def connections(
         "audit_hmac": {"conn_type": "generic", "password": HMAC_SECRET},
         "audit_http": {"conn_type": "http", "host": "127.0.0.1", "port": receiver.port,
                        "login": "sentinel", "password": HTTP_SECRET},
+        "audit_slackbot": {"conn_type": "slack", "password": SLACK_BOT_TOKEN,
+                           "extra": {"base_url": slack.url("/api/")}},
+        "audit_pd": {"conn_type": "pagerduty_events", "host": receiver.url("/pd"),
+                     "password": PD_ROUTING_KEY},
+        "audit_teams": {"conn_type": "http",
+                        "password": receiver.url(f"/teams?sig={TEAMS_TOKEN}")},
+        "audit_links": {"conn_type": "generic", "password": LINKS_KEY},
     }  # fmt: skip
     env = {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in conns.items()}
     env["AIRFLOW_CONN_AUDIT_SMTP"] = servers["smtp"].connection_json()
     env["AUDIT_SLACK_URL"] = slack.url(f"/services/TA/BA/{SLACK_URL_TOKEN}")
     env["AUDIT_HOOK_URL"] = receiver.url(f"/hooks?token={QUERY_TOKEN}")
+    env["AIRFLOW__API__BASE_URL"] = "http://127.0.0.1:8080"  # so emails carry action links
     return env
 
 
@@ -183,7 +208,20 @@ def test_no_secret_of_any_connection_kind_appears_anywhere(
                     seen.append(f"{type(exc).__name__}: {exc}")
                 reports.append(ti.pushed)
             seen.append(json.dumps(reports, default=str))
-            mails = [mail.message.as_string() for mail in smtp.mails]
+            # the raw message and its parts decoded (bodies travel base64-encoded)
+            mails = [
+                "\n".join(
+                    [
+                        mail.message.as_string(),
+                        *(
+                            part.get_payload(decode=True).decode("utf-8", "replace")
+                            for part in mail.message.walk()
+                            if not part.is_multipart()
+                        ),
+                    ]
+                )
+                for mail in smtp.mails
+            ]
     finally:
         receiver.close()
         slack.close()
@@ -205,7 +243,12 @@ def test_no_secret_of_any_connection_kind_appears_anywhere(
         }
     seen.append(json.dumps(ui_json, default=str))
     seen.extend(mails)
-    seen.extend(request.body.decode() for request in (*receiver.requests, *slack.requests))
+    # what the receivers got, except PagerDuty's events: the routing key belongs in their body
+    seen.extend(
+        request.body.decode()
+        for request in (*receiver.requests, *slack.requests)
+        if not request.path.startswith("/pd")
+    )
     seen.append(caplog.text)
     seen.append("\n".join(str(record.args) for record in caplog.records))
     seen.extend(capfd.readouterr())
@@ -218,6 +261,12 @@ def test_no_secret_of_any_connection_kind_appears_anywhere(
     assert codes[:7] == [0, 2, 1, 1, 0, 0, 0] and codes[7] != 0, codes
     errors = " ".join(entry.error or "" for entry in history)
     assert "audit_mysql" in errors, errors  # the refused MariaDB login was recorded
+    # the new channels were really used: PagerDuty and Teams through the receiver, the bot
+    # through the Slack stand-in, and the emails carried a signed Acknowledge link
+    paths = [request.path for request in receiver.requests]
+    assert any(p.startswith("/pd") for p in paths) and any(p.startswith("/teams") for p in paths)
+    assert any(r.path.startswith("/api/chat.postMessage") for r in slack.requests)
+    assert any("/sqlsentinel/ui/action#t=" in mail for mail in mails)
     assert {entry.alert_name for entry in history} >= {"on_postgres", "on_sqlite"}
     assert all(ui_json.values()), {k: len(v) for k, v in ui_json.items()}
     assert len(mails) >= 3 and len(slack.requests) >= 6 and len(receiver.requests) >= 6
