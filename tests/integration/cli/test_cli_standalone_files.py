@@ -92,8 +92,8 @@ def test_validate_accepts_the_files_with_database_url_and_locates_the_invalid_on
         "invalid.yaml:3:11 alerts[0].name: must not be empty",
         "invalid.yaml:5:15 alerts[0].schedule: 'every day' is not a valid cron expression "
         "(2 fields, not 5) (minute hour day-of-month month day-of-week, e.g. '0 9 * * *')",
-        "invalid.yaml:7:18 alerts[0].notify[0].channel: unknown channel `pager` (`channel` is "
-        "one of: email, slack, webhook)",
+        "invalid.yaml:7:18 alerts[0].notify[0].channel: unknown channel `pager` (did you mean "
+        "`pagerduty`?)",
     ]
     assert _password(warehouse) not in proc.stdout + proc.stderr
 
