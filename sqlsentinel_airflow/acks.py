@@ -149,9 +149,7 @@ def acknowledge(
                     "(the instance fires again since; acknowledge the new incident instead)"
                 )
             if state.acknowledged:
-                out.append(
-                    AckResult(alert.name, state.instance_key, False, state, state.firing_since)
-                )
+                out.append(_result(state, state, changed=False))
                 continue
             acked = replace(
                 state,
@@ -161,23 +159,11 @@ def acknowledge(
                 ack_source=source,
                 ack_value=state.last_value,
             )
-            tx.save_state(acked)
-            tx.add_incident_action(
-                IncidentAction(
-                    alert_name=alert.name,
-                    instance_key=state.instance_key,
-                    firing_since=state.firing_since,
-                    action="acknowledged",
-                    actor=by,
-                    source=source,
-                    at=at,
-                    comment=comment or None,
-                )
-            )
+            _write(tx, state, acked, "acknowledged", by, source, at, comment=comment or None)
             senders = _ack_channels(alert, state.escalation_steps)
             for row in _ack_rows(alert, acked, senders, at, ui_base_url):
                 tx.enqueue(row)
-            out.append(AckResult(alert.name, state.instance_key, True, acked, state.firing_since))
+            out.append(_result(state, acked, changed=True))
         return out
 
     return store.run_in_alert_transaction(alert.name, work)
@@ -202,9 +188,7 @@ def unacknowledge(
         out: list[AckResult] = []
         for state in _targets(alert, tx.states(), instance_key, "unacknowledge"):
             if not state.acknowledged:
-                out.append(
-                    AckResult(alert.name, state.instance_key, False, state, state.firing_since)
-                )
+                out.append(_result(state, state, changed=False))
                 continue
             cleared = replace(
                 state,
@@ -214,23 +198,45 @@ def unacknowledge(
                 ack_source=None,
                 ack_value=None,
             )
-            tx.save_state(cleared)
-            tx.add_incident_action(
-                IncidentAction(
-                    alert_name=alert.name,
-                    instance_key=state.instance_key,
-                    firing_since=state.firing_since,
-                    action="unacknowledged",
-                    actor=by,
-                    source=source,
-                    at=at,
-                    detail={"was_acked_by": state.acked_by or ""},
-                )
-            )
-            out.append(AckResult(alert.name, state.instance_key, True, cleared, state.firing_since))
+            detail = {"was_acked_by": state.acked_by or ""}
+            _write(tx, state, cleared, "unacknowledged", by, source, at, detail=detail)
+            out.append(_result(state, cleared, changed=True))
         return out
 
     return store.run_in_alert_transaction(alert.name, work)
+
+
+def _result(before: InstanceState, after: InstanceState, *, changed: bool) -> AckResult:
+    return AckResult(after.alert_name, after.instance_key, changed, after, before.firing_since)
+
+
+def _write(
+    tx: AlertTransaction,
+    before: InstanceState,
+    after: InstanceState,
+    action: str,
+    by: str,
+    source: str,
+    at: datetime,
+    *,
+    comment: str | None = None,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """Save the instance's new state and record the action on its incident."""
+    tx.save_state(after)
+    tx.add_incident_action(
+        IncidentAction(
+            alert_name=after.alert_name,
+            instance_key=after.instance_key,
+            firing_since=before.firing_since,
+            action=action,
+            actor=by,
+            source=source,
+            at=at,
+            comment=comment,
+            detail=dict(detail or {}),
+        )
+    )
 
 
 def _ack_channels(alert: AlertConfig, escalated_steps: int) -> list[tuple[str, ChannelConfig]]:
