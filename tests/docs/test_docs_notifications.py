@@ -37,7 +37,9 @@ from sqlsentinel_airflow.core.payload import PAYLOAD_VERSION
 from sqlsentinel_airflow.notify.templates import message_context, render_part
 from sqlsentinel_airflow.notify.webhook import PAYLOAD_SCHEMA
 
-pytestmark = [pytest.mark.airflow]
+# one worker runs the module: its deployment (an Airflow home, `airflow dags test`) is built
+# once, not once per pytest-xdist worker
+pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("docs_notifications")]
 
 PAGE = DOCS / "notifications.md"
 BIN = Path(sys.executable).parent

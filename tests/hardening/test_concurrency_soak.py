@@ -1,7 +1,7 @@
 """Concurrency soak (docs/reliability.md): 16 processes, 6 overlapping alerts, one PostgreSQL state DB.
 
 Sixteen real OS processes evaluate random outcomes of the same six alerts through the real
-engine for ``SQLSENTINEL_SOAK_SECONDS`` (100 s by default, ~120 s for the whole test); four
+engine for ``SQLSENTINEL_SOAK_SECONDS`` (60 s by default, ~75 s for the whole test); four
 of them also deliver the outbox to a loopback webhook receiver that answers 503 to ~3 % of
 requests. Afterwards the history is replayed (``soak_support.verify``): every evaluation is
 stored once, each alert's evaluations are serialised, the stored history, outbox and final

@@ -23,6 +23,9 @@ import pytest
 
 from sqlsentinel_airflow import __version__
 
+# one worker runs the module: the artifacts are built once, not once per pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("release_artifacts")
+
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = "sqlsentinel_airflow"
 RELEASE_FILES = ("pyproject.toml", "README.md", "LICENSE", "NOTICE")
