@@ -303,7 +303,9 @@ def test_two_alert_tasks_of_one_group_wait_it_out_and_one_message_goes(
         "name": "team",
         "notify": [{"channel": "webhook", "url": receiver.url("/team")}],
         "group_by": ["owner"],
-        "group_wait": timedelta(seconds=1),
+        # longer than the two evaluations can be apart: on a loaded CI machine one evaluation
+        # waited ~1 s for the other's SQLite write lock, and a 1 s wait had already run out
+        "group_wait": timedelta(seconds=5),
     }
     alerts = [
         make_alert(name, [], conn_id="wh", query=QUERY, routing={"receivers": [team]})
