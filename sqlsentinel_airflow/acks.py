@@ -33,12 +33,13 @@ from datetime import datetime
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig
 from sqlsentinel_airflow.core.events import channel_id
-from sqlsentinel_airflow.core.grouping import escalated_channels
+from sqlsentinel_airflow.core.grouping import ChannelPlan, escalated_channels
 from sqlsentinel_airflow.core.instances import key_label
 from sqlsentinel_airflow.core.model import Event, EventKind, InstanceState, Reason, State
 from sqlsentinel_airflow.core.payload import PayloadAcknowledgement, event_payload
 from sqlsentinel_airflow.errors import SentinelError
-from sqlsentinel_airflow.evaluation import channel_destination
+from sqlsentinel_airflow.evaluation import outbox_row
+from sqlsentinel_airflow.readmodel import ack_view
 from sqlsentinel_airflow.store.records import IncidentAction, OutboxEntry
 from sqlsentinel_airflow.store.store import StateStore
 from sqlsentinel_airflow.store.tables import NAME_LENGTH
@@ -72,6 +73,15 @@ class AckResult:
     changed: bool  # False: it already was (un)acknowledged
     state: InstanceState  # after
     firing_since: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        """What the UI's API and ``sqlsentinel ack --format json`` answer for it."""
+        ack = ack_view(self.state)
+        return {
+            "instance_key": self.instance_key,
+            "changed": self.changed,
+            "ack": ack.to_json() if ack is not None else None,
+        }
 
 
 def same_incident(firing_since: datetime | None, incident: datetime) -> bool:
@@ -301,18 +311,14 @@ def _ack_rows(
         }
     )
     return [
-        OutboxEntry(
-            event_id=payload.event_id,
-            alert_name=alert.name,
-            instance_key=acked.instance_key,
-            kind=EventKind.ACKNOWLEDGED,
-            channel_id=cid,
-            channel_kind=config.channel,
-            payload=payload.to_json(),
-            idempotency_key=f"{payload.event_id}:{cid}",
-            created_at=at,
+        outbox_row(
+            alert,
+            ChannelPlan(cid, config),
+            acked.instance_key,
+            EventKind.ACKNOWLEDGED,
+            payload,
+            now=at,
             run_id=None,
-            destination=channel_destination(config),
         )
         for cid, config in senders
     ]

@@ -82,9 +82,9 @@ __all__ = [
     "EvaluationReport",
     "InstanceReport",
     "QueryResultLike",
-    "channel_destination",
     "decide_evaluation",
     "evaluate_alert",
+    "outbox_row",
 ]
 
 ALERT_LEVEL_KEY = ""
@@ -525,7 +525,15 @@ def _outbox_rows(
         for plan, sends in single:
             if id(event) in sends:
                 payload = payload_of[id(event)]
-                row = _row(alert, plan, event.instance_key, event.kind, payload, links)
+                row = outbox_row(
+                    alert,
+                    plan,
+                    event.instance_key,
+                    event.kind,
+                    payload,
+                    now=links.now,
+                    run_id=links.run_id,
+                )
                 out.append(((position,), row))
     for plan in plans:
         if not plan.grouped:
@@ -546,20 +554,33 @@ def _outbox_rows(
         members = tuple(
             OutboxMember(e.instance_key, e.kind, payload_of[id(e)].event_id) for e in plan.grouped
         )
-        row = _row(alert, plan, ALERT_LEVEL_KEY, grouped.kind, grouped, links, members)
+        row = outbox_row(
+            alert,
+            plan,
+            ALERT_LEVEL_KEY,
+            grouped.kind,
+            grouped,
+            now=links.now,
+            run_id=links.run_id,
+            members=members,
+        )
         out.append((tuple(dict.fromkeys(position_of[id(e)] for e in plan.grouped)), row))
     return out
 
 
-def _row(
+def outbox_row(
     alert: AlertConfig,
     plan: ChannelPlan,
     instance_key: str,
     kind: EventKind,
     payload: EventPayload,
-    links: _Links,
+    *,
+    now: datetime,
+    run_id: str | None,
     members: tuple[OutboxMember, ...] = (),
 ) -> OutboxEntry:
+    """The outbox row of ``payload`` for the channel of ``plan``: its idempotency key is the
+    event id and the channel id. An evaluation's rows and an acknowledgement's (``acks.py``)."""
     return OutboxEntry(
         event_id=payload.event_id,
         alert_name=alert.name,
@@ -569,15 +590,15 @@ def _row(
         channel_kind=plan.config.channel,
         payload=payload.to_json(),
         idempotency_key=f"{payload.event_id}:{plan.channel_id}",
-        created_at=links.now,
-        run_id=links.run_id,
-        destination=channel_destination(plan.config),
+        created_at=now,
+        run_id=run_id,
+        destination=_destination(plan.config),
         members=members,
         group_key=plan.group_key,
     )
 
 
-def channel_destination(channel: ChannelConfig) -> str:
+def _destination(channel: ChannelConfig) -> str:
     """The channel's public destination (no secret), cut to fit its column."""
     text = channel.public_destination()
     return text if len(text) <= DESTINATION_LENGTH else text[: DESTINATION_LENGTH - 1] + "…"

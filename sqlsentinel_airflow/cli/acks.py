@@ -66,9 +66,8 @@ def cmd_unack(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, action: Any, done: str, unchanged: str) -> int:
-    from sqlsentinel_airflow.cli.commands import UsageError, _instance_key, _label
+    from sqlsentinel_airflow.cli.commands import UsageError, _instance_key, _label, _ui_base_url
     from sqlsentinel_airflow.cli.context import locator
-    from sqlsentinel_airflow.readmodel import ack_view
 
     by = args.by or os.environ.get("USER") or getpass.getuser()
     alert, state_db = _alert(args.name, args.file)
@@ -92,14 +91,7 @@ def _act(args: argparse.Namespace, action: Any, done: str, unchanged: str) -> in
         emit_json(
             {
                 "alert": alert.name,
-                "instances": [
-                    {
-                        "instance_key": r.instance_key,
-                        "changed": r.changed,
-                        "ack": v.to_json() if (v := ack_view(r.state)) is not None else None,
-                    }
-                    for r in results
-                ],
+                "instances": [r.to_json() for r in results],
             }
         )
         return EXIT_OK
@@ -139,9 +131,3 @@ def _alert(name: str, file: str | None) -> tuple[AlertConfig, StateDbConfig | No
             "parses the DAG file): give its alerts file with --file FILE"
         )
     return known[0].config, known[0].state_db
-
-
-def _ui_base_url() -> str | None:
-    from sqlsentinel_airflow.cli.commands import _ui_base_url as configured
-
-    return configured()

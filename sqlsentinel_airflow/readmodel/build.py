@@ -15,7 +15,7 @@ from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
 from sqlsentinel_airflow.core.incidents import Incident, IncidentKind
-from sqlsentinel_airflow.core.instances import instance_label, key_label, key_values_of
+from sqlsentinel_airflow.core.instances import instance_label, key_label
 from sqlsentinel_airflow.core.jsonvalues import as_number
 from sqlsentinel_airflow.core.model import (
     EventKind,
@@ -135,7 +135,7 @@ def incident_action_view(action: IncidentAction) -> IncidentActionView:
         id=action.id or 0,
         alert=action.alert_name,
         instance_key=action.instance_key,
-        label=instance_label(key_values_of(action.instance_key)) if action.instance_key else "",
+        label=key_label(action.instance_key) or "",
         firing_since=action.firing_since,
         action=action.action,
         actor=action.actor,

@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow import acks, readmodel
+from sqlsentinel_airflow.airflow_compat import configured_api_base_url
 from sqlsentinel_airflow.core.actionlinks import (
     MAX_TOKEN_CHARS,
     ActionClaims,
@@ -219,7 +220,7 @@ def _use(ctx: UiContext, checked: _Checked, author: str, comment: str) -> JSONRe
             source="email",
             comment=comment,
             now=now,
-            ui_base_url=_ui_base_url(),
+            ui_base_url=configured_api_base_url(),
             incident=claims.firing_since,
         )
     except acks.NotFiringError:
@@ -372,9 +373,3 @@ def _connection_password(conn_id: str) -> str | None:
         return BaseHook.get_connection(conn_id).password  # type: ignore[no-any-return]
     except AirflowNotFoundException:
         raise LookupError(f"connection '{conn_id}' is not defined") from None
-
-
-def _ui_base_url() -> str | None:
-    from sqlsentinel_airflow.airflow_compat import configured_api_base_url
-
-    return configured_api_base_url()

@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import to_json
 
 from sqlsentinel_airflow import acks, readmodel
+from sqlsentinel_airflow.airflow_compat import configured_api_base_url
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig
@@ -455,18 +456,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
         return known.config, store, key
 
     def ack_answer(results: Sequence[acks.AckResult]) -> dict[str, Any]:
-        return {
-            "instances": [
-                {
-                    "instance_key": r.instance_key,
-                    "changed": r.changed,
-                    "ack": (
-                        v.to_json() if (v := readmodel.ack_view(r.state)) is not None else None
-                    ),
-                }
-                for r in results
-            ]
-        }
+        return {"instances": [r.to_json() for r in results]}
 
     @router.post("/alerts/{dag_id}/ack", dependencies=can_edit)
     def acknowledge(
@@ -482,7 +472,7 @@ def build_api_router(ctx: UiContext) -> APIRouter:
                 source="ui",
                 comment=body.comment,
                 now=ctx.clock(),
-                ui_base_url=_ui_base_url(),
+                ui_base_url=configured_api_base_url(),
             )
         except acks.NotFiringError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
@@ -608,10 +598,3 @@ def _require_edit_on_everything_muted(
             f"silence #{silence.id} ({silence.match!r}) also mutes alerts you may not edit: "
             + ", ".join(refused),
         )
-
-
-def _ui_base_url() -> str | None:
-    """Airflow's ``[api] base_url`` (for the links of an ``acknowledged`` event), if set."""
-    from sqlsentinel_airflow.airflow_compat import configured_api_base_url
-
-    return configured_api_base_url()
