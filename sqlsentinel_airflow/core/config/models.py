@@ -437,6 +437,9 @@ class AlertConfig(_Frozen):
     mute_windows: tuple[MuteWindow, ...] = ()
     # the file's `action_links:` (None: emails carry no Acknowledge links)
     action_links: ActionLinks | None = None
+    # the alerts it depends on (``depends_on``, names in the same file): while one of them
+    # fires or fails, its notifications are held (core/inhibition.py)
+    depends_on: tuple[str, ...] = ()
 
     @property
     def policy(self) -> Policy:
