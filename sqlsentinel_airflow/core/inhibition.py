@@ -38,7 +38,7 @@ from sqlsentinel_airflow.core.model import (
 )
 from sqlsentinel_airflow.core.state_machine import decide as decide_state
 
-__all__ = ["INHIBITING_STATES", "decide", "inhibiting_parents"]
+__all__ = ["INHIBITING_STATES", "decide", "inhibited_by_text", "inhibiting_parents"]
 
 INHIBITING_STATES = frozenset({State.FIRING, State.ERROR})
 """A parent with an instance in one of these states inhibits its children."""
@@ -51,6 +51,15 @@ def inhibiting_parents(
     ``parent_states`` (the state rows of the parents; rows of other alerts are ignored)."""
     down = {s.alert_name for s in parent_states if s.state in INHIBITING_STATES}
     return tuple(name for name in depends_on if name in down)
+
+
+def inhibited_by_text(parents: Sequence[str], *, most: int = 5) -> str:
+    """How people read who inhibits (the run note, the CLI): ``inhibited by a, b``;
+    empty when nobody does."""
+    if not parents:
+        return ""
+    more = f" and {len(parents) - most} more" if len(parents) > most else ""
+    return f"inhibited by {', '.join(parents[:most])}{more}"
 
 
 def decide(

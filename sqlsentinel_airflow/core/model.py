@@ -119,7 +119,7 @@ class Reason(str, enum.Enum):
     ACKNOWLEDGED = "still firing, acknowledged"
     ACK_REARMED = "worse than when acknowledged (ack rearm_factor)"
     ESCALATED = "not acknowledged within the escalation step"
-    INHIBITED = "held: a parent alert (depends_on) is firing or failing"
+    INHIBITED = "held while a parent alert (depends_on) fires or fails"
     FIRING_AFTER_INHIBITION = "parent alert recovered while firing"
 
     @property

@@ -15,8 +15,10 @@ import pytest
 from notify_engine import evaluate, make_alert, result
 from notify_servers import HttpReceiver
 
+from sqlsentinel_airflow.cli.main import main
 from sqlsentinel_airflow.core.model import Reason, State
 from sqlsentinel_airflow.notify.delivery import deliver_pending
+from sqlsentinel_airflow.run_note import note_text
 from sqlsentinel_airflow.store import StateStore
 
 PARENT = "orders_loaded"
@@ -106,7 +108,10 @@ def test_children_are_held_while_the_parent_is_down_and_released_once(
 
 
 def test_a_failing_parent_inhibits_and_an_unrelated_alert_is_not_held(
-    receiver: HttpReceiver, any_store: StateStore
+    receiver: HttpReceiver,
+    any_store: StateStore,
+    any_db_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     hook = [{"channel": "webhook", "url": receiver.url("/h")}]
     parent = make_alert(PARENT, hook, notify_on_error=5)
@@ -124,3 +129,9 @@ def test_a_failing_parent_inhibits_and_an_unrelated_alert_is_not_held(
     assert _sent(receiver, "unrelated") == [("firing", "first_firing")]
     assert _sent(receiver, "revenue_low") == []
     assert _sent(receiver, PARENT) == []  # below its notify_on_error
+    # where people see it: the run note, `sqlsentinel history`
+    assert note_text(child_report.to_dict()).endswith(" · inhibited by orders_loaded")
+    assert "inhibited by" not in note_text(other_report.to_dict())
+    assert main(["history", "--alert", "revenue_low", "--state-db", any_db_url]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.endswith("held, inhibited by orders_loaded"), line
