@@ -182,8 +182,10 @@ def test_a_renamed_parent_invalidates_only_its_children() -> None:
 def test_defaults_refuse_depends_on() -> None:
     result = load(
         '- {name: orders, query: "SELECT 1"}\n',
-        head=HEAD.replace('defaults: {schedule: "@hourly"}', 'defaults:\n  schedule: "@hourly"\n'
-                          "  depends_on: [orders]"),
+        head=HEAD.replace(
+            'defaults: {schedule: "@hourly"}',
+            'defaults:\n  schedule: "@hourly"\n  depends_on: [orders]',
+        ),
     )
     assert messages(result) == [
         "alerts.yaml:4:3 defaults.depends_on: unknown key `depends_on` "
