@@ -40,6 +40,7 @@ from airflow.sdk import BaseOperator
 
 from sqlsentinel_airflow.airflow_contract import DRY_RUN_PARAM, EVALUATION_XCOM_KEY
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.model import RunType
 
 if TYPE_CHECKING:
@@ -115,10 +116,10 @@ def wait_for_parents(
             break
         if not waited_for:
             log.info(
-                "alert %s: waiting for the queued or running DAG runs of %s (at most %ds)",
+                "alert %s: waiting for the queued or running DAG runs of %s (at most %s)",
                 alert_name,
                 ", ".join(busy),
-                bound.total_seconds(),
+                format_duration(bound),
             )
         waited_for.extend(d for d in busy if d not in waited_for)
         if now >= deadline:

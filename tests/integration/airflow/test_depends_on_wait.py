@@ -82,7 +82,10 @@ def test_the_child_waits_for_the_parent_s_running_dag_run_then_evaluates(
     (airflow_db / "alerts.yaml").write_text(ALERTS)
     (airflow_db / "sqlsentinel_alerts.py").write_text(DAG_FILE)
 
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
     bag = DagBag(dag_folder=str(airflow_db))
     assert not bag.import_errors, bag.import_errors
