@@ -117,6 +117,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "query"): "\"SELECT 'OK' AS status\"",
     ("alert", "query_file"): "sql/revenue.sql",
     ("alert", "mute_windows"): "[weekends]",
+    ("alert", "depends_on"): "[orders_loaded]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
     ("alert", "enabled"): "false",

@@ -124,6 +124,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ok = not errors
         all_ok = all_ok and ok
         n_alerts = len(result.config.alerts) if result.config is not None else 0
+        dependencies = {
+            a.name: list(a.depends_on)
+            for a in (result.config.alerts if result.config is not None else ())
+            if a.depends_on
+        }
         results.append(
             {
                 "file": path,
@@ -132,6 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "errors": [e.to_dict() for e in errors],
                 "warnings": [w.to_dict() for w in result.warnings],
                 "connection_checks": checks,
+                "dependencies": dependencies,
             }
         )
         if args.format == "text":
@@ -142,6 +148,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else:
                 _print_errors(errors)
                 out(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+            for name, parents in dependencies.items():
+                out(f"  {name} depends on {', '.join(parents)}")
     if args.format == "json":
         emit_json({"valid": all_ok, "files": results})
     return EXIT_OK if all_ok else EXIT_INVALID
