@@ -90,9 +90,7 @@ def test_inhibiting_parents_are_those_firing_or_failing_in_depends_on_order() ->
     assert inhibition.inhibiting_parents((), rows) == ()
 
 
-def test_a_firing_that_starts_under_a_down_parent_is_held_then_sent_once_when_it_recovers() -> (
-    None
-):
+def test_a_firing_that_starts_under_a_down_parent_is_held_then_sent_once() -> None:
     child = Child(Policy(renotify_after=timedelta(minutes=30)))
     assert child.at(0, ALERT, down=PARENT) == []
     assert child.reasons[-1] is Reason.INHIBITED
@@ -196,9 +194,7 @@ def test_fire_after_counts_on_while_held() -> None:
 
 
 def test_a_flapping_notice_is_held_like_a_firing() -> None:
-    flap = FlapPolicy(
-        changes=3, window=timedelta(minutes=30), stable_for=timedelta(minutes=20)
-    )
+    flap = FlapPolicy(changes=3, window=timedelta(minutes=30), stable_for=timedelta(minutes=20))
     child = Child(Policy(flap=flap))
     for minute, obs in ((0, ALERT), (1, OK), (2, ALERT)):
         assert child.at(minute, obs, down=PARENT) == []
