@@ -227,6 +227,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             if r.dry_run and events:
                 events = f"would send: {events}"
+            if any(i.held for i in r.instances):
+                held = f"held, {inhibited_by_text(r.inhibited_by)}"
+                events = f"{events}; {held}" if events else held
             rows.append([r.alert_name, r.outcome.value, r.state.value, detail, events or "-"])
         out(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
         for r in reports:
