@@ -16,10 +16,10 @@ import yaml
 from docs_snippets import REPO, text
 
 sys.path.insert(0, str(REPO / "tests" / "integration" / "notify"))
-from notify_servers import smtp_inbox  # noqa: E402
+from notify_servers import smtp_inbox
 
-from sqlsentinel_airflow.cli.main import main  # noqa: E402
-from sqlsentinel_airflow.core.config import json_schema, load_config_text  # noqa: E402
+from sqlsentinel_airflow.cli.main import main
+from sqlsentinel_airflow.core.config import json_schema, load_config_text
 
 
 def test_the_example_loads_with_its_dependency() -> None:
