@@ -52,6 +52,7 @@ from sqlsentinel_airflow.core.config.routes import explain_routing
 from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
+from sqlsentinel_airflow.dags.inlets import freshness_inlets
 from sqlsentinel_airflow.dags.placeholder import (
     LoadProblem,
     StaleBanner,
@@ -213,6 +214,7 @@ def build_alert_dag(
         alert=alert,
         state_db=config.state_db if config is not None else None,
         file_silences=config.silences if config is not None else (),
+        inlets=freshness_inlets(alert),
         dag=dag,
     )
     return dag

@@ -101,7 +101,12 @@ class SentinelAlertOperator(BaseOperator):
             task_log_url=self._task_log_url(run_id),
             ui_base_url=configured_api_base_url(),
         )
-        self._queries = QueryFetcher()
+        asset_events = None
+        if self.alert.freshness is not None and self.alert.freshness.asset is not None:
+            from sqlsentinel_airflow.dags.inlets import last_event_time
+
+            asset_events = last_event_time(context)  # docs/freshness.md
+        self._queries = QueryFetcher(asset_event_time=asset_events)
         try:
             run = run_alert(
                 self.alert,
