@@ -250,8 +250,9 @@ def check_freshness(
     if asset_event_time is None:
         raise QueryError(
             f"freshness of asset {describe(check.asset)} is read from its Airflow asset "
-            "events, which exist only inside Airflow; to check it here (sqlsentinel run) add "
-            "`table` and `column` to the alert's `freshness:`"
+            "events, which exist only inside Airflow (not in `sqlsentinel run` or a rule "
+            "test); to check it there too, add `table` and `column` to the alert's "
+            "`freshness:`"
         )
     return freshness_rows(
         None,
