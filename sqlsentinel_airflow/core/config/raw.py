@@ -643,6 +643,25 @@ class RawDefaults(RawAlertSettings):
     """``defaults``: any alert setting; an alert's own value wins, ``tags`` are merged."""
 
 
+_ASSET_REF_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9+.-]*://"},
+        {
+            "type": "object",
+            "properties": {"uri": {"type": "string"}},
+            "required": ["uri"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
 class RawFreshness(_Raw):
     """``freshness:``: ALERT when a table (or an asset) was last updated longer ago than
     ``within`` (docs/freshness.md)."""
@@ -659,7 +678,7 @@ class RawFreshness(_Raw):
     column: NonEmptyStr | None = Field(
         None, description="Its timestamp (or date) column: the check reads MAX(column)."
     )
-    asset: AssetRef | None = Field(
+    asset: Annotated[AssetRef | None, WithJsonSchema(_ASSET_REF_SCHEMA)] = Field(
         None,
         description="An Airflow asset (`s3://...`, `{uri: ...}` or `{name: ...}`): its last "
         "event's time is used when there is one.",
