@@ -135,7 +135,7 @@ def test_the_generated_query_is_quoted_for_the_database(warehouse: tuple[str, st
 def test_a_column_that_is_no_timestamp_is_a_query_error(
     warehouse: tuple[str, str], tmp_path: Path
 ) -> None:
-    kind, url = warehouse
+    _kind, url = warehouse
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE counts (id INTEGER, loaded_at INTEGER)"))
