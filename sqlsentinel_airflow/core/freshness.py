@@ -39,6 +39,7 @@ __all__ = [
     "check_column",
     "check_freshness",
     "check_table",
+    "describe_check",
     "freshness_rows",
     "last_updated_at",
     "max_query",
@@ -261,3 +262,18 @@ def check_freshness(
         source=SOURCE_ASSET_EVENT,
         nothing_recorded=f"no event recorded for {describe(check.asset)}",
     )
+
+
+def describe_check(check: FreshnessCheck) -> str:
+    """One line for people: what is checked, from where, against what age."""
+    from sqlsentinel_airflow.core.config.assets import describe
+    from sqlsentinel_airflow.core.durations import format_duration
+
+    sources = []
+    if check.asset is not None:
+        sources.append(f"the last event of asset {describe(check.asset)}")
+    if check.table is not None:
+        where = "else " if sources else ""
+        sources.append(f"{where}MAX({check.column}) of {check.table}")
+    zone = f" (naive times in {check.timezone})" if check.table and check.timezone != "UTC" else ""
+    return f"{', '.join(sources)}{zone}: at most {format_duration(check.within)} old"

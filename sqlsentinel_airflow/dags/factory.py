@@ -49,6 +49,7 @@ from sqlsentinel_airflow.core.config.models import (
     slugify,
 )
 from sqlsentinel_airflow.core.config.routes import explain_routing
+from sqlsentinel_airflow.core.freshness import describe_check
 from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
@@ -112,6 +113,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         sql_dialect=alert.dialect,
         query=mask_values(alert.query, secrets),
         query_file=alert.query_file,
+        freshness=describe_check(alert.freshness) if alert.freshness is not None else None,
         timeout_seconds=int(alert.timeout.total_seconds()),
         fire_after=alert.fire_after,
         resolve_after=alert.resolve_after,

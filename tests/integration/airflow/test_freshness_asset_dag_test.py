@@ -118,6 +118,14 @@ def test_the_last_asset_event_decides_and_without_one_the_table_or_an_alert(
         assert not bag.import_errors, bag.import_errors
         by_uri, by_name = bag.dags[f"f_orders_{u}"], bag.dags[f"f_named_{u}"]
         producer = bag.dags[f"fresh_producer_{u}"]
+        from airflow.sdk import Asset
+
+        assert by_uri.get_task("evaluate").inlets == [Asset.ref(uri=f"s3://warehouse/orders_{u}")]
+        assert by_name.get_task("evaluate").inlets == [Asset.ref(name=f"named_{u}")]
+        assert (
+            f"the last event of asset s3://warehouse/orders_{u}, else MAX(loaded_at) of orders: "
+            "at most 1h old" in (by_uri.doc_md or "")
+        )
 
         before_uri, before_name = _instance(by_uri), _instance(by_name)
         assert before_uri["outcome"] == "alert" and before_uri["context"]["source"] == "query"

@@ -12,6 +12,7 @@ from sqlsentinel_airflow.core.config.assets import AssetRef
 from sqlsentinel_airflow.core.config.models import FreshnessCheck
 from sqlsentinel_airflow.core.freshness import (
     check_freshness,
+    describe_check,
     freshness_rows,
     last_updated_at,
     max_query,
@@ -172,3 +173,13 @@ def test_the_max_query_quotes_every_name_for_the_database(
 ) -> None:
     sql = max_query(table, "loaded_at", written_in=written_in, runs_in=runs_in)
     assert sql.endswith(expected), sql
+
+
+def test_a_check_is_described_for_people() -> None:
+    berlin = BOTH.model_copy(update={"timezone": "Europe/Berlin"})
+    assert describe_check(berlin) == (
+        "the last event of asset s3://w/orders, else MAX(loaded_at) of orders "
+        "(naive times in Europe/Berlin): at most 6h old"
+    )
+    only = FreshnessCheck(asset=AssetRef(name="orders"), within=timedelta(days=1))
+    assert describe_check(only) == "the last event of asset {name: orders}: at most 1d old"
