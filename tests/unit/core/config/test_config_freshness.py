@@ -159,3 +159,24 @@ def test_freshness_is_an_alert_key_not_a_default() -> None:
     )
     formatted = [e.format() for e in result.errors]
     assert any("defaults.freshness" in f for f in formatted), formatted
+
+
+@pytest.mark.parametrize(
+    ("alert", "valid"),
+    [
+        ({"freshness": {"table": "t", "column": "c", "within": "1h"}}, True),
+        ({"freshness": {"asset": "s3://a/b", "within": 60}}, True),
+        ({"freshness": {"asset": {"name": "orders"}, "within": "1d"}}, True),
+        ({"freshness": {"within": "1h"}}, False),
+        ({"freshness": {"asset": {"name": "o", "uri": "s3://a/b"}, "within": "1h"}}, False),
+        ({"query": "SELECT 1", "freshness": {"asset": "s3://a/b", "within": "1h"}}, False),
+    ],
+)
+def test_the_json_schema_knows_freshness(alert: dict[str, object], valid: bool) -> None:
+    import jsonschema
+
+    from sqlsentinel_airflow.core.config import json_schema
+
+    document = {"alerts": [{"name": "a", "schedule": "@hourly", "conn_id": "wh", **alert}]}
+    errors = list(jsonschema.Draft202012Validator(json_schema()).iter_errors(document))
+    assert (errors == []) is valid, [e.message for e in errors]
