@@ -228,8 +228,6 @@ def check_freshness(
     ``run_max_query()`` runs :func:`max_query` and returns (the value, whether the database
     keeps times as text).
     """
-    from sqlsentinel_airflow.core.config.assets import describe
-
     if check.asset is not None and asset_event_time is not None:
         updated = asset_event_time(check.asset)
         if updated is not None:
@@ -243,14 +241,14 @@ def check_freshness(
         )
         empty = f"no row of {check.table} has a {check.column}"
         if check.asset is not None:
-            empty = f"no event recorded for {describe(check.asset)}, and {empty}"
+            empty = f"no event recorded for {check.asset.describe()}, and {empty}"
         return freshness_rows(
             updated, within=check.within, now=now, source=SOURCE_QUERY, nothing_recorded=empty
         )
     assert check.asset is not None
     if asset_event_time is None:
         raise QueryError(
-            f"freshness of asset {describe(check.asset)} is read from its Airflow asset "
+            f"freshness of asset {check.asset.describe()} is read from its Airflow asset "
             "events, which exist only inside Airflow (not in `sqlsentinel run` or a rule "
             "test); to check it there too, add `table` and `column` to the alert's "
             "`freshness:`"
@@ -260,18 +258,17 @@ def check_freshness(
         within=check.within,
         now=now,
         source=SOURCE_ASSET_EVENT,
-        nothing_recorded=f"no event recorded for {describe(check.asset)}",
+        nothing_recorded=f"no event recorded for {check.asset.describe()}",
     )
 
 
 def describe_check(check: FreshnessCheck) -> str:
     """One line for people: what is checked, from where, against what age."""
-    from sqlsentinel_airflow.core.config.assets import describe
     from sqlsentinel_airflow.core.durations import format_duration
 
     sources = []
     if check.asset is not None:
-        sources.append(f"the last event of asset {describe(check.asset)}")
+        sources.append(f"the last event of asset {check.asset.describe()}")
     if check.table is not None:
         where = "else " if sources else ""
         sources.append(f"{where}MAX({check.column}) of {check.table}")

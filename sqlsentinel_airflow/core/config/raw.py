@@ -30,7 +30,7 @@ from pydantic import (
 
 from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config import checks
-from sqlsentinel_airflow.core.config.assets import AssetRef
+from sqlsentinel_airflow.core.config.assets import ASSET_REF_SCHEMA, AssetRef, parse_asset_ref
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 from sqlsentinel_airflow.core.durations import format_duration
 
@@ -643,25 +643,6 @@ class RawDefaults(RawAlertSettings):
     """``defaults``: any alert setting; an alert's own value wins, ``tags`` are merged."""
 
 
-_ASSET_REF_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9+.-]*://"},
-        {
-            "type": "object",
-            "properties": {"uri": {"type": "string"}},
-            "required": ["uri"],
-            "additionalProperties": False,
-        },
-        {
-            "type": "object",
-            "properties": {"name": {"type": "string"}},
-            "required": ["name"],
-            "additionalProperties": False,
-        },
-    ]
-}
-
-
 class RawFreshness(_Raw):
     """``freshness:``: ALERT when a table (or an asset) was last updated longer ago than
     ``within`` (docs/freshness.md)."""
@@ -678,7 +659,11 @@ class RawFreshness(_Raw):
     column: NonEmptyStr | None = Field(
         None, description="Its timestamp (or date) column: the check reads MAX(column)."
     )
-    asset: Annotated[AssetRef | None, WithJsonSchema(_ASSET_REF_SCHEMA)] = Field(
+    asset: Annotated[
+        AssetRef | None,
+        PlainValidator(parse_asset_ref),
+        WithJsonSchema(ASSET_REF_SCHEMA),
+    ] = Field(
         None,
         description="An Airflow asset (`s3://...`, `{uri: ...}` or `{name: ...}`): its last "
         "event's time is used when there is one.",

@@ -121,12 +121,17 @@ INVALID = [
     (
         "    freshness: {asset: orders, within: 1h}\n",
         "alerts.yaml:5:24 alerts[0].freshness.asset: the asset URI 'orders' has no scheme "
-        "(write {name: orders} to refer to an asset by its name)",
+        "(like s3://) (write {name: orders} to refer to an asset by its name)",
     ),
     (
         "    freshness: {asset: 'airflow://x', within: 1h}\n",
-        "alerts.yaml:5:24 alerts[0].freshness.asset: the URI scheme `airflow` is reserved "
-        "by Airflow",
+        "alerts.yaml:5:24 alerts[0].freshness.asset: the asset URI scheme `airflow` is "
+        "reserved by Airflow",
+    ),
+    (
+        "    freshness: {asset: {name: orders, uri: 's3://a/b'}, within: 1h}\n",
+        "alerts.yaml:5:24 alerts[0].freshness.asset: an asset reference has exactly one of "
+        "`uri` and `name`",
     ),
     (
         "    freshness: {tabel: orders, column: c, within: 1h}\n",
