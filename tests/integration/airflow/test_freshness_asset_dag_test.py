@@ -112,7 +112,10 @@ def test_the_last_asset_event_decides_and_without_one_the_table_or_an_alert(
     )
     monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", sqlite_url)
     try:
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 3.1
+            from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
         bag = DagBag(dag_folder=str(airflow_db))
         assert not bag.import_errors, bag.import_errors
