@@ -158,3 +158,46 @@ alerts:
         "freshness: column 'loaded_at' is of type int (value '42'); it must be a timestamp "
         "or a date"
     )
+
+
+def test_postgres_aware_timestamps_dates_and_a_timezone_for_naive_ones(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """timestamptz is taken as is; a DATE is its midnight and a naive TIMESTAMP a wall-clock
+    time, both read in `timezone`."""
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA analytics"))
+        conn.execute(
+            sa.text("CREATE TABLE analytics.loads (aware TIMESTAMPTZ, naive TIMESTAMP, day DATE)")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO analytics.loads VALUES "
+                "(TIMESTAMPTZ '2026-12-06 09:00:00+00', TIMESTAMP '2026-12-06 09:00:00', "
+                "DATE '2026-12-06')"
+            )
+        )
+    engine.dispose()
+    text = f"""
+database: {{url: "{pg_url}"}}
+defaults: {{schedule: "@hourly"}}
+alerts:
+  - name: aware
+    freshness: {{table: analytics.loads, column: aware, within: 100000d, timezone: Asia/Tokyo}}
+  - name: naive
+    freshness: {{table: analytics.loads, column: naive, within: 100000d, timezone: Asia/Tokyo}}
+  - name: day
+    freshness: {{table: Analytics.Loads, column: DAY, within: 100000d, timezone: Asia/Tokyo}}
+"""
+    config = load_config_text(text, "alerts.yaml").config
+    assert config is not None
+
+    runs = _run(list(config.alerts), tmp_path / "state.db")
+
+    stamps = {name: _instance(run).context["last_updated_at"] for name, run in runs.items()}
+    assert stamps == {
+        "aware": "2026-12-06T09:00:00+00:00",
+        "naive": "2026-12-06T00:00:00+00:00",  # 09:00 in Tokyo
+        "day": "2026-12-05T15:00:00+00:00",  # midnight in Tokyo
+    }
