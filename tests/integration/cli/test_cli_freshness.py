@@ -78,3 +78,17 @@ def test_an_as_of_backtest_is_refused_and_points_at_replay(
         "alert 'orders_fresh' is a freshness check: its MAX(column) query cannot be run as of "
         "a past tick" in captured.out + captured.err
     ), captured.out + captured.err
+
+
+def test_check_connections_runs_the_max_query_and_skips_an_asset_only_check(
+    alerts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["validate", str(alerts), "--check-connections", "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    checks = {c["alert"]: c for c in json.loads(out)["files"][0]["connection_checks"]}
+    assert checks["orders_fresh"]["ok"] is True
+    assert checks["orders_fresh"]["columns"] == ["last_updated_at"]
+    assert checks["events_fresh"]["message"] == (
+        "ok (a freshness check of an asset's events only: no query to check)"
+    )
