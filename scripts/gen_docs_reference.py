@@ -124,6 +124,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("freshness", "asset"): "s3://warehouse/orders",
     ("freshness", "within"): "6h",
     ("freshness", "timezone"): "Europe/Berlin",
+    ("alert", "depends_on"): "[orders_loaded]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
     ("alert", "enabled"): "false",

@@ -42,12 +42,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlsentinel_airflow.core import mutewindows
+from sqlsentinel_airflow.core import inhibition, mutewindows
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, ChannelConfig, ChannelSlot
@@ -68,7 +68,7 @@ from sqlsentinel_airflow.core.model import (
 )
 from sqlsentinel_airflow.core.payload import EventPayload, event_payload, group_payload
 from sqlsentinel_airflow.core.result import evaluate_result
-from sqlsentinel_airflow.core.state_machine import decide, initial_state
+from sqlsentinel_airflow.core.state_machine import initial_state
 from sqlsentinel_airflow.errors import QueryError, StateStoreError
 from sqlsentinel_airflow.store.records import (
     HistoryEntry,
@@ -110,13 +110,18 @@ class _Transaction(Protocol):
     def enqueue(self, entry: OutboxEntry) -> int: ...
     def active_silences(self, now: datetime) -> list[Silence]: ...
     def add_incident_action(self, action: IncidentAction) -> int: ...
+    def states_of(
+        self, alert_names: Sequence[str], in_states: Collection[State]
+    ) -> list[InstanceState]: ...
 
 
 class StoreLike(Protocol):
     """The part of ``StateStore`` an evaluation uses."""
 
     def run_in_alert_transaction(self, alert_name: str, work: Callable[[_Transaction], T]) -> T: ...
-    def list_states(self, alert_name: str | None = None) -> list[InstanceState]: ...
+    def list_states(
+        self, alert_name: str | None = None, *, alert_names: Sequence[str] | None = None
+    ) -> list[InstanceState]: ...
     def list_silences(self, now: datetime, include_inactive: bool = False) -> list[Silence]: ...
     def confirm_commit(self, history_ids: Sequence[int]) -> int: ...
 
@@ -136,6 +141,7 @@ class InstanceReport:
     silenced: bool = False  # a silence (of the alert or of this instance) muted its events
     muted_by: tuple[str, ...] = ()  # the mute windows among them (names); ``silenced`` too
     acked_by: str | None = None  # who acknowledged its incident (docs/responding.md)
+    held: bool = False  # a notification was held: a parent (``inhibited_by``) is down
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +159,7 @@ class InstanceReport:
             "silenced": self.silenced,
             "muted_by": list(self.muted_by),
             "acked_by": self.acked_by,
+            "held": self.held,
         }
 
 
@@ -182,6 +189,8 @@ class EvaluationReport:
     # lists the events)
     would_send: tuple[tuple[str, dict[str, Any]], ...] = ()
     muted_by: tuple[str, ...] = ()  # the mute windows active at ``evaluated_at`` (names)
+    # the parents (``depends_on``) firing or failing: what they held is ``held`` per instance
+    inhibited_by: tuple[str, ...] = ()
 
     @property
     def firing(self) -> bool:
@@ -207,6 +216,7 @@ class EvaluationReport:
             "state": self.state.value.lower(),
             "silenced": self.silenced,
             "muted_by": list(self.muted_by),
+            "inhibited_by": list(self.inhibited_by),
             "error": self.error,
             "instances": [i.to_dict() for i in self.instances],
             "events": [dict(e) for e in self.events],
@@ -226,6 +236,7 @@ class _Written:
     outbox_ids: dict[int, list[int]]
     now: datetime  # the evaluation time the decisions were made at
     history_ids: tuple[int, ...] = ()
+    inhibited_by: tuple[str, ...] = ()  # the parents (depends_on) firing or failing
 
 
 def _observations(
@@ -305,8 +316,14 @@ def evaluate_alert(
         )
         stored_silences = store.list_silences(now) if store is not None else []
         active = silenced_by(stored_silences, now)
-        decisions = _decide_all(alert, evaluation, known, now, active)
-        written = _Written(known, active, decisions, {}, now)
+        parents = (
+            store.list_states(alert_names=alert.depends_on)
+            if store is not None and alert.depends_on
+            else []
+        )
+        inhibited_by = inhibition.inhibiting_parents(alert.depends_on, parents)
+        decisions = _decide_all(alert, evaluation, known, now, active, inhibited_by=inhibited_by)
+        written = _Written(known, active, decisions, {}, now, inhibited_by=inhibited_by)
         report = _report(alert, evaluation, written, run_type, run_id, True, started, query_ms)
         if run_type is RunType.BACKFILL or not _reaches_anyone(alert):
             return report
@@ -331,7 +348,10 @@ def evaluate_alert(
         now = clock()
         known = tx.states()
         active = silenced_by(tx.active_silences(now), now)
-        decisions = _decide_all(alert, evaluation, known, now, active)
+        inhibited_by = inhibition.inhibiting_parents(
+            alert.depends_on, tx.states_of(alert.depends_on, inhibition.INHIBITING_STATES)
+        )
+        decisions = _decide_all(alert, evaluation, known, now, active, inhibited_by=inhibited_by)
         outbox_ids: dict[int, list[int]] = {}
         history_ids: list[int] = []
         events: list[tuple[int, Event]] = []
@@ -346,7 +366,7 @@ def evaluate_alert(
                 for action in _incident_actions(alert, known.get(key), decision, now):
                     tx.add_incident_action(action)
                 outbox_ids[position] = []
-            entry = _history(alert, decision, obs, now, run_type, run_id, query_ms)
+            entry = _history(alert, decision, obs, now, run_type, run_id, query_ms, inhibited_by)
             if confirm_commit:
                 entry = replace(entry, commit_confirmed=False)
             history_ids.append(tx.add_history(entry))
@@ -354,7 +374,7 @@ def evaluate_alert(
         links = _Links(run_id, now, task_log_url, ui_base_url)
         for position, row_id in _enqueue(tx, alert, events, instances, links):
             outbox_ids[position].append(row_id)
-        return _Written(known, active, decisions, outbox_ids, now, tuple(history_ids))
+        return _Written(known, active, decisions, outbox_ids, now, tuple(history_ids), inhibited_by)
 
     written = store.run_in_alert_transaction(alert.name, work)
     if confirm_commit:
@@ -425,6 +445,8 @@ def _decide_all(
     now: datetime,
     active: Sequence[Silence],
     policy: Policy | None = None,
+    *,
+    inhibited_by: tuple[str, ...] = (),
 ) -> list[tuple[str, Decision, Observation]]:
     policy = alert.policy if policy is None else policy
     windows_on = [w for w in alert.mute_windows if mutewindows.active(w, now)]
@@ -435,10 +457,21 @@ def _decide_all(
         muting = mutewindows.muting_windows(
             alert.mute_windows, known.get(key), now, active_now=windows_on
         )
-        decision = decide(prev, obs, now=now, policy=policy, silenced=silenced or bool(muting))
+        # the mutes in order: silences and mute windows (the state machine's ``silenced``),
+        # then inhibition by the parents (core/inhibition.py), which holds what they let out
+        decision = inhibition.decide(
+            prev,
+            obs,
+            now=now,
+            policy=policy,
+            silenced=silenced or bool(muting),
+            inhibited_by=inhibited_by,
+        )
         resolves = prev.effective_state is State.FIRING and decision.state.state is State.OK
         if not silenced and mutewindows.lets_resolved_through(muting, prev, resolves):
-            decision = decide(prev, obs, now=now, policy=policy, silenced=False)
+            decision = inhibition.decide(
+                prev, obs, now=now, policy=policy, silenced=False, inhibited_by=inhibited_by
+            )
         out.append((key, decision, obs))
     return out
 
@@ -612,6 +645,7 @@ def _history(
     run_type: RunType,
     run_id: str | None,
     query_ms: float | None,
+    inhibited_by: tuple[str, ...] = (),
 ) -> HistoryEntry:
     state = decision.state
     return HistoryEntry(
@@ -631,6 +665,7 @@ def _history(
         error=obs.error,
         duration_ms=int(query_ms) if query_ms is not None else None,
         events=tuple(e.kind for e in decision.events) if run_type is not RunType.BACKFILL else (),
+        inhibited_by=inhibited_by,
     )
 
 
@@ -678,6 +713,7 @@ def _report(
                 silenced=silence_rules.mutes(written.silences, key) or bool(muted_by),
                 muted_by=muted_by,
                 acked_by=decision.state.acked_by,
+                held=decision.reason is Reason.INHIBITED,
             )
         )
         if notify:
@@ -717,4 +753,5 @@ def _report(
         duration_ms=(time.perf_counter() - started) * 1000,
         query_ms=query_ms,
         muted_by=muted_now,
+        inhibited_by=written.inhibited_by,
     )

@@ -11,7 +11,9 @@ every run green. The run's note says what the evaluation found instead:
 - ``ERROR: <the query error, one line, URLs and tokens masked>``;
 - ``SILENCED`` when a silence held the notifications back, ``DRY RUN:`` for a dry run, and
   what is still owed when a notification could not be delivered;
-- `` · acked by ana`` when someone acknowledged a firing incident (docs/responding.md).
+- `` · acked by ana`` when someone acknowledged a firing incident (docs/responding.md);
+- `` · inhibited by orders_loaded`` when a parent alert (``depends_on``) firing or failing
+  held its notifications (docs/assets.md, "Dependencies between alerts").
 
 :func:`note_text` renders the evaluate task's XCom (``AlertRun.to_dict()``, the same JSON the
 CLI prints); ``airflow_listener.py`` writes it where the scheduler finishes the run
@@ -24,6 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlsentinel_airflow.core.inhibition import inhibited_by_text
 from sqlsentinel_airflow.core.instances import instance_label
 from sqlsentinel_airflow.core.redact import one_line, redact_text
 from sqlsentinel_airflow.notify.templates import display
@@ -101,6 +104,13 @@ def _decision(run: Mapping[str, Any]) -> str:
     return f"OK: {len(keyed)} instance{'s' if len(keyed) != 1 else ''}, none alerting"
 
 
+def _inhibited(run: Mapping[str, Any]) -> str:
+    """`` · inhibited by orders_loaded`` when a parent held a notification of this run."""
+    parents = [one_line(str(p))[:60] for p in run.get("inhibited_by") or []]
+    held = any(isinstance(i, Mapping) and i.get("held") for i in run.get("instances") or [])
+    return f" · {inhibited_by_text(parents, most=MAX_NAMED)}" if parents and held else ""
+
+
 def _acked(run: Mapping[str, Any]) -> str:
     """`` · acked by ana, bo`` for the firing instances someone acknowledged."""
     names = dict.fromkeys(
@@ -142,7 +152,7 @@ def note_text(run: Mapping[str, Any]) -> str:
             text = f"SILENCED {text}"
     if run.get("dry_run"):
         text = f"DRY RUN: {text}"
-    text += _acked(run) + _delivery(run)
+    text += _acked(run) + _inhibited(run) + _delivery(run)
     if len(text) > NOTE_MAX_CHARS:
         text = text[: NOTE_MAX_CHARS - 1] + "…"
     return text

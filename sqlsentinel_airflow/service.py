@@ -9,7 +9,8 @@ The sequence (docs/adr/0002-evaluation-semantics.md, docs/adr/0004-delivery-guar
 
 1. open the state database through ``store.locator``: for reading only in a dry run (which
    creates nothing; no database yet means no state), for writing otherwise;
-2. per alert, unless this Airflow try's run is already evaluated (``already_evaluated``,
+2. per alert, parents before the alerts that depend on them (``depends_on``), unless this
+   Airflow try's run is already evaluated (``already_evaluated``,
    ADR 0004 item 5: a retry after a lost commit answer or a failed delivery only delivers),
    evaluate it (``evaluation.evaluate_alert``);
 3. unless it is a dry run or a backfill, deliver every pending notification of the alerts
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.dependencies import evaluation_order
 from sqlsentinel_airflow.core.model import Outcome, RunType
 from sqlsentinel_airflow.evaluation import EvaluationReport, QueryResultLike, evaluate_alert
 from sqlsentinel_airflow.notify.delivery import (
@@ -265,7 +267,9 @@ def run_alerts(
     reuse_connections: bool = False,
     on_evaluated: Callable[[str], None] | None = None,
 ) -> list[AlertRun]:
-    """Run ``alerts`` (one store, one :class:`QueryFetcher`), in the order of the module doc.
+    """Run ``alerts`` (one store, one :class:`QueryFetcher`), in the order of the module doc;
+    each parent is evaluated and committed before the alerts that depend on it
+    (``core.dependencies``), and the runs come back in that order.
 
     ``state_db``/``explicit_url``: where the state DB is (``StateDbLocator.resolve``).
     ``reuse_connections``: let the queries share SQLite warehouse connections (many alerts in
@@ -274,6 +278,8 @@ def run_alerts(
     """
     from sqlsentinel_airflow.execution import reusing_connections
 
+    # parents before their children: a child's evaluation reads its parents' committed state
+    alerts = evaluation_order(alerts)
     queries = queries or QueryFetcher()
     now = utcnow()
     silences = [silence_rules.from_file(s, now) for s in file_silences]

@@ -29,11 +29,12 @@ from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.config import LoadResult, json_schema, load_config
 from sqlsentinel_airflow.core.config.models import AlertConfig, AlertsConfig
 from sqlsentinel_airflow.core.durations import parse_duration
-from sqlsentinel_airflow.core.model import InstanceState
+from sqlsentinel_airflow.core.inhibition import inhibited_by_text
+from sqlsentinel_airflow.core.model import InstanceState, Reason
 from sqlsentinel_airflow.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sqlsentinel_airflow.readmodel import AlertSummary
+    from sqlsentinel_airflow.readmodel import AlertSummary, EvaluationView
 
 
 class UsageError(Exception):
@@ -123,6 +124,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ok = not errors
         all_ok = all_ok and ok
         n_alerts = len(result.config.alerts) if result.config is not None else 0
+        dependencies = {
+            a.name: list(a.depends_on)
+            for a in (result.config.alerts if result.config is not None else ())
+            if a.depends_on
+        }
         results.append(
             {
                 "file": path,
@@ -131,6 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "errors": [e.to_dict() for e in errors],
                 "warnings": [w.to_dict() for w in result.warnings],
                 "connection_checks": checks,
+                "dependencies": dependencies,
             }
         )
         if args.format == "text":
@@ -141,6 +148,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else:
                 _print_errors(errors)
                 out(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+            for name, parents in dependencies.items():
+                out(f"  {name} depends on {', '.join(parents)}")
     if args.format == "json":
         emit_json({"valid": all_ok, "files": results})
     return EXIT_OK if all_ok else EXIT_INVALID
@@ -218,6 +227,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             if r.dry_run and events:
                 events = f"would send: {events}"
+            if any(i.held for i in r.instances):
+                held = f"held, {inhibited_by_text(r.inhibited_by)}"
+                events = f"{events}; {held}" if events else held
             rows.append([r.alert_name, r.outcome.value, r.state.value, detail, events or "-"])
         out(format_table(["alert", "outcome", "state", "value / error", "events"], rows))
         for r in reports:
@@ -429,7 +441,8 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
                     i.label or "-",
                     i.state.value
                     + (" (silenced)" if i.silenced else by_window)
-                    + (f" (acked by {i.ack.by})" if i.ack is not None else ""),
+                    + (f" (acked by {i.ack.by})" if i.ack is not None else "")
+                    + (f" ({inhibited_by_text(i.inhibited_by)})" if i.inhibited_by else ""),
                     human_time(i.flapping_since or i.since),
                     i.last_value,
                     i.last_threshold,
@@ -439,6 +452,19 @@ def _status_table(summaries: Sequence[AlertSummary]) -> str:
             )
     headers = ["alert", "instance", "state", "since", "value", "threshold", "last run"]
     return format_table([*headers, "pending/dead"], rows)
+
+
+def _history_reason(v: EvaluationView) -> str | None:
+    """The reason of a history row, with the parents that held it (``held, inhibited by
+    orders_loaded``) or were down when it was evaluated."""
+    if v.reason_code == Reason.INHIBITED.code:
+        return f"held, {inhibited_by_text(v.inhibited_by)}"
+    reason = v.reason
+    if v.repeats and v.last_evaluated_at is not None:
+        reason = f"{reason}; {v.repeats} more until {human_time(v.last_evaluated_at)}"
+    if v.inhibited_by:
+        reason = f"{reason} ({inhibited_by_text(v.inhibited_by)})"
+    return reason
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -464,12 +490,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             v.actual_value,
             v.threshold,
             ", ".join(e.value for e in v.events) or "-",
-            v.error
-            or (
-                f"{v.reason}; {v.repeats} more until {human_time(v.last_evaluated_at)}"
-                if v.repeats and v.last_evaluated_at is not None
-                else v.reason
-            ),
+            v.error or _history_reason(v),
         ]
         for v in views
     ]

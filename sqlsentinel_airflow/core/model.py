@@ -119,6 +119,8 @@ class Reason(str, enum.Enum):
     ACKNOWLEDGED = "still firing, acknowledged"
     ACK_REARMED = "worse than when acknowledged (ack rearm_factor)"
     ESCALATED = "not acknowledged within the escalation step"
+    INHIBITED = "held while a parent alert (depends_on) fires or fails"
+    FIRING_AFTER_INHIBITION = "parent alert recovered while firing"
 
     @property
     def code(self) -> str:
@@ -255,6 +257,8 @@ class InstanceState:
     ack_source: str | None = None  # ui | cli | slack | email
     ack_value: JsonValue = None  # the value when acknowledged (ack_rearm_factor compares)
     escalation_steps: int = 0  # escalation steps sent in the current incident
+    # the parent alerts (``depends_on``) that inhibited its last evaluation (core/inhibition.py)
+    inhibited_by: tuple[str, ...] = ()
 
     @property
     def acknowledged(self) -> bool:

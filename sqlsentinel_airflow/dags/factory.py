@@ -169,6 +169,26 @@ def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:
     return tags
 
 
+def task_time_limit(alert: AlertConfig) -> timedelta:
+    """The evaluating task's ``execution_timeout`` before any wait for its parents."""
+    # plus the wait for its groups across alerts (docs/adr/0016-groups-across-alerts.md)
+    return alert.timeout + EXECUTION_TIMEOUT_MARGIN + group_wait_allowance(alert)
+
+
+def parents_wait(alert: AlertConfig, config: AlertsConfig | None) -> timedelta:
+    """How long the task of an alert with ``depends_on`` waits at most for its parents' DAG
+    runs: the longest a parent's task may run (its own limit), so a parent evaluating when
+    the child starts is waited for to its end; a parent that is not a valid alert of
+    ``config`` (a placeholder, whose task fails at once) counts as the margin alone."""
+    if not alert.depends_on:
+        return timedelta(0)
+    by_name = {a.name: a for a in config.alerts} if config is not None else {}
+    return max(
+        task_time_limit(by_name[name]) if name in by_name else EXECUTION_TIMEOUT_MARGIN
+        for name in alert.depends_on
+    )
+
+
 def build_alert_dag(
     alert: AlertConfig,
     *,
@@ -176,9 +196,15 @@ def build_alert_dag(
     config: AlertsConfig | None = None,
     banner: StaleBanner | None = None,
     extra_tags: Sequence[str] = (),
+    parent_dag_ids: Sequence[str] | None = None,
 ) -> DAG:
-    """The DAG of one alert: its cron in its timezone, one ``SentinelAlertOperator`` task."""
+    """The DAG of one alert: its cron in its timezone, one ``SentinelAlertOperator`` task.
+
+    ``parent_dag_ids``: the DAGs of its ``depends_on`` when the call gives the dag_ids
+    another prefix (None: ``alert.depends_on_dag_ids``)."""
     from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
+
+    wait = parents_wait(alert, config)
 
     dag = DAG(
         dag_id=dag_id or alert.dag_id,
@@ -196,10 +222,8 @@ def build_alert_dag(
             "owner": alert.owner,
             "retries": alert.retries,
             "retry_delay": alert.retry_delay,
-            # plus the wait for its groups across alerts (docs/adr/0016-groups-across-alerts.md)
-            "execution_timeout": alert.timeout
-            + EXECUTION_TIMEOUT_MARGIN
-            + group_wait_allowance(alert),
+            # plus the wait for its parents' DAG runs (depends_on)
+            "execution_timeout": task_time_limit(alert) + wait,
         },
         params={
             DRY_RUN_PARAM: Param(
@@ -217,6 +241,8 @@ def build_alert_dag(
         state_db=config.state_db if config is not None else None,
         file_silences=config.silences if config is not None else (),
         inlets=freshness_inlets(alert),
+        parent_dag_ids=parent_dag_ids,
+        parents_wait=wait,
         dag=dag,
     )
     return dag
@@ -256,6 +282,12 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
     def dag_id_of(alert: AlertConfig) -> str:
         return alert.dag_id if prefix is None else alert_dag_id(prefix, alert.slug)
 
+    def parents_of(alert: AlertConfig) -> tuple[str, ...] | None:
+        """Its parents' dag_ids under this call's prefix (None: as the loader made them)."""
+        if prefix is None:
+            return None
+        return tuple(alert_dag_id(prefix, slugify(name)) for name in alert.depends_on)
+
     whole_file_banner: StaleBanner | None = None
     if state.fallback_since is not None:
         whole_file_banner = stale_banner(
@@ -277,7 +309,9 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
             plan.add(
                 dag_id_of(alert),
                 source,
-                _alert_builder(alert, dag_id_of(alert), config, whole_file_banner),
+                _alert_builder(
+                    alert, dag_id_of(alert), config, whole_file_banner, parents_of(alert)
+                ),
             )
     for name, errors in state.alert_errors.items():
         messages = "\n".join(e.format() for e in errors)
@@ -285,7 +319,13 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
         if last_valid is not None:
             dag_id = dag_id_of(last_valid)
             banner = stale_banner(errors, whole_file=False, since=None)
-            plan.add(dag_id, source, _alert_builder(last_valid, dag_id, config, banner, stale=True))
+            plan.add(
+                dag_id,
+                source,
+                _alert_builder(
+                    last_valid, dag_id, config, banner, parents_of(last_valid), stale=True
+                ),
+            )
             plan.problems.append(
                 LoadProblem(
                     source,
@@ -311,7 +351,14 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
                 plan.add(
                     dag_id_of(alert),
                     source,
-                    _alert_builder(alert, dag_id_of(alert), config, whole_file_banner, stale=True),
+                    _alert_builder(
+                        alert,
+                        dag_id_of(alert),
+                        config,
+                        whole_file_banner,
+                        parents_of(alert),
+                        stale=True,
+                    ),
                 )
 
 
@@ -320,12 +367,18 @@ def _alert_builder(
     dag_id: str,
     config: AlertsConfig | None,
     banner: StaleBanner | None,
+    parent_dag_ids: tuple[str, ...] | None,
     *,
     stale: bool = False,
 ) -> Callable[[], DAG]:
     extra = (STALE_TAG,) if stale or banner is not None else ()
     return lambda: build_alert_dag(
-        alert, dag_id=dag_id, config=config, banner=banner, extra_tags=extra
+        alert,
+        dag_id=dag_id,
+        config=config,
+        banner=banner,
+        extra_tags=extra,
+        parent_dag_ids=parent_dag_ids,
     )
 
 

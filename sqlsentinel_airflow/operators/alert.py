@@ -21,24 +21,32 @@ undelivered_needs_fix          ``AirflowFailException``: only a config fix can h
 
 A dry run never fails the task (it shows what would happen). A state DB failure fails the
 task before anything is committed (``StateStoreError``), so the retry redoes it.
+
+An alert with ``depends_on`` first waits while a DAG run of one of its parents is queued or
+running (:func:`wait_for_parents`), so its evaluation reads the parents' new state; at most
+``parents_wait`` (the DAG adds it to ``execution_timeout``), then it evaluates anyway. A dry
+run does not wait.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from sqlsentinel_airflow.airflow_contract import DRY_RUN_PARAM, EVALUATION_XCOM_KEY
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
+from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.model import RunType
 
 if TYPE_CHECKING:
     from sqlsentinel_airflow.service import AlertRun, QueryFetcher
 
-__all__ = ["SentinelAlertOperator", "run_type_of", "task_failure"]
+__all__ = ["SentinelAlertOperator", "run_type_of", "task_failure", "wait_for_parents"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,79 @@ def run_type_of(context: Any) -> RunType:
     raw = getattr(dag_run, "run_type", None)
     value = getattr(raw, "value", raw)
     return _RUN_TYPES.get(str(value), RunType.OTHER) if value else RunType.OTHER
+
+
+PARENT_RUN_STATES = ("queued", "running")
+"""A parent's DAG run in one of these states is waited for."""
+PARENT_POLL = timedelta(seconds=2)
+"""How often the parents' DAG runs are counted while waiting (one execution-API call each)."""
+
+
+def wait_for_parents(
+    alert_name: str,
+    parent_dag_ids: Sequence[str],
+    count_runs: Callable[..., int] | None,
+    *,
+    bound: timedelta,
+    poll: timedelta = PARENT_POLL,
+) -> float:
+    """Wait while a DAG run of one of ``parent_dag_ids`` is queued or running, at most
+    ``bound``; return the seconds waited. ``count_runs`` is the Task SDK's
+    ``RuntimeTaskInstance.get_dr_count`` (None, or a failing call: a logged warning and no
+    wait: a dependency orders evaluations, it never stops one)."""
+    if not parent_dag_ids or bound <= timedelta(0):
+        return 0.0
+    if count_runs is None:
+        log.warning(
+            "alert %s: this Airflow cannot count DAG runs from a task (no get_dr_count): "
+            "evaluating without waiting for %s",
+            alert_name,
+            ", ".join(parent_dag_ids),
+        )
+        return 0.0
+    started = time.monotonic()
+    deadline = started + bound.total_seconds()
+    waited_for: list[str] = []
+    while True:
+        try:
+            busy = [
+                dag_id
+                for dag_id in parent_dag_ids
+                if count_runs(dag_id=dag_id, states=list(PARENT_RUN_STATES)) > 0
+            ]
+        except Exception as exc:  # the execution API: degrade, never fail the evaluation
+            log.warning(
+                "alert %s: could not count the DAG runs of %s (%s): evaluating without waiting",
+                alert_name,
+                ", ".join(parent_dag_ids),
+                exc,
+            )
+            return time.monotonic() - started
+        now = time.monotonic()
+        if not busy:
+            break
+        if not waited_for:
+            log.info(
+                "alert %s: waiting for the queued or running DAG runs of %s (at most %s)",
+                alert_name,
+                ", ".join(busy),
+                format_duration(bound),
+            )
+        waited_for.extend(d for d in busy if d not in waited_for)
+        if now >= deadline:
+            log.warning(
+                "alert %s: %s still queued or running after %.1fs (the most it waits): "
+                "evaluating now",
+                alert_name,
+                ", ".join(busy),
+                now - started,
+            )
+            return now - started
+        time.sleep(min(poll.total_seconds(), deadline - now))
+    waited = time.monotonic() - started
+    if waited_for:
+        log.info("alert %s: waited %.1fs for %s", alert_name, waited, ", ".join(waited_for))
+    return waited
 
 
 def _truthy(value: Any) -> bool:
@@ -76,10 +157,18 @@ class SentinelAlertOperator(BaseOperator):
         state_db: StateDbConfig | None = None,
         file_silences: Sequence[FileSilence] = (),
         dry_run_param: str = DRY_RUN_PARAM,
+        parent_dag_ids: Sequence[str] | None = None,
+        parents_wait: timedelta = timedelta(0),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.alert = alert
+        # the DAGs of its depends_on (None: as the loader resolved them) and how long it
+        # waits for their runs at most (the DAG factory adds this to execution_timeout)
+        self.parent_dag_ids = tuple(
+            alert.depends_on_dag_ids if parent_dag_ids is None else parent_dag_ids
+        )
+        self.parents_wait = parents_wait
         self.state_db = state_db
         self.file_silences = tuple(file_silences)
         self.dry_run_param = dry_run_param
@@ -101,6 +190,15 @@ class SentinelAlertOperator(BaseOperator):
             task_log_url=self._task_log_url(run_id),
             ui_base_url=configured_api_base_url(),
         )
+        if not request.dry_run:
+            own = getattr(context.get("dag"), "dag_id", None) or self.alert.dag_id
+            ti = context.get("ti")
+            wait_for_parents(
+                self.alert.name,
+                [d for d in self.parent_dag_ids if d != own],
+                getattr(ti, "get_dr_count", None),
+                bound=self.parents_wait,
+            )
         asset_events = None
         if self.alert.freshness is not None and self.alert.freshness.asset is not None:
             from sqlsentinel_airflow.dags.inlets import last_event_time

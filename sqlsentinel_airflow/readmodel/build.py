@@ -115,6 +115,7 @@ def instance_view(
         flapping_since=state.flapping_since,
         ack=ack_view(state),
         escalation_steps=state.escalation_steps,
+        inhibited_by=state.inhibited_by,
     )
 
 
@@ -175,6 +176,7 @@ def evaluation_view(entry: HistoryEntry) -> EvaluationView:
             )
             for s in entry.samples
         ),
+        inhibited_by=entry.inhibited_by,
     )
 
 
@@ -474,6 +476,7 @@ def alert_summary(
         instance_count=len(states),
         firing_instances=len(firing),
         acknowledged_instances=sum(1 for s in firing if s.acked_at is not None),
+        inhibited_by=tuple(dict.fromkeys(p for s in states for p in s.inhibited_by)),
         firing_instance_labels=tuple(
             instance_label(s.key_values) for s in firing[:FIRING_LABELS_SHOWN] if s.key_values
         ),

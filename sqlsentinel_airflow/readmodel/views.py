@@ -176,6 +176,11 @@ class InstanceView(View):
         None
     )
     escalation_steps: Annotated[int, "escalation steps sent in its current incident"] = 0
+    inhibited_by: Annotated[
+        tuple[str, ...],
+        "the parent alerts (`depends_on`) firing or failing at its last evaluation: its "
+        "notifications are held while they are (empty: none)",
+    ] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,11 @@ class EvaluationView(View):
         tuple[SampleView, ...],
         "the folded evaluations, oldest first: all `repeats` of them in the CLI; the UI API "
         "sends them with `samples=true` only, the newest `limit` evaluations of the page",
+    ] = ()
+    inhibited_by: Annotated[
+        tuple[str, ...],
+        "the parent alerts (`depends_on`) firing or failing at this evaluation; with reason "
+        "`inhibited` a notification was held for them (empty: none)",
     ] = ()
 
 
@@ -492,6 +502,11 @@ class AlertSummary(View):
     instance_count: Annotated[int, "instances known"]
     firing_instances: Annotated[int, "instances firing"]
     acknowledged_instances: Annotated[int, "firing instances someone acknowledged"]
+    inhibited_by: Annotated[
+        tuple[str, ...],
+        "the parent alerts (`depends_on`) that held its notifications at its last "
+        "evaluation (empty: none)",
+    ]
     firing_instance_labels: Annotated[
         tuple[str, ...],
         f"the firing instances' labels, unsilenced first, at most {FIRING_LABELS_SHOWN}",

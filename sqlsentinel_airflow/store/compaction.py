@@ -14,8 +14,9 @@ What is folded (:func:`is_quiet`, :class:`QuietRuns`), per instance, in id order
   enqueued nothing, failed nothing, whose commit is not in doubt (``commit_confirmed`` False
   is what a retry looks for: ADR 4, item 5), and is not already a run;
 - a run is a quiet row (its *head*, which is kept) and the quiet rows of the same instance
-  right after it with the same threshold, context, key values and DAG (what a row shows
-  apart from its time, value and duration), at most :data:`MAX_SAMPLES` of them.
+  right after it with the same threshold, context, key values, DAG and inhibiting parents
+  (what a row shows apart from its time, value and duration), at most :data:`MAX_SAMPLES`
+  of them.
 The row after any other row is always a head, so every row something points at stays: an
 incident's first, peak and last rows are not quiet, and the row that ended it comes right
 after one (``core/incidents.py``); the row a retried task reads (its alert's newest) is
@@ -113,7 +114,13 @@ def is_quiet(row: Mapping[str, Any]) -> bool:
 
 def _shape(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a run's rows share: every column a row shows but its time, value and duration."""
-    return (row["threshold"], row["context"], row["key_values"], row["dag_id"])
+    return (
+        row["threshold"],
+        row["context"],
+        row["key_values"],
+        row["dag_id"],
+        row.get("inhibited_by"),
+    )
 
 
 @dataclass
@@ -207,6 +214,7 @@ def compact_alert(
                     type_coerce(h.context, LongText).label("context"),
                     type_coerce(h.key_values, LongText).label("key_values"),
                     h.dag_id,
+                    type_coerce(h.inhibited_by, LongText).label("inhibited_by"),
                     type_coerce(h.actual_value, LongText).label("actual_value"),
                     h.duration_ms,
                 )

@@ -423,6 +423,14 @@ def _add_missing_columns(
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {type_sql}"))
 
 
+def _v13_inhibition(conn: Connection) -> None:
+    # Dependencies between alerts (core/inhibition.py): the parents that inhibited an
+    # instance's last evaluation, and those of each history row; nullable (NULL: none), so
+    # existing rows need no rewrite.
+    _add_missing_columns(conn, f"{TABLE_PREFIX}state", (("inhibited_by", JsonText()),))
+    _add_missing_columns(conn, f"{TABLE_PREFIX}history", (("inhibited_by", JsonText()),))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create state, silences, history, outbox, alert_lock", _v1_create_everything),
     Migration(2, "indexes for retention purge (history, outbox)", _v2_purge_indexes),
@@ -452,6 +460,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "acknowledgements and escalation (state.acked_*, escalation_steps, incident_actions, "
         "action_tokens)",
         _v12_acknowledgements,
+    ),
+    Migration(
+        13,
+        "dependencies between alerts (state.inhibited_by, history.inhibited_by)",
+        _v13_inhibition,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -75,6 +75,8 @@ class HistoryEntry:
     # a quiet run: the evaluations after this one that changed nothing, folded into it
     # (store/compaction.py); empty for a row that stands for itself alone
     samples: tuple[Sample, ...] = ()
+    # the parent alerts (``depends_on``) firing or failing when it was evaluated
+    inhibited_by: tuple[str, ...] = ()
 
     @property
     def repeats(self) -> int:

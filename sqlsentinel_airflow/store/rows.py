@@ -93,6 +93,7 @@ def state_to_row(s: InstanceState) -> dict[str, Any]:
         "ack_source": s.ack_source,
         "ack_value": s.ack_value,
         "escalation_steps": s.escalation_steps or None,
+        "inhibited_by": list(s.inhibited_by) or None,
     }
 
 
@@ -126,11 +127,12 @@ def state_from_row(row: Row) -> InstanceState:
         ack_source=row["ack_source"],
         ack_value=row["ack_value"],
         escalation_steps=row["escalation_steps"] or 0,
+        inhibited_by=tuple(row.get("inhibited_by") or ()),
     )
 
 
 def history_to_row(e: HistoryEntry) -> dict[str, Any]:
-    return {
+    row = {
         "alert_name": e.alert_name,
         "instance_key": e.instance_key,
         "evaluated_at": e.evaluated_at,
@@ -149,6 +151,9 @@ def history_to_row(e: HistoryEntry) -> dict[str, Any]:
         "dag_id": e.dag_id,
         "commit_confirmed": e.commit_confirmed,
     }
+    if e.inhibited_by:  # v13; absent otherwise, so rows written the same way fit older tables
+        row["inhibited_by"] = list(e.inhibited_by)
+    return row
 
 
 def reason_to_column(reason: Reason | str | None) -> str | None:
@@ -193,6 +198,7 @@ def history_from_row(row: Row) -> HistoryEntry:
         dag_id=row["dag_id"],
         commit_confirmed=None if row["commit_confirmed"] is None else bool(row["commit_confirmed"]),
         samples=decode_samples(row["evaluated_at"], row.get("samples")),
+        inhibited_by=tuple(row.get("inhibited_by") or ()),
     )
 
 

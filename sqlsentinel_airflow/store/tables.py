@@ -193,6 +193,9 @@ state = Table(
     Column("ack_source", String(16)),
     Column("ack_value", JsonText),
     Column("escalation_steps", Integer),
+    # v13: the parent alerts (depends_on) that inhibited its last evaluation, a JSON list of
+    # names (NULL: none; core/inhibition.py)
+    Column("inhibited_by", JsonText),
     **table_kwargs(),
 )
 
@@ -246,6 +249,9 @@ history = Table(
     Column("repeats", Integer),
     Column("last_evaluated_at", UtcDateTime),
     Column("samples", LongText),
+    # v13: the parent alerts (depends_on) firing or failing at this evaluation, a JSON list
+    # of names (NULL: none); reason `inhibited` says a notification was held for them
+    Column("inhibited_by", JsonText),
     # newest-first pages per alert (ids grow with time: evaluations of an alert are serialised)
     Index(f"ix_{TABLE_PREFIX}history_alert_id", "alert_name", "id"),
     # v2: retention purge and time-range reads across alerts

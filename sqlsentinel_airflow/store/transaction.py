@@ -24,6 +24,7 @@ SQLite, which has one writer at a time).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from contextlib import suppress
 from datetime import datetime
 
@@ -285,6 +286,21 @@ class AlertTransaction:
             )
             candidates = [rows.silence_from_row(r) for r in result.mappings()]
         return active_for(self._alert_name, candidates, now, dag_id)
+
+    def states_of(
+        self, alert_names: Sequence[str], in_states: Collection[State]
+    ) -> list[InstanceState]:
+        """The state rows of other alerts (a child's parents, core/inhibition.py) that are in
+        one of ``in_states``, as committed now; read without their locks (an evaluation of a
+        parent that commits later is seen by the child's next evaluation)."""
+        if not alert_names or not in_states:
+            return []
+        query = select(state).where(
+            state.c.alert_name.in_(list(alert_names)),
+            state.c.state.in_([s.value for s in in_states]),
+        )
+        with translating_errors(self._display_url, "reading the state of its parent alerts"):
+            return [rows.state_from_row(r) for r in self._conn.execute(query).mappings().all()]
 
     def _check_alert(self, alert_name: str, operation: str) -> None:
         if alert_name != self._alert_name:

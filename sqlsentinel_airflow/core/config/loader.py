@@ -22,6 +22,7 @@ Failure semantics, decided once:
 from __future__ import annotations
 
 import codecs
+import difflib
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -229,7 +230,13 @@ class _Loading:
         ctx = self._context(data, header, broken)
         items = self._alert_items(data)
         names = self._unique_names(items, ctx.dag_id_prefix)
-        alerts = self._alerts(items, defaults, ctx, names)
+        parent_dag_ids = self._dependencies(items, names, ctx.dag_id_prefix)
+        alerts = [
+            (i, a.model_copy(update={"depends_on_dag_ids": parent_dag_ids[i]}))
+            if a.depends_on
+            else (i, a)
+            for i, a in self._alerts(items, defaults, ctx, names)
+        ]
         windows = self._mute_windows(header) if header is not None else ()
         named = (
             {i: self._named_windows(i, items[i], windows) for i, _ in alerts}
@@ -501,6 +508,76 @@ class _Loading:
                 first_dag_id[dag_id] = i
         return names
 
+    def _dependencies(
+        self, items: list[Any], names: dict[int, str | None], prefix: str
+    ) -> dict[int, tuple[str, ...]]:
+        """Each alert's ``depends_on`` checked against the names of the file's alerts (valid
+        or not: a parent that is a placeholder is still a parent), and the parents' dag_ids
+        by alert. An unknown name, the alert itself, a name listed twice, and the entry that
+        closes a cycle are problems of the alert that writes them (the others load)."""
+        first: dict[str, int] = {}
+        for i, name in names.items():
+            if name is not None:
+                first.setdefault(name, i)
+        edges: dict[int, list[tuple[int, Path]]] = {}
+        dag_ids: dict[int, tuple[str, ...]] = {}
+        for i, item in enumerate(items):
+            written = item.get("depends_on") if isinstance(item, dict) else None
+            where: Path = ("alerts", i, "depends_on")
+            if isinstance(written, str):
+                entries: list[tuple[Any, Path]] = [(written, where)]
+            elif isinstance(written, list):
+                entries = [(value, (*where, j)) for j, value in enumerate(written)]
+            else:
+                continue  # absent, or not names: the raw model reports it
+            listed: dict[str, Path] = {}
+            mine = edges.setdefault(i, [])
+            for name, at in entries:
+                if not isinstance(name, str) or not name:
+                    continue
+                problem = self._dependency_problem(name, at, names.get(i), listed, first)
+                listed.setdefault(name, at)
+                if problem is not None:
+                    self.problems.append(problem)
+                elif all(parent != first[name] for parent, _ in mine):
+                    mine.append((first[name], at))
+            dag_ids[i] = tuple(prefix + slugify(names[p] or "") for p, _ in mine)
+        self.problems.extend(_dependency_cycles(edges, names))
+        return dag_ids
+
+    def _dependency_problem(
+        self,
+        name: str,
+        at: Path,
+        own: str | None,
+        listed: dict[str, Path],
+        first: dict[str, int],
+    ) -> Problem | None:
+        if name == own:
+            return Problem(
+                at,
+                f"alert `{name}` depends on itself",
+                hint="`depends_on` names other alerts of this file, evaluated before this one",
+            )
+        if name in listed:
+            return Problem(
+                at,
+                f"`{name}` is listed twice in `depends_on` (also {format_path(listed[name])})",
+                hint="name each alert once",
+            )
+        if name not in first:
+            known = [n for n in first if n != own]
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            if close:
+                hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+            elif known:
+                shown = ", ".join(f"`{n}`" for n in known[:10])
+                hint = "name an alert of this file: " + shown + (", ..." if known[10:] else "")
+            else:
+                hint = "`depends_on` names other alerts of this file"
+            return Problem(at, f"unknown alert `{name}` in `depends_on`", hint=hint)
+        return None
+
     def _alerts(
         self,
         items: list[Any],
@@ -642,6 +719,47 @@ class _Loading:
             alert=names.get(index) if index is not None else None,
             alert_index=index,
         )
+
+
+def _dependency_cycles(
+    edges: dict[int, list[tuple[int, Path]]], names: dict[int, str | None]
+) -> list[Problem]:
+    """One problem per ``depends_on`` entry that closes a cycle (a back edge of a depth-first
+    walk in file order), naming the path from the alert that writes it: ``b -> a -> b``.
+    Without those entries the graph has no cycle, so every other alert stays valid."""
+    problems: list[Problem] = []
+    done: set[int] = set()
+    for start in sorted(edges):
+        if start in done:
+            continue
+        stack: list[int] = [start]
+        on_stack = {start}
+        todo: list[list[tuple[int, Path]]] = [list(edges.get(start, ()))]
+        while stack:
+            if not todo[-1]:
+                node = stack.pop()
+                on_stack.discard(node)
+                done.add(node)
+                todo.pop()
+                continue
+            parent, at = todo[-1].pop(0)
+            if parent in on_stack:
+                child = stack[-1]
+                loop = [child, *stack[stack.index(parent) :]]
+                path = " -> ".join(f"{names.get(n)}" for n in loop)
+                problems.append(
+                    Problem(
+                        at,
+                        f"dependency cycle: {path}",
+                        hint="remove one of these `depends_on` entries: alerts that wait for "
+                        "each other never run first",
+                    )
+                )
+            elif parent not in done:
+                stack.append(parent)
+                on_stack.add(parent)
+                todo.append(list(edges.get(parent, ())))
+    return problems
 
 
 def _without_noise(problems: list[Problem]) -> list[Problem]:

@@ -453,6 +453,11 @@ class AlertConfig(_Frozen):
     mute_windows: tuple[MuteWindow, ...] = ()
     # the file's `action_links:` (None: emails carry no Acknowledge links)
     action_links: ActionLinks | None = None
+    # the alerts of the file it depends on (``depends_on:``, names as written, in order): while
+    # one of them fires or fails, its notifications are held (core/inhibition.py); and their
+    # dag_ids (same order; resolved by the loader)
+    depends_on: tuple[str, ...] = ()
+    depends_on_dag_ids: tuple[str, ...] = ()
 
     @property
     def policy(self) -> Policy:

@@ -67,7 +67,7 @@ __all__ = [
     "check_database_url",
 ]
 
-ALERT_ONLY_KEYS = ("name", "query", "query_file", "freshness", "mute_windows")
+ALERT_ONLY_KEYS = ("name", "query", "query_file", "freshness", "mute_windows", "depends_on")
 """Keys an alert may have that make no sense in ``defaults``."""
 
 _DURATION_SCHEMA: dict[str, Any] = {
@@ -734,6 +734,21 @@ class RawAlert(RawAlertSettings):
         None,
         description="Names of `mute_windows` that mute this alert too, besides those whose "
         "`match` selects it.",
+    )
+    depends_on: (
+        Annotated[
+            tuple[PlainText, ...],
+            BeforeValidator(_one_or_many),
+            WithJsonSchema(
+                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Names of alerts of this file it depends on (one or a list): "
+        "`sqlsentinel run` evaluates them first, its Airflow task waits while their DAGs "
+        "run, and while one of them fires or errors its notifications are held.",
     )
 
 

@@ -127,7 +127,7 @@
       h("td", { class: "num", text: fmtValue(e.actual_value) }),
       h("td", { class: "num", text: fmtValue(e.threshold) }),
       hasContext() ? h("td", { class: "c-context" }, contextChips(e.context)) : null,
-      h("td", { class: "small", text: e.error || e.reason || "" }),
+      h("td", { class: "small", "data-role": "reason", text: e.error || Sentinel.historyReason(e) }),
       h("td", { class: "small", text: e.events.join(", ") || "–" }),
       h("td", { class: "small" }, Sentinel.runLinks(alert.dag_id, e.run_type, e.run_id))));
   }
@@ -471,7 +471,8 @@
     };
     const rows = alert.instances.map((i) => h("tr", { "data-instance-key": i.instance_key, "data-state": i.state, "data-silenced": String(i.silenced), "data-acked": String(Boolean(i.ack)) },
       h("td", { class: "c-instance" }, h("span", { class: "kv strong", title: instanceLabel(i), text: instanceLabel(i) }),
-        i.state === "firing" && i.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(i.ack)) : null),
+        i.state === "firing" && i.ack ? h("div", { class: "ack-note" }, Sentinel.ackBadge(i.ack)) : null,
+        Sentinel.inhibitedNote(i.inhibited_by)),
       h("td", {}, badge(i.state)),
       h("td", { class: "num nowrap" }, fmtValue(i.last_value), i.last_threshold !== null && i.last_threshold !== undefined ? h("span", { class: "vs", text: ` / ${fmtValue(i.last_threshold)}` }) : ""),
       h("td", { class: "c-context" }, i.last_error ? h("span", { class: "small outcome-error", text: i.last_error }) : contextChips(i.last_context)),
@@ -552,6 +553,7 @@
   function banners() {
     const out = [staleBanner()];
     if (alert.state === "error" && alert.last_error) out.push(h("div", { class: "banner bad" }, h("strong", { text: "The query failed: " }), alert.last_error));
+    if (alert.inhibited_by && alert.inhibited_by.length) out.push(h("div", { class: "banner info", "data-banner": "inhibited" }, h("strong", { text: `Inhibited by ${alert.inhibited_by.join(", ")}: ` }), "a parent alert (depends_on) is firing or failing, so this alert's new notifications are held. It is still evaluated and its history kept; when the parent recovers, an incident still firing is announced once, and a resolved message always goes out for one already announced."));
     if (alert.state === "flapping") out.push(h("div", { class: "banner warn", "data-banner": "flapping" }, h("strong", { text: "Flapping: " }), "it keeps changing between OK and FIRING (flap_detection in alerts.yaml). One message said so; no message goes out per change until it has been stable long enough, then one says how it settled. History keeps every evaluation."));
     if (alert.enabled === false) out.push(h("div", { class: "banner info", "data-banner": "disabled", text: "Disabled (enabled: false in alerts.yaml): the DAG has no schedule; it runs only when triggered by hand." }));
     else if (alert.paused) out.push(h("div", { class: "banner info", text: "The DAG is paused: the alert is not evaluated on its schedule." }));

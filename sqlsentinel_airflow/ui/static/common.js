@@ -415,6 +415,20 @@ const Sentinel = (() => {
     const title = [`acknowledged by ${ack.by} ${ACK_SOURCES[ack.source] || ""} at ${fmtTime(ack.at)}`.replace("  ", " "), ack.comment || ""].filter(Boolean).join("\n");
     return h("span", { class: "ack-badge", "data-role": "ack", "data-acked-by": ack.by, title, text: `acknowledged by ${ack.by}` });
   }
+  // --- inhibition (docs/assets.md, "Dependencies between alerts"): views carry
+  // ``inhibited_by``, the parent alerts (depends_on) firing or failing at the last evaluation.
+  /** "inhibited by orders_loaded": its notifications are held; null when nobody inhibits. */
+  function inhibitedNote(parents) {
+    if (!parents || !parents.length) return null;
+    const title = `A parent alert (depends_on) is firing or failing: this alert's new notifications are held until ${parents.length > 1 ? "they recover" : "it recovers"}; a resolved message still goes out.`;
+    return h("div", { class: "inhibited-note", "data-role": "inhibited", "data-inhibited-by": parents.join(","), title, text: `inhibited by ${parents.join(", ")}` });
+  }
+  /** A history row's reason, with the parents that held it or were down. */
+  function historyReason(e) {
+    const parents = e.inhibited_by || [];
+    if (e.reason_code === "inhibited") return `held, inhibited by ${parents.join(", ")}`;
+    return parents.length ? `${e.reason || ""} (inhibited by ${parents.join(", ")})` : (e.reason || "");
+  }
   /** The firing instances of ``alert`` (its instance views), acknowledged or not. */
   const firingInstances = (alert) => ((alert && alert.instances) || []).filter((i) => i.state === "firing");
 
@@ -469,7 +483,7 @@ const Sentinel = (() => {
   }
 
   return {
-    ackBadge, ackDialog, firingInstances, unacknowledge,
+    ackBadge, ackDialog, firingInstances, historyReason, inhibitedNote, unacknowledge,
     ApiError, api, applyTheme, badge, codeText, dagLink, errorView, fmtAgo, fmtShortTime, fmtTime, fmtValue,
     followTheme, h, instanceLabel, s, silenceDialog, timeEl, toast, unsilence, airflowUrl,
     externalLink, safeUrl,

@@ -156,6 +156,7 @@
         alert.description ? h("div", { class: "alert-desc", text: alert.description }) : null,
         instances,
         ackNote(alert),
+        Sentinel.inhibitedNote(alert.inhibited_by),
         alert.config_errors && alert.config_errors.length ? h("div", { class: "stale-note" }, h("strong", { text: "Runs its last valid version; the file now says:" }), configErrorList(alert.config_errors)) : null,
         instanceSilences.length ? h("div", { class: "silence-note", "data-role": "instance-silences", title: instanceSilences.map((x) => `${x.instance_label}: ${x.reason}`).join("\n"), text: `Silenced: ${instanceSilences.map((x) => x.instance_label).join(", ")}` }) : null,
         silence ? h("div", { class: "silence-note", title: silence.reason, text: `Silenced by ${silence.source === "config" ? "alerts.yaml" : silence.author} until ${Sentinel.fmtShortTime(silence.ends_at)}: ${silence.reason}` }) : null,

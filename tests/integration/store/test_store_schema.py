@@ -71,12 +71,12 @@ def _versions(engine: sa.Engine) -> list[int]:
 def test_migrating_an_empty_database_yields_exactly_the_declared_schema(any_db_url: str) -> None:
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == LATEST_VERSION == 12
+        assert store.schema_version() == LATEST_VERSION == 13
         assert _reflected_schema(store.engine) == _declared_schema()
         assert _versions(store.engine) == [m.version for m in MIGRATIONS]
         # connecting again is a no-op: no step re-applied, no version row added
         StateStore.connect(any_db_url).dispose()
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     finally:
         store.dispose()
 
@@ -94,8 +94,8 @@ def test_upgrade_from_version_1_keeps_data_and_adds_the_v2_indexes(any_db_url: s
 
     store = StateStore.connect(any_db_url)
     try:
-        assert store.schema_version() == 12
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        assert store.schema_version() == 13
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
         assert _reflected_schema(store.engine) == _declared_schema()
         assert [(e.id, e.evaluated_at) for e in store.history()] == [(old_id, at)]
     finally:
@@ -127,7 +127,7 @@ def test_upgrade_from_version_3_leaves_old_history_rows_unmarked(any_db_url: str
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
         assert _reflected_schema(store.engine) == _declared_schema()
         (old,) = store.history("a")
         assert (old.id, old.commit_confirmed) == (old_id, None)
@@ -163,7 +163,7 @@ def test_upgrade_to_version_5_rewrites_history_reasons_to_their_codes(any_db_url
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
         assert _reflected_schema(store.engine) == _declared_schema()
         codes = list(V5_REASON_CODES.values())
         assert sorted(_raw_reasons(store.engine).values(), key=str) == sorted(
@@ -216,7 +216,7 @@ def test_upgrade_to_version_6_reads_old_silences_as_whole_alert_and_old_deliveri
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        assert _versions(store.engine) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
         assert _reflected_schema(store.engine) == _declared_schema()
         (silence,) = store.list_silences(at)
         assert (silence.match, silence.instance_key) == ("a", None)
@@ -289,7 +289,7 @@ def test_upgrade_to_version_7_finds_the_incidents_in_the_history_written_before(
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine)[-1] == 12
+        assert _versions(store.engine)[-1] == 13
         assert _reflected_schema(store.engine) == _declared_schema()
         found, more = store.incidents("a")
         assert not more
@@ -489,7 +489,7 @@ def test_upgrade_to_version_11_reads_old_rows_as_not_grouped_across_alerts(
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine)[-1] == 12
+        assert _versions(store.engine)[-1] == 13
         assert _reflected_schema(store.engine) == _declared_schema()
         (entry,) = store.pending_outbox("a")
         assert (entry.group_key, entry.batch_id) == (None, None)
@@ -516,7 +516,7 @@ def test_upgrade_to_version_10_reads_old_deliveries_as_single_events(any_db_url:
         engine.dispose()
 
     with StateStore.connect(any_db_url) as store:
-        assert _versions(store.engine)[-1] == 12
+        assert _versions(store.engine)[-1] == 13
         assert _reflected_schema(store.engine) == _declared_schema()
         (entry,) = store.pending_outbox("a")
         assert (entry.members, entry.instance_keys) == ((), ("",))
