@@ -25,11 +25,15 @@ __all__ = ["airflow_asset_ref", "freshness_inlets", "last_event_time"]
 
 
 def airflow_asset_ref(ref: AssetRef) -> Any:
-    """The Task SDK reference (``AssetUriRef`` / ``AssetNameRef``) of ``ref``."""
+    """The Task SDK reference (``AssetUriRef`` / ``AssetNameRef``) of ``ref``.
+
+    A URI is first normalized by Airflow's own ``Asset`` (``S3://a/b/`` is ``s3://a/b``): a
+    reference is looked up by the stored, normalized URI.
+    """
     from airflow.sdk import Asset
 
     if ref.uri is not None:
-        return Asset.ref(uri=ref.uri)
+        return Asset.ref(uri=Asset(uri=ref.uri).uri)
     assert ref.name is not None
     return Asset.ref(name=ref.name)
 

@@ -71,6 +71,14 @@ def test_the_asset_example_declares_inlets_by_reference() -> None:
     assert clicks.conn_id is None and clicks.query == ""
     assert freshness_inlets(landed) == [Asset.ref(uri="s3://warehouse/orders")]
     assert freshness_inlets(clicks) == [Asset.ref(name="clicks")]
+    shouting = landed.model_copy(
+        update={
+            "freshness": landed.freshness.model_copy(
+                update={"asset": AssetRef(uri="S3://warehouse/orders/")}
+            )
+        }
+    )
+    assert freshness_inlets(shouting) == [Asset.ref(uri="s3://warehouse/orders")]  # normalized
 
 
 def test_the_rule_test_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
