@@ -67,6 +67,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "each item of `escalation:` of an alert, `defaults`, a route or `routes:`",
     ),
     ("ack", "Acknowledgements", "RawAck", "`ack:` of an alert or `defaults`"),
+    ("freshness", "Freshness check", "RawFreshness", "`freshness:` of an alert"),
     (
         "group",
         "Grouped messages",
@@ -117,6 +118,12 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("alert", "query"): "\"SELECT 'OK' AS status\"",
     ("alert", "query_file"): "sql/revenue.sql",
     ("alert", "mute_windows"): "[weekends]",
+    ("alert", "freshness"): "{table: analytics.orders, column: loaded_at, within: 6h}",
+    ("freshness", "table"): "analytics.orders",
+    ("freshness", "column"): "loaded_at",
+    ("freshness", "asset"): "s3://warehouse/orders",
+    ("freshness", "within"): "6h",
+    ("freshness", "timezone"): "Europe/Berlin",
     ("alert", "depends_on"): "[orders_loaded]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
@@ -454,9 +461,17 @@ def _default(section: str, key: str, required: bool) -> str:
     if section == "alert" and key == "conn_id":
         return "required (here or in `defaults`), unless `database` is set"
     if section == "alert" and key == "query":
-        return "this or `query_file`"
+        return "this, `query_file` or `freshness`"
     if section == "alert" and key == "query_file":
-        return "this or `query`"
+        return "this, `query` or `freshness`"
+    if section == "alert" and key == "freshness":
+        return "this, `query` or `query_file`"
+    if section == "freshness" and key in ("table", "asset"):
+        return "this and/or " + ("`asset`" if key == "table" else "`table`")
+    if section == "freshness" and key == "column":
+        return "required with `table`"
+    if section == "freshness" and key == "timezone":
+        return "`UTC`"
     if section == "alert" and key == "max_rows":
         return f"`{DEFAULT_MAX_ROWS_SINGLE}`; `{DEFAULT_MAX_ROWS_KEYED}` with `key_columns`"
     if section == "alert" and key == "templates":

@@ -365,6 +365,7 @@ class AlertDefinition(BaseModel):
     sql_dialect: str | None = None
     query: str = ""
     query_file: str | None = None
+    freshness: str | None = None  # a freshness check, for people (docs/freshness.md)
     timeout_seconds: int = 0
     fire_after: int = 1
     resolve_after: int = 1
@@ -432,6 +433,8 @@ class AlertDefinition(BaseModel):
             facts.append(("One instance per", ", ".join(self.key_columns)))
         if self.query_file:
             facts.append(("Query file", f"`{self.query_file}`"))
+        if self.freshness:
+            facts.append(("Freshness", self.freshness))
         if self.runbook_url:
             facts.append(("Runbook", self.runbook_url))
         if self.links:

@@ -44,7 +44,9 @@ from sqlsentinel_airflow.notify.delivery import (
 from sqlsentinel_airflow.store import StateDbLocator, StateStore
 
 if TYPE_CHECKING:
+    from sqlsentinel_airflow.core.freshness import AssetEventTime
     from sqlsentinel_airflow.execution import QueryRunner
+    from sqlsentinel_airflow.execution.query import QueryRows
 
 __all__ = [
     "AlertRun",
@@ -150,35 +152,74 @@ class QueryFetcher:
     ``on_kill``, called from another thread).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, asset_event_time: AssetEventTime | None = None) -> None:
         self._hooks: dict[tuple[str | None, str | None], Any] = {}  # DbApiHook-like
         self._lock = threading.Lock()
         self._running: QueryRunner | None = None
+        # the time of an asset's last event: given by the operator (Airflow's inlet events);
+        # None outside Airflow, where there are none (docs/freshness.md)
+        self.asset_event_time = asset_event_time
 
     def fetch_for(self, alert: AlertConfig, sql: str | None = None) -> Fetch:
         """The engine's ``fetch`` for ``alert``: resolve its hook, run its query (or ``sql``:
         the query with its clock frozen, for an as-of backtest, which checks that text in
-        the alert's dialect before it runs it: ``backtest/asof.py``)."""
+        the alert's dialect before it runs it: ``backtest/asof.py``). A freshness check's
+        fetch reads the asset's last event or runs its MAX query (``core/freshness.py``)."""
+        if alert.freshness is not None and sql is None:
+            return lambda: self._check_freshness(alert)
 
         def fetch() -> QueryResultLike:
-            from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
-
-            where = (alert.conn_id, alert.query_database_url())
-            hook = self._hooks.get(where)
-            if hook is None:
-                hook = self._hooks[where] = resolve_db_hook(*where)
-            runner = QueryRunner(
-                hook, timeout=alert.timeout, max_rows=alert.max_rows, checked_dialect=alert.dialect
-            )
-            with self._lock:
-                self._running = runner
-            try:
-                return runner.run(alert.query if sql is None else sql)
-            finally:
-                with self._lock:
-                    self._running = None
+            hook = self._hook(alert)
+            return self._run(alert, hook, alert.query if sql is None else sql)
 
         return fetch
+
+    def _hook(self, alert: AlertConfig) -> Any:
+        from sqlsentinel_airflow.execution import resolve_db_hook
+
+        where = (alert.conn_id, alert.query_database_url())
+        hook = self._hooks.get(where)
+        if hook is None:
+            hook = self._hooks[where] = resolve_db_hook(*where)
+        return hook
+
+    def _run(self, alert: AlertConfig, hook: Any, sql: str) -> QueryRows:
+        from sqlsentinel_airflow.execution import QueryRunner
+
+        runner = QueryRunner(
+            hook, timeout=alert.timeout, max_rows=alert.max_rows, checked_dialect=alert.dialect
+        )
+        with self._lock:
+            self._running = runner
+        try:
+            return runner.run(sql)
+        finally:
+            with self._lock:
+                self._running = None
+
+    def _check_freshness(self, alert: AlertConfig) -> QueryResultLike:
+        from sqlsentinel_airflow.core.config.sqlcheck import dialect_for_conn_type
+        from sqlsentinel_airflow.core.freshness import check_freshness, max_query
+
+        check = alert.freshness
+        assert check is not None
+
+        def run_max_query() -> tuple[Any, bool]:
+            assert check.table is not None and check.column is not None
+            hook = self._hook(alert)
+            # the names are quoted for the database reached (the config may not have known it)
+            runs_in = dialect_for_conn_type(getattr(hook, "conn_type", None)) or alert.dialect
+            sql = max_query(check.table, check.column, written_in=alert.dialect, runs_in=runs_in)
+            result = self._run(alert, hook, sql)
+            value = result.rows[0][0] if result.rows else None
+            return value, result.backend == "sqlite"  # SQLite keeps times as ISO 8601 text
+
+        return check_freshness(
+            check,
+            now=utcnow(),
+            asset_event_time=self.asset_event_time,
+            run_max_query=run_max_query,
+        )
 
     def cancel(self) -> bool:
         """Cancel the query running now; False when none is."""

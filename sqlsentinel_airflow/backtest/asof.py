@@ -94,6 +94,13 @@ def count_ticks(alert: AlertConfig, start: datetime, end: datetime) -> int:
 
 
 def _check_clock(alert: AlertConfig) -> None:
+    if alert.freshness is not None:
+        raise AsOfMeaningless(
+            f"alert {alert.name!r} is a freshness check: its MAX(column) query cannot be run "
+            "as of a past tick (the rows loaded since are in the table), so an as-of "
+            "backtest says nothing; replay the evaluations recorded in the state database "
+            "instead: --source replay"
+        )
     try:
         found = clock_functions(alert.query, alert.dialect)
     except ClockRewriteError as exc:

@@ -22,6 +22,9 @@ def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
     from sqlsentinel_airflow.execution import QueryRunner, resolve_db_hook
 
     target = alert.query_target
+    if alert.freshness is not None and not alert.query:
+        message = "ok (a freshness check of an asset's events only: no query to check)"
+        return {"alert": alert.name, "conn_id": None, "ok": True, "message": message}
     sql = alert.query.strip().rstrip(";")
     probe = f"SELECT * FROM (\n{sql}\n) sst_check WHERE 1 = 0"
     try:
@@ -35,7 +38,10 @@ def check_alert_connection(alert: AlertConfig) -> dict[str, Any]:
             "message": f"connection check failed: {exc}",
         }
     columns = [c.lower() for c in rows.columns]
-    missing = [c for c in ("status", *[k.lower() for k in alert.key_columns]) if c not in columns]
+    wanted = ("status", *[k.lower() for k in alert.key_columns])
+    if alert.freshness is not None:  # its MAX query's result becomes the contract's columns
+        wanted = ()
+    missing = [c for c in wanted if c not in columns]
     if missing:
         return {
             "alert": alert.name,

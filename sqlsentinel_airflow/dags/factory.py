@@ -49,9 +49,11 @@ from sqlsentinel_airflow.core.config.models import (
     slugify,
 )
 from sqlsentinel_airflow.core.config.routes import explain_routing
+from sqlsentinel_airflow.core.freshness import describe_check
 from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
+from sqlsentinel_airflow.dags.inlets import freshness_inlets
 from sqlsentinel_airflow.dags.placeholder import (
     LoadProblem,
     StaleBanner,
@@ -111,6 +113,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         sql_dialect=alert.dialect,
         query=mask_values(alert.query, secrets),
         query_file=alert.query_file,
+        freshness=describe_check(alert.freshness) if alert.freshness is not None else None,
         timeout_seconds=int(alert.timeout.total_seconds()),
         fire_after=alert.fire_after,
         resolve_after=alert.resolve_after,
@@ -237,6 +240,7 @@ def build_alert_dag(
         alert=alert,
         state_db=config.state_db if config is not None else None,
         file_silences=config.silences if config is not None else (),
+        inlets=freshness_inlets(alert),
         parent_dag_ids=parent_dag_ids,
         parents_wait=wait,
         dag=dag,

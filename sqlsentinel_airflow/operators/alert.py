@@ -199,7 +199,12 @@ class SentinelAlertOperator(BaseOperator):
                 getattr(ti, "get_dr_count", None),
                 bound=self.parents_wait,
             )
-        self._queries = QueryFetcher()
+        asset_events = None
+        if self.alert.freshness is not None and self.alert.freshness.asset is not None:
+            from sqlsentinel_airflow.dags.inlets import last_event_time
+
+            asset_events = last_event_time(context)  # docs/freshness.md
+        self._queries = QueryFetcher(asset_event_time=asset_events)
         try:
             run = run_alert(
                 self.alert,

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import rfc3339
+from sqlsentinel_airflow.core.freshness import check_freshness
 from sqlsentinel_airflow.core.instances import instance_label, key_values_of, resolve_instance_key
 from sqlsentinel_airflow.core.jsonvalues import to_json_value
 from sqlsentinel_airflow.core.model import RunType, Silence
@@ -180,6 +181,13 @@ def _evaluate(
         )
 
     def fetch() -> Any:
+        if alert.freshness is not None:  # the MAX query on the fixtures, the age as of `at`
+            return check_freshness(
+                alert.freshness,
+                now=at,
+                asset_event_time=None,  # no asset events in a rule test: the table or an error
+                run_max_query=lambda: _first_value(engine.run(alert.query, test.dialect, at, 1)),
+            )
         return engine.run(alert.query, test.dialect, at, alert.max_rows)
 
     return evaluate_alert(
@@ -191,6 +199,11 @@ def _evaluate(
         file_silences=silences,
         clock=lambda: at,
     )
+
+
+def _first_value(rows: Any) -> tuple[Any, bool]:
+    """MAX(column) from the engine's rows; fixture times written as text are read as ISO 8601."""
+    return (rows.rows[0][0] if rows.rows else None), True
 
 
 def _key(text: str, key_columns: Sequence[str], known: Sequence[dict[str, Any]]) -> str:

@@ -43,6 +43,7 @@ REPLACES = {
     ("webhook", "hmac_secret_conn_id"): None,
     ("teams", "webhook_url"): "conn_id",
     ("alert", "query_file"): "query",
+    ("alert", "freshness"): "query",
 }
 
 
@@ -97,6 +98,12 @@ def _document(section: str, key: str, value: Any) -> dict[str, Any]:
         doc["receivers"] = _receivers("oncall")
     elif section == "ack":
         alert["ack"] = {key: value}
+    elif section == "freshness":
+        alert.pop("query")
+        fresh = {"table": "orders", "column": "loaded_at", "within": "1h"}
+        if key == "asset":
+            fresh = {"within": "1h"}
+        alert["freshness"] = {**fresh, key: value}
     elif section in CHANNEL_BASE:
         channel = dict(CHANNEL_BASE[section])
         if section == "webhook" and key in ("endpoint", "hmac_secret_conn_id"):

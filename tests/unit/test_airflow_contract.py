@@ -161,6 +161,7 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "sql_dialect",
         "query",
         "query_file",
+        "freshness",  # table, column and asset names and a duration (docs/freshness.md)
         "timeout_seconds",
         "fire_after",
         "resolve_after",

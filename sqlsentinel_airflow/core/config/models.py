@@ -26,6 +26,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
+from sqlsentinel_airflow.core.config.assets import AssetRef
 from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import EscalationStep, FlapPolicy, Policy
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
@@ -46,6 +47,7 @@ __all__ = [
     "DatabaseConfig",
     "EmailChannel",
     "FileSilence",
+    "FreshnessCheck",
     "GroupByField",
     "Link",
     "MessageGrouping",
@@ -379,6 +381,18 @@ class FileSilence(_Frozen):
 # --- resolved alert ---------------------------------------------------------------------
 
 
+class FreshnessCheck(_Frozen):
+    """``freshness:`` resolved (docs/freshness.md): the table and column as written (checked
+    as SQL names in the alert's dialect), the asset, the age allowed, the timezone of naive
+    timestamps."""
+
+    table: str | None = None
+    column: str | None = None
+    asset: AssetRef | None = None
+    within: timedelta
+    timezone: str = "UTC"
+
+
 class AlertConfig(_Frozen):
     """One alert with defaults applied and every setting concrete."""
 
@@ -386,8 +400,10 @@ class AlertConfig(_Frozen):
     slug: str
     dag_id: str
     description: str = ""
+    # A freshness check's is its generated MAX query ("" when it reads an asset only)
     query: str
     query_file: str | None = None  # as written, relative to the YAML file
+    freshness: FreshnessCheck | None = None  # instead of a written query (docs/freshness.md)
     schedule: str
     enabled: bool = True
     key_columns: tuple[str, ...] = ()

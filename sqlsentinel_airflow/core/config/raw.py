@@ -30,6 +30,7 @@ from pydantic import (
 
 from sqlsentinel_airflow.core import mutewindows
 from sqlsentinel_airflow.core.config import checks
+from sqlsentinel_airflow.core.config.assets import ASSET_REF_SCHEMA, AssetRef, parse_asset_ref
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 from sqlsentinel_airflow.core.durations import format_duration
 
@@ -46,6 +47,7 @@ __all__ = [
     "RawEscalationStep",
     "RawFile",
     "RawFlapDetection",
+    "RawFreshness",
     "RawGrouping",
     "RawLink",
     "RawMatch",
@@ -65,7 +67,7 @@ __all__ = [
     "check_database_url",
 ]
 
-ALERT_ONLY_KEYS = ("name", "query", "query_file", "mute_windows", "depends_on")
+ALERT_ONLY_KEYS = ("name", "query", "query_file", "freshness", "mute_windows", "depends_on")
 """Keys an alert may have that make no sense in ``defaults``."""
 
 _DURATION_SCHEMA: dict[str, Any] = {
@@ -641,11 +643,66 @@ class RawDefaults(RawAlertSettings):
     """``defaults``: any alert setting; an alert's own value wins, ``tags`` are merged."""
 
 
+class RawFreshness(_Raw):
+    """``freshness:``: ALERT when a table (or an asset) was last updated longer ago than
+    ``within`` (docs/freshness.md)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["table"]}, {"required": ["asset"]}]}
+    )
+
+    table: NonEmptyStr | None = Field(
+        None,
+        description="The table, e.g. analytics.orders (quoted as the database quotes names); "
+        "needs `column` and a query connection.",
+    )
+    column: NonEmptyStr | None = Field(
+        None, description="Its timestamp (or date) column: the check reads MAX(column)."
+    )
+    asset: Annotated[
+        AssetRef | None,
+        PlainValidator(parse_asset_ref),
+        WithJsonSchema(ASSET_REF_SCHEMA),
+    ] = Field(
+        None,
+        description="An Airflow asset (`s3://...`, `{uri: ...}` or `{name: ...}`): its last "
+        "event's time is used when there is one.",
+    )
+    within: Duration = Field(description="How old the last update may be, e.g. 6h.")
+    timezone: Timezone | None = Field(
+        None, description="IANA timezone a timestamp without one is read in (default UTC)."
+    )
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> RawFreshness:
+        if self.table is None and self.asset is None:
+            raise checks.InvalidValue(
+                "freshness needs a `table` (with `column`) or an `asset`",
+                hint="e.g. `freshness: {table: analytics.orders, column: loaded_at, within: 6h}`",
+            )
+        if self.table is not None and self.column is None:
+            raise checks.InvalidValue(
+                "freshness `table` needs `column`: the timestamp column to read MAX() of",
+                hint="e.g. `column: loaded_at`",
+            )
+        if self.column is not None and self.table is None:
+            raise checks.InvalidValue(
+                "freshness `column` needs `table`", hint="e.g. `table: analytics.orders`"
+            )
+        return self
+
+
 class RawAlert(RawAlertSettings):
     """One entry of ``alerts``."""
 
     model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["query"]}, {"required": ["query_file"]}]}
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["query"]},
+                {"required": ["query_file"]},
+                {"required": ["freshness"]},
+            ]
+        }
     )
 
     name: PlainText = Field(
@@ -658,6 +715,11 @@ class RawAlert(RawAlertSettings):
         None,
         description="Path of a .sql file inside this YAML file's folder, relative to it; "
         "a regular file of at most 1 MiB.",
+    )
+    freshness: RawFreshness | None = Field(
+        None,
+        description="Instead of a query: ALERT when a table or asset was last updated longer "
+        "ago than `within` (docs/freshness.md).",
     )
     mute_windows: (
         Annotated[

@@ -32,6 +32,7 @@ from sqlsentinel_airflow.core.config.models import (
     AlertConfig,
     ChannelConfig,
     EmailChannel,
+    FreshnessCheck,
     Link,
     MessageGrouping,
     MessageTemplates,
@@ -47,6 +48,7 @@ from sqlsentinel_airflow.core.config.raw import (
     RawChannel,
     RawEmailChannel,
     RawFlapDetection,
+    RawFreshness,
     RawGrouping,
     RawPagerDutyChannel,
     RawSlackChannel,
@@ -63,6 +65,7 @@ from sqlsentinel_airflow.core.config.sqlcheck import (
 )
 from sqlsentinel_airflow.core.config.yamlpos import Path, Problem
 from sqlsentinel_airflow.core.databases import DATABASE_URL_ENV
+from sqlsentinel_airflow.core.freshness import IdentifierError, check_column, check_table, max_query
 from sqlsentinel_airflow.core.model import FlapPolicy
 
 __all__ = [
@@ -194,10 +197,15 @@ def resolve_alert(
 ) -> tuple[AlertConfig | None, list[Problem]]:
     """The concrete alert, or None and the problems that prevent it."""
     settings = _merged_settings(raw, defaults)
-    checked = _check_query_and_connection(settings, raw.query, raw.query_file, ctx, base)
+    if raw.freshness is not None:
+        checked = _check_freshness(settings, raw, ctx, base)
+    else:
+        checked = _check_query_and_connection(settings, raw.query, raw.query_file, ctx, base)
     if checked.problems or checked.query is None:
         return None, checked.problems
     has_database = settings.get("conn_id") or checked.database_url or checked.database_url_env
+    if raw.freshness is not None and raw.freshness.table is None:
+        has_database = True  # an asset's events only: no query, no connection needed
     if settings.get("schedule") is None or not has_database:
         return None, []  # inherits a broken default: that error is reported once, on `defaults`
     fields: dict[str, Any] = {
@@ -222,6 +230,7 @@ def resolve_alert(
         dag_id=ctx.dag_id_prefix + slug,
         query=checked.query,
         query_file=raw.query_file,
+        freshness=_freshness(raw.freshness),
         database_url=checked.database_url,
         database_url_env=checked.database_url_env,
         dialect=checked.dialect,
@@ -255,8 +264,8 @@ def check_invalid_alert(
     if "conn_id" in item:
         settings["conn_id"] = conn_id if isinstance(conn_id, str) and conn_id else None
     query, query_file = _text(item.get("query")), _text(item.get("query_file"))
-    written = "query" in item or "query_file" in item
-    return _check_query_and_connection(
+    written = "query" in item or "query_file" in item or "freshness" in item
+    problems = _check_query_and_connection(
         settings,
         query,
         query_file,
@@ -265,6 +274,23 @@ def check_invalid_alert(
         check_sql=query is not None or query_file is not None or not written,
         conn_id_invalid="conn_id" in item and settings["conn_id"] is None,
     ).problems
+    if "freshness" in item:
+        problems.extend(_beside_freshness(item, base))
+    return problems
+
+
+def _beside_freshness(item: Mapping[str, Any], base: Path) -> list[Problem]:
+    """A written query beside ``freshness:``: one of them must go."""
+    return [
+        Problem(
+            (*base, key),
+            f"both `{key}` and `freshness` are set",
+            hint="a freshness check generates its own query: keep one of them",
+            on_key=True,
+        )
+        for key in ("query", "query_file")
+        if item.get(key) is not None
+    ]
 
 
 def _text(value: Any) -> str | None:
@@ -316,6 +342,54 @@ def _check_query_and_connection(
             checked.dialect = check_query(checked.query, checked.dialect).dialect
         except UnsafeQuery as exc:
             checked.problems.append(Problem(where, exc.message, exc.hint))
+    return checked
+
+
+def _freshness(raw: RawFreshness | None) -> FreshnessCheck | None:
+    if raw is None:
+        return None
+    return FreshnessCheck(
+        table=raw.table,
+        column=raw.column,
+        asset=raw.asset,
+        within=raw.within,
+        timezone=raw.timezone or "UTC",
+    )
+
+
+def _check_freshness(
+    settings: dict[str, Any], raw: RawAlert, ctx: FileContext, base: Path
+) -> _Checked:
+    """A freshness check's settings (docs/freshness.md): no written query beside it; a table
+    needs a query connection, and its names must be SQL names in the alert's dialect; the
+    generated MAX query passes the same read-only check as any alert query."""
+    fresh = raw.freshness
+    assert fresh is not None
+    checked = _check_query_and_connection(settings, None, None, ctx, base, check_sql=False)
+    if fresh.table is None:  # an asset's events only: no connection needed
+        checked.problems = [p for p in checked.problems if p.path[-1:] != ("conn_id",)]
+        checked.database_url = checked.database_url_env = checked.dialect = None
+    checked.problems.extend(
+        _beside_freshness({"query": raw.query, "query_file": raw.query_file}, base)
+    )
+    if fresh.table is None or fresh.column is None:
+        checked.query = "" if not checked.problems else None
+        return checked
+    where = (*base, "freshness")
+    for key, check in (("table", check_table), ("column", check_column)):
+        try:
+            check(getattr(fresh, key), checked.dialect)
+        except IdentifierError as exc:
+            checked.problems.append(Problem((*where, key), exc.message, exc.hint))
+    if checked.problems:
+        return checked
+    sql = max_query(fresh.table, fresh.column, written_in=checked.dialect, runs_in=checked.dialect)
+    try:
+        check_query(sql, checked.dialect)
+    except UnsafeQuery as exc:  # pragma: no cover - quoted names cannot make it unsafe
+        checked.problems.append(Problem((*where, "table"), exc.message, exc.hint))
+        return checked
+    checked.query = sql
     return checked
 
 
@@ -407,7 +481,8 @@ def _query_text(
     return None, Problem(
         (*base, "query"),
         "missing required key `query`",
-        hint="or `query_file: sql/<name>.sql`, relative to this file",
+        hint="or `query_file: sql/<name>.sql`, relative to this file, or `freshness:` "
+        "(docs/freshness.md)",
     )
 
 

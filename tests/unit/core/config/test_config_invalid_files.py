@@ -44,7 +44,8 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "missing_query.yaml": [
         "missing_query.yaml:4:5 alerts[0].query: missing required key `query` "
-        "(or `query_file: sql/<name>.sql`, relative to this file)"
+        "(or `query_file: sql/<name>.sql`, relative to this file, or `freshness:` "
+        "(docs/freshness.md))"
     ],
     "bad_email.yaml": [
         "bad_email.yaml:9:32 alerts[0].notify[0].to[1]: 'data team at company' is not an "
