@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
+from sqlsentinel_airflow.core.config.assets import AssetCondition, ProducedAsset, describe_trigger
 from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import EscalationStep, FlapPolicy, Policy
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
@@ -388,7 +389,11 @@ class AlertConfig(_Frozen):
     description: str = ""
     query: str
     query_file: str | None = None  # as written, relative to the YAML file
-    schedule: str
+    # When it runs (docs/assets.md): the cron (None: only when its assets are updated),
+    # the asset condition (None: on the cron only); at least one of them is set.
+    schedule: str | None
+    assets: AssetCondition | None = None
+    produces: tuple[ProducedAsset, ...] = ()  # assets its DAG updates when events go out
     enabled: bool = True
     key_columns: tuple[str, ...] = ()
     conn_id: str | None = None  # None: the file's ``database.url``, else DATABASE_URL
@@ -437,6 +442,17 @@ class AlertConfig(_Frozen):
     mute_windows: tuple[MuteWindow, ...] = ()
     # the file's `action_links:` (None: emails carry no Acknowledge links)
     action_links: ActionLinks | None = None
+
+    @model_validator(mode="after")
+    def _runs_somehow(self) -> AlertConfig:
+        if self.schedule is None and self.assets is None:
+            raise ValueError("an alert needs a cron schedule, assets to wait for, or both")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """When it runs, for people: ``0 9 * * * in UTC``, ``when s3://a is updated``."""
+        return describe_trigger(self.schedule, self.assets, self.timezone)
 
     @property
     def policy(self) -> Policy:
