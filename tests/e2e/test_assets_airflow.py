@@ -63,17 +63,19 @@ CONSUMER = '''\
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
+orders_alert = Asset("s3://e2e-alerts/orders_landed_low")
+
 with DAG(
     dag_id="e2e_on_orders_alert",
-    schedule=[Asset("s3://e2e-alerts/orders_landed_low")],
+    schedule=[orders_alert],
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=False,
 ):
 
     @task
-    def react():
-        return "seen"
+    def react(triggering_asset_events=None):
+        return [event.extra for event in triggering_asset_events[orders_alert]]
 
     react()
 '''
@@ -165,3 +167,5 @@ def test_the_alert_runs_when_the_data_lands_and_announces_what_it_found(
     assert announced["extra"]["run_id"] == run["dag_run_id"]
     assert announced["extra"]["state"] == "firing"
     assert [e["kind"] for e in announced["extra"]["events"]] == ["firing"]
+    # read in the consumer's task as docs/assets.md shows
+    assert api.xcom(CONSUMER_DAG, consumed["dag_run_id"], "react") == [announced["extra"]]
