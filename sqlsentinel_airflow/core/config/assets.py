@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -100,12 +100,15 @@ class AssetRef(_Frozen):
 class AssetAll(_Frozen):
     """All of the conditions (an Airflow ``AssetAll``, ``a & b``)."""
 
+    # tells the two apart in JSON (a manifest keeps resolved alerts): same fields otherwise
+    op: Literal["all"] = "all"
     items: tuple[AssetCondition, ...]
 
 
 class AssetAny(_Frozen):
     """Any of the conditions (an Airflow ``AssetAny``, ``a | b``)."""
 
+    op: Literal["any"] = "any"
     items: tuple[AssetCondition, ...]
 
 

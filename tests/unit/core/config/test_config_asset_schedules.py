@@ -170,3 +170,15 @@ def test_asset_only_alert_with_escalation_is_warned() -> None:
         and "add `cron:` to its schedule" in w
         for w in warnings
     ), warnings
+
+
+def test_a_resolved_alert_survives_a_json_round_trip() -> None:
+    """The manifest keeps resolved alerts as JSON: `any` must come back as `any`."""
+    alert = _one(
+        "    schedule: {assets: {any: [s3://a, {all: [s3://b, {name: c}]}]}, cron: '@daily'}\n"
+        "    produces: [s3://x, {name: y, on: [error]}]\n"
+    )
+    again = AlertConfig.model_validate_json(alert.model_dump_json())
+    assert again == alert
+    assert isinstance(again.assets, AssetAny)
+    assert isinstance(again.assets.items[1], AssetAll)
