@@ -35,8 +35,10 @@ from sqlsentinel_airflow.core.config.models import AlertConfig
 
 __all__ = [
     "AssetRefused",
+    "airflow_condition",
     "airflow_schedule",
     "asset_event_extra",
+    "check_assets",
     "produced_groups",
     "produced_task_id",
     "to_airflow_asset",
