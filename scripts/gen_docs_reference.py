@@ -125,6 +125,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("freshness", "within"): "6h",
     ("freshness", "timezone"): "Europe/Berlin",
     ("alert", "depends_on"): "[orders_loaded]",
+    ("alert", "produces"): "[s3://alerts/orders_low, {name: orders_alerts}]",
     ("alert", "description"): "Revenue below 10k yesterday",
     ("alert", "schedule"): '"0 9 * * *"',
     ("alert", "enabled"): "false",
@@ -415,6 +416,8 @@ def _type_of(option: dict[str, Any]) -> str:
 
 
 def _render_type(prop: dict[str, Any]) -> tuple[str, bool]:
+    if "x-type-text" in prop:  # a recursive form the schema keeps shallow (asset conditions)
+        return str(prop["x-type-text"]), False
     options, variable = _options(prop)
     options.sort(key=lambda o: o.get("type") != "string")  # patterns first: they name the rest
     seen: list[str] = []

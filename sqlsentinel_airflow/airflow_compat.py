@@ -30,11 +30,29 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
     )
 
+try:
+    from airflow.sdk.exceptions import AirflowSkipException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowSkipException  # type: ignore[no-redef,assignment]
+
+try:  # Airflow 3.2+: the task SDK's timetables
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+except ImportError:  # Airflow 3.1: the timetables live in airflow-core
+    from airflow.timetables.assets import (  # type: ignore[no-redef,assignment]
+        AssetOrTimeSchedule,
+    )
+    from airflow.timetables.trigger import (  # type: ignore[no-redef,assignment]
+        CronTriggerTimetable,
+    )
+
 T = TypeVar("T")
 
 __all__ = [
     "AirflowFailException",
     "AirflowNotFoundException",
+    "AirflowSkipException",
+    "AssetOrTimeSchedule",
+    "CronTriggerTimetable",
     "airflow_conf",
     "api_base_url",
     "configured_api_base_url",

@@ -34,7 +34,7 @@ import re
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.errors import ConfigError
@@ -358,8 +358,14 @@ class AlertDefinition(BaseModel):
     owner: str = ""
     tags: tuple[str, ...] = ()
     enabled: bool = True
-    schedule: str = ""
+    schedule: str = ""  # the cron; "" when it runs only when its assets are updated
     timezone: str = "UTC"
+    # Runs on assets (docs/assets.md): the condition as alerts.yaml writes it (a URI, a list,
+    # {any: [...]}), None when on a cron only; ``trigger`` says when it runs, for people
+    # ("" in a definition written before assets: the schedule says it).
+    assets: JsonValue = None
+    trigger: str = ""
+    produces: tuple[str, ...] = ()  # `s3://alerts/x on firing, resolved`
     conn_id: str | None = None
     database_url_env: str | None = None  # the variable's name; its value is never here
     sql_dialect: str | None = None
@@ -392,8 +398,12 @@ class AlertDefinition(BaseModel):
 
     def facts(self) -> tuple[tuple[str, str], ...]:
         """The settings as (label, text) lines: the DAG docs' bullets and the UI's list."""
+        on_assets = self.assets is not None and self.trigger
+        when = self.trigger if on_assets else f"`{self.schedule}` in {self.timezone}"
         if self.enabled:
-            schedule = f"`{self.schedule}` in {self.timezone}"
+            schedule = when
+        elif on_assets:
+            schedule = f"disabled (`enabled: false`): manual runs only; written: {when}"
         else:
             schedule = f"disabled (`enabled: false`): manual runs only; cron `{self.schedule}`"
         if self.conn_id:
@@ -431,6 +441,8 @@ class AlertDefinition(BaseModel):
             )
         if self.key_columns:
             facts.append(("One instance per", ", ".join(self.key_columns)))
+        if self.produces:
+            facts.append(("Produces", "; ".join(self.produces)))
         if self.query_file:
             facts.append(("Query file", f"`{self.query_file}`"))
         if self.freshness:

@@ -90,7 +90,21 @@ class AsOfRun:
 
 def count_ticks(alert: AlertConfig, start: datetime, end: datetime) -> int:
     """How many ticks the alert's schedule has in ``[start, end)`` (for a progress bar)."""
+    if alert.schedule is None:
+        return 0
     return sum(1 for _ in schedule_ticks(alert.schedule, alert.timezone, start, end))
+
+
+def _check_cadence(alert: AlertConfig) -> str:
+    """The cron an as-of backtest ticks on; an alert that runs only when its assets are
+    updated has none (docs/assets.md): its recorded evaluations can be replayed instead."""
+    if alert.schedule is None:
+        raise AsOfMeaningless(
+            f"alert {alert.name!r} runs {alert.trigger}, not on a cron, so there are no "
+            "schedule ticks to run its query as of; replay the evaluations recorded in the "
+            "state database instead (--source replay), or give its schedule a `cron:`"
+        )
+    return alert.schedule
 
 
 def _check_clock(alert: AlertConfig) -> None:
@@ -218,10 +232,11 @@ def as_of_ticks(run: AsOfRun, stats: AsOfStats | None = None) -> Iterator[Tick]:
         raise ValueError(f"concurrency must be at least 1, got {run.concurrency}")
     stats = stats if stats is not None else AsOfStats()
     alert = run.alert
+    cron = _check_cadence(alert)
     _check_clock(alert)
     wall = time.perf_counter()
     kept, done = _resume(run, stats)
-    ticks = schedule_ticks(alert.schedule, alert.timezone, run.start, run.end)
+    ticks = schedule_ticks(cron, alert.timezone, run.start, run.end)
     checkpoint: IO[str] | None = None
     if run.checkpoint is not None:  # written afresh: a line cut short is not carried on
         run.checkpoint.parent.mkdir(parents=True, exist_ok=True)

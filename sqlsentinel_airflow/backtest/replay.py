@@ -311,11 +311,13 @@ def replay_ticks(
     A keyed alert's evaluation that returned no rows while no instance was known wrote
     nothing; its schedule says it happened. For a keyed alert every schedule tick that no
     recorded evaluation falls in (from the tick to the next one) is filled in as such an
-    evaluation: no rows (every known instance MISSING under the policy being replayed).
+    evaluation: no rows (every known instance MISSING under the policy being replayed). An
+    alert that runs only when its assets are updated has no ticks: only what it recorded.
     """
     stats = stats if stats is not None else ReplayStats()
     recorded = _recorded(store, alert, start, end, page_rows)
-    if not alert.key_columns:
+    if not alert.key_columns or alert.schedule is None:
+        # no cron (it runs when its assets are updated, docs/assets.md): no ticks to fill in
         for tick in recorded:
             stats.recorded += 1
             yield tick

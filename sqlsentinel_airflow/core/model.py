@@ -86,6 +86,7 @@ class RunType(str, enum.Enum):
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
+    ASSET_TRIGGERED = "asset_triggered"  # its assets were updated (docs/assets.md)
     CLI = "cli"
     OTHER = "other"
 

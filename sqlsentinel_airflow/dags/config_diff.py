@@ -24,6 +24,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlsentinel_airflow.core.config.assets import (
+    AssetAll,
+    AssetAny,
+    AssetRef,
+    ProducedAsset,
+    describe,
+)
 from sqlsentinel_airflow.core.config.models import AlertConfig
 from sqlsentinel_airflow.core.durations import format_duration
 from sqlsentinel_airflow.core.redact import secret_field_names
@@ -41,6 +48,8 @@ __all__ = [
 SHOWN_FIELDS = (
     "dag_id",
     "schedule",
+    "assets",  # shown as describe() text: `s3://a and s3://b`
+    "produces",
     "enabled",
     "timezone",
     "severity",
@@ -68,7 +77,15 @@ _IGNORED_FIELDS = frozenset({"name", "slug", "dialect"})
 # Settings newer than some stored snapshots: left out while empty, so an alert without any
 # reads as it did before them, not as changed, after an upgrade
 _LEFT_OUT_EMPTY = frozenset(
-    {"mute_windows", "ack_rearm_factor", "escalation", "escalation_receivers", "escalation_from"}
+    {
+        "mute_windows",
+        "ack_rearm_factor",
+        "escalation",
+        "escalation_receivers",
+        "escalation_from",
+        "assets",
+        "produces",
+    }
 )
 # ... and so are the keys they added inside ``routing`` (and its hits)
 _ROUTING_LEFT_OUT_EMPTY = ("escalation", "escalation_from", "escalation_applied")
@@ -80,6 +97,10 @@ AlertSnapshot = dict[str, Any]
 
 
 def _shown(value: Any) -> Any:
+    if isinstance(value, (AssetRef, AssetAll, AssetAny)):
+        return describe(value)
+    if isinstance(value, ProducedAsset):
+        return value.describe()
     if isinstance(value, timedelta):
         return format_duration(value)
     if isinstance(value, tuple):
@@ -101,7 +122,9 @@ def snapshot_alert(alert: AlertConfig) -> AlertSnapshot:
     values = {
         name: _shown(getattr(alert, name))
         for name in SHOWN_FIELDS
-        if name in dumped and name not in secret
+        if name in dumped
+        and name not in secret
+        and not (name in _LEFT_OUT_EMPTY and not dumped[name])
     }
     hashes = {
         name: _hash(value)

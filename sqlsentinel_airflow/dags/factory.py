@@ -41,6 +41,7 @@ from sqlsentinel_airflow.airflow_contract import (
     config_watch_dag_id,
     embed_definition,
 )
+from sqlsentinel_airflow.core.config.assets import condition_to_yaml
 from sqlsentinel_airflow.core.config.models import (
     AlertConfig,
     AlertsConfig,
@@ -53,6 +54,14 @@ from sqlsentinel_airflow.core.freshness import describe_check
 from sqlsentinel_airflow.core.grouping import group_wait_allowance
 from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
+from sqlsentinel_airflow.dags.assets import (
+    AssetRefused,
+    airflow_schedule,
+    check_assets,
+    produced_groups,
+    produced_task_id,
+    to_airflow_asset,
+)
 from sqlsentinel_airflow.dags.inlets import freshness_inlets
 from sqlsentinel_airflow.dags.placeholder import (
     LoadProblem,
@@ -106,8 +115,11 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
         owner=alert.owner,
         tags=alert.tags,
         enabled=alert.enabled,
-        schedule=alert.schedule,
+        schedule=alert.schedule or "",
         timezone=alert.timezone,
+        assets=None if alert.assets is None else condition_to_yaml(alert.assets),
+        trigger=alert.trigger,
+        produces=tuple(p.describe() for p in alert.produces),
         conn_id=alert.conn_id,
         database_url_env=alert.database_url_env,
         sql_dialect=alert.dialect,
@@ -198,7 +210,9 @@ def build_alert_dag(
     extra_tags: Sequence[str] = (),
     parent_dag_ids: Sequence[str] | None = None,
 ) -> DAG:
-    """The DAG of one alert: its cron in its timezone, one ``SentinelAlertOperator`` task.
+    """The DAG of one alert: its cron in its timezone and/or its assets (``dags/assets.py``),
+    one ``SentinelAlertOperator`` task, and one ``ProducedAssetsOperator`` per group of
+    ``produces`` (docs/assets.md).
 
     ``parent_dag_ids``: the DAGs of its ``depends_on`` when the call gives the dag_ids
     another prefix (None: ``alert.depends_on_dag_ids``)."""
@@ -212,7 +226,7 @@ def build_alert_dag(
         description=public_text(alert, alert.description).strip().splitlines()[0]
         if alert.description.strip()
         else None,
-        schedule=alert.schedule if alert.enabled else None,
+        schedule=airflow_schedule(alert),
         start_date=pendulum.datetime(*START_DATE, tz=alert.timezone),
         catchup=False,
         max_active_runs=1,
@@ -235,7 +249,7 @@ def build_alert_dag(
         },
         doc_md=alert_doc_md(alert, banner=banner),
     )
-    SentinelAlertOperator(
+    evaluate = SentinelAlertOperator(
         task_id=EVALUATE_TASK_ID,
         alert=alert,
         state_db=config.state_db if config is not None else None,
@@ -245,6 +259,19 @@ def build_alert_dag(
         parents_wait=wait,
         dag=dag,
     )
+    if alert.produces:
+        from sqlsentinel_airflow.operators.produces import ProducedAssetsOperator
+
+        for on, produced in produced_groups(alert.produces).items():
+            announce = ProducedAssetsOperator(
+                task_id=produced_task_id(on),
+                alert_name=alert.name,
+                on=on,
+                outlets=[to_airflow_asset(p.asset, "produces") for p in produced],
+                retries=0,
+                dag=dag,
+            )
+            evaluate >> announce
     return dag
 
 
@@ -306,6 +333,18 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
 
     if config is not None:
         for alert in config.alerts:
+            refused = _refused_asset(alert)
+            if refused is not None:  # Airflow's asset normalizer says no: like an invalid alert
+                dag_id = dag_id_of(alert)
+                plan.add(dag_id, source, _invalid_builder(dag_id, alert.name, [refused], source))
+                plan.problems.append(
+                    LoadProblem(
+                        source,
+                        refused.format(),
+                        f"alert `{alert.name}` is not running; see DAG `{dag_id}`",
+                    )
+                )
+                continue
             plan.add(
                 dag_id_of(alert),
                 source,
@@ -360,6 +399,26 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
                         stale=True,
                     ),
                 )
+
+
+def _refused_asset(alert: AlertConfig) -> ConfigError | None:
+    """The located error for an asset of ``alert`` that Airflow refuses, or None."""
+    if alert.assets is None and not alert.produces:
+        return None
+    try:
+        check_assets(alert)
+    except AssetRefused as exc:
+        index = "" if alert.source_index is None else f"[{alert.source_index}]"
+        return ConfigError(
+            exc.message,
+            file=alert.source_file,
+            line=alert.source_line,
+            path=f"alerts{index}.{exc.key}",
+            hint="write the URI the way Airflow's asset docs show for its scheme",
+            alert=alert.name,
+            alert_index=alert.source_index,
+        )
+    return None
 
 
 def _alert_builder(

@@ -20,22 +20,9 @@ from typing import Any
 
 from sqlsentinel_airflow.core.config.assets import AssetRef
 from sqlsentinel_airflow.core.config.models import AlertConfig
+from sqlsentinel_airflow.dags.assets import asset_reference
 
-__all__ = ["airflow_asset_ref", "freshness_inlets", "last_event_time"]
-
-
-def airflow_asset_ref(ref: AssetRef) -> Any:
-    """The Task SDK reference (``AssetUriRef`` / ``AssetNameRef``) of ``ref``.
-
-    A URI is first normalized by Airflow's own ``Asset`` (``S3://a/b/`` is ``s3://a/b``): a
-    reference is looked up by the stored, normalized URI.
-    """
-    from airflow.sdk import Asset
-
-    if ref.uri is not None:
-        return Asset.ref(uri=Asset(uri=ref.uri).uri)
-    assert ref.name is not None
-    return Asset.ref(name=ref.name)
+__all__ = ["freshness_inlets", "last_event_time"]
 
 
 def freshness_inlets(alert: AlertConfig) -> list[Any]:
@@ -43,14 +30,14 @@ def freshness_inlets(alert: AlertConfig) -> list[Any]:
     check = alert.freshness
     if check is None or check.asset is None:
         return []
-    return [airflow_asset_ref(check.asset)]
+    return [asset_reference(check.asset, "freshness.asset")]
 
 
 def last_event_time(context: Any) -> Callable[[AssetRef], datetime | None]:
     """The time of an inlet asset's last event in this task's ``context`` (None: none)."""
 
     def last(ref: AssetRef) -> datetime | None:
-        events = context["inlet_events"][airflow_asset_ref(ref)]
+        events = context["inlet_events"][asset_reference(ref, "freshness.asset")]
         if hasattr(events, "ascending"):  # Task SDK 1.2+: ask for the newest event only
             newest = list(events.ascending(False).limit(1))
             return newest[0].timestamp if newest else None

@@ -54,11 +54,13 @@ _RUN_TYPES = {
     "scheduled": RunType.SCHEDULED,
     "manual": RunType.MANUAL,
     "backfill": RunType.BACKFILL,
+    "asset_triggered": RunType.ASSET_TRIGGERED,
 }
 
 
 def run_type_of(context: Any) -> RunType:
-    """The RunType of the task's DAG run (scheduled / manual / backfill / other)."""
+    """The RunType of the task's DAG run (scheduled / manual / backfill / asset_triggered /
+    other)."""
     dag_run = context.get("dag_run") if hasattr(context, "get") else None
     raw = getattr(dag_run, "run_type", None)
     value = getattr(raw, "value", raw)

@@ -29,6 +29,7 @@ from sqlsentinel_airflow.backtest.plot import drawn_series
 from sqlsentinel_airflow.backtest.policy import parse_overrides
 from sqlsentinel_airflow.backtest.result import BacktestResult, Source
 from sqlsentinel_airflow.backtest.run import BacktestRequest, backtest_silences, run_backtest
+from sqlsentinel_airflow.core.config.assets import parse_asset_condition
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
 from sqlsentinel_airflow.core.durations import format_duration, parse_duration
 from sqlsentinel_airflow.core.model import FlapPolicy
@@ -131,7 +132,8 @@ def alert_to_backtest(
             )
         return from_manifest
     settings: dict[str, Any] = {
-        "schedule": definition.schedule,
+        "schedule": definition.schedule or None,  # "": it runs on assets only
+        "assets": (None if definition.assets is None else parse_asset_condition(definition.assets)),
         "timezone": definition.timezone,
         "key_columns": tuple(definition.key_columns),
         "fire_after": definition.fire_after,

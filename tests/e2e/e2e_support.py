@@ -83,8 +83,10 @@ def launched(
     executor: str = "LocalExecutor",
     celery_workers: int = 0,
     celery_queue: str = "default",
+    extra_dags: Mapping[str, str] | None = None,
 ) -> Iterator[AirflowDeployment]:
-    """A running deployment; stopped (SIGINT, then SIGKILL, by PID) on exit."""
+    """A running deployment; stopped (SIGINT, then SIGKILL, by PID) on exit. ``extra_dags``:
+    more DAG files (name -> source) in its dags folder from the start."""
     deployment = AirflowDeployment(
         root,
         metadata_url=pg_url(metadata_db),
@@ -94,6 +96,8 @@ def launched(
     )
     deployment.env.update(api_conn_env(deployment.port, deployment.password))
     (deployment.dags / "alerts.yaml").write_text(alerts_yaml, encoding="utf-8")
+    for name, source in (extra_dags or {}).items():
+        (deployment.dags / name).write_text(source, encoding="utf-8")
     try:
         record_figure(f"{label}: airflow db migrate", f"{deployment.migrate():.1f}s")
         deployment.start_core()

@@ -20,27 +20,37 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from sqlsentinel_airflow.core.config.checks import InvalidValue
+from sqlsentinel_airflow.core.config.checks import InvalidValue, check_cron, did_you_mean
 
 __all__ = [
     "ASSET_CONDITION_SCHEMA",
     "ASSET_REF_SCHEMA",
+    "DEFAULT_PRODUCED_ON",
     "MAX_ASSET_IDENTIFIER",
+    "PRODUCED_ON_KINDS",
+    "PRODUCES_SCHEMA",
+    "SCHEDULE_SCHEMA",
     "AssetAll",
     "AssetAny",
     "AssetCondition",
     "AssetProblem",
     "AssetRef",
+    "ProducedAsset",
+    "ScheduleSpec",
     "asset_refs",
     "check_asset_name",
     "check_asset_uri",
+    "condition_to_yaml",
     "describe",
+    "describe_trigger",
     "parse_asset_condition",
     "parse_asset_ref",
+    "parse_produces",
+    "parse_schedule",
 ]
 
 MAX_ASSET_IDENTIFIER = 1500
@@ -90,12 +100,15 @@ class AssetRef(_Frozen):
 class AssetAll(_Frozen):
     """All of the conditions (an Airflow ``AssetAll``, ``a & b``)."""
 
+    # tells the two apart in JSON (a manifest keeps resolved alerts): same fields otherwise
+    op: Literal["all"] = "all"
     items: tuple[AssetCondition, ...]
 
 
 class AssetAny(_Frozen):
     """Any of the conditions (an Airflow ``AssetAny``, ``a | b``)."""
 
+    op: Literal["any"] = "any"
     items: tuple[AssetCondition, ...]
 
 
@@ -294,6 +307,15 @@ def _describe(condition: AssetCondition, *, top: bool) -> str:
     return f"any of ({', '.join(parts)})"
 
 
+def condition_to_yaml(condition: AssetCondition) -> Any:
+    """``condition`` as alerts.yaml writes it (JSON-able); ``parse_asset_condition`` reads
+    it back. The alert's definition in its DAG carries this form (airflow_contract)."""
+    if isinstance(condition, AssetRef):
+        return condition.uri if condition.uri is not None else {"name": condition.name}
+    items = [condition_to_yaml(item) for item in condition.items]
+    return items if isinstance(condition, AssetAll) else {"any": items}
+
+
 # --- JSON Schema (editors; schema.py) ------------------------------------------------------
 
 ASSET_REF_SCHEMA: dict[str, Any] = {
@@ -336,3 +358,185 @@ ASSET_CONDITION_SCHEMA: dict[str, Any] = {
     "examples": ["s3://warehouse/orders", ["s3://a", "s3://b"], {"any": ["s3://a", "s3://b"]}],
 }
 """An asset condition; nested items are checked by the loader (the schema stays shallow)."""
+
+
+# --- schedule: a cron string, or {assets, cron?} -------------------------------------------
+
+
+class ScheduleSpec(_Frozen):
+    """``schedule:`` as written: a cron, an asset condition, or both (assets, or at least
+    on the cron: Airflow's ``AssetOrTimeSchedule``)."""
+
+    cron: str | None = None
+    assets: AssetCondition | None = None
+
+
+_SCHEDULE_HINT = (
+    'write a cron string ("0 9 * * *") or {assets: s3://warehouse/orders}, optionally with '
+    '`cron: "0 */6 * * *"`'
+)
+
+
+def parse_schedule(value: Any) -> ScheduleSpec | None:
+    """``schedule:`` as written; :class:`AssetProblem` (path inside ``schedule``) when bad."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return ScheduleSpec(cron=_checked(check_cron, value, ()))
+    if not isinstance(value, dict):
+        raise AssetProblem(
+            f"expected a cron string or a mapping, got {_kind(value)}", hint=_SCHEDULE_HINT
+        )
+    unknown = sorted(str(k) for k in value if k not in ("assets", "cron"))
+    if unknown:
+        raise AssetProblem(
+            f"unknown key `{unknown[0]}` in `schedule`",
+            hint=did_you_mean(unknown[0], ("assets", "cron")) or _SCHEDULE_HINT,
+            path=(unknown[0],),
+        )
+    if "assets" not in value:
+        raise AssetProblem(
+            "missing required key `assets`",
+            hint='a schedule on a cron only is written as a string: `schedule: "0 9 * * *"`',
+            path=("assets",),
+        )
+    cron = value.get("cron")
+    if cron is not None and not isinstance(cron, str):
+        raise AssetProblem(
+            f"expected a cron string, got {_kind(cron)}", hint='e.g. "0 */6 * * *"', path=("cron",)
+        )
+    return ScheduleSpec(
+        cron=None if cron is None else _checked(check_cron, cron, ("cron",)),
+        assets=parse_asset_condition(value["assets"], ("assets",)),
+    )
+
+
+def describe_trigger(cron: str | None, assets: AssetCondition | None, timezone: str = "") -> str:
+    """When an alert runs, for people: ``0 9 * * * in UTC``, ``when s3://a is updated``,
+    ``when s3://a is updated, or at least on 0 */6 * * * in UTC``."""
+    at = f"{cron} in {timezone}" if cron is not None and timezone else cron
+    if assets is None:
+        return at or ""
+    top = assets
+    while not isinstance(top, AssetRef) and len(top.items) == 1:
+        top = top.items[0]
+    verb = "are" if isinstance(top, AssetAll) else "is"
+    when = f"when {describe(assets)} {verb} updated"
+    return when if at is None else f"{when}, or at least on {at}"
+
+
+# --- produces: assets an alert announces ---------------------------------------------------
+
+PRODUCED_ON_KINDS = ("firing", "reminder", "resolved", "error", "flapping", "escalation")
+"""Event kinds (their wire values, ``core.model.EventKind``) an evaluation may send."""
+DEFAULT_PRODUCED_ON = ("firing", "resolved")
+
+
+class ProducedAsset(_Frozen):
+    """An asset the alert's DAG updates when its evaluation sends events of kinds ``on``."""
+
+    asset: AssetRef
+    on: tuple[str, ...] = DEFAULT_PRODUCED_ON
+
+    def describe(self) -> str:
+        """``s3://alerts/x on firing, resolved``."""
+        return f"{self.asset.describe()} on {', '.join(self.on)}"
+
+
+_PRODUCES_HINT = (
+    "write produces: s3://alerts/orders_low, a list of them, or "
+    "{uri: ..., on: [firing, resolved]} / {name: ..., on: [...]}"
+)
+
+
+def parse_produces(value: Any) -> tuple[ProducedAsset, ...]:
+    """``produces:`` as written; :class:`AssetProblem` (path inside ``produces``) when bad."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    many = isinstance(value, list)
+    if many and not items:
+        raise AssetProblem("`produces` is an empty list", hint=_PRODUCES_HINT)
+    produced: dict[AssetRef, ProducedAsset] = {}
+    for index, item in enumerate(items):
+        path: Path = (index,) if many else ()
+        one = _produced(item, path)
+        if one.asset in produced:
+            raise AssetProblem(
+                f"{one.asset.describe()} is listed twice in `produces`",
+                hint="list each asset once; give it every kind in `on`",
+                path=path,
+            )
+        produced[one.asset] = one
+    return tuple(produced.values())
+
+
+def _produced(item: Any, path: Path) -> ProducedAsset:
+    if isinstance(item, str):
+        return ProducedAsset(asset=parse_asset_ref(item, path))
+    if not isinstance(item, dict):
+        raise AssetProblem(f"expected an asset, got {_kind(item)}", hint=_PRODUCES_HINT, path=path)
+    leaf = {k: v for k, v in item.items() if k != "on"}
+    asset = parse_asset_ref(leaf, path)
+    if "on" not in item:
+        return ProducedAsset(asset=asset)
+    on = item["on"]
+    kinds = [on] if isinstance(on, str) else on
+    if not isinstance(kinds, list) or not kinds:
+        raise AssetProblem(
+            f"`on` takes a list of event kinds, got {_kind(on) if on != [] else 'an empty list'}",
+            hint="one or more of: " + ", ".join(PRODUCED_ON_KINDS),
+            path=(*path, "on"),
+        )
+    for i, kind in enumerate(kinds):
+        if kind not in PRODUCED_ON_KINDS:
+            where = (*path, "on") if isinstance(on, str) else (*path, "on", i)
+            raise AssetProblem(
+                f"{kind!r} is not an event kind an evaluation sends",
+                hint=did_you_mean(str(kind), PRODUCED_ON_KINDS)
+                or "one or more of: " + ", ".join(PRODUCED_ON_KINDS),
+                path=where,
+            )
+    return ProducedAsset(asset=asset, on=tuple(dict.fromkeys(kinds)))
+
+
+SCHEDULE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "examples": ["0 9 * * *", "@daily"]},
+        {
+            "type": "object",
+            "properties": {
+                "assets": ASSET_CONDITION_SCHEMA,
+                "cron": {"type": "string"},
+            },
+            "required": ["assets"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ],
+    "x-type-text": "cron string, or mapping of `assets` (asset condition) and `cron`",
+}
+
+_PRODUCED_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "uri": {"type": "string", "maxLength": 1500},
+        "name": {"type": "string", "minLength": 1, "maxLength": 1500},
+        "on": {
+            "anyOf": [
+                {"enum": list(PRODUCED_ON_KINDS)},
+                {"type": "array", "items": {"enum": list(PRODUCED_ON_KINDS)}, "minItems": 1},
+            ]
+        },
+    },
+    "additionalProperties": False,
+}
+PRODUCES_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        _PRODUCED_OBJECT,
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, _PRODUCED_OBJECT]}},
+        {"type": "null"},
+    ],
+    "x-type-text": "asset (URI or `{name}`), mapping of `uri`/`name` and `on`, or a list of them",
+}

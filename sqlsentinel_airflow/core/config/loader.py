@@ -642,12 +642,24 @@ class _Loading:
         for alert in alerts:
             if not alert.escalation or alert.source_index is None:
                 continue
-            gap = checks.longest_schedule_gap(alert.schedule)
             first = alert.escalation[0].after
-            if gap <= first:
-                continue
             item = items[alert.source_index]
             key = next((k for k in ("escalation", "schedule") if k in item), "name")
+            if alert.schedule is None:  # runs when its assets are updated: no cadence
+                self.warnings.append(
+                    Problem(
+                        ("alerts", alert.source_index, key),
+                        f"alert `{alert.name}` runs only when its assets are updated "
+                        f"({alert.trigger}), so its escalation steps (from "
+                        f"{alert.escalation_from}) go out only at such a run, however late",
+                        hint=f"add `cron:` to its schedule, e.g. `schedule: {{assets: ..., cron: "
+                        f'"*/15 * * * *"}}`, to run it at least every {format_duration(first)}',
+                    )
+                )
+                continue
+            gap = checks.longest_schedule_gap(alert.schedule)
+            if gap <= first:
+                continue
             self.warnings.append(
                 Problem(
                     ("alerts", alert.source_index, key),

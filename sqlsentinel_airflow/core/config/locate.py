@@ -72,8 +72,8 @@ def _problem(error: Any, model: type[BaseModel], base: Path) -> Problem:
         )
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
-        if isinstance(cause, checks.InvalidValue):
-            return Problem(path, cause.message, cause.hint)
+        if isinstance(cause, checks.InvalidValue):  # an AssetProblem knows where inside
+            return Problem((*path, *getattr(cause, "path", ())), cause.message, cause.hint)
         return Problem(path, str(cause) if cause is not None else error["msg"])
     if kind == "literal_error":
         expected = str(ctx.get("expected", ""))

@@ -23,10 +23,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sqlsentinel_airflow.airflow_contract import DEFAULT_DAG_ID_PREFIX
-from sqlsentinel_airflow.core.config.assets import AssetRef
+from sqlsentinel_airflow.core.config.assets import (
+    AssetCondition,
+    AssetRef,
+    ProducedAsset,
+    describe_trigger,
+)
 from sqlsentinel_airflow.core.config.checks import MAX_GROUP_WAIT, MAX_STATEMENT_TIMEOUT
 from sqlsentinel_airflow.core.model import EscalationStep, FlapPolicy, Policy
 from sqlsentinel_airflow.core.mutewindows import MuteWindow
@@ -404,7 +409,11 @@ class AlertConfig(_Frozen):
     query: str
     query_file: str | None = None  # as written, relative to the YAML file
     freshness: FreshnessCheck | None = None  # instead of a written query (docs/freshness.md)
-    schedule: str
+    # When it runs (docs/assets.md): the cron (None: only when its assets are updated),
+    # the asset condition (None: on the cron only); at least one of them is set.
+    schedule: str | None
+    assets: AssetCondition | None = None
+    produces: tuple[ProducedAsset, ...] = ()  # assets its DAG updates when events go out
     enabled: bool = True
     key_columns: tuple[str, ...] = ()
     conn_id: str | None = None  # None: the file's ``database.url``, else DATABASE_URL
@@ -458,6 +467,17 @@ class AlertConfig(_Frozen):
     # dag_ids (same order; resolved by the loader)
     depends_on: tuple[str, ...] = ()
     depends_on_dag_ids: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _runs_somehow(self) -> AlertConfig:
+        if self.schedule is None and self.assets is None:
+            raise ValueError("an alert needs a cron schedule, assets to wait for, or both")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """When it runs, for people: ``0 9 * * * in UTC``, ``when s3://a is updated``."""
+        return describe_trigger(self.schedule, self.assets, self.timezone)
 
     @property
     def policy(self) -> Policy:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from sqlsentinel_airflow.core import mutewindows
-from sqlsentinel_airflow.core.config import checks
+from sqlsentinel_airflow.core.config import assets, checks
 from sqlsentinel_airflow.core.config.assets import ASSET_REF_SCHEMA, AssetRef, parse_asset_ref
 from sqlsentinel_airflow.core.databases import SUPPORTED_URLS, URL_BACKENDS
 from sqlsentinel_airflow.core.durations import format_duration
@@ -67,7 +67,15 @@ __all__ = [
     "check_database_url",
 ]
 
-ALERT_ONLY_KEYS = ("name", "query", "query_file", "freshness", "mute_windows", "depends_on")
+ALERT_ONLY_KEYS = (
+    "name",
+    "query",
+    "query_file",
+    "freshness",
+    "mute_windows",
+    "depends_on",
+    "produces",
+)
 """Keys an alert may have that make no sense in ``defaults``."""
 
 _DURATION_SCHEMA: dict[str, Any] = {
@@ -133,8 +141,18 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 PlainText = Annotated[str, Field(min_length=1), AfterValidator(checks.check_plain_text)]
 """Names, tags, owners, silence matches: shown to people, so no control or bidi characters."""
 ConnId = Annotated[str, Field(min_length=1)]
-Cron = Annotated[str, AfterValidator(checks.check_cron)]
 Timezone = Annotated[str, AfterValidator(checks.check_timezone)]
+Schedule = Annotated[
+    assets.ScheduleSpec | None,
+    PlainValidator(assets.parse_schedule),
+    WithJsonSchema(assets.SCHEDULE_SCHEMA),
+]
+"""``schedule:``: a cron string, or ``{assets, cron?}`` (docs/assets.md)."""
+Produces = Annotated[
+    tuple[assets.ProducedAsset, ...] | None,
+    PlainValidator(assets.parse_produces),
+    WithJsonSchema(assets.PRODUCES_SCHEMA),
+]
 Email = Annotated[str, AfterValidator(checks.check_email), WithJsonSchema({"type": "string"})]
 EmailList = Annotated[
     tuple[Email, ...],
@@ -549,10 +567,12 @@ class RawAlertSettings(_Raw):
     """Settings an alert may write and ``defaults`` may provide."""
 
     description: str | None = None
-    schedule: Cron | None = Field(
+    schedule: Schedule = Field(
         None,
         description="Five-field cron expression or macro (@daily), in the alert's timezone; "
-        "one that never fires (`0 0 31 2 *`) is refused.",
+        "one that never fires (`0 0 31 2 *`) is refused. Or `{assets, cron}`: run when the "
+        "assets are updated (a URI, `{name: ...}`, a list = all of them, `{all: [...]}` / "
+        "`{any: [...]}`), and at least on `cron` if given (docs/assets.md).",
     )
     enabled: bool | None = Field(None, description="false: the DAG exists but only runs manually.")
     key_columns: (
@@ -749,6 +769,12 @@ class RawAlert(RawAlertSettings):
         description="Names of alerts of this file it depends on (one or a list): "
         "`sqlsentinel run` evaluates them first, its Airflow task waits while their DAGs "
         "run, and while one of them fires or errors its notifications are held.",
+    )
+    produces: Produces = Field(
+        None,
+        description="Assets the alert's DAG updates when an evaluation sends events: a URI, "
+        "`{name: ...}`, or `{uri: ..., on: [firing, resolved]}` (the default kinds; also with "
+        "`name`); a list for several (docs/assets.md).",
     )
 
 

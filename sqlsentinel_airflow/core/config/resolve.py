@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sqlsentinel_airflow.core.config.assets import ScheduleSpec
 from sqlsentinel_airflow.core.config.checks import InvalidValue
 from sqlsentinel_airflow.core.config.models import (
     DEFAULT_MAX_ROWS_KEYED,
@@ -82,7 +83,12 @@ _NULLABLE = frozenset({"renotify_after", "notify_on_error", "flap_detection"})
 """Settings where an explicit null means something ("never"), not "not written"."""
 # `mute_windows` names windows; the loader gives the alert the windows themselves,
 # and the file's `action_links` (not an alert setting) is copied onto each alert by the loader
-_ALERT_FIELDS = frozenset(AlertConfig.model_fields) - {"mute_windows", "action_links"}
+_ALERT_FIELDS = frozenset(AlertConfig.model_fields) - {
+    "mute_windows",
+    "action_links",
+    "schedule",  # from the written ScheduleSpec: `schedule` (the cron) and `assets`
+    "produces",
+}
 """Read once: ``model_fields`` on the class goes through a slow descriptor in pydantic 2.11+."""
 
 
@@ -224,6 +230,9 @@ def resolve_alert(
         fields["escalation_from"] = "the alert" if own else "defaults"
     ack = settings.get("ack")
     fields["ack_rearm_factor"] = ack.rearm_factor if ack is not None else None
+    schedule: ScheduleSpec = settings["schedule"]
+    fields["schedule"], fields["assets"] = schedule.cron, schedule.assets
+    fields["produces"] = raw.produces or ()
     fields.update(
         name=raw.name,
         slug=slug,
@@ -435,7 +444,8 @@ def _missing_settings(
             Problem(
                 (*base, "schedule"),
                 "missing required key `schedule`",
-                hint='write e.g. `schedule: "0 9 * * *"` here or in `defaults`',
+                hint='write e.g. `schedule: "0 9 * * *"` or `schedule: {assets: '
+                "s3://warehouse/orders}` here or in `defaults`",
             )
         )
     no_database = ctx.database_url is None and not ctx.database_broken

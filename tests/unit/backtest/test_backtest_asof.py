@@ -117,6 +117,26 @@ def test_a_query_without_a_clock_is_refused_before_any_query() -> None:
     assert warehouse.queries == []
 
 
+def test_an_alert_without_a_cron_has_no_ticks_and_is_refused_before_any_query() -> None:
+    """An alert that runs only when its assets are updated (docs/assets.md) has no cadence."""
+    from sqlsentinel_airflow.backtest.asof import count_ticks
+    from sqlsentinel_airflow.core.config.assets import AssetRef
+
+    on_assets = _alert("orders").model_copy(
+        update={"schedule": None, "assets": AssetRef(uri="s3://warehouse/orders")}
+    )
+    warehouse = _Warehouse()
+    run = AsOfRun(on_assets, T0, T0 + timedelta(hours=1), warehouse)
+    with pytest.raises(
+        AsOfMeaningless,
+        match=r"runs when s3://warehouse/orders is updated, not on a cron, so there are no "
+        r"schedule ticks .* \(--source replay\), or give its schedule a `cron:`",
+    ):
+        list(as_of_ticks(run))
+    assert warehouse.queries == []
+    assert count_ticks(on_assets, T0, T0 + timedelta(hours=1)) == 0
+
+
 def _answer(sql: str) -> _Rows:
     """A warehouse that alerts for one minute a day, from the frozen time alone."""
     match = FROZEN.search(sql)

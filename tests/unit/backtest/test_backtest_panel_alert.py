@@ -115,3 +115,21 @@ def test_proposed_settings_read_as_set_reads_them() -> None:
         overrides_of(body)
     assert str(caught.value).startswith("fire_after: ")
     assert "; resolve_after: " in str(caught.value)
+
+
+def test_an_alert_on_assets_comes_back_with_its_condition() -> None:
+    """docs/assets.md: the definition carries the condition as written, so the panel's alert
+    runs on assets too (and an as-of backtest then says it has no ticks)."""
+    from sqlsentinel_airflow.core.config.assets import AssetAny, AssetRef
+
+    on_assets = _manifest_alert().model_copy(
+        update={
+            "schedule": None,
+            "assets": AssetAny(items=(AssetRef(uri="s3://a"), AssetRef(name="b"))),
+        }
+    )
+    defined = alert_definition(on_assets)
+    assert (defined.schedule, defined.assets) == ("", {"any": ["s3://a", {"name": "b"}]})
+    for manifest in (on_assets, None):
+        alert = alert_to_backtest(defined, manifest, "late_tables")
+        assert (alert.schedule, alert.assets) == (None, on_assets.assets)

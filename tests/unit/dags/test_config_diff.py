@@ -165,3 +165,23 @@ def test_an_alert_without_a_ladder_reads_as_before_ladders_and_one_changes_it() 
         "escalation_receivers",
         "routing",
     }
+
+
+def test_asset_schedules_and_produces_are_shown_and_absent_ones_are_no_change() -> None:
+    """docs/assets.md: the condition and the produced assets as people read them; an alert
+    without them reads as in a snapshot taken before they existed."""
+    cron = _config(_alert("a"))
+    on_assets = _config(
+        "  - name: a\n    schedule: {assets: [s3://x, {name: y}], cron: '* * * * *'}\n"
+        "    produces: s3://alerts/a\n    query: \"SELECT 'OK' AS status\"\n"
+    )
+    diff = diff_snapshots(_snap(cron), _snap(on_assets))
+    assert diff.changed == {
+        "a": (
+            FieldChange("assets", True, None, "s3://x and {name: y}"),
+            FieldChange("produces", True, None, ["s3://alerts/a on firing, resolved"]),
+        )
+    }
+    old = _snap(cron)  # a snapshot of a release before assets: neither key anywhere
+    assert "assets" not in old["a"]["values"] and "assets" not in old["a"]["hashes"]
+    assert "produces" not in old["a"]["values"] and "produces" not in old["a"]["hashes"]
