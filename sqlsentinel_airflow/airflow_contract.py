@@ -372,6 +372,8 @@ class AlertDefinition(BaseModel):
     query: str = ""
     query_file: str | None = None
     freshness: str | None = None  # a freshness check, for people (docs/freshness.md)
+    # the alerts it depends on (docs/assets.md, "Dependencies between alerts")
+    depends_on: tuple[str, ...] = ()
     timeout_seconds: int = 0
     fire_after: int = 1
     resolve_after: int = 1
@@ -447,6 +449,14 @@ class AlertDefinition(BaseModel):
             facts.append(("Query file", f"`{self.query_file}`"))
         if self.freshness:
             facts.append(("Freshness", self.freshness))
+        if self.depends_on:
+            facts.append(
+                (
+                    "Depends on",
+                    ", ".join(f"`{name}`" for name in self.depends_on)
+                    + ": its messages are held while one of them fires or fails",
+                )
+            )
         if self.runbook_url:
             facts.append(("Runbook", self.runbook_url))
         if self.links:

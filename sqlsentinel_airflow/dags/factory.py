@@ -152,6 +152,7 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
             for link in alert.links
         ),
         config_errors=banner.located if banner is not None else (),
+        depends_on=alert.depends_on,
     )
 
 

@@ -142,6 +142,11 @@ def test_facts_are_the_settings_people_read() -> None:
     assert dict(_definition(conn_id=None).facts())["Runs on"].startswith(
         "`database.url` of the alerts file (hidden)"
     )
+    child = dict(_definition(depends_on=("orders_loaded", "customers_loaded")).facts())
+    assert child["Depends on"] == (
+        "`orders_loaded`, `customers_loaded`: its messages are held while one of them fires "
+        "or fails"
+    )
 
 
 def test_the_definition_has_no_field_for_a_secret() -> None:
@@ -182,6 +187,7 @@ def test_the_definition_has_no_field_for_a_secret() -> None:
         "runbook_url",  # a page people open, written in alerts.yaml (http(s) only)
         "links",
         "config_errors",  # located validation messages: they never quote a secret (errors.py)
+        "depends_on",  # names of other alerts of the file
         "routing",  # receiver names, route paths, channel lines as in `channels` (no secret)
     }
 
