@@ -32,10 +32,22 @@ alerts:
     schedule: {assets: s3://e2e-warehouse/orders}
     retries: 0
     produces: s3://e2e-alerts/orders_landed_low
-    query: "SELECT 'ALERT' AS status, 3 AS actual_value, 10 AS threshold"
+    # three seconds: long enough that the child, started by the same event, must wait for it
+    query: >-
+      SELECT 'ALERT' AS status, 3 AS actual_value, 10 AS threshold
+      FROM (SELECT pg_sleep(3)) AS s
     notify:
       - channel: webhook
         url: {webhook}/hooks/orders
+  - name: orders_revenue_low
+    conn_id: e2e_warehouse
+    schedule: {assets: s3://e2e-warehouse/orders}
+    retries: 0
+    depends_on: orders_landed_low
+    query: "SELECT 'ALERT' AS status, 250 AS actual_value, 1000 AS threshold"
+    notify:
+      - channel: webhook
+        url: {webhook}/hooks/revenue
 """
 PRODUCER = '''\
 """A load DAG as Airflow's docs write one: its task updates the asset when it succeeds."""
@@ -80,6 +92,7 @@ with DAG(
     react()
 '''
 ALERT_DAG = "sqlsentinel_orders_landed_low"
+CHILD_DAG = "sqlsentinel_orders_revenue_low"  # depends_on the alert, on the same asset
 PRODUCER_DAG = "e2e_load_orders"
 CONSUMER_DAG = "e2e_on_orders_alert"
 
@@ -106,13 +119,13 @@ def _time(text: str) -> datetime:
 
 
 def test_the_alert_runs_when_the_data_lands_and_announces_what_it_found(
-    airflow: AirflowDeployment,
+    airflow: AirflowDeployment, webhook: HttpReceiver
 ) -> None:
     api = airflow.api
     wait_until(
-        lambda: all(api.dag(d) for d in (ALERT_DAG, PRODUCER_DAG, CONSUMER_DAG)),
+        lambda: all(api.dag(d) for d in (ALERT_DAG, CHILD_DAG, PRODUCER_DAG, CONSUMER_DAG)),
         timeout=120,
-        what="the alert, producer and consumer DAGs",
+        what="the alerts, producer and consumer DAGs",
     )
     load = api.trigger(PRODUCER_DAG)
     api.wait_for_run(
@@ -169,3 +182,26 @@ def test_the_alert_runs_when_the_data_lands_and_announces_what_it_found(
     assert [e["kind"] for e in announced["extra"]["events"]] == ["firing"]
     # read in the consumer's task as docs/assets.md shows
     assert api.xcom(CONSUMER_DAG, consumed["dag_run_id"], "react") == [announced["extra"]]
+
+    # the alert that depends on it, started by the same asset event: it waited for the
+    # parent's run, so it read the parent FIRING and held its own firing
+    child_run = api.wait_for_run(
+        CHILD_DAG,
+        lambda r: r["run_type"] == "asset_triggered",
+        timeout=60,
+        what="the child's asset-triggered run",
+    )
+    assert child_run["state"] == "success", child_run
+    child = api.xcom(CHILD_DAG, child_run["dag_run_id"], "evaluate")
+    assert child["state"] == "firing" and child["events"] == [], child
+    assert child["inhibited_by"] == ["orders_landed_low"]
+    assert child["instances"][0]["held"] is True
+    assert _time(child["evaluated_at"]) > _time(evaluation["evaluated_at"])
+    started_apart = (_time(child_run["start_date"]) - _time(run["start_date"])).total_seconds()
+    record_figure("assets: child run started after its parent's", f"{started_apart:.1f}s")
+    wait_until(
+        lambda: any(p["path"] == "/hooks/orders" for p in webhook.posts),
+        timeout=30,
+        what="the parent's firing webhook",
+    )
+    assert [p for p in webhook.posts if p["path"] == "/hooks/revenue"] == []
