@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     acks.add_parsers(sub, _add_state_db, _add_format)
 
+    from sqlsentinel_airflow.cli import report
+
+    report.add_parser(sub, _add_state_db, _add_format)
+
     p = sub.add_parser(
         "purge", help="delete old history and finished deliveries, compact quiet history"
     )
@@ -213,9 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> dict[str, object]:
     """Commands that live in a module of their own (the rest are in ``commands``)."""
-    from sqlsentinel_airflow.cli import acks, backtest, ruletest
+    from sqlsentinel_airflow.cli import acks, backtest, report, ruletest
 
-    return {"test": ruletest, "backtest": backtest, "ack": acks, "unack": acks}
+    return {
+        "test": ruletest,
+        "backtest": backtest,
+        "ack": acks,
+        "unack": acks,
+        "report": report,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

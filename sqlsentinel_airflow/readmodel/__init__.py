@@ -17,7 +17,8 @@ are optional inputs of :func:`alert_summary`: null in the JSON of a caller that 
 them (the CLI). Nothing here imports Airflow.
 
 Modules: ``views`` (the types and their JSON), ``build`` (the views from store records),
-``incidents`` (an alert's incidents, as the state DB keeps them).
+``incidents`` (an alert's incidents, as the state DB keeps them), ``report`` (the monthly
+report).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sqlsentinel_airflow.readmodel.build import (
     worst_instance,
 )
 from sqlsentinel_airflow.readmodel.incidents import incident_views
+from sqlsentinel_airflow.readmodel.report import ReportAlert, hygiene_report
 from sqlsentinel_airflow.readmodel.views import (
     DELIVERIES_SHOWN,
     FIRING_LABELS_SHOWN,
@@ -66,6 +68,9 @@ from sqlsentinel_airflow.readmodel.views import (
     LinkView,
     MuteWindowView,
     ReceiverView,
+    ReportItem,
+    ReportSection,
+    ReportView,
     RoutingView,
     SampleView,
     SilenceView,
@@ -98,6 +103,10 @@ __all__ = [
     "LinkView",
     "MuteWindowView",
     "ReceiverView",
+    "ReportAlert",
+    "ReportItem",
+    "ReportSection",
+    "ReportView",
     "RoutingView",
     "SampleView",
     "SilenceView",
@@ -109,6 +118,7 @@ __all__ = [
     "config_error_view",
     "delivery_view",
     "evaluation_view",
+    "hygiene_report",
     "incident_action_view",
     "incident_view",
     "incident_views",

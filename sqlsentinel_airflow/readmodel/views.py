@@ -39,6 +39,9 @@ __all__ = [
     "LinkView",
     "MuteWindowView",
     "ReceiverView",
+    "ReportItem",
+    "ReportSection",
+    "ReportView",
     "RoutingView",
     "SampleView",
     "SilenceView",
@@ -544,6 +547,54 @@ class AlertSummary(View):
     ]
 
 
+@dataclass(frozen=True)
+class ReportItem(View):
+    """One alert in a section of the monthly report: why it is there and what to do."""
+
+    alert: AlertName
+    dag_id: Annotated[str, "the alert's DAG id"]
+    owner: Annotated[str, "its owner"]
+    label: Annotated[
+        str, 'the instance the figure is of, as `table_name=customers` ("" for the alert)'
+    ]
+    value: Annotated[
+        float | None,
+        "the section's figure: percent of the window firing, incidents, days, p95 ms, "
+        "notifications (null: none)",
+    ]
+    why: Annotated[str, "why it is in the section, in English"]
+    todo: Annotated[str, "what to do about it"]
+
+
+@dataclass(frozen=True)
+class ReportSection(View):
+    """A section of the monthly report: the alerts one rule picks, worst first."""
+
+    id: Annotated[
+        str,
+        "`always_firing`, `never_fired`, `flapping`, `silenced_long`, `acknowledged_long`, "
+        "`no_owner`, `no_runbook`, `slowest_queries` or `most_notifications`",
+    ]
+    title: Annotated[str, "its heading"]
+    rule: Annotated[str, "what puts an alert in it"]
+    items: Annotated[tuple[ReportItem, ...], "the alerts, worst first (empty: none)"]
+
+
+@dataclass(frozen=True)
+class ReportView(View):
+    """The monthly report (`sqlsentinel report`, the UI's Report page): docs/operations.md,
+    "The monthly report"."""
+
+    generated_at: Annotated[datetime, "when it was computed"]
+    since: Annotated[datetime, "the start of the window"]
+    days: Annotated[int, "the window, in days (`--days`)"]
+    long_after_days: Annotated[
+        int, "a silence or acknowledgement is long from this many days (`--long-after`)"
+    ]
+    alerts: Annotated[int, "alerts looked at"]
+    sections: Annotated[tuple[ReportSection, ...], "in a fixed order"]
+
+
 VIEWS: tuple[type[View], ...] = (
     AlertSummary,
     InvalidAlertView,
@@ -564,5 +615,8 @@ VIEWS: tuple[type[View], ...] = (
     LinkView,
     RoutingView,
     ReceiverView,
+    ReportView,
+    ReportSection,
+    ReportItem,
 )
 """Every view, in the order the reference page documents them."""

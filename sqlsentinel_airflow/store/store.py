@@ -67,6 +67,7 @@ from sqlsentinel_airflow.store.engine import (
     store_error,
     translating_errors,
 )
+from sqlsentinel_airflow.store.hygiene import HygieneFacts, read_hygiene_facts
 from sqlsentinel_airflow.store.inlists import in_list_chunks
 from sqlsentinel_airflow.store.migrations import ensure_schema, read_schema_version
 from sqlsentinel_airflow.store.records import (
@@ -378,6 +379,15 @@ class StateStore:
             for row in conn.execute(query).all():
                 rows_of.setdefault((row[1], row[2]), []).append(row)
             return _newest_values(conn, found, rows_of, limit)
+
+    def hygiene_facts(
+        self, alert_names: Sequence[str], since: datetime, *, samples: int
+    ) -> HygieneFacts:
+        """The monthly report's facts since ``since`` (``store/hygiene.py``): firing
+        incidents that ended, notifications delivered, each alert's newest ``samples``
+        query durations; each read from an index range."""
+        with self._reading("reading the report's facts") as conn:
+            return read_hygiene_facts(conn, alert_names, since, samples)
 
     def confirm_commit(self, history_ids: Sequence[int]) -> int:
         """Mark history rows an evaluation wrote unconfirmed as seen committed.
