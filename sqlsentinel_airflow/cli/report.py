@@ -67,8 +67,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     store = open_store(config, args.state_db)
     try:
         report = readmodel.hygiene_report(
-            store,
-            alerts,
+            [(store, alerts)],
             now=utcnow(),
             days=args.days,
             long_after=timedelta(days=args.long_after),

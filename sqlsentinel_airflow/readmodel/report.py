@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import FileSilence
 from sqlsentinel_airflow.core.instances import instance_label, key_label
-from sqlsentinel_airflow.core.model import InstanceState
+from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.readmodel.build import AlertFacts, silences_for
 from sqlsentinel_airflow.readmodel.views import ReportItem, ReportSection, ReportView
 from sqlsentinel_airflow.store.store import StateStore
@@ -49,31 +49,35 @@ class ReportAlert:
 
 
 def hygiene_report(
-    store: StateStore | None,
-    alerts: Sequence[ReportAlert],
+    sources: Sequence[tuple[StateStore | None, Sequence[ReportAlert]]],
     *,
     now: datetime,
     days: int = DEFAULT_DAYS,
     long_after: timedelta = timedelta(days=DEFAULT_LONG_AFTER_DAYS),
 ) -> ReportView:
-    """The report over the ``days`` before ``now``; ``store`` None: no state DB yet (every
-    alert then never fired)."""
+    """The report over the ``days`` before ``now`` of the alerts of each state DB (``None``:
+    none yet, so its alerts never fired)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     since = now - timedelta(days=days)
-    names = [a.facts.name for a in alerts]
+    alerts = [a for _store, group in sources for a in group]
     states: list[InstanceState] = []
-    stored_silences = []
+    stored_silences: dict[str, list[Silence]] = {}
     ended: dict[str, list[tuple[str, datetime, datetime]]] = {}
     delivered: dict[str, int] = {}
     durations: dict[str, list[int]] = {}
-    if store is not None and names:
-        states = store.list_states(alert_names=names)
-        stored_silences = store.list_silences(now)
+    for store, group in sources:
+        names = [a.facts.name for a in group]
+        if store is None or not names:
+            continue
+        states.extend(store.list_states(alert_names=names))
+        found = store.list_silences(now)
+        stored_silences.update((name, found) for name in names)
         facts = store.hygiene_facts(names, since, samples=DURATION_SAMPLES)
         for e in facts.ended_firing:
             ended.setdefault(e.alert_name, []).append((e.instance_key, e.started_at, e.ended_at))
-        delivered, durations = facts.delivered, facts.durations
+        delivered.update(facts.delivered)
+        durations.update(facts.durations)
     by_alert: dict[str, list[InstanceState]] = {}
     for s in states:
         by_alert.setdefault(s.alert_name, []).append(s)
@@ -157,7 +161,9 @@ def hygiene_report(
                 )
             )
 
-        for silence in silences_for(f.name, f.dag_id, stored_silences, alert.file_silences, now):
+        for silence in silences_for(
+            f.name, f.dag_id, stored_silences.get(f.name, []), alert.file_silences, now
+        ):
             length = silence.ends_at - silence.starts_at
             if silence_rules.is_active(silence, now) and length >= long_after:
                 silenced.append(

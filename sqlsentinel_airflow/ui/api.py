@@ -33,6 +33,9 @@ POST /alerts/{dag_id}/backtest               replay its recorded evaluations ove
                                              policy: {"start", "end", "proposed": {"fire_after":
                                              3, ...}} (``ui/backtest.py``); 422 with the reason,
                                              429 while two run already
+GET  /report                                 the monthly report of the alerts the user may read
+                                             (?days=90&long_after=7): what ``sqlsentinel
+                                             report FILE --format json`` prints as ``report``
 GET  /me                                     who the API thinks you are
 """
 
@@ -60,6 +63,7 @@ from sqlsentinel_airflow.core.durations import parse_duration
 from sqlsentinel_airflow.core.gcpause import cyclic_gc_paused
 from sqlsentinel_airflow.core.instances import resolve_instance_key
 from sqlsentinel_airflow.core.model import InstanceState, Silence
+from sqlsentinel_airflow.readmodel import report as report_rules
 from sqlsentinel_airflow.store.records import OutboxStatus
 from sqlsentinel_airflow.store.store import StateStore
 from sqlsentinel_airflow.ui import auth, catalog
@@ -276,6 +280,30 @@ def build_api_router(ctx: UiContext) -> APIRouter:
             timings.mark("json")
         response.headers["Server-Timing"] = timings.header()
         return response
+
+    @router.get("/report", response_model=None)
+    def get_report(
+        user: GetUserDep,
+        session: SessionDep,
+        days: Annotated[int, Query(ge=1, le=3660)] = report_rules.DEFAULT_DAYS,
+        long_after: Annotated[int, Query(ge=1, le=3660)] = report_rules.DEFAULT_LONG_AFTER_DAYS,
+    ) -> Response:
+        every = catalog.list_alerts(session, ctx.manifests.by_dag_id())
+        readable = auth.authorized_dag_ids(user, [e.dag_id for e in every], "GET", session)
+        grouped = _stores_by_url(ctx, [e for e in every if e.dag_id in readable])
+        report = readmodel.hygiene_report(
+            [
+                (
+                    ctx.stores.for_reading(url),
+                    [readmodel.ReportAlert(e, e.file_silences) for e in group],
+                )
+                for url, group in grouped.items()
+            ],
+            now=ctx.clock(),
+            days=days,
+            long_after=timedelta(days=long_after),
+        )
+        return _json_response({"report": report.to_json()})
 
     @router.get("/alerts/{dag_id}", dependencies=can_read)
     def get_alert(dag_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def test_report_refuses_bad_windows(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2
     assert "--days and --long-after must be at least 1 (days)" in err
     with pytest.raises(ValueError, match="days must be at least 1, got 0"):
-        readmodel.hygiene_report(None, [], now=datetime.now(timezone.utc), days=0)
+        readmodel.hygiene_report([], now=datetime.now(timezone.utc), days=0)
 
 
 def test_report_statements_read_indexes_on_postgresql(
@@ -125,7 +125,7 @@ def test_report_statements_read_indexes_on_postgresql(
     try:
         plans = scale.read_plans(
             pg_url,
-            lambda: readmodel.hygiene_report(store, alerts, now=start + timedelta(days=1)),
+            lambda: readmodel.hygiene_report([(store, alerts)], now=start + timedelta(days=1)),
             seqscan=False,
         )
     finally:
