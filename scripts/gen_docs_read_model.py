@@ -88,6 +88,9 @@ WHERE: dict[type[readmodel.View], tuple[str, str]] = {
     readmodel.LinkView: ("—", "`alert.docs.links[]`"),
     readmodel.RoutingView: ("—", "`alert.docs.routing`"),
     readmodel.ReceiverView: ("—", "`alert.docs.routing.receivers[]`"),
+    readmodel.ReportView: ("`sqlsentinel report FILE`: `report`", "`GET /report`: `report`"),
+    readmodel.ReportSection: ("`report.sections[]`", "`report.sections[]`"),
+    readmodel.ReportItem: ("`report.sections[].items[]`", "`report.sections[].items[]`"),
 }
 
 INTRO = """\
