@@ -1,4 +1,4 @@
-"""The FastAPI app the plugin registers: the JSON API, the two pages and their static files.
+"""The FastAPI app the plugin registers: the JSON API, the pages and their static files.
 
 Mounted by Airflow's api-server under ``/sqlsentinel`` (``fastapi_apps``):
 
@@ -7,6 +7,7 @@ Mounted by Airflow's api-server under ``/sqlsentinel`` (``fastapi_apps``):
                                   request signature instead (``slack_interactions.py``)
 - ``/sqlsentinel/ui/dashboard``   the "SQL Sentinel" page (an ``external_views`` nav entry)
 - ``/sqlsentinel/ui/alert``       the tab on each DAG's page (``?dag_id=``)
+- ``/sqlsentinel/ui/report``      the monthly report (``?days=``), linked from the dashboard
 - ``/sqlsentinel/ui/action``      the page an email's Acknowledge link opens (``#t=<token>``;
                                   ``actions.py``): it confirms before acting
 - ``/sqlsentinel/static/...``     plain HTML/CSS/JS shipped in the wheel; no build step, no CDN
@@ -100,6 +101,10 @@ def create_app(*, manifest_dir: Path | None = None, stores: StateStores | None =
     @app.get("/ui/dashboard", include_in_schema=False)
     def dashboard() -> FileResponse:
         return page("dashboard.html")
+
+    @app.get("/ui/report", include_in_schema=False)
+    def report_page() -> FileResponse:
+        return page("report.html")
 
     @app.get("/ui/alert", include_in_schema=False)
     def alert_tab() -> FileResponse:

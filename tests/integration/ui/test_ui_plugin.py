@@ -59,7 +59,7 @@ def test_airflow_sees_the_app_and_both_views(ui: UiServer) -> None:
 
 
 def test_pages_and_assets_are_served_without_data_and_framed_by_airflow_only(ui: UiServer) -> None:
-    for page in ("dashboard", "alert"):
+    for page in ("dashboard", "alert", "report"):
         response = ui.client.get(f"/sqlsentinel/ui/{page}")  # no token: the page holds no data
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
@@ -72,6 +72,7 @@ def test_pages_and_assets_are_served_without_data_and_framed_by_airflow_only(ui:
         "common.js",
         "dashboard.js",
         "alert.js",
+        "report.js",
         "sentinel.css",
         "icon.svg",
         "icon-dark.svg",
