@@ -88,7 +88,8 @@ def report_text(report: Any) -> str:
     """The report as the terminal shows it: a heading per section, a line per alert and
     what to do under it."""
     lines = [
-        f"SQL Sentinel report: {report.alerts} alerts, the last {report.days} days "
+        f"SQL Sentinel report: {report.alerts} alerts, "
+        f"{'the last day' if report.days == 1 else f'the last {report.days} days'} "
         f"(since {report.since:%Y-%m-%d %H:%M} UTC)"
     ]
     for section in report.sections:

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_LONG_AFTER_DAYS",
     "DURATION_SAMPLES",
     "FLAPPING_PER_WEEK",
+    "SLOW_QUERY_MS",
     "TOP",
     "ReportAlert",
     "hygiene_report",
@@ -37,6 +38,7 @@ ALWAYS_FIRING_SHARE = 0.8  # firing this share of the window (or more) is "alway
 FLAPPING_PER_WEEK = 2  # more firing incidents than this a week on average is "often"
 DURATION_SAMPLES = 200  # an alert's newest evaluations in the window its p95 is taken over
 TOP = 10  # alerts listed in the ranked sections (slowest, most notifications)
+SLOW_QUERY_MS = 100  # a p95 below this is not worth a look
 DEFAULT_OWNER = "airflow"  # AlertConfig.owner when the file says nothing
 
 
@@ -83,6 +85,7 @@ def hygiene_report(
         by_alert.setdefault(s.alert_name, []).append(s)
 
     window = (now - since).total_seconds()
+    last = "the last day" if days == 1 else f"the last {days} days"
     always: list[ReportItem] = []
     never: list[ReportItem] = []
     flapping: list[ReportItem] = []
@@ -120,7 +123,7 @@ def hygiene_report(
                 always.append(
                     item(
                         round(100 * share, 1),
-                        f"firing {100 * share:.0f}% of the last {days} days",
+                        f"firing {100 * share:.0f}% of {last}",
                         "it no longer tells anyone something new: fix the cause, raise the "
                         "threshold, or delete it",
                         key_label(key) or "",
@@ -138,7 +141,7 @@ def hygiene_report(
             never.append(
                 item(
                     None,
-                    f"no firing in the last {days} days",
+                    f"no firing in {last}",
                     "check that it would still fire on a real problem (sqlsentinel backtest); "
                     "delete it if nobody needs it",
                 )
@@ -148,7 +151,7 @@ def hygiene_report(
         now_flapping = [s for s in mine if s.flapping_since is not None]
         if now_flapping or started_in_window >= often:
             worst = now_flapping[0] if now_flapping else None
-            why = f"{started_in_window} firing incidents in the last {days} days"
+            why = f"{_count(started_in_window, 'firing incident')} in {last}"
             if worst is not None:
                 why = f"flapping since {worst.flapping_since:%Y-%m-%d %H:%M} UTC; {why}"
             flapping.append(
@@ -169,7 +172,7 @@ def hygiene_report(
                 silenced.append(
                     item(
                         round(length / timedelta(days=1), 1),
-                        f"silenced for {length.days} days until {silence.ends_at:%Y-%m-%d} "
+                        f"silenced for {_count(length.days, 'day')} until {silence.ends_at:%Y-%m-%d} "
                         f"({silence.source}, by {silence.author}: {silence.reason})",
                         "fix what it fires about or change the alert; a silence is for "
                         "maintenance, not for good",
@@ -183,7 +186,7 @@ def hygiene_report(
                     acked.append(
                         item(
                             round(held / timedelta(days=1), 1),
-                            f"acknowledged by {s.acked_by} {held.days} days ago and still firing",
+                            f"acknowledged by {s.acked_by} {_count(held.days, 'day')} ago and still firing",
                             "resolve the incident, or silence the alert with a reason and an end",
                             instance_label(s.key_values),
                         )
@@ -198,12 +201,12 @@ def hygiene_report(
                 item(None, "no runbook_url", "add runbook_url: what to do when it fires")
             )
         measured = durations.get(f.name, [])
-        if measured:
-            p95 = _p95(measured)
+        p95 = _p95(measured) if measured else 0.0
+        if p95 >= SLOW_QUERY_MS:
             slowest.append(
                 item(
                     p95,
-                    f"p95 query time {p95:.0f} ms over its last {len(measured)} evaluations",
+                    f"p95 query time {p95:.0f} ms over its last {_count(len(measured), 'evaluation')}",
                     "index the tables it reads, narrow its time range, or run it less often",
                 )
             )
@@ -212,7 +215,7 @@ def hygiene_report(
             noisiest.append(
                 item(
                     sent,
-                    f"{sent} notifications delivered in the last {days} days",
+                    f"{_count(sent, 'notification')} delivered in {last}",
                     "group them (group_by), lengthen renotify_after, or route them to fewer "
                     "channels",
                 )
@@ -240,7 +243,7 @@ def hygiene_report(
             ),
             ReportSection(
                 "never_fired",
-                f"Never fired in {days} days",
+                f"Never fired in {_count(days, 'day')}",
                 "no instance fired in the window",
                 by_name(never),
             ),
@@ -253,13 +256,13 @@ def hygiene_report(
             ),
             ReportSection(
                 "silenced_long",
-                f"Silenced for {long_days} days or more",
+                f"Silenced for {_count(long_days, 'day')} or more",
                 f"an active silence that lasts {long_days} days or more",
                 worst_first(silenced),
             ),
             ReportSection(
                 "acknowledged_long",
-                f"Acknowledged for {long_days} days or more",
+                f"Acknowledged for {_count(long_days, 'day')} or more",
                 f"a firing incident acknowledged {long_days} days ago or more",
                 worst_first(acked),
             ),
@@ -273,8 +276,8 @@ def hygiene_report(
             ReportSection(
                 "slowest_queries",
                 "Slowest queries",
-                f"the {TOP} highest p95 query times (its newest {DURATION_SAMPLES} "
-                "evaluations in the window)",
+                f"the {TOP} highest p95 query times of {SLOW_QUERY_MS} ms or more (an "
+                f"alert's newest {DURATION_SAMPLES} evaluations in the window)",
                 worst_first(slowest)[:TOP],
             ),
             ReportSection(
@@ -285,6 +288,10 @@ def hygiene_report(
             ),
         ),
     )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _p95(values: Sequence[int]) -> float:

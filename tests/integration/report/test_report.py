@@ -67,26 +67,17 @@ def test_each_section_lists_the_expected_alerts(
     assert by_alert["always_firing"]["acked"]["value"] == 100.0  # firing before the window
     assert 99 < by_alert["always_firing"]["stuck"]["value"] < 100  # from its start
     assert by_alert["never_fired"]["unrun"]["why"] == "never evaluated"
-    assert by_alert["never_fired"]["quiet"]["why"] == "no firing in the last 1 days"
+    assert by_alert["never_fired"]["quiet"]["why"] == "no firing in the last day"
     assert by_alert["flapping"]["wobbly"]["value"] == 3
     muted = by_alert["silenced_long"]["muted"]
     assert "by li: warehouse migration" in muted["why"] and muted["value"] == 11.9
     acked = by_alert["acknowledged_long"]["acked"]
     assert acked["why"] == "acknowledged by maria 7 days ago and still firing"
     assert by_alert["no_owner"]["orphan"]["owner"] == "airflow"
-    # every alert evaluated in the window has durations; the slow one first
-    slowest = sections["slowest_queries"]["items"]
-    assert slowest[0]["alert"] == "slow" and slowest[0]["value"] >= SLOW_SECONDS * 1000
-    assert {i["alert"] for i in slowest} == {
-        "stuck",
-        "quiet",
-        "acked",
-        "orphan",
-        "muted",
-        "wobbly",
-        "slow",
-    }
-    assert all(i["value"] < SLOW_SECONDS * 1000 for i in slowest[1:])
+    # the slow query alone: the others answer at once, below SLOW_QUERY_MS
+    (slow,) = sections["slowest_queries"]["items"]
+    assert slow["alert"] == "slow" and slow["value"] >= SLOW_SECONDS * 1000
+    assert slow["why"].endswith("ms over its last 3 evaluations")
     # delivered in the window: wobbly's three firings and resolutions, stuck's firing
     # (acked's firing went out before the window)
     assert [(i["alert"], i["value"]) for i in sections["most_notifications"]["items"]] == [
