@@ -15,7 +15,8 @@ it), the first (cold) call apart from the median and maximum over ``--reps`` mor
    (``bigstate.alerts_yaml``); that database's reads (catalog, auth, serialized docs) are
    not timed;
 2. the CLI's reads, in-process through ``cli.main.main`` with ``--state-db URL`` (stdout
-   discarded): ``status FILE``, ``history --alert <busiest>``, ``outbox --status pending``.
+   discarded): ``status FILE``, ``history --alert <busiest>``, ``outbox --status pending``,
+   ``report FILE`` (the monthly report, 90 days).
    ``status`` loads FILE (1,000 alerts) first: that load is also timed alone;
 3. one evaluation of the busiest alert (20 instances, all OK: no state changes, no
    notifications) by ``evaluation.evaluate_alert`` as the operator calls it (scheduled run,
@@ -224,6 +225,7 @@ def cli_reads(url: str, alerts_file: Path, busy: str, reps: int) -> dict[str, An
         "status: loading FILE alone": lambda: commands._load(str(alerts_file)),
         "history --alert <busiest>": lambda: cli_call(["history", "--alert", busy, *state_db]),
         "outbox --status pending": lambda: cli_call(["outbox", "--status", "pending", *state_db]),
+        "report FILE": lambda: cli_call(["report", str(alerts_file), *state_db]),
     }
     return {f"sqlsentinel {what}": timed(call, reps) for what, call in calls.items()}
 
@@ -336,6 +338,7 @@ def planned_reads(
         "sqlsentinel outbox --status pending": lambda: cli_call(
             ["outbox", "--status", "pending", *state_db]
         ),
+        "sqlsentinel report FILE": lambda: cli_call(["report", str(alerts_file), *state_db]),
     }
 
 
