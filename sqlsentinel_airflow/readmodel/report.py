@@ -186,7 +186,7 @@ def hygiene_report(
                     acked.append(
                         item(
                             round(held / timedelta(days=1), 1),
-                            f"acknowledged by {s.acked_by} {_count(held.days, 'day')} ago and still firing",
+                            f"acknowledged by {s.acked_by or 'someone'} {_count(held.days, 'day')} ago and still firing",
                             "resolve the incident, or silence the alert with a reason and an end",
                             instance_label(s.key_values),
                         )
