@@ -90,3 +90,36 @@ def test_an_inhibited_alert_says_by_whom_on_the_list_its_tab_and_history(
         assert problems == []
     finally:
         context.close()
+
+
+def test_the_monthly_report_page_lists_its_sections(ui_server: Server, browser: Any) -> None:
+    """The report page (docs/operations.md, "The monthly report") drawn from its API: every
+    section, and alerts of the seeded file in the one about runbooks."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    try:
+        log_in(page, ui_server.base_url)
+        page.goto(f"{ui_server.base_url}/sqlsentinel/ui/report?days=30")
+        page.locator(".report-section").first.wait_for(timeout=30_000)
+        titles = page.locator(".report-section h2").all_inner_texts()
+        assert [t.split(" (")[0] for t in titles] == [
+            "Always firing",
+            "Never fired in 30 days",
+            "Flapping",
+            "Silenced for 7 days or more",
+            "Acknowledged for 7 days or more",
+            "No owner",
+            "No runbook",
+            "Slowest queries",
+            "Most notifications",
+        ]
+        runbooks = page.locator(".report-section").nth(6)
+        assert "daily_revenue" in runbooks.inner_text()
+        assert "api_error_rate" not in runbooks.inner_text()  # it has one
+        shot(page, "ui-report", doc=False)
+        assert problems == []
+    finally:
+        context.close()
