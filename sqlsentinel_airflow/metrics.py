@@ -57,7 +57,7 @@ GAUGE_STATES = ("ok", "pending", "firing", "error")
 # Every name emitted, ``{…}`` for a part taken from a fixed set; the docs table, the Grafana
 # dashboard and the example alert rules are tested against it (tests/docs).
 METRIC_NAMES: Mapping[str, tuple[str, str]] = {
-    "sqlsentinel.evaluations.{outcome}": ("counter", "outcome: ok, alert, error, missing"),
+    "sqlsentinel.evaluations.{outcome}": ("counter", "outcome: ok, alert, error"),
     "sqlsentinel.alert_states.{state}.{severity}": (
         "counter",
         "state after the evaluation: ok, pending, firing, error, flapping; severity",
