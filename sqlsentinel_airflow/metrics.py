@@ -108,6 +108,22 @@ def _stats() -> Any:
     return stats
 
 
+def _metrics_on() -> bool:
+    """Airflow's ``[metrics]`` sends somewhere (StatsD, Datadog or OpenTelemetry)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow 3.1
+        from airflow.configuration import conf
+    try:
+        return any(
+            conf.getboolean("metrics", option, fallback=False)
+            for option in ("statsd_on", "statsd_datadog_enabled", "otel_on")
+        )
+    except Exception:  # a broken setting: Airflow's own client logs it; we skip the gauges
+        log.warning("could not read Airflow's [metrics] settings (ignored)", exc_info=True)
+        return False
+
+
 def _safe(what: str, emit: Any, *args: Any) -> None:
     try:
         emit(_stats(), *args)
@@ -157,6 +173,9 @@ def emit_delivery(report: DeliveryReport) -> None:
 def emit_gauges(store: StateStore, now: datetime | None = None) -> None:
     """The gauges of the whole state database: instances by state, the outbox backlog and
     the age of its oldest pending notification (0 when none is pending)."""
+
+    if not _metrics_on():
+        return  # the gauges cost two queries: none when nothing would be sent
 
     def emit(stats: Any) -> None:
         counts = {state.lower(): n for state, n in store.state_counts().items()}

@@ -375,3 +375,21 @@ def test_cli_run_emits_the_metrics_over_otlp(
         ("sqlsentinel.outbox.oldest_pending_age_seconds", "gauge"): 0,
     }
     assert all(is_metric_name(name) for name, _ in totals)
+
+
+@pytest.mark.airflow
+def test_config_errors_are_counted(tmp_path: Path, statsd: StatsdReceiver) -> None:
+    """What the config-watch task emits when it finds an invalid alerts file."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sqlsentinel_airflow.metrics import emit_config_errors; emit_config_errors(3)",
+        ],
+        env=statsd_env(tmp_path, statsd.port),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert statsd.ours() == ["airflow.sqlsentinel.config.errors:3|c"]

@@ -64,10 +64,16 @@ def test_state_counts_and_the_pending_backlog(store: StateStore) -> None:
 
 @pytest.mark.airflow
 def test_gauges_of_a_broken_state_db_are_dropped_with_a_warning(
-    store: StateStore, caplog: pytest.LogCaptureFixture
+    store: StateStore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE sqlsentinel_state"))
+    with caplog.at_level(logging.WARNING, logger="sqlsentinel_airflow.metrics"):
+        emit_gauges(store, NOW)  # Airflow's metrics are off: not even queried
+    assert caplog.text == ""
+
+    monkeypatch.setenv("AIRFLOW__METRICS__STATSD_ON", "True")
+    monkeypatch.setenv("AIRFLOW__METRICS__STATSD_PORT", "9")  # discard: nothing is sent anyway
     with caplog.at_level(logging.WARNING, logger="sqlsentinel_airflow.metrics"):
         emit_gauges(store, NOW)  # does not raise
     assert "could not emit the state metrics (ignored)" in caplog.text
