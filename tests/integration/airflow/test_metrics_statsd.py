@@ -216,17 +216,33 @@ from sqlsentinel_airflow import load_alert_dags
 load_alert_dags("metrics_alerts.yaml", globals())
 """
 
-DAG_TEST = """\
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder={folder!r})
-assert not bag.import_errors, bag.import_errors
-bag.get_dag("sqlsentinel_metrics_paid").test()
-"""
+
+@pytest.fixture
+def airflow_statsd(statsd: StatsdReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's Airflow metrics sent to ``statsd``, set up as Airflow's task runner
+    does (``stats.initialize`` from the ``[metrics]`` config), and back to off afterwards."""
+    from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
+
+    monkeypatch.setenv("AIRFLOW__METRICS__STATSD_ON", "True")
+    monkeypatch.setenv("AIRFLOW__METRICS__STATSD_HOST", "127.0.0.1")
+    monkeypatch.setenv("AIRFLOW__METRICS__STATSD_PORT", str(statsd.port))
+    stats.initialize(factory=get_stats_factory(), export_legacy_names=False)
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        stats.initialize(factory=get_stats_factory(), export_legacy_names=False)
 
 
 @pytest.mark.airflow
 def test_alert_dag_emits_metrics_from_its_task(
-    tmp_path: Path, airflow_db: Path, statsd: StatsdReceiver, webhook: int
+    tmp_path: Path,
+    airflow_db: Path,
+    airflow_statsd: None,
+    statsd: StatsdReceiver,
+    webhook: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = airflow_db  # dag.test() runs the DAGs serialized from the dags folder
     (folder / "metrics_alerts.yaml").write_text(
@@ -241,21 +257,18 @@ def test_alert_dag_emits_metrics_from_its_task(
     (folder / "sqlsentinel_metrics.py").write_text(DAG_FILE)
     wh = tmp_path / "wh.db"
     sqlite3.connect(wh).close()
-    env = statsd_env(tmp_path, statsd.port)
-    env["AIRFLOW_CONN_WH"] = json.dumps({"conn_type": "sqlite", "host": str(wh)})
+    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(wh)}))
+    monkeypatch.setenv("SQLSENTINEL_STATE_DB_URL", f"sqlite:///{tmp_path / 'state.db'}")
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", DAG_TEST.format(folder=str(folder))],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(folder))
+        assert not bag.import_errors, bag.import_errors
+        run = bag.dags["sqlsentinel_metrics_paid"].test()
     finally:  # the folder is the session's: leave it as it was
         (folder / "sqlsentinel_metrics.py").unlink()
         (folder / "metrics_alerts.yaml").unlink()
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert run.state == "success"
     lines = statsd.ours()
     assert sorted(line for line in lines if line.endswith("|c")) == [
         "airflow.sqlsentinel.alert_states.firing.critical:1|c",
