@@ -90,17 +90,15 @@ def _stats() -> Any:
     from Airflow's ``[metrics]`` config when this process has not done so yet (a CLI run,
     an in-process ``dag.test()``); ``airflow.stats.Stats`` on 3.1, which sets itself up."""
     try:
+        from airflow.sdk._shared.observability.metrics import stats as shared
+        from airflow.sdk.configuration import conf
         from airflow.sdk.observability import stats
-    except ImportError:
+        from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
+    except ImportError:  # Airflow 3.1
         from airflow.stats import Stats
 
         return Stats
-    from airflow.sdk._shared.observability.metrics import stats as shared
-
     if getattr(shared, "_factory", None) is None:  # Airflow's task runner sets it; we may not
-        from airflow.sdk.configuration import conf
-        from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
-
         stats.initialize(
             factory=get_stats_factory(),
             export_legacy_names=conf.getboolean("metrics", "legacy_names_on", fallback=True),
