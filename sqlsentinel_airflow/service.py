@@ -15,7 +15,8 @@ The sequence (docs/adr/0002-evaluation-semantics.md, docs/adr/0004-delivery-guar
    evaluate it (``evaluation.evaluate_alert``);
 3. unless it is a dry run or a backfill, deliver every pending notification of the alerts
    (``notify.delivery``; one outbox read for all of them);
-4. return one :class:`AlertRun` per alert with its verdict.
+4. emit the metrics (``metrics.py``: per evaluation, per delivery, and the state DB's gauges);
+5. return one :class:`AlertRun` per alert with its verdict.
 
 A state DB failure raises ``StateStoreError`` (nothing is half-done: the retry redoes it).
 """
@@ -30,6 +31,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlsentinel_airflow import metrics
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.clock import utcnow
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence, StateDbConfig
@@ -309,6 +311,7 @@ def run_alerts(
                         confirm_commit=request.run_id is not None and not request.dry_run,
                     )
                     log_decision(alert, evaluated)
+                    metrics.emit_evaluation(alert, evaluated)
                     report = evaluated
                 else:
                     log.info(
@@ -322,6 +325,8 @@ def run_alerts(
                 if on_evaluated is not None:
                     on_evaluated(alert.name)
         deliveries = _deliver(alerts, store) if store is not None and request.delivers else {}
+        if store is not None and not request.dry_run:
+            metrics.emit_gauges(store)
     finally:
         if store is not None:
             store.dispose()
@@ -428,4 +433,7 @@ def _deliver(alerts: Sequence[AlertConfig], store: StateStore) -> dict[str, Deli
     pending = store.pending_outbox_by_alert([a.name for a in alerts])
     reports = {a.name: deliver_pending(a, store, pending=pending[a.name]) for a in alerts}
     # a group across alerts still gathering is sent by the task after its group_wait (ADR 16)
-    return {a.name: deliver_after_group_wait(a, store, reports[a.name]) for a in alerts}
+    done = {a.name: deliver_after_group_wait(a, store, reports[a.name]) for a in alerts}
+    for report in done.values():
+        metrics.emit_delivery(report)
+    return done

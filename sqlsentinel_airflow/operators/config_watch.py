@@ -202,8 +202,10 @@ class ValidateAlertsConfigOperator(BaseOperator):
         digest: str,
     ) -> None:
         from sqlsentinel_airflow.airflow_compat import AirflowFailException
+        from sqlsentinel_airflow.metrics import emit_config_errors
 
         messages = [e.format() for e in errors]
+        emit_config_errors(len(messages))
         log.error("The alerts configuration is invalid (%d error(s)):", len(messages))
         for message in messages:
             log.error("  %s", message)

@@ -449,6 +449,23 @@ class StateStore:
                     counts[name][OutboxStatus(found)] = int(n)
         return counts
 
+    def state_counts(self) -> dict[str, int]:
+        """How many instances of all alerts hold each stored state (``OK``, ``FIRING``...),
+        counted in SQL (one GROUP BY); the metrics' gauges (``metrics.py``)."""
+        query = select(state.c.state, func.count()).group_by(state.c.state)
+        with self._reading("counting alert states") as conn:
+            return {str(found): int(n) for found, n in conn.execute(query)}
+
+    def pending_outbox_summary(self) -> tuple[int, datetime | None]:
+        """How many outbox rows of all alerts are pending, and when the oldest was created
+        (None: none is); the backlog gauges of ``metrics.py``."""
+        query = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.status == OutboxStatus.PENDING.value
+        )
+        with self._reading("summing up the outbox") as conn:
+            n, oldest = conn.execute(query).one()
+        return int(n), oldest
+
     def delivered_alerts(self, alert_names: Sequence[str]) -> set[str]:
         """The alerts among ``alert_names`` with at least one delivered notification.
 
