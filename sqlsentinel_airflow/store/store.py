@@ -1007,13 +1007,24 @@ def _newest_values(
         samples.update(
             conn.execute(select(history.c.id, history.c.samples).where(history.c.id.in_(ids))).all()
         )
+    # 30,000 values on the overview: the row-to-value step is inlined, and a threshold's text
+    # (the same along an instance's rows, mostly) is decoded once (docs/benchmarks.md, 5)
+    thresholds: dict[str | None, Any] = {}
+    outcomes = rows.OUTCOMES
+    json_value = rows.stored_json
     for pair, newest_first in rows_of.items():
         values = found[pair]
+        append = values.append
         for row_id, _name, _key, at, outcome, value, threshold, repeats in newest_first:
             if len(values) >= limit:
                 break
+            try:
+                shared = thresholds[threshold]
+            except KeyError:
+                shared = json_value(threshold)
+                if shared is None or type(shared) in (int, float):  # immutable: shareable
+                    thresholds[threshold] = shared
             if repeats:
-                shared = rows.recent_value(at, outcome, None, threshold).threshold
                 for sample in reversed(decode_samples(at, samples.get(row_id))):
                     values.append(
                         RecentValue(sample.evaluated_at, Outcome.OK, sample.actual_value, shared)
@@ -1022,7 +1033,11 @@ def _newest_values(
                         break
                 if len(values) >= limit:
                     break
-            values.append(rows.recent_value(at, outcome, value, threshold))
+            append(
+                RecentValue(
+                    at, outcomes.get(outcome) or Outcome(outcome), json_value(value), shared
+                )
+            )
     return found
 
 
