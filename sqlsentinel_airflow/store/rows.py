@@ -202,7 +202,7 @@ def history_from_row(row: Row) -> HistoryEntry:
     )
 
 
-_OUTCOMES = {o.value: o for o in Outcome}
+OUTCOMES = {o.value: o for o in Outcome}  # stored text -> Outcome, without Outcome()'s lookup
 
 
 def recent_value(
@@ -212,7 +212,7 @@ def recent_value(
     values as the stored JSON text."""
     return RecentValue(
         evaluated_at=evaluated_at,
-        outcome=_OUTCOMES.get(outcome) or Outcome(outcome),
+        outcome=OUTCOMES.get(outcome) or Outcome(outcome),
         actual_value=_json_value(actual_value),
         threshold=_json_value(threshold),
     )

@@ -91,7 +91,12 @@ from sqlsentinel_airflow.store.tables import (
     silences,
     state,
 )
-from sqlsentinel_airflow.store.transaction import AlertTransaction, ensure_lock_row, lock_alert
+from sqlsentinel_airflow.store.transaction import (
+    AlertTransaction,
+    Locked,
+    ensure_lock_row,
+    lock_alert,
+)
 
 __all__ = ["MAX_TRANSACTION_ATTEMPTS", "StateStore"]
 
@@ -173,9 +178,9 @@ class StateStore:
         Taking the lock is retried on deadlocks; a failure inside the block rolls back and is
         raised as is (wrap the work in :meth:`run_in_alert_transaction` to retry it whole).
         """
-        conn = self._begin_locked(alert_name)
+        conn, locked = self._begin_locked(alert_name)
         try:
-            yield AlertTransaction(conn, alert_name, self.display_url)
+            yield AlertTransaction(conn, alert_name, self.display_url, locked.state_rows)
             with translating_errors(self.display_url, f"committing {alert_name!r}"):
                 conn.commit()
         except BaseException:
@@ -200,23 +205,25 @@ class StateStore:
                 _backoff(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _begin_locked(self, alert_name: str) -> Connection:
+    def _begin_locked(self, alert_name: str) -> tuple[Connection, Locked]:
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             conn: Connection | None = None
             try:
                 conn = self._engine.connect()
-                if not lock_alert(conn, alert_name):
-                    # The alert's first evaluation ever: create its lock row outside this
-                    # transaction (see transaction.py), then lock it.
+                locked = lock_alert(conn, alert_name)
+                if not locked.held:
+                    # The alert's first evaluation ever (MySQL/MariaDB): create its lock row
+                    # outside this transaction (see transaction.py), then lock it.
                     conn.rollback()
                     ensure_lock_row(self._engine, alert_name)
-                    if not lock_alert(conn, alert_name):  # pragma: no cover - just inserted
+                    locked = lock_alert(conn, alert_name)
+                    if not locked.held:  # pragma: no cover - just inserted
                         conn.close()
                         raise StateStoreError(
                             f"{self.display_url}: the lock row of alert {alert_name!r} "
                             "vanished right after it was created"
                         )
-                return conn
+                return conn, locked
             except SQLAlchemyError as exc:
                 if conn is not None:
                     conn.close()
@@ -1027,13 +1034,24 @@ def _newest_values(
         samples.update(
             conn.execute(select(history.c.id, history.c.samples).where(history.c.id.in_(ids))).all()
         )
+    # 30,000 values on the overview: the row-to-value step is inlined, and a threshold's text
+    # (the same along an instance's rows, mostly) is decoded once (docs/benchmarks.md, 5)
+    thresholds: dict[str | None, Any] = {}
+    outcomes = rows.OUTCOMES
+    json_value = rows.stored_json
     for pair, newest_first in rows_of.items():
         values = found[pair]
+        append = values.append
         for row_id, _name, _key, at, outcome, value, threshold, repeats in newest_first:
             if len(values) >= limit:
                 break
+            try:
+                shared = thresholds[threshold]
+            except KeyError:
+                shared = json_value(threshold)
+                if shared is None or type(shared) in (int, float):  # immutable: shareable
+                    thresholds[threshold] = shared
             if repeats:
-                shared = rows.recent_value(at, outcome, None, threshold).threshold
                 for sample in reversed(decode_samples(at, samples.get(row_id))):
                     values.append(
                         RecentValue(sample.evaluated_at, Outcome.OK, sample.actual_value, shared)
@@ -1042,7 +1060,11 @@ def _newest_values(
                         break
                 if len(values) >= limit:
                     break
-            values.append(rows.recent_value(at, outcome, value, threshold))
+            append(
+                RecentValue(
+                    at, outcomes.get(outcome) or Outcome(outcome), json_value(value), shared
+                )
+            )
     return found
 
 

@@ -3,17 +3,24 @@
 An :class:`AlertTransaction` is the only way to change an alert's state. It runs inside ONE
 database transaction that holds an exclusive per-alert lock, taken by :func:`lock_alert`:
 - PostgreSQL / MySQL / MariaDB: ``SELECT ... FROM sqlsentinel_alert_lock WHERE alert_name=...
-  FOR UPDATE``. When the lock row does not exist yet (the alert's first evaluation ever), the
-  store rolls back, creates it with :func:`ensure_lock_row` in its own short autocommit insert
-  that ignores duplicates, and locks again: inserting it inside the locking transaction would
-  let two first evaluations deadlock on the insert. Later evaluations lock straight away.
+  FOR UPDATE``. When the lock row does not exist yet (the alert's first evaluation ever):
+  PostgreSQL inserts it in the same transaction (``ON CONFLICT DO NOTHING``: the row it
+  inserted is its lock until it commits; a concurrent first evaluation's insert waits for that
+  commit, finds the row and locks it as usual; a ``SELECT ... FOR UPDATE`` that found nothing
+  holds nothing, so nothing can deadlock). MySQL/MariaDB roll back, create it with
+  :func:`ensure_lock_row` in its own short autocommit insert that ignores duplicates, and
+  lock again: their ``FOR UPDATE`` of a missing row takes a gap lock, so two first
+  evaluations inserting inside their locking transactions would deadlock. Later evaluations
+  lock straight away.
 - SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the database-wide write lock).
 
 Waiting for the lock is bounded by ``LOCK_WAIT_SECONDS``: PostgreSQL's ``lock_timeout`` is set
 with ``SET LOCAL``, for this transaction only, so it never reaches other work on the pooled
 connection (a schema migration waits for another one's advisory lock as long as it takes) and
 stays right behind a transaction-pooling proxy (PgBouncer); with psycopg2 it travels in the
-same message as the lock ``SELECT`` (one round trip). MySQL/MariaDB's
+same message as the lock ``SELECT`` and the read of the alert's states (one round trip: the
+states statement starts after the lock is granted and, under READ COMMITTED, takes its own
+snapshot then, so it reads what the previous holder committed). MySQL/MariaDB's
 ``innodb_lock_wait_timeout`` is set once per connection (``engine.py``).
 
 So two evaluations of the same alert (a manual run next to a scheduled one, a second
@@ -32,8 +39,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Executable,
+    RowMapping,
+    String,
     and_,
     bindparam,
+    column,
     delete,
     or_,
     select,
@@ -68,6 +78,7 @@ from sqlsentinel_airflow.store.tables import (
 __all__ = [
     "LOCK_WAIT_SECONDS",
     "AlertTransaction",
+    "Locked",
     "ensure_lock_row",
     "lock_alert",
 ]
@@ -85,6 +96,13 @@ _UPDATE_STATE = update(state).where(
     and_(state.c.alert_name == bindparam("pk_alert"), state.c.key_hash == bindparam("pk_hash"))
 )
 _INSERT_STATE = state.insert()
+# PostgreSQL: insert-or-replace in one statement (one round trip where update-else-insert
+# takes two for a new instance)
+_PG_UPSERT_STATE_BASE = postgresql.insert(state)
+_PG_UPSERT_STATE = _PG_UPSERT_STATE_BASE.on_conflict_do_update(
+    index_elements=[state.c.alert_name, state.c.key_hash],
+    set_={c.name: _PG_UPSERT_STATE_BASE.excluded[c.name] for c in state.c if not c.primary_key},
+)
 _DELETE_STATE = delete(state).where(
     state.c.alert_name == bindparam("pk_alert"), state.c.key_hash == bindparam("pk_hash")
 )
@@ -131,34 +149,69 @@ def ensure_lock_row(engine: Engine, alert_name: str) -> None:
 
 _PG_SET_LOCK_TIMEOUT = f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"
 _PG_LOCK_TIMEOUT = text(_PG_SET_LOCK_TIMEOUT)
-# psycopg2 interpolates parameters client-side and sends the text as one simple query, so two
-# statements cost one round trip (the result is the last one's). Drivers that bind
-# server-side (psycopg 3, pg8000, asyncpg) refuse several statements: they get two.
-_PG_LOCK_TIMEOUT_THEN_SELECT_LOCK = text(
+# psycopg2 interpolates parameters client-side and sends the text as one simple query, so
+# several statements cost one round trip (the result is the last one's). Drivers that bind
+# server-side (psycopg 3, pg8000, asyncpg) refuse several statements: they get one each.
+# With psycopg2: the lock, then the alert's states in the same message. The lock row LEFT JOINed to
+# the states: no row at all means no lock row (nothing is locked); one row of NULL state
+# columns means the lock is held and the alert has no state yet.
+_PG_LOCK_THEN_STATES = text(
     f"{_PG_SET_LOCK_TIMEOUT}; SELECT alert_name FROM {alert_lock.name} "
-    "WHERE alert_name = :lock_name FOR UPDATE"
+    "WHERE alert_name = :lock_name FOR UPDATE; "
+    f"SELECT l.alert_name AS lock_held, {', '.join(f's.{c.name}' for c in state.c)} "
+    f"FROM {alert_lock.name} l LEFT JOIN {state.name} s ON s.alert_name = l.alert_name "
+    "WHERE l.alert_name = :lock_name"
+).columns(column("lock_held", String), *state.c)
+_PG_INSERT_LOCK_ROW = text(
+    f"INSERT INTO {alert_lock.name} (alert_name) VALUES (:lock_name) "
+    "ON CONFLICT (alert_name) DO NOTHING RETURNING alert_name"
 )
 
 
-def lock_alert(conn: Connection, alert_name: str) -> bool:
+class Locked:
+    """What :func:`lock_alert` found: whether the lock is held, and the alert's state rows
+    when they were read with it (psycopg2), else None."""
+
+    __slots__ = ("held", "state_rows")
+
+    def __init__(self, held: bool, state_rows: list[RowMapping] | None = None) -> None:
+        self.held = held
+        self.state_rows = state_rows
+
+
+def lock_alert(conn: Connection, alert_name: str) -> Locked:
     """Begin the transaction on ``conn`` and take the per-alert lock (blocking).
 
-    Returns False, with the transaction still open, when the alert has no lock row yet: the
-    caller rolls back, runs :func:`ensure_lock_row` and tries again.
+    On PostgreSQL a missing lock row is inserted in this transaction (see the module doc).
+    Elsewhere, returns ``held=False``, with the transaction still open, when the alert has no
+    lock row yet: the caller rolls back, runs :func:`ensure_lock_row` and tries again.
     """
     dialect = conn.dialect.name
     if dialect == "sqlite":
         conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         conn.begin()
-        return True
+        return Locked(True)
     conn.begin()
-    select_lock: Executable = _SELECT_LOCK
-    if dialect == "postgresql":
+    params = {"lock_name": alert_name}
+    if dialect != "postgresql":
+        return Locked(conn.execute(_SELECT_LOCK, params).first() is not None)
+    for _ in range(2):
         if conn.dialect.driver == "psycopg2":
-            select_lock = _PG_LOCK_TIMEOUT_THEN_SELECT_LOCK
-        else:
+            found = conn.execute(_PG_LOCK_THEN_STATES, params).mappings().all()
+            if found:
+                return Locked(True, [r for r in found if r["alert_name"] is not None])
+        else:  # drivers that bind server-side take one statement per message
             conn.execute(_PG_LOCK_TIMEOUT)
-    return conn.execute(select_lock, {"lock_name": alert_name}).first() is not None
+            if conn.execute(_SELECT_LOCK, params).first() is not None:
+                return Locked(True)
+        # The alert's first evaluation: the row this inserts is locked by this transaction.
+        # None back: another transaction inserted it meanwhile (and has committed, since the
+        # insert waits for it): lock that row as usual.
+        if conn.execute(_PG_INSERT_LOCK_ROW, params).first() is not None:
+            return Locked(True)
+    raise StateStoreError(  # pragma: no cover - a row that exists cannot vanish between the two
+        f"the lock row of alert {alert_name!r} vanished right after it was created"
+    )
 
 
 class AlertTransaction:
@@ -168,8 +221,16 @@ class AlertTransaction:
     block ends normally, rolled back when it raises.
     """
 
-    def __init__(self, conn: Connection, alert_name: str, display_url: str) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        alert_name: str,
+        display_url: str,
+        state_rows: list[RowMapping] | None = None,
+    ) -> None:
         self._conn = conn
+        # the alert's state rows when they were read with the lock (see lock_alert)
+        self._state_rows = state_rows
         self._alert_name = alert_name
         self._display_url = display_url
         # what the instances were before this evaluation (set by states()), and the
@@ -183,9 +244,15 @@ class AlertTransaction:
 
     def states(self) -> dict[str, InstanceState]:
         """Every stored instance of this alert, by instance key."""
-        with translating_errors(self._display_url, f"reading the state of {self._alert_name!r}"):
-            result = self._conn.execute(_SELECT_STATES, {"of_alert": self._alert_name})
-            found = [rows.state_from_row(r) for r in result.mappings()]
+        if self._state_rows is not None:  # read with the lock, nothing written since
+            found = [rows.state_from_row(r) for r in self._state_rows]
+            self._state_rows = None
+        else:
+            with translating_errors(
+                self._display_url, f"reading the state of {self._alert_name!r}"
+            ):
+                result = self._conn.execute(_SELECT_STATES, {"of_alert": self._alert_name})
+                found = [rows.state_from_row(r) for r in result.mappings()]
         self._before = {s.instance_key: s.shown_state for s in found}
         return {s.instance_key: s for s in found}
 
@@ -194,7 +261,11 @@ class AlertTransaction:
         self._check_alert(instance.alert_name, "save_state")
         values = rows.state_to_row(instance)
         keyed = {**values, "pk_alert": values["alert_name"], "pk_hash": values["key_hash"]}
+        self._state_rows = None  # what was read with the lock is no longer the state
         with translating_errors(self._display_url, f"saving the state of {self._alert_name!r}"):
+            if self._conn.dialect.name == "postgresql":
+                self._conn.execute(_PG_UPSERT_STATE, values)
+                return
             # The alert lock is held, so nobody inserts this row between the two statements.
             # MySQL reports matched (not changed) rows: SQLAlchemy sets CLIENT_FOUND_ROWS.
             updated = self._conn.execute(_UPDATE_STATE, keyed).rowcount
@@ -203,6 +274,7 @@ class AlertTransaction:
 
     def delete_state(self, instance_key: str) -> bool:
         """Forget one instance (e.g. a keyed instance resolved and gone); True if it existed."""
+        self._state_rows = None
         with translating_errors(self._display_url, f"deleting state of {self._alert_name!r}"):
             result = self._conn.execute(
                 _DELETE_STATE,
