@@ -5,6 +5,7 @@ folder with ``DagBag`` and serialises every DAG as the dag processor does; repet
 interleaved (rep 1 of every variant, then rep 2, ...) so machine noise hits all alike, and
 the median is reported. Variants:
 
+- ``bare``        bench/_peers/bare_dag.py: as many DAGs, each one ``EmptyOperator``, no Params
 - ``floor``       bench/_peers/floor_dag.py: same DAGs, same operator, no validation
 - ``ours_cold``   ``load_alert_dags`` with no manifest (validates every alert, writes it)
 - ``ours_warm``   ``load_alert_dags`` with the manifest of an earlier parse (the steady state)
@@ -38,6 +39,7 @@ from bench._stats import PYTHON, REPO, airflow_env, markdown_table, median, run_
 PEERS = REPO / "bench" / "_peers"
 CHILD = REPO / "bench" / "_parse_child.py"
 VARIANTS = (
+    "bare",
     "floor",
     "ours_cold",
     "ours_edited",
@@ -103,6 +105,12 @@ def build_variants(
     middle = alerts[size // 2].dag_id
     ours = _folder(root, "ours", "ours_dag.py", "alerts.yaml", ours_text)
     variants: dict[str, Variant] = {
+        "bare": Variant(
+            "bare",
+            _folder(root, "bare", "bare_dag.py", "alerts.yaml", ours_text),
+            root / "h6",
+            True,
+        ),
         "floor": Variant(
             "floor",
             _folder(root, "floor", "floor_dag.py", "alerts.yaml", ours_text),
@@ -170,6 +178,9 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     for name in ("ours_cold", "ours_edited", "ours_warm", "dagfactory"):
         if name in v and "floor" in v:
             ratios[f"{name}/floor"] = v[name]["total_s"] / v["floor"]["total_s"]
+    for name in ("floor", "ours_cold", "ours_edited", "ours_warm", "dagfactory"):
+        if name in v and "bare" in v:
+            ratios[f"{name}/bare"] = v[name]["total_s"] / v["bare"]["total_s"]
     for name in ("ours_cold", "ours_edited", "ours_warm"):
         if name in v and "dagfactory" in v:
             ratios[f"dagfactory/{name}"] = v["dagfactory"]["total_s"] / v[name]["total_s"]
