@@ -169,6 +169,7 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
             "parse_s": median([r["parse_s"] for r in results]),
             "serialize_s": median([r["serialize_s"] for r in results]),
             "total_s": median([r["total_s"] for r in results]),
+            "cpu_s": median([r["cpu_s"] for r in results]),
             "maxrss_mb": median([r["maxrss_mb"] for r in results]),
             "baseline_rss_mb": median([r["baseline_rss_mb"] for r in results]),
             "all_total_s": [round(r["total_s"], 4) for r in results],
@@ -181,6 +182,7 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     for name in ("floor", "ours_cold", "ours_edited", "ours_warm", "dagfactory"):
         if name in v and "bare" in v:
             ratios[f"{name}/bare"] = v[name]["total_s"] / v["bare"]["total_s"]
+            ratios[f"{name}/bare_cpu"] = v[name]["cpu_s"] / v["bare"]["cpu_s"]
     for name in ("ours_cold", "ours_edited", "ours_warm"):
         if name in v and "dagfactory" in v:
             ratios[f"dagfactory/{name}"] = v["dagfactory"]["total_s"] / v[name]["total_s"]
@@ -204,11 +206,21 @@ def render(summaries: Sequence[dict[str, Any]]) -> str:
                     f"{m['parse_s']:.3f}",
                     f"{m['serialize_s']:.3f}",
                     f"{m['total_s']:.3f}",
+                    f"{m['cpu_s']:.3f}",
                     f"{m['maxrss_mb']:.0f} (+{m['maxrss_mb'] - m['baseline_rss_mb']:.0f})",
                 ]
             )
     table = markdown_table(
-        ["alerts", "variant", "DAGs", "parse s", "serialise s", "total s", "peak RSS MB (+parse)"],
+        [
+            "alerts",
+            "variant",
+            "DAGs",
+            "parse s",
+            "serialise s",
+            "total s",
+            "CPU s",
+            "peak RSS MB (+parse)",
+        ],
         rows,
     )
     ratio_rows = [[s["size"], k, f"{r:.3f}"] for s in summaries for k, r in s["ratios"].items()]
