@@ -99,10 +99,10 @@ START_DATE = (2024, 1, 1)
 # The dry_run Param's schema. Airflow resolves a Param three times per DAG while parsing
 # (``DAG._validate_params``, and ``ParamsDict.__eq__``/``__repr__`` when serialising the
 # task), and each ``jsonschema.validate`` first checks the schema against its meta-schema.
-# Without ``$schema`` that is draft 2020-12's (``$dynamicRef``, vocabularies): ~0.7 ms a
-# check, ~30% of a parse. Draft 7's meta-schema checks the same ``type: boolean`` ~15x
-# faster; the trigger form's switch and the validation of a run's conf are unchanged
-# (docs/benchmarks.md, section 1, run 10).
+# Without ``$schema`` that is draft 2020-12's (``$dynamicRef``, vocabularies): ~0.5 ms a
+# resolve, a quarter of a parse. Draft 7's meta-schema checks the same ``type: boolean``
+# 3-5x faster; the trigger form's switch and the validation of a run's conf are unchanged
+# (docs/benchmarks.md, section 1, run 11).
 DRY_RUN_SCHEMA: Mapping[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "boolean",
