@@ -5,6 +5,7 @@ folder with ``DagBag`` and serialises every DAG as the dag processor does; repet
 interleaved (rep 1 of every variant, then rep 2, ...) so machine noise hits all alike, and
 the median is reported. Variants:
 
+- ``bare``        bench/_peers/bare_dag.py: as many DAGs, each one ``EmptyOperator``, no Params
 - ``floor``       bench/_peers/floor_dag.py: same DAGs, same operator, no validation
 - ``ours_cold``   ``load_alert_dags`` with no manifest (validates every alert, writes it)
 - ``ours_warm``   ``load_alert_dags`` with the manifest of an earlier parse (the steady state)
@@ -38,6 +39,7 @@ from bench._stats import PYTHON, REPO, airflow_env, markdown_table, median, run_
 PEERS = REPO / "bench" / "_peers"
 CHILD = REPO / "bench" / "_parse_child.py"
 VARIANTS = (
+    "bare",
     "floor",
     "ours_cold",
     "ours_edited",
@@ -103,6 +105,12 @@ def build_variants(
     middle = alerts[size // 2].dag_id
     ours = _folder(root, "ours", "ours_dag.py", "alerts.yaml", ours_text)
     variants: dict[str, Variant] = {
+        "bare": Variant(
+            "bare",
+            _folder(root, "bare", "bare_dag.py", "alerts.yaml", ours_text),
+            root / "h6",
+            True,
+        ),
         "floor": Variant(
             "floor",
             _folder(root, "floor", "floor_dag.py", "alerts.yaml", ours_text),
@@ -161,6 +169,7 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
             "parse_s": median([r["parse_s"] for r in results]),
             "serialize_s": median([r["serialize_s"] for r in results]),
             "total_s": median([r["total_s"] for r in results]),
+            "cpu_s": median([r["cpu_s"] for r in results]),
             "maxrss_mb": median([r["maxrss_mb"] for r in results]),
             "baseline_rss_mb": median([r["baseline_rss_mb"] for r in results]),
             "all_total_s": [round(r["total_s"], 4) for r in results],
@@ -170,6 +179,10 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     for name in ("ours_cold", "ours_edited", "ours_warm", "dagfactory"):
         if name in v and "floor" in v:
             ratios[f"{name}/floor"] = v[name]["total_s"] / v["floor"]["total_s"]
+    for name in ("floor", "ours_cold", "ours_edited", "ours_warm", "dagfactory"):
+        if name in v and "bare" in v:
+            ratios[f"{name}/bare"] = v[name]["total_s"] / v["bare"]["total_s"]
+            ratios[f"{name}/bare_cpu"] = v[name]["cpu_s"] / v["bare"]["cpu_s"]
     for name in ("ours_cold", "ours_edited", "ours_warm"):
         if name in v and "dagfactory" in v:
             ratios[f"dagfactory/{name}"] = v["dagfactory"]["total_s"] / v[name]["total_s"]
@@ -193,11 +206,21 @@ def render(summaries: Sequence[dict[str, Any]]) -> str:
                     f"{m['parse_s']:.3f}",
                     f"{m['serialize_s']:.3f}",
                     f"{m['total_s']:.3f}",
+                    f"{m['cpu_s']:.3f}",
                     f"{m['maxrss_mb']:.0f} (+{m['maxrss_mb'] - m['baseline_rss_mb']:.0f})",
                 ]
             )
     table = markdown_table(
-        ["alerts", "variant", "DAGs", "parse s", "serialise s", "total s", "peak RSS MB (+parse)"],
+        [
+            "alerts",
+            "variant",
+            "DAGs",
+            "parse s",
+            "serialise s",
+            "total s",
+            "CPU s",
+            "peak RSS MB (+parse)",
+        ],
         rows,
     )
     ratio_rows = [[s["size"], k, f"{r:.3f}"] for s in summaries for k, r in s["ratios"].items()]

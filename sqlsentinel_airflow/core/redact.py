@@ -19,6 +19,7 @@ Three kinds of secrets, three rules:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -282,7 +283,13 @@ def one_line(text: str) -> str:
 
 def secret_field_names(model: type[BaseModel] | BaseModel) -> tuple[str, ...]:
     """The fields of ``model`` declared secret with :data:`SECRET`, in declaration order."""
-    cls = model if isinstance(model, type) else type(model)
+    return _secret_fields(model if isinstance(model, type) else type(model))
+
+
+@functools.cache
+def _secret_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    # Per class, once: every alert DAG masks its texts with its alert's secret values, and
+    # scanning each field's metadata again per alert was ~4% of a parse (docs/benchmarks.md).
     return tuple(
         name
         for name, info in cls.model_fields.items()
@@ -292,7 +299,7 @@ def secret_field_names(model: type[BaseModel] | BaseModel) -> tuple[str, ...]:
 
 def secret_values(model: BaseModel) -> Iterator[str]:
     """Every value held by a declared secret field of ``model`` or of a model nested in it."""
-    secret = set(secret_field_names(model))
+    secret = secret_field_names(model)
     for name in type(model).model_fields:
         value = getattr(model, name)
         if name in secret:

@@ -52,7 +52,7 @@ from sqlsentinel_airflow.core.config.models import (
 from sqlsentinel_airflow.core.config.routes import explain_routing
 from sqlsentinel_airflow.core.freshness import describe_check
 from sqlsentinel_airflow.core.grouping import group_wait_allowance
-from sqlsentinel_airflow.core.redact import mask_values, public_text, secret_values
+from sqlsentinel_airflow.core.redact import mask_values, secret_values
 from sqlsentinel_airflow.dags import manifest as manifests
 from sqlsentinel_airflow.dags.assets import (
     AssetRefused,
@@ -75,6 +75,7 @@ from sqlsentinel_airflow.errors import ConfigError
 from sqlsentinel_airflow.triggers.fingerprint import is_pattern
 
 __all__ = [
+    "DRY_RUN_SCHEMA",
     "EXECUTION_TIMEOUT_MARGIN",
     "START_DATE",
     "alert_definition",
@@ -95,19 +96,37 @@ EXECUTION_TIMEOUT_MARGIN = timedelta(minutes=2)
 # scheduler runs the most recent past cron tick as soon as the DAG appears, so a new alert is
 # evaluated once at deploy (which also proves its query works), then on its schedule.
 START_DATE = (2024, 1, 1)
+# The dry_run Param's schema. Airflow resolves a Param three times per DAG while parsing
+# (``DAG._validate_params``, and ``ParamsDict.__eq__``/``__repr__`` when serialising the
+# task), and each ``jsonschema.validate`` first checks the schema against its meta-schema.
+# Without ``$schema`` that is draft 2020-12's (``$dynamicRef``, vocabularies): ~0.5 ms a
+# resolve, a quarter of a parse. Draft 7's meta-schema checks the same ``type: boolean``
+# 3-5x faster; the trigger form's switch and the validation of a run's conf are unchanged
+# (docs/benchmarks.md, section 1, run 11).
+DRY_RUN_SCHEMA: Mapping[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "boolean",
+}
 
 
 # --- one alert DAG -----------------------------------------------------------------------
 
 
-def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -> AlertDefinition:
+def alert_definition(
+    alert: AlertConfig,
+    *,
+    banner: StaleBanner | None = None,
+    secrets: Sequence[str] | None = None,
+) -> AlertDefinition:
     """The alert's secret-free definition, embedded in its DAG for the UI (``airflow_contract``).
 
     Channels are described without their secret fields, and the alert's declared secret values
     are masked in the free text too (a webhook URL pasted into the description or the SQL).
+    ``secrets``: the alert's ``secret_values`` when the caller has them already.
     """
     renotify, flap = alert.renotify_after, alert.flap_detection
-    secrets = tuple(secret_values(alert))
+    if secrets is None:
+        secrets = tuple(secret_values(alert))
     return AlertDefinition(
         name=alert.name,
         description=mask_values(alert.description, secrets),
@@ -156,9 +175,16 @@ def alert_definition(alert: AlertConfig, *, banner: StaleBanner | None = None) -
     )
 
 
-def alert_doc_md(alert: AlertConfig, *, banner: StaleBanner | None = None) -> str:
+def alert_doc_md(
+    alert: AlertConfig,
+    *,
+    banner: StaleBanner | None = None,
+    secrets: Sequence[str] | None = None,
+) -> str:
     """The DAG's documentation, rendered from the alert's definition, which it embeds."""
-    definition = alert_definition(alert, banner=banner)
+    if secrets is None:
+        secrets = tuple(secret_values(alert))
+    definition = alert_definition(alert, banner=banner, secrets=secrets)
     facts = [f"- **{label}:** {text}" for label, text in definition.facts()]
     channels = [f"- {c}" for c in definition.channels] or ["- none configured"]
     parts = [
@@ -171,7 +197,7 @@ def alert_doc_md(alert: AlertConfig, *, banner: StaleBanner | None = None) -> st
         "changing state or notifying anyone.\n",
     ]
     markdown = "\n\n".join(p for p in parts if p)
-    return embed_definition(mask_values(markdown, secret_values(alert)), definition)
+    return embed_definition(mask_values(markdown, secrets), definition)
 
 
 def _tags(alert: AlertConfig, extra: Sequence[str]) -> list[str]:
@@ -220,11 +246,12 @@ def build_alert_dag(
     from sqlsentinel_airflow.operators.alert import SentinelAlertOperator
 
     wait = parents_wait(alert, config)
+    secrets = tuple(secret_values(alert))  # found once: the texts below are all masked
 
     dag = DAG(
         dag_id=dag_id or alert.dag_id,
         dag_display_name=alert.name,
-        description=public_text(alert, alert.description).strip().splitlines()[0]
+        description=mask_values(alert.description, secrets).strip().splitlines()[0]
         if alert.description.strip()
         else None,
         schedule=airflow_schedule(alert),
@@ -243,12 +270,12 @@ def build_alert_dag(
         params={
             DRY_RUN_PARAM: Param(
                 False,
-                type="boolean",
                 description="Run the query and show the decision without changing state "
                 "or sending notifications.",
+                schema=dict(DRY_RUN_SCHEMA),
             )
         },
-        doc_md=alert_doc_md(alert, banner=banner),
+        doc_md=alert_doc_md(alert, banner=banner, secrets=secrets),
     )
     evaluate = SentinelAlertOperator(
         task_id=EVALUATE_TASK_ID,

@@ -42,11 +42,19 @@ def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
 
     assert [s["size"] for s in summaries] == [6]
     variants = summaries[0]["variants"]
-    expected = {"floor", "ours_cold", "ours_edited", "ours_warm", "single_warm", "single_cold"}
+    expected = {
+        "bare",
+        "floor",
+        "ours_cold",
+        "ours_edited",
+        "ours_warm",
+        "single_warm",
+        "single_cold",
+    }
     if importlib.util.find_spec("dagfactory") is not None:
         expected.add("dagfactory")
     assert set(variants) == expected
-    assert variants["floor"]["dags"] == 6
+    assert variants["floor"]["dags"] == variants["bare"]["dags"] == 6
     assert variants["ours_cold"]["dags"] == variants["ours_warm"]["dags"] == 7  # + config watch
     assert variants["ours_edited"]["dags"] == 7
     assert variants["single_warm"]["dags"] == variants["single_cold"]["dags"] == 1
@@ -59,6 +67,7 @@ def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
     assert variants["single_warm"]["serialize_s"] == 0  # a task start does not serialise
     ratios = summaries[0]["ratios"]
     assert {"ours_cold/floor", "ours_edited/floor", "ours_warm/floor"} <= set(ratios)
+    assert {"floor/bare", "ours_cold/bare", "ours_warm/bare"} <= set(ratios)
     assert "single_warm/ours_warm" in ratios
     assert all(r > 0 for r in ratios.values())
 

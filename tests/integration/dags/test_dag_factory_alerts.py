@@ -44,7 +44,10 @@ def test_every_alert_becomes_a_dag_with_its_settings(
     assert dag.catchup is False
     assert dag.tags == {"sqlsentinel", "critical", "finance", "revenue"}
     assert dag.params["dry_run"] is False
-    assert dag.params.get_param("dry_run").schema == {"type": "boolean"}
+    assert dag.params.get_param("dry_run").schema == {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "boolean",
+    }
     assert dag.description == "Revenue below 10k yesterday"
     assert dag.fileloc == str(Path(bag.dag_folder) / "alert_dags.py")
 
@@ -121,6 +124,28 @@ def test_serialized_dag_keeps_the_alert_timezone_and_no_secret(
         text = json.dumps(DagSerialization.to_dict(dag), default=str)
         for secret in secrets:
             assert secret not in text, f"{secret!r} leaked into serialized {dag.dag_id}"
+
+
+def test_dry_run_param_accepts_only_a_boolean_as_parsed_and_as_served(
+    write_alerts: Callable[[str], Path], parse: Callable[[], Any]
+) -> None:
+    """The trigger form's switch: its schema (draft 7, cheap to check at parse time,
+    docs/benchmarks.md) still refuses a non-boolean, in the DAG file and on the server."""
+    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    write_alerts("valid_alerts")
+    dag = parse().dags["sqlsentinel_daily_revenue_check"]
+    param = dag.params.get_param("dry_run")
+    assert param.resolve(True) is True
+    with pytest.raises(ParamValidationError, match="'yes' is not of type 'boolean'"):
+        param.resolve("yes")
+
+    served = DagSerialization.from_dict(DagSerialization.to_dict(dag)).params
+    assert served.get_param("dry_run").schema["type"] == "boolean"  # the form draws a switch
+    assert served.deep_merge({"dry_run": True}).validate() == {"dry_run": True}
+    with pytest.raises(ParamValidationError, match="dry_run: 1 is not of type 'boolean'"):
+        served.deep_merge({"dry_run": 1}).validate()
 
 
 def test_dags_are_registered_in_globals_under_identifier_names(tmp_path: Path) -> None:
