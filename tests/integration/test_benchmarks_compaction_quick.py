@@ -66,10 +66,12 @@ def test_the_compacted_year_is_what_purge_leaves(databases: tuple[str, str]) -> 
     assert done["folded"] > stats["history_rows"] // 2 and done["runs"] > 0
     written = _table(compacted_url, history, [history.c.id])
     assert written == _table(raw_url, history, [history.c.id])
-    full = [r for r in written if r[-3] == COMPACTION.max_samples]
-    assert full and any(r[-3] and r[-3] < COMPACTION.max_samples for r in written)
+    repeats = list(history.c.keys()).index("repeats")
+    last_at = list(history.c.keys()).index("last_evaluated_at")
+    full = [r for r in written if r[repeats] == COMPACTION.max_samples]
+    assert full and any(r[repeats] and r[repeats] < COMPACTION.max_samples for r in written)
     cut = start + timedelta(minutes=COMPACTION.before_minute)
-    assert all(r[-2] < cut for r in written if r[-2] is not None)
+    assert all(r[last_at] < cut for r in written if r[last_at] is not None)
     marks = _table(compacted_url, history_compaction, [history_compaction.c.alert_name])
     assert marks == _table(raw_url, history_compaction, [history_compaction.c.alert_name])
     assert len(marks) == ALERTS
