@@ -142,6 +142,12 @@ PlainText = Annotated[str, Field(min_length=1), AfterValidator(checks.check_plai
 """Names, tags, owners, silence matches: shown to people, so no control or bidi characters."""
 ConnId = Annotated[str, Field(min_length=1)]
 Timezone = Annotated[str, AfterValidator(checks.check_timezone)]
+Names = Annotated[
+    tuple[PlainText, ...],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+"""Names of other entries of the file (mute windows, alerts): one, or a list."""
 Schedule = Annotated[
     assets.ScheduleSpec | None,
     PlainValidator(assets.parse_schedule),
@@ -741,30 +747,12 @@ class RawAlert(RawAlertSettings):
         description="Instead of a query: ALERT when a table or asset was last updated longer "
         "ago than `within` (docs/freshness.md).",
     )
-    mute_windows: (
-        Annotated[
-            tuple[PlainText, ...],
-            BeforeValidator(_one_or_many),
-            WithJsonSchema(
-                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-            ),
-        ]
-        | None
-    ) = Field(
+    mute_windows: Names | None = Field(
         None,
         description="Names of `mute_windows` that mute this alert too, besides those whose "
         "`match` selects it.",
     )
-    depends_on: (
-        Annotated[
-            tuple[PlainText, ...],
-            BeforeValidator(_one_or_many),
-            WithJsonSchema(
-                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-            ),
-        ]
-        | None
-    ) = Field(
+    depends_on: Names | None = Field(
         None,
         description="Names of alerts of this file it depends on (one or a list): "
         "`sqlsentinel run` evaluates them first, its Airflow task waits while their DAGs "
