@@ -430,9 +430,8 @@ def _plan_source(plan: _Plan, state: manifests.SourceState, prefix: str | None) 
 
 
 def _refused_asset(alert: AlertConfig) -> ConfigError | None:
-    """The located error for an asset of ``alert`` that Airflow refuses, or None."""
-    if alert.assets is None and not alert.produces:
-        return None
+    """The located error for an asset of ``alert`` that Airflow refuses (its schedule's,
+    ``produces``', its freshness check's: ``check_assets``), or None."""
     try:
         check_assets(alert)
     except AssetRefused as exc:

@@ -1,6 +1,7 @@
 """Alerts scheduled on assets and producing assets (docs/assets.md), as a real DagBag parses
 them: the timetable, its asset condition, the produce tasks and their outlets, and an asset
-Airflow refuses turned into a located error without hiding the other alerts."""
+Airflow refuses (in a schedule, `produces` or a freshness check) turned into a located error
+without hiding the other alerts."""
 
 from __future__ import annotations
 
@@ -207,6 +208,9 @@ def test_an_asset_airflow_refuses_is_a_located_error_and_the_rest_run(
     schedule: "@daily"
     produces: 'postgres://db:5432/warehouse'
     query: "SELECT 'OK' AS status"
+  - name: bad_freshness
+    schedule: "@daily"
+    freshness: {asset: 'postgres://db:5432/warehouse', within: 6h}
 """
     )
     bag = parse()
@@ -215,6 +219,7 @@ def test_an_asset_airflow_refuses_is_a_located_error_and_the_rest_run(
     for dag_id, path in (
         ("sqlsentinel_bad_postgres", "alerts[6].schedule.assets"),
         ("sqlsentinel_bad_produced", "alerts[7].produces"),
+        ("sqlsentinel_bad_freshness", "alerts[8].freshness.asset"),
     ):
         bad = bag.dags[dag_id]
         assert bad.schedule is None and "sqlsentinel-invalid" in bad.tags
