@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlsentinel_airflow.core import silences as silence_rules
-from sqlsentinel_airflow.core.config.models import FileSilence
+from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
 from sqlsentinel_airflow.core.instances import instance_label, key_label
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.readmodel.build import AlertFacts, silences_for
@@ -39,7 +39,7 @@ FLAPPING_PER_WEEK = 2  # more firing incidents than this a week on average is "o
 DURATION_SAMPLES = 200  # an alert's newest evaluations in the window its p95 is taken over
 TOP = 10  # alerts listed in the ranked sections (slowest, most notifications)
 SLOW_QUERY_MS = 100  # a p95 below this is not worth a look
-DEFAULT_OWNER = "airflow"  # AlertConfig.owner when the file says nothing
+DEFAULT_OWNER: str = AlertConfig.model_fields["owner"].default  # the file says nothing
 
 
 @dataclass(frozen=True)
