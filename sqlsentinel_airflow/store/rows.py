@@ -31,7 +31,6 @@ from sqlsentinel_airflow.store.records import (
     OutboxEntry,
     OutboxMember,
     OutboxStatus,
-    RecentValue,
 )
 
 __all__ = [
@@ -205,22 +204,10 @@ def history_from_row(row: Row) -> HistoryEntry:
 OUTCOMES = {o.value: o for o in Outcome}  # stored text -> Outcome, without Outcome()'s lookup
 
 
-def recent_value(
-    evaluated_at: datetime, outcome: str, actual_value: str | None, threshold: str | None
-) -> RecentValue:
-    """From the columns themselves (a positional row: the UI reads 30,000 at a time), the
-    values as the stored JSON text."""
-    return RecentValue(
-        evaluated_at=evaluated_at,
-        outcome=OUTCOMES.get(outcome) or Outcome(outcome),
-        actual_value=_json_value(actual_value),
-        threshold=_json_value(threshold),
-    )
-
-
 def stored_json(text: str | None) -> Any:
     """A value ``JsonText`` stored, read back from its text (a reader that skips the column's
-    per-row processing: a backtest's replay, ``backtest/replay.py``)."""
+    per-row processing: a backtest's replay, ``backtest/replay.py``; the overview's recent
+    values, ``StateStore._newest_values``)."""
     return _json_value(text)
 
 
