@@ -61,10 +61,11 @@ class InvalidValue(ValueError):
         self.hint = hint
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """``did you mean `x`?`` for the closest choice, or None when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str | None:
+    """``did you mean `x`?`` for the closest choice (``x` or `y`?`` for the ``n`` closest),
+    or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else None
 
 
 # --- cron -----------------------------------------------------------------------------

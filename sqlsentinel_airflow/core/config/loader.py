@@ -22,7 +22,6 @@ Failure semantics, decided once:
 from __future__ import annotations
 
 import codecs
-import difflib
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -567,9 +566,9 @@ class _Loading:
             )
         if name not in first:
             known = [n for n in first if n != own]
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            close = checks.did_you_mean(name, known, n=3)
             if close:
-                hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+                hint = close
             elif known:
                 shown = ", ".join(f"`{n}`" for n in known[:10])
                 hint = "name an alert of this file: " + shown + (", ..." if known[10:] else "")
