@@ -21,7 +21,7 @@ def add_parser(
     add_state_db: Callable[[argparse.ArgumentParser], None],
     add_format: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    from sqlsentinel_airflow.readmodel.report import DEFAULT_DAYS, DEFAULT_LONG_AFTER_DAYS
+    from sqlsentinel_airflow.core.hygiene import DEFAULT_DAYS, DEFAULT_LONG_AFTER_DAYS
 
     p = sub.add_parser(
         "report",

@@ -14,6 +14,15 @@ from datetime import datetime, timedelta
 
 from sqlsentinel_airflow.core import silences as silence_rules
 from sqlsentinel_airflow.core.config.models import AlertConfig, FileSilence
+from sqlsentinel_airflow.core.hygiene import (
+    ALWAYS_FIRING_SHARE,
+    DEFAULT_DAYS,
+    DEFAULT_LONG_AFTER_DAYS,
+    DURATION_SAMPLES,
+    FLAPPING_PER_WEEK,
+    SLOW_QUERY_MS,
+    TOP,
+)
 from sqlsentinel_airflow.core.instances import instance_label, key_label
 from sqlsentinel_airflow.core.model import InstanceState, Silence
 from sqlsentinel_airflow.readmodel.build import AlertFacts, silences_for
@@ -32,13 +41,6 @@ __all__ = [
     "hygiene_report",
 ]
 
-DEFAULT_DAYS = 90
-DEFAULT_LONG_AFTER_DAYS = 7
-ALWAYS_FIRING_SHARE = 0.8  # firing this share of the window (or more) is "always firing"
-FLAPPING_PER_WEEK = 2  # more firing incidents than this a week on average is "often"
-DURATION_SAMPLES = 200  # an alert's newest evaluations in the window its p95 is taken over
-TOP = 10  # alerts listed in the ranked sections (slowest, most notifications)
-SLOW_QUERY_MS = 100  # a p95 below this is not worth a look
 DEFAULT_OWNER: str = AlertConfig.model_fields["owner"].default  # the file says nothing
 
 
