@@ -19,7 +19,7 @@ a fresh state database, repetitions interleaved, medians reported. State databas
 and PostgreSQL on 127.0.0.1:5432 (``--pg``; the standalone tool runs there too when its venv
 has ``psycopg2``, which its own requirements lack: ``pip install psycopg2-binary`` into it).
 
-Usage: ``python -m bench.evaluation [--alerts 100] [--reps 3] [--pg] [--out FILE.json]``.
+Usage: ``python -m bench.evaluation [--alerts 100] [--reps 3] [--pg] [--pg-no-flush] [--out FILE.json]``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ from bench._stats import REPO, airflow_env, markdown_table, median
 PEER_VENV = REPO / "bench" / ".peer-venv"
 PEER_CLI = PEER_VENV / "bin" / "sqlsentinel"
 OURS_CLI = Path(sys.executable).parent / "sqlsentinel"
+# ``--pg-no-flush``: PostgreSQL with ``synchronous_commit=off`` for every session of both
+# tools (libpq's ``options`` in the URL), to show what the durable commit's WAL flush costs
+# each; never how the product runs
+PG_NO_FLUSH = "postgres-no-flush"
 PG_ADMIN_URL = os.environ.get(
     "SQLSENTINEL_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
@@ -70,6 +74,8 @@ class StateDbs:
         admin.dispose()
         self._pg_names.append(name)
         url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
+        if self.kind == PG_NO_FLUSH:  # a diagnostic: commits do not wait for the WAL flush
+            url = url.update_query_dict({"options": "-c synchronous_commit=off"})
         return url.render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
@@ -223,7 +229,9 @@ def run(
         peer = PEER_CLI.exists()
         if not peer:
             print(f"{PEER_CLI} not found: the standalone tool is skipped", file=sys.stderr)
-        peer_kinds = {"sqlite", "postgres"} if peer and peer_has_postgres_driver() else {"sqlite"}
+        peer_kinds = (
+            {"sqlite", "postgres", PG_NO_FLUSH} if peer and peer_has_postgres_driver() else {"sqlite"}
+        )
         for kind in kinds:
             dbs = StateDbs(kind, root)
             try:
@@ -343,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--pg", action="store_true", help="also PostgreSQL state (127.0.0.1)")
     parser.add_argument(
+        "--pg-no-flush",
+        action="store_true",
+        help="also PostgreSQL with synchronous_commit=off for both tools (a diagnostic: what "
+        "the commit's WAL flush costs each)",
+    )
+    parser.add_argument(
         "--distinct-queries",
         action="store_true",
         help="every alert's query of its own shape (no reuse of SQL verdicts; see _alerts.py)",
@@ -350,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="write the results here as JSON (and the table as .md)")
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.pg else ["sqlite"]
+    if args.pg_no_flush:
+        kinds.append(PG_NO_FLUSH)
     results = run(args.alerts, args.reps, kinds, args.distinct_queries)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2), encoding="utf-8")
