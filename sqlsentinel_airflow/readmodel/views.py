@@ -114,6 +114,8 @@ def _expression(kind: object, ref: str, names: dict[str, object]) -> str:
         (inner,) = (a for a in args if a is not type(None))
         shown = _expression(inner, ref, names)
         return ref if shown == ref else f"(None if {ref} is None else {shown})"
+    if isinstance(kind, type) and issubclass(kind, View):
+        return f"{ref}.to_json()"
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         texts, cls = f"_texts{len(names)}", f"_class{len(names)}"
         names[texts], names[cls] = {m: str(m.value).lower() for m in kind}, kind

@@ -88,6 +88,7 @@ from sqlsentinel_airflow.store.tables import (
     incident_actions,
     incidents,
     inserted_id,
+    json_from_text,
     outbox,
     silences,
     state,
@@ -1051,10 +1052,12 @@ def _newest_values(
     alert_name, instance_key, evaluated_at, outcome, actual_value, threshold, repeats``), a
     quiet run's folded evaluations included (they are newer than its row). The samples of
     the compacted rows among the newest ``limit`` values are read in one more statement."""
+    # rows of compacted runs among the newest `limit`: few (the overview's 2 days: none)
+    folded = [p for p, newest_first in rows_of.items() if any(r[7] for r in newest_first[:limit])]
     wanted: list[int] = []
-    for newest_first in rows_of.values():
+    for pair in folded:
         count = 0
-        for row in newest_first:
+        for row in rows_of[pair]:
             if count >= limit:
                 break
             if row[7]:
@@ -1069,19 +1072,32 @@ def _newest_values(
     # (the same along an instance's rows, mostly) is decoded once (docs/benchmarks.md, 5)
     thresholds: dict[str | None, Any] = {}
     outcomes = rows.OUTCOMES
-    json_value = rows.stored_json
+    json_value = json_from_text
+
+    def threshold_of(text: str | None) -> Any:
+        try:
+            return thresholds[text]
+        except KeyError:
+            shared = json_value(text)
+            if shared is None or type(shared) in (int, float):  # immutable: shareable
+                thresholds[text] = shared
+            return shared
+
+    unfolded = set(rows_of).difference(folded)
     for pair, newest_first in rows_of.items():
+        if pair in unfolded:  # one value per row
+            found[pair] = [
+                RecentValue(at, outcomes.get(outcome) or Outcome(outcome), json_value(value), t)
+                for at, outcome, value, t in (
+                    (r[3], r[4], r[5], threshold_of(r[6])) for r in newest_first[:limit]
+                )
+            ]
+            continue
         values = found[pair]
-        append = values.append
         for row_id, _name, _key, at, outcome, value, threshold, repeats in newest_first:
             if len(values) >= limit:
                 break
-            try:
-                shared = thresholds[threshold]
-            except KeyError:
-                shared = json_value(threshold)
-                if shared is None or type(shared) in (int, float):  # immutable: shareable
-                    thresholds[threshold] = shared
+            shared = threshold_of(threshold)
             if repeats:
                 for sample in reversed(decode_samples(at, samples.get(row_id))):
                     values.append(
@@ -1091,7 +1107,7 @@ def _newest_values(
                         break
                 if len(values) >= limit:
                     break
-            append(
+            values.append(
                 RecentValue(
                     at, outcomes.get(outcome) or Outcome(outcome), json_value(value), shared
                 )
