@@ -302,19 +302,26 @@ def spark_series(history: Sequence[HistoryEntry | RecentValue]) -> SparkSeries:
     """Evaluations (as the store lists them, newest first) as a series, oldest first."""
     oldest_first = history[::-1]
     # 30,000 points on the SQL Sentinel page: the common types are tested inline
-    utc, number = timezone.utc, as_number
-    times = [h.evaluated_at for h in oldest_first]
+    utc = timezone.utc
     return SparkSeries(
-        at=tuple([t.timestamp() if t.tzinfo is utc else epoch_seconds(t) for t in times]),
-        value=tuple(
-            [v if type(v) is float else number(v) for v in (h.actual_value for h in oldest_first)]
+        at=tuple(
+            [
+                t.timestamp() if t.tzinfo is utc else epoch_seconds(t)
+                for t in [h.evaluated_at for h in oldest_first]
+            ]
         ),
-        threshold=tuple(
-            [v if type(v) is float else number(v) for v in (h.threshold for h in oldest_first)]
-        ),
+        value=_numbers([h.actual_value for h in oldest_first]),
+        threshold=_numbers([h.threshold for h in oldest_first]),
         outcome=tuple(
-            h.outcome if type(h.outcome) is Outcome else Outcome(h.outcome) for h in oldest_first
+            [o if type(o) is Outcome else Outcome(o) for o in [h.outcome for h in oldest_first]]
         ),
+    )
+
+
+def _numbers(values: list[object]) -> tuple[float | None, ...]:
+    """:func:`as_number` of each, plain floats and ints without a call."""
+    return tuple(
+        [v if type(v) is float else float(v) if type(v) is int else as_number(v) for v in values]
     )
 
 
