@@ -7,9 +7,11 @@ on docs/reference/read-model.md (``scripts/gen_docs_read_model.py`` reads it).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin, get_type_hints
 
 from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.incidents import IncidentKind
@@ -76,24 +78,53 @@ class View:
     """A view: frozen, and written as JSON field by field (the keys are the field names)."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        out: dict[str, JsonValue] = {}
-        for name in _field_names(type(self)):
-            value = getattr(self, name)
-            # plain values inline: the SQL Sentinel page writes ~90,000 fields
-            out[name] = value if type(value) in _PLAIN else _json(value)
-        return out
+        writer = _WRITERS.get(type(self))
+        if writer is None:
+            writer = _WRITERS[type(self)] = _writer(type(self))
+        return writer(self)
 
 
-# A view's field names, looked up once per class: dataclasses.fields() per call was a third
-# of serialising the SQL Sentinel page's 1,000 alert summaries (30 spark points each).
-_FIELD_NAMES: dict[type[View], tuple[str, ...]] = {}
+# Each view class's writer: one function made from its fields' types, once per class, that
+# builds the dict in one expression. The SQL Sentinel page writes ~3,900 views (~90,000
+# fields): a loop testing every value's type took ~40% of that call's Python
+# (docs/benchmarks.md, section 5). A field whose type says nothing (JsonValue) goes
+# through _json, the rules of the module doc.
+_WRITERS: dict[type[View], Callable[[View], dict[str, JsonValue]]] = {}
 
 
-def _field_names(view: type[View]) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(view)
-    if names is None:
-        names = _FIELD_NAMES[view] = tuple(f.name for f in fields(view))
-    return names
+def _writer(view: type[View]) -> Callable[[View], dict[str, JsonValue]]:
+    hints = get_type_hints(view)
+    names: dict[str, object] = {"_json": _json, "_rfc3339": rfc3339}
+    items = [
+        f"{f.name!r}: {_expression(hints[f.name], f'v.{f.name}', names)}" for f in fields(view)
+    ]
+    source = "def to_json(v):\n    return {" + ", ".join(items) + "}\n"
+    exec(source, names)  # source made of field names and the helpers above, nothing else
+    return names["to_json"]  # type: ignore[return-value]
+
+
+def _expression(kind: object, ref: str, names: dict[str, object]) -> str:
+    """Python source writing ``ref`` (a field of type ``kind``) as JSON, as _json would."""
+    if kind in _PLAIN or kind is dict or get_origin(kind) is dict:
+        return ref  # _json returns plain values and dicts as they are
+    if kind is datetime:
+        return f"_rfc3339({ref})"
+    args = get_args(kind)
+    if get_origin(kind) in (Union, UnionType) and type(None) in args and len(args) == 2:
+        (inner,) = (a for a in args if a is not type(None))
+        shown = _expression(inner, ref, names)
+        return ref if shown == ref else f"(None if {ref} is None else {shown})"
+    if isinstance(kind, type) and issubclass(kind, View):
+        return f"{ref}.to_json()"
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        texts, cls = f"_texts{len(names)}", f"_class{len(names)}"
+        names[texts], names[cls] = {m: str(m.value).lower() for m in kind}, kind
+        return f"({texts}[{ref}] if {ref}.__class__ is {cls} else _json({ref}))"
+    if get_origin(kind) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if args[0] in _PLAIN:
+            return f"list({ref})"
+        return f"[{_expression(args[0], 'e', names)} for e in {ref}]"
+    return f"_json({ref})"
 
 
 def _json(value: object) -> JsonValue:
@@ -341,9 +372,6 @@ class SilenceView(View):
     instance_label: Annotated[str | None, "that instance as `table_name=customers` (or null)"]
 
 
-_OUTCOME_TEXT = {o: str(o.value).lower() for o in Outcome}
-
-
 @dataclass(frozen=True)
 class MuteWindowView(View):
     """A recurring mute window of the alert's file (`mute_windows:`) that matches it."""
@@ -367,22 +395,17 @@ class MuteWindowView(View):
 class SparkSeries(View):
     """The recent evaluations of the alert's worst instance, for a sparkline: four parallel
     lists, oldest first (point ``i`` is ``at[i]``, ``value[i]``, ``threshold[i]``,
-    ``outcome[i]``). Lists rather than one object per point: the SQL Sentinel page's 1,000
-    alerts carry 30,000 points, and objects made its answer 4 MB and slow to build."""
+    ``outcome[i]``). Lists rather than one object per point, and times as numbers rather
+    than RFC 3339 text: the SQL Sentinel page's 1,000 alerts carry 30,000 points."""
 
-    at: Annotated[tuple[datetime, ...], "when each was evaluated"]
+    at: Annotated[
+        tuple[float, ...],
+        "when each was evaluated, in seconds since 1970-01-01 UTC, with its microseconds "
+        "(JavaScript: `new Date(at * 1000)`)",
+    ]
     value: Annotated[tuple[float | None, ...], "`actual_value` as a number (null: not numeric)"]
     threshold: Annotated[tuple[float | None, ...], "`threshold` as a number (null: not numeric)"]
     outcome: Annotated[tuple[Outcome, ...], "what the query said"]
-
-    def to_json(self) -> dict[str, JsonValue]:
-        # the generic walk, without its per-element type tests (a hot path: see the class)
-        return {
-            "at": [rfc3339(t) for t in self.at],
-            "value": list(self.value),
-            "threshold": list(self.threshold),
-            "outcome": [_OUTCOME_TEXT[o] for o in self.outcome],
-        }
 
 
 @dataclass(frozen=True)

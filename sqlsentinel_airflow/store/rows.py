@@ -7,7 +7,6 @@ enum values are parsed back in exactly one place.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlsentinel_airflow.store.records import (
     OutboxMember,
     OutboxStatus,
 )
+from sqlsentinel_airflow.store.tables import json_from_text
 
 __all__ = [
     "evaluated",
@@ -100,8 +100,8 @@ def state_from_row(row: Row) -> InstanceState:
     return InstanceState(
         alert_name=row["alert_name"],
         instance_key=row["instance_key"],
-        state=State(row["state"]),
-        last_good_state=State(row["last_good_state"]),
+        state=STATES.get(row["state"]) or State(row["state"]),
+        last_good_state=STATES.get(row["last_good_state"]) or State(row["last_good_state"]),
         consecutive_alerts=row["consecutive_alerts"],
         consecutive_oks=row["consecutive_oks"],
         consecutive_errors=row["consecutive_errors"],
@@ -111,7 +111,7 @@ def state_from_row(row: Row) -> InstanceState:
         last_notified_at=row["last_notified_at"],
         error_notified=bool(row["error_notified"]),
         last_evaluated_at=row["last_evaluated_at"],
-        last_outcome=Outcome(row["last_outcome"]) if row["last_outcome"] is not None else None,
+        last_outcome=OUTCOMES.get(row["last_outcome"]) or _outcome(row["last_outcome"]),
         last_value=row["last_value"],
         last_threshold=row["last_threshold"],
         last_context=row["last_context"] or {},
@@ -202,26 +202,18 @@ def history_from_row(row: Row) -> HistoryEntry:
 
 
 OUTCOMES = {o.value: o for o in Outcome}  # stored text -> Outcome, without Outcome()'s lookup
+STATES = {s.value: s for s in State}  # the same for State
+
+
+def _outcome(text: str | None) -> Outcome | None:
+    return Outcome(text) if text is not None else None
 
 
 def stored_json(text: str | None) -> Any:
     """A value ``JsonText`` stored, read back from its text (a reader that skips the column's
     per-row processing: a backtest's replay, ``backtest/replay.py``; the overview's recent
     values, ``StateStore._newest_values``)."""
-    return _json_value(text)
-
-
-def _json_value(text: str | None) -> Any:
-    """``json.loads`` of what ``JsonText`` stored, the plain numbers most values are first
-    (int and float read every number ``json.dumps`` writes, NaN and Infinity too, the same)."""
-    if text is None:
-        return None
-    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
-        return int(text)
-    try:  # not int() first: its ValueError on every float cost more than the rest of the read
-        return float(text)
-    except ValueError:
-        return json.loads(text)
+    return json_from_text(text)
 
 
 def outbox_to_row(e: OutboxEntry) -> dict[str, Any]:

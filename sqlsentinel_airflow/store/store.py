@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.types import NullType
 
 from sqlsentinel_airflow.core.clock import rfc3339, utcnow
 from sqlsentinel_airflow.core.incidents import Incident
@@ -87,9 +88,11 @@ from sqlsentinel_airflow.store.tables import (
     incident_actions,
     incidents,
     inserted_id,
+    json_from_text,
     outbox,
     silences,
     state,
+    utc_datetime,
 )
 from sqlsentinel_airflow.store.transaction import (
     AlertTransaction,
@@ -322,9 +325,10 @@ class StateStore:
 
         On PostgreSQL one query for all of them: a ``LATERAL`` join of the pairs (two arrays,
         ``unnest``) to each one's newest rows, read from the ``(alert_name, id)`` index as
-        :meth:`history` reads them; one round trip and one plan instead of one per instance.
-        Elsewhere (SQLite in-process, MariaDB without LATERAL) one query per instance, on one
-        connection.
+        :meth:`history` reads them, and aggregated into one row of arrays per pair (the
+        overview's 30,000 rows were more Python, per row, than their values); one round trip
+        and one plan instead of one per instance. Elsewhere (SQLite in-process, MariaDB
+        without LATERAL) one query per instance, on one connection.
         """
         found: dict[tuple[str, str], list[RecentValue]] = {pair: [] for pair in instances}
         if not found:
@@ -365,26 +369,54 @@ class StateStore:
                 .table_valued(column("alert_name", Text), column("instance_key", Text))
                 .render_derived(name="wanted")
             )
-            newest = (
-                select(*shown)
+            recent = (
+                select(*shown[:1], *shown[3:])
                 .where(
                     history.c.alert_name == wanted.c.alert_name,
                     history.c.instance_key == wanted.c.instance_key,
                 )
                 .order_by(history.c.id.desc())
                 .limit(limit)
-                .lateral()
+                .correlate(wanted)
+                .subquery("recent")
             )
-            query = (
-                select(newest)
-                .select_from(wanted)
-                .join(newest, true())
-                .order_by(newest.c.alert_name, newest.c.instance_key, newest.c.id.desc())
+            # Each pair's rows as one row of arrays, aggregated where they are read (no sort or
+            # grouping of all 30,000 rows). One pass feeds every aggregate row by row: the
+            # arrays are aligned, in no promised order (sorted here, by id).
+            newest = (
+                select(
+                    *(
+                        type_coerce(func.array_agg(c), NullType()).label(c.name)
+                        for c in recent.c  # the driver's arrays, without SQLAlchemy's processing
+                    )
+                )
+                .select_from(recent)
+                .lateral("newest")
             )
-            # .all(): one fetchall of ~30,000 rows; iterating the result would fetch them one
-            # by one, which cost ten times the CPU of the fetch itself
-            for row in conn.execute(query).all():
-                rows_of.setdefault((row[1], row[2]), []).append(row)
+            query = select(wanted.c.alert_name, wanted.c.instance_key, newest).select_from(
+                wanted.join(newest, true())
+            )
+            utc = timezone.utc
+            for name, key, ids, times, outcomes, values, thresholds, repeats in conn.execute(
+                query
+            ).all():
+                if ids is None:  # no history
+                    continue
+                times = [t if t.tzinfo is utc else utc_datetime(t) for t in times]
+                rows_of[(name, key)] = sorted(  # newest first: by id (unique), descending
+                    zip(
+                        ids,
+                        [name] * len(ids),
+                        [key] * len(ids),
+                        times,
+                        outcomes,
+                        values,
+                        thresholds,
+                        repeats,
+                        strict=True,
+                    ),
+                    reverse=True,
+                )
             return _newest_values(conn, found, rows_of, limit)
 
     def hygiene_facts(
@@ -1020,10 +1052,12 @@ def _newest_values(
     alert_name, instance_key, evaluated_at, outcome, actual_value, threshold, repeats``), a
     quiet run's folded evaluations included (they are newer than its row). The samples of
     the compacted rows among the newest ``limit`` values are read in one more statement."""
+    # rows of compacted runs among the newest `limit`: few (the overview's 2 days: none)
+    folded = [p for p, newest_first in rows_of.items() if any(r[7] for r in newest_first[:limit])]
     wanted: list[int] = []
-    for newest_first in rows_of.values():
+    for pair in folded:
         count = 0
-        for row in newest_first:
+        for row in rows_of[pair]:
             if count >= limit:
                 break
             if row[7]:
@@ -1038,19 +1072,32 @@ def _newest_values(
     # (the same along an instance's rows, mostly) is decoded once (docs/benchmarks.md, 5)
     thresholds: dict[str | None, Any] = {}
     outcomes = rows.OUTCOMES
-    json_value = rows.stored_json
+    json_value = json_from_text
+
+    def threshold_of(text: str | None) -> Any:
+        try:
+            return thresholds[text]
+        except KeyError:
+            shared = json_value(text)
+            if shared is None or type(shared) in (int, float):  # immutable: shareable
+                thresholds[text] = shared
+            return shared
+
+    unfolded = set(rows_of).difference(folded)
     for pair, newest_first in rows_of.items():
+        if pair in unfolded:  # one value per row
+            found[pair] = [
+                RecentValue(at, outcomes.get(outcome) or Outcome(outcome), json_value(value), t)
+                for at, outcome, value, t in (
+                    (r[3], r[4], r[5], threshold_of(r[6])) for r in newest_first[:limit]
+                )
+            ]
+            continue
         values = found[pair]
-        append = values.append
         for row_id, _name, _key, at, outcome, value, threshold, repeats in newest_first:
             if len(values) >= limit:
                 break
-            try:
-                shared = thresholds[threshold]
-            except KeyError:
-                shared = json_value(threshold)
-                if shared is None or type(shared) in (int, float):  # immutable: shareable
-                    thresholds[threshold] = shared
+            shared = threshold_of(threshold)
             if repeats:
                 for sample in reversed(decode_samples(at, samples.get(row_id))):
                     values.append(
@@ -1060,7 +1107,7 @@ def _newest_values(
                         break
                 if len(values) >= limit:
                     break
-            append(
+            values.append(
                 RecentValue(
                     at, outcomes.get(outcome) or Outcome(outcome), json_value(value), shared
                 )

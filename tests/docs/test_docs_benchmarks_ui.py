@@ -33,6 +33,11 @@ def test_bench_ui_speed_year_after_reuses_the_year() -> None:
     assert "--reuse-db ss_year" in text("bench-ui-speed-year-after")
 
 
+def test_bench_overview_ab_reuses_the_shared_database() -> None:
+    assert _modules_of("bench-overview-ab", least=1) == {"bench.overview_ab"}
+    assert "--reuse-db ss_shared2" in text("bench-overview-ab")
+
+
 def test_bench_compaction_commands() -> None:
     assert _modules_of("bench-compaction") == {"bench.bigstate", "bench.compaction"}
 

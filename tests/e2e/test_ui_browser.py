@@ -38,6 +38,11 @@ def test_a_user_sees_the_firing_alert_silences_it_and_unsilences_it(
         row.wait_for(timeout=30_000)
         assert status(frame, FIRING) == "firing"
         assert row.locator(".value").inner_text() == "12.4"
+        # the sparkline's times come as epoch seconds: its newest point is the last run
+        newest = row.locator("svg.spark circle title").last.text_content() or ""
+        last_run = row.locator("td[data-label='Last run'] time").get_attribute("title") or ""
+        assert newest.startswith("12.4 (ALERT) ") and newest.endswith(last_run), (newest, last_run)
+        assert row.locator("svg.spark").get_attribute("aria-label") == "Last 15 values"
         assert status(frame, "e2eui_stuck_orders") == "pending"  # fire_after: 3, seen twice
         assert status(frame, "e2eui_new_customers_drop") == "unknown"
         revenue = frame.locator("tr[data-dag-id='e2eui_daily_revenue']")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from sqlsentinel_airflow import readmodel
+from sqlsentinel_airflow.core.clock import rfc3339
 from sqlsentinel_airflow.core.config.models import FileSilence
 from sqlsentinel_airflow.core.model import (
     EventKind,
@@ -172,11 +174,7 @@ def test_spark_series_oldest_first_with_numbers_only() -> None:
         _history(actual_value=7, threshold=10.5, evaluated_at=NOW - timedelta(minutes=10)),
     ]
     assert readmodel.spark_series(newest_first).to_json() == {
-        "at": [
-            "2026-11-01T08:50:00+00:00",
-            "2026-11-01T08:55:00+00:00",
-            "2026-11-01T09:00:00+00:00",
-        ],
+        "at": [1793523000.0, 1793523300.0, 1793523600.0],  # 08:50, 08:55, 09:00 UTC
         "value": [7.0, None, 12.5],
         "threshold": [10.5, None, 10.0],
         "outcome": ["alert", "ok", "alert"],
@@ -187,6 +185,35 @@ def test_spark_series_oldest_first_with_numbers_only() -> None:
         "threshold": [],
         "outcome": [],
     }
+
+
+def test_spark_times_are_epoch_seconds_that_give_the_same_instant_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sparkline's times are numbers, to the microsecond: what RFC 3339 text said. A naive
+    time (SQLite, MariaDB) is UTC, as rfc3339 takes it, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        _check_spark_times()
+    finally:
+        monkeypatch.delenv("TZ", raising=False)
+        time.tzset()
+
+
+def _check_spark_times() -> None:
+    times = [
+        NOW.replace(microsecond=123456),
+        datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+        datetime(2026, 11, 1, 10, 0, 0, 1, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2026, 11, 1, 9, 0, 0, 654321),  # naive: UTC
+    ]
+    series = readmodel.spark_series([_history(evaluated_at=t) for t in reversed(times)])
+    at = series.to_json()["at"]
+    assert all(type(t) is float for t in at)
+    back = [datetime.fromtimestamp(t, timezone.utc) for t in at]
+    assert back == [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times]
+    assert [rfc3339(t) for t in back] == [rfc3339(t) for t in times]
 
 
 def test_silences_for_an_alert_stored_and_declared_unexpired_only() -> None:

@@ -37,9 +37,10 @@
   }
 
   // --- pieces
-  // spark: parallel lists, oldest first ({at: [...], value: [...], threshold: [...], outcome: [...]})
+  // spark: parallel lists, oldest first ({at: [...], value: [...], threshold: [...], outcome: [...]});
+  // at: seconds since the epoch (docs/reference/read-model.md, SparkSeries)
   function sparkline(spark) {
-    const points = (spark ? spark.at : []).map((at, i) => ({ at, value: spark.value[i], threshold: spark.threshold[i], outcome: spark.outcome[i] }));
+    const points = (spark ? spark.at : []).map((at, i) => ({ at: new Date(at * 1000), value: spark.value[i], threshold: spark.threshold[i], outcome: spark.outcome[i] }));
     const values = points.map((p) => p.value).filter((v) => v !== null);
     if (values.length < 2) return h("span", { class: "muted small", text: values.length ? "1 run" : "no data" });
     const W = 112, H = 30, P = 3;

@@ -89,7 +89,8 @@ def test_alert_list_shows_state_value_threshold_and_deliveries(
     assert revenue["spark"]["value"] == [12000, 11500, 10800, 9900, 8700, 7500]
     assert revenue["spark"]["outcome"][-3:] == ["alert"] * 3
     assert len(revenue["spark"]["at"]) == len(revenue["spark"]["threshold"]) == 6
-    assert revenue["spark"]["at"] == sorted(revenue["spark"]["at"])  # oldest first
+    # times in seconds since the epoch (not RFC 3339 text): every 5 minutes, oldest first
+    assert revenue["spark"]["at"] == [(T0 + timedelta(minutes=5 * i)).timestamp() for i in range(6)]
     assert revenue["can_edit"] is True
 
     freshness = alerts[FRESHNESS]
