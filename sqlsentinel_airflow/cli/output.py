@@ -91,7 +91,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         if len(row) != len(headers):
             raise ValueError(f"a row of {len(row)} cells under {len(headers)} headers")
     widths = [len(h) for h in headers]
-    for i, column in enumerate(zip(*cells)):
+    for i, column in enumerate(zip(*cells, strict=True)):
         widths[i] = max(widths[i], *map(len, column))
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [line.format(*(h.upper() for h in headers)).rstrip()]
