@@ -303,30 +303,32 @@ def _secret_fields(cls: type[BaseModel]) -> tuple[str, ...]:
 
 
 def secret_values(model: BaseModel) -> Iterator[str]:
-    """Every value held by a declared secret field of ``model`` or of a model nested in it."""
-    secret, nesting = _walk_plan(type(model))
-    for name in secret:
-        yield from _strings(getattr(model, name))
-    for name in nesting:
-        for nested in _models(getattr(model, name)):
-            yield from secret_values(nested)
+    """Every value held by a declared secret field of ``model`` or of a model nested in it,
+    in field declaration order."""
+    for name, secret in _walk_plan(type(model)):
+        value = getattr(model, name)
+        if secret:
+            yield from _strings(value)
+        else:
+            for nested in _models(value):
+                yield from secret_values(nested)
 
 
 @functools.cache
-def _walk_plan(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(secret fields, fields that may hold a model)`` of ``cls``, in declaration order.
+def _walk_plan(cls: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """The fields of ``cls`` the walk looks at, in declaration order, each with whether it is
+    declared secret: the secret ones and those whose type may hold a model.
 
-    A field whose type admits no model (``str``, ``timedelta``, ``tuple[str, ...]``...) can
-    hold no secret of a nested model, so the walk skips it: an alert has ~50 fields and ~12
-    that may nest, and ``sqlsentinel status`` walks every alert of its file. What a field may
-    hold is read from its annotation; anything not understood is walked."""
+    A field whose type admits no model (``str``, ``timedelta``, ``tuple[str, ...]``...) holds
+    no secret of a nested model, so the walk skips it: an alert has ~50 fields and 11 that
+    may nest, and ``sqlsentinel status`` walks every alert of its file. What a field may
+    hold is read from its annotation; a field whose type is not understood is walked."""
     secret = _secret_fields(cls)
-    nesting = tuple(
-        name
+    return tuple(
+        (name, name in secret)
         for name, info in cls.model_fields.items()
-        if name not in secret and _may_hold_model(info.annotation)
+        if name in secret or _may_hold_model(info.annotation)
     )
-    return secret, nesting
 
 
 _SCALARS = (str, bytes, int, float, complex, bool, type(None), dt.date, dt.time, dt.timedelta)
