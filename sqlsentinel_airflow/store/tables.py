@@ -148,10 +148,11 @@ class JsonText(TypeDecorator[Any]):
         # The C scanner alone: a state row holds four small JSON texts (value, threshold,
         # context, key values), and json.loads's checks around it were three quarters of
         # decoding one. Anything it does not take whole (whitespace around it, a bad text)
-        # goes to json.loads, which decodes it or raises as before.
+        # goes to json.loads, which decodes it or raises as before; so do bytes, which a
+        # driver may return and the scanner does not take.
         try:
             found, end = _scan_json(value, 0)
-        except StopIteration:
+        except (StopIteration, TypeError):
             return json.loads(value)
         return found if end == len(value) else json.loads(value)
 

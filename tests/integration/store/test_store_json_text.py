@@ -65,3 +65,8 @@ def test_json_values_of_a_state_round_trip(store: StateStore, now: datetime) -> 
     (read,) = store.list_states(alert_names=["odd_values"])
     assert read == saved
     assert type(read.last_threshold) is int and str(read.last_value) == "-0.0"
+
+
+def test_json_text_a_driver_returns_as_bytes_decodes_too() -> None:
+    decoded = JsonText().process_result_value(b'{"a": [1]}', sqlite.dialect())  # type: ignore[arg-type]
+    assert decoded == {"a": [1]}
