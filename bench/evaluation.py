@@ -230,7 +230,9 @@ def run(
         if not peer:
             print(f"{PEER_CLI} not found: the standalone tool is skipped", file=sys.stderr)
         peer_kinds = (
-            {"sqlite", "postgres", PG_NO_FLUSH} if peer and peer_has_postgres_driver() else {"sqlite"}
+            {"sqlite", "postgres", PG_NO_FLUSH}
+            if peer and peer_has_postgres_driver()
+            else {"sqlite"}
         )
         for kind in kinds:
             dbs = StateDbs(kind, root)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from sqlsentinel_airflow.core.config.models import (
     AlertConfig,
     AlertsConfig,
     DatabaseConfig,
     EmailChannel,
+    Receiver,
+    Routing,
     SlackChannel,
     StateDbConfig,
     WebhookChannel,
@@ -18,10 +23,12 @@ from sqlsentinel_airflow.core.redact import (
     MASK,
     MIN_SECRET_LENGTH,
     Redactor,
+    _walk_plan,
     is_maskable,
     mask_values,
     one_line,
     public_dump,
+    public_text,
     redact_db_url,
     redact_text,
     redact_url,
@@ -327,3 +334,66 @@ def test_each_channel_says_its_destination_without_a_secret() -> None:
     assert webhook.public_destination() == "POST https://example.com"
     by_conn = WebhookChannel(channel="webhook", conn_id="pager", endpoint="/v1/token-in-path")
     assert by_conn.public_destination() == "POST via connection pager"
+
+
+# --- the walk: every field that may nest a model, and only those --------------------------
+
+
+def test_public_text_masks_the_secrets_of_routed_and_escalation_receivers() -> None:
+    # a file gives receivers connections only; the models allow secrets there, so the walk
+    # must reach them
+    routed = Receiver(
+        name="team",
+        notify=(SlackChannel(channel="slack", webhook_url="https://h/T1/B1/routedTok"),),
+    )
+    escalated = Receiver(
+        name="oncall",
+        notify=(WebhookChannel(channel="webhook", url="https://pager.example.com/escalTok-5"),),
+    )
+    alert = _alert(
+        description="posts to https://h/T1/B1/routedTok, pages https://pager.example.com/"
+        "escalTok-5, reads postgresql://app:dbPw-Q7k2@db/wh, https://h/T/B/notMine-1",
+        notify=(),
+        routing=Routing(receivers=(routed,)),
+        escalation_receivers=(escalated,),
+    )
+    shown = public_text(alert, alert.description)
+    assert shown == f"posts to {MASK}, pages {MASK}, reads {MASK}, https://h/T/B/notMine-1"
+
+
+class _SlackInside(BaseModel):
+    """Loosely typed fields, each holding a channel with a secret."""
+
+    anything: Any = None
+    an_object: object = None
+    bare_dict: dict = {}  # type: ignore[type-arg]
+    typed_dict: dict[str, SlackChannel] = {}
+    any_list: list[Any] = []
+    optional: int | SlackChannel | None = None
+    annotated: Annotated[SlackChannel | None, "note"] = None
+
+
+def test_secret_values_walks_loosely_typed_fields() -> None:
+    def slack(token: str) -> SlackChannel:
+        return SlackChannel(channel="slack", webhook_url=f"https://h/T/B/{token}")
+
+    holder = _SlackInside(
+        anything=slack("any-1"),
+        an_object=slack("obj-2"),
+        bare_dict={"k": slack("bare-3")},
+        typed_dict={"k": slack("typed-4")},
+        any_list=[slack("list-5")],
+        optional=slack("opt-6"),
+        annotated=slack("ann-7"),
+    )
+    tokens = ("any-1", "obj-2", "bare-3", "typed-4", "list-5", "opt-6", "ann-7")
+    assert sorted(secret_values(holder)) == sorted(f"https://h/T/B/{t}" for t in tokens)
+
+
+def test_the_walk_skips_fields_whose_type_holds_no_model() -> None:
+    plan = dict(_walk_plan(AlertConfig))
+    assert [name for name, secret in plan.items() if secret] == ["database_url"]
+    assert {"notify", "routing", "escalation_receivers", "freshness", "assets"} <= set(plan)
+    skipped = set(AlertConfig.model_fields) - set(plan)
+    assert {"name", "description", "query", "tags", "timeout", "severity"} <= skipped
+    assert list(plan) == [name for name in AlertConfig.model_fields if name in plan]  # in order
