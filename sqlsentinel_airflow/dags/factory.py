@@ -260,13 +260,6 @@ def build_alert_dag(
         max_active_runs=1,
         is_paused_upon_creation=False,
         tags=_tags(alert, extra_tags),
-        default_args={
-            "owner": alert.owner,
-            "retries": alert.retries,
-            "retry_delay": alert.retry_delay,
-            # plus the wait for its parents' DAG runs (depends_on)
-            "execution_timeout": task_time_limit(alert) + wait,
-        },
         params={
             DRY_RUN_PARAM: Param(
                 False,
@@ -277,6 +270,19 @@ def build_alert_dag(
         },
         doc_md=alert_doc_md(alert, banner=banner, secrets=secrets),
     )
+    # Each task gets its settings itself and joins the DAG once built (``add_task``): built
+    # with ``dag=``, a task takes a deep copy of the DAG's params, and serialising it resolves
+    # the dry_run Param twice more (``ParamsDict.__eq__`` and ``__repr__``): two thirds of
+    # the Param's parse cost, for a copy Airflow never needs (a run's params are the DAG's,
+    # merged with the task's own: ``process_params``). Same owner, retries, retry delay and
+    # time limit as DAG-level default_args gave (docs/benchmarks.md, section 1, run 13).
+    task_args: dict[str, Any] = {
+        "owner": alert.owner,
+        "retries": alert.retries,
+        "retry_delay": alert.retry_delay,
+        # plus the wait for its parents' DAG runs (depends_on)
+        "execution_timeout": task_time_limit(alert) + wait,
+    }
     evaluate = SentinelAlertOperator(
         task_id=EVALUATE_TASK_ID,
         alert=alert,
@@ -285,8 +291,9 @@ def build_alert_dag(
         inlets=freshness_inlets(alert),
         parent_dag_ids=parent_dag_ids,
         parents_wait=wait,
-        dag=dag,
+        **task_args,
     )
+    dag.add_task(evaluate)
     if alert.produces:
         from sqlsentinel_airflow.operators.produces import ProducedAssetsOperator
 
@@ -296,9 +303,9 @@ def build_alert_dag(
                 alert_name=alert.name,
                 on=on,
                 outlets=[to_airflow_asset(p.asset, "produces") for p in produced],
-                retries=0,
-                dag=dag,
+                **{**task_args, "retries": 0},
             )
+            dag.add_task(announce)
             evaluate >> announce
     return dag
 
