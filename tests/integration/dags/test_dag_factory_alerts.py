@@ -175,6 +175,17 @@ def test_tasks_hold_no_copy_of_the_dry_run_param_yet_a_run_gets_it(
         process_params(dag, task, {"dry_run": "yes"}, suppress_exception=False)
 
 
+def test_alerts_of_one_timezone_share_one_start_date() -> None:
+    """Made once per zone, not per DAG (docs/benchmarks.md, section 1, run 13)."""
+    from sqlsentinel_airflow.dags.factory import start_date_in
+
+    berlin = start_date_in("Europe/Berlin")
+    assert berlin is start_date_in("Europe/Berlin")
+    assert berlin == pendulum.datetime(2024, 1, 1, tz="Europe/Berlin")
+    assert berlin.timezone_name == "Europe/Berlin"
+    assert start_date_in("UTC") == pendulum.datetime(2024, 1, 1, tz="UTC")
+
+
 def test_dags_are_registered_in_globals_under_identifier_names(tmp_path: Path) -> None:
     from airflow.sdk import DAG
 
