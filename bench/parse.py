@@ -17,6 +17,8 @@ the median is reported. Variants:
   parse only, no serialisation (a worker does not serialise)
 
 Usage: ``python -m bench.parse [--sizes 100,1000,5000] [--reps 3] [--out FILE.json]``.
+``--before DIR`` adds ``ours_warm_before``: ours warm with the package imported from DIR (a
+copy of the code before a change), interleaved with the rest: an A/B in one run.
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ class Variant:
     parsing_dag_id: str | None = None
     wipe_manifests: bool = False
     versions: tuple[str, str] | None = None  # alerts.yaml texts to toggle between
+    pythonpath: Path | None = None  # import the package from here (the code before a change)
 
     def env(self) -> dict[str, str]:
         extra = {"AIRFLOW__CORE__DAGS_FOLDER": str(self.folder)}
+        if self.pythonpath is not None:
+            extra["PYTHONPATH"] = str(self.pythonpath)
         if self.parsing_dag_id is not None:
             extra["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = self.parsing_dag_id
             extra["_AIRFLOW_PARSING_CONTEXT_TASK_ID"] = "evaluate"
@@ -94,7 +99,11 @@ def _folder(root: Path, name: str, dag_file: str, yaml_name: str, yaml_text: str
 
 
 def build_variants(
-    root: Path, size: int, wanted: Sequence[str], distinct_queries: bool = False
+    root: Path,
+    size: int,
+    wanted: Sequence[str],
+    distinct_queries: bool = False,
+    before: Path | None = None,
 ) -> list[Variant]:
     alerts = bench_alerts(size, distinct_queries=distinct_queries)
     ours_text = ours_yaml(alerts)
@@ -131,6 +140,14 @@ def build_variants(
             "single_cold", ours, root / "h3", False, parsing_dag_id=middle, wipe_manifests=True
         ),
     }
+    if before is not None:
+        variants["ours_warm_before"] = Variant(
+            "ours_warm_before",
+            _folder(root, "ours_before", "ours_dag.py", "alerts.yaml", ours_text),
+            root / "h7",
+            True,
+            pythonpath=before,
+        )
     if dagfactory_available():
         folder = _folder(
             root, "dagfactory", "dagfactory_dag.py", "dagfactory.yml", dagfactory_yaml(alerts)
@@ -140,10 +157,14 @@ def build_variants(
 
 
 def run_size(
-    size: int, reps: int, wanted: Sequence[str], distinct_queries: bool = False
+    size: int,
+    reps: int,
+    wanted: Sequence[str],
+    distinct_queries: bool = False,
+    before: Path | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="sqlsentinel-bench-parse-") as tmp:
-        variants = build_variants(Path(tmp), size, wanted, distinct_queries)
+        variants = build_variants(Path(tmp), size, wanted, distinct_queries, before)
         for variant in variants:
             # Untimed: writes bytecode caches, and the manifest the warm runs read.
             variant.measure()
@@ -179,7 +200,14 @@ def summarise(size: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     for name in ("ours_cold", "ours_edited", "ours_warm", "dagfactory"):
         if name in v and "floor" in v:
             ratios[f"{name}/floor"] = v[name]["total_s"] / v["floor"]["total_s"]
-    for name in ("floor", "ours_cold", "ours_edited", "ours_warm", "dagfactory"):
+    for name in (
+        "floor",
+        "ours_cold",
+        "ours_edited",
+        "ours_warm",
+        "ours_warm_before",
+        "dagfactory",
+    ):
         if name in v and "bare" in v:
             ratios[f"{name}/bare"] = v[name]["total_s"] / v["bare"]["total_s"]
             ratios[f"{name}/bare_cpu"] = v[name]["cpu_s"] / v["bare"]["cpu_s"]
@@ -239,13 +267,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="every alert's query of its own shape (no reuse of SQL verdicts; see _alerts.py)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also measure ours_warm_before: the package imported from this directory "
+        "(a copy of the code before a change), interleaved",
+    )
     parser.add_argument("--out", help="write the results here as JSON (and the table as .md)")
     args = parser.parse_args(argv)
     wanted = [v for v in args.variants.split(",") if v]
+    if args.before is not None and "ours_warm_before" not in wanted:
+        wanted.append("ours_warm_before")
     if "dagfactory" in wanted and not dagfactory_available():
         print("dag-factory is not installed: its variant is skipped", file=sys.stderr)
     summaries = [
-        summarise(size, run_size(size, args.reps, wanted, args.distinct_queries))
+        summarise(size, run_size(size, args.reps, wanted, args.distinct_queries, args.before))
         for size in (int(s) for s in args.sizes.split(","))
     ]
     if args.out:

@@ -13,6 +13,7 @@ DAG is built.
 
 from __future__ import annotations
 
+import functools
 import glob
 import logging
 import os
@@ -96,6 +97,16 @@ EXECUTION_TIMEOUT_MARGIN = timedelta(minutes=2)
 # scheduler runs the most recent past cron tick as soon as the DAG appears, so a new alert is
 # evaluated once at deploy (which also proves its query works), then on its schedule.
 START_DATE = (2024, 1, 1)
+
+
+@functools.cache
+def start_date_in(timezone: str) -> pendulum.DateTime:
+    """:data:`START_DATE` in ``timezone``: one (immutable) object per zone, shared by its
+    alerts' DAGs; making it per DAG cost ~0.04 ms for a zone other than UTC, ~4% of a
+    parse (docs/benchmarks.md, section 1, run 13)."""
+    return pendulum.datetime(*START_DATE, tz=timezone)
+
+
 # The dry_run Param's schema. Airflow resolves a Param three times per DAG while parsing
 # (``DAG._validate_params``, and ``ParamsDict.__eq__``/``__repr__`` when serialising the
 # task), and each ``jsonschema.validate`` first checks the schema against its meta-schema.
@@ -255,18 +266,11 @@ def build_alert_dag(
         if alert.description.strip()
         else None,
         schedule=airflow_schedule(alert),
-        start_date=pendulum.datetime(*START_DATE, tz=alert.timezone),
+        start_date=start_date_in(alert.timezone),
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=False,
         tags=_tags(alert, extra_tags),
-        default_args={
-            "owner": alert.owner,
-            "retries": alert.retries,
-            "retry_delay": alert.retry_delay,
-            # plus the wait for its parents' DAG runs (depends_on)
-            "execution_timeout": task_time_limit(alert) + wait,
-        },
         params={
             DRY_RUN_PARAM: Param(
                 False,
@@ -277,6 +281,19 @@ def build_alert_dag(
         },
         doc_md=alert_doc_md(alert, banner=banner, secrets=secrets),
     )
+    # Each task gets its settings itself and joins the DAG once built (``add_task``): built
+    # with ``dag=``, a task takes a deep copy of the DAG's params, and serialising it resolves
+    # the dry_run Param twice more (``ParamsDict.__eq__`` and ``__repr__``): two thirds of
+    # the Param's parse cost, for a copy Airflow never needs (a run's params are the DAG's,
+    # merged with the task's own: ``process_params``). Same owner, retries, retry delay and
+    # time limit as DAG-level default_args gave (docs/benchmarks.md, section 1, run 13).
+    task_args: dict[str, Any] = {
+        "owner": alert.owner,
+        "retries": alert.retries,
+        "retry_delay": alert.retry_delay,
+        # plus the wait for its parents' DAG runs (depends_on)
+        "execution_timeout": task_time_limit(alert) + wait,
+    }
     evaluate = SentinelAlertOperator(
         task_id=EVALUATE_TASK_ID,
         alert=alert,
@@ -285,8 +302,9 @@ def build_alert_dag(
         inlets=freshness_inlets(alert),
         parent_dag_ids=parent_dag_ids,
         parents_wait=wait,
-        dag=dag,
+        **task_args,
     )
+    dag.add_task(evaluate)
     if alert.produces:
         from sqlsentinel_airflow.operators.produces import ProducedAssetsOperator
 
@@ -296,9 +314,9 @@ def build_alert_dag(
                 alert_name=alert.name,
                 on=on,
                 outlets=[to_airflow_asset(p.asset, "produces") for p in produced],
-                retries=0,
-                dag=dag,
+                **{**task_args, "retries": 0},
             )
+            dag.add_task(announce)
             evaluate >> announce
     return dag
 

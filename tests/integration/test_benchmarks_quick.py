@@ -72,6 +72,19 @@ def test_parse_benchmark_runs_every_variant(tmp_path: Path) -> None:
     assert all(r > 0 for r in ratios.values())
 
 
+def test_parse_benchmark_measures_the_code_before_a_change_interleaved(tmp_path: Path) -> None:
+    """``--before DIR``: ours warm with the package imported from DIR (here this checkout)."""
+    summaries = _run_bench(
+        "bench.parse",
+        tmp_path / "ab.json",
+        *("--sizes", "4", "--reps", "1", "--variants", "bare,ours_warm", "--before", str(REPO)),
+    )
+    variants = summaries[0]["variants"]
+    assert set(variants) == {"bare", "ours_warm", "ours_warm_before"}
+    assert variants["ours_warm_before"]["dags"] == variants["ours_warm"]["dags"] == 5
+    assert summaries[0]["ratios"]["ours_warm_before/bare_cpu"] > 0
+
+
 def test_evaluation_benchmark_runs_on_sqlite_and_postgres(tmp_path: Path) -> None:
     results = _run_bench(
         "bench.evaluation", tmp_path / "eval.json", "--alerts", "3", "--reps", "1", "--pg"

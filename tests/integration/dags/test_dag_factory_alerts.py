@@ -148,6 +148,44 @@ def test_dry_run_param_accepts_only_a_boolean_as_parsed_and_as_served(
         served.deep_merge({"dry_run": 1}).validate()
 
 
+def test_tasks_hold_no_copy_of_the_dry_run_param_yet_a_run_gets_it(
+    write_alerts: Callable[[str], Path], parse: Callable[[], Any]
+) -> None:
+    """The evaluate task joins its DAG after it is built, so it holds no copy of the DAG's
+    params (serialising such a copy resolved the Param twice more per DAG: docs/benchmarks.md,
+    section 1, run 13); a run's params are the DAG's merged with the conf all the same."""
+    from airflow.sdk.definitions.param import process_params
+    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    write_alerts("valid_alerts")
+    dag = parse().dags["sqlsentinel_daily_revenue_check"]
+    (task,) = dag.tasks
+    assert not task.params
+    assert dag.default_args == {}  # the task has its settings itself (owner etc. above)
+    serialized = DagSerialization.to_dict(dag)
+    assert "params" not in serialized["dag"]["tasks"][0]["__var"]
+    assert [name for name, _ in serialized["dag"]["params"]] == ["dry_run"]
+
+    assert process_params(dag, task, None, suppress_exception=False) == {"dry_run": False}
+    assert process_params(dag, task, {"dry_run": True}, suppress_exception=False) == {
+        "dry_run": True
+    }
+    with pytest.raises(ParamValidationError, match="'yes' is not of type 'boolean'"):
+        process_params(dag, task, {"dry_run": "yes"}, suppress_exception=False)
+
+
+def test_alerts_of_one_timezone_share_one_start_date() -> None:
+    """Made once per zone, not per DAG (docs/benchmarks.md, section 1, run 13)."""
+    from sqlsentinel_airflow.dags.factory import start_date_in
+
+    berlin = start_date_in("Europe/Berlin")
+    assert berlin is start_date_in("Europe/Berlin")
+    assert berlin == pendulum.datetime(2024, 1, 1, tz="Europe/Berlin")
+    assert berlin.timezone_name == "Europe/Berlin"
+    assert start_date_in("UTC") == pendulum.datetime(2024, 1, 1, tz="UTC")
+
+
 def test_dags_are_registered_in_globals_under_identifier_names(tmp_path: Path) -> None:
     from airflow.sdk import DAG
 
