@@ -344,6 +344,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Every alert of FILE as ``readmodel.AlertSummary``: the same object the UI's API shows,
     less what only Airflow knows (paused, stale, recent values, docs)."""
+    from sqlsentinel_airflow import readmodel
+
     result = _load(args.file)
     if result.config is None:
         _print_errors(result.errors)
@@ -351,7 +353,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     # Thousands of states, views and table cells, none in a reference cycle: full collections
     # rescanning the process's objects were a third of reading the states (core/gcpause).
     with cyclic_gc_paused():
-        summaries = _status_summaries(result.config, args.state_db)
+        shown = readmodel.DELIVERIES_IN_STATUS if args.deliveries is None else args.deliveries
+        summaries = _status_summaries(result.config, args.state_db, shown)
         if args.format == "json":
             emit_json(
                 {
@@ -382,12 +385,32 @@ def cmd_status(args: argparse.Namespace) -> int:
                 ],
             )
         )
+    unlisted = {
+        summary.name: more
+        for summary in summaries
+        if (
+            more := summary.pending_deliveries
+            + summary.dead_deliveries
+            - len(summary.deliveries or ())
+        )
+        > 0
+    }
+    if unlisted:
+        out()
+        out(
+            f"{sum(unlisted.values())} more undelivered notification(s) of "
+            f"{len(unlisted)} alert(s) not listed here: sqlsentinel outbox --alert NAME lists "
+            f"them all (status --deliveries N lists more of each)"
+        )
     return EXIT_INVALID if result.errors else EXIT_OK
 
 
-def _status_summaries(config: AlertsConfig, state_db: str | None) -> list[AlertSummary]:
+def _status_summaries(
+    config: AlertsConfig, state_db: str | None, deliveries_shown: int
+) -> list[AlertSummary]:
     """The summaries of every alert of ``config``, from the state DB at ``state_db`` (None:
-    the file's or the environment's)."""
+    the file's or the environment's), each listing its newest ``deliveries_shown``
+    undelivered notifications."""
     from sqlsentinel_airflow import readmodel
 
     names = [a.name for a in config.alerts]
@@ -400,7 +423,11 @@ def _status_summaries(config: AlertsConfig, state_db: str | None) -> list[AlertS
         stored_silences = store.list_silences(now)
         counts = store.outbox_counts(names, readmodel.UNDELIVERED)
         delivered = store.delivered_alerts(names)
-        owed = store.outbox_by_alert(names, readmodel.UNDELIVERED, readmodel.DELIVERIES_SHOWN)
+        owed = (
+            store.outbox_by_alert(names, readmodel.UNDELIVERED, deliveries_shown)
+            if deliveries_shown
+            else {}
+        )
     finally:
         store.dispose()
     by_alert: dict[str, list[InstanceState]] = {}

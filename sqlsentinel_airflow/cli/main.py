@@ -26,6 +26,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INVALID)
 
 
+def _deliveries_shown(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 200:  # readmodel.DELIVERIES_SHOWN, not imported to build the parser
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 0 to 200")
+    return n
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
 
@@ -78,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="current state of every alert in FILE")
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--deliveries",
+        type=_deliveries_shown,
+        metavar="N",
+        help="list the newest N undelivered notifications of each alert (default 5; 0: none, "
+        "at most 200); the pending/dead counts are always whole, and `sqlsentinel outbox "
+        "--alert NAME` lists them all",
+    )
     _add_state_db(p)
     _add_format(p)
 

@@ -45,6 +45,7 @@ from sqlsentinel_airflow.readmodel.build import (
 from sqlsentinel_airflow.readmodel.incidents import incident_views
 from sqlsentinel_airflow.readmodel.report import ReportAlert, hygiene_report
 from sqlsentinel_airflow.readmodel.views import (
+    DELIVERIES_IN_STATUS,
     DELIVERIES_SHOWN,
     FIRING_LABELS_SHOWN,
     INSTANCES_IN_LIST,
@@ -79,6 +80,7 @@ from sqlsentinel_airflow.readmodel.views import (
 )
 
 __all__ = [
+    "DELIVERIES_IN_STATUS",
     "DELIVERIES_SHOWN",
     "FIRING_LABELS_SHOWN",
     "INSTANCES_IN_LIST",
