@@ -344,8 +344,6 @@ def cmd_routes(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Every alert of FILE as ``readmodel.AlertSummary``: the same object the UI's API shows,
     less what only Airflow knows (paused, stale, recent values, docs)."""
-    from sqlsentinel_airflow import readmodel
-
     result = _load(args.file)
     if result.config is None:
         _print_errors(result.errors)
@@ -353,8 +351,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     # Thousands of states, views and table cells, none in a reference cycle: full collections
     # rescanning the process's objects were a third of reading the states (core/gcpause).
     with cyclic_gc_paused():
-        shown = readmodel.DELIVERIES_IN_STATUS if args.deliveries is None else args.deliveries
-        summaries = _status_summaries(result.config, args.state_db, shown)
+        summaries = _status_summaries(result.config, args.state_db, args.deliveries)
         if args.format == "json":
             emit_json(
                 {
@@ -399,19 +396,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         out()
         out(
             f"{sum(unlisted.values())} more undelivered notification(s) of "
-            f"{len(unlisted)} alert(s) not listed here: sqlsentinel outbox --alert NAME lists "
-            f"them all (status --deliveries N lists more of each)"
+            f"{len(unlisted)} alert(s) not listed here: sqlsentinel outbox --alert NAME "
+            f"[--status dead] lists them (status --deliveries N: the newest N of each)"
         )
     return EXIT_INVALID if result.errors else EXIT_OK
 
 
 def _status_summaries(
-    config: AlertsConfig, state_db: str | None, deliveries_shown: int
+    config: AlertsConfig, state_db: str | None, deliveries_shown: int | None = None
 ) -> list[AlertSummary]:
     """The summaries of every alert of ``config``, from the state DB at ``state_db`` (None:
     the file's or the environment's), each listing its newest ``deliveries_shown``
-    undelivered notifications."""
+    undelivered notifications, pending or dead (None: what is owed now, its pending ones, at
+    most ``readmodel.DELIVERIES_IN_STATUS``; dead letters are counted, and listed by
+    ``sqlsentinel outbox --status dead``: a year of them was most of this command's time)."""
     from sqlsentinel_airflow import readmodel
+    from sqlsentinel_airflow.store import OutboxStatus
 
     names = [a.name for a in config.alerts]
     now = utcnow()
@@ -423,11 +423,14 @@ def _status_summaries(
         stored_silences = store.list_silences(now)
         counts = store.outbox_counts(names, readmodel.UNDELIVERED)
         delivered = store.delivered_alerts(names)
-        owed = (
-            store.outbox_by_alert(names, readmodel.UNDELIVERED, deliveries_shown)
-            if deliveries_shown
-            else {}
-        )
+        if deliveries_shown is None:
+            owed = store.outbox_by_alert(
+                names, OutboxStatus.PENDING, readmodel.DELIVERIES_IN_STATUS
+            )
+        elif deliveries_shown:
+            owed = store.outbox_by_alert(names, readmodel.UNDELIVERED, deliveries_shown)
+        else:
+            owed = {}
     finally:
         store.dispose()
     by_alert: dict[str, list[InstanceState]] = {}

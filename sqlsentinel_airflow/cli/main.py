@@ -92,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--deliveries",
         type=_deliveries_shown,
         metavar="N",
-        help="list the newest N undelivered notifications of each alert (default 5; 0: none, "
-        "at most 200); the pending/dead counts are always whole, and `sqlsentinel outbox "
-        "--alert NAME` lists them all",
+        help="list the newest N undelivered notifications (pending or dead) of each alert, "
+        "0 to 200 (default: what is owed now, its pending ones, at most 5); the pending/dead "
+        "counts are always whole, and `sqlsentinel outbox --alert NAME` lists them all",
     )
     _add_state_db(p)
     _add_format(p)

@@ -55,8 +55,9 @@ SPARK_POINTS = 30  # recent values an alert summary carries
 INSTANCES_IN_LIST = 25  # instances an alert summary carries unless all are asked for
 FIRING_LABELS_SHOWN = 10  # firing instances an alert summary names
 DELIVERIES_SHOWN = 200  # undelivered notifications an alert summary lists (newest first)
-# ...and `sqlsentinel status` per alert, by default: a summary of every alert, where a year of
-# dead letters listed 200 at a time was 200,000 lines and a second and a half of reading
+# ...and `sqlsentinel status` per alert, by default its pending ones only: a summary of every
+# alert, where a year of dead letters listed 200 at a time was a second and a half of reading
+# and a table of up to 200,000 lines (dead letters: `sqlsentinel outbox --status dead`)
 DELIVERIES_IN_STATUS = 5
 UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.DEAD)  # what a summary counts and lists
 
@@ -553,9 +554,9 @@ class AlertSummary(View):
     has_delivered: Annotated[bool, "whether any notification was ever delivered"]
     deliveries: Annotated[
         tuple[DeliveryView, ...] | None,
-        f"the pending and dead ones, newest first: at most {DELIVERIES_SHOWN} on an alert's "
-        f"page, {DELIVERIES_IN_STATUS} in `sqlsentinel status` (its `--deliveries N`); null "
-        "in the UI's list of alerts",
+        f"the pending and dead ones, newest first, at most {DELIVERIES_SHOWN} on an alert's "
+        f"page; in `sqlsentinel status` its pending ones (at most {DELIVERIES_IN_STATUS}), or "
+        "with `--deliveries N` the newest N pending or dead; null in the UI's list of alerts",
     ]
     silenced: Annotated[bool, "the badge is `silenced`: every instance in trouble is muted now"]
     silences: Annotated[tuple[SilenceView, ...], "active and upcoming silences that match it"]

@@ -1,7 +1,8 @@
-"""``sqlsentinel status`` lists a few undelivered notifications of each alert, not all of
-them: a summary of every alert of a file, where a year of dead letters listed 200 per alert
-was 200,000 lines (docs/benchmarks.md, section 5). The pending/dead counts stay whole and a
-line says how many are not listed and where they are."""
+"""``sqlsentinel status`` lists what each alert owes now (its pending notifications, at most
+5), not its dead letters: a summary of every alert of a file, where a year of dead letters
+listed 200 per alert was 200,000 lines (docs/benchmarks.md, section 5). ``--deliveries N``
+lists the newest N pending or dead. The pending/dead counts stay whole and a line says how
+many are not listed and where they are."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _status_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, di
     return {a["name"]: a for a in json.loads(capsys.readouterr().out)["alerts"]}
 
 
-def test_status_lists_the_newest_few_and_counts_them_all(
+def test_status_lists_what_is_owed_and_counts_the_rest(
     setup: tuple[Path, str, list[int], list[int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     alerts, url, busy, calm = setup
@@ -81,25 +82,39 @@ def test_status_lists_the_newest_few_and_counts_them_all(
     found = _status_json(capsys, str(alerts), "--state-db", url)
     listed = found["busy"]["deliveries"]
     assert isinstance(listed, list)
-    assert [d["id"] for d in listed] == busy[::-1][:5]  # newest first: the pending one, 4 dead
+    assert [(d["id"], d["status"]) for d in listed] == [(busy[-1], "pending")]
     assert (found["busy"]["pending_deliveries"], found["busy"]["dead_deliveries"]) == (1, 7)
     assert [d["id"] for d in found["calm"]["deliveries"]] == calm  # type: ignore[union-attr]
 
     assert main(["status", str(alerts), "--state-db", url]) == 0
     text = capsys.readouterr().out
     rows = [line for line in text.splitlines() if line[:1].isdigit() and "webhook" in line]
-    outbox_ids = [int(line.split()[0]) for line in rows]
-    assert outbox_ids == busy[::-1][:5] + calm
+    assert [int(line.split()[0]) for line in rows] == [busy[-1], *calm]
     assert text.rstrip().endswith(
-        "3 more undelivered notification(s) of 1 alert(s) not listed here: sqlsentinel outbox "
-        "--alert NAME lists them all (status --deliveries N lists more of each)"
+        "7 more undelivered notification(s) of 1 alert(s) not listed here: sqlsentinel outbox "
+        "--alert NAME [--status dead] lists them (status --deliveries N: the newest N of each)"
     )
+
+
+def test_pending_rows_beyond_five_are_not_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with StateStore.connect(url) as store:
+        owed = _enqueue(store, "busy", dead=0, pending=7)
+    alerts = tmp_path / "alerts.yaml"
+    alerts.write_text(ALERTS.format(warehouse=tmp_path / "wh.db"))
+    found = _status_json(capsys, str(alerts), "--state-db", url)
+    assert [d["id"] for d in found["busy"]["deliveries"]] == owed[::-1][:5]  # type: ignore[union-attr]
 
 
 def test_deliveries_n_lists_more_or_none(
     setup: tuple[Path, str, list[int], list[int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    alerts, url, busy, calm = setup
+    alerts, url, busy, _calm = setup
+    newest = _status_json(capsys, str(alerts), "--state-db", url, "--deliveries", "5")
+    assert [d["id"] for d in newest["busy"]["deliveries"]] == busy[::-1][:5]  # type: ignore[union-attr]
+
     every = _status_json(capsys, str(alerts), "--state-db", url, "--deliveries", "200")
     assert [d["id"] for d in every["busy"]["deliveries"]] == busy[::-1]  # type: ignore[union-attr]
 
