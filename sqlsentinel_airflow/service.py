@@ -282,6 +282,7 @@ def run_alerts(
 
     # parents before their children: a child's evaluation reads its parents' committed state
     alerts = evaluation_order(alerts)
+    send_metrics = metrics.enabled()
     queries = queries or QueryFetcher()
     now = utcnow()
     silences = [silence_rules.from_file(s, now) for s in file_silences]
@@ -311,7 +312,8 @@ def run_alerts(
                         confirm_commit=request.run_id is not None and not request.dry_run,
                     )
                     log_decision(alert, evaluated)
-                    metrics.emit_evaluation(alert, evaluated)
+                    if send_metrics:
+                        metrics.emit_evaluation(alert, evaluated)
                     report = evaluated
                 else:
                     log.info(
@@ -324,7 +326,9 @@ def run_alerts(
                 evaluations.append((report, skip))
                 if on_evaluated is not None:
                     on_evaluated(alert.name)
-        deliveries = _deliver(alerts, store) if store is not None and request.delivers else {}
+        deliveries = (
+            _deliver(alerts, store, send_metrics) if store is not None and request.delivers else {}
+        )
         if store is not None and not request.dry_run:
             metrics.emit_gauges(store)
     finally:
@@ -428,12 +432,15 @@ def run_alert(
     return run
 
 
-def _deliver(alerts: Sequence[AlertConfig], store: StateStore) -> dict[str, DeliveryReport]:
+def _deliver(
+    alerts: Sequence[AlertConfig], store: StateStore, send_metrics: bool
+) -> dict[str, DeliveryReport]:
     """Every pending notification of ``alerts`` (this run's and earlier ones), oldest first."""
     pending = store.pending_outbox_by_alert([a.name for a in alerts])
     reports = {a.name: deliver_pending(a, store, pending=pending[a.name]) for a in alerts}
     # a group across alerts still gathering is sent by the task after its group_wait (ADR 16)
     done = {a.name: deliver_after_group_wait(a, store, reports[a.name]) for a in alerts}
-    for report in done.values():
-        metrics.emit_delivery(report)
+    if send_metrics:
+        for report in done.values():
+            metrics.emit_delivery(report)
     return done
