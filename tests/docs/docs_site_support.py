@@ -26,6 +26,21 @@ _DURATION = re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b")
 _EVENT_ID = re.compile(r"\bevent [0-9a-f]{8}\b")
 
 
+def assert_module_takes(module: str, flags: list[str]) -> None:
+    """``python -m module --help`` runs and names every one of ``flags`` (a command a page
+    gives: its program exists and accepts what the page passes it)."""
+    helped = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", module, "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert helped.returncode == 0, helped.stderr
+    for flag in flags:
+        assert flag in helped.stdout, f"{module} has no {flag}"
+
+
 def normalise(text: str) -> str:
     """Timestamps, durations and event ids replaced by placeholders of the same shape."""
     text = _TIMESTAMP.sub("<TIME>", text)

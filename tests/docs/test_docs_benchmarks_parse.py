@@ -5,10 +5,8 @@ tests/integration/test_benchmarks_quick.py instead."""
 
 from __future__ import annotations
 
-import subprocess
-
-from docs_site_support import VENV_BIN, commands_of
-from docs_snippets import REPO, text
+from docs_site_support import assert_module_takes, commands_of
+from docs_snippets import text
 
 
 def test_bench_parse_ab_commands() -> None:
@@ -21,13 +19,4 @@ def test_bench_parse_ab_commands() -> None:
         assert program == ".venv/bin/python" and args[:2] == ["-m", "bench.parse"], command
         assert "--before" in args
         flags = [a for a in args[2:] if a.startswith("--")]
-        helped = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bench.parse", "--help"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert helped.returncode == 0, helped.stderr
-        for flag in flags:
-            assert flag in helped.stdout, f"bench.parse has no {flag}"
+        assert_module_takes("bench.parse", flags)

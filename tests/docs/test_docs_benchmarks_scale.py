@@ -5,28 +5,14 @@ page gives it. The programs run at tiny sizes in tests/integration/test_benchmar
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from docs_site_support import VENV_BIN, commands_of
-from docs_snippets import REPO, text
+from docs_site_support import assert_module_takes, commands_of
+from docs_snippets import text
 
 SNIPPETS = {
     "bench-evaluation-run13": {"bench.evaluation"},
     "bench-scale-year": {"bench.bigstate", "bench.scale", "bench.status_ab"},
 }
-
-
-def _help(module: str) -> str:
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", module, "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.mark.parametrize("snippet", sorted(SNIPPETS))
@@ -36,9 +22,7 @@ def test_bench_commands_take_their_flags(snippet: str) -> None:
         program, dash_m, module, *args = command.split("#", 1)[0].split()
         assert (program, dash_m) == (".venv/bin/python", "-m"), command
         modules.add(module)
-        helped = _help(module)
-        for flag in (a for a in args if a.startswith("--")):
-            assert flag in helped, f"{module} has no {flag}"
+        assert_module_takes(module, [a for a in args if a.startswith("--")])
     assert modules == SNIPPETS[snippet]
 
 

@@ -4,10 +4,8 @@ exercised at a tiny size by tests/integration/test_benchmarks_status_ab_quick.py
 
 from __future__ import annotations
 
-import subprocess
-
-from docs_site_support import VENV_BIN, commands_of
-from docs_snippets import REPO, text
+from docs_site_support import assert_module_takes, commands_of
+from docs_snippets import text
 
 
 def test_bench_status_ab_commands() -> None:
@@ -16,13 +14,4 @@ def test_bench_status_ab_commands() -> None:
     program, dash_m, module, *args = run.split()
     assert (program, dash_m, module) == (".venv/bin/python", "-m", "bench.status_ab")
     assert args[args.index("--before") + 1] == "/tmp/status-before"
-    helped = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", module, "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert helped.returncode == 0, helped.stderr
-    for flag in (a for a in args if a.startswith("--")):
-        assert flag in helped.stdout, f"{module} has no {flag}"
+    assert_module_takes(module, [a for a in args if a.startswith("--")])

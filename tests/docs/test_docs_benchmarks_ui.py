@@ -7,11 +7,9 @@ tests/e2e/test_browser_speed.py instead.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from docs_site_support import VENV_BIN, commands_of
-from docs_snippets import REPO, text
+from docs_site_support import assert_module_takes, commands_of
+from docs_snippets import text
 
 
 @pytest.mark.parametrize(
@@ -52,14 +50,5 @@ def _modules_of(snippet: str, least: int = 3) -> set[str]:
         assert program == ".venv/bin/python" and args[0] == "-m", command
         module, flags = args[1], [a for a in args[2:] if a.startswith("--")]
         modules.add(module)
-        helped = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", module, "--help"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert helped.returncode == 0, helped.stderr
-        for flag in flags:
-            assert flag in helped.stdout, f"{module} has no {flag}"
+        assert_module_takes(module, flags)
     return modules

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from docs_site_support import VENV_BIN, commands_of, docs_env, lines_of, run_shell
+from docs_site_support import (
+    VENV_BIN,
+    assert_module_takes,
+    commands_of,
+    docs_env,
+    lines_of,
+    run_shell,
+)
 from docs_snippets import DOCS, REPO, text
 
 from sqlsentinel_airflow.core.config import load_config_text
@@ -198,13 +205,4 @@ def test_bench_reproduce_commands() -> None:
             continue
         assert program == ".venv/bin/python" and args[0] == "-m"
         module, flags = args[1], [a for a in args[2:] if a.startswith("--")]
-        helped = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", module, "--help"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert helped.returncode == 0, helped.stderr
-        for flag in flags:
-            assert flag in helped.stdout, f"{module} has no {flag}"
+        assert_module_takes(module, flags)
