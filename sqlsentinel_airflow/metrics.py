@@ -86,9 +86,11 @@ _PATTERNS = [
 
 
 def _stats() -> Any:
-    """Airflow's stats module: ``airflow.sdk.observability.stats`` (Airflow 3.2+), set up
-    from Airflow's ``[metrics]`` config when this process has not done so yet (a CLI run,
-    an in-process ``dag.test()``); ``airflow.stats.Stats`` on 3.1, which sets itself up."""
+    """Airflow's stats, set up from Airflow's ``[metrics]`` config when this process has not
+    done so yet (a CLI run, an in-process ``dag.test()``; Airflow's task runner does it for
+    a task): the ``airflow.sdk.observability.stats`` module on 3.3, its ``Stats`` class on
+    3.2 (the same calls, an older set-up), ``airflow.stats.Stats`` on 3.1, which sets itself
+    up. tests/compat/test_compat_metrics.py runs this on every release."""
     try:
         from airflow.sdk._shared.observability.metrics import stats as shared
         from airflow.sdk.configuration import conf
@@ -98,6 +100,10 @@ def _stats() -> Any:
         from airflow.stats import Stats
 
         return Stats
+    if not hasattr(stats, "initialize"):  # Airflow 3.2: a class whose instance is made lazily
+        if getattr(stats.Stats, "factory", None) is None:
+            stats.Stats.initialize(factory=get_stats_factory(stats.Stats))  # type: ignore[call-arg]
+        return stats.Stats
     if getattr(shared, "_factory", None) is None:  # Airflow's task runner sets it; we may not
         stats.initialize(
             factory=get_stats_factory(),

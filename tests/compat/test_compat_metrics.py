@@ -1,6 +1,7 @@
 """Metrics on this release: ``sqlsentinel run`` with Airflow's ``[metrics]`` set to StatsD
 sends the documented series to a UDP server on loopback (on 3.1 they go through
-``airflow.stats.Stats``, on 3.2 and later through the Task SDK's; ``metrics.py``)."""
+``airflow.stats.Stats``, on 3.2 through the Task SDK's ``Stats`` class, on 3.3 through its
+stats module; ``metrics._stats``)."""
 
 from __future__ import annotations
 
